@@ -2,7 +2,11 @@
 //!
 //! See ARCHITECTURE.md at the repository root for the map of modules and their invariants.
 
+pub mod bank;
 pub mod bytecode;
 pub mod compiler;
+pub mod heap;
 pub mod number;
 pub mod proto;
+pub mod value;
+pub mod vm;

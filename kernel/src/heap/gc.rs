@@ -1,0 +1,398 @@
+//! The tracing collector: stop-the-world mark and sweep over the arenas, run only at the VM's
+//! safe points (between instructions, when every live value sits in a stack, an upvalue or the
+//! heap). Cycles are collected; weak tables (`__mode`) are cleared as Lua 5.4 clears them,
+//! ephemerons included; objects with a `__gc` metamethod are resurrected once and queued for
+//! their finalizer, which the VM runs as an ordinary metered call.
+//!
+//! **Invariant:** marking never recurses; it works off an explicit gray list, so deep or cyclic
+//! structures cost heap, not Rust stack.
+
+use super::{
+    Heap, Upval, CLOSURE_BASE_BYTES, NATIVE_BASE_BYTES, STRING_BASE_BYTES, THREAD_BASE_BYTES,
+    UPVAL_BYTES, USERDATA_BASE_BYTES, VALUE_BYTES,
+};
+use crate::value::{StrRef, TableRef, Value};
+use serde::{Deserialize, Serialize};
+
+/// Minimum bytes allocated between two collections.
+const MIN_THRESHOLD: usize = 256 * 1024;
+
+#[derive(Clone, Debug, Default, Serialize, Deserialize)]
+pub struct GcState {
+    /// Bytes allocated since the last collection.
+    allocated: usize,
+    /// Collect when `allocated` passes this.
+    threshold: usize,
+    /// Objects whose metatable had `__gc` when it was set, in order of marking.
+    pub finalizable: Vec<Value>,
+    /// Unreachable finalizable objects waiting for their `__gc` call (next one last).
+    pub to_finalize: Vec<Value>,
+    /// Interned `__mode` and `__gc`, set by the VM.
+    pub mode_key: Option<StrRef>,
+    pub gc_key: Option<StrRef>,
+    /// `collectgarbage("stop")` was called.
+    pub stopped: bool,
+    /// Completed collections (for tests and `collectgarbage("count")`-style reporting).
+    pub cycles: u64,
+}
+
+impl GcState {
+    #[inline]
+    pub fn note_alloc(&mut self, bytes: usize) {
+        self.allocated += bytes;
+    }
+
+    /// Whether enough was allocated since the last collection to start another.
+    #[inline]
+    pub fn should_collect(&self) -> bool {
+        !self.stopped && self.allocated > self.threshold.max(MIN_THRESHOLD)
+    }
+}
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Weakness {
+    Strong,
+    Keys,
+    Values,
+    Both,
+}
+
+struct Marker {
+    gray: Vec<Value>,
+    weak: Vec<(TableRef, Weakness)>,
+}
+
+impl Heap {
+    fn is_marked(&self, v: Value) -> bool {
+        match v {
+            Value::Str(r) => self.strings.marks[r.index()],
+            Value::Table(r) => self.tables.marks[r.index()],
+            Value::LuaFn(r) => self.closures.marks[r.index()],
+            Value::Native(r) => self.natives.marks[r.index()],
+            Value::UserData(r) => self.userdata.marks[r.index()],
+            Value::Thread(r) => self.threads.marks[r.index()],
+            _ => true,
+        }
+    }
+
+    /// Sets the mark bit; true if the object was not marked before.
+    fn set_mark(&mut self, v: Value) -> bool {
+        let slot = match v {
+            Value::Str(r) => &mut self.strings.marks[r.index()],
+            Value::Table(r) => &mut self.tables.marks[r.index()],
+            Value::LuaFn(r) => &mut self.closures.marks[r.index()],
+            Value::Native(r) => &mut self.natives.marks[r.index()],
+            Value::UserData(r) => &mut self.userdata.marks[r.index()],
+            Value::Thread(r) => &mut self.threads.marks[r.index()],
+            _ => return false,
+        };
+        !std::mem::replace(slot, true)
+    }
+
+    fn mark(&mut self, m: &mut Marker, v: Value) {
+        if self.set_mark(v) && !matches!(v, Value::Str(_)) {
+            m.gray.push(v);
+        }
+    }
+
+    fn weakness(&self, t: TableRef) -> Weakness {
+        let (Some(mt), Some(mode_key)) = (self.tables.get(t.0).metatable, self.gc.mode_key) else {
+            return Weakness::Strong;
+        };
+        match self.tables.get(mt.0).get_str(mode_key) {
+            Value::Str(s) => {
+                let b = self.str(s);
+                match (b.contains(&b'k'), b.contains(&b'v')) {
+                    (true, true) => Weakness::Both,
+                    (true, false) => Weakness::Keys,
+                    (false, true) => Weakness::Values,
+                    (false, false) => Weakness::Strong,
+                }
+            }
+            _ => Weakness::Strong,
+        }
+    }
+
+    fn propagate(&mut self, m: &mut Marker) {
+        let mut children: Vec<Value> = Vec::new();
+        while let Some(v) = m.gray.pop() {
+            children.clear();
+            match v {
+                Value::Table(t) => {
+                    let w = self.weakness(t);
+                    let table = self.tables.get(t.0);
+                    if let Some(mt) = table.metatable {
+                        children.push(Value::Table(mt));
+                    }
+                    match w {
+                        Weakness::Strong => table.for_each_entry(|k, v| {
+                            children.push(k);
+                            children.push(v);
+                        }),
+                        Weakness::Values => table.for_each_entry(|k, v| {
+                            children.push(k);
+                            // Strings are values, never cleared from weak tables.
+                            if matches!(v, Value::Str(_)) {
+                                children.push(v);
+                            }
+                        }),
+                        Weakness::Keys | Weakness::Both => table.for_each_entry(|k, v| {
+                            if matches!(k, Value::Str(_)) {
+                                children.push(k);
+                            }
+                            if matches!(v, Value::Str(_)) {
+                                children.push(v);
+                            }
+                        }),
+                    }
+                    if w != Weakness::Strong {
+                        m.weak.push((t, w));
+                    }
+                }
+                Value::LuaFn(c) => {
+                    let cl = self.closures.get(c.0);
+                    let proto = cl.proto;
+                    let upvals: Vec<_> = cl.upvalues.to_vec();
+                    self.mark_proto(m, proto);
+                    for u in upvals {
+                        self.mark_upval(m, u);
+                    }
+                }
+                Value::Native(n) => children.extend(self.natives.get(n.0).upvalues.iter().copied()),
+                Value::UserData(u) => {
+                    if let Some(mt) = self.userdata.get(u.0).metatable {
+                        children.push(Value::Table(mt));
+                    }
+                }
+                Value::Thread(t) => {
+                    let th = self.threads.get(t.0);
+                    children.extend(th.stack.iter().copied());
+                    let ups: Vec<_> = th.open_upvalues.clone();
+                    for u in ups {
+                        self.mark_upval(m, u);
+                    }
+                }
+                _ => {}
+            }
+            for &c in &children {
+                self.mark(m, c);
+            }
+        }
+    }
+
+    fn mark_upval(&mut self, m: &mut Marker, u: crate::value::UpvalRef) {
+        if std::mem::replace(&mut self.upvalues.marks[u.index()], true) {
+            return;
+        }
+        match *self.upvalues.get(u.0) {
+            Upval::Closed(v) => self.mark(m, v),
+            Upval::Open { thread, .. } => self.mark(m, Value::Thread(thread)),
+        }
+    }
+
+    fn mark_proto(&mut self, m: &mut Marker, p: crate::value::ProtoRef) {
+        // Prototypes nest; walk them with an explicit stack.
+        let mut stack = vec![p];
+        while let Some(p) = stack.pop() {
+            if std::mem::replace(&mut self.protos.marks[p.index()], true) {
+                continue;
+            }
+            let fp = self.protos.get(p.0);
+            let consts: Vec<Value> = fp.constants.to_vec();
+            let source = fp.source;
+            stack.extend(fp.protos.iter().copied());
+            for c in consts {
+                self.mark(m, c);
+            }
+            self.mark(m, Value::Str(source));
+        }
+    }
+
+    /// Ephemeron convergence: in weak-key tables, a value is reachable only through a reachable
+    /// key. Repeats until nothing new is marked.
+    fn converge_ephemerons(&mut self, m: &mut Marker) {
+        loop {
+            let mut changed = false;
+            let weak = m.weak.clone();
+            for (t, w) in weak {
+                if w != Weakness::Keys {
+                    continue;
+                }
+                let mut newly = Vec::new();
+                self.tables.get(t.0).for_each_entry(|k, v| {
+                    if self.is_marked(k) && !self.is_marked(v) {
+                        newly.push(v);
+                    }
+                });
+                for v in newly {
+                    self.mark(m, v);
+                    changed = true;
+                }
+            }
+            self.propagate(m);
+            if !changed {
+                break;
+            }
+        }
+    }
+
+    fn clear_weak(&mut self, m: &Marker, keys: bool, values: bool) {
+        for &(t, w) in &m.weak {
+            let by_key = keys && matches!(w, Weakness::Keys | Weakness::Both);
+            let by_value = values && matches!(w, Weakness::Values | Weakness::Both);
+            if !by_key && !by_value {
+                continue;
+            }
+            let mut table = std::mem::take(self.tables.get_mut(t.0));
+            table.clear_entries(|k, v| {
+                (by_key && !self.is_marked(k)) || (by_value && !self.is_marked(v))
+            });
+            *self.tables.get_mut(t.0) = table;
+        }
+    }
+
+    /// A full collection. `roots` are the values the VM holds outside the heap (registry,
+    /// the running thread's live stack, the running thread itself, …).
+    pub fn collect(&mut self, roots: &[Value]) {
+        fn reset<T>(a: &mut super::Arena<T>) {
+            a.marks.clear();
+            a.marks.resize(a.slots.len(), false);
+        }
+        reset(&mut self.strings);
+        reset(&mut self.tables);
+        reset(&mut self.closures);
+        reset(&mut self.natives);
+        reset(&mut self.upvalues);
+        reset(&mut self.protos);
+        reset(&mut self.threads);
+        reset(&mut self.userdata);
+
+        let mut m = Marker {
+            gray: Vec::new(),
+            weak: Vec::new(),
+        };
+        for &r in roots {
+            self.mark(&mut m, r);
+        }
+        // Objects already queued for finalization stay alive until their finalizer ran.
+        for v in self.gc.to_finalize.clone() {
+            self.mark(&mut m, v);
+        }
+        for k in [self.gc.mode_key, self.gc.gc_key].into_iter().flatten() {
+            self.mark(&mut m, Value::Str(k));
+        }
+        self.propagate(&mut m);
+        self.converge_ephemerons(&mut m);
+        self.clear_weak(&m, false, true);
+
+        // Separate unreachable finalizable objects; resurrect them for their finalizer.
+        let finalizable = std::mem::take(&mut self.gc.finalizable);
+        let mut keep = Vec::with_capacity(finalizable.len());
+        let mut dying = Vec::new();
+        for v in finalizable {
+            if self.is_marked(v) {
+                keep.push(v);
+            } else {
+                dying.push(v);
+            }
+        }
+        self.gc.finalizable = keep;
+        // Finalizers run in the reverse order of marking: the last marked runs first; the queue
+        // pops from its end.
+        for &v in &dying {
+            self.mark(&mut m, v);
+        }
+        let mut queue = dying;
+        queue.extend(std::mem::take(&mut self.gc.to_finalize));
+        self.gc.to_finalize = queue;
+        self.propagate(&mut m);
+        self.converge_ephemerons(&mut m);
+        self.clear_weak(&m, true, true);
+
+        self.sweep();
+        self.gc.cycles += 1;
+        self.gc.allocated = 0;
+        self.gc.threshold = self.bank.used();
+    }
+
+    fn sweep(&mut self) {
+        let mut freed = 0usize;
+        for i in 0..self.strings.slots.len() {
+            if self.strings.slots[i].is_some() && !self.strings.marks[i] {
+                if let Some(s) = self.strings.remove(i as u32) {
+                    freed += STRING_BASE_BYTES + s.bytes.len();
+                    let hash = s.hash;
+                    if let Ok(e) = self.intern.find_entry(hash, |r| r.index() == i) {
+                        e.remove();
+                    }
+                }
+            }
+        }
+        for i in 0..self.tables.slots.len() {
+            if self.tables.slots[i].is_some() && !self.tables.marks[i] {
+                if let Some(t) = self.tables.remove(i as u32) {
+                    freed += t.heap_size();
+                }
+            }
+        }
+        for i in 0..self.closures.slots.len() {
+            if self.closures.slots[i].is_some() && !self.closures.marks[i] {
+                if let Some(c) = self.closures.remove(i as u32) {
+                    freed += CLOSURE_BASE_BYTES + c.upvalues.len() * 4;
+                }
+            }
+        }
+        for i in 0..self.natives.slots.len() {
+            if self.natives.slots[i].is_some() && !self.natives.marks[i] {
+                if let Some(n) = self.natives.remove(i as u32) {
+                    freed += NATIVE_BASE_BYTES + n.upvalues.len() * VALUE_BYTES;
+                }
+            }
+        }
+        for i in 0..self.upvalues.slots.len() {
+            if self.upvalues.slots[i].is_some()
+                && !self.upvalues.marks[i]
+                && self.upvalues.remove(i as u32).is_some()
+            {
+                freed += UPVAL_BYTES;
+            }
+        }
+        for i in 0..self.protos.slots.len() {
+            if self.protos.slots[i].is_some() && !self.protos.marks[i] {
+                if let Some(p) = self.protos.remove(i as u32) {
+                    freed += proto_size(&p);
+                }
+            }
+        }
+        for i in 0..self.threads.slots.len() {
+            if self.threads.slots[i].is_some() && !self.threads.marks[i] {
+                if let Some(t) = self.threads.remove(i as u32) {
+                    freed += thread_size(&t);
+                }
+            }
+        }
+        for i in 0..self.userdata.slots.len() {
+            if self.userdata.slots[i].is_some() && !self.userdata.marks[i] {
+                if let Some(u) = self.userdata.remove(i as u32) {
+                    freed += USERDATA_BASE_BYTES + u.payload.len();
+                }
+            }
+        }
+        self.bank.release(freed);
+    }
+}
+
+/// Bytes charged for a loaded prototype (the same formula `load_proto` charges).
+pub fn proto_size(p: &super::FnProto) -> usize {
+    64 + p.code.len() * 8
+        + p.constants.len() * VALUE_BYTES
+        + p.loc_vars.len() * 40
+        + p.upvalues.len() * 32
+}
+
+/// Bytes charged for a thread: its base plus the stack and frames it has grown.
+pub fn thread_size(t: &super::Thread) -> usize {
+    THREAD_BASE_BYTES
+        + t.stack.len() * VALUE_BYTES
+        + t.frames.capacity() * std::mem::size_of::<crate::vm::frame::Frame>()
+}

@@ -1,0 +1,619 @@
+//! A process's heap: one arena per object kind, addressed by the index handles of `value`.
+//! No `Rc`, no pointers: the whole heap is plain data that serde can write and read back.
+//!
+//! **Invariants:**
+//! - Every handle reachable from a root indexes a live slot (the collector only frees slots
+//!   that nothing reachable names).
+//! - Every object's bytes are charged to `bank` before the object exists, and released when it
+//!   is freed (`object_size` gives the figure both ways).
+//! - Strings are interned: equal byte strings have the same `StrRef`.
+
+pub mod gc;
+pub mod table;
+
+use crate::bank::{Bank, OutOfMemory};
+use crate::bytecode::Instruction;
+use crate::proto::{LocVar, UpvalDesc};
+use crate::value::{
+    ClosureRef, NativeRef, ProtoRef, StrRef, TableRef, ThreadRef, UpvalRef, UserDataRef, Value,
+};
+use crate::vm::frame::Frame;
+use serde::{Deserialize, Serialize};
+use std::hash::{BuildHasher, Hasher};
+use std::rc::Rc;
+pub use table::Table;
+
+/// A slot arena with a free list. Freed slots are reused in LIFO order, and the free list is
+/// part of the serialized state, so a restored heap allocates exactly as the original would.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct Arena<T> {
+    slots: Vec<Option<T>>,
+    free: Vec<u32>,
+    #[serde(skip)]
+    marks: Vec<bool>,
+}
+
+impl<T> Default for Arena<T> {
+    fn default() -> Self {
+        Arena {
+            slots: Vec::new(),
+            free: Vec::new(),
+            marks: Vec::new(),
+        }
+    }
+}
+
+impl<T> Arena<T> {
+    fn insert(&mut self, value: T) -> u32 {
+        if let Some(i) = self.free.pop() {
+            self.slots[i as usize] = Some(value);
+            i
+        } else {
+            self.slots.push(Some(value));
+            (self.slots.len() - 1) as u32
+        }
+    }
+
+    /// The object at `i`. Panics only if the heap invariant (live handles index live slots) is
+    /// broken, which is a kernel bug, not something a program can cause.
+    #[inline]
+    pub fn get(&self, i: u32) -> &T {
+        match self.slots.get(i as usize) {
+            Some(Some(v)) => v,
+            _ => dangling(),
+        }
+    }
+
+    #[inline]
+    pub fn get_mut(&mut self, i: u32) -> &mut T {
+        match self.slots.get_mut(i as usize) {
+            Some(Some(v)) => v,
+            _ => dangling(),
+        }
+    }
+
+    /// The object at `i`, if the slot is live (for checking untrusted handles).
+    pub fn try_get(&self, i: u32) -> Option<&T> {
+        self.slots.get(i as usize).and_then(|s| s.as_ref())
+    }
+
+    pub fn live_count(&self) -> usize {
+        self.slots.len() - self.free.len()
+    }
+
+    fn remove(&mut self, i: u32) -> Option<T> {
+        let v = self.slots.get_mut(i as usize)?.take();
+        if v.is_some() {
+            self.free.push(i);
+        }
+        v
+    }
+
+    fn iter(&self) -> impl Iterator<Item = (u32, &T)> {
+        self.slots
+            .iter()
+            .enumerate()
+            .filter_map(|(i, s)| s.as_ref().map(|v| (i as u32, v)))
+    }
+}
+
+#[cold]
+#[inline(never)]
+fn dangling() -> ! {
+    panic!("kernel bug: a dangling heap handle (heap invariant broken)")
+}
+
+/// An interned byte string.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct LuaString {
+    #[serde(with = "serde_bytes")]
+    pub bytes: Box<[u8]>,
+    pub hash: u64,
+}
+
+/// A Lua function value: a prototype plus its upvalue cells.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct Closure {
+    pub proto: ProtoRef,
+    pub upvalues: Box<[UpvalRef]>,
+}
+
+/// An upvalue: open while the variable lives in a thread's stack, closed once it left it.
+#[derive(Clone, Copy, Debug, Serialize, Deserialize)]
+pub enum Upval {
+    Open { thread: ThreadRef, index: u32 },
+    Closed(Value),
+}
+
+/// Identifies a native function in the process's native table (see `vm::native`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct NativeId(pub u16);
+
+/// A native function value with its own upvalues (a C closure, in Lua's terms).
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct NativeClosure {
+    pub id: NativeId,
+    pub upvalues: Vec<Value>,
+}
+
+/// A prototype loaded into a heap: its string constants interned, nested prototypes as handles.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct FnProto {
+    pub num_params: u8,
+    pub is_vararg: bool,
+    pub max_stack_size: u8,
+    pub code: Rc<[Instruction]>,
+    pub constants: Rc<[Value]>,
+    pub protos: Vec<ProtoRef>,
+    pub upvalues: Vec<UpvalDesc>,
+    pub line_info: Rc<[u32]>,
+    pub loc_vars: Vec<LocVar>,
+    pub line_defined: u32,
+    pub last_line_defined: u32,
+    pub source: StrRef,
+}
+
+/// A full userdata. Its payload is opaque to Lua.
+#[derive(Clone, Debug, Default, Serialize, Deserialize)]
+pub struct UserData {
+    pub metatable: Option<TableRef>,
+    pub payload: Vec<u8>,
+}
+
+/// A coroutine's life cycle (`coroutine.status`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum ThreadStatus {
+    /// Created or yielded: can be resumed.
+    Suspended,
+    /// The thread that is executing.
+    Running,
+    /// Resumed another coroutine and waits for it.
+    Normal,
+    /// Finished or failed.
+    Dead,
+}
+
+/// A Lua thread: its own value stack and call frames.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct Thread {
+    pub stack: Vec<Value>,
+    /// First free stack slot (values at and above it are dead).
+    pub top: usize,
+    pub frames: Vec<Frame>,
+    pub status: ThreadStatus,
+    /// Open upvalues into this stack, sorted by stack index.
+    pub open_upvalues: Vec<UpvalRef>,
+    /// Stack indices of pending to-be-closed variables, ascending.
+    pub tbc: Vec<u32>,
+    /// Set once the thread finished with an error (it can only be closed then).
+    pub failed: bool,
+}
+
+impl Thread {
+    pub fn new() -> Thread {
+        Thread {
+            stack: Vec::new(),
+            top: 0,
+            frames: Vec::new(),
+            status: ThreadStatus::Suspended,
+            open_upvalues: Vec::new(),
+            tbc: Vec::new(),
+            failed: false,
+        }
+    }
+}
+
+impl Default for Thread {
+    fn default() -> Self {
+        Thread::new()
+    }
+}
+
+/// Bytes charged per object beyond its variable parts. Chosen to be at least the real size of
+/// the arena slot plus its share of bookkeeping.
+pub const STRING_BASE_BYTES: usize = 40;
+pub const CLOSURE_BASE_BYTES: usize = 48;
+pub const UPVAL_BYTES: usize = 40;
+pub const NATIVE_BASE_BYTES: usize = 48;
+pub const THREAD_BASE_BYTES: usize = 256;
+pub const USERDATA_BASE_BYTES: usize = 48;
+pub const VALUE_BYTES: usize = std::mem::size_of::<Value>();
+
+/// A process's heap.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct Heap {
+    pub strings: Arena<LuaString>,
+    pub tables: Arena<Table>,
+    pub closures: Arena<Closure>,
+    pub natives: Arena<NativeClosure>,
+    pub upvalues: Arena<Upval>,
+    pub protos: Arena<FnProto>,
+    pub threads: Arena<Thread>,
+    pub userdata: Arena<UserData>,
+    pub bank: Bank,
+    /// Seed of the string hash; part of the state so hashes are reproducible after a restore.
+    hash_seed: u64,
+    #[serde(skip)]
+    intern: hashbrown::HashTable<StrRef>,
+    /// Collector state.
+    pub gc: gc::GcState,
+}
+
+impl Heap {
+    /// An empty heap whose allocations are limited to `memory_limit` bytes.
+    pub fn new(memory_limit: usize, hash_seed: u64) -> Heap {
+        Heap {
+            strings: Arena::default(),
+            tables: Arena::default(),
+            closures: Arena::default(),
+            natives: Arena::default(),
+            upvalues: Arena::default(),
+            protos: Arena::default(),
+            threads: Arena::default(),
+            userdata: Arena::default(),
+            bank: Bank::new(memory_limit),
+            hash_seed,
+            intern: hashbrown::HashTable::new(),
+            gc: gc::GcState::default(),
+        }
+    }
+
+    /// Rebuilds the intern table after deserialization.
+    pub fn rebuild_intern(&mut self) {
+        let mut table = hashbrown::HashTable::with_capacity(self.strings.live_count());
+        for (i, s) in self.strings.iter() {
+            let strings = &self.strings;
+            table.insert_unique(s.hash, StrRef(i), |r: &StrRef| strings.get(r.0).hash);
+        }
+        self.intern = table;
+    }
+
+    fn hash_bytes(&self, bytes: &[u8]) -> u64 {
+        let mut h = foldhash::fast::FixedState::with_seed(self.hash_seed).build_hasher();
+        h.write(bytes);
+        h.finish()
+    }
+
+    /// Interns a string, charging the bank for a new one.
+    ///
+    /// # Errors
+    /// `OutOfMemory` if the bank cannot pay for it.
+    pub fn intern(&mut self, bytes: &[u8]) -> Result<StrRef, OutOfMemory> {
+        let hash = self.hash_bytes(bytes);
+        let strings = &self.strings;
+        if let Some(r) = self
+            .intern
+            .find(hash, |r| &*strings.get(r.0).bytes == bytes)
+        {
+            return Ok(*r);
+        }
+        self.bank.charge(STRING_BASE_BYTES + bytes.len())?;
+        self.gc.note_alloc(STRING_BASE_BYTES + bytes.len());
+        let r = StrRef(self.strings.insert(LuaString {
+            bytes: bytes.into(),
+            hash,
+        }));
+        let strings = &self.strings;
+        self.intern
+            .insert_unique(hash, r, |r: &StrRef| strings.get(r.0).hash);
+        Ok(r)
+    }
+
+    /// Interns a string given as an owned buffer (saves a copy when it is new).
+    ///
+    /// # Errors
+    /// `OutOfMemory` if the bank cannot pay for it.
+    pub fn intern_owned(&mut self, bytes: Vec<u8>) -> Result<StrRef, OutOfMemory> {
+        let hash = self.hash_bytes(&bytes);
+        let strings = &self.strings;
+        if let Some(r) = self
+            .intern
+            .find(hash, |r| *strings.get(r.0).bytes == *bytes)
+        {
+            return Ok(*r);
+        }
+        let size = STRING_BASE_BYTES + bytes.len();
+        self.bank.charge(size)?;
+        self.gc.note_alloc(size);
+        let r = StrRef(self.strings.insert(LuaString {
+            bytes: bytes.into_boxed_slice(),
+            hash,
+        }));
+        let strings = &self.strings;
+        self.intern
+            .insert_unique(hash, r, |r: &StrRef| strings.get(r.0).hash);
+        Ok(r)
+    }
+
+    #[inline]
+    pub fn str(&self, r: StrRef) -> &[u8] {
+        &self.strings.get(r.0).bytes
+    }
+
+    /// A new table with preallocated parts.
+    ///
+    /// # Errors
+    /// `OutOfMemory` if the bank cannot pay for it.
+    pub fn new_table(&mut self, array: usize, hash: usize) -> Result<TableRef, OutOfMemory> {
+        let size = Table::size_for(
+            array,
+            if hash == 0 {
+                0
+            } else {
+                hash.next_power_of_two()
+            },
+        );
+        self.bank.charge(size)?;
+        self.gc.note_alloc(size);
+        Ok(TableRef(
+            self.tables.insert(Table::with_capacity(array, hash)),
+        ))
+    }
+
+    #[inline]
+    pub fn table(&self, r: TableRef) -> &Table {
+        self.tables.get(r.0)
+    }
+
+    #[inline]
+    pub fn table_mut(&mut self, r: TableRef) -> &mut Table {
+        self.tables.get_mut(r.0)
+    }
+
+    /// Raw `t[key] = value` with the bank paying for any growth.
+    ///
+    /// # Errors
+    /// `KeyError` for nil/NaN keys (the caller words the message); `OutOfMemory` when a needed
+    /// rehash cannot be paid for.
+    pub fn table_set(&mut self, t: TableRef, key: Value, value: Value) -> Result<(), SetError> {
+        let k = crate::value::Key::new(key).map_err(SetError::Key)?;
+        let table = self.tables.get_mut(t.0);
+        table.absent_meta = 0;
+        if table.set_existing(k, value) {
+            return Ok(());
+        }
+        if value.is_nil() {
+            return Ok(());
+        }
+        if let Some(resize) = table.needs_rehash(k) {
+            let old = table.heap_size();
+            let new = Table::size_for(resize.array, resize.hash);
+            if new > old {
+                self.bank.charge(new - old).map_err(SetError::Memory)?;
+                self.gc.note_alloc(new - old);
+            } else {
+                self.bank.release(old - new);
+            }
+            let table = self.tables.get_mut(t.0);
+            table.resize(resize);
+            table.insert_new(k, value);
+            // Growth beyond the computed capacity (never expected) is charged afterwards.
+            let after = table.heap_size();
+            if after > new {
+                self.bank.charge(after - new).map_err(SetError::Memory)?;
+            }
+        } else {
+            table.insert_new(k, value);
+        }
+        Ok(())
+    }
+
+    /// Raw `t[i] = value`.
+    ///
+    /// # Errors
+    /// `OutOfMemory` when a needed rehash cannot be paid for.
+    #[inline]
+    pub fn table_set_int(&mut self, t: TableRef, i: i64, value: Value) -> Result<(), SetError> {
+        let table = self.tables.get_mut(t.0);
+        if i >= 1 && (i as u64) <= table.array_len() as u64 {
+            table.set_existing(crate::value::Key::normalized(Value::Int(i)), value);
+            return Ok(());
+        }
+        self.table_set(t, Value::Int(i), value)
+    }
+
+    /// A new Lua closure (upvalues filled in by the caller).
+    ///
+    /// # Errors
+    /// `OutOfMemory` if the bank cannot pay for it.
+    pub fn new_closure(
+        &mut self,
+        proto: ProtoRef,
+        upvalues: Box<[UpvalRef]>,
+    ) -> Result<ClosureRef, OutOfMemory> {
+        let size = CLOSURE_BASE_BYTES + upvalues.len() * 4;
+        self.bank.charge(size)?;
+        self.gc.note_alloc(size);
+        Ok(ClosureRef(
+            self.closures.insert(Closure { proto, upvalues }),
+        ))
+    }
+
+    /// A new upvalue cell.
+    ///
+    /// # Errors
+    /// `OutOfMemory` if the bank cannot pay for it.
+    pub fn new_upval(&mut self, u: Upval) -> Result<UpvalRef, OutOfMemory> {
+        self.bank.charge(UPVAL_BYTES)?;
+        self.gc.note_alloc(UPVAL_BYTES);
+        Ok(UpvalRef(self.upvalues.insert(u)))
+    }
+
+    /// A new native closure.
+    ///
+    /// # Errors
+    /// `OutOfMemory` if the bank cannot pay for it.
+    pub fn new_native(
+        &mut self,
+        id: NativeId,
+        upvalues: Vec<Value>,
+    ) -> Result<NativeRef, OutOfMemory> {
+        let size = NATIVE_BASE_BYTES + upvalues.len() * VALUE_BYTES;
+        self.bank.charge(size)?;
+        self.gc.note_alloc(size);
+        Ok(NativeRef(
+            self.natives.insert(NativeClosure { id, upvalues }),
+        ))
+    }
+
+    /// A new coroutine.
+    ///
+    /// # Errors
+    /// `OutOfMemory` if the bank cannot pay for it.
+    pub fn new_thread(&mut self) -> Result<ThreadRef, OutOfMemory> {
+        self.bank.charge(THREAD_BASE_BYTES)?;
+        self.gc.note_alloc(THREAD_BASE_BYTES);
+        Ok(ThreadRef(self.threads.insert(Thread::new())))
+    }
+
+    /// A new userdata.
+    ///
+    /// # Errors
+    /// `OutOfMemory` if the bank cannot pay for it.
+    pub fn new_userdata(&mut self, payload: Vec<u8>) -> Result<UserDataRef, OutOfMemory> {
+        let size = USERDATA_BASE_BYTES + payload.len();
+        self.bank.charge(size)?;
+        self.gc.note_alloc(size);
+        Ok(UserDataRef(self.userdata.insert(UserData {
+            metatable: None,
+            payload,
+        })))
+    }
+
+    /// Loads a compiled prototype tree, interning its constants. Iterative: prototypes nest as
+    /// deep as the source did, and that depth is bounded only by the compiler's limit.
+    ///
+    /// # Errors
+    /// `OutOfMemory` if the bank cannot pay for it.
+    pub fn load_proto(&mut self, proto: &crate::proto::Proto) -> Result<ProtoRef, OutOfMemory> {
+        // Post-order over the tree with an explicit stack.
+        let mut stack: Vec<(&crate::proto::Proto, usize, Vec<ProtoRef>)> =
+            vec![(proto, 0, Vec::new())];
+        loop {
+            let Some(top) = stack.last_mut() else {
+                return Err(OutOfMemory {
+                    requested: 0,
+                    used: 0,
+                    limit: 0,
+                });
+            };
+            if top.1 < top.0.protos.len() {
+                let child = &top.0.protos[top.1];
+                top.1 += 1;
+                stack.push((child, 0, Vec::new()));
+                continue;
+            }
+            let Some((p, _, children)) = stack.pop() else {
+                unreachable!("checked non-empty above")
+            };
+            let r = self.load_one_proto(p, children)?;
+            match stack.last_mut() {
+                Some(parent) => parent.2.push(r),
+                None => return Ok(r),
+            }
+        }
+    }
+
+    fn load_one_proto(
+        &mut self,
+        p: &crate::proto::Proto,
+        children: Vec<ProtoRef>,
+    ) -> Result<ProtoRef, OutOfMemory> {
+        use crate::proto::Constant;
+        let size = 64
+            + p.code.len() * 8
+            + p.constants.len() * VALUE_BYTES
+            + p.loc_vars.len() * 40
+            + p.upvalues.len() * 32;
+        self.bank.charge(size)?;
+        self.gc.note_alloc(size);
+        let mut constants = Vec::with_capacity(p.constants.len());
+        for c in &p.constants {
+            constants.push(match c {
+                Constant::Nil => Value::Nil,
+                Constant::Bool(b) => Value::Bool(*b),
+                Constant::Int(i) => Value::Int(*i),
+                Constant::Float(f) => Value::Float(*f),
+                Constant::Str(s) => Value::Str(self.intern(s)?),
+            });
+        }
+        let source = self.intern(&p.source)?;
+        let fp = FnProto {
+            num_params: p.num_params,
+            is_vararg: p.is_vararg,
+            max_stack_size: p.max_stack_size,
+            code: p.code.clone().into(),
+            constants: constants.into(),
+            protos: children,
+            upvalues: p.upvalues.clone(),
+            line_info: p.line_info.clone().into(),
+            loc_vars: p.loc_vars.clone(),
+            line_defined: p.line_defined,
+            last_line_defined: p.last_line_defined,
+            source,
+        };
+        Ok(ProtoRef(self.protos.insert(fp)))
+    }
+
+    #[inline]
+    pub fn proto(&self, r: ProtoRef) -> &FnProto {
+        self.protos.get(r.0)
+    }
+
+    #[inline]
+    pub fn closure(&self, r: ClosureRef) -> &Closure {
+        self.closures.get(r.0)
+    }
+
+    #[inline]
+    pub fn native(&self, r: NativeRef) -> &NativeClosure {
+        self.natives.get(r.0)
+    }
+
+    #[inline]
+    pub fn upval(&self, r: UpvalRef) -> &Upval {
+        self.upvalues.get(r.0)
+    }
+
+    #[inline]
+    pub fn upval_mut(&mut self, r: UpvalRef) -> &mut Upval {
+        self.upvalues.get_mut(r.0)
+    }
+
+    #[inline]
+    pub fn thread(&self, r: ThreadRef) -> &Thread {
+        self.threads.get(r.0)
+    }
+
+    #[inline]
+    pub fn thread_mut(&mut self, r: ThreadRef) -> &mut Thread {
+        self.threads.get_mut(r.0)
+    }
+
+    /// The metatable of a table or userdata (others use the per-type metatables of the VM).
+    pub fn own_metatable(&self, v: Value) -> Option<TableRef> {
+        match v {
+            Value::Table(t) => self.tables.get(t.0).metatable,
+            Value::UserData(u) => self.userdata.get(u.0).metatable,
+            _ => None,
+        }
+    }
+
+    /// Charges the bank for `bytes` of growth of a stack or buffer.
+    ///
+    /// # Errors
+    /// `OutOfMemory` if the bank cannot pay.
+    pub fn charge(&mut self, bytes: usize) -> Result<(), OutOfMemory> {
+        self.bank.charge(bytes)?;
+        self.gc.note_alloc(bytes);
+        Ok(())
+    }
+}
+
+/// Why a raw table store failed.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SetError {
+    Key(crate::value::KeyError),
+    Memory(OutOfMemory),
+}

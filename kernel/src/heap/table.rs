@@ -1,0 +1,442 @@
+//! Lua tables: an array part for the keys `1..=n` and an insertion-ordered hash part.
+//!
+//! Sizing follows Lua 5.4's `ltable.c`: the array part only changes size at a rehash, which
+//! happens when a new key arrives and the hash part's logical capacity is used up; the rehash
+//! picks the largest power-of-two array size that is more than half full. This keeps `#` on
+//! tables with holes close to lua5.4's answers, and makes every growth a known size that is
+//! charged to the bank *before* it is allocated.
+//!
+//! The hash part iterates in insertion order, so traversal order depends only on the program.
+//! Deleting (assigning nil) keeps a dead entry until the next rehash, so `next` stays valid
+//! while a traversal clears fields, as Lua allows.
+
+use crate::value::{Key, TableRef, Value};
+use indexmap::IndexMap;
+use serde::{Deserialize, Serialize};
+
+type Hasher = foldhash::fast::FixedState;
+
+/// Bytes charged per array slot.
+pub const ARRAY_SLOT_BYTES: usize = std::mem::size_of::<Value>();
+/// Bytes charged per hash slot (entry plus index).
+pub const HASH_SLOT_BYTES: usize = 48;
+/// Fixed bytes charged per table.
+pub const TABLE_BASE_BYTES: usize = 64;
+
+#[derive(Clone, Debug, Default, Serialize, Deserialize)]
+pub struct Table {
+    array: Vec<Value>,
+    hash: IndexMap<Key, Value, Hasher>,
+    /// Logical capacity of the hash part (0 or a power of two), as Lua's node vector size.
+    hash_capacity: usize,
+    pub metatable: Option<TableRef>,
+    /// Cache of metamethods known to be absent (bit per `MetaMethod`), valid for this table
+    /// used as a metatable; cleared on every write to the table.
+    #[serde(skip)]
+    pub absent_meta: u32,
+}
+
+/// What a pending insertion of a new key needs: the sizes of a rehash.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Resize {
+    pub array: usize,
+    pub hash: usize,
+}
+
+impl Table {
+    /// A table with preallocated parts (Lua's `NEWTABLE` hints).
+    pub fn with_capacity(array: usize, hash: usize) -> Table {
+        let hash_capacity = if hash == 0 {
+            0
+        } else {
+            hash.next_power_of_two()
+        };
+        Table {
+            array: vec![Value::Nil; array],
+            hash: IndexMap::with_capacity_and_hasher(hash_capacity, Hasher::default()),
+            hash_capacity,
+            metatable: None,
+            absent_meta: 0,
+        }
+    }
+
+    /// Bytes this table is charged for.
+    pub fn heap_size(&self) -> usize {
+        Self::size_for(self.array.len(), self.hash_capacity)
+    }
+
+    pub fn size_for(array: usize, hash: usize) -> usize {
+        TABLE_BASE_BYTES + array * ARRAY_SLOT_BYTES + hash * HASH_SLOT_BYTES
+    }
+
+    pub fn array_len(&self) -> usize {
+        self.array.len()
+    }
+
+    pub fn array(&self) -> &[Value] {
+        &self.array
+    }
+
+    /// Value at integer key `i`.
+    #[inline]
+    pub fn get_int(&self, i: i64) -> Value {
+        if i >= 1 && (i as u64) <= self.array.len() as u64 {
+            self.array[(i - 1) as usize]
+        } else if self.hash.is_empty() {
+            Value::Nil
+        } else {
+            self.hash
+                .get(&Key::normalized(Value::Int(i)))
+                .copied()
+                .unwrap_or(Value::Nil)
+        }
+    }
+
+    /// Value at a string key (strings are interned, so the handle is the key).
+    #[inline]
+    pub fn get_str(&self, s: crate::value::StrRef) -> Value {
+        if self.hash.is_empty() {
+            return Value::Nil;
+        }
+        self.hash
+            .get(&Key::normalized(Value::Str(s)))
+            .copied()
+            .unwrap_or(Value::Nil)
+    }
+
+    /// Value at any key (`nil` for nil or NaN keys, which can never be present).
+    #[inline]
+    pub fn get(&self, key: Value) -> Value {
+        match key {
+            Value::Int(i) => self.get_int(i),
+            Value::Str(s) => self.get_str(s),
+            _ => match Key::new(key) {
+                Ok(k) => match k.value() {
+                    Value::Int(i) => self.get_int(i),
+                    _ => self.hash.get(&k).copied().unwrap_or(Value::Nil),
+                },
+                Err(_) => Value::Nil,
+            },
+        }
+    }
+
+    /// Stores `value` at an existing slot if the key is already present (in the array range or
+    /// the hash part). Returns false when the key is new, in which case nothing was done and the
+    /// caller must use `insert_new` (which may need a rehash and a memory charge).
+    #[inline]
+    pub fn set_existing(&mut self, key: Key, value: Value) -> bool {
+        if let Value::Int(i) = key.value() {
+            if i >= 1 && (i as u64) <= self.array.len() as u64 {
+                self.array[(i - 1) as usize] = value;
+                return true;
+            }
+        }
+        if let Some(slot) = self.hash.get_mut(&key) {
+            *slot = value;
+            return true;
+        }
+        false
+    }
+
+    /// Whether inserting one more new key needs a rehash first; if so, its sizes.
+    pub fn needs_rehash(&self, new_key: Key) -> Option<Resize> {
+        if self.hash.len() < self.hash_capacity {
+            return None;
+        }
+        Some(self.compute_resize(new_key))
+    }
+
+    /// Inserts a key known to be absent. Call `needs_rehash` first and `resize` with its result
+    /// (after charging the memory) when it asks for one.
+    pub fn insert_new(&mut self, key: Key, value: Value) {
+        if value.is_nil() {
+            return;
+        }
+        if let Value::Int(i) = key.value() {
+            if i >= 1 && (i as u64) <= self.array.len() as u64 {
+                self.array[(i - 1) as usize] = value;
+                return;
+            }
+        }
+        if self.hash.len() >= self.hash_capacity {
+            // A rehash did not make room in the hash part (the caller's resize put the new key
+            // in the array range, handled above, or the caller skipped the rehash): grow the
+            // logical capacity so the invariant `len <= capacity` keeps holding.
+            self.hash_capacity = (self.hash.len() + 1).next_power_of_two();
+        }
+        self.hash.insert(key, value);
+    }
+
+    /// Lua's `rehash`: counts the integer keys and picks the new sizes.
+    fn compute_resize(&self, new_key: Key) -> Resize {
+        // nums[i] = number of keys k with 2^(i-1) < k <= 2^i
+        let mut nums = [0usize; 65];
+        let mut total_int = 0usize;
+        let count_int = |k: i64, nums: &mut [usize; 65]| {
+            if k >= 1 {
+                let bucket = 64 - ((k - 1) as u64).leading_zeros() as usize;
+                nums[bucket] += 1;
+                1
+            } else {
+                0
+            }
+        };
+        for (i, v) in self.array.iter().enumerate() {
+            if !v.is_nil() {
+                total_int += count_int(i as i64 + 1, &mut nums);
+            }
+        }
+        let mut total = total_int;
+        for (k, v) in &self.hash {
+            if v.is_nil() {
+                continue;
+            }
+            total += 1;
+            if let Value::Int(i) = k.value() {
+                total_int += count_int(i, &mut nums);
+            }
+        }
+        if let Value::Int(i) = new_key.value() {
+            total_int += count_int(i, &mut nums);
+        }
+        total += 1;
+        // computesizes
+        let mut a = 0usize;
+        let mut na = 0usize;
+        let mut optimal = 0usize;
+        let mut twotoi: usize = 1;
+        let mut i = 0;
+        while i < 64 && total_int > twotoi / 2 {
+            a += nums[i];
+            if a > twotoi / 2 {
+                optimal = twotoi;
+                na = a;
+            }
+            i += 1;
+            twotoi = twotoi.saturating_mul(2);
+        }
+        let hash_entries = total - na;
+        let hash = if hash_entries == 0 {
+            0
+        } else {
+            hash_entries.next_power_of_two()
+        };
+        Resize {
+            array: optimal,
+            hash,
+        }
+    }
+
+    /// Applies a resize: moves entries between the parts and drops dead hash entries.
+    pub fn resize(&mut self, r: Resize) {
+        let old_array = std::mem::take(&mut self.array);
+        let old_hash = std::mem::take(&mut self.hash);
+        let mut array = vec![Value::Nil; r.array];
+        let mut hash = IndexMap::with_capacity_and_hasher(r.hash, Hasher::default());
+        for (i, v) in old_array.into_iter().enumerate() {
+            if v.is_nil() {
+                continue;
+            }
+            if i < r.array {
+                array[i] = v;
+            } else {
+                hash.insert(Key::normalized(Value::Int(i as i64 + 1)), v);
+            }
+        }
+        for (k, v) in old_hash {
+            if v.is_nil() {
+                continue;
+            }
+            match k.value() {
+                Value::Int(i) if i >= 1 && (i as u64) <= r.array as u64 => {
+                    array[(i - 1) as usize] = v
+                }
+                _ => {
+                    hash.insert(k, v);
+                }
+            }
+        }
+        self.array = array;
+        self.hash = hash;
+        self.hash_capacity = r
+            .hash
+            .max(self.hash.len().next_power_of_two() * (!self.hash.is_empty()) as usize);
+    }
+
+    /// Lua's border rule for `#` (`luaH_getn`).
+    pub fn border(&self) -> i64 {
+        let limit = self.array.len();
+        if limit > 0 && self.array[limit - 1].is_nil() {
+            if limit >= 2 && !self.array[limit - 2].is_nil() {
+                return limit as i64 - 1;
+            }
+            // Binary search for a border in the array part.
+            let (mut i, mut j) = (0usize, limit);
+            while j - i > 1 {
+                let m = (i + j) / 2;
+                if self.array[m - 1].is_nil() {
+                    j = m;
+                } else {
+                    i = m;
+                }
+            }
+            return i as i64;
+        }
+        if self.hash.is_empty() || self.get_int(limit as i64 + 1).is_nil() {
+            return limit as i64;
+        }
+        // Unbound search in the hash part.
+        let mut i = limit as u64 + 1;
+        let mut j = i * 2;
+        while !self.get_int(j as i64).is_nil() {
+            i = j;
+            if j > (i64::MAX as u64) / 2 {
+                // Overflow: linear search.
+                let mut k = 1i64;
+                while !self.get_int(k).is_nil() {
+                    k += 1;
+                }
+                return k - 1;
+            }
+            j *= 2;
+        }
+        while j - i > 1 {
+            let m = (i + j) / 2;
+            if self.get_int(m as i64).is_nil() {
+                j = m;
+            } else {
+                i = m;
+            }
+        }
+        i as i64
+    }
+
+    /// Traversal: the entry after `key` (`nil` starts), skipping empty slots. `Err(())` if
+    /// `key` is not in the table.
+    pub fn next(&self, key: Value) -> Result<Option<(Value, Value)>, ()> {
+        let start_hash = match key {
+            Value::Nil => {
+                if let Some(e) = self.next_in_array(0) {
+                    return Ok(Some(e));
+                }
+                0
+            }
+            _ => {
+                let k = Key::new(key).map_err(|_| ())?;
+                let in_array = match k.value() {
+                    Value::Int(i) if i >= 1 && (i as u64) <= self.array.len() as u64 => {
+                        Some(i as usize)
+                    }
+                    _ => None,
+                };
+                if let Some(i) = in_array {
+                    if let Some(e) = self.next_in_array(i) {
+                        return Ok(Some(e));
+                    }
+                    0
+                } else {
+                    self.hash.get_index_of(&k).ok_or(())? + 1
+                }
+            }
+        };
+        for idx in start_hash..self.hash.len() {
+            if let Some((k, v)) = self.hash.get_index(idx) {
+                if !v.is_nil() {
+                    return Ok(Some((k.value(), *v)));
+                }
+            }
+        }
+        Ok(None)
+    }
+
+    fn next_in_array(&self, from: usize) -> Option<(Value, Value)> {
+        (from..self.array.len())
+            .find(|&i| !self.array[i].is_nil())
+            .map(|i| (Value::Int(i as i64 + 1), self.array[i]))
+    }
+
+    /// Every live value and key, for the collector.
+    pub fn for_each_entry(&self, mut f: impl FnMut(Value, Value)) {
+        for (i, v) in self.array.iter().enumerate() {
+            if !v.is_nil() {
+                f(Value::Int(i as i64 + 1), *v);
+            }
+        }
+        for (k, v) in &self.hash {
+            if !v.is_nil() {
+                f(k.value(), *v);
+            }
+        }
+    }
+
+    /// Removes entries for which `dead(key, value)` holds (weak-table clearing).
+    pub fn clear_entries(&mut self, mut dead: impl FnMut(Value, Value) -> bool) {
+        for (i, v) in self.array.iter_mut().enumerate() {
+            if !v.is_nil() && dead(Value::Int(i as i64 + 1), *v) {
+                *v = Value::Nil;
+            }
+        }
+        for (k, v) in self.hash.iter_mut() {
+            if !v.is_nil() && dead(k.value(), *v) {
+                *v = Value::Nil;
+            }
+        }
+    }
+
+    /// Number of live entries in the hash part (for sizing and tests).
+    pub fn hash_len(&self) -> usize {
+        self.hash.values().filter(|v| !v.is_nil()).count()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn set(t: &mut Table, k: Value, v: Value) {
+        let key = Key::new(k).unwrap();
+        if !t.set_existing(key, v) {
+            if let Some(r) = t.needs_rehash(key) {
+                t.resize(r);
+            }
+            t.insert_new(key, v);
+        }
+    }
+
+    #[test]
+    fn appends_grow_the_array_part() {
+        let mut t = Table::default();
+        for i in 1..=100 {
+            set(&mut t, Value::Int(i), Value::Int(i * 10));
+        }
+        assert_eq!(t.border(), 100);
+        assert_eq!(t.array_len(), 128);
+        assert!(matches!(t.get_int(37), Value::Int(370)));
+    }
+
+    #[test]
+    fn traversal_survives_clearing_fields() {
+        let mut t = Table::default();
+        for i in 0..20 {
+            set(&mut t, Value::Float(i as f64 + 0.5), Value::Int(i));
+        }
+        let mut k = Value::Nil;
+        let mut n = 0;
+        while let Ok(Some((key, _))) = t.next(k) {
+            set(&mut t, key, Value::Nil);
+            k = key;
+            n += 1;
+        }
+        assert_eq!(n, 20);
+        assert_eq!(t.hash_len(), 0);
+    }
+
+    #[test]
+    fn border_of_constructor_with_hole() {
+        let mut t = Table::with_capacity(4, 0);
+        set(&mut t, Value::Int(1), Value::Int(1));
+        set(&mut t, Value::Int(2), Value::Int(2));
+        set(&mut t, Value::Int(4), Value::Int(4));
+        assert_eq!(t.border(), 4);
+    }
+}

@@ -1,0 +1,286 @@
+//! Lua values: a 16-byte `Copy` enum whose collectable variants are indices into the owning
+//! process's heap arenas (see `heap`). A value is meaningful only inside the process whose heap
+//! it indexes; values cross processes only by copy.
+
+use crate::number::{float_to_int, FloatToInt, Number};
+use serde::{Deserialize, Serialize};
+use std::hash::{Hash, Hasher};
+
+macro_rules! handle {
+    ($(#[$doc:meta])* $name:ident) => {
+        $(#[$doc])*
+        #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+        #[serde(transparent)]
+        pub struct $name(pub(crate) u32);
+
+        impl $name {
+            /// The arena index (stable for the object's lifetime, reused after collection).
+            #[inline]
+            pub fn index(self) -> usize {
+                self.0 as usize
+            }
+        }
+    };
+}
+
+handle!(
+    /// An interned string.
+    StrRef
+);
+handle!(
+    /// A table.
+    TableRef
+);
+handle!(
+    /// A Lua closure.
+    ClosureRef
+);
+handle!(
+    /// A native (Rust) function together with its upvalues.
+    NativeRef
+);
+handle!(
+    /// An upvalue cell.
+    UpvalRef
+);
+handle!(
+    /// A function prototype loaded into the heap.
+    ProtoRef
+);
+handle!(
+    /// A coroutine.
+    ThreadRef
+);
+handle!(
+    /// A full userdata.
+    UserDataRef
+);
+
+/// A Lua value.
+#[derive(Clone, Copy, Debug, Default, Serialize, Deserialize)]
+pub enum Value {
+    #[default]
+    Nil,
+    Bool(bool),
+    Int(i64),
+    Float(f64),
+    Str(StrRef),
+    Table(TableRef),
+    LuaFn(ClosureRef),
+    Native(NativeRef),
+    UserData(UserDataRef),
+    Thread(ThreadRef),
+}
+
+/// The basic types of Lua, for `type()` and error messages.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Type {
+    Nil,
+    Boolean,
+    Number,
+    String,
+    Table,
+    Function,
+    UserData,
+    Thread,
+}
+
+impl Type {
+    pub fn name(self) -> &'static str {
+        match self {
+            Type::Nil => "nil",
+            Type::Boolean => "boolean",
+            Type::Number => "number",
+            Type::String => "string",
+            Type::Table => "table",
+            Type::Function => "function",
+            Type::UserData => "userdata",
+            Type::Thread => "thread",
+        }
+    }
+}
+
+impl Value {
+    #[inline]
+    pub fn type_of(self) -> Type {
+        match self {
+            Value::Nil => Type::Nil,
+            Value::Bool(_) => Type::Boolean,
+            Value::Int(_) | Value::Float(_) => Type::Number,
+            Value::Str(_) => Type::String,
+            Value::Table(_) => Type::Table,
+            Value::LuaFn(_) | Value::Native(_) => Type::Function,
+            Value::UserData(_) => Type::UserData,
+            Value::Thread(_) => Type::Thread,
+        }
+    }
+
+    #[inline]
+    pub fn type_name(self) -> &'static str {
+        self.type_of().name()
+    }
+
+    /// Lua truthiness: everything but `nil` and `false`.
+    #[inline]
+    pub fn truthy(self) -> bool {
+        !matches!(self, Value::Nil | Value::Bool(false))
+    }
+
+    #[inline]
+    pub fn is_nil(self) -> bool {
+        matches!(self, Value::Nil)
+    }
+
+    #[inline]
+    pub fn as_number(self) -> Option<Number> {
+        match self {
+            Value::Int(i) => Some(Number::Int(i)),
+            Value::Float(f) => Some(Number::Float(f)),
+            _ => None,
+        }
+    }
+
+    #[inline]
+    pub fn from_number(n: Number) -> Value {
+        match n {
+            Number::Int(i) => Value::Int(i),
+            Number::Float(f) => Value::Float(f),
+        }
+    }
+
+    #[inline]
+    pub fn is_function(self) -> bool {
+        matches!(self, Value::LuaFn(_) | Value::Native(_))
+    }
+
+    /// Raw equality (`rawequal`): numbers by value across subtypes, strings by content (they
+    /// are interned, so by handle), everything else by identity.
+    #[inline]
+    pub fn raw_eq(self, other: Value) -> bool {
+        match (self, other) {
+            (Value::Nil, Value::Nil) => true,
+            (Value::Bool(a), Value::Bool(b)) => a == b,
+            (Value::Int(a), Value::Int(b)) => a == b,
+            (Value::Float(a), Value::Float(b)) => a == b,
+            (Value::Int(i), Value::Float(f)) | (Value::Float(f), Value::Int(i)) => {
+                float_to_int(f, FloatToInt::Exact) == Some(i)
+            }
+            (Value::Str(a), Value::Str(b)) => a == b,
+            (Value::Table(a), Value::Table(b)) => a == b,
+            (Value::LuaFn(a), Value::LuaFn(b)) => a == b,
+            (Value::Native(a), Value::Native(b)) => a == b,
+            (Value::UserData(a), Value::UserData(b)) => a == b,
+            (Value::Thread(a), Value::Thread(b)) => a == b,
+            _ => false,
+        }
+    }
+}
+
+/// A value usable as a table key: never nil or NaN, and floats with an integral value are
+/// normalized to integers (so `t[1]` and `t[1.0]` are the same slot).
+#[derive(Clone, Copy, Debug, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct Key(Value);
+
+/// Why a value cannot be a table key.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum KeyError {
+    Nil,
+    NaN,
+}
+
+impl Key {
+    /// Normalizes a value into a key.
+    ///
+    /// # Errors
+    /// `nil` and NaN are not valid keys.
+    #[inline]
+    pub fn new(v: Value) -> Result<Key, KeyError> {
+        match v {
+            Value::Nil => Err(KeyError::Nil),
+            Value::Float(f) => {
+                if let Some(i) = float_to_int(f, FloatToInt::Exact) {
+                    Ok(Key(Value::Int(i)))
+                } else if f.is_nan() {
+                    Err(KeyError::NaN)
+                } else {
+                    Ok(Key(v))
+                }
+            }
+            _ => Ok(Key(v)),
+        }
+    }
+
+    /// Wraps a value already known to be a valid, normalized key (an integer, a string, …).
+    #[inline]
+    pub(crate) fn normalized(v: Value) -> Key {
+        Key(v)
+    }
+
+    #[inline]
+    pub fn value(self) -> Value {
+        self.0
+    }
+}
+
+impl PartialEq for Key {
+    #[inline]
+    fn eq(&self, other: &Key) -> bool {
+        // Normalized keys: integral floats are ints, so identity of subtype + payload is enough.
+        match (self.0, other.0) {
+            (Value::Float(a), Value::Float(b)) => a.to_bits() == b.to_bits() || a == b,
+            (Value::Int(a), Value::Int(b)) => a == b,
+            (Value::Int(_), Value::Float(_)) | (Value::Float(_), Value::Int(_)) => false,
+            (a, b) => a.raw_eq(b),
+        }
+    }
+}
+
+impl Eq for Key {}
+
+impl Hash for Key {
+    #[inline]
+    fn hash<H: Hasher>(&self, state: &mut H) {
+        match self.0 {
+            Value::Nil => 0u64.hash(state),
+            Value::Bool(b) => (1 + b as u64).hash(state),
+            Value::Int(i) => i.hash(state),
+            // -0.0 and 0.0 are normalized to the integer 0 by `Key::new`.
+            Value::Float(f) => f.to_bits().hash(state),
+            Value::Str(r) => (r.0 as u64 | 1 << 32).hash(state),
+            Value::Table(r) => (r.0 as u64 | 2 << 32).hash(state),
+            Value::LuaFn(r) => (r.0 as u64 | 3 << 32).hash(state),
+            Value::Native(r) => (r.0 as u64 | 4 << 32).hash(state),
+            Value::UserData(r) => (r.0 as u64 | 5 << 32).hash(state),
+            Value::Thread(r) => (r.0 as u64 | 6 << 32).hash(state),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn value_is_sixteen_bytes() {
+        assert_eq!(std::mem::size_of::<Value>(), 16);
+    }
+
+    #[test]
+    fn float_keys_normalize() {
+        assert_eq!(
+            Key::new(Value::Float(1.0)).unwrap().value().type_of(),
+            Type::Number
+        );
+        assert!(matches!(
+            Key::new(Value::Float(2.0)).unwrap().value(),
+            Value::Int(2)
+        ));
+        assert!(matches!(
+            Key::new(Value::Float(-0.0)).unwrap().value(),
+            Value::Int(0)
+        ));
+        assert_eq!(Key::new(Value::Float(f64::NAN)).unwrap_err(), KeyError::NaN);
+        assert_eq!(Key::new(Value::Nil).unwrap_err(), KeyError::Nil);
+    }
+}

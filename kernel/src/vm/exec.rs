@@ -1,0 +1,1301 @@
+//! The instruction loop. `execute` runs the top Lua frame, following Lua→Lua calls and
+//! returns in place, and returns to `run` when the top frame becomes a native, when a budget
+//! stops it, or with an error.
+
+use super::frame::{FrameKind, ReturnTo};
+use super::meta::MetaMethod;
+use super::{Throw, Vm, MAX_TAG_LOOP};
+use crate::bytecode::{Instruction, OpCode, MAXARG_C};
+use crate::number::{self, ArithOp, FloatToInt, Number};
+use crate::value::{TableRef, Value};
+
+/// Where an operand came from, for error messages that name variables.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Operand {
+    Register(u32),
+    Upvalue(u32),
+    Constant(u32),
+    None,
+}
+
+/// Errors the loop raises with names resolved later by `debug`.
+#[derive(Clone, Debug)]
+pub(crate) enum OpError {
+    Index {
+        what: Operand,
+        value: Value,
+    },
+    Len {
+        what: Operand,
+        value: Value,
+    },
+    Arith {
+        a: Operand,
+        b: Operand,
+        av: Value,
+        bv: Value,
+        op: ArithOp,
+    },
+    Compare {
+        a: Value,
+        b: Value,
+    },
+    For(&'static str),
+}
+
+macro_rules! arith_fast {
+    ($self:ident, $base:ident, $i:ident, $pc:ident, $int:expr, $flt:expr) => {{
+        let b = $self.th.stack[$base + $i.b() as usize];
+        let c = $self.th.stack[$base + $i.c() as usize];
+        let r = match (b, c) {
+            (Value::Int(x), Value::Int(y)) => Some(Value::Int($int(x, y))),
+            (Value::Float(x), Value::Float(y)) => Some(Value::Float($flt(x, y))),
+            (Value::Int(x), Value::Float(y)) => Some(Value::Float($flt(x as f64, y))),
+            (Value::Float(x), Value::Int(y)) => Some(Value::Float($flt(x, y as f64))),
+            _ => None,
+        };
+        if let Some(v) = r {
+            $self.th.stack[$base + $i.a() as usize] = v;
+            $pc += 1;
+        }
+    }};
+}
+
+macro_rules! arith_k {
+    ($self:ident, $base:ident, $k:ident, $i:ident, $pc:ident, $int:expr, $flt:expr) => {{
+        let b = $self.th.stack[$base + $i.b() as usize];
+        let c = $k[$i.c() as usize];
+        let r = match (b, c) {
+            (Value::Int(x), Value::Int(y)) => Some(Value::Int($int(x, y))),
+            (Value::Float(x), Value::Float(y)) => Some(Value::Float($flt(x, y))),
+            (Value::Int(x), Value::Float(y)) => Some(Value::Float($flt(x as f64, y))),
+            (Value::Float(x), Value::Int(y)) => Some(Value::Float($flt(x, y as f64))),
+            _ => None,
+        };
+        if let Some(v) = r {
+            $self.th.stack[$base + $i.a() as usize] = v;
+            $pc += 1;
+        }
+    }};
+}
+
+macro_rules! float_only {
+    ($self:ident, $base:ident, $i:ident, $pc:ident, $c:expr, $flt:expr) => {{
+        let b = $self.th.stack[$base + $i.b() as usize];
+        let c = $c;
+        let x = match b {
+            Value::Int(x) => Some(x as f64),
+            Value::Float(x) => Some(x),
+            _ => None,
+        };
+        let y = match c {
+            Value::Int(y) => Some(y as f64),
+            Value::Float(y) => Some(y),
+            _ => None,
+        };
+        if let (Some(x), Some(y)) = (x, y) {
+            $self.th.stack[$base + $i.a() as usize] = Value::Float($flt(x, y));
+            $pc += 1;
+        }
+    }};
+}
+
+macro_rules! bitwise {
+    ($self:ident, $base:ident, $i:ident, $pc:ident, $c:expr, $op:expr) => {{
+        let b = $self.th.stack[$base + $i.b() as usize];
+        let c = $c;
+        let x = match b {
+            Value::Int(x) => Some(x),
+            Value::Float(f) => number::float_to_int(f, FloatToInt::Exact),
+            _ => None,
+        };
+        let y = match c {
+            Value::Int(y) => Some(y),
+            Value::Float(f) => number::float_to_int(f, FloatToInt::Exact),
+            _ => None,
+        };
+        if let (Some(x), Some(y)) = (x, y) {
+            $self.th.stack[$base + $i.a() as usize] = Value::Int($op(x, y));
+            $pc += 1;
+        }
+    }};
+}
+
+fn idiv_f(a: f64, b: f64) -> f64 {
+    number::float_idiv(a, b)
+}
+
+impl Vm {
+    pub(super) fn execute(&mut self) -> Result<(), Throw> {
+        'frame: loop {
+            let Some(frame) = self.th.frames.last().copied() else {
+                return Ok(());
+            };
+            let FrameKind::Lua(cl) = frame.kind else {
+                return Ok(());
+            };
+            let fi = self.th.frames.len() - 1;
+            let closure = self.heap.closure(cl);
+            let proto_ref = closure.proto;
+            let proto = self.heap.proto(proto_ref);
+            let code = proto.code.clone();
+            let k = proto.constants.clone();
+            let base = frame.base as usize;
+            let mut pc = frame.pc as usize;
+
+            macro_rules! savepc {
+                () => {
+                    self.th.frames[fi].pc = pc as u32
+                };
+            }
+            macro_rules! reg {
+                ($n:expr) => {
+                    self.th.stack[base + $n as usize]
+                };
+            }
+
+            loop {
+                if self.fuel <= 0 {
+                    savepc!();
+                    return Err(Throw::OutOfFuel);
+                }
+                self.fuel -= 1;
+                let Some(&i) = code.get(pc) else {
+                    savepc!();
+                    return Err(Throw::msg("invalid program counter"));
+                };
+                pc += 1;
+                let Some(op) = i.opcode() else {
+                    savepc!();
+                    return Err(Throw::msg("invalid instruction"));
+                };
+                match op {
+                    OpCode::Move => reg!(i.a()) = reg!(i.b()),
+                    OpCode::LoadI => reg!(i.a()) = Value::Int(i.sbx() as i64),
+                    OpCode::LoadF => reg!(i.a()) = Value::Float(i.sbx() as f64),
+                    OpCode::LoadK => reg!(i.a()) = k[i.bx() as usize],
+                    OpCode::LoadKX => {
+                        let ax = code[pc].ax_arg();
+                        pc += 1;
+                        reg!(i.a()) = k[ax as usize];
+                    }
+                    OpCode::LoadFalse => reg!(i.a()) = Value::Bool(false),
+                    OpCode::LFalseSkip => {
+                        reg!(i.a()) = Value::Bool(false);
+                        pc += 1;
+                    }
+                    OpCode::LoadTrue => reg!(i.a()) = Value::Bool(true),
+                    OpCode::LoadNil => {
+                        let a = i.a() as usize;
+                        for r in a..=a + i.b() as usize {
+                            reg!(r) = Value::Nil;
+                        }
+                    }
+                    OpCode::GetUpval => {
+                        let u = self.heap.closure(cl).upvalues[i.b() as usize];
+                        reg!(i.a()) = self.upval_get(u);
+                    }
+                    OpCode::SetUpval => {
+                        let u = self.heap.closure(cl).upvalues[i.b() as usize];
+                        let v = reg!(i.a());
+                        self.upval_set(u, v);
+                    }
+                    OpCode::GetTabUp => {
+                        let u = self.heap.closure(cl).upvalues[i.b() as usize];
+                        let t = self.upval_get(u);
+                        let key = k[i.c() as usize];
+                        if let (Value::Table(tr), Value::Str(s)) = (t, key) {
+                            let v = self.heap.table(tr).get_str(s);
+                            if !v.is_nil() {
+                                reg!(i.a()) = v;
+                                continue;
+                            }
+                        }
+                        savepc!();
+                        match self.index_slow(t, key, i.a(), Operand::Upvalue(i.b()))? {
+                            Some(v) => reg!(i.a()) = v,
+                            None => continue 'frame,
+                        }
+                    }
+                    OpCode::GetTable => {
+                        let t = reg!(i.b());
+                        let key = reg!(i.c());
+                        if let Value::Table(tr) = t {
+                            let v = self.heap.table(tr).get(key);
+                            if !v.is_nil() {
+                                reg!(i.a()) = v;
+                                continue;
+                            }
+                        }
+                        savepc!();
+                        match self.index_slow(t, key, i.a(), Operand::Register(i.b()))? {
+                            Some(v) => reg!(i.a()) = v,
+                            None => continue 'frame,
+                        }
+                    }
+                    OpCode::GetI => {
+                        let t = reg!(i.b());
+                        let key = Value::Int(i.c() as i64);
+                        if let Value::Table(tr) = t {
+                            let v = self.heap.table(tr).get_int(i.c() as i64);
+                            if !v.is_nil() {
+                                reg!(i.a()) = v;
+                                continue;
+                            }
+                        }
+                        savepc!();
+                        match self.index_slow(t, key, i.a(), Operand::Register(i.b()))? {
+                            Some(v) => reg!(i.a()) = v,
+                            None => continue 'frame,
+                        }
+                    }
+                    OpCode::GetField => {
+                        let t = reg!(i.b());
+                        let key = k[i.c() as usize];
+                        if let (Value::Table(tr), Value::Str(s)) = (t, key) {
+                            let v = self.heap.table(tr).get_str(s);
+                            if !v.is_nil() {
+                                reg!(i.a()) = v;
+                                continue;
+                            }
+                        }
+                        savepc!();
+                        match self.index_slow(t, key, i.a(), Operand::Register(i.b()))? {
+                            Some(v) => reg!(i.a()) = v,
+                            None => continue 'frame,
+                        }
+                    }
+                    OpCode::SetTabUp => {
+                        let u = self.heap.closure(cl).upvalues[i.a() as usize];
+                        let t = self.upval_get(u);
+                        let key = k[i.b() as usize];
+                        let v = if i.k() {
+                            k[i.c() as usize]
+                        } else {
+                            reg!(i.c())
+                        };
+                        savepc!();
+                        if !self.newindex(t, key, v, Operand::Upvalue(i.a()))? {
+                            continue 'frame;
+                        }
+                    }
+                    OpCode::SetTable => {
+                        let t = reg!(i.a());
+                        let key = reg!(i.b());
+                        let v = if i.k() {
+                            k[i.c() as usize]
+                        } else {
+                            reg!(i.c())
+                        };
+                        savepc!();
+                        if !self.newindex(t, key, v, Operand::Register(i.a()))? {
+                            continue 'frame;
+                        }
+                    }
+                    OpCode::SetI => {
+                        let t = reg!(i.a());
+                        let v = if i.k() {
+                            k[i.c() as usize]
+                        } else {
+                            reg!(i.c())
+                        };
+                        if let Value::Table(tr) = t {
+                            let table = self.heap.table_mut(tr);
+                            let idx = i.b() as i64;
+                            if idx >= 1
+                                && (idx as usize) <= table.array_len()
+                                && !table.get_int(idx).is_nil()
+                            {
+                                table.set_existing(
+                                    crate::value::Key::normalized(Value::Int(idx)),
+                                    v,
+                                );
+                                continue;
+                            }
+                        }
+                        savepc!();
+                        if !self.newindex(
+                            t,
+                            Value::Int(i.b() as i64),
+                            v,
+                            Operand::Register(i.a()),
+                        )? {
+                            continue 'frame;
+                        }
+                    }
+                    OpCode::SetField => {
+                        let t = reg!(i.a());
+                        let key = k[i.b() as usize];
+                        let v = if i.k() {
+                            k[i.c() as usize]
+                        } else {
+                            reg!(i.c())
+                        };
+                        savepc!();
+                        if !self.newindex(t, key, v, Operand::Register(i.a()))? {
+                            continue 'frame;
+                        }
+                    }
+                    OpCode::NewTable => {
+                        let mut hash = i.b() as usize;
+                        if hash > 0 {
+                            hash = 1usize << (hash - 1).min(30);
+                        }
+                        let mut array = i.c() as usize;
+                        if i.k() {
+                            array += code[pc].ax_arg() as usize * (MAXARG_C as usize + 1);
+                        }
+                        pc += 1;
+                        savepc!();
+                        self.charge(1 + (array + hash) as u64 / 16)?;
+                        let t = self.heap.new_table(array, hash)?;
+                        reg!(i.a()) = Value::Table(t);
+                        if self.heap.gc.should_collect() {
+                            return Ok(());
+                        }
+                    }
+                    OpCode::SelfOp => {
+                        let t = reg!(i.b());
+                        let key = if i.k() {
+                            k[i.c() as usize]
+                        } else {
+                            reg!(i.c())
+                        };
+                        reg!(i.a() + 1) = t;
+                        if let (Value::Table(tr), Value::Str(s)) = (t, key) {
+                            let v = self.heap.table(tr).get_str(s);
+                            if !v.is_nil() {
+                                reg!(i.a()) = v;
+                                continue;
+                            }
+                        }
+                        savepc!();
+                        match self.index_slow(t, key, i.a(), Operand::Register(i.b()))? {
+                            Some(v) => reg!(i.a()) = v,
+                            None => continue 'frame,
+                        }
+                    }
+                    OpCode::AddI => {
+                        let b = reg!(i.b());
+                        let imm = i.sc() as i64;
+                        match b {
+                            Value::Int(x) => {
+                                reg!(i.a()) = Value::Int(x.wrapping_add(imm));
+                                pc += 1;
+                            }
+                            Value::Float(x) => {
+                                reg!(i.a()) = Value::Float(x + imm as f64);
+                                pc += 1;
+                            }
+                            _ => {}
+                        }
+                    }
+                    OpCode::AddK => {
+                        arith_k!(self, base, k, i, pc, i64::wrapping_add, |a: f64, b: f64| a
+                            + b)
+                    }
+                    OpCode::SubK => {
+                        arith_k!(self, base, k, i, pc, i64::wrapping_sub, |a: f64, b: f64| a
+                            - b)
+                    }
+                    OpCode::MulK => {
+                        arith_k!(self, base, k, i, pc, i64::wrapping_mul, |a: f64, b: f64| a
+                            * b)
+                    }
+                    OpCode::ModK => {
+                        let b = reg!(i.b());
+                        let c = k[i.c() as usize];
+                        match (b, c) {
+                            (Value::Int(x), Value::Int(y)) => {
+                                if y == 0 {
+                                    savepc!();
+                                    return Err(Throw::msg("attempt to perform 'n%%0'"));
+                                }
+                                reg!(i.a()) = Value::Int(number::int_mod(x, y).unwrap_or(0));
+                                pc += 1;
+                            }
+                            _ => float_only!(self, base, i, pc, c, number::float_mod),
+                        }
+                    }
+                    OpCode::PowK => {
+                        float_only!(self, base, i, pc, k[i.c() as usize], number::float_pow)
+                    }
+                    OpCode::DivK => {
+                        float_only!(self, base, i, pc, k[i.c() as usize], |a: f64, b: f64| a / b)
+                    }
+                    OpCode::IDivK => {
+                        let b = reg!(i.b());
+                        let c = k[i.c() as usize];
+                        match (b, c) {
+                            (Value::Int(x), Value::Int(y)) => {
+                                if y == 0 {
+                                    savepc!();
+                                    return Err(Throw::msg("attempt to perform 'n//0'"));
+                                }
+                                reg!(i.a()) = Value::Int(number::int_idiv(x, y).unwrap_or(0));
+                                pc += 1;
+                            }
+                            _ => float_only!(self, base, i, pc, c, idiv_f),
+                        }
+                    }
+                    OpCode::BAndK => {
+                        bitwise!(self, base, i, pc, k[i.c() as usize], |x: i64, y: i64| x & y)
+                    }
+                    OpCode::BOrK => {
+                        bitwise!(self, base, i, pc, k[i.c() as usize], |x: i64, y: i64| x | y)
+                    }
+                    OpCode::BXorK => {
+                        bitwise!(self, base, i, pc, k[i.c() as usize], |x: i64, y: i64| x ^ y)
+                    }
+                    OpCode::ShrI => {
+                        let b = reg!(i.b());
+                        let x = match b {
+                            Value::Int(x) => Some(x),
+                            Value::Float(f) => number::float_to_int(f, FloatToInt::Exact),
+                            _ => None,
+                        };
+                        if let Some(x) = x {
+                            reg!(i.a()) = Value::Int(number::shift_left(x, -(i.sc() as i64)));
+                            pc += 1;
+                        }
+                    }
+                    OpCode::ShlI => {
+                        // sC << R[B]
+                        let b = reg!(i.b());
+                        let x = match b {
+                            Value::Int(x) => Some(x),
+                            Value::Float(f) => number::float_to_int(f, FloatToInt::Exact),
+                            _ => None,
+                        };
+                        if let Some(x) = x {
+                            reg!(i.a()) = Value::Int(number::shift_left(i.sc() as i64, x));
+                            pc += 1;
+                        }
+                    }
+                    OpCode::Add => {
+                        arith_fast!(self, base, i, pc, i64::wrapping_add, |a: f64, b: f64| a + b)
+                    }
+                    OpCode::Sub => {
+                        arith_fast!(self, base, i, pc, i64::wrapping_sub, |a: f64, b: f64| a - b)
+                    }
+                    OpCode::Mul => {
+                        arith_fast!(self, base, i, pc, i64::wrapping_mul, |a: f64, b: f64| a * b)
+                    }
+                    OpCode::Mod => {
+                        let b = reg!(i.b());
+                        let c = reg!(i.c());
+                        match (b, c) {
+                            (Value::Int(x), Value::Int(y)) => {
+                                if y == 0 {
+                                    savepc!();
+                                    return Err(Throw::msg("attempt to perform 'n%%0'"));
+                                }
+                                reg!(i.a()) = Value::Int(number::int_mod(x, y).unwrap_or(0));
+                                pc += 1;
+                            }
+                            _ => float_only!(self, base, i, pc, c, number::float_mod),
+                        }
+                    }
+                    OpCode::Pow => float_only!(self, base, i, pc, reg!(i.c()), number::float_pow),
+                    OpCode::Div => {
+                        float_only!(self, base, i, pc, reg!(i.c()), |a: f64, b: f64| a / b)
+                    }
+                    OpCode::IDiv => {
+                        let b = reg!(i.b());
+                        let c = reg!(i.c());
+                        match (b, c) {
+                            (Value::Int(x), Value::Int(y)) => {
+                                if y == 0 {
+                                    savepc!();
+                                    return Err(Throw::msg("attempt to perform 'n//0'"));
+                                }
+                                reg!(i.a()) = Value::Int(number::int_idiv(x, y).unwrap_or(0));
+                                pc += 1;
+                            }
+                            _ => float_only!(self, base, i, pc, c, idiv_f),
+                        }
+                    }
+                    OpCode::BAnd => {
+                        bitwise!(self, base, i, pc, reg!(i.c()), |x: i64, y: i64| x & y)
+                    }
+                    OpCode::BOr => bitwise!(self, base, i, pc, reg!(i.c()), |x: i64, y: i64| x | y),
+                    OpCode::BXor => {
+                        bitwise!(self, base, i, pc, reg!(i.c()), |x: i64, y: i64| x ^ y)
+                    }
+                    OpCode::Shl => bitwise!(self, base, i, pc, reg!(i.c()), number::shift_left),
+                    OpCode::Shr => bitwise!(self, base, i, pc, reg!(i.c()), |x: i64, y: i64| {
+                        number::shift_left(x, y.wrapping_neg())
+                    }),
+                    OpCode::MmBin | OpCode::MmBinI | OpCode::MmBinK => {
+                        let prev = code[pc - 2];
+                        let dest = prev.a();
+                        let a = reg!(i.a());
+                        let (b, bop) = match op {
+                            OpCode::MmBin => (reg!(i.b()), Operand::Register(i.b())),
+                            OpCode::MmBinI => (Value::Int(i.sb() as i64), Operand::None),
+                            _ => (k[i.b() as usize], Operand::Constant(i.b())),
+                        };
+                        let flip = op != OpCode::MmBin && i.k();
+                        let Some(event) = MetaMethod::from_binary_operand(i.c()) else {
+                            savepc!();
+                            return Err(Throw::msg("invalid metamethod event"));
+                        };
+                        let (x, y, xo, yo) = if flip {
+                            (b, a, bop, Operand::Register(i.a()))
+                        } else {
+                            (a, b, Operand::Register(i.a()), bop)
+                        };
+                        savepc!();
+                        match self.arith_slow(event, x, y, xo, yo, dest)? {
+                            Some(v) => reg!(dest) = v,
+                            None => continue 'frame,
+                        }
+                    }
+                    OpCode::Unm => {
+                        let b = reg!(i.b());
+                        match b {
+                            Value::Int(x) => reg!(i.a()) = Value::Int(x.wrapping_neg()),
+                            Value::Float(x) => reg!(i.a()) = Value::Float(-x),
+                            _ => {
+                                savepc!();
+                                let bo = Operand::Register(i.b());
+                                match self.arith_slow(MetaMethod::Unm, b, b, bo, bo, i.a())? {
+                                    Some(v) => reg!(i.a()) = v,
+                                    None => continue 'frame,
+                                }
+                            }
+                        }
+                    }
+                    OpCode::BNot => {
+                        let b = reg!(i.b());
+                        match b {
+                            Value::Int(x) => reg!(i.a()) = Value::Int(!x),
+                            _ => {
+                                savepc!();
+                                let bo = Operand::Register(i.b());
+                                match self.arith_slow(MetaMethod::BNot, b, b, bo, bo, i.a())? {
+                                    Some(v) => reg!(i.a()) = v,
+                                    None => continue 'frame,
+                                }
+                            }
+                        }
+                    }
+                    OpCode::Not => reg!(i.a()) = Value::Bool(!reg!(i.b()).truthy()),
+                    OpCode::Len => {
+                        let b = reg!(i.b());
+                        savepc!();
+                        match self.len_slow(b, i.a(), Operand::Register(i.b()))? {
+                            Some(v) => reg!(i.a()) = v,
+                            None => continue 'frame,
+                        }
+                    }
+                    OpCode::Concat => {
+                        let a = i.a();
+                        let n = i.b() as usize;
+                        savepc!();
+                        self.th.top = base + a as usize + n;
+                        let r = self.concat(base + a as usize, n, a as u8);
+                        self.restore_caller_top_for(fi);
+                        match r? {
+                            Some(v) => reg!(a) = v,
+                            None => continue 'frame,
+                        }
+                        if self.heap.gc.should_collect() {
+                            return Ok(());
+                        }
+                    }
+                    OpCode::Close => {
+                        savepc!();
+                        let top = self.th.top;
+                        if self.close_level(base + i.a() as usize, top)? {
+                            continue 'frame;
+                        }
+                    }
+                    OpCode::Tbc => {
+                        savepc!();
+                        self.mark_tbc(base + i.a() as usize)?;
+                    }
+                    OpCode::Jmp => {
+                        pc = (pc as i64 + i.sj_arg() as i64) as usize;
+                    }
+                    OpCode::Eq => {
+                        let a = reg!(i.a());
+                        let b = reg!(i.b());
+                        savepc!();
+                        match self.equals(a, b)? {
+                            Some(c) => cond_jump(&mut pc, &code, c, i.k()),
+                            None => continue 'frame,
+                        }
+                    }
+                    OpCode::Lt | OpCode::Le => {
+                        let a = reg!(i.a());
+                        let b = reg!(i.b());
+                        let fast = match (a, b) {
+                            (Value::Int(x), Value::Int(y)) => {
+                                Some(if op == OpCode::Lt { x < y } else { x <= y })
+                            }
+                            _ => match (a.as_number(), b.as_number()) {
+                                (Some(x), Some(y)) => Some(if op == OpCode::Lt {
+                                    number::num_lt(x, y)
+                                } else {
+                                    number::num_le(x, y)
+                                }),
+                                _ => None,
+                            },
+                        };
+                        match fast {
+                            Some(c) => cond_jump(&mut pc, &code, c, i.k()),
+                            None => {
+                                savepc!();
+                                let ev = if op == OpCode::Lt {
+                                    MetaMethod::Lt
+                                } else {
+                                    MetaMethod::Le
+                                };
+                                match self.order_slow(ev, a, b, i.k())? {
+                                    Some(c) => cond_jump(&mut pc, &code, c, i.k()),
+                                    None => continue 'frame,
+                                }
+                            }
+                        }
+                    }
+                    OpCode::EqK => {
+                        let c = reg!(i.a()).raw_eq(k[i.b() as usize]);
+                        cond_jump(&mut pc, &code, c, i.k());
+                    }
+                    OpCode::EqI => {
+                        let imm = i.sb() as i64;
+                        let c = match reg!(i.a()) {
+                            Value::Int(x) => x == imm,
+                            Value::Float(f) => f == imm as f64,
+                            _ => false,
+                        };
+                        cond_jump(&mut pc, &code, c, i.k());
+                    }
+                    OpCode::LtI | OpCode::LeI | OpCode::GtI | OpCode::GeI => {
+                        let a = reg!(i.a());
+                        let imm = i.sb() as i64;
+                        let fast = match a {
+                            Value::Int(x) => Some(match op {
+                                OpCode::LtI => x < imm,
+                                OpCode::LeI => x <= imm,
+                                OpCode::GtI => x > imm,
+                                _ => x >= imm,
+                            }),
+                            Value::Float(f) => {
+                                let y = imm as f64;
+                                Some(match op {
+                                    OpCode::LtI => f < y,
+                                    OpCode::LeI => f <= y,
+                                    OpCode::GtI => f > y,
+                                    _ => f >= y,
+                                })
+                            }
+                            _ => None,
+                        };
+                        match fast {
+                            Some(c) => cond_jump(&mut pc, &code, c, i.k()),
+                            None => {
+                                savepc!();
+                                // The immediate is a float when C says so (for the metamethod).
+                                let iv = if i.c() != 0 {
+                                    Value::Float(imm as f64)
+                                } else {
+                                    Value::Int(imm)
+                                };
+                                let (ev, x, y) = match op {
+                                    OpCode::LtI => (MetaMethod::Lt, a, iv),
+                                    OpCode::LeI => (MetaMethod::Le, a, iv),
+                                    OpCode::GtI => (MetaMethod::Lt, iv, a),
+                                    _ => (MetaMethod::Le, iv, a),
+                                };
+                                match self.order_slow(ev, x, y, i.k())? {
+                                    Some(c) => cond_jump(&mut pc, &code, c, i.k()),
+                                    None => continue 'frame,
+                                }
+                            }
+                        }
+                    }
+                    OpCode::Test => {
+                        let c = reg!(i.a()).truthy();
+                        cond_jump(&mut pc, &code, c, i.k());
+                    }
+                    OpCode::TestSet => {
+                        let v = reg!(i.b());
+                        if v.truthy() == i.k() {
+                            reg!(i.a()) = v;
+                            let j = code[pc];
+                            pc = (pc as i64 + j.sj_arg() as i64 + 1) as usize;
+                        } else {
+                            pc += 1;
+                        }
+                    }
+                    OpCode::Call => {
+                        let a = base + i.a() as usize;
+                        let b = i.b() as usize;
+                        if b != 0 {
+                            self.th.top = a + b;
+                        }
+                        let nresults = i.c() as i32 - 1;
+                        savepc!();
+                        self.call_value(a, nresults, ReturnTo::Normal)?;
+                        continue 'frame;
+                    }
+                    OpCode::TailCall => {
+                        let a = base + i.a() as usize;
+                        let b = i.b() as usize;
+                        if b != 0 {
+                            self.th.top = a + b;
+                        }
+                        savepc!();
+                        self.close_upvals(base);
+                        // Move the function and its arguments down to this frame's slot.
+                        let dest = frame.func as usize;
+                        let n = self.th.top - a;
+                        self.th.stack.copy_within(a..a + n, dest);
+                        self.th.top = dest + n;
+                        let Some(old) = self.th.frames.pop() else {
+                            return Ok(());
+                        };
+                        self.call_value(dest, old.nresults, old.ret)?;
+                        if let Some(f) = self.th.frames.last_mut() {
+                            f.flags |= super::frame::flags::TAIL;
+                        }
+                        continue 'frame;
+                    }
+                    OpCode::Return => {
+                        let a = base + i.a() as usize;
+                        let n = if i.b() != 0 {
+                            i.b() as usize - 1
+                        } else {
+                            self.th.top - a
+                        };
+                        savepc!();
+                        if i.k() {
+                            pc -= 1;
+                            savepc!();
+                            self.th.top = a + n;
+                            if self.close_level(base, a + n)? {
+                                continue 'frame;
+                            }
+                            pc += 1;
+                            savepc!();
+                        }
+                        self.post_call(a, n)?;
+                        continue 'frame;
+                    }
+                    OpCode::Return0 => {
+                        savepc!();
+                        self.post_call(base, 0)?;
+                        continue 'frame;
+                    }
+                    OpCode::Return1 => {
+                        savepc!();
+                        self.post_call(base + i.a() as usize, 1)?;
+                        continue 'frame;
+                    }
+                    OpCode::ForLoop => {
+                        let a = i.a() as usize;
+                        match reg!(a + 2) {
+                            Value::Int(step) => {
+                                let count = match reg!(a + 1) {
+                                    Value::Int(c) => c as u64,
+                                    _ => 0,
+                                };
+                                if count > 0 {
+                                    reg!(a + 1) = Value::Int((count - 1) as i64);
+                                    let idx = match reg!(a) {
+                                        Value::Int(x) => x.wrapping_add(step),
+                                        _ => 0,
+                                    };
+                                    reg!(a) = Value::Int(idx);
+                                    reg!(a + 3) = Value::Int(idx);
+                                    pc -= i.bx() as usize;
+                                }
+                            }
+                            Value::Float(step) => {
+                                let limit = match reg!(a + 1) {
+                                    Value::Float(l) => l,
+                                    _ => 0.0,
+                                };
+                                let idx = match reg!(a) {
+                                    Value::Float(x) => x + step,
+                                    _ => 0.0,
+                                };
+                                let go = if step > 0.0 {
+                                    idx <= limit
+                                } else {
+                                    limit <= idx
+                                };
+                                if go {
+                                    reg!(a) = Value::Float(idx);
+                                    reg!(a + 3) = Value::Float(idx);
+                                    pc -= i.bx() as usize;
+                                }
+                            }
+                            _ => {}
+                        }
+                    }
+                    OpCode::ForPrep => {
+                        savepc!();
+                        let a = i.a() as usize;
+                        if self.for_prep(base + a)? {
+                            pc += i.bx() as usize + 1;
+                        }
+                    }
+                    OpCode::TForPrep => {
+                        savepc!();
+                        self.mark_tbc(base + i.a() as usize + 3)?;
+                        pc += i.bx() as usize;
+                    }
+                    OpCode::TForCall => {
+                        let a = base + i.a() as usize;
+                        self.th.stack.copy_within(a..a + 3, a + 4);
+                        self.th.top = a + 4 + 3;
+                        savepc!();
+                        self.call_value(a + 4, i.c() as i32, ReturnTo::Normal)?;
+                        continue 'frame;
+                    }
+                    OpCode::TForLoop => {
+                        let a = i.a() as usize;
+                        let v = reg!(a + 4);
+                        if !v.is_nil() {
+                            reg!(a + 2) = v;
+                            pc -= i.bx() as usize;
+                        }
+                    }
+                    OpCode::SetList => {
+                        let a = base + i.a() as usize;
+                        let n = if i.b() == 0 {
+                            self.th.top - a - 1
+                        } else {
+                            i.b() as usize
+                        };
+                        let mut last = i.c() as usize;
+                        if i.k() {
+                            last += code[pc].ax_arg() as usize * (MAXARG_C as usize + 1);
+                            pc += 1;
+                        }
+                        savepc!();
+                        let Value::Table(t) = self.th.stack[a] else {
+                            return Err(Throw::msg("SETLIST on a non-table"));
+                        };
+                        self.charge(n as u64 / 8)?;
+                        for j in 1..=n {
+                            let v = self.th.stack[a + j];
+                            self.heap
+                                .table_set_int(t, (last + j) as i64, v)
+                                .map_err(set_error)?;
+                        }
+                        self.restore_caller_top_for(fi);
+                    }
+                    OpCode::Closure => {
+                        savepc!();
+                        let p = self.heap.proto(proto_ref).protos[i.bx() as usize];
+                        let descs = self.heap.proto(p).upvalues.clone();
+                        let mut ups = Vec::with_capacity(descs.len());
+                        for d in &descs {
+                            if d.in_stack {
+                                ups.push(self.find_upval(base + d.index as usize)?);
+                            } else {
+                                ups.push(self.heap.closure(cl).upvalues[d.index as usize]);
+                            }
+                        }
+                        let c = self.heap.new_closure(p, ups.into_boxed_slice())?;
+                        reg!(i.a()) = Value::LuaFn(c);
+                        if self.heap.gc.should_collect() {
+                            return Ok(());
+                        }
+                    }
+                    OpCode::Vararg => {
+                        let a = base + i.a() as usize;
+                        let f = self.th.frames[fi];
+                        let (from, count) = self.frame_varargs(&f);
+                        let wanted = if i.c() == 0 {
+                            count
+                        } else {
+                            i.c() as usize - 1
+                        };
+                        savepc!();
+                        self.ensure_stack(a + wanted + super::EXTRA_STACK)?;
+                        for j in 0..wanted {
+                            self.th.stack[a + j] = if j < count {
+                                self.th.stack[from + j]
+                            } else {
+                                Value::Nil
+                            };
+                        }
+                        if i.c() == 0 {
+                            self.th.top = a + wanted;
+                        }
+                    }
+                    OpCode::VarargPrep => {}
+                    OpCode::ExtraArg => {}
+                }
+            }
+        }
+    }
+
+    fn restore_caller_top_for(&mut self, fi: usize) {
+        if let Some(f) = self.th.frames.get(fi) {
+            if let FrameKind::Lua(cl) = f.kind {
+                let p = self.heap.proto(self.heap.closure(cl).proto);
+                self.th.top = f.base as usize + p.max_stack_size as usize;
+            }
+        }
+    }
+
+    /// Numeric for loop preparation (Lua's `forprep`). Returns true to skip the loop.
+    fn for_prep(&mut self, ra: usize) -> Result<bool, Throw> {
+        let init = self.th.stack[ra];
+        let limit = self.th.stack[ra + 1];
+        let step = self.th.stack[ra + 2];
+        if let (Value::Int(init), Value::Int(step)) = (init, step) {
+            if step == 0 {
+                return Err(Throw::msg("'for' step is zero"));
+            }
+            self.th.stack[ra + 3] = Value::Int(init);
+            let lim = match self.to_number(limit) {
+                Some(Number::Int(l)) => l,
+                Some(Number::Float(f)) => {
+                    let mode = if step < 0 {
+                        FloatToInt::Ceil
+                    } else {
+                        FloatToInt::Floor
+                    };
+                    match number::float_to_int(f, mode) {
+                        Some(l) => l,
+                        None => {
+                            if f.is_nan() {
+                                return Ok(true);
+                            }
+                            if f > 0.0 {
+                                if step < 0 {
+                                    return Ok(true);
+                                }
+                                i64::MAX
+                            } else {
+                                if step > 0 {
+                                    return Ok(true);
+                                }
+                                i64::MIN
+                            }
+                        }
+                    }
+                }
+                None => return Err(self.op_error(OpError::For("limit"))),
+            };
+            if if step > 0 { init > lim } else { init < lim } {
+                return Ok(true);
+            }
+            let count = if step > 0 {
+                let c = (lim as u64).wrapping_sub(init as u64);
+                if step != 1 {
+                    c / step as u64
+                } else {
+                    c
+                }
+            } else {
+                let c = (init as u64).wrapping_sub(lim as u64);
+                c / ((-(step + 1)) as u64 + 1)
+            };
+            self.th.stack[ra + 1] = Value::Int(count as i64);
+            return Ok(false);
+        }
+        let Some(l) = self.to_number(limit) else {
+            return Err(self.op_error(OpError::For("limit")));
+        };
+        let Some(s) = self.to_number(step) else {
+            return Err(self.op_error(OpError::For("step")));
+        };
+        let Some(i0) = self.to_number(init) else {
+            return Err(self.op_error(OpError::For("initial value")));
+        };
+        let (l, s, i0) = (l.to_f64(), s.to_f64(), i0.to_f64());
+        if s == 0.0 {
+            return Err(Throw::msg("'for' step is zero"));
+        }
+        if if s > 0.0 { l < i0 } else { i0 < l } {
+            return Ok(true);
+        }
+        self.th.stack[ra] = Value::Float(i0);
+        self.th.stack[ra + 1] = Value::Float(l);
+        self.th.stack[ra + 2] = Value::Float(s);
+        self.th.stack[ra + 3] = Value::Float(i0);
+        Ok(false)
+    }
+
+    /// `t[key]` beyond the raw fast path: `__index` chains. Returns `None` when a metamethod
+    /// call was started (its result goes to register `dest`).
+    pub(crate) fn index_slow(
+        &mut self,
+        mut t: Value,
+        key: Value,
+        dest: u32,
+        what: Operand,
+    ) -> Result<Option<Value>, Throw> {
+        let mut first = true;
+        for _ in 0..MAX_TAG_LOOP {
+            let tm = if let Value::Table(tr) = t {
+                let v = self.heap.table(tr).get(key);
+                if !v.is_nil() {
+                    return Ok(Some(v));
+                }
+                match self.heap.table(tr).metatable {
+                    None => return Ok(Some(Value::Nil)),
+                    Some(mt) => {
+                        let tm = self.meta_field(mt, MetaMethod::Index);
+                        if tm.is_nil() {
+                            return Ok(Some(Value::Nil));
+                        }
+                        tm
+                    }
+                }
+            } else {
+                let tm = self.metamethod(t, MetaMethod::Index);
+                if tm.is_nil() {
+                    let what = if first { what } else { Operand::None };
+                    return Err(self.op_error(OpError::Index { what, value: t }));
+                }
+                tm
+            };
+            if tm.is_function() {
+                self.call_with(tm, &[t, key], 1, ReturnTo::Register(dest as u8))?;
+                return Ok(None);
+            }
+            t = tm;
+            first = false;
+        }
+        Err(Throw::msg("'__index' chain too long; possible loop"))
+    }
+
+    /// `t[key] = v` with `__newindex`. Returns false when a metamethod call was started.
+    pub(crate) fn newindex(
+        &mut self,
+        mut t: Value,
+        key: Value,
+        v: Value,
+        what: Operand,
+    ) -> Result<bool, Throw> {
+        let mut first = true;
+        for _ in 0..MAX_TAG_LOOP {
+            let tm = if let Value::Table(tr) = t {
+                let table = self.heap.table(tr);
+                let existing = table.get(key);
+                let tm = if existing.is_nil() {
+                    match table.metatable {
+                        Some(mt) => self.meta_field(mt, MetaMethod::NewIndex),
+                        None => Value::Nil,
+                    }
+                } else {
+                    Value::Nil
+                };
+                if tm.is_nil() {
+                    self.raw_set(tr, key, v)?;
+                    return Ok(true);
+                }
+                tm
+            } else {
+                let tm = self.metamethod(t, MetaMethod::NewIndex);
+                if tm.is_nil() {
+                    let what = if first { what } else { Operand::None };
+                    return Err(self.op_error(OpError::Index { what, value: t }));
+                }
+                tm
+            };
+            if tm.is_function() {
+                self.call_with(tm, &[t, key, v], 0, ReturnTo::Discard)?;
+                return Ok(false);
+            }
+            t = tm;
+            first = false;
+        }
+        Err(Throw::msg("'__newindex' chain too long; possible loop"))
+    }
+
+    /// Arithmetic after the fast path failed: string coercion, then metamethods.
+    pub(crate) fn arith_slow(
+        &mut self,
+        event: MetaMethod,
+        a: Value,
+        b: Value,
+        ao: Operand,
+        bo: Operand,
+        dest: u32,
+    ) -> Result<Option<Value>, Throw> {
+        let Some(op) = event.arith_op() else {
+            return Err(Throw::msg("invalid arithmetic event"));
+        };
+        if let (Some(x), Some(y)) = (self.to_number(a), self.to_number(b)) {
+            if op.is_bitwise() {
+                let xi = to_int_strict(x);
+                let yi = to_int_strict(y);
+                if let (Some(xi), Some(yi)) = (xi, yi) {
+                    return Ok(
+                        number::arith(op, Number::Int(xi), Number::Int(yi)).map(Value::from_number)
+                    );
+                }
+                return Err(Throw::msg("number has no integer representation"));
+            }
+            match number::arith(op, x, y) {
+                Some(n) => return Ok(Some(Value::from_number(n))),
+                None => {
+                    return Err(Throw::msg(if op == ArithOp::Mod {
+                        "attempt to perform 'n%%0'"
+                    } else {
+                        "attempt to perform 'n//0'"
+                    }));
+                }
+            }
+        }
+        let mut tm = self.metamethod(a, event);
+        if tm.is_nil() {
+            tm = self.metamethod(b, event);
+        }
+        if tm.is_nil() {
+            return Err(self.op_error(OpError::Arith {
+                a: ao,
+                b: bo,
+                av: a,
+                bv: b,
+                op,
+            }));
+        }
+        self.call_with(tm, &[a, b], 1, ReturnTo::Register(dest as u8))?;
+        Ok(None)
+    }
+
+    /// `#v`. Returns `None` when `__len` was called.
+    pub(crate) fn len_slow(
+        &mut self,
+        v: Value,
+        dest: u32,
+        what: Operand,
+    ) -> Result<Option<Value>, Throw> {
+        match v {
+            Value::Str(s) => return Ok(Some(Value::Int(self.heap.str(s).len() as i64))),
+            Value::Table(t) => {
+                let tm = match self.heap.table(t).metatable {
+                    Some(mt) => self.meta_field(mt, MetaMethod::Len),
+                    None => Value::Nil,
+                };
+                if tm.is_nil() {
+                    let n = self.heap.table(t).border();
+                    self.charge(1 + (64 - (n as u64).leading_zeros() as u64))?;
+                    return Ok(Some(Value::Int(n)));
+                }
+                self.call_with(tm, &[v, v], 1, ReturnTo::Register(dest as u8))?;
+                Ok(None)
+            }
+            _ => {
+                let tm = self.metamethod(v, MetaMethod::Len);
+                if tm.is_nil() {
+                    return Err(self.op_error(OpError::Len { what, value: v }));
+                }
+                self.call_with(tm, &[v, v], 1, ReturnTo::Register(dest as u8))?;
+                Ok(None)
+            }
+        }
+    }
+
+    /// `a == b` with `__eq`. `None` when the metamethod was called.
+    pub(crate) fn equals(&mut self, a: Value, b: Value) -> Result<Option<bool>, Throw> {
+        if a.raw_eq(b) {
+            return Ok(Some(true));
+        }
+        let ((Value::Table(_), Value::Table(_)) | (Value::UserData(_), Value::UserData(_))) =
+            (a, b)
+        else {
+            return Ok(Some(false));
+        };
+        let mut tm = self.metamethod(a, MetaMethod::Eq);
+        if tm.is_nil() {
+            tm = self.metamethod(b, MetaMethod::Eq);
+        }
+        if tm.is_nil() {
+            return Ok(Some(false));
+        }
+        // The caller decides with k; the call's truth drives the jump.
+        let k = self.current_k();
+        self.call_with(tm, &[a, b], 1, ReturnTo::Condition { k })?;
+        Ok(None)
+    }
+
+    fn current_k(&self) -> bool {
+        let Some(f) = self.th.frames.last() else {
+            return false;
+        };
+        let FrameKind::Lua(cl) = f.kind else {
+            return false;
+        };
+        let p = self.heap.proto(self.heap.closure(cl).proto);
+        p.code
+            .get(f.pc as usize - 1)
+            .map(|i: &Instruction| i.k())
+            .unwrap_or(false)
+    }
+
+    /// `<` / `<=` beyond numbers: strings, then `__lt`/`__le`.
+    pub(crate) fn order_slow(
+        &mut self,
+        ev: MetaMethod,
+        a: Value,
+        b: Value,
+        k: bool,
+    ) -> Result<Option<bool>, Throw> {
+        if let (Value::Str(x), Value::Str(y)) = (a, b) {
+            let n = self.heap.str(x).len().min(self.heap.str(y).len());
+            self.charge(1 + n as u64 / 64)?;
+            let (x, y) = (self.heap.str(x), self.heap.str(y));
+            return Ok(Some(if ev == MetaMethod::Lt { x < y } else { x <= y }));
+        }
+        if let (Some(x), Some(y)) = (a.as_number(), b.as_number()) {
+            return Ok(Some(if ev == MetaMethod::Lt {
+                number::num_lt(x, y)
+            } else {
+                number::num_le(x, y)
+            }));
+        }
+        let mut tm = self.metamethod(a, ev);
+        if tm.is_nil() {
+            tm = self.metamethod(b, ev);
+        }
+        if tm.is_nil() {
+            return Err(self.op_error(OpError::Compare { a, b }));
+        }
+        self.call_with(tm, &[a, b], 1, ReturnTo::Condition { k })?;
+        Ok(None)
+    }
+
+    /// Values of a table for generic `for` and library use: raw `next`.
+    pub fn table_next(&self, t: TableRef, key: Value) -> Result<Option<(Value, Value)>, Throw> {
+        self.heap
+            .table(t)
+            .next(key)
+            .map_err(|_| Throw::msg("invalid key to 'next'"))
+    }
+}
+
+fn to_int_strict(n: Number) -> Option<i64> {
+    match n {
+        Number::Int(i) => Some(i),
+        Number::Float(f) => number::float_to_int(f, FloatToInt::Exact),
+    }
+}
+
+#[inline]
+fn cond_jump(pc: &mut usize, code: &[Instruction], cond: bool, k: bool) {
+    if cond != k {
+        *pc += 1;
+    } else if let Some(j) = code.get(*pc) {
+        *pc = (*pc as i64 + j.sj_arg() as i64 + 1) as usize;
+    }
+}
+
+fn set_error(e: crate::heap::SetError) -> Throw {
+    match e {
+        crate::heap::SetError::Key(crate::value::KeyError::Nil) => Throw::msg("index is nil"),
+        crate::heap::SetError::Key(crate::value::KeyError::NaN) => Throw::msg("index is NaN"),
+        crate::heap::SetError::Memory(m) => Throw::Memory(m),
+    }
+}

@@ -1,0 +1,1394 @@
+//! The interpreter: a stackless VM for one process. Lua→Lua calls, metamethods, natives that
+//! call back into Lua, `pcall` and coroutines all live in data (`Frame`s on `Thread`s in the
+//! heap), never on the Rust stack: `run` is a loop that executes the top frame until the fuel of
+//! the slice is spent, the program finishes, or an error escapes.
+//!
+//! **Invariants:**
+//! - No Rust recursion depends on the program: the only loops over frames are iterative.
+//! - `run` stops only at instruction boundaries (or before a native starts), so a paused VM
+//!   serializes and resumes to exactly the same results.
+//! - Every allocation goes through the heap, which charges the bank first.
+
+pub mod debug;
+mod exec;
+pub mod frame;
+pub mod meta;
+pub mod native;
+
+use crate::heap::{Heap, NativeId, SetError, Thread, ThreadStatus, Upval};
+use crate::number::{str_to_number, Number};
+use crate::value::{ClosureRef, StrRef, TableRef, ThreadRef, UpvalRef, Value};
+use frame::{flags, Frame, FrameKind, ReturnTo};
+use meta::{MetaMethod, ALL_META};
+pub use native::{Action, NativeCall, NativeFn, NativeTable, Throw};
+use serde::{Deserialize, Serialize};
+use std::rc::Rc;
+
+/// Most stack slots a thread may use (Lua's `LUAI_MAXSTACK`).
+pub const MAX_STACK: usize = 1_000_000;
+/// Slots kept free above a frame for natives and metamethod calls.
+const EXTRA_STACK: usize = 40;
+/// Longest `__index`/`__newindex` chain (Lua's `MAXTAGLOOP`).
+const MAX_TAG_LOOP: usize = 2000;
+/// Continuation state delivered to a protected native when an error was caught.
+pub const STATE_ERROR: u32 = u32::MAX;
+
+/// How a slice of execution ended.
+#[derive(Clone, Debug)]
+pub enum Outcome {
+    /// The main function returned these values.
+    Finished(Vec<Value>),
+    /// The fuel of the slice (or the meter) ran out; `run` continues where it stopped.
+    OutOfFuel,
+    /// An error escaped the main function. `traceback` is Lua's `stack traceback:` text,
+    /// taken where the error was raised.
+    Error { value: Value, traceback: String },
+}
+
+/// The fuel meter of a process.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct Meter {
+    pub used: u64,
+    pub limit: u64,
+}
+
+/// One process's virtual machine: heap, threads, meter, globals.
+#[derive(Serialize, Deserialize)]
+pub struct Vm {
+    pub heap: Heap,
+    /// The running thread, taken out of its heap slot while it runs.
+    th: Thread,
+    current: ThreadRef,
+    main_thread: ThreadRef,
+    /// Threads waiting in `coroutine.resume`, innermost last.
+    resume_chain: Vec<ThreadRef>,
+    pub globals: TableRef,
+    pub registry: TableRef,
+    pub string_meta: Option<TableRef>,
+    meta_names: Vec<StrRef>,
+    pub meter: Meter,
+    /// Fuel left in the current slice (mirrors the meter while running).
+    fuel: i64,
+    /// Error being propagated while `__close` handlers run.
+    unwinding: Option<Value>,
+    /// Traceback captured when an error was raised with no protected frame above it.
+    pending_traceback: Option<String>,
+    /// Result of the main function once it returned.
+    finished: Option<Vec<Value>>,
+    #[serde(skip)]
+    natives: Rc<NativeTable>,
+}
+
+impl Vm {
+    /// A fresh VM with empty globals. `natives` must be the same table on every restore.
+    ///
+    /// # Errors
+    /// `Throw::Memory` if the memory limit cannot even hold the initial state.
+    pub fn new(
+        natives: Rc<NativeTable>,
+        fuel_limit: u64,
+        memory_limit: usize,
+        hash_seed: u64,
+    ) -> Result<Vm, Throw> {
+        let mut heap = Heap::new(memory_limit, hash_seed);
+        let main_thread = heap.new_thread()?;
+        let globals = heap.new_table(0, 32)?;
+        let registry = heap.new_table(0, 8)?;
+        let mut meta_names = Vec::with_capacity(ALL_META.len());
+        for m in ALL_META {
+            meta_names.push(heap.intern(m.name().as_bytes())?);
+        }
+        heap.gc.mode_key = Some(meta_names[MetaMethod::Mode as usize]);
+        heap.gc.gc_key = Some(meta_names[MetaMethod::Gc as usize]);
+        heap.thread_mut(main_thread).status = ThreadStatus::Running;
+        let mut th = std::mem::take(heap.thread_mut(main_thread));
+        th.status = ThreadStatus::Running;
+        Ok(Vm {
+            heap,
+            th,
+            current: main_thread,
+            main_thread,
+            resume_chain: Vec::new(),
+            globals,
+            registry,
+            string_meta: None,
+            meta_names,
+            meter: Meter {
+                used: 0,
+                limit: fuel_limit,
+            },
+            fuel: 0,
+            unwinding: None,
+            pending_traceback: None,
+            finished: None,
+            natives,
+        })
+    }
+
+    /// Reattaches the native table after deserialization.
+    pub fn attach_natives(&mut self, natives: Rc<NativeTable>) {
+        self.natives = natives;
+        self.heap.rebuild_intern();
+    }
+
+    pub fn natives(&self) -> &NativeTable {
+        &self.natives
+    }
+
+    // ----- stack -------------------------------------------------------------------------
+
+    /// Value at an absolute stack index of the running thread.
+    #[inline]
+    pub fn stack_get(&self, i: usize) -> Value {
+        self.th.stack.get(i).copied().unwrap_or(Value::Nil)
+    }
+
+    #[inline]
+    pub fn stack_set(&mut self, i: usize, v: Value) {
+        if let Some(s) = self.th.stack.get_mut(i) {
+            *s = v;
+        }
+    }
+
+    /// First free slot of the running thread's stack.
+    #[inline]
+    pub fn top(&self) -> usize {
+        self.th.top
+    }
+
+    /// Moves the top (values above it become dead; new slots read as nil).
+    ///
+    /// # Errors
+    /// Stack overflow or out of memory when growing.
+    pub fn set_top(&mut self, top: usize) -> Result<(), Throw> {
+        if top > self.th.top {
+            self.ensure_stack(top)?;
+            for v in &mut self.th.stack[self.th.top..top] {
+                *v = Value::Nil;
+            }
+        }
+        self.th.top = top;
+        Ok(())
+    }
+
+    /// Pushes a value on the running thread's stack.
+    ///
+    /// # Errors
+    /// Stack overflow or out of memory.
+    #[inline]
+    pub fn push(&mut self, v: Value) -> Result<(), Throw> {
+        let t = self.th.top;
+        if t >= self.th.stack.len() {
+            self.ensure_stack(t + 1)?;
+        }
+        self.th.stack[t] = v;
+        self.th.top = t + 1;
+        Ok(())
+    }
+
+    /// Makes the stack at least `size` slots long, charging the bank for growth.
+    ///
+    /// # Errors
+    /// `stack overflow` past `MAX_STACK`; out of memory.
+    pub fn ensure_stack(&mut self, size: usize) -> Result<(), Throw> {
+        let len = self.th.stack.len();
+        if size <= len {
+            return Ok(());
+        }
+        if size > MAX_STACK + EXTRA_STACK * 4 {
+            return Err(Throw::StackOverflow);
+        }
+        // Grow geometrically so that pushes stay amortized O(1).
+        let new_len = size
+            .max(len + len / 2)
+            .max(64)
+            .min(MAX_STACK + EXTRA_STACK * 4);
+        self.heap
+            .charge((new_len - len) * crate::heap::VALUE_BYTES)?;
+        self.th.stack.resize(new_len, Value::Nil);
+        Ok(())
+    }
+
+    fn push_frame(&mut self, f: Frame) -> Result<(), Throw> {
+        let cap = self.th.frames.capacity();
+        if self.th.frames.len() == cap {
+            let new_cap = (cap * 2).max(8);
+            self.heap
+                .charge((new_cap - cap) * std::mem::size_of::<Frame>())?;
+            self.th.frames.reserve_exact(new_cap - cap);
+        }
+        self.th.frames.push(f);
+        Ok(())
+    }
+
+    // ----- strings and tables ------------------------------------------------------------
+
+    /// Interns a string.
+    ///
+    /// # Errors
+    /// Out of memory.
+    #[inline]
+    pub fn intern(&mut self, s: &[u8]) -> Result<Value, Throw> {
+        Ok(Value::Str(self.heap.intern(s)?))
+    }
+
+    /// Bytes of a string value.
+    pub fn str_bytes(&self, v: Value) -> Option<&[u8]> {
+        match v {
+            Value::Str(s) => Some(self.heap.str(s)),
+            _ => None,
+        }
+    }
+
+    /// A new empty table.
+    ///
+    /// # Errors
+    /// Out of memory.
+    pub fn new_table(&mut self, array: usize, hash: usize) -> Result<TableRef, Throw> {
+        Ok(self.heap.new_table(array, hash)?)
+    }
+
+    /// Raw set, with Lua's messages for bad keys.
+    ///
+    /// # Errors
+    /// `index is nil`, `index is NaN`, out of memory.
+    pub fn raw_set(&mut self, t: TableRef, k: Value, v: Value) -> Result<(), Throw> {
+        match self.heap.table_set(t, k, v) {
+            Ok(()) => Ok(()),
+            Err(SetError::Key(crate::value::KeyError::Nil)) => Err(Throw::msg("index is nil")),
+            Err(SetError::Key(crate::value::KeyError::NaN)) => Err(Throw::msg("index is NaN")),
+            Err(SetError::Memory(m)) => Err(m.into()),
+        }
+    }
+
+    /// Raw get.
+    #[inline]
+    pub fn raw_get(&self, t: TableRef, k: Value) -> Value {
+        self.heap.table(t).get(k)
+    }
+
+    /// Sets a global by name.
+    ///
+    /// # Errors
+    /// Out of memory.
+    pub fn set_global(&mut self, name: &str, v: Value) -> Result<(), Throw> {
+        let k = self.intern(name.as_bytes())?;
+        self.raw_set(self.globals, k, v)
+    }
+
+    /// Reads a global by name (raw).
+    pub fn get_global(&mut self, name: &str) -> Value {
+        match self.heap.intern(name.as_bytes()) {
+            Ok(k) => self.heap.table(self.globals).get_str(k),
+            Err(_) => Value::Nil,
+        }
+    }
+
+    /// A native function value.
+    ///
+    /// # Errors
+    /// Out of memory.
+    pub fn native_value(&mut self, id: NativeId, upvalues: Vec<Value>) -> Result<Value, Throw> {
+        Ok(Value::Native(self.heap.new_native(id, upvalues)?))
+    }
+
+    // ----- metatables ----------------------------------------------------------------------
+
+    /// The metatable of any value.
+    #[inline]
+    pub fn metatable(&self, v: Value) -> Option<TableRef> {
+        match v {
+            Value::Table(t) => self.heap.table(t).metatable,
+            Value::UserData(u) => self.heap.userdata.get(u.0).metatable,
+            Value::Str(_) => self.string_meta,
+            _ => None,
+        }
+    }
+
+    /// The metamethod `m` of `v`, or nil.
+    #[inline]
+    pub fn metamethod(&self, v: Value, m: MetaMethod) -> Value {
+        match self.metatable(v) {
+            Some(mt) => self.heap.table(mt).get_str(self.meta_names[m as usize]),
+            None => Value::Nil,
+        }
+    }
+
+    /// The metamethod `m` of a metatable, or nil.
+    #[inline]
+    pub fn meta_field(&self, mt: TableRef, m: MetaMethod) -> Value {
+        self.heap.table(mt).get_str(self.meta_names[m as usize])
+    }
+
+    /// Sets a table's metatable, registering it for finalization if it has `__gc`.
+    pub fn set_metatable(&mut self, t: TableRef, mt: Option<TableRef>) {
+        self.heap.table_mut(t).metatable = mt;
+        if let Some(mt) = mt {
+            if !self.meta_field(mt, MetaMethod::Gc).is_nil()
+                && !self
+                    .heap
+                    .gc
+                    .finalizable
+                    .iter()
+                    .any(|v| v.raw_eq(Value::Table(t)))
+            {
+                self.heap.gc.finalizable.push(Value::Table(t));
+            }
+        }
+    }
+
+    /// The name of an interned metamethod key.
+    pub fn meta_name(&self, m: MetaMethod) -> StrRef {
+        self.meta_names[m as usize]
+    }
+
+    // ----- conversions ----------------------------------------------------------------------
+
+    /// Number value of `v`, converting strings as arithmetic does.
+    pub fn to_number(&self, v: Value) -> Option<Number> {
+        match v {
+            Value::Int(i) => Some(Number::Int(i)),
+            Value::Float(f) => Some(Number::Float(f)),
+            Value::Str(s) => str_to_number(self.heap.str(s)),
+            _ => None,
+        }
+    }
+
+    /// Integer value of `v` (floats with an integral value and numeric strings accepted).
+    pub fn to_integer(&self, v: Value) -> Option<i64> {
+        match self.to_number(v)? {
+            Number::Int(i) => Some(i),
+            Number::Float(f) => crate::number::float_to_int(f, crate::number::FloatToInt::Exact),
+        }
+    }
+
+    /// String form of a number or string value (no metamethods), as `tostring`/concat do.
+    ///
+    /// # Errors
+    /// Out of memory.
+    pub fn to_str(&mut self, v: Value) -> Result<Option<StrRef>, Throw> {
+        Ok(match v {
+            Value::Str(s) => Some(s),
+            Value::Int(_) | Value::Float(_) => {
+                let n = v
+                    .as_number()
+                    .map(crate::number::number_to_string)
+                    .unwrap_or_default();
+                Some(self.heap.intern(n.as_bytes())?)
+            }
+            _ => None,
+        })
+    }
+
+    // ----- fuel ------------------------------------------------------------------------------
+
+    /// Charges fuel for a native's work.
+    ///
+    /// # Errors
+    /// `Throw::OutOfFuel` when the slice cannot pay; the native must not have changed anything
+    /// yet (it is run again from the same state after a refuel).
+    #[inline]
+    pub fn charge(&mut self, units: u64) -> Result<(), Throw> {
+        let u = units.min(i64::MAX as u64) as i64;
+        if self.fuel < u {
+            return Err(Throw::OutOfFuel);
+        }
+        self.fuel -= u;
+        Ok(())
+    }
+
+    /// Fuel left in the meter.
+    pub fn fuel_left(&self) -> u64 {
+        self.meter.limit.saturating_sub(self.meter.used)
+    }
+
+    /// Raises the meter's limit by `units`.
+    pub fn refuel(&mut self, units: u64) {
+        self.meter.limit = self.meter.limit.saturating_add(units);
+    }
+
+    // ----- threads -----------------------------------------------------------------------------
+
+    pub fn current_thread(&self) -> ThreadRef {
+        self.current
+    }
+
+    pub fn main_thread(&self) -> ThreadRef {
+        self.main_thread
+    }
+
+    pub fn is_main_thread(&self) -> bool {
+        self.current == self.main_thread
+    }
+
+    /// Whether the running code may yield (`coroutine.isyieldable`).
+    pub fn is_yieldable(&self) -> bool {
+        !self.is_main_thread()
+            && !self
+                .th
+                .frames
+                .iter()
+                .any(|f| f.flags & flags::NO_YIELD != 0)
+    }
+
+    /// The status of a thread as `coroutine.status` names it.
+    pub fn thread_status(&self, t: ThreadRef) -> &'static str {
+        if t == self.current {
+            return "running";
+        }
+        match self.heap.thread(t).status {
+            ThreadStatus::Suspended => "suspended",
+            ThreadStatus::Running => "running",
+            ThreadStatus::Normal => "normal",
+            ThreadStatus::Dead => "dead",
+        }
+    }
+
+    /// A new coroutine that will run `f`.
+    ///
+    /// # Errors
+    /// Out of memory.
+    pub fn new_coroutine(&mut self, f: Value) -> Result<ThreadRef, Throw> {
+        let t = self.heap.new_thread()?;
+        self.heap.charge(64 * crate::heap::VALUE_BYTES)?;
+        let th = self.heap.thread_mut(t);
+        th.stack = vec![Value::Nil; 64];
+        th.stack[0] = f;
+        th.top = 1;
+        Ok(t)
+    }
+
+    fn switch_to(&mut self, t: ThreadRef, status_of_old: ThreadStatus) {
+        let mut old = std::mem::replace(&mut self.th, std::mem::take(self.heap.thread_mut(t)));
+        old.status = status_of_old;
+        *self.heap.thread_mut(self.current) = old;
+        self.current = t;
+        self.th.status = ThreadStatus::Running;
+    }
+
+    /// Resumes coroutine `co` with the top `nargs` values of the running stack. Called by the
+    /// `coroutine.resume` native, whose frame is re-entered with state 1 and `ok, values…`
+    /// above its base once the coroutine yields, returns or fails.
+    ///
+    /// # Errors
+    /// The resume messages of Lua (`cannot resume dead coroutine`, …) as `Throw::Message`.
+    pub fn resume_coroutine(&mut self, co: ThreadRef, nargs: usize) -> Result<(), Throw> {
+        if co == self.current {
+            return Err(Throw::msg("cannot resume non-suspended coroutine"));
+        }
+        let status = self.heap.thread(co).status;
+        match status {
+            ThreadStatus::Suspended => {}
+            ThreadStatus::Dead => return Err(Throw::msg("cannot resume dead coroutine")),
+            _ => return Err(Throw::msg("cannot resume non-suspended coroutine")),
+        }
+        if self.resume_chain.len() >= 200 {
+            return Err(Throw::msg("C stack overflow"));
+        }
+        let from = self.th.top - nargs;
+        let args: Vec<Value> = self.th.stack[from..self.th.top].to_vec();
+        self.th.top = from;
+        if let Some(f) = self.th.frames.last_mut() {
+            f.pc = 1;
+        }
+        self.resume_chain.push(self.current);
+        self.switch_to(co, ThreadStatus::Normal);
+        let fresh = self.th.frames.is_empty();
+        for a in args {
+            self.push(a)?;
+        }
+        if fresh {
+            self.call_value(0, -1, ReturnTo::Normal)?;
+        }
+        Ok(())
+    }
+
+    /// Yields the top `n` values to the resumer. Called by the `coroutine.yield` native, which
+    /// is re-entered with state 1 and the resume arguments above its base.
+    ///
+    /// # Errors
+    /// `attempt to yield from outside a coroutine`, or across a native without continuation.
+    pub fn yield_values(&mut self, n: usize) -> Result<(), Throw> {
+        if self.is_main_thread() {
+            return Err(Throw::msg("attempt to yield from outside a coroutine"));
+        }
+        if !self.is_yieldable() {
+            return Err(Throw::msg("attempt to yield across a C-call boundary"));
+        }
+        let from = self.th.top - n;
+        let values: Vec<Value> = self.th.stack[from..self.th.top].to_vec();
+        if let Some(f) = self.th.frames.last_mut() {
+            f.pc = 1;
+            self.th.top = f.base as usize;
+        }
+        self.return_to_resumer(true, values, ThreadStatus::Suspended)
+    }
+
+    fn return_to_resumer(
+        &mut self,
+        ok: bool,
+        values: Vec<Value>,
+        status: ThreadStatus,
+    ) -> Result<(), Throw> {
+        let Some(resumer) = self.resume_chain.pop() else {
+            return Err(Throw::msg("attempt to yield from outside a coroutine"));
+        };
+        self.switch_to(resumer, status);
+        let base = self.th.frames.last().map(|f| f.base as usize).unwrap_or(0);
+        self.th.top = base;
+        self.push(Value::Bool(ok))?;
+        for v in values {
+            self.push(v)?;
+        }
+        Ok(())
+    }
+
+    /// Closes a suspended or dead coroutine (`coroutine.close`): its pending to-be-closed
+    /// variables are dropped without running handlers when there are none; returns the error
+    /// it died with, if any.
+    ///
+    /// # Errors
+    /// `cannot close a running coroutine` / `normal` coroutine.
+    pub fn close_coroutine(&mut self, co: ThreadRef) -> Result<Option<Value>, Throw> {
+        if co == self.current {
+            return Err(Throw::msg("cannot close a running coroutine"));
+        }
+        let th = self.heap.thread(co);
+        if th.status == ThreadStatus::Normal {
+            return Err(Throw::msg("cannot close a normal coroutine"));
+        }
+        let err = if th.failed {
+            th.stack.get(th.top.wrapping_sub(1)).copied()
+        } else {
+            None
+        };
+        let th = self.heap.thread_mut(co);
+        let ups = std::mem::take(&mut th.open_upvalues);
+        let stack = std::mem::take(&mut th.stack);
+        th.frames.clear();
+        th.tbc.clear();
+        th.top = 0;
+        th.status = ThreadStatus::Dead;
+        for u in ups {
+            if let Upval::Open { index, .. } = *self.heap.upval(u) {
+                let v = stack.get(index as usize).copied().unwrap_or(Value::Nil);
+                *self.heap.upval_mut(u) = Upval::Closed(v);
+            }
+        }
+        Ok(err)
+    }
+
+    // ----- upvalues ----------------------------------------------------------------------------
+
+    #[inline]
+    pub(crate) fn upval_get(&self, u: UpvalRef) -> Value {
+        match *self.heap.upval(u) {
+            Upval::Closed(v) => v,
+            Upval::Open { thread, index } => {
+                if thread == self.current {
+                    self.th.stack[index as usize]
+                } else {
+                    self.heap.thread(thread).stack[index as usize]
+                }
+            }
+        }
+    }
+
+    #[inline]
+    pub(crate) fn upval_set(&mut self, u: UpvalRef, v: Value) {
+        match *self.heap.upval(u) {
+            Upval::Closed(_) => *self.heap.upval_mut(u) = Upval::Closed(v),
+            Upval::Open { thread, index } => {
+                if thread == self.current {
+                    self.th.stack[index as usize] = v;
+                } else {
+                    self.heap.thread_mut(thread).stack[index as usize] = v;
+                }
+            }
+        }
+    }
+
+    /// The open upvalue for stack slot `level`, created if needed.
+    fn find_upval(&mut self, level: usize) -> Result<UpvalRef, Throw> {
+        let list = &self.th.open_upvalues;
+        // Sorted ascending by index; new upvalues are usually near the top.
+        let mut pos = list.len();
+        while pos > 0 {
+            let u = list[pos - 1];
+            if let Upval::Open { index, .. } = *self.heap.upval(u) {
+                if index as usize == level {
+                    return Ok(u);
+                }
+                if (index as usize) < level {
+                    break;
+                }
+            }
+            pos -= 1;
+        }
+        let u = self.heap.new_upval(Upval::Open {
+            thread: self.current,
+            index: level as u32,
+        })?;
+        self.th.open_upvalues.insert(pos, u);
+        Ok(u)
+    }
+
+    /// Closes every open upvalue at or above stack slot `level`.
+    fn close_upvals(&mut self, level: usize) {
+        while let Some(&u) = self.th.open_upvalues.last() {
+            match *self.heap.upval(u) {
+                Upval::Open { index, .. } if index as usize >= level => {
+                    let v = self.th.stack[index as usize];
+                    *self.heap.upval_mut(u) = Upval::Closed(v);
+                    self.th.open_upvalues.pop();
+                }
+                _ => break,
+            }
+        }
+    }
+
+    // ----- calls -------------------------------------------------------------------------------
+
+    /// Starts a call of the value at stack index `func` with the arguments above it up to the
+    /// top. Lua functions get a frame; natives get a frame that `run` enters; other values go
+    /// through `__call`.
+    ///
+    /// # Errors
+    /// `attempt to call a … value`, stack overflow, out of memory.
+    pub fn call_value(&mut self, func: usize, nresults: i32, ret: ReturnTo) -> Result<(), Throw> {
+        let mut f = self.th.stack[func];
+        let mut tries = 0;
+        loop {
+            match f {
+                Value::LuaFn(cl) => return self.enter_lua(func, cl, nresults, ret),
+                Value::Native(n) => {
+                    let flags = self.natives.flags_of(self.heap.native(n).id);
+                    self.push_frame(Frame {
+                        kind: FrameKind::Native(n),
+                        func: func as u32,
+                        base: func as u32 + 1,
+                        pc: 0,
+                        nresults,
+                        varargs: 0,
+                        ret,
+                        flags,
+                    })?;
+                    return Ok(());
+                }
+                _ => {
+                    let tm = self.metamethod(f, MetaMethod::Call);
+                    if tm.is_nil() || tries >= MAX_TAG_LOOP {
+                        return Err(Throw::CallError { func });
+                    }
+                    // Insert the metamethod below the callable: it becomes the first argument.
+                    self.ensure_stack(self.th.top + 1)?;
+                    let top = self.th.top;
+                    self.th.stack.copy_within(func..top, func + 1);
+                    self.th.top = top + 1;
+                    self.th.stack[func] = tm;
+                    f = tm;
+                    tries += 1;
+                }
+            }
+        }
+    }
+
+    fn enter_lua(
+        &mut self,
+        func: usize,
+        cl: ClosureRef,
+        nresults: i32,
+        ret: ReturnTo,
+    ) -> Result<(), Throw> {
+        let p = self.heap.proto(self.heap.closure(cl).proto);
+        let num_params = p.num_params as usize;
+        let is_vararg = p.is_vararg;
+        let max_stack = p.max_stack_size as usize;
+        let mut nargs = self.th.top - func - 1;
+        if self.th.frames.len() >= MAX_STACK / 4 {
+            return Err(Throw::StackOverflow);
+        }
+        if nargs < num_params {
+            self.ensure_stack(func + 1 + num_params)?;
+            for i in nargs..num_params {
+                self.th.stack[func + 1 + i] = Value::Nil;
+            }
+            nargs = num_params;
+        }
+        let (base, varargs) = if is_vararg {
+            let base = func + 1 + nargs;
+            self.ensure_stack(base + max_stack + EXTRA_STACK)?;
+            for i in 0..num_params {
+                self.th.stack[base + i] = self.th.stack[func + 1 + i];
+                self.th.stack[func + 1 + i] = Value::Nil;
+            }
+            (base, (nargs - num_params) as u32)
+        } else {
+            let base = func + 1;
+            self.ensure_stack(base + max_stack + EXTRA_STACK)?;
+            (base, 0)
+        };
+        // Registers above the parameters start as nil (stale values would confuse the GC).
+        for v in &mut self.th.stack[base + num_params..base + max_stack] {
+            *v = Value::Nil;
+        }
+        self.th.top = base + max_stack;
+        self.push_frame(Frame {
+            kind: FrameKind::Lua(cl),
+            func: func as u32,
+            base: base as u32,
+            pc: 0,
+            nresults,
+            varargs,
+            ret,
+            flags: 0,
+        })
+    }
+
+    /// Pushes `f(args…)` above everything live and starts it, for metamethods and natives that
+    /// call back.
+    ///
+    /// # Errors
+    /// As `call_value`.
+    pub fn call_with(
+        &mut self,
+        f: Value,
+        args: &[Value],
+        nresults: i32,
+        ret: ReturnTo,
+    ) -> Result<(), Throw> {
+        let func = self.live_top();
+        self.ensure_stack(func + args.len() + 1 + EXTRA_STACK)?;
+        self.th.stack[func] = f;
+        self.th.stack[func + 1..func + 1 + args.len()].copy_from_slice(args);
+        self.th.top = func + 1 + args.len();
+        self.call_value(func, nresults, ret)
+    }
+
+    /// The first slot above every live value: above the running Lua frame's registers, or the
+    /// current top for natives.
+    fn live_top(&self) -> usize {
+        match self.th.frames.last() {
+            Some(f) => match f.kind {
+                FrameKind::Lua(cl) => {
+                    let p = self.heap.proto(self.heap.closure(cl).proto);
+                    (f.base as usize + p.max_stack_size as usize).max(self.th.top)
+                }
+                FrameKind::Native(_) => self.th.top,
+            },
+            None => self.th.top,
+        }
+    }
+
+    /// Finishes the top frame with `n` results starting at stack index `first`.
+    fn post_call(&mut self, first: usize, n: usize) -> Result<(), Throw> {
+        let Some(frame) = self.th.frames.pop() else {
+            return Ok(());
+        };
+        let res = frame.func as usize;
+        match frame.ret {
+            ReturnTo::Normal => {
+                let wanted = if frame.nresults < 0 {
+                    n
+                } else {
+                    frame.nresults as usize
+                };
+                self.ensure_stack(res + wanted + 1)?;
+                for i in 0..wanted {
+                    self.th.stack[res + i] = if i < n {
+                        self.th.stack[first + i]
+                    } else {
+                        Value::Nil
+                    };
+                }
+                self.th.top = res + wanted;
+                if self.th.frames.is_empty() {
+                    return self.thread_finished(res, wanted);
+                }
+                // A Lua caller with a fixed result count needs its frame top back.
+                if frame.nresults >= 0 {
+                    if let Some(caller) = self.th.frames.last() {
+                        if let FrameKind::Lua(cl) = caller.kind {
+                            let p = self.heap.proto(self.heap.closure(cl).proto);
+                            self.th.top = caller.base as usize + p.max_stack_size as usize;
+                        }
+                    }
+                }
+            }
+            ReturnTo::Register(a) => {
+                let v = if n > 0 {
+                    self.th.stack[first]
+                } else {
+                    Value::Nil
+                };
+                self.restore_caller_top();
+                if let Some(caller) = self.th.frames.last() {
+                    let base = caller.base as usize;
+                    self.th.stack[base + a as usize] = v;
+                }
+            }
+            ReturnTo::Condition { k } => {
+                let v = n > 0 && self.th.stack[first].truthy();
+                self.restore_caller_top();
+                if v != k {
+                    if let Some(caller) = self.th.frames.last_mut() {
+                        caller.pc += 1;
+                    }
+                }
+            }
+            ReturnTo::Discard => {
+                self.th.top = res;
+                self.restore_caller_top();
+                if let Some(e) = self.unwinding.take() {
+                    if frame.flags & flags::FINALIZER == 0 {
+                        return Err(Throw::Value(e));
+                    }
+                    self.unwinding = Some(e);
+                }
+            }
+            ReturnTo::Reexecute { top } => {
+                self.th.top = top as usize;
+                if let Some(caller) = self.th.frames.last_mut() {
+                    caller.pc -= 1;
+                }
+            }
+            ReturnTo::Concat { a, n: remaining } => {
+                let v = if n > 0 {
+                    self.th.stack[first]
+                } else {
+                    Value::Nil
+                };
+                self.restore_caller_top();
+                if let Some(caller) = self.th.frames.last() {
+                    let base = caller.base as usize;
+                    // The pair (top-2, top-1) of the concatenation window became one value.
+                    let top_of_window = base + a as usize + remaining as usize;
+                    self.th.stack[top_of_window - 1] = v;
+                    if remaining > 1 {
+                        self.concat_continue(a, remaining)?;
+                    } else {
+                        self.th.stack[base + a as usize] = v;
+                    }
+                }
+            }
+            ReturnTo::ErrorHandler => {
+                let v = if n > 0 {
+                    self.th.stack[first]
+                } else {
+                    Value::Nil
+                };
+                self.th.top = res;
+                return Err(Throw::Handled(v));
+            }
+        }
+        Ok(())
+    }
+
+    fn restore_caller_top(&mut self) {
+        if let Some(caller) = self.th.frames.last() {
+            if let FrameKind::Lua(cl) = caller.kind {
+                let p = self.heap.proto(self.heap.closure(cl).proto);
+                self.th.top = caller.base as usize + p.max_stack_size as usize;
+            }
+        }
+    }
+
+    /// The base function of the running thread returned.
+    fn thread_finished(&mut self, first: usize, n: usize) -> Result<(), Throw> {
+        let values: Vec<Value> = self.th.stack[first..first + n].to_vec();
+        if self.is_main_thread() {
+            self.finished = Some(values);
+            return Ok(());
+        }
+        self.close_upvals(0);
+        self.th.top = 0;
+        self.return_to_resumer(true, values, ThreadStatus::Dead)
+    }
+
+    // ----- running -----------------------------------------------------------------------------
+
+    /// Loads a compiled chunk as a closure with `_ENV` = the globals table.
+    ///
+    /// # Errors
+    /// Out of memory.
+    pub fn load(
+        &mut self,
+        proto: &crate::proto::Proto,
+        env: Option<Value>,
+    ) -> Result<Value, Throw> {
+        let p = self.heap.load_proto(proto)?;
+        let env = env.unwrap_or(Value::Table(self.globals));
+        let nups = self.heap.proto(p).upvalues.len();
+        let mut ups = Vec::with_capacity(nups);
+        for i in 0..nups {
+            ups.push(
+                self.heap
+                    .new_upval(Upval::Closed(if i == 0 { env } else { Value::Nil }))?,
+            );
+        }
+        Ok(Value::LuaFn(
+            self.heap.new_closure(p, ups.into_boxed_slice())?,
+        ))
+    }
+
+    /// Prepares the main thread to call `f(args…)`; `run` then executes it.
+    ///
+    /// # Errors
+    /// Stack or memory errors.
+    pub fn start(&mut self, f: Value, args: &[Value]) -> Result<(), Throw> {
+        self.finished = None;
+        self.th.top = 0;
+        self.push(f)?;
+        for &a in args {
+            self.push(a)?;
+        }
+        self.call_value(0, -1, ReturnTo::Normal)
+    }
+
+    /// Runs for at most `slice` units of fuel (and never past the meter's limit).
+    pub fn run(&mut self, slice: u64) -> Outcome {
+        let budget = slice.min(self.fuel_left());
+        self.fuel = budget.min(i64::MAX as u64) as i64;
+        let outcome = self.run_loop();
+        let spent = budget - self.fuel.max(0) as u64;
+        self.meter.used = self.meter.used.saturating_add(spent);
+        self.fuel = 0;
+        outcome
+    }
+
+    fn run_loop(&mut self) -> Outcome {
+        loop {
+            if let Some(values) = self.finished.take() {
+                return Outcome::Finished(values);
+            }
+            let Some(frame) = self.th.frames.last().copied() else {
+                return Outcome::Finished(Vec::new());
+            };
+            if self.heap.gc.should_collect() || !self.heap.gc.to_finalize.is_empty() {
+                if let Err(t) = self.gc_step() {
+                    if let Some(o) = self.handle_throw(t) {
+                        return o;
+                    }
+                    continue;
+                }
+            }
+            let step = match frame.kind {
+                FrameKind::Lua(_) => self.execute(),
+                FrameKind::Native(n) => self.run_native(n, frame),
+            };
+            if let Err(t) = step {
+                if let Some(o) = self.handle_throw(t) {
+                    return o;
+                }
+            }
+        }
+    }
+
+    fn run_native(&mut self, n: crate::value::NativeRef, frame: Frame) -> Result<(), Throw> {
+        let id = self.heap.native(n).id;
+        let f = self.natives.func(id);
+        let entry_top = self.th.top;
+        let call = NativeCall {
+            base: frame.base as usize,
+            state: frame.pc,
+            native: n,
+        };
+        match f(self, call) {
+            Ok(Action::Return(k)) => {
+                let top = self.th.top;
+                self.post_call(top - k.min(top), k.min(top))
+            }
+            Ok(Action::Call {
+                func,
+                nresults,
+                state,
+            }) => {
+                if let Some(fr) = self.th.frames.last_mut() {
+                    fr.pc = state;
+                }
+                self.call_value(func, nresults, ReturnTo::Normal)
+            }
+            Ok(Action::Pending) => Ok(()),
+            Err(Throw::OutOfFuel) => {
+                self.th.top = entry_top;
+                Err(Throw::OutOfFuel)
+            }
+            Err(e) => Err(e),
+        }
+    }
+
+    /// Runs pending finalizers and, when due, a collection. Only called between instructions.
+    fn gc_step(&mut self) -> Result<(), Throw> {
+        if self.heap.gc.should_collect() {
+            self.full_gc();
+        }
+        if let Some(obj) = self.heap.gc.to_finalize.pop() {
+            let tm = self.metamethod(obj, MetaMethod::Gc);
+            if tm.is_function() {
+                self.call_with(tm, &[obj], 0, ReturnTo::Discard)?;
+                if let Some(f) = self.th.frames.last_mut() {
+                    f.flags |= flags::FINALIZER;
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// A full collection now (`collectgarbage("collect")`).
+    pub fn full_gc(&mut self) {
+        let mut roots: Vec<Value> = Vec::with_capacity(self.th.top + 16);
+        roots.extend_from_slice(&self.th.stack[..self.live_top().min(self.th.stack.len())]);
+        roots.push(Value::Table(self.globals));
+        roots.push(Value::Table(self.registry));
+        roots.push(Value::Thread(self.current));
+        roots.push(Value::Thread(self.main_thread));
+        if let Some(m) = self.string_meta {
+            roots.push(Value::Table(m));
+        }
+        if let Some(e) = self.unwinding {
+            roots.push(e);
+        }
+        for &t in &self.resume_chain {
+            roots.push(Value::Thread(t));
+        }
+        for &m in &self.meta_names {
+            roots.push(Value::Str(m));
+        }
+        for f in &self.th.frames {
+            match f.kind {
+                FrameKind::Lua(c) => roots.push(Value::LuaFn(c)),
+                FrameKind::Native(n) => roots.push(Value::Native(n)),
+            }
+        }
+        for &u in &self.th.open_upvalues {
+            if let Upval::Open { index, .. } = *self.heap.upval(u) {
+                roots.push(self.th.stack[index as usize]);
+            }
+        }
+        // Open upvalues of the running thread are reachable through closures; mark the cells.
+        let ups: Vec<Value> = Vec::new();
+        roots.extend(ups);
+        self.heap.collect(&roots);
+    }
+
+    /// Whether finalizers are waiting to run.
+    pub fn has_pending_finalizers(&self) -> bool {
+        !self.heap.gc.to_finalize.is_empty()
+    }
+
+    /// Turns a `Throw` into Lua error propagation. Returns an outcome when `run` must stop.
+    fn handle_throw(&mut self, t: Throw) -> Option<Outcome> {
+        let value = match t {
+            Throw::OutOfFuel => return Some(Outcome::OutOfFuel),
+            Throw::Handled(v) => {
+                // The message handler of an xpcall returned: finish unwinding to it.
+                return self.unwind(v, true);
+            }
+            other => match self.error_value(other) {
+                Ok(v) => v,
+                Err(v) => v,
+            },
+        };
+        self.unwind(value, false)
+    }
+
+    /// Converts a throw into the Lua error value, adding position information.
+    fn error_value(&mut self, t: Throw) -> Result<Value, Value> {
+        let msg = match t {
+            Throw::Value(v) => return Ok(v),
+            Throw::Memory(_) => return Ok(self.memory_error_value()),
+            other => debug::describe_throw(self, other),
+        };
+        match self.heap.intern(msg.as_bytes()) {
+            Ok(s) => Ok(Value::Str(s)),
+            Err(_) => Err(self.memory_error_value()),
+        }
+    }
+
+    fn memory_error_value(&mut self) -> Value {
+        // Preinterned metamethod names are always present; allocate the message if possible,
+        // otherwise fall back to a string that exists.
+        let bank_limit = self.heap.bank.limit();
+        self.heap.bank.set_limit(usize::MAX);
+        let v = self
+            .heap
+            .intern(b"not enough memory")
+            .map(Value::Str)
+            .unwrap_or(Value::Nil);
+        self.heap.bank.set_limit(bank_limit);
+        v
+    }
+
+    /// Propagates error `err` to the nearest protected frame of the running thread, closing
+    /// to-be-closed variables on the way; across a coroutine boundary when there is none.
+    fn unwind(&mut self, err: Value, handler_done: bool) -> Option<Outcome> {
+        let protected = self
+            .th
+            .frames
+            .iter()
+            .rposition(|f| f.flags & flags::PROTECTED != 0);
+        match protected {
+            Some(i) => {
+                let pframe = self.th.frames[i];
+                // xpcall: run the handler first, at the point of the error.
+                if !handler_done {
+                    let handler =
+                        self.stack_get(pframe.base as usize - 1 + native::XPCALL_HANDLER_SLOT);
+                    if self.is_xpcall(pframe) && handler.is_function() {
+                        if self.th.frames.len() > i + 220
+                            || matches!(
+                                self.th.frames.last().map(|f| f.ret),
+                                Some(ReturnTo::ErrorHandler)
+                            )
+                        {
+                            // An error inside the handler: Lua reports it this way.
+                            let v = self.intern(b"error in error handling").unwrap_or(err);
+                            return self.unwind(v, true);
+                        }
+                        match self.call_with(handler, &[err], 1, ReturnTo::ErrorHandler) {
+                            Ok(()) => return None,
+                            Err(_) => {
+                                let v = self.intern(b"error in error handling").unwrap_or(err);
+                                return self.unwind(v, true);
+                            }
+                        }
+                    }
+                }
+                // Pop frames above the protected one, closing their upvalues.
+                let level = pframe.base as usize;
+                self.th.frames.truncate(i + 1);
+                self.close_upvals(level);
+                // Pending to-be-closed variables above the level get their __close(err).
+                if let Some(&slot) = self.th.tbc.last() {
+                    if slot as usize >= level {
+                        self.th.tbc.pop();
+                        let v = self.th.stack[slot as usize];
+                        let tm = self.metamethod(v, MetaMethod::Close);
+                        self.unwinding = Some(err);
+                        let top = self.th.top.max(slot as usize + 1);
+                        self.th.top = top;
+                        match self.call_with(tm, &[v, err], 0, ReturnTo::Discard) {
+                            Ok(()) => return None,
+                            Err(e) => {
+                                self.unwinding = None;
+                                return self.handle_throw(e);
+                            }
+                        }
+                    }
+                }
+                self.th.top = level;
+                let _ = self.push(err);
+                if let Some(f) = self.th.frames.last_mut() {
+                    f.pc = STATE_ERROR;
+                }
+                None
+            }
+            None => {
+                if self.is_main_thread() {
+                    let traceback = self
+                        .pending_traceback
+                        .take()
+                        .unwrap_or_else(|| debug::traceback(self));
+                    // Run pending __close handlers of the main chunk, as lua.c's pcall would.
+                    if let Some(slot) = self.th.tbc.pop() {
+                        self.th.frames.truncate(1);
+                        if let Some(f) = self.th.frames.first_mut() {
+                            f.flags |= flags::PROTECTED;
+                            f.ret = ReturnTo::Normal;
+                        }
+                        self.pending_traceback = Some(traceback);
+                        let v = self.th.stack[slot as usize];
+                        let tm = self.metamethod(v, MetaMethod::Close);
+                        self.unwinding = Some(err);
+                        let _ = self.call_with(tm, &[v, err], 0, ReturnTo::Discard);
+                        return None;
+                    }
+                    self.th.frames.clear();
+                    self.close_upvals(0);
+                    Some(Outcome::Error {
+                        value: err,
+                        traceback,
+                    })
+                } else {
+                    // The coroutine dies; its resumer gets `false, err`.
+                    self.th.failed = true;
+                    self.th.frames.clear();
+                    self.close_upvals(0);
+                    let top = self.th.top;
+                    let _ = self.push(err);
+                    let _ = top;
+                    match self.return_to_resumer(false, vec![err], ThreadStatus::Dead) {
+                        Ok(()) => None,
+                        Err(e) => self.handle_throw(e),
+                    }
+                }
+            }
+        }
+    }
+
+    fn is_xpcall(&self, f: Frame) -> bool {
+        match f.kind {
+            FrameKind::Native(n) => self.natives.is_xpcall(self.heap.native(n).id),
+            _ => false,
+        }
+    }
+
+    /// Marks the running native's frame as protected (pcall/xpcall).
+    pub fn protect_current_frame(&mut self) {
+        if let Some(f) = self.th.frames.last_mut() {
+            f.flags |= flags::PROTECTED;
+        }
+    }
+
+    /// The stack of to-be-closed slots (for the `TBC` instruction and `coroutine.close`).
+    fn mark_tbc(&mut self, slot: usize) -> Result<(), Throw> {
+        let v = self.th.stack[slot];
+        if v.truthy() {
+            if self.metamethod(v, MetaMethod::Close).is_nil() {
+                return Err(Throw::NonClosable { slot });
+            }
+            self.th.tbc.push(slot as u32);
+        }
+        Ok(())
+    }
+
+    /// Closes upvalues and calls one pending `__close` at or above `level`. Returns true if a
+    /// call was started (the instruction must run again afterwards).
+    fn close_level(&mut self, level: usize, reexec_top: usize) -> Result<bool, Throw> {
+        self.close_upvals(level);
+        if let Some(&slot) = self.th.tbc.last() {
+            if slot as usize >= level {
+                self.th.tbc.pop();
+                let v = self.th.stack[slot as usize];
+                let tm = self.metamethod(v, MetaMethod::Close);
+                self.call_with(
+                    tm,
+                    &[v, Value::Nil],
+                    0,
+                    ReturnTo::Reexecute {
+                        top: reexec_top as u32,
+                    },
+                )?;
+                return Ok(true);
+            }
+        }
+        Ok(false)
+    }
+
+    /// Values above a native frame's base (its arguments, on first entry).
+    pub fn args(&self, call: &NativeCall) -> &[Value] {
+        &self.th.stack[call.base.min(self.th.top)..self.th.top]
+    }
+
+    /// Number of frames of the running thread (for tests and tracebacks).
+    pub fn frame_count(&self) -> usize {
+        self.th.frames.len()
+    }
+
+    pub(crate) fn frames(&self) -> &[Frame] {
+        &self.th.frames
+    }
+
+    /// The varargs of the frame at `frame_index`.
+    pub(crate) fn frame_varargs(&self, f: &Frame) -> (usize, usize) {
+        let np = match f.kind {
+            FrameKind::Lua(cl) => self.heap.proto(self.heap.closure(cl).proto).num_params as usize,
+            FrameKind::Native(_) => 0,
+        };
+        (f.func as usize + 1 + np, f.varargs as usize)
+    }
+
+    /// Continues a `CONCAT` after a `__concat` result landed in the window.
+    fn concat_continue(&mut self, a: u8, n: u8) -> Result<(), Throw> {
+        let Some(caller) = self.th.frames.last() else {
+            return Ok(());
+        };
+        let base = caller.base as usize;
+        match self.concat(base + a as usize, n as usize, a)? {
+            Some(v) => {
+                self.th.stack[base + a as usize] = v;
+                Ok(())
+            }
+            None => Ok(()),
+        }
+    }
+
+    /// Concatenates `n` values at `first..first+n` from the right, as Lua does. Returns the
+    /// result, or `None` when a `__concat` call was started (it continues the work later).
+    fn concat(&mut self, first: usize, mut n: usize, a: u8) -> Result<Option<Value>, Throw> {
+        while n > 1 {
+            let top = first + n;
+            let x = self.th.stack[top - 2];
+            let y = self.th.stack[top - 1];
+            let xs = matches!(x, Value::Str(_) | Value::Int(_) | Value::Float(_));
+            let ys = matches!(y, Value::Str(_) | Value::Int(_) | Value::Float(_));
+            if xs && ys {
+                // Collect as many string-convertible values as possible.
+                let mut k = 2;
+                while k < n
+                    && matches!(
+                        self.th.stack[top - k - 1],
+                        Value::Str(_) | Value::Int(_) | Value::Float(_)
+                    )
+                {
+                    k += 1;
+                }
+                let mut buf: Vec<u8> = Vec::new();
+                let mut total: usize = 0;
+                for i in (top - k)..top {
+                    let v = self.th.stack[i];
+                    total += match v {
+                        Value::Str(s) => self.heap.str(s).len(),
+                        _ => 24,
+                    };
+                }
+                self.charge(1 + total as u64 / 64)?;
+                self.heap.bank.charge(total).map_err(Throw::from)?;
+                self.heap.bank.release(total);
+                buf.reserve(total);
+                for i in (top - k)..top {
+                    let v = self.th.stack[i];
+                    match v {
+                        Value::Str(s) => buf.extend_from_slice(self.heap.str(s)),
+                        _ => buf.extend_from_slice(
+                            crate::number::number_to_string(
+                                v.as_number().unwrap_or(Number::Int(0)),
+                            )
+                            .as_bytes(),
+                        ),
+                    }
+                }
+                let s = self.heap.intern_owned(buf)?;
+                self.th.stack[top - k] = Value::Str(s);
+                n -= k - 1;
+            } else {
+                let mut tm = self.metamethod(x, MetaMethod::Concat);
+                if tm.is_nil() {
+                    tm = self.metamethod(y, MetaMethod::Concat);
+                }
+                if tm.is_nil() {
+                    let bad = if xs { top - 1 } else { top - 2 };
+                    return Err(Throw::ConcatError { slot: bad });
+                }
+                self.call_with(
+                    tm,
+                    &[x, y],
+                    1,
+                    ReturnTo::Concat {
+                        a,
+                        n: (n - 1) as u8,
+                    },
+                )?;
+                // The window shrinks by one once the call returns: the result lands at top-2.
+                return Ok(None);
+            }
+        }
+        Ok(Some(self.th.stack[first]))
+    }
+}
+
+impl From<crate::bank::OutOfMemory> for Throw {
+    fn from(m: crate::bank::OutOfMemory) -> Throw {
+        Throw::Memory(m)
+    }
+}

@@ -1,0 +1,156 @@
+//! The interface between the VM and native (Rust) functions: what a native receives, what it
+//! may ask the VM to do next, and how it fails.
+//!
+//! Natives are plain `fn` pointers registered in a `NativeTable`; values name them by index
+//! (`NativeId`), so a heap holding native functions still serializes. A native that needs to
+//! call Lua does not call it: it returns `Action::Call` and is entered again, with the state
+//! number it chose, once the callee returned — a continuation, as Lua's `lua_callk`.
+
+use crate::heap::NativeId;
+use crate::value::NativeRef;
+
+/// What a native is entered with.
+#[derive(Clone, Copy, Debug)]
+pub struct NativeCall {
+    /// Stack index of the first argument. The arguments run up to `Vm::top()` on first entry.
+    pub base: usize,
+    /// 0 on first entry; the state given in `Action::Call` when a callee returned;
+    /// `STATE_ERROR` when a protected native caught an error (the error value is on top).
+    pub state: u32,
+    /// The native closure being run (for its upvalues).
+    pub native: NativeRef,
+}
+
+/// What a native asks the VM to do.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Action {
+    /// Return the top `n` values of the stack.
+    Return(usize),
+    /// Call the value at stack index `func` with the values above it, then enter this native
+    /// again with `state` (which must not be 0); the results are at `func..top`.
+    Call {
+        func: usize,
+        nresults: i32,
+        state: u32,
+    },
+    /// The native arranged the next step itself (a coroutine switch); enter nothing.
+    Pending,
+}
+
+/// Why a native (or the interpreter) stopped. Everything but `OutOfFuel` becomes a Lua error.
+#[derive(Clone, Debug)]
+pub enum Throw {
+    /// A Lua error value, raised as is.
+    Value(crate::value::Value),
+    /// A message; the position of the calling Lua code is prepended (`luaL_error`).
+    Message(String),
+    /// A message raised as is, without position.
+    Plain(String),
+    /// `bad argument #arg to 'name' (msg)`, with position and the function's name.
+    BadArg { arg: usize, msg: String },
+    /// The memory bank refused an allocation.
+    Memory(crate::bank::OutOfMemory),
+    /// The slice's fuel is spent; the native runs again from the same state later.
+    OutOfFuel,
+    /// Lua stack overflow.
+    StackOverflow,
+    /// Calling a value that is not callable, at stack index `func`.
+    CallError { func: usize },
+    /// Concatenating a value that cannot be, at stack index `slot`.
+    ConcatError { slot: usize },
+    /// A `<close>` variable whose value has no `__close`.
+    NonClosable { slot: usize },
+    /// The message handler of an `xpcall` returned this value.
+    Handled(crate::value::Value),
+}
+
+impl Throw {
+    pub fn msg(m: impl Into<String>) -> Throw {
+        Throw::Message(m.into())
+    }
+
+    pub fn bad_arg(arg: usize, msg: impl Into<String>) -> Throw {
+        Throw::BadArg {
+            arg,
+            msg: msg.into(),
+        }
+    }
+}
+
+/// A native function.
+pub type NativeFn = fn(&mut super::Vm, NativeCall) -> Result<Action, Throw>;
+
+/// Stack slot (relative to the native's function slot) where `xpcall` keeps its handler.
+pub const XPCALL_HANDLER_SLOT: usize = 2;
+
+/// One registered native.
+#[derive(Clone)]
+pub struct NativeEntry {
+    pub name: &'static str,
+    pub func: NativeFn,
+    /// Frame flags the native's frames start with (see `frame::flags`).
+    pub flags: u8,
+}
+
+/// The natives a process can name. Built once by the embedder; the same table must be given
+/// when a serialized VM is restored (ids are positions in it).
+#[derive(Clone, Default)]
+pub struct NativeTable {
+    entries: Vec<NativeEntry>,
+    xpcall: Option<NativeId>,
+}
+
+impl NativeTable {
+    pub fn new() -> NativeTable {
+        NativeTable::default()
+    }
+
+    /// Registers a native and returns its id.
+    pub fn register(&mut self, name: &'static str, func: NativeFn, flags: u8) -> NativeId {
+        self.entries.push(NativeEntry { name, func, flags });
+        NativeId((self.entries.len() - 1) as u16)
+    }
+
+    /// Marks the native that behaves as `xpcall` (its handler is called at the error point).
+    pub fn set_xpcall(&mut self, id: NativeId) {
+        self.xpcall = Some(id);
+    }
+
+    pub fn is_xpcall(&self, id: NativeId) -> bool {
+        self.xpcall == Some(id)
+    }
+
+    pub fn func(&self, id: NativeId) -> NativeFn {
+        match self.entries.get(id.0 as usize) {
+            Some(e) => e.func,
+            None => missing_native,
+        }
+    }
+
+    pub fn name(&self, id: NativeId) -> &'static str {
+        self.entries
+            .get(id.0 as usize)
+            .map(|e| e.name)
+            .unwrap_or("?")
+    }
+
+    pub fn flags_of(&self, id: NativeId) -> u8 {
+        self.entries
+            .get(id.0 as usize)
+            .map(|e| e.flags)
+            .unwrap_or(0)
+    }
+
+    pub fn len(&self) -> usize {
+        self.entries.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.entries.is_empty()
+    }
+}
+
+/// Stands in for an id that the table does not have (a snapshot from another build).
+fn missing_native(_: &mut super::Vm, _: NativeCall) -> Result<Action, Throw> {
+    Err(Throw::msg("native function not available in this build"))
+}
