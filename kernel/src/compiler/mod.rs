@@ -31,7 +31,9 @@ impl std::error::Error for SyntaxError {}
 /// A `SyntaxError` with Lua's message for the first error found.
 pub fn compile(source: &[u8], chunk_name: &[u8]) -> Result<Proto, SyntaxError> {
     let _ = (source, chunk_name);
-    Err(SyntaxError { message: b"compiler not yet written".to_vec() })
+    Err(SyntaxError {
+        message: b"compiler not yet written".to_vec(),
+    })
 }
 
 /// The printable form of a chunk name, as Lua's `luaO_chunkid` makes it: `=name` → `name`,
