@@ -110,7 +110,10 @@ fn enc_float(f: f64) -> String {
 
 /// Runs a script through lua5.4, or `None` when there is no lua5.4.
 fn run_lua(name: &str, script: &str) -> Option<Vec<String>> {
-    let path = std::env::temp_dir().join(format!("tessera-difftest-{}-{name}.lua", std::process::id()));
+    let path = std::env::temp_dir().join(format!(
+        "tessera-difftest-{}-{name}.lua",
+        std::process::id()
+    ));
     std::fs::write(&path, script).ok()?;
     let out = Command::new("lua5.4").arg(&path).output();
     let _ = std::fs::remove_file(&path);
@@ -118,8 +121,17 @@ fn run_lua(name: &str, script: &str) -> Option<Vec<String>> {
         eprintln!("lua5.4 not found: differential test {name} skipped");
         return None;
     };
-    assert!(out.status.success(), "lua5.4 failed: {}", String::from_utf8_lossy(&out.stderr));
-    Some(String::from_utf8_lossy(&out.stdout).lines().map(str::to_string).collect())
+    assert!(
+        out.status.success(),
+        "lua5.4 failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    Some(
+        String::from_utf8_lossy(&out.stdout)
+            .lines()
+            .map(str::to_string)
+            .collect(),
+    )
 }
 
 /// Compares and reports; panics when any case differs.
@@ -130,12 +142,18 @@ fn compare(name: &str, cases: &[String], ours: &[String], theirs: &[String]) {
         if a != b {
             bad += 1;
             if bad <= 10 {
-                eprintln!("{name} mismatch: {}\n  ours:   {a}\n  lua5.4: {b}", cases[i]);
+                eprintln!(
+                    "{name} mismatch: {}\n  ours:   {a}\n  lua5.4: {b}",
+                    cases[i]
+                );
             }
         }
     }
     let errors = ours.iter().filter(|l| l.starts_with('E')).count();
-    eprintln!("{name}: {} passed, {bad} failed ({errors} cases are Lua errors)", ours.len() - bad);
+    eprintln!(
+        "{name}: {} passed, {bad} failed ({errors} cases are Lua errors)",
+        ours.len() - bad
+    );
     assert_eq!(bad, 0, "{name}: {bad} mismatches");
 }
 
@@ -151,8 +169,8 @@ fn random_pattern(r: &mut Rng) -> Vec<u8> {
         "[%a.]", "[%]]", "[]]", "%(", "%.", " ", "1", "x",
     ];
     const SPECIAL: &[&str] = &[
-        "(", ")", "()", "%b()", "%bab", "%f[%w]", "%f[^a]", "%1", "%2", "%0", "$", "^", "%",
-        "[a", "%f", "%b", "%z",
+        "(", ")", "()", "%b()", "%bab", "%f[%w]", "%f[^a]", "%1", "%2", "%0", "$", "^", "%", "[a",
+        "%f", "%b", "%z",
     ];
     let mut p = Vec::new();
     if r.chance(20) {
@@ -256,7 +274,13 @@ fn our_gmatch(s: &[u8], p: &[u8], init: i64) -> String {
         match g.next(s, p, &mut free) {
             Err(e) => return pat_err(e),
             Ok(None) => break,
-            Ok(Some(m)) => out.push(m.values().iter().map(|c| cap_enc(s, c)).collect::<Vec<_>>().join(",")),
+            Ok(Some(m)) => out.push(
+                m.values()
+                    .iter()
+                    .map(|c| cap_enc(s, c))
+                    .collect::<Vec<_>>()
+                    .join(","),
+            ),
         }
     }
     out.join(";")
@@ -275,19 +299,40 @@ fn patterns_match_lua() {
     let mut script = String::from(PRELUDE);
     let mut cases = Vec::new();
     let mut ours = Vec::new();
-    for _ in 0..800 {
+    for _ in 0..1500 {
         let s = random_subject(&mut r);
         let p = random_pattern(&mut r);
-        let init: i64 = if r.chance(70) { 1 } else { r.below(s.len() + 4) as i64 - 2 };
-        let repl = r.pick(&["-", "%0", "%1", "<%2>", "%%", "x%", "%a", "[%1%0]"]).as_bytes();
-        let max_n: i64 = if r.chance(80) { s.len() as i64 + 1 } else { r.below(3) as i64 };
+        let init: i64 = if r.chance(70) {
+            1
+        } else {
+            r.below(s.len() + 4) as i64 - 2
+        };
+        let repl = r
+            .pick(&["-", "%0", "%1", "<%2>", "%%", "x%", "%a", "[%1%0]"])
+            .as_bytes();
+        let max_n: i64 = if r.chance(80) {
+            s.len() as i64 + 1
+        } else {
+            r.below(3) as i64
+        };
         let (ls, lp, lr) = (lit(&s), lit(&p), lit(repl));
-        let desc = format!("s={:?} p={:?} init={init} repl={:?} n={max_n}", String::from_utf8_lossy(&s), String::from_utf8_lossy(&p), String::from_utf8_lossy(repl));
+        let desc = format!(
+            "s={:?} p={:?} init={init} repl={:?} n={max_n}",
+            String::from_utf8_lossy(&s),
+            String::from_utf8_lossy(&p),
+            String::from_utf8_lossy(repl)
+        );
         for op in 0..4 {
             let _ = match op {
                 0 => writeln!(script, "print(res(pcall(string.find, {ls}, {lp}, {init})))"),
-                1 => writeln!(script, "print(res(pcall(string.match, {ls}, {lp}, {init})))"),
-                2 => writeln!(script, "print(res(pcall(string.gsub, {ls}, {lp}, {lr}, {max_n})))"),
+                1 => writeln!(
+                    script,
+                    "print(res(pcall(string.match, {ls}, {lp}, {init})))"
+                ),
+                2 => writeln!(
+                    script,
+                    "print(res(pcall(string.gsub, {ls}, {lp}, {lr}, {max_n})))"
+                ),
                 _ => writeln!(script, "print(res(pcall(gm, {ls}, {lp}, {init})))"),
             };
             ours.push(match op {
@@ -308,7 +353,9 @@ fn patterns_match_lua() {
         }
     }
     // `gm` returns its matches joined into one string, so ours are encoded as one too.
-    let Some(theirs) = run_lua("patterns", &script) else { return };
+    let Some(theirs) = run_lua("patterns", &script) else {
+        return;
+    };
     compare("patterns", &cases, &ours, &theirs);
 }
 
@@ -317,7 +364,22 @@ fn patterns_match_lua() {
 fn random_float(r: &mut Rng) -> f64 {
     match r.below(8) {
         0 => f64::from_bits(r.next()),
-        1 => *r.pick(&[0.0, -0.0, 0.5, 1.5, 2.5, 0.125, 1e300, -1e-300, 5e-324, f64::INFINITY, -f64::INFINITY, 1e15, 1e16, 123456.789]),
+        1 => *r.pick(&[
+            0.0,
+            -0.0,
+            0.5,
+            1.5,
+            2.5,
+            0.125,
+            1e300,
+            -1e-300,
+            5e-324,
+            f64::INFINITY,
+            -f64::INFINITY,
+            1e15,
+            1e16,
+            123456.789,
+        ]),
         2 => (r.below(2000) as f64 - 1000.0) / 8.0,
         3 => (r.next() as i64 as f64) / 1e6,
         4 => r.below(100000) as f64,
@@ -339,41 +401,84 @@ fn format_matches_lua() {
     let mut script = String::from(PRELUDE);
     let mut cases = Vec::new();
     let mut ours = Vec::new();
-    let strs: &[&[u8]] = &[b"", b"abc", b"hello world", b"a\0b", b"\n\r\t\"\\\x01\x7f\xff9", b"1e3", b"12", b"x"];
-    for _ in 0..2000 {
+    let strs: &[&[u8]] = &[
+        b"",
+        b"abc",
+        b"hello world",
+        b"a\0b",
+        b"\n\r\t\"\\\x01\x7f\xff9",
+        b"1e3",
+        b"12",
+        b"x",
+    ];
+    for _ in 0..4000 {
         let mut fmt = Vec::new();
         let mut args: Vec<Arg> = Vec::new();
         let mut lua_args: Vec<String> = Vec::new();
         for _ in 0..1 + r.below(2) {
             if r.chance(20) {
-                fmt.extend_from_slice(*r.pick::<&[u8]>(&[b"x", b" ", b"%%", b"ab"]));
+                fmt.extend_from_slice(r.pick::<&[u8]>(&[b"x", b" ", b"%%", b"ab"]));
             }
             fmt.push(b'%');
+            // Mostly valid specifications, so that most cases exercise the rendering.
+            let conv = if r.chance(95) {
+                *r.pick(b"ddiuxXoceEfgGaAsqeEfgGaA")
+            } else {
+                *r.pick(b"yFpq%")
+            };
+            let valid: &[u8] = match conv {
+                b'd' | b'i' => b"-+0 ",
+                b'u' => b"-0",
+                b'o' | b'x' | b'X' => b"-#0",
+                b'c' | b's' => b"-",
+                b'q' => b"",
+                _ => b"-+ #0",
+            };
             for _ in 0..r.below(3) {
-                fmt.push(*r.pick(b"-+ #0"));
+                if !valid.is_empty() && r.chance(95) {
+                    fmt.push(*r.pick(valid));
+                } else {
+                    fmt.push(*r.pick(b"-+ #0"));
+                }
             }
-            if r.chance(50) {
-                let w = if r.chance(3) { 100 + r.below(20) } else { r.below(30) };
+            if r.chance(50) && (conv != b'q' || r.chance(10)) {
+                let w = if r.chance(3) {
+                    100 + r.below(20)
+                } else {
+                    r.below(30)
+                };
                 fmt.extend_from_slice(w.to_string().as_bytes());
             }
-            if r.chance(40) {
+            if r.chance(40) && (conv != b'c' || r.chance(10)) && (conv != b'q' || r.chance(10)) {
                 fmt.push(b'.');
-                let p = if r.chance(3) { 100 + r.below(9) } else { r.below(25) };
+                let p = if r.chance(3) {
+                    100 + r.below(9)
+                } else {
+                    r.below(25)
+                };
                 if r.chance(90) {
                     fmt.extend_from_slice(p.to_string().as_bytes());
                 }
             }
-            let conv = *r.pick(b"ddiuxXoceEfgGaAsqqsyF");
             fmt.push(conv);
-            let (a, l) = match (conv, r.below(10)) {
-                (_, 0) => {
+            let (a, l) = match (
+                conv,
+                r.below(if conv == b's' || conv == b'q' { 4 } else { 25 }),
+            ) {
+                // %p of a string or table prints an address, which cannot be compared.
+                (b'p', _) => (Arg::Int(1), "1".into()),
+                (b's' | b'q', 2 | 3) | (_, 0) => {
                     let s = *r.pick(strs);
                     (Arg::Str(s), lit(s))
                 }
                 (_, 1) => (Arg::Bool(true), "true".into()),
                 (_, 2) if r.chance(30) => (Arg::Nil, "nil".into()),
                 (b'd' | b'i' | b'u' | b'x' | b'X' | b'o' | b'c', _) if r.chance(85) => {
-                    let i = if conv == b'c' { r.below(300) as i64 } else { random_int(&mut r) };
+                    let i = if conv == b'c' {
+                        r.below(300) as i64
+                    } else {
+                        random_int(&mut r)
+                    };
                     (Arg::Int(i), int_lit(i))
                 }
                 (_, 3 | 4) => {
@@ -388,19 +493,28 @@ fn format_matches_lua() {
             args.push(a);
             lua_args.push(l);
         }
-        if r.chance(3) {
+        if r.chance(2) {
             args.pop();
             lua_args.pop();
         }
-        let call = std::iter::once(lit(&fmt)).chain(lua_args.iter().cloned()).collect::<Vec<_>>().join(", ");
+        let call = std::iter::once(lit(&fmt))
+            .chain(lua_args.iter().cloned())
+            .collect::<Vec<_>>()
+            .join(", ");
         let _ = writeln!(script, "print(res(pcall(string.format, {call})))");
-        cases.push(format!("format({:?}, {})", String::from_utf8_lossy(&fmt), lua_args.join(", ")));
+        cases.push(format!(
+            "format({:?}, {})",
+            String::from_utf8_lossy(&fmt),
+            lua_args.join(", ")
+        ));
         ours.push(match format(&fmt, &args, &mut free) {
             Ok(out) => enc_str(&out),
             Err(e) => enc_err(&e.render("string.format").unwrap_or_default()),
         });
     }
-    let Some(theirs) = run_lua("format", &script) else { return };
+    let Some(theirs) = run_lua("format", &script) else {
+        return;
+    };
     compare("format", &cases, &ours, &theirs);
 }
 
@@ -430,7 +544,7 @@ fn pack_matches_lua() {
     let mut cases = Vec::new();
     let mut ours = Vec::new();
     let strs: &[&[u8]] = &[b"", b"abc", b"a\0b", b"hello", b"12"];
-    for _ in 0..800 {
+    for _ in 0..1500 {
         let mut fmt = Vec::new();
         let mut args: Vec<Arg> = Vec::new();
         let mut lua_args: Vec<String> = Vec::new();
@@ -438,7 +552,11 @@ fn pack_matches_lua() {
             let opt = *r.pick(b"bBhHlLjJTfdniiIIsszcxX<>=!  ?");
             fmt.push(opt);
             if b"iIs!".contains(&opt) && r.chance(70) {
-                let n = if r.chance(90) { 1 + r.below(16) } else { r.below(20) };
+                let n = if r.chance(90) {
+                    1 + r.below(16)
+                } else {
+                    r.below(20)
+                };
                 fmt.extend_from_slice(n.to_string().as_bytes());
             }
             if opt == b'c' && r.chance(95) {
@@ -476,14 +594,31 @@ fn pack_matches_lua() {
             lua_args.push(l);
         }
         let f = lit(&fmt);
-        let call = std::iter::once(f.clone()).chain(lua_args.iter().cloned()).collect::<Vec<_>>().join(", ");
-        let desc = format!("fmt={:?} args={}", String::from_utf8_lossy(&fmt), lua_args.join(", "));
+        let call = std::iter::once(f.clone())
+            .chain(lua_args.iter().cloned())
+            .collect::<Vec<_>>()
+            .join(", ");
+        let desc = format!(
+            "fmt={:?} args={}",
+            String::from_utf8_lossy(&fmt),
+            lua_args.join(", ")
+        );
         // pack, then unpack what was packed, then packsize, then unpack random bytes.
         let _ = writeln!(script, "do local ok, p = pcall(string.pack, {call}); print(res(ok, p)); if ok then print(res(pcall(string.unpack, {f}, p))) else print('-') end end");
         let _ = writeln!(script, "print(res(pcall(string.packsize, {f})))");
-        let data: Vec<u8> = (0..r.below(40)).map(|_| if r.chance(30) { 0 } else { r.next() as u8 }).collect();
-        let init: i64 = if r.chance(80) { 1 } else { r.below(data.len() + 4) as i64 - 2 };
-        let _ = writeln!(script, "print(res(pcall(string.unpack, {f}, {}, {init})))", lit(&data));
+        let data: Vec<u8> = (0..r.below(40))
+            .map(|_| if r.chance(30) { 0 } else { r.next() as u8 })
+            .collect();
+        let init: i64 = if r.chance(80) {
+            1
+        } else {
+            r.below(data.len() + 4) as i64 - 2
+        };
+        let _ = writeln!(
+            script,
+            "print(res(pcall(string.unpack, {f}, {}, {init})))",
+            lit(&data)
+        );
         match pack(&fmt, &args, &mut free) {
             Ok(p) => {
                 ours.push(enc_str(&p));
@@ -509,6 +644,8 @@ fn pack_matches_lua() {
             cases.push(format!("{k}: {desc}"));
         }
     }
-    let Some(theirs) = run_lua("pack", &script) else { return };
+    let Some(theirs) = run_lua("pack", &script) else {
+        return;
+    };
     compare("pack", &cases, &ours, &theirs);
 }

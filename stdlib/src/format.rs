@@ -58,7 +58,7 @@ pub fn tostring_args(fmt: &[u8]) -> Vec<usize> {
         }
         match fmt.get(i + 1 + len) {
             Some(b's') => out.push(arg),
-            Some(c) if b"cdiuoxXaAfeEgGq".contains(c) => {}
+            Some(c) if b"cdiuoxXaAfeEgGqp".contains(c) => {}
             _ => break,
         }
         arg += 1;
@@ -119,10 +119,23 @@ fn check_format(form: &[u8], flags: &[u8], precision_ok: bool) -> Result<Spec, S
 }
 
 /// `string.format(fmt, ...)`. `budget` is charged with the number of bytes each piece adds
-/// to the output before it is added, and may abort.
+/// to the output before it is added, and may abort. `%p` prints `(null)` for every argument;
+/// see [`format_with_pointers`].
 pub fn format<A>(
     fmt: &[u8],
     args: &[Arg],
+    budget: &mut dyn FnMut(u64) -> Result<(), A>,
+) -> Res<Vec<u8>, A> {
+    format_with_pointers(fmt, args, &|_| None, budget)
+}
+
+/// [`format`], with `pointer(i)` giving the identity `%p` prints for value `i` (0-based):
+/// Lua prints the address of collectable values (strings, tables, functions, userdata,
+/// threads) and `(null)` for the others, which is what `None` means here.
+pub fn format_with_pointers<A>(
+    fmt: &[u8],
+    args: &[Arg],
+    pointer: &dyn Fn(usize) -> Option<u64>,
     budget: &mut dyn FnMut(u64) -> Result<(), A>,
 ) -> Res<Vec<u8>, A> {
     let mut out = Vec::new();
@@ -195,6 +208,13 @@ pub fn format<A>(
                 let v = check_number(Some(value)).map_err(arg_err)?;
                 let spec = check_format(form, FLAGS_F, true).map_err(EngineError::Msg)?;
                 format_float(&spec, conv, v)
+            }
+            b'p' => {
+                let spec = check_format(form, FLAGS_C, false).map_err(EngineError::Msg)?;
+                match pointer(arg - 1) {
+                    Some(p) => pad(&spec, b"0x", format!("{p:x}").as_bytes(), false),
+                    None => pad(&spec, b"", b"(null)", false),
+                }
             }
             b'q' => {
                 if len > 1 {
@@ -667,6 +687,18 @@ mod tests {
             }
         });
         assert_eq!(r, Err(EngineError::Abort("too big")));
+    }
+
+    #[test]
+    fn pointers() {
+        let args = [Arg::Str(b"x"), Arg::Int(1)];
+        let r = format_with_pointers(
+            b"%p|%-8p|%10p",
+            &[args[0], args[1], args[0]],
+            &|i| (i != 1).then_some(0xabc),
+            &mut |_| Ok::<(), ()>(()),
+        );
+        assert_eq!(r, Ok(b"0xabc|(null)  |     0xabc".to_vec()));
     }
 
     #[test]
