@@ -649,3 +649,65 @@ fn pack_matches_lua() {
     };
     compare("pack", &cases, &ours, &theirs);
 }
+
+// ---------------------------------------------------------------- robustness
+
+/// Random bytes from an alphabet heavy in each engine's special characters: no input may
+/// panic. The budget aborts runaway patterns.
+#[test]
+fn no_panics_on_random_input() {
+    let mut r = Rng(0x0123_4567_89AB_CDEF);
+    let noise = |r: &mut Rng, alphabet: &[u8], n: usize| -> Vec<u8> {
+        (0..r.below(n))
+            .map(|_| {
+                if r.chance(10) {
+                    r.next() as u8
+                } else {
+                    *r.pick(alphabet)
+                }
+            })
+            .collect()
+    };
+    for _ in 0..20_000 {
+        let s = noise(&mut r, b"ab()[]%^$.-+*?0129 \0", 16);
+        let p = noise(&mut r, b"ab()[]%^$.-+*?0129bfzadsw \0", 14);
+        let mut steps = 0u64;
+        let mut budget = |n: u64| {
+            steps += n;
+            if steps > 200_000 {
+                Err(())
+            } else {
+                Ok(())
+            }
+        };
+        let init = r.below(s.len() + 1);
+        let _ = pattern::find(&s, &p, init, r.chance(50), &mut budget);
+        let _ = GmatchState::new(s.len(), init).next(&s, &p, &mut budget);
+        let repl = noise(&mut r, b"%0123ab", 6);
+        let _ = pattern::gsub_str(&s, &p, &repl, r.below(5) as i64 - 1, &mut budget);
+
+        let f = noise(&mut r, b"%-+ #0123456789.diuxXoceEfgGaAsqp", 12);
+        let args = [
+            Arg::Int(random_int(&mut r)),
+            Arg::Float(random_float(&mut r)),
+            Arg::Str(&s),
+            Arg::Other {
+                type_name: "table",
+                tostring: None,
+            },
+        ];
+        let k = r.below(5);
+        let _ = format(&f, &args[..k.min(4)], &mut free);
+
+        let pf = noise(&mut r, b"bBhHlLjJTfdnis1248zcxX<>=! 0", 10);
+        let _ = pack(&pf, &args[..k.min(4)], &mut |n| {
+            if n > 1 << 16 {
+                Err(())
+            } else {
+                Ok(())
+            }
+        });
+        let _ = packsize::<()>(&pf);
+        let _ = unpack(&pf, &s, r.below(40) as i64 - 20, &mut free);
+    }
+}
