@@ -602,6 +602,18 @@ mod tests {
     }
 
     #[test]
+    fn alternate_forms() {
+        use Arg::*;
+        assert_eq!(
+            fmt(
+                "%#.0g|%#.0e|%#.0f|%.0g|%#g|%g",
+                &[Int(0), Int(1), Int(2), Float(0.5), Int(0), Float(1e-5)]
+            ),
+            Ok("0.|1.e+00|2.|0.5|0.00000|1e-05".into())
+        );
+    }
+
+    #[test]
     fn quoting() {
         use Arg::*;
         assert_eq!(
