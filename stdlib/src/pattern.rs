@@ -15,6 +15,8 @@
 //!
 //! Positions in this module are 0-based byte offsets; Lua's 1-based positions are `p + 1`.
 
+use serde::{Deserialize, Serialize};
+
 /// `LUA_MAXCAPTURES`.
 pub const MAX_CAPTURES: usize = 32;
 /// lstrlib's `MAXCCALLS`: how deep the reference matcher may recurse.
@@ -543,7 +545,7 @@ pub fn find_raw<A>(
 /// The state of a `string.gmatch` iterator, as 5.4 keeps it: the current position and the end
 /// of the last match (an empty match may not end where the previous match ended). Plain data,
 /// so the VM can store and serialise it with the iterator's closure.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default, Serialize, Deserialize)]
 pub struct GmatchState {
     pub pos: usize,
     pub lastmatch: Option<usize>,
@@ -604,7 +606,7 @@ pub enum Replacement<'r> {
 /// }
 /// let (result, n) = g.finish(subject);
 /// ```
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Gsub {
     pub src: usize,
     pub lastmatch: Option<usize>,
