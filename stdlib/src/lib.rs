@@ -1,0 +1,122 @@
+//! Tessera's standard library engines.
+//!
+//! This crate owns the byte-level algorithms behind Lua 5.4's `string` library — pattern
+//! matching ([`pattern`]), `string.format` ([`format`]) and `string.pack`/`unpack`
+//! ([`pack`]) — as pure functions over byte slices. The VM's natives wrap them: they turn Lua
+//! values into [`Arg`]s, charge fuel and memory through the budget hooks every engine takes,
+//! and turn the engines' errors into Lua errors. Nothing here touches the VM's heap, so the
+//! engines can be tested against the reference interpreter in isolation.
+#![forbid(unsafe_code)]
+
+pub mod format;
+pub mod pack;
+pub mod pattern;
+
+#[cfg(test)]
+mod difftest;
+
+use kernel::number::{float_to_int, float_to_string, str_to_number, FloatToInt, Number};
+
+/// One argument of a native call, as the engines see it.
+///
+/// The caller converts each Lua value once. `Other` stands for every value without a byte or
+/// number form (tables, functions, userdata, threads): `type_name` is what error messages call
+/// it (`luaL_typename`, or the `__name` metafield where Lua would use it) and `tostring` is the
+/// result of `luaL_tolstring` (honouring `__tostring`/`__name`), which only `%s` in
+/// `string.format` needs — see [`format::tostring_args`] for which arguments those are.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum Arg<'a> {
+    Nil,
+    Bool(bool),
+    Int(i64),
+    Float(f64),
+    Str(&'a [u8]),
+    Other {
+        type_name: &'a str,
+        tostring: Option<&'a [u8]>,
+    },
+}
+
+impl Arg<'_> {
+    /// Lua's type name, as `luaL_typeerror` reports it.
+    pub fn type_name(&self) -> &str {
+        match self {
+            Arg::Nil => "nil",
+            Arg::Bool(_) => "boolean",
+            Arg::Int(_) | Arg::Float(_) => "number",
+            Arg::Str(_) => "string",
+            Arg::Other { type_name, .. } => type_name,
+        }
+    }
+}
+
+/// An error an engine raises: either a plain Lua error message, an error about one argument
+/// (the native renders it as `bad argument #n to 'name' (msg)`, `n` counting from 1 over the
+/// whole call as Lua does), or the budget hook's abort, passed through untouched.
+#[derive(Clone, Debug, PartialEq)]
+pub enum EngineError<A> {
+    Msg(String),
+    Arg { n: usize, msg: String },
+    Abort(A),
+}
+
+impl<A> EngineError<A> {
+    /// The message as `pcall` would show it (without position information), given the name
+    /// the function is called by.
+    pub fn render(&self, fname: &str) -> Option<String> {
+        match self {
+            EngineError::Msg(m) => Some(m.clone()),
+            EngineError::Arg { n, msg } => Some(format!("bad argument #{n} to '{fname}' ({msg})")),
+            EngineError::Abort(_) => None,
+        }
+    }
+}
+
+/// `luaL_checkinteger` on an optional argument (`None` = absent).
+pub(crate) fn check_integer(arg: Option<&Arg>) -> Result<i64, String> {
+    let num = match arg {
+        Some(Arg::Int(i)) => return Ok(*i),
+        Some(Arg::Float(f)) => Number::Float(*f),
+        Some(Arg::Str(s)) => match str_to_number(s) {
+            Some(n) => n,
+            None => return Err(type_error("number", arg)),
+        },
+        _ => return Err(type_error("number", arg)),
+    };
+    match num {
+        Number::Int(i) => Ok(i),
+        Number::Float(f) => float_to_int(f, FloatToInt::Exact)
+            .ok_or_else(|| "number has no integer representation".to_string()),
+    }
+}
+
+/// `luaL_checknumber` on an optional argument.
+pub(crate) fn check_number(arg: Option<&Arg>) -> Result<f64, String> {
+    match arg {
+        Some(Arg::Int(i)) => Ok(*i as f64),
+        Some(Arg::Float(f)) => Ok(*f),
+        Some(Arg::Str(s)) => match str_to_number(s) {
+            Some(n) => Ok(n.to_f64()),
+            None => Err(type_error("number", arg)),
+        },
+        _ => Err(type_error("number", arg)),
+    }
+}
+
+/// `luaL_checklstring` on an optional argument: numbers convert as `tostring` does.
+pub(crate) fn check_string<'a>(
+    arg: Option<&Arg<'a>>,
+) -> Result<std::borrow::Cow<'a, [u8]>, String> {
+    use std::borrow::Cow;
+    match arg {
+        Some(Arg::Str(s)) => Ok(Cow::Borrowed(s)),
+        Some(Arg::Int(i)) => Ok(Cow::Owned(i.to_string().into_bytes())),
+        Some(Arg::Float(f)) => Ok(Cow::Owned(float_to_string(*f).into_bytes())),
+        _ => Err(type_error("string", arg)),
+    }
+}
+
+fn type_error(expected: &str, arg: Option<&Arg>) -> String {
+    let got = arg.map_or("no value", |a| a.type_name());
+    format!("{expected} expected, got {got}")
+}
