@@ -8,14 +8,89 @@
 //! engines can be tested against the reference interpreter in isolation.
 #![forbid(unsafe_code)]
 
+pub mod base;
+pub mod coroutine;
 pub mod format;
 pub mod pack;
 pub mod pattern;
+pub mod support;
 
 #[cfg(test)]
 mod difftest;
 
 use kernel::number::{float_to_int, float_to_string, str_to_number, FloatToInt, Number};
+use kernel::value::Value;
+use kernel::vm::{NativeFn, NativeTable, Throw, Vm};
+use std::rc::Rc;
+
+/// A library: its functions, installed as globals (`name: None`) or as a table of globals,
+/// plus natives it creates at run time (iterators, wrapped coroutines) that are not installed.
+pub struct Lib {
+    pub name: Option<&'static str>,
+    pub functions: &'static [(&'static str, NativeFn, u8)],
+    pub hidden: &'static [(&'static str, NativeFn, u8)],
+}
+
+/// Every library, in registration order. Native ids are positions in this order, so the order
+/// is part of the snapshot format: append, never reorder.
+pub const LIBS: &[Lib] = &[base::LIB, coroutine::LIB];
+
+/// The table of every native of the standard library.
+pub fn natives() -> Rc<NativeTable> {
+    let mut t = NativeTable::new();
+    for lib in LIBS {
+        for &(name, f, flags) in lib.functions {
+            let full: &'static str = match lib.name {
+                None => name,
+                Some(l) => Box::leak(format!("{l}.{name}").into_boxed_str()),
+            };
+            let id = t.register(full, f, flags);
+            if full == "xpcall" {
+                t.set_xpcall(id);
+            }
+        }
+        for &(name, f, flags) in lib.hidden {
+            t.register(name, f, flags);
+        }
+    }
+    Rc::new(t)
+}
+
+/// Installs the libraries' globals in a fresh VM built with `natives()`.
+///
+/// # Errors
+/// Out of memory.
+pub fn open_libs(vm: &mut Vm) -> Result<(), Throw> {
+    let g = Value::Table(vm.globals);
+    vm.set_global("_G", g)?;
+    let version = vm.intern(b"Lua 5.4")?;
+    vm.set_global("_VERSION", version)?;
+    for lib in LIBS {
+        let table = match lib.name {
+            None => None,
+            Some(_) => Some(vm.new_table(0, lib.functions.len())?),
+        };
+        for &(name, _, _) in lib.functions {
+            let full = match lib.name {
+                None => name.to_string(),
+                Some(l) => format!("{l}.{name}"),
+            };
+            let id = vm.natives().id_of(&full).ok_or_else(|| Throw::msg(format!("native {full} not registered")))?;
+            let f = vm.native_value(id, Vec::new())?;
+            match table {
+                None => vm.set_global(name, f)?,
+                Some(t) => {
+                    let k = vm.intern(name.as_bytes())?;
+                    vm.raw_set(t, k, f)?;
+                }
+            }
+        }
+        if let (Some(t), Some(name)) = (table, lib.name) {
+            vm.set_global(name, Value::Table(t))?;
+        }
+    }
+    Ok(())
+}
 
 /// One argument of a native call, as the engines see it.
 ///

@@ -77,6 +77,9 @@ pub struct Vm {
     finished: Option<Vec<Value>>,
     #[serde(skip)]
     natives: Rc<NativeTable>,
+    /// Where `print` and the console key write; none means output is dropped.
+    #[serde(skip)]
+    console: Option<Box<dyn FnMut(&[u8])>>,
 }
 
 impl Vm {
@@ -122,6 +125,7 @@ impl Vm {
             pending_traceback: None,
             finished: None,
             natives,
+            console: None,
         })
     }
 
@@ -133,6 +137,23 @@ impl Vm {
 
     pub fn natives(&self) -> &NativeTable {
         &self.natives
+    }
+
+    /// Attaches the sink that the console writes to.
+    pub fn set_console(&mut self, console: Option<Box<dyn FnMut(&[u8])>>) {
+        self.console = console;
+    }
+
+    /// Whether a console is attached.
+    pub fn has_console(&self) -> bool {
+        self.console.is_some()
+    }
+
+    /// Writes bytes to the console, if there is one.
+    pub fn console_write(&mut self, bytes: &[u8]) {
+        if let Some(c) = self.console.as_mut() {
+            c(bytes);
+        }
     }
 
     // ----- stack -------------------------------------------------------------------------

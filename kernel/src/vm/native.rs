@@ -97,6 +97,7 @@ pub struct NativeEntry {
 #[derive(Clone, Default)]
 pub struct NativeTable {
     entries: Vec<NativeEntry>,
+    by_name: std::collections::HashMap<&'static str, NativeId>,
     xpcall: Option<NativeId>,
 }
 
@@ -108,7 +109,14 @@ impl NativeTable {
     /// Registers a native and returns its id.
     pub fn register(&mut self, name: &'static str, func: NativeFn, flags: u8) -> NativeId {
         self.entries.push(NativeEntry { name, func, flags });
-        NativeId((self.entries.len() - 1) as u16)
+        let id = NativeId((self.entries.len() - 1) as u16);
+        self.by_name.insert(name, id);
+        id
+    }
+
+    /// The id of the native registered under `name`.
+    pub fn id_of(&self, name: &str) -> Option<NativeId> {
+        self.by_name.get(name).copied()
     }
 
     /// Marks the native that behaves as `xpcall` (its handler is called at the error point).

@@ -1,0 +1,138 @@
+//! The coroutine library (manual §6.2). The switching itself is the VM's (`resume_coroutine`,
+//! `yield_values`): these natives only check arguments and shape the results.
+
+use crate::support::*;
+use crate::Lib;
+use kernel::value::{ThreadRef, Value};
+use kernel::vm::{Action, NativeCall, Throw, Vm};
+
+pub const LIB: Lib = Lib {
+    name: Some("coroutine"),
+    functions: &[
+        ("create", create, 0),
+        ("resume", resume, 0),
+        ("yield", yield_, 0),
+        ("status", status, 0),
+        ("wrap", wrap, 0),
+        ("isyieldable", isyieldable, 0),
+        ("running", running, 0),
+        ("close", close, 0),
+    ],
+    hidden: &[("coroutine.wrap.function", wrapped, 0)],
+};
+
+fn check_co(vm: &Vm, call: &NativeCall, i: usize) -> Result<ThreadRef, Throw> {
+    match arg(vm, call, i) {
+        Value::Thread(t) => Ok(t),
+        _ => Err(type_error(vm, call, i, "coroutine")),
+    }
+}
+
+fn create(vm: &mut Vm, call: NativeCall) -> Result<Action, Throw> {
+    let f = arg(vm, &call, 1);
+    if !f.is_function() {
+        return Err(type_error(vm, &call, 1, "function"));
+    }
+    let t = vm.new_coroutine(f)?;
+    ret1(vm, Value::Thread(t))
+}
+
+fn resume(vm: &mut Vm, call: NativeCall) -> Result<Action, Throw> {
+    if call.state == 1 {
+        // `ok, values…` were pushed at our base by the VM.
+        return Ok(Action::Return(vm.top() - call.base));
+    }
+    let co = check_co(vm, &call, 1)?;
+    let n = nargs(vm, &call) - 1;
+    vm.charge(5)?;
+    match vm.resume_coroutine(co, n) {
+        Ok(()) => Ok(Action::Pending),
+        Err(Throw::Message(m)) => {
+            vm.set_top(call.base)?;
+            let m = vm.intern(m.as_bytes())?;
+            ret(vm, &[Value::Bool(false), m])
+        }
+        Err(e) => Err(e),
+    }
+}
+
+fn yield_(vm: &mut Vm, call: NativeCall) -> Result<Action, Throw> {
+    if call.state == 1 {
+        return Ok(Action::Return(vm.top() - call.base));
+    }
+    let n = nargs(vm, &call);
+    vm.yield_values(n)?;
+    Ok(Action::Pending)
+}
+
+fn status(vm: &mut Vm, call: NativeCall) -> Result<Action, Throw> {
+    let co = check_co(vm, &call, 1)?;
+    let s = vm.thread_status(co);
+    ret_str(vm, s.as_bytes())
+}
+
+fn wrap(vm: &mut Vm, call: NativeCall) -> Result<Action, Throw> {
+    let f = arg(vm, &call, 1);
+    if !f.is_function() {
+        return Err(type_error(vm, &call, 1, "function"));
+    }
+    let t = vm.new_coroutine(f)?;
+    let id = vm.natives().id_of("coroutine.wrap.function").ok_or_else(|| Throw::msg("wrap missing"))?;
+    let w = vm.native_value(id, vec![Value::Thread(t)])?;
+    ret1(vm, w)
+}
+
+fn wrapped(vm: &mut Vm, call: NativeCall) -> Result<Action, Throw> {
+    if call.state == 1 {
+        let ok = vm.stack_get(call.base);
+        if ok.truthy() {
+            return Ok(Action::Return(vm.top() - call.base - 1));
+        }
+        let mut err = vm.stack_get(call.base + 1);
+        if let Value::Str(s) = err {
+            let pos = kernel::vm::debug::where_(vm, 1);
+            if !pos.is_empty() {
+                let mut m = pos.into_bytes();
+                m.extend_from_slice(vm.heap.str(s));
+                err = vm.intern(&m)?;
+            }
+        }
+        return Err(Throw::Value(err));
+    }
+    let Some(&Value::Thread(co)) = vm.heap.native(call.native).upvalues.first() else {
+        return Err(Throw::msg("wrapped coroutine lost"));
+    };
+    let n = nargs(vm, &call);
+    vm.charge(5)?;
+    match vm.resume_coroutine(co, n) {
+        Ok(()) => Ok(Action::Pending),
+        Err(Throw::Message(m)) => Err(Throw::msg(m)),
+        Err(e) => Err(e),
+    }
+}
+
+fn isyieldable(vm: &mut Vm, call: NativeCall) -> Result<Action, Throw> {
+    let r = match arg(vm, &call, 1) {
+        Value::Thread(t) if t != vm.current_thread() => t != vm.main_thread(),
+        _ => vm.is_yieldable(),
+    };
+    ret1(vm, Value::Bool(r))
+}
+
+fn running(vm: &mut Vm, _call: NativeCall) -> Result<Action, Throw> {
+    let t = vm.current_thread();
+    let main = vm.is_main_thread();
+    ret(vm, &[Value::Thread(t), Value::Bool(main)])
+}
+
+fn close(vm: &mut Vm, call: NativeCall) -> Result<Action, Throw> {
+    let co = check_co(vm, &call, 1)?;
+    match vm.thread_status(co) {
+        "suspended" | "dead" => {}
+        s => return Err(Throw::msg(format!("cannot close a {s} coroutine"))),
+    }
+    match vm.close_coroutine(co)? {
+        None => ret1(vm, Value::Bool(true)),
+        Some(e) => ret(vm, &[Value::Bool(false), e]),
+    }
+}
