@@ -43,7 +43,12 @@ impl ArithOp {
     pub fn is_bitwise(self) -> bool {
         matches!(
             self,
-            ArithOp::BAnd | ArithOp::BOr | ArithOp::BXor | ArithOp::Shl | ArithOp::Shr | ArithOp::BNot
+            ArithOp::BAnd
+                | ArithOp::BOr
+                | ArithOp::BXor
+                | ArithOp::Shl
+                | ArithOp::Shr
+                | ArithOp::BNot
         )
     }
 }
@@ -536,7 +541,11 @@ pub fn format_g(f: f64, precision: usize, upper: bool, alternate: bool) -> Strin
         } else {
             "inf"
         };
-        return if upper { s.to_uppercase() } else { s.to_string() };
+        return if upper {
+            s.to_uppercase()
+        } else {
+            s.to_string()
+        };
     }
     let p = if precision == 0 { 1 } else { precision };
     // Exponent of the value once rounded to p significant digits.
@@ -598,7 +607,10 @@ mod tests {
             str_to_number(b"9223372036854775808"),
             Some(Number::Float(9223372036854775808.0))
         );
-        assert_eq!(str_to_number(b"-9223372036854775808"), Some(Number::Int(i64::MIN)));
+        assert_eq!(
+            str_to_number(b"-9223372036854775808"),
+            Some(Number::Int(i64::MIN))
+        );
         assert_eq!(str_to_number(b"1e2"), Some(Number::Float(100.0)));
         assert_eq!(str_to_number(b".5"), Some(Number::Float(0.5)));
         assert_eq!(str_to_number(b"5."), Some(Number::Float(5.0)));
@@ -643,7 +655,10 @@ mod tests {
         assert!(lt_int_float(i64::MAX, 9223372036854775808.0));
         assert!(!le_float_int(9223372036854775808.0, i64::MAX));
         assert!(num_eq(Number::Int(1), Number::Float(1.0)));
-        assert!(!num_eq(Number::Int(i64::MAX), Number::Float(9223372036854775808.0)));
+        assert!(!num_eq(
+            Number::Int(i64::MAX),
+            Number::Float(9223372036854775808.0)
+        ));
         assert!(!num_lt(Number::Int(1), Number::Float(f64::NAN)));
     }
 }
