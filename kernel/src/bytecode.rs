@@ -27,8 +27,14 @@ pub enum Mode {
 
 /// The master opcode table. Each row: variant, listing name, mode, fuel cost, operand format.
 ///
-/// The operand format drives the disassembler: a space-separated list of fields among
-/// `A B C sB sC Bx sBx Ax sJ k`, where `k` prints the k bit as luac does.
+/// The operand format drives the disassembler (`compiler::disassemble`, in the style of
+/// `luac -l -l`). Before ` ; `: the operands printed, a space-separated list among
+/// `A B C sB sC Bx sBx Ax sJ k Ck` (`k` prints the k bit as a number, `Ck` prints C followed
+/// by `k` when the bit is set). After ` ; `: the comment items, joined by spaces:
+/// `K:f` constant indexed by field f (`K:X` by the following EXTRAARG), `Kk:C` constant C
+/// only when k is set, `U:f` upvalue name, `ev` metamethod event named by C, `flip` when k,
+/// `nil` (B+1 out), `call`, `tail`, `ret`, `vout` (value counts), `jmp`, `back`, `fwd`,
+/// `forprep` (jump targets), `size`/`sizek` (table size with EXTRAARG), `proto` (address).
 #[macro_export]
 macro_rules! for_each_op {
     ($m:ident) => {
@@ -36,35 +42,35 @@ macro_rules! for_each_op {
             Move = "MOVE", ABC, 1, "A B";
             LoadI = "LOADI", AsBx, 1, "A sBx";
             LoadF = "LOADF", AsBx, 1, "A sBx";
-            LoadK = "LOADK", ABx, 1, "A Bx";
-            LoadKX = "LOADKX", ABx, 1, "A";
+            LoadK = "LOADK", ABx, 1, "A Bx ; K:Bx";
+            LoadKX = "LOADKX", ABx, 1, "A ; K:X";
             LoadFalse = "LOADFALSE", ABC, 1, "A";
             LFalseSkip = "LFALSESKIP", ABC, 1, "A";
             LoadTrue = "LOADTRUE", ABC, 1, "A";
-            LoadNil = "LOADNIL", ABC, 1, "A B";
-            GetUpval = "GETUPVAL", ABC, 1, "A B";
-            SetUpval = "SETUPVAL", ABC, 1, "A B";
-            GetTabUp = "GETTABUP", ABC, 1, "A B C";
+            LoadNil = "LOADNIL", ABC, 1, "A B ; nil";
+            GetUpval = "GETUPVAL", ABC, 1, "A B ; U:B";
+            SetUpval = "SETUPVAL", ABC, 1, "A B ; U:B";
+            GetTabUp = "GETTABUP", ABC, 1, "A B C ; U:B K:C";
             GetTable = "GETTABLE", ABC, 1, "A B C";
             GetI = "GETI", ABC, 1, "A B C";
-            GetField = "GETFIELD", ABC, 1, "A B C";
-            SetTabUp = "SETTABUP", ABC, 1, "A B Ck";
-            SetTable = "SETTABLE", ABC, 1, "A B Ck";
-            SetI = "SETI", ABC, 1, "A B Ck";
-            SetField = "SETFIELD", ABC, 1, "A B Ck";
-            NewTable = "NEWTABLE", ABC, 2, "A B C k";
-            SelfOp = "SELF", ABC, 1, "A B Ck";
+            GetField = "GETFIELD", ABC, 1, "A B C ; K:C";
+            SetTabUp = "SETTABUP", ABC, 1, "A B Ck ; U:A K:B Kk:C";
+            SetTable = "SETTABLE", ABC, 1, "A B Ck ; Kk:C";
+            SetI = "SETI", ABC, 1, "A B Ck ; Kk:C";
+            SetField = "SETFIELD", ABC, 1, "A B Ck ; K:B Kk:C";
+            NewTable = "NEWTABLE", ABC, 2, "A B C ; size";
+            SelfOp = "SELF", ABC, 1, "A B Ck ; Kk:C";
             AddI = "ADDI", ABC, 1, "A B sC";
-            AddK = "ADDK", ABC, 1, "A B C";
-            SubK = "SUBK", ABC, 1, "A B C";
-            MulK = "MULK", ABC, 1, "A B C";
-            ModK = "MODK", ABC, 1, "A B C";
-            PowK = "POWK", ABC, 1, "A B C";
-            DivK = "DIVK", ABC, 1, "A B C";
-            IDivK = "IDIVK", ABC, 1, "A B C";
-            BAndK = "BANDK", ABC, 1, "A B C";
-            BOrK = "BORK", ABC, 1, "A B C";
-            BXorK = "BXORK", ABC, 1, "A B C";
+            AddK = "ADDK", ABC, 1, "A B C ; K:C";
+            SubK = "SUBK", ABC, 1, "A B C ; K:C";
+            MulK = "MULK", ABC, 1, "A B C ; K:C";
+            ModK = "MODK", ABC, 1, "A B C ; K:C";
+            PowK = "POWK", ABC, 1, "A B C ; K:C";
+            DivK = "DIVK", ABC, 1, "A B C ; K:C";
+            IDivK = "IDIVK", ABC, 1, "A B C ; K:C";
+            BAndK = "BANDK", ABC, 1, "A B C ; K:C";
+            BOrK = "BORK", ABC, 1, "A B C ; K:C";
+            BXorK = "BXORK", ABC, 1, "A B C ; K:C";
             ShrI = "SHRI", ABC, 1, "A B sC";
             ShlI = "SHLI", ABC, 1, "A B sC";
             Add = "ADD", ABC, 1, "A B C";
@@ -79,9 +85,9 @@ macro_rules! for_each_op {
             BXor = "BXOR", ABC, 1, "A B C";
             Shl = "SHL", ABC, 1, "A B C";
             Shr = "SHR", ABC, 1, "A B C";
-            MmBin = "MMBIN", ABC, 1, "A B C";
-            MmBinI = "MMBINI", ABC, 1, "A sB C k";
-            MmBinK = "MMBINK", ABC, 1, "A B C k";
+            MmBin = "MMBIN", ABC, 1, "A B C ; ev";
+            MmBinI = "MMBINI", ABC, 1, "A sB C k ; ev flip";
+            MmBinK = "MMBINK", ABC, 1, "A B C k ; ev K:B flip";
             Unm = "UNM", ABC, 1, "A B";
             BNot = "BNOT", ABC, 1, "A B";
             Not = "NOT", ABC, 1, "A B";
@@ -89,11 +95,11 @@ macro_rules! for_each_op {
             Concat = "CONCAT", ABC, 1, "A B";
             Close = "CLOSE", ABC, 1, "A";
             Tbc = "TBC", ABC, 1, "A";
-            Jmp = "JMP", SJ, 1, "sJ";
+            Jmp = "JMP", SJ, 1, "sJ ; jmp";
             Eq = "EQ", ABC, 1, "A B k";
             Lt = "LT", ABC, 1, "A B k";
             Le = "LE", ABC, 1, "A B k";
-            EqK = "EQK", ABC, 1, "A B k";
+            EqK = "EQK", ABC, 1, "A B k ; K:B";
             EqI = "EQI", ABC, 1, "A sB k";
             LtI = "LTI", ABC, 1, "A sB k";
             LeI = "LEI", ABC, 1, "A sB k";
@@ -101,19 +107,19 @@ macro_rules! for_each_op {
             GeI = "GEI", ABC, 1, "A sB k";
             Test = "TEST", ABC, 1, "A k";
             TestSet = "TESTSET", ABC, 1, "A B k";
-            Call = "CALL", ABC, 2, "A B C";
-            TailCall = "TAILCALL", ABC, 2, "A B Ck";
-            Return = "RETURN", ABC, 1, "A B Ck";
+            Call = "CALL", ABC, 2, "A B C ; call";
+            TailCall = "TAILCALL", ABC, 2, "A B Ck ; tail";
+            Return = "RETURN", ABC, 1, "A B Ck ; ret";
             Return0 = "RETURN0", ABC, 1, "";
             Return1 = "RETURN1", ABC, 1, "A";
-            ForLoop = "FORLOOP", ABx, 1, "A Bx";
-            ForPrep = "FORPREP", ABx, 1, "A Bx";
-            TForPrep = "TFORPREP", ABx, 1, "A Bx";
+            ForLoop = "FORLOOP", ABx, 1, "A Bx ; back";
+            ForPrep = "FORPREP", ABx, 1, "A Bx ; forprep";
+            TForPrep = "TFORPREP", ABx, 1, "A Bx ; fwd";
             TForCall = "TFORCALL", ABC, 1, "A C";
-            TForLoop = "TFORLOOP", ABx, 1, "A Bx";
-            SetList = "SETLIST", ABC, 1, "A B C k";
-            Closure = "CLOSURE", ABx, 2, "A Bx";
-            Vararg = "VARARG", ABC, 1, "A C";
+            TForLoop = "TFORLOOP", ABx, 1, "A Bx ; back";
+            SetList = "SETLIST", ABC, 1, "A B C ; sizek";
+            Closure = "CLOSURE", ABx, 2, "A Bx ; proto";
+            Vararg = "VARARG", ABC, 1, "A C ; vout";
             VarargPrep = "VARARGPREP", ABC, 1, "A";
             ExtraArg = "EXTRAARG", Ax, 1, "Ax";
         }
@@ -157,6 +163,9 @@ for_each_op!(define_opcodes);
 
 /// Number of opcodes.
 pub const NUM_OPCODES: usize = ALL_OPCODES.len();
+
+// Opcodes are 7 bits wide.
+const _: () = assert!(NUM_OPCODES <= 128);
 
 impl OpCode {
     /// Decodes an opcode number; `None` for numbers outside the table.
@@ -335,7 +344,6 @@ mod tests {
             assert_eq!(OpCode::from_u8(i as u8), Some(*op));
         }
         assert_eq!(OpCode::from_u8(NUM_OPCODES as u8), None);
-        assert!(NUM_OPCODES <= 128);
     }
 
     #[test]

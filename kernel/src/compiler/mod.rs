@@ -2,10 +2,23 @@
 //! `llex.c`/`lparser.c`/`lcode.c`: the parser emits register-based bytecode directly, so no
 //! syntax tree is built and long operator or suffix chains cost no Rust recursion.
 //!
+//! Files: `lexer.rs` (tokens, string interning, lexical errors), `parser.rs` (syntax, scopes,
+//! gotos), `code.rs` (code generation, registers, constants, jumps), `disasm.rs` (`luac -l -l`
+//! listings). The output is meant to be the very bytecode `luac` 5.4.4 produces.
+//!
 //! **Invariant:** Rust recursion in the parser is bounded by `MAX_SYNTAX_LEVELS`; deeper
 //! nesting is a syntax error, never a host stack overflow.
 
+mod code;
+mod disasm;
+mod lexer;
+mod parser;
+#[cfg(test)]
+mod tests;
+
 use crate::proto::Proto;
+
+pub use disasm::disassemble;
 
 /// Nesting limit of the parser (Lua's `LUAI_MAXCCALLS`).
 pub const MAX_SYNTAX_LEVELS: usize = 200;
@@ -30,14 +43,58 @@ impl std::error::Error for SyntaxError {}
 /// # Errors
 /// A `SyntaxError` with Lua's message for the first error found.
 pub fn compile(source: &[u8], chunk_name: &[u8]) -> Result<Proto, SyntaxError> {
-    let _ = (source, chunk_name);
-    Err(SyntaxError {
-        message: b"compiler not yet written".to_vec(),
-    })
+    let mut p = parser::Parser::new(source, chunk_name, chunk_id_bytes(chunk_name));
+    p.mainfunc()
+}
+
+/// Lua's `LUA_IDSIZE` (including the terminating NUL of the C version).
+const ID_SIZE: usize = 60;
+
+/// `luaO_chunkid` on bytes.
+pub fn chunk_id_bytes(source: &[u8]) -> Vec<u8> {
+    // C treats the name as a NUL-terminated string.
+    let source = &source[..source.iter().position(|&c| c == 0).unwrap_or(source.len())];
+    let srclen = source.len();
+    match source.first() {
+        Some(b'=') => {
+            let rest = &source[1..];
+            rest[..rest.len().min(ID_SIZE - 1)].to_vec()
+        }
+        Some(b'@') => {
+            if srclen <= ID_SIZE {
+                source[1..].to_vec()
+            } else {
+                let keep = ID_SIZE - 3 - 1; // "..." and the NUL
+                let mut out = b"...".to_vec();
+                out.extend_from_slice(&source[srclen - keep..]);
+                out
+            }
+        }
+        _ => {
+            const PRE: &[u8] = b"[string \"";
+            const RETS: &[u8] = b"...";
+            const POS: &[u8] = b"\"]";
+            let bufflen = ID_SIZE - (PRE.len() + RETS.len() + POS.len()) - 1;
+            let nl = source.iter().position(|&c| c == b'\n');
+            let mut out = PRE.to_vec();
+            if srclen < bufflen && nl.is_none() {
+                out.extend_from_slice(source);
+            } else {
+                let mut len = nl.unwrap_or(srclen);
+                if len > bufflen {
+                    len = bufflen;
+                }
+                out.extend_from_slice(&source[..len]);
+                out.extend_from_slice(RETS);
+            }
+            out.extend_from_slice(POS);
+            out
+        }
+    }
 }
 
 /// The printable form of a chunk name, as Lua's `luaO_chunkid` makes it: `=name` → `name`,
 /// `@file` → `file` (shortened from the left), other text → `[string "first line..."]`.
 pub fn chunk_id(chunk_name: &[u8]) -> String {
-    String::from_utf8_lossy(chunk_name).into_owned()
+    String::from_utf8_lossy(&chunk_id_bytes(chunk_name)).into_owned()
 }
