@@ -57,7 +57,9 @@ fn print(vm: &mut Vm, call: NativeCall) -> Result<Action, Throw> {
         (n, 0)
     } else {
         let top = vm.top();
-        let Value::Int(n) = vm.stack_get(top - 2) else { return Err(Throw::msg("print: lost its arguments")) };
+        let Value::Int(n) = vm.stack_get(top - 2) else {
+            return Err(Throw::msg("print: lost its arguments"));
+        };
         let k = call.state as usize - 1;
         let r = tostring_result(vm.stack_get(top - 1))?;
         vm.stack_set(call.base + k, r);
@@ -71,7 +73,11 @@ fn print(vm: &mut Vm, call: NativeCall) -> Result<Action, Throw> {
             let func = vm.top();
             vm.push(tm)?;
             vm.push(v)?;
-            return Ok(Action::Call { func, nresults: 1, state: k as u32 + 1 });
+            return Ok(Action::Call {
+                func,
+                nresults: 1,
+                state: k as u32 + 1,
+            });
         }
         if !matches!(v, Value::Str(_)) {
             let s = tostring_basic(vm, v)?;
@@ -112,7 +118,11 @@ fn tostring(vm: &mut Vm, call: NativeCall) -> Result<Action, Throw> {
         let func = vm.top();
         vm.push(tm)?;
         vm.push(v)?;
-        return Ok(Action::Call { func, nresults: 1, state: 1 });
+        return Ok(Action::Call {
+            func,
+            nresults: 1,
+            state: 1,
+        });
     }
     let s = tostring_basic(vm, v)?;
     ret1(vm, Value::Str(s))
@@ -140,7 +150,9 @@ fn tonumber(vm: &mut Vm, call: NativeCall) -> Result<Action, Throw> {
         return Err(Throw::bad_arg(2, "base out of range"));
     }
     let bytes = vm.heap.str(s);
-    let r = parse_in_base(bytes, base as u32).map(Value::Int).unwrap_or(Value::Nil);
+    let r = parse_in_base(bytes, base as u32)
+        .map(Value::Int)
+        .unwrap_or(Value::Nil);
     ret1(vm, r)
 }
 
@@ -187,7 +199,11 @@ fn pairs(vm: &mut Vm, call: NativeCall) -> Result<Action, Throw> {
         // __pairs returned: keep exactly three results.
         let top = vm.top();
         let func = top.saturating_sub(3);
-        let vals = [vm.stack_get(func), vm.stack_get(func + 1), vm.stack_get(func + 2)];
+        let vals = [
+            vm.stack_get(func),
+            vm.stack_get(func + 1),
+            vm.stack_get(func + 2),
+        ];
         return ret(vm, &vals);
     }
     let t = check_any(vm, &call, 1)?;
@@ -196,7 +212,11 @@ fn pairs(vm: &mut Vm, call: NativeCall) -> Result<Action, Throw> {
         let func = vm.top();
         vm.push(tm)?;
         vm.push(t)?;
-        return Ok(Action::Call { func, nresults: 3, state: 1 });
+        return Ok(Action::Call {
+            func,
+            nresults: 3,
+            state: 1,
+        });
     }
     if !matches!(t, Value::Table(_)) {
         return Err(type_error(vm, &call, 1, "table"));
@@ -217,7 +237,10 @@ fn next(vm: &mut Vm, call: NativeCall) -> Result<Action, Throw> {
 
 fn ipairs(vm: &mut Vm, call: NativeCall) -> Result<Action, Throw> {
     let t = check_any(vm, &call, 1)?;
-    let id = vm.natives().id_of("ipairs.iterator").ok_or_else(|| Throw::msg("ipairs iterator missing"))?;
+    let id = vm
+        .natives()
+        .id_of("ipairs.iterator")
+        .ok_or_else(|| Throw::msg("ipairs iterator missing"))?;
     let f = vm.native_value(id, Vec::new())?;
     ret(vm, &[f, t, Value::Int(0)])
 }
@@ -237,7 +260,11 @@ fn ipairs_iterator(vm: &mut Vm, call: NativeCall) -> Result<Action, Throw> {
     if let Value::Table(tr) = t {
         let v = vm.heap.table(tr).get_int(i);
         if !v.is_nil() || vm.heap.table(tr).metatable.is_none() {
-            return if v.is_nil() { ret1(vm, Value::Nil) } else { ret(vm, &[Value::Int(i), v]) };
+            return if v.is_nil() {
+                ret1(vm, Value::Nil)
+            } else {
+                ret(vm, &[Value::Int(i), v])
+            };
         }
     }
     // Slow path through __index (ipairs respects metamethods in 5.4).
@@ -249,13 +276,22 @@ fn ipairs_iterator(vm: &mut Vm, call: NativeCall) -> Result<Action, Throw> {
                 ret(vm, &[Value::Int(i), v])
             }
         }
-        None => Ok(Action::Call { func: vm.top() - 3, nresults: 1, state: 1 }),
+        None => Ok(Action::Call {
+            func: vm.top() - 3,
+            nresults: 1,
+            state: 1,
+        }),
     }
 }
 
 /// `t[k]` with `__index`, for natives. Returns the value, or `None` after pushing a call of
 /// the `__index` function (`func, t, k` at the top) for the caller to start with `state`.
-pub fn index_value(vm: &mut Vm, mut t: Value, k: Value, _state: u32) -> Result<Option<Value>, Throw> {
+pub fn index_value(
+    vm: &mut Vm,
+    mut t: Value,
+    k: Value,
+    _state: u32,
+) -> Result<Option<Value>, Throw> {
     for _ in 0..2000 {
         let tm = match t {
             Value::Table(tr) => {
@@ -272,7 +308,10 @@ pub fn index_value(vm: &mut Vm, mut t: Value, k: Value, _state: u32) -> Result<O
             _ => {
                 let tm = vm.metamethod(t, MetaMethod::Index);
                 if tm.is_nil() {
-                    return Err(Throw::msg(format!("attempt to index a {} value", type_name(vm, t))));
+                    return Err(Throw::msg(format!(
+                        "attempt to index a {} value",
+                        type_name(vm, t)
+                    )));
                 }
                 tm
             }
@@ -384,7 +423,11 @@ fn pcall(vm: &mut Vm, call: NativeCall) -> Result<Action, Throw> {
             }
             vm.stack_set(call.base, Value::Bool(true));
             vm.protect_current_frame();
-            Ok(Action::Call { func: call.base + 1, nresults: -1, state: 1 })
+            Ok(Action::Call {
+                func: call.base + 1,
+                nresults: -1,
+                state: 1,
+            })
         }
         STATE_ERROR => {
             let err = vm.stack_get(vm.top() - 1);
@@ -411,7 +454,11 @@ fn xpcall(vm: &mut Vm, call: NativeCall) -> Result<Action, Throw> {
             vm.stack_set(call.base + 2, Value::Bool(true));
             vm.stack_set(call.base + 3, f);
             vm.protect_current_frame();
-            Ok(Action::Call { func: call.base + 3, nresults: -1, state: 1 })
+            Ok(Action::Call {
+                func: call.base + 3,
+                nresults: -1,
+                state: 1,
+            })
         }
         STATE_ERROR => {
             let err = vm.stack_get(vm.top() - 1);
@@ -467,7 +514,11 @@ fn load(vm: &mut Vm, call: NativeCall) -> Result<Action, Throw> {
                 vm.stack_set(call.base + 4, empty);
                 let func = vm.top();
                 vm.push(v)?;
-                return Ok(Action::Call { func, nresults: 1, state: 1 });
+                return Ok(Action::Call {
+                    func,
+                    nresults: 1,
+                    state: 1,
+                });
             }
             _ => return Err(type_error(vm, &call, 1, "string")),
         }
@@ -479,7 +530,9 @@ fn load(vm: &mut Vm, call: NativeCall) -> Result<Action, Throw> {
         Value::Nil => {}
         Value::Str(s) if vm.heap.str(s).is_empty() => {}
         Value::Str(s) => {
-            let Value::Str(buf) = vm.stack_get(call.base + 4) else { return Err(Throw::msg("load buffer lost")) };
+            let Value::Str(buf) = vm.stack_get(call.base + 4) else {
+                return Err(Throw::msg("load buffer lost"));
+            };
             let mut joined = vm.heap.str(buf).to_vec();
             joined.extend_from_slice(vm.heap.str(s));
             vm.charge(1 + joined.len() as u64 / 64)?;
@@ -488,7 +541,11 @@ fn load(vm: &mut Vm, call: NativeCall) -> Result<Action, Throw> {
             let func = vm.top();
             let reader = vm.stack_get(call.base);
             vm.push(reader)?;
-            return Ok(Action::Call { func, nresults: 1, state: 1 });
+            return Ok(Action::Call {
+                func,
+                nresults: 1,
+                state: 1,
+            });
         }
         _ => {
             vm.set_top(call.base)?;
@@ -503,7 +560,9 @@ fn load(vm: &mut Vm, call: NativeCall) -> Result<Action, Throw> {
 
 fn finish_load(vm: &mut Vm, call: &NativeCall) -> Result<Action, Throw> {
     let chunk = vm.stack_get(call.base);
-    let Value::Str(src) = chunk else { return Err(Throw::msg("load: no chunk")) };
+    let Value::Str(src) = chunk else {
+        return Err(Throw::msg("load: no chunk"));
+    };
     let is_reader = !matches!(vm.stack_get(call.base + 4), Value::Nil);
     let name = match vm.stack_get(call.base + 1) {
         Value::Str(s) => vm.heap.str(s).to_vec(),
@@ -530,18 +589,36 @@ fn finish_load(vm: &mut Vm, call: &NativeCall) -> Result<Action, Throw> {
     };
     if binary {
         if !mode.contains(&b'b') {
-            return fail(vm, format!("attempt to load a binary chunk (mode is '{}')", String::from_utf8_lossy(&mode)).as_bytes());
+            return fail(
+                vm,
+                format!(
+                    "attempt to load a binary chunk (mode is '{}')",
+                    String::from_utf8_lossy(&mode)
+                )
+                .as_bytes(),
+            );
         }
         return fail(vm, b"binary chunks are not supported by Tessera");
     }
     if !mode.contains(&b't') {
-        return fail(vm, format!("attempt to load a text chunk (mode is '{}')", String::from_utf8_lossy(&mode)).as_bytes());
+        return fail(
+            vm,
+            format!(
+                "attempt to load a text chunk (mode is '{}')",
+                String::from_utf8_lossy(&mode)
+            )
+            .as_bytes(),
+        );
     }
     vm.charge(10 + source.len() as u64 / 4)?;
     match kernel::compiler::compile(&source, &name) {
         Ok(proto) => {
             let has_env = vm.stack_get(call.base + 5).truthy();
-            let env = if has_env { Some(vm.stack_get(call.base + 3)) } else { None };
+            let env = if has_env {
+                Some(vm.stack_get(call.base + 3))
+            } else {
+                None
+            };
             let f = vm.load(&proto, env)?;
             vm.set_top(call.base)?;
             ret1(vm, f)
@@ -607,7 +684,10 @@ impl VmExt for Vm {
         if !v.is_nil() {
             return Ok(v);
         }
-        let id = self.natives().id_of(name).ok_or_else(|| Throw::msg(format!("{name} missing")))?;
+        let id = self
+            .natives()
+            .id_of(name)
+            .ok_or_else(|| Throw::msg(format!("{name} missing")))?;
         let f = self.native_value(id, Vec::new())?;
         self.raw_set(self.registry, key, f)?;
         Ok(f)

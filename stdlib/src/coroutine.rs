@@ -77,7 +77,10 @@ fn wrap(vm: &mut Vm, call: NativeCall) -> Result<Action, Throw> {
         return Err(type_error(vm, &call, 1, "function"));
     }
     let t = vm.new_coroutine(f)?;
-    let id = vm.natives().id_of("coroutine.wrap.function").ok_or_else(|| Throw::msg("wrap missing"))?;
+    let id = vm
+        .natives()
+        .id_of("coroutine.wrap.function")
+        .ok_or_else(|| Throw::msg("wrap missing"))?;
     let w = vm.native_value(id, vec![Value::Thread(t)])?;
     ret1(vm, w)
 }

@@ -75,7 +75,10 @@ pub fn open_libs(vm: &mut Vm) -> Result<(), Throw> {
                 None => name.to_string(),
                 Some(l) => format!("{l}.{name}"),
             };
-            let id = vm.natives().id_of(&full).ok_or_else(|| Throw::msg(format!("native {full} not registered")))?;
+            let id = vm
+                .natives()
+                .id_of(&full)
+                .ok_or_else(|| Throw::msg(format!("native {full} not registered")))?;
             let f = vm.native_value(id, Vec::new())?;
             match table {
                 None => vm.set_global(name, f)?,

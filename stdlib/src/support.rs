@@ -28,7 +28,11 @@ pub fn type_name(vm: &Vm, v: Value) -> String {
 
 /// `bad argument #i (<expected> expected, got <type>)`.
 pub fn type_error(vm: &Vm, call: &NativeCall, i: usize, expected: &str) -> Throw {
-    let got = if i > nargs(vm, call) { "no value".to_string() } else { type_name(vm, arg(vm, call, i)) };
+    let got = if i > nargs(vm, call) {
+        "no value".to_string()
+    } else {
+        type_name(vm, arg(vm, call, i))
+    };
     Throw::bad_arg(i, format!("{expected} expected, got {got}"))
 }
 
@@ -88,7 +92,9 @@ pub fn check_str(vm: &mut Vm, call: &NativeCall, i: usize) -> Result<StrRef, Thr
     match v {
         Value::Str(s) => Ok(s),
         Value::Int(_) | Value::Float(_) => {
-            let s = vm.to_str(v)?.ok_or_else(|| type_error(vm, call, i, "string"))?;
+            let s = vm
+                .to_str(v)?
+                .ok_or_else(|| type_error(vm, call, i, "string"))?;
             vm.stack_set(call.base + i - 1, Value::Str(s));
             Ok(s)
         }
@@ -135,7 +141,10 @@ pub fn address(v: Value) -> Option<String> {
         Value::Thread(r) => (5, r.index()),
         _ => return None,
     };
-    Some(format!("0x{:014x}", 0x5555_0000_0000u64 + (tag << 36) + index as u64 * 64))
+    Some(format!(
+        "0x{:014x}",
+        0x5555_0000_0000u64 + (tag << 36) + index as u64 * 64
+    ))
 }
 
 /// `tostring` without metamethods: numbers, strings, booleans, nil, and `type: 0x…` (or

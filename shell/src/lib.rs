@@ -1,0 +1,6 @@
+//! The `tessera` command: parsing the command line (`cli`), and running a script as the root
+//! process of a tree (`runner`).
+#![forbid(unsafe_code)]
+
+pub mod cli;
+pub mod runner;

@@ -1,0 +1,121 @@
+//! `tessera`: run Lua 5.4 scripts as capability-secure processes.
+#![forbid(unsafe_code)]
+
+use shell::cli::{self, Chunk, USAGE};
+use shell::runner::Session;
+use std::io::{Read, Write};
+
+fn main() {
+    let args: Vec<String> = std::env::args().collect();
+    std::process::exit(real_main(&args));
+}
+
+fn real_main(argv: &[String]) -> i32 {
+    let program = argv.first().cloned().unwrap_or_else(|| "tessera".into());
+    let opts = match cli::parse(&argv[1.min(argv.len())..]) {
+        Ok(o) => o,
+        Err(e) => {
+            eprintln!("tessera: {e}\n{USAGE}");
+            return 2;
+        }
+    };
+    if opts.help {
+        println!("{USAGE}");
+        return 0;
+    }
+    if opts.version {
+        println!("Tessera {} (Lua 5.4)", env!("CARGO_PKG_VERSION"));
+        if opts.chunks.is_empty() && opts.script.is_none() {
+            return 0;
+        }
+    }
+    let stdout = std::io::stdout();
+    let mut out = stdout.lock();
+    let mut session = match Session::new(opts.fuel, opts.memory.unwrap_or(cli::DEFAULT_MEMORY)) {
+        Ok(s) => s,
+        Err(f) => {
+            eprintln!("tessera: {}", f.describe());
+            return f.exit_code();
+        }
+    };
+    // arg: interpreter and options at negative indices, script at 0, its arguments after.
+    let mut entries: Vec<(i64, String)> = Vec::new();
+    let pre: Vec<String> = std::iter::once(program.clone())
+        .chain(opts.interpreter_args.iter().cloned())
+        .collect();
+    match &opts.script {
+        Some(s) => {
+            let n = pre.len() as i64;
+            for (i, a) in pre.iter().enumerate() {
+                entries.push((i as i64 - n, a.clone()));
+            }
+            entries.push((0, s.clone()));
+            for (i, a) in opts.script_args.iter().enumerate() {
+                entries.push((i as i64 + 1, a.clone()));
+            }
+        }
+        None => {
+            for (i, a) in pre.iter().enumerate() {
+                entries.push((i as i64, a.clone()));
+            }
+        }
+    }
+    if session.set_arg(&entries).is_err() {
+        eprintln!("tessera: not enough memory for the arguments");
+        return 3;
+    }
+    let mut chunks: Vec<(Vec<u8>, String, Vec<String>)> = Vec::new();
+    for c in &opts.chunks {
+        let Chunk::Code(code) = c;
+        chunks.push((
+            code.clone().into_bytes(),
+            "=(command line)".into(),
+            Vec::new(),
+        ));
+    }
+    if let Some(script) = &opts.script {
+        let (source, name) = if script == "-" {
+            let mut buf = Vec::new();
+            if std::io::stdin().read_to_end(&mut buf).is_err() {
+                eprintln!("tessera: cannot read stdin");
+                return 1;
+            }
+            (buf, "=stdin".to_string())
+        } else {
+            match std::fs::read(script) {
+                Ok(b) => (b, format!("@{script}")),
+                Err(e) => {
+                    eprintln!(
+                        "tessera: cannot open {script}: {}",
+                        e.kind().to_string().replace('_', " ")
+                    );
+                    return 1;
+                }
+            }
+        };
+        chunks.push((source, name, opts.script_args.clone()));
+    }
+    if opts.list {
+        for (source, name, _) in &chunks {
+            match kernel::compiler::compile(source, name.as_bytes()) {
+                Ok(p) => {
+                    let _ = out.write_all(kernel::compiler::disassemble(&p).as_bytes());
+                }
+                Err(e) => {
+                    eprintln!("tessera: {e}");
+                    return 1;
+                }
+            }
+        }
+        return 0;
+    }
+    for (source, name, args) in &chunks {
+        if let Err(f) = session.run_chunk(source, name, args, &mut out) {
+            let _ = out.flush();
+            eprintln!("tessera: {}", f.describe());
+            return f.exit_code();
+        }
+    }
+    let _ = out.flush();
+    0
+}
