@@ -1,0 +1,40 @@
+-- Lexical: every short-string escape sequence, checked through string.byte.
+print(string.byte("\a\b\f\n\r\t\v", 1, -1))
+print(string.byte("\\\"\'", 1, -1))
+print("a\\b", "q\"q", 'q\'q')
+print(string.byte("\0\1\65\122\255", 1, -1))
+print("\65\066\0067")
+print(#"\0abc", ("\0abc"):byte(1))
+print(string.byte("\x41\x7a\xff\x00", 1, -1))
+print("\x48\x65\x6C\x6c\x6F")
+print("a\z
+       b")
+print("one\z   two")
+print("x\z
+
+      y")
+print("line1\
+line2")
+print(#"\
+")
+print(string.byte("\
+"))
+print("\u{48}\u{49}")
+print(string.byte("\u{7F}", 1, -1))
+print(string.byte("\u{80}", 1, -1))
+print(string.byte("\u{7FF}", 1, -1))
+print(string.byte("\u{800}", 1, -1))
+print(string.byte("\u{FFFF}", 1, -1))
+print(string.byte("\u{10000}", 1, -1))
+print(string.byte("\u{10FFFF}", 1, -1))
+print(string.byte("\u{200000}", 1, -1))
+print(string.byte("\u{3FFFFFF}", 1, -1))
+print(string.byte("\u{4000000}", 1, -1))
+print(string.byte("\u{7FFFFFFF}", 1, -1))
+print(#"\u{7FFFFFFF}")
+print("\u{00000041}")
+print("caf\u{E9}" == "caf\xC3\xA9")
+print("\9|\09|\009|")
+print(#"\1234", ("\1234"):byte(1, -1))
+print('single \'quoted\' "mixed"')
+print("tab:\tend")

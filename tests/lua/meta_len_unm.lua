@@ -1,0 +1,36 @@
+-- Metamethods: __len (any return value) and __unm, __bnot.
+local l = setmetatable({1, 2, 3}, {__len = function(t) return 42 end})
+print(#l, rawlen(l))
+local ls = setmetatable({}, {__len = function() return "not a number" end})
+print(#ls)
+local lm = setmetatable({}, {__len = function() return 1, 2 end})
+print(#lm)
+local lf = setmetatable({}, {__len = function() return 2.5 end})
+print(#lf)
+local cnt = setmetatable({a = 1, b = 2}, {__len = function(t)
+  local n = 0
+  for _ in pairs(t) do n = n + 1 end
+  return n
+end})
+print(#cnt)
+local v = setmetatable({x = 3}, {__unm = function(a) return setmetatable({x = -a.x}, getmetatable(a)) end})
+print((-v).x, (- -v).x)
+local u2 = setmetatable({}, {__unm = function(a, b) return rawequal(a, b) end})
+print(-u2)
+local bn = setmetatable({}, {__bnot = function(a) return "bnot called" end})
+print(~bn)
+print(pcall(function() return -{} end))
+print(pcall(function() return ~{} end))
+print(pcall(function() return #setmetatable({}, {__len = 1}) end))
+local lenstr = setmetatable({}, {__len = function() return nil end})
+print(#lenstr)
+print(#"string len unaffected")
+local smt = getmetatable("")
+print(smt.__len)
+local countdown = setmetatable({n = 5}, {__len = function(t) t.n = t.n - 1 return t.n end})
+print(#countdown, #countdown, #countdown)
+local seq = setmetatable({}, {__len = function() return 3 end, __index = function(_, i) return i * i end})
+local out = {}
+for i = 1, #seq do out[i] = seq[i] end
+print(table.concat(out, " "))
+print(-setmetatable({}, {__unm = function() return 7 end}) + 1)

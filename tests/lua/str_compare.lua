@@ -1,0 +1,22 @@
+-- Strings: lexicographic comparison, embedded zeros, byte order.
+print("a" < "b", "a" < "B", "Z" < "a", "abc" < "abd", "abc" < "ab")
+print("" < "a", "" == "", "a" <= "a", "b" >= "a", "a" > "b")
+print("10" < "9", "100" < "99", "abc" < "abcd")
+print("\0" < "\1", "a\0b" < "a\0c", "a\0" > "a", #"a\0b")
+print("\255" > "a", "é" > "z")
+local words = {"pear", "apple", "Banana", "cherry", "apple2", "Apple"}
+table.sort(words)
+print(table.concat(words, " "))
+print(("x"):rep(3) < ("x"):rep(4))
+print(pcall(function() return "a" < 1 end))
+print(pcall(function() return {} < "a" end))
+print(math.max("a" < "b" and 1 or 0, 0))
+local function cmp(a, b) if a < b then return -1 elseif a > b then return 1 else return 0 end end
+print(cmp("a", "b"), cmp("b", "a"), cmp("a", "a"))
+print(cmp("A", "a"), cmp("aa", "a"), cmp(" ", "!"))
+print("abc" ~= "abc ", "abc" == "abc")
+print(not ("a" < "a"), "a\0" <= "a\0")
+print("\0\0" > "\0", "\0" < "\0\0")
+print(("b"):byte() - ("a"):byte())
+print(string.char(200) > string.char(100))
+print("hello" >= "hell", "hell" >= "hello")

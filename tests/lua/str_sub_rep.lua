@@ -1,0 +1,25 @@
+-- Strings: string.sub with positive/negative/out-of-range indices, string.rep with separators.
+local s = "hello world"
+print(s:sub(1, 5), s:sub(7), s:sub(-5), s:sub(-5, -3))
+print(s:sub(0), s:sub(0, 0) == "", s:sub(5, 1) == "", s:sub(100) == "")
+print(s:sub(-100, 3), s:sub(3, 100), s:sub(-3, -100) == "")
+print(s:sub(2, 2), s:sub(-1), s:sub(-1, -1), s:sub(11, 11))
+print(("abc"):sub(math.mininteger, math.maxinteger))
+print(pcall(string.sub))
+print(pcall(string.sub, "x", "a"))
+print(string.sub("abc", 2.0), pcall(string.sub, "abc", 1.5))
+print(string.sub(12345, 2, 3))
+print(string.rep("ab", 3), string.rep("x", 0) == "", string.rep("x", -1) == "")
+print(string.rep("ab", 3, ","), string.rep("a", 1, ","), string.rep("a", 2, ""))
+print(#string.rep("abc", 1000), string.rep("", 100) == "")
+print(("-"):rep(20))
+print(string.rep(5, 3))
+print(pcall(string.rep))
+print(pcall(string.rep, "x", "y"))
+print(s:len(), #s:rep(2), s:rep(2, "|"))
+local t = {}
+for i = 1, #s do t[#t + 1] = s:sub(i, i) end
+print(table.concat(t, "."))
+print(("abc"):sub(2, -2), ("abc"):sub(4, 3) == "")
+print(string.sub("hello", -3, 4))
+print(("x"):rep(3, ("y"):rep(2)))

@@ -1,0 +1,26 @@
+-- Tables: table.concat with separators, ranges, numbers and errors.
+print(table.concat({1, 2, 3}), table.concat({1, 2, 3}, ", "))
+print(table.concat({"a", "b", "c"}, "-", 2), table.concat({"a", "b", "c"}, "-", 2, 2))
+print(table.concat({}, ","), table.concat({"a"}, ",") .. "|")
+print(table.concat({"a", "b"}, ",", 3) == "", table.concat({"a", "b"}, ",", 2, 1) == "")
+print(table.concat({1.5, 2, "x"}, " "))
+print(pcall(table.concat, {1, {}, 3}))
+print(pcall(table.concat, {1, nil, 3}, ",", 1, 3))
+print(pcall(table.concat, {true}))
+print(pcall(table.concat, {}, ",", 1, 2))
+print(table.concat({"x", "y", "z"}, ""))
+print(table.concat({1, 2, 3}, 0))
+local parts = {}
+for i = 1, 100 do parts[i] = i % 10 end
+print(#table.concat(parts), table.concat(parts):sub(1, 12))
+print(table.concat({"a", "b"}, "\0"):byte(1, -1))
+print(pcall(table.concat, nil))
+print(pcall(table.concat, {}, {}))
+print(table.concat({-0.0, 1e100, math.mininteger}, "|"))
+local words = {"the", "end"}
+print(table.concat(words, " ", 1, #words))
+print(table.concat({[1] = "a", [2] = "b", [3] = "c"}, "+"))
+print(pcall(table.concat, {"x", "y"}, ", ", -1, 0))
+local t = setmetatable({}, {__index = function(_, i) return "v" .. i end})
+print(table.concat(t, ",", 1, 3))
+print(table.concat({2^53, 2^63}, " "))
