@@ -35,6 +35,7 @@ pub const LIB: Lib = Lib {
         ("load", load, 0),
         ("collectgarbage", collectgarbage, 0),
     ],
+    open: None,
     hidden: &[("ipairs.iterator", ipairs_iterator, 0)],
 };
 

@@ -18,6 +18,7 @@ pub const LIB: Lib = Lib {
         ("running", running, 0),
         ("close", close, 0),
     ],
+    open: None,
     hidden: &[("coroutine.wrap.function", wrapped, 0)],
 };
 

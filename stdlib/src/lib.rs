@@ -29,6 +29,9 @@ pub struct Lib {
     pub name: Option<&'static str>,
     pub functions: &'static [(&'static str, NativeFn, u8)],
     pub hidden: &'static [(&'static str, NativeFn, u8)],
+    /// Extra set-up after the functions are installed (constants, the string metatable),
+    /// given the library's table (the globals table for `name: None`).
+    pub open: Option<fn(&mut Vm, kernel::value::TableRef) -> Result<(), Throw>>,
 }
 
 /// Every library, in registration order. Native ids are positions in this order, so the order
@@ -90,6 +93,10 @@ pub fn open_libs(vm: &mut Vm) -> Result<(), Throw> {
         }
         if let (Some(t), Some(name)) = (table, lib.name) {
             vm.set_global(name, Value::Table(t))?;
+        }
+        if let Some(open) = lib.open {
+            let t = table.unwrap_or(vm.globals);
+            open(vm, t)?;
         }
     }
     Ok(())

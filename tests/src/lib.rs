@@ -9,10 +9,18 @@ pub struct Outcome {
 /// Runs a Lua script file with the standard library, its directory as the working directory for
 /// chunk names (the chunk name is `@<file name>`), and returns what it printed.
 pub fn run_lua_file(path: &std::path::Path) -> Outcome {
-    let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
     let source = match std::fs::read(path) {
         Ok(s) => s,
-        Err(e) => return Outcome { stdout: Vec::new(), error: Some(format!("cannot read {name}: {e}")) },
+        Err(e) => {
+            return Outcome {
+                stdout: Vec::new(),
+                error: Some(format!("cannot read {name}: {e}")),
+            }
+        }
     };
     run_lua_source(&source, &format!("@{name}"))
 }
@@ -22,9 +30,17 @@ pub fn run_lua_file(path: &std::path::Path) -> Outcome {
 pub fn run_lua_source(source: &[u8], chunk_name: &str) -> Outcome {
     let mut session = match shell::runner::Session::new(Some(20_000_000_000), 1 << 30) {
         Ok(s) => s,
-        Err(f) => return Outcome { stdout: Vec::new(), error: Some(f.describe()) },
+        Err(f) => {
+            return Outcome {
+                stdout: Vec::new(),
+                error: Some(f.describe()),
+            }
+        }
     };
     let mut out: Vec<u8> = Vec::new();
     let r = session.run_chunk(source, chunk_name, &[], &mut out);
-    Outcome { stdout: out, error: r.err().map(|f| f.describe()) }
+    Outcome {
+        stdout: out,
+        error: r.err().map(|f| f.describe()),
+    }
 }
