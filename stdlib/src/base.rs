@@ -374,7 +374,7 @@ fn rawlen(vm: &mut Vm, call: NativeCall) -> Result<Action, Throw> {
     let n = match arg(vm, &call, 1) {
         Value::Table(t) => vm.heap.table(t).border(),
         Value::Str(s) => vm.heap.str(s).len() as i64,
-        _ => return Err(Throw::bad_arg(1, "table or string expected")),
+        _ => return Err(type_error(vm, &call, 1, "table or string")),
     };
     ret1(vm, Value::Int(n))
 }
@@ -492,10 +492,21 @@ fn assert(vm: &mut Vm, call: NativeCall) -> Result<Action, Throw> {
     if v.truthy() {
         return Ok(Action::Return(nargs(vm, &call)));
     }
-    if nargs(vm, &call) >= 2 {
-        return Err(Throw::Value(arg(vm, &call, 2)));
+    let msg = if nargs(vm, &call) >= 2 {
+        arg(vm, &call, 2)
+    } else {
+        vm.intern(b"assertion failed!")?
+    };
+    // Like `error(msg)`: a string message gets the caller's position.
+    if let Value::Str(s) = msg {
+        let pos = kernel::vm::debug::where_(vm, 1);
+        if !pos.is_empty() {
+            let mut m = pos.into_bytes();
+            m.extend_from_slice(vm.heap.str(s));
+            return Err(Throw::Value(vm.intern(&m)?));
+        }
     }
-    Err(Throw::msg("assertion failed!"))
+    Err(Throw::Value(msg))
 }
 
 fn load(vm: &mut Vm, call: NativeCall) -> Result<Action, Throw> {

@@ -4,7 +4,8 @@
 use crate::support::*;
 use crate::Lib;
 use kernel::value::{ThreadRef, Value};
-use kernel::vm::{Action, NativeCall, Throw, Vm};
+use kernel::vm::meta::MetaMethod;
+use kernel::vm::{Action, CloseOutcome, NativeCall, Throw, Vm, STATE_ERROR};
 
 pub const LIB: Lib = Lib {
     name: Some("coroutine"),
@@ -19,13 +20,16 @@ pub const LIB: Lib = Lib {
         ("close", close, 0),
     ],
     open: None,
-    hidden: &[("coroutine.wrap.function", wrapped, 0)],
+    hidden: &[
+        ("coroutine.wrap.function", wrapped, 0),
+        ("coroutine.close.runner", close_runner, 0),
+    ],
 };
 
 fn check_co(vm: &Vm, call: &NativeCall, i: usize) -> Result<ThreadRef, Throw> {
     match arg(vm, call, i) {
         Value::Thread(t) => Ok(t),
-        _ => Err(type_error(vm, call, i, "coroutine")),
+        _ => Err(type_error(vm, call, i, "thread")),
     }
 }
 
@@ -87,12 +91,40 @@ fn wrap(vm: &mut Vm, call: NativeCall) -> Result<Action, Throw> {
 }
 
 fn wrapped(vm: &mut Vm, call: NativeCall) -> Result<Action, Throw> {
-    if call.state == 1 {
-        let ok = vm.stack_get(call.base);
-        if ok.truthy() {
-            return Ok(Action::Return(vm.top() - call.base - 1));
-        }
-        let mut err = vm.stack_get(call.base + 1);
+    let Some(&Value::Thread(co)) = vm.heap.native(call.native).upvalues.first() else {
+        return Err(Throw::msg("wrapped coroutine lost"));
+    };
+    if call.state == 1 || call.state == 2 {
+        let err = if call.state == 1 {
+            let ok = vm.stack_get(call.base);
+            if ok.truthy() {
+                return Ok(Action::Return(vm.top() - call.base - 1));
+            }
+            let err = vm.stack_get(call.base + 1);
+            if vm.has_pending_close(co) {
+                // Close the dead coroutine's pending variables first (lua_closethread).
+                vm.set_top(call.base)?;
+                vm.push(err)?;
+                let id = vm
+                    .natives()
+                    .id_of("coroutine.close.runner")
+                    .ok_or_else(|| Throw::msg("close runner missing"))?;
+                let runner = vm.native_value(id, Vec::new())?;
+                if let CloseOutcome::Running = vm.close_coroutine(co, runner, 2)? {
+                    return Ok(Action::Pending);
+                }
+            }
+            err
+        } else {
+            // [err, true, ok, err2]: an error while closing replaces the original.
+            let ok = vm.stack_get(call.base + 2);
+            if ok.truthy() {
+                vm.stack_get(call.base)
+            } else {
+                vm.stack_get(call.base + 3)
+            }
+        };
+        let mut err = err;
         if let Value::Str(s) = err {
             let pos = kernel::vm::debug::where_(vm, 1);
             if !pos.is_empty() {
@@ -103,9 +135,6 @@ fn wrapped(vm: &mut Vm, call: NativeCall) -> Result<Action, Throw> {
         }
         return Err(Throw::Value(err));
     }
-    let Some(&Value::Thread(co)) = vm.heap.native(call.native).upvalues.first() else {
-        return Err(Throw::msg("wrapped coroutine lost"));
-    };
     let n = nargs(vm, &call);
     vm.charge(5)?;
     match vm.resume_coroutine(co, n) {
@@ -118,7 +147,9 @@ fn wrapped(vm: &mut Vm, call: NativeCall) -> Result<Action, Throw> {
 fn isyieldable(vm: &mut Vm, call: NativeCall) -> Result<Action, Throw> {
     let r = match arg(vm, &call, 1) {
         Value::Thread(t) if t != vm.current_thread() => t != vm.main_thread(),
-        _ => vm.is_yieldable(),
+        Value::Thread(_) => vm.is_yieldable(),
+        _ if nargs(vm, &call) == 0 => vm.is_yieldable(),
+        _ => return Err(type_error(vm, &call, 1, "thread")),
     };
     ret1(vm, Value::Bool(r))
 }
@@ -130,13 +161,61 @@ fn running(vm: &mut Vm, _call: NativeCall) -> Result<Action, Throw> {
 }
 
 fn close(vm: &mut Vm, call: NativeCall) -> Result<Action, Throw> {
+    if call.state == 1 {
+        // The runner finished: `true, ok, err?` at our base.
+        let ok = vm.stack_get(call.base + 1);
+        let err = vm.stack_get(call.base + 2);
+        vm.set_top(call.base)?;
+        return if ok.truthy() {
+            ret1(vm, Value::Bool(true))
+        } else {
+            ret(vm, &[Value::Bool(false), err])
+        };
+    }
     let co = check_co(vm, &call, 1)?;
     match vm.thread_status(co) {
         "suspended" | "dead" => {}
         s => return Err(Throw::msg(format!("cannot close a {s} coroutine"))),
     }
-    match vm.close_coroutine(co)? {
-        None => ret1(vm, Value::Bool(true)),
-        Some(e) => ret(vm, &[Value::Bool(false), e]),
+    let id = vm
+        .natives()
+        .id_of("coroutine.close.runner")
+        .ok_or_else(|| Throw::msg("close runner missing"))?;
+    let runner = vm.native_value(id, Vec::new())?;
+    match vm.close_coroutine(co, runner, 1)? {
+        CloseOutcome::Done(None) => ret1(vm, Value::Bool(true)),
+        CloseOutcome::Done(Some(e)) => ret(vm, &[Value::Bool(false), e]),
+        CloseOutcome::Running => Ok(Action::Pending),
+    }
+}
+
+/// Runs inside a coroutine being closed: calls each pending `__close(value, err)`, innermost
+/// first; an error in one becomes the error the next ones see. Returns `ok, err`.
+fn close_runner(vm: &mut Vm, call: NativeCall) -> Result<Action, Throw> {
+    if call.state == STATE_ERROR {
+        let e = vm.stack_get(vm.top() - 1);
+        vm.set_top(call.base)?;
+        vm.push(e)?;
+    } else {
+        vm.set_top(call.base + 1)?;
+    }
+    if let Some(v) = vm.pop_tbc() {
+        let tm = vm.metamethod(v, MetaMethod::Close);
+        let err = vm.stack_get(call.base);
+        let func = vm.top();
+        vm.push(tm)?;
+        vm.push(v)?;
+        vm.push(err)?;
+        return Ok(Action::Call {
+            func,
+            nresults: 0,
+            state: 1,
+        });
+    }
+    let err = vm.stack_get(call.base);
+    if err.is_nil() {
+        ret(vm, &[Value::Bool(true)])
+    } else {
+        ret(vm, &[Value::Bool(false), err])
     }
 }

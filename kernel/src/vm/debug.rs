@@ -400,6 +400,12 @@ pub fn function_name(vm: &Vm, index: usize) -> Option<(&'static str, String)> {
         return None;
     }
     let caller = frames.get(index.checked_sub(1)?)?;
+    name_from_call_site(vm, caller)
+}
+
+/// Lua's `funcnamefromcode`: how the instruction a Lua frame is executing names the function
+/// it calls (`global 'f'`, `method 'm'`, `metamethod 'index'`, …).
+fn name_from_call_site(vm: &Vm, caller: &Frame) -> Option<(&'static str, String)> {
     let (p, pc) = frame_proto(vm, caller)?;
     let i = *p.code.get(pc)?;
     let tm: usize = match i.opcode()? {
@@ -447,26 +453,14 @@ pub(crate) fn describe_throw(vm: &mut Vm, t: Throw) -> String {
                 .map(|f| position(vm, f))
                 .unwrap_or_default();
             // The call has not pushed a frame: the caller is the top frame.
-            let info = match vm
-                .frames()
-                .last()
-                .and_then(|f| frame_proto(vm, f).map(|(p, pc)| (f, p, pc)))
-            {
-                Some((f, p, pc)) => {
-                    let i = p.code[pc];
-                    match i.opcode() {
-                        Some(OpCode::Call) | Some(OpCode::TailCall)
-                            if f.base as usize + i.a() as usize == func =>
-                        {
-                            object_name(vm, p, pc, i.a())
-                                .map(|(k, n)| format!(" ({k} '{n}')"))
-                                .unwrap_or_default()
-                        }
-                        Some(OpCode::TForCall) => " (for iterator 'for iterator')".to_string(),
-                        _ => String::new(),
+            let info = match vm.frames().last() {
+                Some(f) if matches!(f.kind, FrameKind::Lua(_)) => {
+                    match name_from_call_site(vm, f) {
+                        Some((kind, name)) => format!(" ({kind} '{name}')"),
+                        None => String::new(),
                     }
                 }
-                None => String::new(),
+                _ => String::new(),
             };
             let _ = top;
             format!(

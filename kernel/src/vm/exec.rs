@@ -409,7 +409,7 @@ impl Vm {
                             (Value::Int(x), Value::Int(y)) => {
                                 if y == 0 {
                                     savepc!();
-                                    return Err(Throw::msg("attempt to perform 'n%%0'"));
+                                    return Err(Throw::msg("attempt to perform 'n%0'"));
                                 }
                                 reg!(i.a()) = Value::Int(number::int_mod(x, y).unwrap_or(0));
                                 pc += 1;
@@ -430,7 +430,7 @@ impl Vm {
                             (Value::Int(x), Value::Int(y)) => {
                                 if y == 0 {
                                     savepc!();
-                                    return Err(Throw::msg("attempt to perform 'n//0'"));
+                                    return Err(Throw::msg("attempt to divide by zero"));
                                 }
                                 reg!(i.a()) = Value::Int(number::int_idiv(x, y).unwrap_or(0));
                                 pc += 1;
@@ -488,7 +488,7 @@ impl Vm {
                             (Value::Int(x), Value::Int(y)) => {
                                 if y == 0 {
                                     savepc!();
-                                    return Err(Throw::msg("attempt to perform 'n%%0'"));
+                                    return Err(Throw::msg("attempt to perform 'n%0'"));
                                 }
                                 reg!(i.a()) = Value::Int(number::int_mod(x, y).unwrap_or(0));
                                 pc += 1;
@@ -507,7 +507,7 @@ impl Vm {
                             (Value::Int(x), Value::Int(y)) => {
                                 if y == 0 {
                                     savepc!();
-                                    return Err(Throw::msg("attempt to perform 'n//0'"));
+                                    return Err(Throw::msg("attempt to divide by zero"));
                                 }
                                 reg!(i.a()) = Value::Int(number::int_idiv(x, y).unwrap_or(0));
                                 pc += 1;
@@ -748,6 +748,18 @@ impl Vm {
                             self.th.top = a + b;
                         }
                         savepc!();
+                        let callee = self.th.stack[a];
+                        if !callee.is_function()
+                            && self.metamethod(callee, MetaMethod::Call).is_nil()
+                        {
+                            return Err(Throw::CallError { func: a });
+                        }
+                        if let Value::Native(_) = callee {
+                            // As in Lua, a native called in tail position runs above this frame
+                            // (so it sees its caller); the RETURN that follows passes its results on.
+                            self.call_value(a, -1, ReturnTo::Normal)?;
+                            continue 'frame;
+                        }
                         self.close_upvals(base);
                         // Move the function and its arguments down to this frame's slot.
                         let dest = frame.func as usize;
@@ -772,14 +784,11 @@ impl Vm {
                         };
                         savepc!();
                         if i.k() {
-                            pc -= 1;
-                            savepc!();
+                            // A pending `__close` runs first; this RETURN then runs again.
                             self.th.top = a + n;
                             if self.close_level(base, a + n)? {
                                 continue 'frame;
                             }
-                            pc += 1;
-                            savepc!();
                         }
                         self.post_call(a, n)?;
                         continue 'frame;
@@ -1126,8 +1135,9 @@ impl Vm {
         let Some(op) = event.arith_op() else {
             return Err(Throw::msg("invalid arithmetic event"));
         };
-        if let (Some(x), Some(y)) = (self.to_number(a), self.to_number(b)) {
-            if op.is_bitwise() {
+        if op.is_bitwise() {
+            // Bitwise operators do not coerce strings (5.4 strings have no bitwise metamethods).
+            if let (Some(x), Some(y)) = (a.as_number(), b.as_number()) {
                 let xi = to_int_strict(x);
                 let yi = to_int_strict(y);
                 if let (Some(xi), Some(yi)) = (xi, yi) {
@@ -1135,15 +1145,22 @@ impl Vm {
                         number::arith(op, Number::Int(xi), Number::Int(yi)).map(Value::from_number)
                     );
                 }
-                return Err(Throw::msg("number has no integer representation"));
+                return Err(self.op_error(OpError::Arith {
+                    a: ao,
+                    b: bo,
+                    av: a,
+                    bv: b,
+                    op,
+                }));
             }
+        } else if let (Some(x), Some(y)) = (self.to_number(a), self.to_number(b)) {
             match number::arith(op, x, y) {
                 Some(n) => return Ok(Some(Value::from_number(n))),
                 None => {
                     return Err(Throw::msg(if op == ArithOp::Mod {
-                        "attempt to perform 'n%%0'"
+                        "attempt to perform 'n%0'"
                     } else {
-                        "attempt to perform 'n//0'"
+                        "attempt to divide by zero"
                     }));
                 }
             }
@@ -1294,8 +1311,8 @@ fn cond_jump(pc: &mut usize, code: &[Instruction], cond: bool, k: bool) {
 
 fn set_error(e: crate::heap::SetError) -> Throw {
     match e {
-        crate::heap::SetError::Key(crate::value::KeyError::Nil) => Throw::msg("index is nil"),
-        crate::heap::SetError::Key(crate::value::KeyError::NaN) => Throw::msg("index is NaN"),
+        crate::heap::SetError::Key(crate::value::KeyError::Nil) => Throw::msg("table index is nil"),
+        crate::heap::SetError::Key(crate::value::KeyError::NaN) => Throw::msg("table index is NaN"),
         crate::heap::SetError::Memory(m) => Throw::Memory(m),
     }
 }

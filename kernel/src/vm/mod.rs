@@ -45,6 +45,15 @@ pub enum Outcome {
     Error { value: Value, traceback: String },
 }
 
+/// What `close_coroutine` did.
+#[derive(Clone, Copy, Debug)]
+pub enum CloseOutcome {
+    /// Closed; the error the coroutine had died with, if any.
+    Done(Option<Value>),
+    /// The coroutine runs its `__close` handlers; the caller is re-entered with state 1.
+    Running,
+}
+
 /// The fuel meter of a process.
 #[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct Meter {
@@ -276,8 +285,12 @@ impl Vm {
     pub fn raw_set(&mut self, t: TableRef, k: Value, v: Value) -> Result<(), Throw> {
         match self.heap.table_set(t, k, v) {
             Ok(()) => Ok(()),
-            Err(SetError::Key(crate::value::KeyError::Nil)) => Err(Throw::msg("index is nil")),
-            Err(SetError::Key(crate::value::KeyError::NaN)) => Err(Throw::msg("index is NaN")),
+            Err(SetError::Key(crate::value::KeyError::Nil)) => {
+                Err(Throw::msg("table index is nil"))
+            }
+            Err(SetError::Key(crate::value::KeyError::NaN)) => {
+                Err(Throw::msg("table index is NaN"))
+            }
             Err(SetError::Memory(m)) => Err(m.into()),
         }
     }
@@ -556,7 +569,13 @@ impl Vm {
         };
         self.switch_to(resumer, status);
         let base = self.th.frames.last().map(|f| f.base as usize).unwrap_or(0);
-        self.th.top = base;
+        // A native continuing in state 1 gets the values right at its base; other states keep
+        // what they saved above the base (one slot).
+        let keep = match self.th.frames.last() {
+            Some(f) if f.pc > 1 => 1,
+            _ => 0,
+        };
+        self.th.top = base + keep;
         self.push(Value::Bool(ok))?;
         for v in values {
             self.push(v)?;
@@ -564,13 +583,20 @@ impl Vm {
         Ok(())
     }
 
-    /// Closes a suspended or dead coroutine (`coroutine.close`): its pending to-be-closed
-    /// variables are dropped without running handlers when there are none; returns the error
-    /// it died with, if any.
+    /// Closes a suspended or dead coroutine (`coroutine.close`). Without pending to-be-closed
+    /// variables this is immediate: `Done` with the error the coroutine died with, if any.
+    /// Otherwise the coroutine is entered once more to run `runner` (a protected native that
+    /// calls each pending `__close` with the error), and the calling native is entered again
+    /// with state 1 and `true, ok, err?` above its base: `Running`.
     ///
     /// # Errors
     /// `cannot close a running coroutine` / `normal` coroutine.
-    pub fn close_coroutine(&mut self, co: ThreadRef) -> Result<Option<Value>, Throw> {
+    pub fn close_coroutine(
+        &mut self,
+        co: ThreadRef,
+        runner: Value,
+        state: u32,
+    ) -> Result<CloseOutcome, Throw> {
         if co == self.current {
             return Err(Throw::msg("cannot close a running coroutine"));
         }
@@ -583,20 +609,49 @@ impl Vm {
         } else {
             None
         };
-        let th = self.heap.thread_mut(co);
-        let ups = std::mem::take(&mut th.open_upvalues);
-        let stack = std::mem::take(&mut th.stack);
-        th.frames.clear();
-        th.tbc.clear();
-        th.top = 0;
-        th.status = ThreadStatus::Dead;
-        for u in ups {
-            if let Upval::Open { index, .. } = *self.heap.upval(u) {
-                let v = stack.get(index as usize).copied().unwrap_or(Value::Nil);
-                *self.heap.upval_mut(u) = Upval::Closed(v);
+        if th.tbc.is_empty() {
+            let th = self.heap.thread_mut(co);
+            let ups = std::mem::take(&mut th.open_upvalues);
+            let stack = std::mem::take(&mut th.stack);
+            th.frames.clear();
+            th.top = 0;
+            th.status = ThreadStatus::Dead;
+            for u in ups {
+                if let Upval::Open { index, .. } = *self.heap.upval(u) {
+                    let v = stack.get(index as usize).copied().unwrap_or(Value::Nil);
+                    *self.heap.upval_mut(u) = Upval::Closed(v);
+                }
             }
+            return Ok(CloseOutcome::Done(err));
         }
-        Ok(err)
+        if let Some(f) = self.th.frames.last_mut() {
+            f.pc = state;
+        }
+        let base = self.th.frames.last().map(|f| f.base as usize).unwrap_or(0);
+        let _ = base;
+        self.resume_chain.push(self.current);
+        self.switch_to(co, ThreadStatus::Normal);
+        self.th.frames.clear();
+        self.th.failed = false;
+        let func = self.th.top;
+        self.ensure_stack(func + 2 + EXTRA_STACK)?;
+        self.th.stack[func] = runner;
+        self.th.stack[func + 1] = err.unwrap_or(Value::Nil);
+        self.th.top = func + 2;
+        self.call_value(func, -1, ReturnTo::Normal)?;
+        self.protect_current_frame();
+        Ok(CloseOutcome::Running)
+    }
+
+    /// Whether a coroutine has pending to-be-closed variables.
+    pub fn has_pending_close(&self, co: ThreadRef) -> bool {
+        co != self.current && !self.heap.thread(co).tbc.is_empty()
+    }
+
+    /// Pops the innermost pending to-be-closed variable of the running thread.
+    pub fn pop_tbc(&mut self) -> Option<Value> {
+        let slot = self.th.tbc.pop()?;
+        Some(self.th.stack[slot as usize])
     }
 
     // ----- upvalues ----------------------------------------------------------------------------
