@@ -347,7 +347,7 @@ impl Vm {
                         }
                         pc += 1;
                         savepc!();
-                        self.charge(1 + (array + hash) as u64 / 16)?;
+                        self.charge_debt(1 + (array + hash) as u64 / 16);
                         let t = self.heap.new_table(array, hash)?;
                         reg!(i.a()) = Value::Table(t);
                         if self.heap.gc.should_collect() {
@@ -889,7 +889,7 @@ impl Vm {
                         let Value::Table(t) = self.th.stack[a] else {
                             return Err(Throw::msg("SETLIST on a non-table"));
                         };
-                        self.charge(n as u64 / 8)?;
+                        self.charge_debt(n as u64 / 8);
                         for j in 1..=n {
                             let v = self.th.stack[a + j];
                             self.heap
@@ -1198,7 +1198,7 @@ impl Vm {
                 };
                 if tm.is_nil() {
                     let n = self.heap.table(t).border();
-                    self.charge(1 + (64 - (n as u64).leading_zeros() as u64))?;
+                    self.charge_debt(1 + (64 - (n as u64).leading_zeros() as u64));
                     return Ok(Some(Value::Int(n)));
                 }
                 self.call_with(tm, &[v, v], 1, ReturnTo::Register(dest as u8))?;
@@ -1262,7 +1262,7 @@ impl Vm {
     ) -> Result<Option<bool>, Throw> {
         if let (Value::Str(x), Value::Str(y)) = (a, b) {
             let n = self.heap.str(x).len().min(self.heap.str(y).len());
-            self.charge(1 + n as u64 / 64)?;
+            self.charge_debt(1 + n as u64 / 64);
             let (x, y) = (self.heap.str(x), self.heap.str(y));
             return Ok(Some(if ev == MetaMethod::Lt { x < y } else { x <= y }));
         }

@@ -431,6 +431,14 @@ impl Vm {
         Ok(())
     }
 
+    /// Charges fuel for work an instruction has committed to. The slice may go into debt by
+    /// this much (one instruction's work, bounded by the sizes the memory budget allows); the VM
+    /// then stops at the next instruction boundary, and the meter records the true total.
+    #[inline]
+    pub(crate) fn charge_debt(&mut self, units: u64) {
+        self.fuel = self.fuel.saturating_sub(units.min(i64::MAX as u64) as i64);
+    }
+
     /// Fuel left in the meter.
     pub fn fuel_left(&self) -> u64 {
         self.meter.limit.saturating_sub(self.meter.used)
@@ -1023,10 +1031,11 @@ impl Vm {
 
     /// Runs for at most `slice` units of fuel (and never past the meter's limit).
     pub fn run(&mut self, slice: u64) -> Outcome {
-        let budget = slice.min(self.fuel_left());
-        self.fuel = budget.min(i64::MAX as u64) as i64;
+        let budget = slice.min(self.fuel_left()).min(i64::MAX as u64);
+        self.fuel = budget as i64;
         let outcome = self.run_loop();
-        let spent = budget - self.fuel.max(0) as u64;
+        // Negative fuel is the debt of the last instruction: it was spent too.
+        let spent = (budget as i128 - self.fuel as i128).max(0) as u64;
         self.meter.used = self.meter.used.saturating_add(spent);
         self.fuel = 0;
         outcome
@@ -1418,7 +1427,7 @@ impl Vm {
                         _ => 24,
                     };
                 }
-                self.charge(1 + total as u64 / 64)?;
+                self.charge_debt(1 + total as u64 / 64);
                 self.heap.bank.charge(total).map_err(Throw::from)?;
                 self.heap.bank.release(total);
                 buf.reserve(total);
