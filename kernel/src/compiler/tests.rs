@@ -109,5 +109,16 @@ include!("test_programs.rs");
 
 #[test]
 fn listings_match_luac() {
-    compare_with_luac(PROGRAMS);
+    let generated = generated_programs();
+    let mut all: Vec<(&str, &str)> = STATIC_PROGRAMS.to_vec();
+    all.extend(generated.iter().map(|(n, s)| (*n, s.as_str())));
+    compare_with_luac(&all);
+}
+
+#[test]
+#[ignore]
+fn dump_listing() {
+    let path = std::env::var("LUA_FILE").unwrap();
+    let src = std::fs::read_to_string(&path).unwrap();
+    println!("{}", our_listing("x", &src));
 }
