@@ -122,3 +122,217 @@ fn dump_listing() {
     let src = std::fs::read_to_string(&path).unwrap();
     println!("{}", our_listing("x", &src));
 }
+
+/// Sources that must fail (or, for a few, succeed) exactly as in Lua 5.4.
+fn error_cases() -> Vec<String> {
+    let mut v: Vec<String> = [
+        "x = = 1",
+        "x = 'abc",
+        "x = \"abc\ny\"",
+        "x = 3x",
+        "x = 0x",
+        "x = 1e",
+        "x = 1e+",
+        "x = 3.4.5",
+        "local x = 1 +",
+        "f(",
+        "function f()\n\n x = 1\n",
+        "local 1 = 2",
+        "x = '\\q'",
+        "x = '\\400'",
+        "x = '\\u{110000000}'",
+        "x = '\\u{'",
+        "x = '\\u'",
+        "x = '\\u{12'",
+        "x = \"\\xg\"",
+        "x = \"\\x5\"",
+        "return return",
+        "end",
+        "::a:: ::a::",
+        "::a:: do ::a:: end",
+        "break",
+        "if x then break end",
+        "goto x",
+        "do goto x end",
+        "goto x; local y = 1; ::x:: print(y)",
+        "do goto l end local x ::l:: print(x)",
+        "goto continue; local a; ::continue::",
+        "repeat goto cont; local x; ::cont:: until x",
+        "local x <const> = 1; x = 2",
+        "local x <close> = nil; x = 2",
+        "local x <const> = {}; function f() x = 1 end",
+        "local x <const> = 1; function f() x = 1 end",
+        "local x <foo> = 1",
+        "local a <close>, b <close> = 1, 2",
+        "function f() return ... end",
+        "for i do end",
+        "for i = 1 do end",
+        "for a, b = 1, 2 do end",
+        "x = {1, 2",
+        "x = (1",
+        "x = (1\n\n",
+        "f() = 1",
+        "a.b:c = 1",
+        "x = 1 .. 2 ..",
+        "x = #",
+        "x = }",
+        "local t = {} t.x.y",
+        "x",
+        "x.y",
+        "1 = 2",
+        "\x01",
+        "x = @",
+        "x = 'a\\z\n\n b",
+        "\n\n\n x = = 1",
+        "a = 1\r\nb = = 2",
+        "a = 1\n\rb = = 2",
+        "a = 1\r\rb = = 2",
+        "local function 1",
+        "if x then else elseif",
+        "repeat x = 1",
+        "while x do",
+        "x = function() end end",
+        "x = [==[ abc",
+        "--[[ abc",
+        "x = [=",
+        "local function f() local x <const> = 1 return function() x = 2 end end",
+        "x = 'multi\\\nline' = 3",
+        "f(1,,2)",
+        "x = {a = }",
+        "x = a.1",
+        "x = a:b",
+        "x = a:b.c()",
+        "return 1,",
+        "local x = 1 local y <close> = 2 goto l ::l::",
+        "x = 1 -- comment\ny = = 2",
+        "x = 'abc' 'def'",
+        "x = 99999999999999999999999999 + 0x",
+        "for i = 1, 2 do end end",
+        "local a = {} a[1] = ",
+        "do local x = 1 goto f end ::f::",
+        "x = \"\\\"",
+        "x = [[\n\n",
+        "a.b.c.d.e.f:g(1)(2)[3] = 4",
+        "local x = function(a, ...) local b = ... end",
+        "local x = function(a, ..., b) end",
+        "local x = function(1) end",
+        "this is a very long source line that goes well beyond the limit of forty-five characters = 1",
+        "first line\nsecond line",
+    ]
+    .iter()
+    .map(|s| s.to_string())
+    .collect();
+    let many_locals: String = (0..201).map(|i| format!("local v{i} = {i}\n")).collect();
+    v.push(many_locals);
+    let many_args = format!("f({}1)", "1, ".repeat(300));
+    v.push(many_args);
+    let outer: String = (0..200).map(|i| format!("local a{i} = {i}\n")).collect();
+    let mid: String = (0..100).map(|i| format!("local b{i} = {i}\n")).collect();
+    let names: Vec<String> = (0..200)
+        .map(|i| format!("a{i}"))
+        .chain((0..100).map(|i| format!("b{i}")))
+        .collect();
+    v.push(format!(
+        "{outer}local function f()\n{mid}return function() return {} end end",
+        names.join(", ")
+    ));
+    let deep_fn = format!("{}{}", "x = function() ".repeat(40), "end ".repeat(40));
+    v.push(deep_fn);
+    v
+}
+
+fn lua_load_message(lua: &PathBuf, src: &str) -> String {
+    let out = Command::new(lua)
+        .arg("-e")
+        .arg("local f, e = load(os.getenv('TESSERA_SRC')) io.write(f and 'ok' or e)")
+        .env("TESSERA_SRC", src)
+        .output()
+        .unwrap();
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+fn our_load_message(src: &str) -> String {
+    match compile(src.as_bytes(), src.as_bytes()) {
+        Ok(_) => "ok".to_string(),
+        Err(e) => e.to_string(),
+    }
+}
+
+#[test]
+fn error_messages_match_lua() {
+    let Some(lua) = tool("lua5.4") else {
+        eprintln!("note: lua5.4 not installed; error message comparison skipped");
+        return;
+    };
+    let mut failures = Vec::new();
+    let cases = error_cases();
+    for src in &cases {
+        let want = lua_load_message(&lua, src);
+        let got = our_load_message(src);
+        if want != got {
+            failures.push(format!("source {src:?}\n  lua:  {want}\n  ours: {got}"));
+        }
+    }
+    assert!(
+        failures.is_empty(),
+        "{} of {} messages differ:\n{}",
+        failures.len(),
+        cases.len(),
+        failures.join("\n")
+    );
+}
+
+#[test]
+fn fixed_error_messages() {
+    let cases: &[(&str, &str)] = &[
+        ("x = = 1", "t:1: unexpected symbol near '='"),
+        ("x = 'abc", "t:1: unfinished string near <eof>"),
+        ("x = 3x", "t:1: malformed number near '3x'"),
+        (
+            "function f()\n\n x = 1\n",
+            "t:4: 'end' expected (to close 'function' at line 1) near <eof>",
+        ),
+        ("local 1 = 2", "t:1: <name> expected near '1'"),
+        ("end", "t:1: <eof> expected near 'end'"),
+        ("::a:: ::a::", "t:1: label 'a' already defined on line 1"),
+        ("break", "t:1: break outside loop at line 1"),
+        ("goto x", "t:1: no visible label 'x' for <goto> at line 1"),
+        (
+            "goto x; local y = 1; ::x:: print(y)",
+            "t:1: <goto x> at line 1 jumps into the scope of local 'y'",
+        ),
+        (
+            "local x <const> = 1; x = 2",
+            "t:1: attempt to assign to const variable 'x'",
+        ),
+        ("local x <foo> = 1", "t:1: unknown attribute 'foo'"),
+        (
+            "local a <close>, b <close> = 1, 2",
+            "t:1: multiple to-be-closed variables in local list",
+        ),
+    ];
+    for (src, want) in cases {
+        let got = compile(src.as_bytes(), b"=t").unwrap_err().to_string();
+        assert_eq!(&got, want, "source {src:?}");
+    }
+}
+
+#[test]
+fn chunk_ids() {
+    assert_eq!(chunk_id(b"=stdin"), "stdin");
+    assert_eq!(chunk_id(b"@file.lua"), "file.lua");
+    assert_eq!(chunk_id(b"x = 1"), "[string \"x = 1\"]");
+    assert_eq!(chunk_id(b"x = 1\ny = 2"), "[string \"x = 1...\"]");
+    let long = format!("@{}", "d/".repeat(40));
+    let id = chunk_id(long.as_bytes());
+    assert!(id.starts_with("...") && id.len() == 59, "{id}");
+    assert_eq!(
+        chunk_id(format!("={}", "n".repeat(100)).as_bytes()).len(),
+        59
+    );
+    let src = "a".repeat(50);
+    assert_eq!(
+        chunk_id(src.as_bytes()),
+        format!("[string \"{}...\"]", "a".repeat(45))
+    );
+}
