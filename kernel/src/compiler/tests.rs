@@ -336,3 +336,203 @@ fn chunk_ids() {
         format!("[string \"{}...\"]", "a".repeat(45))
     );
 }
+
+/// Runs `f` on a thread with a 2 MB stack, as a small host thread would have.
+fn on_small_stack<F: FnOnce() + Send + 'static>(f: F) {
+    std::thread::Builder::new()
+        .stack_size(2 << 20)
+        .spawn(f)
+        .unwrap()
+        .join()
+        .unwrap();
+}
+
+#[test]
+fn deep_nesting_is_an_error_not_a_crash() {
+    on_small_stack(|| {
+        let start = std::time::Instant::now();
+        let cases: Vec<Vec<u8>> = vec![
+            "(".repeat(1_000_000).into_bytes(),
+            format!("x = {}", "(".repeat(1_000_000)).into_bytes(),
+            format!("x = {}", "{".repeat(100_000)).into_bytes(),
+            format!("x = {}1", "- ".repeat(100_000)).into_bytes(),
+            format!("x = {}1", "not ".repeat(100_000)).into_bytes(),
+            "do ".repeat(100_000).into_bytes(),
+            "if x then ".repeat(100_000).into_bytes(),
+            "x = function() ".repeat(10_000).into_bytes(),
+            format!("x = 1{}", " .. 1".repeat(100_000)).into_bytes(),
+            format!("x = 2{}", " ^ 2".repeat(100_000)).into_bytes(),
+            format!("a{} = 1", ", a".repeat(100_000)).into_bytes(),
+            format!("x = f{}", "(f".repeat(100_000)).into_bytes(),
+            format!("x = a{}", "[a".repeat(100_000)).into_bytes(),
+            "::a:: ".repeat(100_000).into_bytes(),
+        ];
+        for src in cases {
+            let e = compile(&src, b"=t").unwrap_err();
+            let msg = e.to_string();
+            assert!(
+                msg.contains("too many syntax levels") || msg.contains("too many"),
+                "{msg}"
+            );
+        }
+        assert!(start.elapsed().as_secs() < 20);
+    });
+}
+
+#[test]
+fn nesting_just_below_the_limit_compiles() {
+    on_small_stack(|| {
+        let src = format!("x = {}1{}", "(".repeat(150), ")".repeat(150));
+        compile(src.as_bytes(), b"=t").unwrap();
+        let src = format!("{}x = 1{}", "do ".repeat(150), " end".repeat(150));
+        compile(src.as_bytes(), b"=t").unwrap();
+        let src = format!(
+            "{}return 1{}",
+            "x = function() ".repeat(60),
+            " end".repeat(60)
+        );
+        compile(src.as_bytes(), b"=t").unwrap();
+    });
+}
+
+#[test]
+fn long_chains_compile_without_recursion() {
+    on_small_stack(|| {
+        let cases = [
+            format!("x = 1{}", " + 1".repeat(100_000)),
+            format!("x = a{}", " + a".repeat(100_000)),
+            format!("x = a{}", ".b".repeat(100_000)),
+            format!("x = f{}", "()".repeat(100_000)),
+            format!("x = a{}", "[1]".repeat(100_000)),
+            format!("x = a{}", ":m()".repeat(100_000)),
+            // Jump lists make and/or chains quadratic, in Lua too (luac needs seconds for
+            // 100k terms), so these are shorter.
+            format!("x = a{}", " and a".repeat(5_000)),
+            format!("x = a{}", " or a".repeat(5_000)),
+            format!("x = a{}", " == a".repeat(100_000)),
+            "x = 1\n".repeat(100_000),
+            format!("x = {{{}}}", "1, ".repeat(100_000)),
+            format!("x = {{{}}}", "a = 1, ".repeat(100_000)),
+        ];
+        for src in cases {
+            let p = compile(src.as_bytes(), b"=t").unwrap_or_else(|e| panic!("{e}"));
+            assert!(!p.code.is_empty());
+        }
+    });
+}
+
+/// A small deterministic generator (xorshift), so failures reproduce.
+struct Rng(u64);
+
+impl Rng {
+    fn next(&mut self) -> u64 {
+        let mut x = self.0;
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        self.0 = x;
+        x
+    }
+    fn below(&mut self, n: usize) -> usize {
+        (self.next() % n as u64) as usize
+    }
+}
+
+#[test]
+fn random_bytes_never_panic() {
+    on_small_stack(|| {
+        let mut rng = Rng(0x9E37_79B9_7F4A_7C15);
+        for _ in 0..3000 {
+            let len = rng.below(64);
+            let src: Vec<u8> = (0..len).map(|_| rng.next() as u8).collect();
+            let _ = compile(&src, b"=fuzz");
+        }
+    });
+}
+
+#[test]
+fn random_token_soup_never_panics() {
+    const TOKENS: &[&str] = &[
+        "local", "function", "end", "if", "then", "else", "elseif", "while", "do", "for", "in",
+        "repeat", "until", "return", "break", "goto", "::", "x", "y", "t", "_ENV", "self", "=",
+        "==", "~=", "<", "<=", ">", ">=", "+", "-", "*", "/", "//", "%", "^", "..", "...", "&",
+        "|", "~", "<<", ">>", "#", "not", "and", "or", "(", ")", "{", "}", "[", "]", ".", ":", ",",
+        ";", "1", "2.5", "0x10", "300", "-1", "'s'", "\"str\"", "[[long]]", "nil", "true", "false",
+        "<const>", "<close>", "\n", "lbl", "f",
+    ];
+    on_small_stack(|| {
+        let mut rng = Rng(12345);
+        let mut compiled = 0;
+        for _ in 0..5000 {
+            let n = 1 + rng.below(40);
+            let src: Vec<&str> = (0..n).map(|_| TOKENS[rng.below(TOKENS.len())]).collect();
+            let src = src.join(" ");
+            if let Ok(p) = compile(src.as_bytes(), b"=soup") {
+                compiled += 1;
+                let _ = disassemble(&p);
+            }
+        }
+        assert!(compiled > 0);
+    });
+}
+
+/// Token soups that compile are compared with luac, to catch code-generation differences on
+/// unusual but valid programs.
+#[test]
+fn random_valid_programs_match_luac() {
+    if tool("luac5.4").is_none() {
+        eprintln!("note: luac5.4 not installed; random listing comparison skipped");
+        return;
+    }
+    const STMTS: &[&str] = &[
+        "local a = x",
+        "local b, c = y, z",
+        "x = a",
+        "a, b = b, a",
+        "t[a] = b",
+        "t.x = t.y",
+        "f(a, b)",
+        "a = a + 1",
+        "b = -a * 2 // 3 % 4",
+        "if a then b = 1 end",
+        "if a and b or c then f() else g() end",
+        "while a < 10 do a = a + 1 end",
+        "repeat a = a - 1 until a <= 0",
+        "for i = 1, 3 do f(i) end",
+        "for k, v in pairs(t) do f(k, v) end",
+        "do local d <close> = f() end",
+        "local e <const> = 3",
+        "a = e + 1",
+        "a = not a == b",
+        "a = a .. b .. 'c'",
+        "a = {1, 2, a = b, [c] = d, f()}",
+        "local function g(...) return ... end",
+        "a = function(p) return p or a end",
+        "t:m(1)",
+        "a = #t ~ 3 & 1 | a << 2 >> 1",
+        "a = a > 1.5 and a ~= 'x'",
+        "do goto skip; a = 1; ::skip:: end",
+        "if a then return end",
+        "a = (f())",
+        "a = select('#', ...)",
+        "t[1], t[2] = 3, 4",
+        "local h = a if h then h = nil end",
+        "a = 2^10 + 1e300 * 10 - 5 // 0.0",
+    ];
+    let mut rng = Rng(777);
+    let mut programs = Vec::new();
+    for i in 0..40 {
+        let n = 1 + rng.below(12);
+        let mut src = String::new();
+        for _ in 0..n {
+            src.push_str(STMTS[rng.below(STMTS.len())]);
+            src.push('\n');
+        }
+        programs.push((format!("rand{i}"), src));
+    }
+    let refs: Vec<(&str, &str)> = programs
+        .iter()
+        .map(|(n, s)| (n.as_str(), s.as_str()))
+        .collect();
+    compare_with_luac(&refs);
+}
