@@ -1,5 +1,43 @@
 // Sample programs for the luac listing comparison (included by tests.rs).
 const STATIC_PROGRAMS: &[(&str, &str)] = &[
+    ("edge", r#"local a <const> = 1
+local function f() return a end
+local t = {}
+t["a string key longer than forty characters, surely"] = t.x
+x = -9223372036854775808
+y = math.mininteger // -1, 1 // 0, 1 % 0, 0x7fffffffffffffff + 1, 5 // 0.0, -(-9223372036854775807 - 1)
+t[1.5] = 1; t[2^53] = 1; t[-0.0] = 2; t[0.0] = 3
+local b = ...
+z = b < 1.5, b == 1.0, b < 1000, b >= 1.0, b == -1, b ~= 127, b > -128, b <= 128.0
+t.x = t.x or {}
+local function g(...) return (...) end
+local function h(...) return ..., 1 end
+f{...}; f"str"; t:m"s"; t:m{1}; t:m(...)
+local c, d = b and 1, b or 2
+return b and f() or g()
+"#),
+    ("edge2", r#"local x, y = ...
+local s = "x" .. 1 .. 2
+local t = {[1] = 1, [2] = 2, 3}
+local u = {1, nil, 3, nil}
+while x do
+  local z <close> = y
+  if z then break end
+end
+for i = 1, 10 do
+  local function cap() return i end
+  if i > 5 then goto out end
+end
+::out::
+local e1 <const> = 10
+local e2 <const> = e1 * 2
+local e3 = e2 // 3 + e1 % 3
+local e4 <const> = "k"
+t[e4] = e4 .. e4
+repeat local q = x until q
+if x then local w = 1 else local w = 2 end
+return x ~= nil, not nil, not 1, #"abc"
+"#),
     ("basics", "local a = {1,2,x=3}\nlocal t <const> = 5\nprint(a[1] + t, ...)\nfor i=1,10 do a[i]=i end\nfor k,v in pairs(a) do print(k,v) end\nreturn f(a)\n"),
     ("control", r#"local t = {}
 t.x, t[1] = 1, 2
@@ -310,5 +348,7 @@ fn generated_programs() -> Vec<(&'static str, String)> {
         regs.push_str(&format!("v{i}"));
     }
     regs.push_str(" = 1\nprint(v1, v2)\n");
-    vec![("manyconsts", consts), ("manyregs", regs)]
+    let items: Vec<String> = (0..600).map(|i| format!("{i}")).collect();
+    let bigtable = format!("local t = {{{}, f()}}\nlocal u = {{{}, x = 1}}\n", items.join(", "), items.join(", "));
+    vec![("manyconsts", consts), ("manyregs", regs), ("hugetable", bigtable)]
 }

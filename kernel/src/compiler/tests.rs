@@ -115,14 +115,6 @@ fn listings_match_luac() {
     compare_with_luac(&all);
 }
 
-#[test]
-#[ignore]
-fn dump_listing() {
-    let path = std::env::var("LUA_FILE").unwrap();
-    let src = std::fs::read_to_string(&path).unwrap();
-    println!("{}", our_listing("x", &src));
-}
-
 /// Sources that must fail (or, for a few, succeed) exactly as in Lua 5.4.
 fn error_cases() -> Vec<String> {
     let mut v: Vec<String> = [
@@ -535,4 +527,17 @@ fn random_valid_programs_match_luac() {
         .map(|(n, s)| (n.as_str(), s.as_str()))
         .collect();
     compare_with_luac(&refs);
+}
+
+#[test]
+#[ignore]
+fn dump_listing_file() {
+    let path = std::env::var("LUA_FILE").unwrap();
+    let src = std::fs::read_to_string(&path).unwrap();
+    let name = std::path::Path::new(&path)
+        .file_stem()
+        .unwrap()
+        .to_string_lossy()
+        .into_owned();
+    std::fs::write(format!("{path}.ours"), normalize(&our_listing(&name, &src))).unwrap();
 }
