@@ -513,8 +513,8 @@ fn random_valid_programs_match_luac() {
     ];
     let mut rng = Rng(777);
     let mut programs = Vec::new();
-    for i in 0..40 {
-        let n = 1 + rng.below(12);
+    for i in 0..150 {
+        let n = 1 + rng.below(16);
         let mut src = String::new();
         for _ in 0..n {
             src.push_str(STMTS[rng.below(STMTS.len())]);
