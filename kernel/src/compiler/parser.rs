@@ -759,7 +759,7 @@ impl<'a> Parser<'a> {
     fn undefgoto(&self, g: usize) -> SyntaxError {
         let gt = &self.gt[g];
         let msg = if gt.name == self.break_name {
-            format!("break outside a loop at line {}", gt.line)
+            format!("break outside loop at line {}", gt.line)
         } else {
             format!(
                 "no visible label '{}' for <goto> at line {}",
