@@ -9,10 +9,12 @@
 #![forbid(unsafe_code)]
 
 pub mod base;
+pub mod budget;
 pub mod coroutine;
 pub mod format;
 pub mod pack;
 pub mod pattern;
+pub mod strlib;
 pub mod support;
 
 #[cfg(test)]
@@ -36,7 +38,7 @@ pub struct Lib {
 
 /// Every library, in registration order. Native ids are positions in this order, so the order
 /// is part of the snapshot format: append, never reorder.
-pub const LIBS: &[Lib] = &[base::LIB, coroutine::LIB];
+pub const LIBS: &[Lib] = &[base::LIB, coroutine::LIB, strlib::LIB];
 
 /// The table of every native of the standard library.
 pub fn natives() -> Rc<NativeTable> {

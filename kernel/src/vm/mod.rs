@@ -418,6 +418,17 @@ impl Vm {
         Ok(())
     }
 
+    /// Lends the heap (read-only) together with the slice's fuel, so a native can charge fuel
+    /// step by step while it reads strings in place (pattern matching over a long subject).
+    pub fn heap_and_fuel(&mut self) -> (&Heap, Fuel<'_>) {
+        (
+            &self.heap,
+            Fuel {
+                fuel: &mut self.fuel,
+            },
+        )
+    }
+
     /// Fuel left in the meter.
     pub fn fuel_left(&self) -> u64 {
         self.meter.limit.saturating_sub(self.meter.used)
@@ -1411,5 +1422,28 @@ impl Vm {
 impl From<crate::bank::OutOfMemory> for Throw {
     fn from(m: crate::bank::OutOfMemory) -> Throw {
         Throw::Memory(m)
+    }
+}
+
+/// The running slice's fuel, lent by [`Vm::heap_and_fuel`].
+pub struct Fuel<'a> {
+    fuel: &'a mut i64,
+}
+
+impl Fuel<'_> {
+    /// Charges `units`, as [`Vm::charge`]. On failure the rest of the slice is spent too, so a
+    /// native that can never be paid for drains the meter instead of retrying forever.
+    ///
+    /// # Errors
+    /// `Throw::OutOfFuel`.
+    #[inline]
+    pub fn charge(&mut self, units: u64) -> Result<(), Throw> {
+        let u = units.min(i64::MAX as u64) as i64;
+        if *self.fuel < u {
+            *self.fuel = 0;
+            return Err(Throw::OutOfFuel);
+        }
+        *self.fuel -= u;
+        Ok(())
     }
 }
