@@ -325,7 +325,7 @@ fn gmatch_iterator(vm: &mut Vm, call: NativeCall) -> Result<Action, Throw> {
         ups[3] = Value::Int(st.lastmatch.map_or(-1, |l| l as i64));
     }
     let Some(m) = m else {
-        return ret1(vm, Value::Nil);
+        return Ok(Action::Return(0));
     };
     let mut out = Vec::new();
     for c in m.values() {
