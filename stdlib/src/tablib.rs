@@ -458,7 +458,7 @@ fn move_(vm: &mut Vm, call: NativeCall) -> Result<Action, Throw> {
         if t > i64::MAX - n {
             return Err(Throw::bad_arg(4, "destination wrap around"));
         }
-        let up = t > e || t > f || (tt != 1 && !a1.raw_eq(a2));
+        let up = t > e || t <= f || (tt != 1 && !a1.raw_eq(a2));
         let (Some(_), Some(_)) = (plain(vm, a1), plain(vm, a2)) else {
             vm.set_top(base + 5)?;
             return call_helper(

@@ -257,12 +257,9 @@ fn iter_aux(vm: &mut Vm, call: NativeCall, strict: bool) -> Result<Action, Throw
     let i = vm.to_integer(arg(vm, &call, 2)).unwrap_or(0);
     charge_work(vm, 4)?;
     let b = vm.heap.str(s);
-    let len = b.len() as i64;
-    let mut n = i.wrapping_sub(1);
-    if n < 0 {
-        n = 0;
-    } else if n < len {
-        n += 1;
+    let len = b.len() as u64;
+    let mut n = i as u64;
+    if n < len {
         while iscont(b, n as usize) {
             n += 1;
         }
@@ -272,7 +269,7 @@ fn iter_aux(vm: &mut Vm, call: NativeCall, strict: bool) -> Result<Action, Throw
     }
     match decode(b, n as usize, strict) {
         None => Err(Throw::msg(MSG_INVALID)),
-        Some((code, _)) => ret(vm, &[Value::Int(n + 1), Value::Int(code as i64)]),
+        Some((code, _)) => ret(vm, &[Value::Int(n as i64 + 1), Value::Int(code as i64)]),
     }
 }
 
