@@ -337,7 +337,7 @@ fn select(vm: &mut Vm, call: NativeCall) -> Result<Action, Throw> {
     }
     let i = check_integer(vm, &call, 1)?;
     let start = if i < 0 {
-        if -i > n {
+        if i.unsigned_abs() > n as u64 {
             return Err(Throw::bad_arg(1, "index out of range"));
         }
         n + i

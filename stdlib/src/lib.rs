@@ -9,11 +9,16 @@
 #![forbid(unsafe_code)]
 
 pub mod base;
+pub mod budget;
 pub mod coroutine;
 pub mod format;
+pub mod mathlib;
 pub mod pack;
 pub mod pattern;
+pub mod strlib;
 pub mod support;
+pub mod tablib;
+pub mod utf8lib;
 
 #[cfg(test)]
 mod difftest;
@@ -36,7 +41,14 @@ pub struct Lib {
 
 /// Every library, in registration order. Native ids are positions in this order, so the order
 /// is part of the snapshot format: append, never reorder.
-pub const LIBS: &[Lib] = &[base::LIB, coroutine::LIB];
+pub const LIBS: &[Lib] = &[
+    base::LIB,
+    coroutine::LIB,
+    strlib::LIB,
+    tablib::LIB,
+    mathlib::LIB,
+    utf8lib::LIB,
+];
 
 /// The table of every native of the standard library.
 pub fn natives() -> Rc<NativeTable> {

@@ -78,6 +78,9 @@ pub struct Vm {
     pub meter: Meter,
     /// Fuel left in the current slice (mirrors the meter while running).
     fuel: i64,
+    /// How far below zero natives may take `fuel`: the meter's fuel beyond the slice.
+    #[serde(skip)]
+    fuel_floor: i64,
     /// Error being propagated while `__close` handlers run.
     unwinding: Option<Value>,
     /// Traceback captured when an error was raised with no protected frame above it.
@@ -130,6 +133,7 @@ impl Vm {
                 limit: fuel_limit,
             },
             fuel: 0,
+            fuel_floor: 0,
             unwinding: None,
             pending_traceback: None,
             finished: None,
@@ -423,12 +427,7 @@ impl Vm {
     /// yet (it is run again from the same state after a refuel).
     #[inline]
     pub fn charge(&mut self, units: u64) -> Result<(), Throw> {
-        let u = units.min(i64::MAX as u64) as i64;
-        if self.fuel < u {
-            return Err(Throw::OutOfFuel);
-        }
-        self.fuel -= u;
-        Ok(())
+        charge_fuel(&mut self.fuel, self.fuel_floor, units)
     }
 
     /// Charges fuel for work an instruction has committed to. The slice may go into debt by
@@ -437,6 +436,18 @@ impl Vm {
     #[inline]
     pub(crate) fn charge_debt(&mut self, units: u64) {
         self.fuel = self.fuel.saturating_sub(units.min(i64::MAX as u64) as i64);
+    }
+
+    /// Lends the heap (read-only) together with the slice's fuel, so a native can charge fuel
+    /// step by step while it reads strings in place (pattern matching over a long subject).
+    pub fn heap_and_fuel(&mut self) -> (&Heap, Fuel<'_>) {
+        (
+            &self.heap,
+            Fuel {
+                fuel: &mut self.fuel,
+                floor: self.fuel_floor,
+            },
+        )
     }
 
     /// Fuel left in the meter.
@@ -1033,6 +1044,7 @@ impl Vm {
     pub fn run(&mut self, slice: u64) -> Outcome {
         let budget = slice.min(self.fuel_left()).min(i64::MAX as u64);
         self.fuel = budget as i64;
+        self.fuel_floor = -(self.fuel_left().min(i64::MAX as u64) as i64 - budget as i64);
         let outcome = self.run_loop();
         // Negative fuel is the debt of the last instruction: it was spent too.
         let spent = (budget as i128 - self.fuel as i128).max(0) as u64;
@@ -1475,5 +1487,41 @@ impl Vm {
 impl From<crate::bank::OutOfMemory> for Throw {
     fn from(m: crate::bank::OutOfMemory) -> Throw {
         Throw::Memory(m)
+    }
+}
+
+/// The running slice's fuel, lent by [`Vm::heap_and_fuel`].
+pub struct Fuel<'a> {
+    fuel: &'a mut i64,
+    floor: i64,
+}
+
+impl Fuel<'_> {
+    /// Charges `units`, as [`Vm::charge`].
+    ///
+    /// # Errors
+    /// `Throw::OutOfFuel`.
+    #[inline]
+    pub fn charge(&mut self, units: u64) -> Result<(), Throw> {
+        charge_fuel(self.fuel, self.floor, units)
+    }
+}
+
+/// A native's charge may take the slice below zero, down to `floor` (the meter's end): a
+/// native's work is not split across slices, but it never spends more than the meter allows.
+/// One that cannot be paid drains the meter, so the process stops with its budget exhausted
+/// instead of retrying forever.
+#[inline]
+fn charge_fuel(fuel: &mut i64, floor: i64, units: u64) -> Result<(), Throw> {
+    let u = units.min(i64::MAX as u64) as i64;
+    match fuel.checked_sub(u) {
+        Some(left) if left >= floor => {
+            *fuel = left;
+            Ok(())
+        }
+        _ => {
+            *fuel = floor;
+            Err(Throw::OutOfFuel)
+        }
     }
 }

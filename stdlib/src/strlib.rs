@@ -1,0 +1,732 @@
+//! The string library (Lua 5.4 manual §6.4) as natives over the engines in [`crate::pattern`],
+//! [`crate::format`] and [`crate::pack`], plus the string metatable (`__index = string`).
+//!
+//! `gsub` with a function or table replacement and `format` with `__tostring` arguments are
+//! state machines: they call Lua through `Action::Call` and keep their progress on the stack.
+
+use crate::base::index_value;
+use crate::budget::{charge_work, check_memory, memory_error, memory_left, new_string, Hook};
+use crate::pattern::{self, Capture, GmatchState, Gsub, PatternError, RawMatch};
+use crate::support::*;
+use crate::{format, pack, Arg, EngineError, Lib};
+use kernel::value::{StrRef, TableRef, Value};
+use kernel::vm::meta::MetaMethod;
+use kernel::vm::{Action, NativeCall, Throw, Vm};
+
+pub const LIB: Lib = Lib {
+    name: Some("string"),
+    functions: &[
+        ("byte", byte, 0),
+        ("char", char, 0),
+        ("find", find, 0),
+        ("format", format_, 0),
+        ("gmatch", gmatch, 0),
+        ("gsub", gsub, 0),
+        ("len", len, 0),
+        ("lower", lower, 0),
+        ("match", match_, 0),
+        ("rep", rep, 0),
+        ("reverse", reverse, 0),
+        ("sub", sub, 0),
+        ("upper", upper, 0),
+        ("pack", pack_, 0),
+        ("packsize", packsize, 0),
+        ("unpack", unpack, 0),
+    ],
+    hidden: &[("string.gmatch.iterator", gmatch_iterator, 0)],
+    open: Some(open),
+};
+
+/// Installs the string metatable: `__index` is the `string` table.
+fn open(vm: &mut Vm, t: TableRef) -> Result<(), Throw> {
+    let mt = vm.new_table(0, 1)?;
+    let k = Value::Str(vm.meta_name(MetaMethod::Index));
+    vm.raw_set(mt, k, Value::Table(t))?;
+    vm.string_meta = Some(mt);
+    Ok(())
+}
+
+/// `posrelatI`: a start position made absolute (1-based, may exceed the length).
+fn posrelat_i(pos: i64, len: usize) -> u64 {
+    if pos > 0 {
+        pos as u64
+    } else if pos == 0 || pos.unsigned_abs() > len as u64 {
+        1
+    } else {
+        (len as i64 + pos + 1) as u64
+    }
+}
+
+/// `getendpos`: an end position clipped to `[0, len]`.
+fn end_pos(pos: i64, len: usize) -> usize {
+    if pos > len as i64 {
+        len
+    } else if pos >= 0 {
+        pos as usize
+    } else if pos.unsigned_abs() > len as u64 {
+        0
+    } else {
+        (len as i64 + pos + 1) as usize
+    }
+}
+
+fn bytes(vm: &Vm, s: StrRef) -> &[u8] {
+    vm.heap.str(s)
+}
+
+fn pattern_err(e: PatternError<Throw>) -> Throw {
+    match e {
+        PatternError::Lua(m) => Throw::msg(m),
+        PatternError::Abort(t) => t,
+    }
+}
+
+fn engine_err(e: EngineError<Throw>) -> Throw {
+    match e {
+        EngineError::Msg(m) => Throw::msg(m),
+        EngineError::Arg { n, msg } => Throw::bad_arg(n, msg),
+        EngineError::Abort(t) => t,
+    }
+}
+
+fn len(vm: &mut Vm, call: NativeCall) -> Result<Action, Throw> {
+    let s = check_str(vm, &call, 1)?;
+    let n = bytes(vm, s).len() as i64;
+    ret1(vm, Value::Int(n))
+}
+
+fn sub(vm: &mut Vm, call: NativeCall) -> Result<Action, Throw> {
+    let s = check_str(vm, &call, 1)?;
+    let l = bytes(vm, s).len();
+    let i = check_integer(vm, &call, 2)?;
+    let j = opt_integer(vm, &call, 3, -1)?;
+    let start = posrelat_i(i, l).max(1);
+    let end = end_pos(j, l);
+    if start > end as u64 {
+        return ret_str(vm, b"");
+    }
+    let (a, b) = (start as usize - 1, end);
+    charge_work(vm, b - a)?;
+    if a == 0 && b == l {
+        return ret1(vm, Value::Str(s));
+    }
+    let piece = bytes(vm, s)[a..b].to_vec();
+    ret_str(vm, &piece)
+}
+
+fn map_bytes(vm: &mut Vm, call: NativeCall, f: fn(&[u8]) -> Vec<u8>) -> Result<Action, Throw> {
+    let s = check_str(vm, &call, 1)?;
+    let n = bytes(vm, s).len();
+    charge_work(vm, n)?;
+    check_memory(vm, n)?;
+    let out = f(bytes(vm, s));
+    ret_str(vm, &out)
+}
+
+fn upper(vm: &mut Vm, call: NativeCall) -> Result<Action, Throw> {
+    map_bytes(vm, call, |b| b.to_ascii_uppercase())
+}
+
+fn lower(vm: &mut Vm, call: NativeCall) -> Result<Action, Throw> {
+    map_bytes(vm, call, |b| b.to_ascii_lowercase())
+}
+
+fn reverse(vm: &mut Vm, call: NativeCall) -> Result<Action, Throw> {
+    map_bytes(vm, call, |b| b.iter().rev().copied().collect())
+}
+
+fn rep(vm: &mut Vm, call: NativeCall) -> Result<Action, Throw> {
+    let s = check_str(vm, &call, 1)?;
+    let n = check_integer(vm, &call, 2)?;
+    let sep = opt_str(vm, &call, 3)?;
+    if n <= 0 {
+        return ret_str(vm, b"");
+    }
+    let l = bytes(vm, s).len() as u64;
+    let lsep = sep.map_or(0, |p| bytes(vm, p).len()) as u64;
+    // MAXSIZE is lua_Integer's maximum on a 64-bit machine.
+    let max = i64::MAX as u64;
+    let unit = l + lsep;
+    if unit > max / n as u64 {
+        return Err(Throw::msg("resulting string too large"));
+    }
+    let total = (unit * n as u64 - lsep) as usize;
+    check_memory(vm, total)?;
+    charge_work(vm, total)?;
+    let mut out = Vec::new();
+    out.try_reserve_exact(total)
+        .map_err(|_| memory_error(vm, total))?;
+    let piece = bytes(vm, s);
+    let sepb: &[u8] = sep.map_or(&[], |p| vm.heap.str(p));
+    for i in 0..n {
+        out.extend_from_slice(piece);
+        if i + 1 < n {
+            out.extend_from_slice(sepb);
+        }
+    }
+    ret_str(vm, &out)
+}
+
+fn byte(vm: &mut Vm, call: NativeCall) -> Result<Action, Throw> {
+    let s = check_str(vm, &call, 1)?;
+    let l = bytes(vm, s).len();
+    let pi = opt_integer(vm, &call, 2, 1)?;
+    let posi = posrelat_i(pi, l);
+    let pose = end_pos(opt_integer(vm, &call, 3, pi)?, l) as u64;
+    if posi > pose {
+        return Ok(Action::Return(0));
+    }
+    if pose - posi >= i32::MAX as u64 {
+        return Err(Throw::msg("string slice too long"));
+    }
+    let n = (pose - posi) as usize + 1;
+    if n >= 1_000_000 {
+        return Err(Throw::msg("stack overflow (string slice too long)"));
+    }
+    charge_work(vm, n * 4)?;
+    vm.ensure_stack(vm.top() + n)?;
+    for i in 0..n {
+        let b = bytes(vm, s)[posi as usize - 1 + i];
+        vm.push(Value::Int(b as i64))?;
+    }
+    Ok(Action::Return(n))
+}
+
+fn char(vm: &mut Vm, call: NativeCall) -> Result<Action, Throw> {
+    let n = nargs(vm, &call);
+    charge_work(vm, n * 4)?;
+    let mut out = Vec::with_capacity(n);
+    for i in 1..=n {
+        let c = check_integer(vm, &call, i)?;
+        if c as u64 > 255 {
+            return Err(Throw::bad_arg(i, "value out of range"));
+        }
+        out.push(c as u8);
+    }
+    ret_str(vm, &out)
+}
+
+/// The Lua value of a capture.
+fn capture_value(vm: &mut Vm, s: StrRef, c: Capture) -> Result<Value, Throw> {
+    match c {
+        Capture::Position(p) => Ok(Value::Int(p as i64 + 1)),
+        Capture::Span(a, b) => {
+            let piece = bytes(vm, s)[a..b].to_vec();
+            vm.intern(&piece)
+        }
+    }
+}
+
+fn find(vm: &mut Vm, call: NativeCall) -> Result<Action, Throw> {
+    find_aux(vm, call, true)
+}
+
+fn match_(vm: &mut Vm, call: NativeCall) -> Result<Action, Throw> {
+    find_aux(vm, call, false)
+}
+
+fn find_aux(vm: &mut Vm, call: NativeCall, find: bool) -> Result<Action, Throw> {
+    let s = check_str(vm, &call, 1)?;
+    let p = check_str(vm, &call, 2)?;
+    let ls = bytes(vm, s).len();
+    let init = posrelat_i(opt_integer(vm, &call, 3, 1)?, ls) - 1;
+    if init > ls as u64 {
+        return ret1(vm, Value::Nil);
+    }
+    let init = init as usize;
+    let plain = arg(vm, &call, 4).truthy();
+    charge_work(vm, bytes(vm, p).len())?;
+    if find && (plain || pattern::nospecials(bytes(vm, p))) {
+        charge_work(vm, ls - init)?;
+        let found = pattern::find_plain(bytes(vm, s), bytes(vm, p), init);
+        return match found {
+            Some(i) => {
+                let lp = bytes(vm, p).len();
+                ret(vm, &[Value::Int(i as i64 + 1), Value::Int((i + lp) as i64)])
+            }
+            None => ret1(vm, Value::Nil),
+        };
+    }
+    let m = {
+        let (heap, fuel) = vm.heap_and_fuel();
+        let mut hook = Hook::new(fuel, None);
+        pattern::find(heap.str(s), heap.str(p), init, true, &mut |n| hook.step(n))
+            .map_err(pattern_err)?
+    };
+    let Some(m) = m else {
+        return ret1(vm, Value::Nil);
+    };
+    let mut out = Vec::new();
+    let caps = if find {
+        out.push(Value::Int(m.start as i64 + 1));
+        out.push(Value::Int(m.end as i64));
+        m.captures.clone()
+    } else {
+        m.values()
+    };
+    for c in caps {
+        out.push(capture_value(vm, s, c)?);
+    }
+    ret(vm, &out)
+}
+
+fn gmatch(vm: &mut Vm, call: NativeCall) -> Result<Action, Throw> {
+    let s = check_str(vm, &call, 1)?;
+    let p = check_str(vm, &call, 2)?;
+    let ls = bytes(vm, s).len();
+    let init = posrelat_i(opt_integer(vm, &call, 3, 1)?, ls) - 1;
+    let init = if init > ls as u64 {
+        ls + 1
+    } else {
+        init as usize
+    };
+    let st = GmatchState::new(ls, init);
+    let id = vm
+        .natives()
+        .id_of("string.gmatch.iterator")
+        .ok_or_else(|| Throw::msg("gmatch iterator missing"))?;
+    let f = vm.native_value(
+        id,
+        vec![
+            Value::Str(s),
+            Value::Str(p),
+            Value::Int(st.pos as i64),
+            Value::Int(-1),
+        ],
+    )?;
+    ret1(vm, f)
+}
+
+fn gmatch_iterator(vm: &mut Vm, call: NativeCall) -> Result<Action, Throw> {
+    let ups = vm.heap.native(call.native).upvalues.clone();
+    let (
+        Some(&Value::Str(s)),
+        Some(&Value::Str(p)),
+        Some(&Value::Int(pos)),
+        Some(&Value::Int(last)),
+    ) = (ups.first(), ups.get(1), ups.get(2), ups.get(3))
+    else {
+        return Err(Throw::msg("gmatch iterator state lost"));
+    };
+    let mut st = GmatchState {
+        pos: pos as usize,
+        lastmatch: if last < 0 { None } else { Some(last as usize) },
+    };
+    charge_work(vm, 0)?;
+    let m = {
+        let (heap, fuel) = vm.heap_and_fuel();
+        let mut hook = Hook::new(fuel, None);
+        st.next(heap.str(s), heap.str(p), &mut |n| hook.step(n))
+            .map_err(pattern_err)?
+    };
+    let ups = &mut vm.heap.natives.get_mut(call.native.index() as u32).upvalues;
+    if ups.len() >= 4 {
+        ups[2] = Value::Int(st.pos as i64);
+        ups[3] = Value::Int(st.lastmatch.map_or(-1, |l| l as i64));
+    }
+    let Some(m) = m else {
+        return Ok(Action::Return(0));
+    };
+    let mut out = Vec::new();
+    for c in m.values() {
+        out.push(capture_value(vm, s, c)?);
+    }
+    ret(vm, &out)
+}
+
+// gsub keeps its progress in these slots (offsets from the first argument) while it calls a
+// replacement function or an `__index` metamethod.
+const GS_PIECES: usize = 4;
+const GS_SRC: usize = 5;
+const GS_LAST: usize = 6;
+const GS_N: usize = 7;
+const GS_CHANGED: usize = 8;
+const GS_DONE: usize = 9;
+const GS_MSTART: usize = 10;
+const GS_MEND: usize = 11;
+const GS_FUNC: usize = 12;
+
+fn int_at(vm: &Vm, i: usize) -> i64 {
+    match vm.stack_get(i) {
+        Value::Int(n) => n,
+        _ => 0,
+    }
+}
+
+fn gsub(vm: &mut Vm, call: NativeCall) -> Result<Action, Throw> {
+    let base = call.base;
+    let s = check_str(vm, &call, 1)?;
+    let p = check_str(vm, &call, 2)?;
+    let srcl = bytes(vm, s).len();
+    let mut repl = arg(vm, &call, 3);
+    let mut g;
+    if call.state == 0 {
+        let max_n = opt_integer(vm, &call, 4, srcl as i64 + 1)?;
+        match repl {
+            Value::Str(_) | Value::Int(_) | Value::Float(_) | Value::Table(_) => {}
+            v if v.is_function() => {}
+            _ => return Err(type_error(vm, &call, 3, "string/function/table")),
+        }
+        charge_work(vm, srcl)?;
+        g = Gsub::new(bytes(vm, p), max_n);
+        if matches!(repl, Value::Int(_) | Value::Float(_)) {
+            let r = check_str(vm, &call, 3)?;
+            repl = Value::Str(r);
+        }
+    } else {
+        // A replacement function or `__index` returned: restore the loop and add its value.
+        let max_n = int_at(vm, base + 3);
+        g = Gsub::new(bytes(vm, p), max_n);
+        g.src = int_at(vm, base + GS_SRC) as usize;
+        let last = int_at(vm, base + GS_LAST);
+        g.lastmatch = if last < 0 { None } else { Some(last as usize) };
+        g.n = int_at(vm, base + GS_N);
+        g.changed = vm.stack_get(base + GS_CHANGED).truthy();
+        g.done = vm.stack_get(base + GS_DONE).truthy();
+        let (ms, me) = (
+            int_at(vm, base + GS_MSTART) as usize,
+            int_at(vm, base + GS_MEND) as usize,
+        );
+        let v = vm.stack_get(vm.top().saturating_sub(1).max(base + GS_FUNC));
+        add_replacement(vm, &mut g, s, ms, me, v)?;
+    }
+    loop {
+        let raw: Option<RawMatch> = {
+            let (heap, fuel) = vm.heap_and_fuel();
+            let mut hook = Hook::new(fuel, None);
+            g.next_match(heap.str(s), heap.str(p), &mut |n| hook.step(n))
+                .map_err(pattern_err)?
+        };
+        let Some(m) = raw else { break };
+        match repl {
+            Value::Str(r) => {
+                let before = g.out.len();
+                {
+                    let heap = &vm.heap;
+                    g.add_expanded(heap.str(s), &m, heap.str(r))
+                        .map_err(Throw::msg)?;
+                }
+                let added = g.out.len() - before;
+                charge_work(vm, added)?;
+                if g.out.len() > memory_left(vm) {
+                    return Err(memory_error(vm, g.out.len()));
+                }
+            }
+            Value::Table(t) => {
+                let first = m.capture(0).map_err(Throw::msg)?;
+                let key = capture_value(vm, s, first)?;
+                match index_peek(vm, Value::Table(t), key)? {
+                    Some(v) => {
+                        let keep = g.out.clone();
+                        add_replacement(vm, &mut g, s, m.start, m.end, v)?;
+                        let mut joined = keep;
+                        joined.extend_from_slice(&g.out);
+                        g.out = joined;
+                    }
+                    None => {
+                        // An `__index` function must run: stack the state, then its call.
+                        suspend(vm, base, &g, &m)?;
+                        if index_value(vm, Value::Table(t), key, 1)?.is_some() {
+                            return Err(Throw::msg("gsub: lost an __index call"));
+                        }
+                        return Ok(Action::Call {
+                            func: base + GS_FUNC,
+                            nresults: 1,
+                            state: 1,
+                        });
+                    }
+                }
+            }
+            f => {
+                let values = m.values(true).map_err(Throw::msg)?;
+                let mut vals = Vec::with_capacity(values.len());
+                for c in values {
+                    vals.push(capture_value(vm, s, c)?);
+                }
+                suspend(vm, base, &g, &m)?;
+                vm.push(f)?;
+                for v in vals {
+                    vm.push(v)?;
+                }
+                return Ok(Action::Call {
+                    func: base + GS_FUNC,
+                    nresults: 1,
+                    state: 1,
+                });
+            }
+        }
+    }
+    // Done: join the flushed pieces, the buffer and the rest of the subject.
+    let n = g.n;
+    if !g.changed {
+        return ret(vm, &[Value::Str(s), Value::Int(n)]);
+    }
+    let mut pieces: Vec<StrRef> = Vec::new();
+    if call.state != 0 || vm.top() > base + GS_PIECES {
+        if let Value::Table(t) = vm.stack_get(base + GS_PIECES) {
+            let k = vm.heap.table(t).border();
+            for i in 1..=k {
+                if let Value::Str(ps) = vm.heap.table(t).get_int(i) {
+                    pieces.push(ps);
+                }
+            }
+        }
+    }
+    let tail = srcl - g.src.min(srcl);
+    let total: usize =
+        pieces.iter().map(|&ps| bytes(vm, ps).len()).sum::<usize>() + g.out.len() + tail;
+    check_memory(vm, total)?;
+    charge_work(vm, total)?;
+    let mut out = Vec::with_capacity(total);
+    for ps in pieces {
+        out.extend_from_slice(bytes(vm, ps));
+    }
+    out.extend_from_slice(&g.out);
+    out.extend_from_slice(&bytes(vm, s)[g.src.min(srcl)..]);
+    let r = vm.intern(&out)?;
+    ret(vm, &[r, Value::Int(n)])
+}
+
+/// Writes gsub's state to its slots (flushing the output buffer into the pieces table) and
+/// leaves the top at the callee slot.
+fn suspend(vm: &mut Vm, base: usize, g: &Gsub, m: &RawMatch) -> Result<(), Throw> {
+    if vm.top() < base + GS_FUNC {
+        vm.set_top(base + GS_FUNC)?;
+    }
+    vm.set_top(base + GS_FUNC)?;
+    let t = match vm.stack_get(base + GS_PIECES) {
+        Value::Table(t) => t,
+        _ => {
+            let t = vm.new_table(4, 0)?;
+            vm.stack_set(base + GS_PIECES, Value::Table(t));
+            t
+        }
+    };
+    if !g.out.is_empty() {
+        let piece = new_string(vm, &g.out)?;
+        let k = vm.heap.table(t).border() + 1;
+        vm.raw_set(t, Value::Int(k), piece)?;
+    }
+    vm.stack_set(base + 3, Value::Int(g.max_n));
+    vm.stack_set(base + GS_SRC, Value::Int(g.src as i64));
+    vm.stack_set(
+        base + GS_LAST,
+        Value::Int(g.lastmatch.map_or(-1, |l| l as i64)),
+    );
+    vm.stack_set(base + GS_N, Value::Int(g.n));
+    vm.stack_set(base + GS_CHANGED, Value::Bool(g.changed));
+    vm.stack_set(base + GS_DONE, Value::Bool(g.done));
+    vm.stack_set(base + GS_MSTART, Value::Int(m.start as i64));
+    vm.stack_set(base + GS_MEND, Value::Int(m.end as i64));
+    Ok(())
+}
+
+/// `add_value` after the replacement function or table gave `v`. The buffer restarts empty
+/// (everything before was flushed by `suspend`).
+fn add_replacement(
+    vm: &mut Vm,
+    g: &mut Gsub,
+    s: StrRef,
+    ms: usize,
+    me: usize,
+    v: Value,
+) -> Result<(), Throw> {
+    g.out.clear();
+    if !v.truthy() {
+        charge_work(vm, me - ms)?;
+        let heap = &vm.heap;
+        g.out.extend_from_slice(&heap.str(s)[ms..me]);
+        return Ok(());
+    }
+    match v {
+        Value::Str(_) | Value::Int(_) | Value::Float(_) => {
+            let r = vm.to_str(v)?.ok_or_else(|| Throw::msg("bad replacement"))?;
+            let b = bytes(vm, r).len();
+            charge_work(vm, b)?;
+            g.out.extend_from_slice(vm.heap.str(r));
+            g.changed = true;
+            Ok(())
+        }
+        _ => Err(Throw::msg(format!(
+            "invalid replacement value (a {})",
+            v.type_name()
+        ))),
+    }
+}
+
+/// `t[k]` through `__index` tables, without side effects: `None` when an `__index` function
+/// would have to run.
+pub(crate) fn index_peek(vm: &Vm, mut t: Value, k: Value) -> Result<Option<Value>, Throw> {
+    for _ in 0..2000 {
+        if let Value::Table(tr) = t {
+            let v = vm.heap.table(tr).get(k);
+            if !v.is_nil() {
+                return Ok(Some(v));
+            }
+        }
+        let tm = vm.metamethod(t, MetaMethod::Index);
+        if tm.is_nil() {
+            if matches!(t, Value::Table(_)) {
+                return Ok(Some(Value::Nil));
+            }
+            return Err(Throw::msg(format!(
+                "attempt to index a {} value",
+                type_name(vm, t)
+            )));
+        }
+        if tm.is_function() {
+            return Ok(None);
+        }
+        t = tm;
+    }
+    Err(Throw::msg("'__index' chain too long; possible loop"))
+}
+
+/// A pseudo address for `%p` (same scheme as `tostring`).
+fn pointer_of(v: Value) -> Option<u64> {
+    let (tag, index) = match v {
+        Value::Table(r) => (1u64, r.index()),
+        Value::LuaFn(r) => (2, r.index()),
+        Value::Native(r) => (3, r.index()),
+        Value::UserData(r) => (4, r.index()),
+        Value::Thread(r) => (5, r.index()),
+        Value::Str(r) => (6, r.index()),
+        _ => return None,
+    };
+    Some(0x5555_0000_0000u64 + (tag << 36) + index as u64 * 64)
+}
+
+/// Converts the argument values to the engines' [`Arg`]s (strings borrowed from the heap).
+fn to_args<'a>(heap: &'a kernel::heap::Heap, vals: &[Value], names: &'a [String]) -> Vec<Arg<'a>> {
+    vals.iter()
+        .zip(names)
+        .map(|(v, name)| match *v {
+            Value::Nil => Arg::Nil,
+            Value::Bool(b) => Arg::Bool(b),
+            Value::Int(i) => Arg::Int(i),
+            Value::Float(f) => Arg::Float(f),
+            Value::Str(s) => Arg::Str(heap.str(s)),
+            _ => Arg::Other {
+                type_name: name,
+                tostring: None,
+            },
+        })
+        .collect()
+}
+
+fn format_(vm: &mut Vm, call: NativeCall) -> Result<Action, Throw> {
+    let base = call.base;
+    let fmt = check_str(vm, &call, 1)?;
+    let n = if call.state == 0 {
+        nargs(vm, &call)
+    } else {
+        // Returned from `__tostring` of argument `state` (counting the values from 1):
+        // the result replaces the argument; the count of arguments sits below the call.
+        let top = vm.top();
+        let r = vm.stack_get(top - 1);
+        let n = int_at(vm, top - 2) as usize;
+        let r = match r {
+            Value::Str(_) | Value::Int(_) | Value::Float(_) => r,
+            _ => return Err(Throw::msg("'__tostring' must return a string")),
+        };
+        let r = match vm.to_str(r)? {
+            Some(sr) => Value::Str(sr),
+            None => r,
+        };
+        vm.stack_set(base + call.state as usize, r);
+        vm.set_top(base + n)?;
+        n
+    };
+    // Every value that `%s` will show goes through `luaL_tolstring` first.
+    let wanted = format::tostring_args(bytes(vm, fmt));
+    for i in wanted {
+        let slot = base + 1 + i;
+        if slot >= base + n {
+            break;
+        }
+        if (i as u32 + 1) <= call.state && call.state != 0 {
+            continue;
+        }
+        let v = vm.stack_get(slot);
+        if matches!(v, Value::Str(_) | Value::Int(_) | Value::Float(_)) {
+            continue;
+        }
+        let tm = vm.metamethod(v, MetaMethod::ToString);
+        if !tm.is_nil() {
+            vm.push(Value::Int(n as i64))?;
+            let func = vm.top();
+            vm.push(tm)?;
+            vm.push(v)?;
+            return Ok(Action::Call {
+                func,
+                nresults: 1,
+                state: i as u32 + 1,
+            });
+        }
+        let sv = tostring_basic(vm, v)?;
+        vm.stack_set(slot, Value::Str(sv));
+    }
+    let vals: Vec<Value> = (2..=n).map(|i| vm.stack_get(base + i - 1)).collect();
+    let names: Vec<String> = vals.iter().map(|&v| type_name(vm, v)).collect();
+    charge_work(vm, bytes(vm, fmt).len())?;
+    let mem = memory_left(vm);
+    let out = {
+        let (heap, fuel) = vm.heap_and_fuel();
+        let mut hook = Hook::new(fuel, Some(mem));
+        let args = to_args(heap, &vals, &names);
+        let pointer = |i: usize| vals.get(i).and_then(|&v| pointer_of(v));
+        format::format_with_pointers(heap.str(fmt), &args, &pointer, &mut |k| hook.step(k))
+            .map_err(engine_err)?
+    };
+    ret_str(vm, &out)
+}
+
+fn pack_(vm: &mut Vm, call: NativeCall) -> Result<Action, Throw> {
+    let fmt = check_str(vm, &call, 1)?;
+    let n = nargs(vm, &call);
+    let vals: Vec<Value> = (2..=n).map(|i| arg(vm, &call, i)).collect();
+    let names: Vec<String> = vals.iter().map(|&v| type_name(vm, v)).collect();
+    charge_work(vm, bytes(vm, fmt).len())?;
+    let mem = memory_left(vm);
+    let out = {
+        let (heap, fuel) = vm.heap_and_fuel();
+        let mut hook = Hook::new(fuel, Some(mem));
+        let args = to_args(heap, &vals, &names);
+        pack::pack(heap.str(fmt), &args, &mut |k| hook.step(k)).map_err(engine_err)?
+    };
+    ret_str(vm, &out)
+}
+
+fn packsize(vm: &mut Vm, call: NativeCall) -> Result<Action, Throw> {
+    let fmt = check_str(vm, &call, 1)?;
+    charge_work(vm, bytes(vm, fmt).len())?;
+    let r = pack::packsize::<Throw>(bytes(vm, fmt)).map_err(engine_err)?;
+    ret1(vm, Value::Int(r))
+}
+
+fn unpack(vm: &mut Vm, call: NativeCall) -> Result<Action, Throw> {
+    let fmt = check_str(vm, &call, 1)?;
+    let data = check_str(vm, &call, 2)?;
+    let init = opt_integer(vm, &call, 3, 1)?;
+    charge_work(vm, bytes(vm, fmt).len())?;
+    let mem = memory_left(vm);
+    let (values, next) = {
+        let (heap, fuel) = vm.heap_and_fuel();
+        let mut hook = Hook::new(fuel, Some(mem));
+        pack::unpack(heap.str(fmt), heap.str(data), init, &mut |k| hook.step(k))
+            .map_err(engine_err)?
+    };
+    if values.len() >= 1_000_000 {
+        return Err(Throw::msg("stack overflow (too many results)"));
+    }
+    let mut out = Vec::with_capacity(values.len() + 1);
+    for v in values {
+        out.push(match v {
+            pack::Value::Int(i) => Value::Int(i),
+            pack::Value::Float(f) => Value::Float(f),
+            pack::Value::Str(b) => vm.intern(&b)?,
+        });
+    }
+    out.push(Value::Int(next));
+    ret(vm, &out)
+}

@@ -1,0 +1,1066 @@
+//! The table library (Lua 5.4 manual §6.6) as natives.
+//!
+//! Tables without `__index`/`__newindex`/`__len` are handled with raw operations. Otherwise
+//! the native computes the length itself (calling `__len` as a continuation) and runs the
+//! element loops through small Lua helpers (compiled once per process and kept in the
+//! registry), so that every `t[i]` honours the metamethods exactly as `lua_geti`/`lua_seti`
+//! do while the VM stays stackless.
+//!
+//! `table.sort` is Lua's `auxsort` as an explicit state machine over a table accessed with
+//! raw operations (the table itself, or — when it has metamethods — a copy made and written
+//! back by helpers), so the sequence of comparisons, and therefore the results with
+//! inconsistent comparators and the `invalid order function for sorting` error, are those of
+//! lua5.4 (except that the pivot re-randomisation lua5.4 takes from the clock is a fixed
+//! value here). Comparator and `__lt` calls are `Action::Call` continuations; the machine's
+//! registers live in a table on the stack.
+
+use crate::budget::{charge_units, charge_work, check_memory, memory_error};
+use crate::support::*;
+use crate::Lib;
+use kernel::number::{float_to_int, str_to_number, FloatToInt, Number};
+use kernel::value::{TableRef, Value};
+use kernel::vm::meta::MetaMethod;
+use kernel::vm::{Action, NativeCall, Throw, Vm};
+
+pub const LIB: Lib = Lib {
+    name: Some("table"),
+    functions: &[
+        ("concat", concat, 0),
+        ("insert", insert, 0),
+        ("move", move_, 0),
+        ("pack", pack, 0),
+        ("remove", remove, 0),
+        ("sort", sort, 0),
+        ("unpack", unpack, 0),
+    ],
+    hidden: &[("table.checkpoint", checkpoint, 0)],
+    open: None,
+};
+
+const TAB_R: u8 = 1;
+const TAB_W: u8 = 2;
+const TAB_L: u8 = 4;
+
+/// Returns nothing: called by natives to save their progress between two slices.
+fn checkpoint(_vm: &mut Vm, _call: NativeCall) -> Result<Action, Throw> {
+    Ok(Action::Return(0))
+}
+
+/// `checktab`: a table, or a value whose metatable has the needed fields.
+fn checktab(vm: &Vm, call: &NativeCall, i: usize, what: u8) -> Result<Value, Throw> {
+    let v = arg(vm, call, i);
+    if matches!(v, Value::Table(_)) {
+        return Ok(v);
+    }
+    if let Some(mt) = vm.metatable(v) {
+        let ok = (what & TAB_R == 0 || !vm.meta_field(mt, MetaMethod::Index).is_nil())
+            && (what & TAB_W == 0 || !vm.meta_field(mt, MetaMethod::NewIndex).is_nil())
+            && (what & TAB_L == 0 || !vm.meta_field(mt, MetaMethod::Len).is_nil());
+        if ok {
+            return Ok(v);
+        }
+    }
+    Err(type_error(vm, call, i, "table"))
+}
+
+/// A table whose element accesses and length need no metamethod.
+fn plain(vm: &Vm, v: Value) -> Option<TableRef> {
+    let Value::Table(t) = v else { return None };
+    match vm.heap.table(t).metatable {
+        None => Some(t),
+        Some(mt) => {
+            if vm.meta_field(mt, MetaMethod::Index).is_nil()
+                && vm.meta_field(mt, MetaMethod::NewIndex).is_nil()
+                && vm.meta_field(mt, MetaMethod::Len).is_nil()
+            {
+                Some(t)
+            } else {
+                None
+            }
+        }
+    }
+}
+
+/// `luaL_len`: the length, or `None` after pushing a call of `__len` (result: one value, to
+/// be checked with [`len_result`]).
+fn len_of(vm: &mut Vm, v: Value) -> Result<Option<i64>, Throw> {
+    let tm = vm.metamethod(v, MetaMethod::Len);
+    if !tm.is_nil() {
+        vm.push(tm)?;
+        vm.push(v)?;
+        return Ok(None);
+    }
+    match v {
+        Value::Table(t) => Ok(Some(vm.heap.table(t).border())),
+        Value::Str(s) => Ok(Some(vm.heap.str(s).len() as i64)),
+        _ => Err(Throw::msg(format!(
+            "attempt to get length of a {} value",
+            type_name(vm, v)
+        ))),
+    }
+}
+
+/// Checks a `__len` result as `luaL_len` does.
+fn len_result(vm: &Vm, v: Value) -> Result<i64, Throw> {
+    let n = match v {
+        Value::Int(i) => Some(i),
+        Value::Float(f) => float_to_int(f, FloatToInt::Exact),
+        Value::Str(s) => match str_to_number(vm.heap.str(s)) {
+            Some(Number::Int(i)) => Some(i),
+            Some(Number::Float(f)) => float_to_int(f, FloatToInt::Exact),
+            None => None,
+        },
+        _ => None,
+    };
+    n.ok_or_else(|| Throw::msg("object length is not an integer"))
+}
+
+/// Lua helpers for tables with metamethods. Each is a chunk taking its arguments in `...`.
+const HELPERS: &[(&str, &str)] = &[
+    (
+        "insert",
+        "local t, e, pos, v = ... for i = e, pos + 1, -1 do t[i] = t[i - 1] end t[pos] = v",
+    ),
+    (
+        "remove",
+        "local t, size, pos = ... local r = t[pos] \
+         while pos < size do t[pos] = t[pos + 1] pos = pos + 1 end t[pos] = nil return r",
+    ),
+    (
+        "move",
+        "local a1, f, e, t, a2, up = ... local n = e - f \
+         if up then for i = 0, n do a2[t + i] = a1[f + i] end \
+         else for i = n, 0, -1 do a2[t + i] = a1[f + i] end end return a2",
+    ),
+    (
+        "collect",
+        "local t, i, e = ... local w = {} local k = 1 \
+         while true do w[k] = t[i] k = k + 1 if i == e then break end i = i + 1 end return w",
+    ),
+    (
+        "writeback",
+        "local t, w, n = ... for i = 1, n do t[i] = w[i] end",
+    ),
+];
+
+/// The helper `name`, compiled on first use and cached in the registry.
+fn helper(vm: &mut Vm, name: &str) -> Result<Value, Throw> {
+    let key = vm.intern(format!("tablib.{name}").as_bytes())?;
+    let f = vm.raw_get(vm.registry, key);
+    if !f.is_nil() {
+        return Ok(f);
+    }
+    let src = HELPERS
+        .iter()
+        .find(|(n, _)| *n == name)
+        .map(|(_, s)| *s)
+        .ok_or_else(|| Throw::msg("table helper missing"))?;
+    let proto = kernel::compiler::compile(src.as_bytes(), b"=[C]")
+        .map_err(|e| Throw::msg(String::from_utf8_lossy(&e.message).into_owned()))?;
+    let empty = vm.new_table(0, 0)?;
+    let f = vm.load(&proto, Some(Value::Table(empty)))?;
+    vm.raw_set(vm.registry, key, f)?;
+    Ok(f)
+}
+
+/// Pushes a call of helper `name` with `args` and returns the action.
+fn call_helper(
+    vm: &mut Vm,
+    name: &str,
+    args: &[Value],
+    nresults: i32,
+    state: u32,
+) -> Result<Action, Throw> {
+    let f = helper(vm, name)?;
+    let func = vm.top();
+    vm.push(f)?;
+    for &a in args {
+        vm.push(a)?;
+    }
+    Ok(Action::Call {
+        func,
+        nresults,
+        state,
+    })
+}
+
+fn raw_geti(vm: &Vm, t: TableRef, i: i64) -> Value {
+    vm.heap.table(t).get_int(i)
+}
+
+fn raw_seti(vm: &mut Vm, t: TableRef, i: i64, v: Value) -> Result<(), Throw> {
+    vm.raw_set(t, Value::Int(i), v)
+}
+
+// ----- concat -----------------------------------------------------------------------------
+
+fn concat(vm: &mut Vm, call: NativeCall) -> Result<Action, Throw> {
+    let base = call.base;
+    match call.state {
+        0 => {
+            let t = checktab(vm, &call, 1, TAB_R | TAB_L)?;
+            opt_str(vm, &call, 2)?;
+            let i = opt_integer(vm, &call, 3, 1)?;
+            vm.set_top(base + 4)?;
+            vm.stack_set(base + 2, Value::Int(i));
+            if arg(vm, &call, 4).is_nil() {
+                match len_of(vm, t)? {
+                    Some(n) => concat_range(vm, base, n),
+                    None => Ok(Action::Call {
+                        func: base + 4,
+                        nresults: 1,
+                        state: 1,
+                    }),
+                }
+            } else {
+                let j = check_integer(vm, &call, 4)?;
+                concat_range(vm, base, j)
+            }
+        }
+        1 => {
+            let n = len_result(vm, vm.stack_get(base + 4))?;
+            vm.set_top(base + 4)?;
+            concat_range(vm, base, n)
+        }
+        _ => {
+            // The collect helper returned the values i..j in a fresh table.
+            let Value::Table(w) = vm.stack_get(base + 4) else {
+                return Err(Throw::msg("table.concat: lost its values"));
+            };
+            let n = int_at(vm, base + 3);
+            concat_join(vm, base, w, 1, n, int_at(vm, base + 2))
+        }
+    }
+}
+
+fn int_at(vm: &Vm, i: usize) -> i64 {
+    match vm.stack_get(i) {
+        Value::Int(n) => n,
+        _ => 0,
+    }
+}
+
+/// `concat` over `t[i..=j]` (i at base+2).
+fn concat_range(vm: &mut Vm, base: usize, j: i64) -> Result<Action, Throw> {
+    let i = int_at(vm, base + 2);
+    if i > j {
+        return ret_str(vm, b"");
+    }
+    let t = vm.stack_get(base);
+    match plain(vm, t) {
+        Some(tr) => concat_join(vm, base, tr, i, j, i),
+        None => {
+            vm.stack_set(base + 3, Value::Int(j.wrapping_sub(i).wrapping_add(1)));
+            call_helper(vm, "collect", &[t, Value::Int(i), Value::Int(j)], 1, 2)
+        }
+    }
+}
+
+/// Joins `w[a..=b]` with the separator; `first` is the index reported in errors for `a`.
+fn concat_join(
+    vm: &mut Vm,
+    base: usize,
+    w: TableRef,
+    a: i64,
+    b: i64,
+    first: i64,
+) -> Result<Action, Throw> {
+    let sep: Vec<u8> = match vm.stack_get(base + 1) {
+        Value::Str(s) => vm.heap.str(s).to_vec(),
+        _ => Vec::new(),
+    };
+    let mut out: Vec<u8> = Vec::new();
+    let mut k = a;
+    loop {
+        let v = raw_geti(vm, w, k);
+        let idx = first.wrapping_add(k.wrapping_sub(a));
+        match v {
+            Value::Str(s) => out.extend_from_slice(vm.heap.str(s)),
+            Value::Int(_) | Value::Float(_) => {
+                let s = vm.to_str(v)?.ok_or_else(|| Throw::msg("bad number"))?;
+                out.extend_from_slice(vm.heap.str(s));
+            }
+            _ => {
+                return Err(Throw::msg(format!(
+                    "invalid value ({}) at index {} in table for 'concat'",
+                    type_name(vm, v),
+                    idx
+                )))
+            }
+        }
+        if k == b {
+            break;
+        }
+        out.extend_from_slice(&sep);
+        if out.len() > crate::budget::memory_left(vm) {
+            return Err(memory_error(vm, out.len()));
+        }
+        k += 1;
+        if k & 1023 == 0 {
+            charge_units(vm, 16)?;
+        }
+    }
+    charge_work(vm, out.len())?;
+    check_memory(vm, out.len())?;
+    ret_str(vm, &out)
+}
+
+// ----- insert / remove --------------------------------------------------------------------
+
+fn insert(vm: &mut Vm, call: NativeCall) -> Result<Action, Throw> {
+    let base = call.base;
+    let (n, size) = match call.state {
+        0 => {
+            let t = checktab(vm, &call, 1, TAB_R | TAB_W | TAB_L)?;
+            let n = nargs(vm, &call);
+            vm.set_top(base + 4)?;
+            vm.stack_set(base + 3, Value::Int(n as i64));
+            match len_of(vm, t)? {
+                Some(size) => (n, size),
+                None => {
+                    return Ok(Action::Call {
+                        func: base + 4,
+                        nresults: 1,
+                        state: 1,
+                    })
+                }
+            }
+        }
+        1 => {
+            let size = len_result(vm, vm.stack_get(base + 4))?;
+            vm.set_top(base + 4)?;
+            (int_at(vm, base + 3) as usize, size)
+        }
+        _ => return Ok(Action::Return(0)),
+    };
+    let e = size.wrapping_add(1);
+    let t = vm.stack_get(base);
+    let (pos, v) = match n {
+        2 => (e, vm.stack_get(base + 1)),
+        3 => {
+            let pos = check_integer_at(vm, &call, 2)?;
+            if (pos as u64).wrapping_sub(1) >= e as u64 {
+                return Err(Throw::bad_arg(2, "position out of bounds"));
+            }
+            (pos, vm.stack_get(base + 2))
+        }
+        _ => return Err(Throw::msg("wrong number of arguments to 'insert'")),
+    };
+    match plain(vm, t) {
+        Some(tr) => {
+            charge_units(vm, 1 + (e - pos).unsigned_abs() / 8)?;
+            let mut i = e;
+            while i > pos {
+                let x = raw_geti(vm, tr, i - 1);
+                raw_seti(vm, tr, i, x)?;
+                i -= 1;
+            }
+            raw_seti(vm, tr, pos, v)?;
+            Ok(Action::Return(0))
+        }
+        None => call_helper(vm, "insert", &[t, Value::Int(e), Value::Int(pos), v], 0, 2),
+    }
+}
+
+/// `check_integer` on a stack slot that may lie above the original arguments.
+fn check_integer_at(vm: &Vm, call: &NativeCall, i: usize) -> Result<i64, Throw> {
+    let v = vm.stack_get(call.base + i - 1);
+    match vm.to_number(v) {
+        Some(Number::Int(n)) => Ok(n),
+        Some(Number::Float(f)) => float_to_int(f, FloatToInt::Exact)
+            .ok_or_else(|| Throw::bad_arg(i, "number has no integer representation")),
+        None => Err(Throw::bad_arg(
+            i,
+            format!("number expected, got {}", type_name(vm, v)),
+        )),
+    }
+}
+
+fn remove(vm: &mut Vm, call: NativeCall) -> Result<Action, Throw> {
+    let base = call.base;
+    let size = match call.state {
+        0 => {
+            let t = checktab(vm, &call, 1, TAB_R | TAB_W | TAB_L)?;
+            vm.set_top(base + 2)?;
+            match len_of(vm, t)? {
+                Some(size) => size,
+                None => {
+                    return Ok(Action::Call {
+                        func: base + 2,
+                        nresults: 1,
+                        state: 1,
+                    })
+                }
+            }
+        }
+        1 => {
+            let size = len_result(vm, vm.stack_get(base + 2))?;
+            vm.set_top(base + 2)?;
+            size
+        }
+        _ => return Ok(Action::Return(1)),
+    };
+    let t = vm.stack_get(base);
+    let mut pos = if vm.stack_get(base + 1).is_nil() {
+        size
+    } else {
+        check_integer_at(vm, &call, 2)?
+    };
+    if pos != size && (pos as u64).wrapping_sub(1) > size as u64 {
+        return Err(Throw::bad_arg(1, "position out of bounds"));
+    }
+    match plain(vm, t) {
+        Some(tr) => {
+            charge_units(vm, 1 + size.wrapping_sub(pos).unsigned_abs() / 8)?;
+            let r = raw_geti(vm, tr, pos);
+            while pos < size {
+                let x = raw_geti(vm, tr, pos + 1);
+                raw_seti(vm, tr, pos, x)?;
+                pos += 1;
+            }
+            raw_seti(vm, tr, pos, Value::Nil)?;
+            ret1(vm, r)
+        }
+        None => call_helper(vm, "remove", &[t, Value::Int(size), Value::Int(pos)], 1, 2),
+    }
+}
+
+// ----- move ---------------------------------------------------------------------------------
+
+/// Elements moved per entry before a checkpoint.
+const MOVE_CHUNK: i64 = 1 << 14;
+
+fn move_(vm: &mut Vm, call: NativeCall) -> Result<Action, Throw> {
+    let base = call.base;
+    if call.state == 2 {
+        // The helper returned the destination.
+        return Ok(Action::Return(1));
+    }
+    if call.state == 0 {
+        let f = check_integer(vm, &call, 2)?;
+        let e = check_integer(vm, &call, 3)?;
+        let t = check_integer(vm, &call, 4)?;
+        let tt = if arg(vm, &call, 5).is_nil() { 1 } else { 5 };
+        checktab(vm, &call, 1, TAB_R)?;
+        checktab(vm, &call, tt, TAB_W)?;
+        let a1 = arg(vm, &call, 1);
+        let a2 = arg(vm, &call, tt);
+        vm.set_top(base + 9)?;
+        vm.stack_set(base + 4, a2);
+        if e < f {
+            vm.set_top(base + 5)?;
+            return Ok(Action::Return(1));
+        }
+        if !(f > 0 || e < i64::MAX.wrapping_add(f)) {
+            return Err(Throw::bad_arg(3, "too many elements to move"));
+        }
+        let n = e.wrapping_sub(f); // elements minus one
+        if t > i64::MAX - n {
+            return Err(Throw::bad_arg(4, "destination wrap around"));
+        }
+        let up = t > e || t <= f || (tt != 1 && !a1.raw_eq(a2));
+        let (Some(_), Some(_)) = (plain(vm, a1), plain(vm, a2)) else {
+            vm.set_top(base + 5)?;
+            return call_helper(
+                vm,
+                "move",
+                &[
+                    a1,
+                    Value::Int(f),
+                    Value::Int(e),
+                    Value::Int(t),
+                    a2,
+                    Value::Bool(up),
+                ],
+                1,
+                2,
+            );
+        };
+        // Registers: f, t, n, up, done (elements moved so far).
+        vm.stack_set(base + 1, Value::Int(f));
+        vm.stack_set(base + 2, Value::Int(t));
+        vm.stack_set(base + 3, Value::Int(n));
+        vm.stack_set(base + 5, Value::Bool(up));
+        vm.stack_set(base + 6, Value::Int(0));
+    }
+    vm.set_top(base + 9)?;
+    let (Value::Table(a1), Value::Table(a2)) = (vm.stack_get(base), vm.stack_get(base + 4)) else {
+        return Err(Throw::msg("table.move: lost its tables"));
+    };
+    let f = int_at(vm, base + 1);
+    let t = int_at(vm, base + 2);
+    let n = int_at(vm, base + 3);
+    let up = vm.stack_get(base + 5).truthy();
+    let done = int_at(vm, base + 6);
+    let left = (n - done) as u64 + 1; // n - done >= -1
+    let chunk = left.min(MOVE_CHUNK as u64) as i64;
+    charge_units(vm, 1 + chunk as u64 / 8)?;
+    for k in done..done + chunk {
+        let i = if up { k } else { n - k };
+        let v = raw_geti(vm, a1, f.wrapping_add(i));
+        raw_seti(vm, a2, t.wrapping_add(i), v)?;
+    }
+    let done = done + chunk;
+    if done > n {
+        vm.set_top(base + 5)?;
+        return Ok(Action::Return(1));
+    }
+    vm.stack_set(base + 6, Value::Int(done));
+    let id = vm
+        .natives()
+        .id_of("table.checkpoint")
+        .ok_or_else(|| Throw::msg("checkpoint missing"))?;
+    let cp = vm.native_value(id, Vec::new())?;
+    vm.push(cp)?;
+    Ok(Action::Call {
+        func: base + 9,
+        nresults: 0,
+        state: 1,
+    })
+}
+
+// ----- pack / unpack ------------------------------------------------------------------------
+
+fn pack(vm: &mut Vm, call: NativeCall) -> Result<Action, Throw> {
+    let n = nargs(vm, &call);
+    charge_work(vm, n * 4)?;
+    let t = vm.new_table(n, 1)?;
+    for i in 0..n {
+        let v = vm.stack_get(call.base + i);
+        raw_seti(vm, t, i as i64 + 1, v)?;
+    }
+    let k = vm.intern(b"n")?;
+    vm.raw_set(t, k, Value::Int(n as i64))?;
+    ret1(vm, Value::Table(t))
+}
+
+fn unpack(vm: &mut Vm, call: NativeCall) -> Result<Action, Throw> {
+    let base = call.base;
+    let (i, e) = match call.state {
+        0 => {
+            let i = opt_integer(vm, &call, 2, 1)?;
+            let t = arg(vm, &call, 1);
+            let e = if arg(vm, &call, 3).is_nil() {
+                vm.set_top(base + 3)?;
+                vm.stack_set(base + 1, Value::Int(i));
+                match len_of(vm, t)? {
+                    Some(n) => n,
+                    None => {
+                        return Ok(Action::Call {
+                            func: base + 3,
+                            nresults: 1,
+                            state: 1,
+                        })
+                    }
+                }
+            } else {
+                check_integer(vm, &call, 3)?
+            };
+            (i, e)
+        }
+        1 => {
+            let e = len_result(vm, vm.stack_get(base + 3))?;
+            (int_at(vm, base + 1), e)
+        }
+        _ => {
+            let Value::Table(w) = vm.stack_get(vm.top() - 1) else {
+                return Err(Throw::msg("table.unpack: lost its values"));
+            };
+            let n = int_at(vm, base + 2);
+            vm.set_top(base + 3)?;
+            return push_range(vm, w, 1, n);
+        }
+    };
+    if i > e {
+        return Ok(Action::Return(0));
+    }
+    let n = (e as u64).wrapping_sub(i as u64);
+    if n >= i32::MAX as u64 || n as usize + 1 >= kernel::vm::MAX_STACK - vm.top() {
+        return Err(Throw::msg("too many results to unpack"));
+    }
+    let t = vm.stack_get(base);
+    vm.set_top(base + 3)?;
+    match plain(vm, t) {
+        Some(tr) => push_range(vm, tr, i, e),
+        None => {
+            vm.stack_set(base + 2, Value::Int(n as i64 + 1));
+            call_helper(vm, "collect", &[t, Value::Int(i), Value::Int(e)], 1, 2)
+        }
+    }
+}
+
+fn push_range(vm: &mut Vm, t: TableRef, i: i64, e: i64) -> Result<Action, Throw> {
+    let n = (e as u64).wrapping_sub(i as u64) as usize + 1;
+    charge_work(vm, n * 4)?;
+    vm.ensure_stack(vm.top() + n)?;
+    let mut k = i;
+    loop {
+        let v = raw_geti(vm, t, k);
+        vm.push(v)?;
+        if k == e {
+            break;
+        }
+        k += 1;
+    }
+    Ok(Action::Return(n))
+}
+
+// ----- sort -----------------------------------------------------------------------------------
+
+/// lsort's `RANLIMIT`.
+const RANLIMIT: u32 = 100;
+/// Stand-in for `l_randomizePivot` (lua5.4 mixes `clock()` and `time()`).
+const FIXED_RANDOM: u32 = 0x2545_f491;
+/// Machine steps per entry before a checkpoint.
+const SORT_STEPS: u32 = 256;
+
+// Register indices in the register table (1-based keys).
+const R_PC: i64 = 1;
+const R_LO: i64 = 2;
+const R_UP: i64 = 3;
+const R_RND: i64 = 4;
+const R_P: i64 = 5;
+const R_I: i64 = 6;
+const R_J: i64 = 7;
+const R_V1: i64 = 9;
+const R_V2: i64 = 10;
+const R_PIV: i64 = 11;
+const R_SP: i64 = 12; // number of pending frames; frames follow from 16, four values each
+const R_STACK: i64 = 16;
+
+// Program counters of the machine.
+const PC_LOOP: i64 = 0;
+const PC_C1: i64 = 1;
+const PC_C2: i64 = 2;
+const PC_C3: i64 = 3;
+const PC_AFTER3: i64 = 4;
+const PC_PART_I: i64 = 5;
+const PC_C4: i64 = 6;
+const PC_PART_J: i64 = 7;
+const PC_C5: i64 = 8;
+const PC_END: i64 = 9;
+const PC_DONE: i64 = 10;
+
+// Stack slots (offsets from the first argument): table, comparator, working table, registers,
+// original length, then the callee.
+const S_W: usize = 2;
+const S_REGS: usize = 3;
+const S_LEN: usize = 4;
+const S_FUNC: usize = 5;
+
+// States.
+const ST_LEN: u32 = 1;
+const ST_COPIED: u32 = 2;
+const ST_RUN: u32 = 3;
+const ST_WRITTEN: u32 = 4;
+const ST_CHECKPOINT: u32 = 5;
+const R_RES: i64 = 13;
+
+struct Sorter {
+    regs: TableRef,
+    w: TableRef,
+}
+
+impl Sorter {
+    fn get(&self, vm: &Vm, r: i64) -> i64 {
+        match vm.heap.table(self.regs).get_int(r) {
+            Value::Int(n) => n,
+            _ => 0,
+        }
+    }
+    fn getv(&self, vm: &Vm, r: i64) -> Value {
+        vm.heap.table(self.regs).get_int(r)
+    }
+    fn set(&self, vm: &mut Vm, r: i64, v: i64) -> Result<(), Throw> {
+        vm.raw_set(self.regs, Value::Int(r), Value::Int(v))
+    }
+    fn setv(&self, vm: &mut Vm, r: i64, v: Value) -> Result<(), Throw> {
+        vm.raw_set(self.regs, Value::Int(r), v)
+    }
+    fn a(&self, vm: &Vm, i: i64) -> Value {
+        vm.heap.table(self.w).get_int(i)
+    }
+    fn seta(&self, vm: &mut Vm, i: i64, v: Value) -> Result<(), Throw> {
+        vm.raw_set(self.w, Value::Int(i), v)
+    }
+}
+
+/// The outcome of one comparison.
+enum Cmp {
+    Done(bool),
+    /// A call was pushed at the callee slot.
+    Call,
+}
+
+/// `sort_comp(a, b)`: `a < b` by the comparator, `__lt`, or the primitive order.
+fn sort_comp(vm: &mut Vm, base: usize, a: Value, b: Value) -> Result<Cmp, Throw> {
+    let f = vm.stack_get(base + 1);
+    if f.is_nil() {
+        match (a, b) {
+            (Value::Int(_) | Value::Float(_), Value::Int(_) | Value::Float(_)) => {
+                let (Some(x), Some(y)) = (a.as_number(), b.as_number()) else {
+                    return Ok(Cmp::Done(false));
+                };
+                return Ok(Cmp::Done(kernel::number::num_lt(x, y)));
+            }
+            (Value::Str(x), Value::Str(y)) => {
+                return Ok(Cmp::Done(vm.heap.str(x) < vm.heap.str(y)));
+            }
+            _ => {}
+        }
+        let mut tm = vm.metamethod(a, MetaMethod::Lt);
+        if tm.is_nil() {
+            tm = vm.metamethod(b, MetaMethod::Lt);
+        }
+        if tm.is_nil() {
+            let (ta, tb) = (type_name(vm, a), type_name(vm, b));
+            return Err(Throw::Plain(if ta == tb {
+                format!("attempt to compare two {ta} values")
+            } else {
+                format!("attempt to compare {ta} with {tb}")
+            }));
+        }
+        vm.set_top(base + S_FUNC)?;
+        vm.push(tm)?;
+        vm.push(a)?;
+        vm.push(b)?;
+        return Ok(Cmp::Call);
+    }
+    vm.set_top(base + S_FUNC)?;
+    vm.push(f)?;
+    vm.push(a)?;
+    vm.push(b)?;
+    Ok(Cmp::Call)
+}
+
+fn sort(vm: &mut Vm, call: NativeCall) -> Result<Action, Throw> {
+    let base = call.base;
+    let n = match call.state {
+        0 => {
+            let t = checktab(vm, &call, 1, TAB_R | TAB_W | TAB_L)?;
+            vm.set_top(base + S_FUNC)?;
+            match len_of(vm, t)? {
+                Some(n) => n,
+                None => {
+                    return Ok(Action::Call {
+                        func: base + S_FUNC,
+                        nresults: 1,
+                        state: ST_LEN,
+                    })
+                }
+            }
+        }
+        ST_LEN => len_result(vm, vm.stack_get(base + S_FUNC))?,
+        ST_COPIED => {
+            let w = vm.stack_get(base + S_FUNC);
+            vm.stack_set(base + S_W, w);
+            return sort_run(vm, base, None);
+        }
+        ST_RUN => {
+            let r = vm.stack_get(vm.top().saturating_sub(1).max(base + S_FUNC));
+            return sort_run(vm, base, Some(r.truthy()));
+        }
+        ST_CHECKPOINT => {
+            let r = match vm.stack_get(base + S_REGS) {
+                Value::Table(regs) => match vm.heap.table(regs).get_int(R_RES) {
+                    Value::Bool(b) => Some(b),
+                    _ => None,
+                },
+                _ => None,
+            };
+            return sort_run(vm, base, r);
+        }
+        _ => return Ok(Action::Return(0)),
+    };
+    vm.set_top(base + S_FUNC)?;
+    if n <= 1 {
+        return Ok(Action::Return(0));
+    }
+    if n >= i32::MAX as i64 {
+        return Err(Throw::bad_arg(1, "array too big"));
+    }
+    let f = vm.stack_get(base + 1);
+    if !f.is_nil() && !f.is_function() {
+        return Err(type_error(vm, &call, 2, "function"));
+    }
+    let t = vm.stack_get(base);
+    let regs = vm.new_table(R_STACK as usize + 16, 0)?;
+    vm.stack_set(base + S_REGS, Value::Table(regs));
+    vm.stack_set(base + S_LEN, Value::Int(n));
+    let s = Sorter { regs, w: regs };
+    s.set(vm, R_PC, PC_LOOP)?;
+    s.set(vm, R_LO, 1)?;
+    s.set(vm, R_UP, n)?;
+    s.set(vm, R_RND, 0)?;
+    s.set(vm, R_SP, 0)?;
+    match plain(vm, t) {
+        Some(_) => {
+            vm.stack_set(base + S_W, t);
+            sort_run(vm, base, None)
+        }
+        None => call_helper(
+            vm,
+            "collect",
+            &[t, Value::Int(1), Value::Int(n)],
+            1,
+            ST_COPIED,
+        ),
+    }
+}
+
+/// Runs the auxsort machine; `result` is the outcome of the comparison that was called.
+fn sort_run(vm: &mut Vm, base: usize, result: Option<bool>) -> Result<Action, Throw> {
+    let (Value::Table(regs), Value::Table(w)) =
+        (vm.stack_get(base + S_REGS), vm.stack_get(base + S_W))
+    else {
+        return Err(Throw::msg("table.sort: lost its state"));
+    };
+    let s = Sorter { regs, w };
+    let fast = {
+        // No Lua call can happen: run to the end in this entry.
+        let f = vm.stack_get(base + 1);
+        f.is_nil() && {
+            let n = int_at(vm, base + S_LEN);
+            let arr = vm.heap.table(w).array();
+            let len = (n as usize).min(arr.len());
+            len == n as usize
+                && (arr[..len]
+                    .iter()
+                    .all(|v| matches!(v, Value::Int(_) | Value::Float(_)))
+                    || arr[..len].iter().all(|v| matches!(v, Value::Str(_))))
+        }
+    };
+    let limit = if fast {
+        let n = int_at(vm, base + S_LEN) as u64;
+        charge_units(vm, 1 + n * (64 - n.leading_zeros() as u64) / 4)?;
+        u32::MAX
+    } else {
+        charge_units(vm, 4)?;
+        SORT_STEPS
+    };
+    let mut pc = s.get(vm, R_PC);
+    let mut res = result;
+    let mut steps = 0u32;
+    loop {
+        steps += 1;
+        if steps > limit {
+            s.set(vm, R_PC, pc)?;
+            s.setv(vm, R_RES, res.map_or(Value::Nil, Value::Bool))?;
+            let id = vm
+                .natives()
+                .id_of("table.checkpoint")
+                .ok_or_else(|| Throw::msg("checkpoint missing"))?;
+            let cp = vm.native_value(id, Vec::new())?;
+            vm.set_top(base + S_FUNC)?;
+            vm.push(cp)?;
+            return Ok(Action::Call {
+                func: base + S_FUNC,
+                nresults: 0,
+                state: ST_CHECKPOINT,
+            });
+        }
+        // Comparisons: `cmp!(x, y, next)` compares and continues at `next` with the result.
+        macro_rules! cmp {
+            ($x:expr, $y:expr, $next:expr) => {{
+                let (x, y) = ($x, $y);
+                match sort_comp(vm, base, x, y)? {
+                    Cmp::Done(b) => {
+                        res = Some(b);
+                        pc = $next;
+                    }
+                    Cmp::Call => {
+                        s.set(vm, R_PC, $next)?;
+                        return Ok(Action::Call {
+                            func: base + S_FUNC,
+                            nresults: 1,
+                            state: ST_RUN,
+                        });
+                    }
+                }
+                continue;
+            }};
+        }
+        let lo = s.get(vm, R_LO);
+        let up = s.get(vm, R_UP);
+        match pc {
+            PC_LOOP => {
+                if lo >= up {
+                    pc = PC_END;
+                    continue;
+                }
+                let (x, y) = (s.a(vm, lo), s.a(vm, up));
+                s.setv(vm, R_V1, x)?;
+                s.setv(vm, R_V2, y)?;
+                cmp!(y, x, PC_C1)
+            }
+            PC_C1 => {
+                if res.take().unwrap_or(false) {
+                    let (x, y) = (s.getv(vm, R_V1), s.getv(vm, R_V2));
+                    s.seta(vm, lo, y)?;
+                    s.seta(vm, up, x)?;
+                }
+                if up - lo == 1 {
+                    pc = PC_END;
+                    continue;
+                }
+                let rnd = s.get(vm, R_RND) as u32;
+                let (ulo, uup) = (lo as u32, up as u32);
+                let p = if uup - ulo < RANLIMIT || rnd == 0 {
+                    (ulo + uup) / 2
+                } else {
+                    let r4 = (uup - ulo) / 4;
+                    rnd % (r4 * 2) + (ulo + r4)
+                } as i64;
+                s.set(vm, R_P, p)?;
+                let (x, y) = (s.a(vm, p), s.a(vm, lo));
+                s.setv(vm, R_V1, x)?;
+                s.setv(vm, R_V2, y)?;
+                cmp!(x, y, PC_C2)
+            }
+            PC_C2 => {
+                let p = s.get(vm, R_P);
+                if res.take().unwrap_or(false) {
+                    let (x, y) = (s.getv(vm, R_V1), s.getv(vm, R_V2));
+                    s.seta(vm, p, y)?;
+                    s.seta(vm, lo, x)?;
+                    pc = PC_AFTER3;
+                    continue;
+                }
+                let y = s.a(vm, up);
+                s.setv(vm, R_V2, y)?;
+                let x = s.getv(vm, R_V1);
+                cmp!(y, x, PC_C3)
+            }
+            PC_C3 => {
+                let p = s.get(vm, R_P);
+                if res.take().unwrap_or(false) {
+                    let (x, y) = (s.getv(vm, R_V1), s.getv(vm, R_V2));
+                    s.seta(vm, p, y)?;
+                    s.seta(vm, up, x)?;
+                }
+                pc = PC_AFTER3;
+            }
+            PC_AFTER3 => {
+                if up - lo == 2 {
+                    pc = PC_END;
+                    continue;
+                }
+                let p = s.get(vm, R_P);
+                let piv = s.a(vm, p);
+                let last = s.a(vm, up - 1);
+                s.seta(vm, p, last)?;
+                s.seta(vm, up - 1, piv)?;
+                s.setv(vm, R_PIV, piv)?;
+                s.set(vm, R_I, lo)?;
+                s.set(vm, R_J, up - 1)?;
+                pc = PC_PART_I;
+            }
+            PC_PART_I => {
+                let i = s.get(vm, R_I) + 1;
+                s.set(vm, R_I, i)?;
+                let x = s.a(vm, i);
+                s.setv(vm, R_V1, x)?;
+                let piv = s.getv(vm, R_PIV);
+                cmp!(x, piv, PC_C4)
+            }
+            PC_C4 => {
+                if res.take().unwrap_or(false) {
+                    if s.get(vm, R_I) == up - 1 {
+                        return Err(Throw::msg("invalid order function for sorting"));
+                    }
+                    pc = PC_PART_I;
+                } else {
+                    pc = PC_PART_J;
+                }
+            }
+            PC_PART_J => {
+                let j = s.get(vm, R_J) - 1;
+                s.set(vm, R_J, j)?;
+                let y = s.a(vm, j);
+                s.setv(vm, R_V2, y)?;
+                let piv = s.getv(vm, R_PIV);
+                cmp!(piv, y, PC_C5)
+            }
+            PC_C5 => {
+                let (i, j) = (s.get(vm, R_I), s.get(vm, R_J));
+                if res.take().unwrap_or(false) {
+                    if j < i {
+                        return Err(Throw::msg("invalid order function for sorting"));
+                    }
+                    pc = PC_PART_J;
+                    continue;
+                }
+                let (vi, vj) = (s.getv(vm, R_V1), s.getv(vm, R_V2));
+                if j < i {
+                    // Partition done at p = i.
+                    let piv = s.getv(vm, R_PIV);
+                    s.seta(vm, up - 1, vi)?;
+                    s.seta(vm, i, piv)?;
+                    let p = i;
+                    let rnd = s.get(vm, R_RND);
+                    let sp = s.get(vm, R_SP);
+                    let fr = R_STACK + sp * 4;
+                    // Recurse on the smaller side; the other side continues afterwards.
+                    let (rlo, rup, tlo, tup, n) = if p - lo < up - p {
+                        (lo, p - 1, p + 1, up, p - lo)
+                    } else {
+                        (p + 1, up, lo, p - 1, up - p)
+                    };
+                    s.set(vm, fr, tlo)?;
+                    s.set(vm, fr + 1, tup)?;
+                    s.set(vm, fr + 2, n)?;
+                    s.set(vm, fr + 3, rnd)?;
+                    s.set(vm, R_SP, sp + 1)?;
+                    s.set(vm, R_LO, rlo)?;
+                    s.set(vm, R_UP, rup)?;
+                    pc = PC_LOOP;
+                } else {
+                    s.seta(vm, i, vj)?;
+                    s.seta(vm, j, vi)?;
+                    pc = PC_PART_I;
+                }
+            }
+            PC_END => {
+                let sp = s.get(vm, R_SP);
+                if sp == 0 {
+                    pc = PC_DONE;
+                    continue;
+                }
+                let fr = R_STACK + (sp - 1) * 4;
+                let (tlo, tup, n, rnd) = (
+                    s.get(vm, fr),
+                    s.get(vm, fr + 1),
+                    s.get(vm, fr + 2),
+                    s.get(vm, fr + 3),
+                );
+                s.set(vm, R_SP, sp - 1)?;
+                s.set(vm, R_LO, tlo)?;
+                s.set(vm, R_UP, tup)?;
+                let span = (tup as u32).wrapping_sub(tlo as u32);
+                let rnd = if (span / 128) as i64 > n {
+                    FIXED_RANDOM as i64
+                } else {
+                    rnd
+                };
+                s.set(vm, R_RND, rnd)?;
+                pc = PC_LOOP;
+            }
+            _ => {
+                // Done: write a copy back through the metamethods if there is one.
+                let t = vm.stack_get(base);
+                if !t.raw_eq(Value::Table(w)) {
+                    let n = int_at(vm, base + S_LEN);
+                    vm.set_top(base + S_FUNC)?;
+                    return call_helper(
+                        vm,
+                        "writeback",
+                        &[t, Value::Table(w), Value::Int(n)],
+                        0,
+                        ST_WRITTEN,
+                    );
+                }
+                return Ok(Action::Return(0));
+            }
+        }
+    }
+}
