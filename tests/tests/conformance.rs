@@ -57,7 +57,7 @@ fn first_difference(expected: &[u8], got: &[u8]) -> String {
             (Some(want), Some(have)) if want == have => number += 1,
             (want, have) => {
                 let show = |line: Option<&str>| match line {
-                    Some(line) => format!("{:?}", clip(line)),
+                    Some(line) => format!("\"{}\"", clip(line)),
                     None => "<end of output>".into(),
                 };
                 return format!(
