@@ -22,7 +22,22 @@ pub fn run_lua_file(path: &std::path::Path) -> Outcome {
             }
         }
     };
-    run_lua_source(&source, &format!("@{name}"))
+    let chunk_name = format!("@{name}");
+    // A panic is a kernel bug; report it as this script's failure instead of aborting the run.
+    match std::panic::catch_unwind(|| run_lua_source(&source, &chunk_name)) {
+        Ok(o) => o,
+        Err(p) => {
+            let msg = p
+                .downcast_ref::<String>()
+                .cloned()
+                .or_else(|| p.downcast_ref::<&str>().map(|s| s.to_string()))
+                .unwrap_or_default();
+            Outcome {
+                stdout: Vec::new(),
+                error: Some(format!("PANIC: {msg}")),
+            }
+        }
+    }
 }
 
 /// Runs Lua source text (with a fuel budget large enough for any corpus script) and returns

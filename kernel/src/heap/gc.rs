@@ -167,6 +167,15 @@ impl Heap {
                 Value::Thread(t) => {
                     let th = self.threads.get(t.0);
                     children.extend(th.stack.iter().copied());
+                    // Functions of the thread's frames (their stack slots may be reused).
+                    for f in &th.frames {
+                        match f.kind {
+                            crate::vm::frame::FrameKind::Lua(c) => children.push(Value::LuaFn(c)),
+                            crate::vm::frame::FrameKind::Native(n) => {
+                                children.push(Value::Native(n))
+                            }
+                        }
+                    }
                     let ups: Vec<_> = th.open_upvalues.clone();
                     for u in ups {
                         self.mark_upval(m, u);

@@ -1133,8 +1133,15 @@ impl Vm {
 
     /// A full collection now (`collectgarbage("collect")`).
     pub fn full_gc(&mut self) {
-        let mut roots: Vec<Value> = Vec::with_capacity(self.th.top + 16);
-        roots.extend_from_slice(&self.th.stack[..self.live_top().min(self.th.stack.len())]);
+        // Dead slots above the live top must not keep garbage alive (Lua clears them too).
+        let live = self.live_top().min(self.th.stack.len());
+        for v in &mut self.th.stack[live..] {
+            *v = Value::Nil;
+        }
+        // The running thread goes back into its slot so the collector sees it like any other.
+        let running = std::mem::take(&mut self.th);
+        *self.heap.thread_mut(self.current) = running;
+        let mut roots: Vec<Value> = Vec::with_capacity(16 + self.meta_names.len());
         roots.push(Value::Table(self.globals));
         roots.push(Value::Table(self.registry));
         roots.push(Value::Thread(self.current));
@@ -1151,21 +1158,8 @@ impl Vm {
         for &m in &self.meta_names {
             roots.push(Value::Str(m));
         }
-        for f in &self.th.frames {
-            match f.kind {
-                FrameKind::Lua(c) => roots.push(Value::LuaFn(c)),
-                FrameKind::Native(n) => roots.push(Value::Native(n)),
-            }
-        }
-        for &u in &self.th.open_upvalues {
-            if let Upval::Open { index, .. } = *self.heap.upval(u) {
-                roots.push(self.th.stack[index as usize]);
-            }
-        }
-        // Open upvalues of the running thread are reachable through closures; mark the cells.
-        let ups: Vec<Value> = Vec::new();
-        roots.extend(ups);
         self.heap.collect(&roots);
+        self.th = std::mem::take(self.heap.thread_mut(self.current));
     }
 
     /// Whether finalizers are waiting to run.
