@@ -14,9 +14,9 @@ use kernel::vm::{Action, NativeCall, Throw, Vm, STATE_ERROR};
 pub const LIB: Lib = Lib {
     name: None,
     functions: &[
-        ("print", print, 0),
+        ("print", print, NO_YIELD),
         ("type", type_, 0),
-        ("tostring", tostring, 0),
+        ("tostring", tostring, NO_YIELD),
         ("tonumber", tonumber, 0),
         ("pairs", pairs, 0),
         ("ipairs", ipairs, 0),
@@ -32,11 +32,11 @@ pub const LIB: Lib = Lib {
         ("xpcall", xpcall, 0),
         ("error", error, 0),
         ("assert", assert, 0),
-        ("load", load, 0),
+        ("load", load, NO_YIELD),
         ("collectgarbage", collectgarbage, 0),
     ],
     open: None,
-    hidden: &[("ipairs.iterator", ipairs_iterator, 0)],
+    hidden: &[("ipairs.iterator", ipairs_iterator, NO_YIELD)],
 };
 
 /// Checks a `__tostring` result.
@@ -219,9 +219,7 @@ fn pairs(vm: &mut Vm, call: NativeCall) -> Result<Action, Throw> {
             state: 1,
         });
     }
-    if !matches!(t, Value::Table(_)) {
-        return Err(type_error(vm, &call, 1, "table"));
-    }
+    // No check here: as in Lua, a bad argument surfaces in `next` (the "for iterator").
     let next = vm.get_global_native("next")?;
     ret(vm, &[next, t, Value::Nil])
 }
@@ -691,18 +689,11 @@ impl VmExt for Vm {
     /// The library's own copy of a base function (so `pairs` returns the real `next` even if the
     /// global was replaced).
     fn get_global_native(&mut self, name: &str) -> Result<Value, Throw> {
-        let key = self.intern(format!("lib.{name}").as_bytes())?;
-        let v = self.raw_get(self.registry, key);
-        if !v.is_nil() {
-            return Ok(v);
-        }
         let id = self
             .natives()
             .id_of(name)
             .ok_or_else(|| Throw::msg(format!("{name} missing")))?;
-        let f = self.native_value(id, Vec::new())?;
-        self.raw_set(self.registry, key, f)?;
-        Ok(f)
+        self.native_value(id, Vec::new())
     }
 
     /// Records the collector mode name and returns the previous one.
@@ -710,7 +701,8 @@ impl VmExt for Vm {
         let key = self.intern(b"gc.mode")?;
         let prev = match self.raw_get(self.registry, key) {
             Value::Str(s) => String::from_utf8_lossy(self.heap.str(s)).into_owned(),
-            _ => "incremental".to_string(),
+            // lua.c switches the collector to generational mode at start-up.
+            _ => "generational".to_string(),
         };
         let v = self.intern(new.as_bytes())?;
         self.raw_set(self.registry, key, v)?;

@@ -5,6 +5,7 @@
 //! state machines: they call Lua through `Action::Call` and keep their progress on the stack.
 
 use crate::base::index_value;
+use crate::base::NO_YIELD;
 use crate::budget::{charge_work, check_memory, memory_error, memory_left, new_string, Hook};
 use crate::pattern::{self, Capture, GmatchState, Gsub, PatternError, RawMatch};
 use crate::support::*;
@@ -19,9 +20,9 @@ pub const LIB: Lib = Lib {
         ("byte", byte, 0),
         ("char", char, 0),
         ("find", find, 0),
-        ("format", format_, 0),
+        ("format", format_, NO_YIELD),
         ("gmatch", gmatch, 0),
-        ("gsub", gsub, 0),
+        ("gsub", gsub, NO_YIELD),
         ("len", len, 0),
         ("lower", lower, 0),
         ("match", match_, 0),

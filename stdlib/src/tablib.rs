@@ -14,6 +14,7 @@
 //! value here). Comparator and `__lt` calls are `Action::Call` continuations; the machine's
 //! registers live in a table on the stack.
 
+use crate::base::NO_YIELD;
 use crate::budget::{charge_units, charge_work, check_memory, memory_error};
 use crate::support::*;
 use crate::Lib;
@@ -25,13 +26,13 @@ use kernel::vm::{Action, NativeCall, Throw, Vm};
 pub const LIB: Lib = Lib {
     name: Some("table"),
     functions: &[
-        ("concat", concat, 0),
-        ("insert", insert, 0),
-        ("move", move_, 0),
+        ("concat", concat, NO_YIELD),
+        ("insert", insert, NO_YIELD),
+        ("move", move_, NO_YIELD),
         ("pack", pack, 0),
-        ("remove", remove, 0),
-        ("sort", sort, 0),
-        ("unpack", unpack, 0),
+        ("remove", remove, NO_YIELD),
+        ("sort", sort, NO_YIELD),
+        ("unpack", unpack, NO_YIELD),
     ],
     hidden: &[("table.checkpoint", checkpoint, 0)],
     open: None,

@@ -399,6 +399,26 @@ impl Heap {
         Ok(())
     }
 
+    /// Grows the array part of `t` to at least `n` slots (`SETLIST` does this, as Lua's
+    /// `luaH_resizearray`, so `{...}` with nils keeps its length).
+    ///
+    /// # Errors
+    /// `OutOfMemory` when the growth cannot be paid for.
+    pub fn table_reserve_array(&mut self, t: TableRef, n: usize) -> Result<(), OutOfMemory> {
+        let table = self.tables.get(t.0);
+        let mut sizes = table.sizes();
+        if n <= sizes.array {
+            return Ok(());
+        }
+        let old = table.heap_size();
+        sizes.array = n;
+        let new = Table::size_for(sizes.array, sizes.hash);
+        self.bank.charge(new.saturating_sub(old))?;
+        self.gc.note_alloc(new.saturating_sub(old));
+        self.tables.get_mut(t.0).resize(sizes);
+        Ok(())
+    }
+
     /// Raw `t[i] = value`.
     ///
     /// # Errors

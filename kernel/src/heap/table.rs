@@ -263,6 +263,14 @@ impl Table {
             .max(self.hash.len().next_power_of_two() * (!self.hash.is_empty()) as usize);
     }
 
+    /// The current sizes, for a resize that only grows the array part (`SETLIST`).
+    pub fn sizes(&self) -> Resize {
+        Resize {
+            array: self.array.len(),
+            hash: self.hash_capacity,
+        }
+    }
+
     /// Lua's border rule for `#` (`luaH_getn`).
     pub fn border(&self) -> i64 {
         let limit = self.array.len();

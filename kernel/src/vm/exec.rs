@@ -890,6 +890,7 @@ impl Vm {
                             return Err(Throw::msg("SETLIST on a non-table"));
                         };
                         self.charge_debt(n as u64 / 8);
+                        self.heap.table_reserve_array(t, last + n)?;
                         for j in 1..=n {
                             let v = self.th.stack[a + j];
                             self.heap

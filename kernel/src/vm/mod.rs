@@ -75,6 +75,8 @@ pub struct Vm {
     pub registry: TableRef,
     pub string_meta: Option<TableRef>,
     meta_names: Vec<StrRef>,
+    /// The one value of each native without upvalues (see `native_value`).
+    light_natives: Vec<Option<crate::value::NativeRef>>,
     pub meter: Meter,
     /// Fuel left in the current slice (mirrors the meter while running).
     fuel: i64,
@@ -128,6 +130,7 @@ impl Vm {
             registry,
             string_meta: None,
             meta_names,
+            light_natives: Vec::new(),
             meter: Meter {
                 used: 0,
                 limit: fuel_limit,
@@ -327,6 +330,20 @@ impl Vm {
     /// # Errors
     /// Out of memory.
     pub fn native_value(&mut self, id: NativeId, upvalues: Vec<Value>) -> Result<Value, Throw> {
+        // A native without upvalues is one value per id, as Lua's light C functions compare
+        // equal (`rawequal(next, (pairs({})))`); it also spares an allocation per call.
+        if upvalues.is_empty() {
+            let i = id.0 as usize;
+            if let Some(Some(r)) = self.light_natives.get(i) {
+                return Ok(Value::Native(*r));
+            }
+            let r = self.heap.new_native(id, upvalues)?;
+            if self.light_natives.len() <= i {
+                self.light_natives.resize(i + 1, None);
+            }
+            self.light_natives[i] = Some(r);
+            return Ok(Value::Native(r));
+        }
         Ok(Value::Native(self.heap.new_native(id, upvalues)?))
     }
 
@@ -563,10 +580,14 @@ impl Vm {
     /// `attempt to yield from outside a coroutine`, or across a native without continuation.
     pub fn yield_values(&mut self, n: usize) -> Result<(), Throw> {
         if self.is_main_thread() {
-            return Err(Throw::msg("attempt to yield from outside a coroutine"));
+            return Err(Throw::Plain(
+                "attempt to yield from outside a coroutine".into(),
+            ));
         }
         if !self.is_yieldable() {
-            return Err(Throw::msg("attempt to yield across a C-call boundary"));
+            return Err(Throw::Plain(
+                "attempt to yield across a C-call boundary".into(),
+            ));
         }
         let from = self.th.top - n;
         let values: Vec<Value> = self.th.stack[from..self.th.top].to_vec();
@@ -1158,6 +1179,12 @@ impl Vm {
         for &m in &self.meta_names {
             roots.push(Value::Str(m));
         }
+        roots.extend(
+            self.light_natives
+                .iter()
+                .flatten()
+                .map(|&n| Value::Native(n)),
+        );
         self.heap.collect(&roots);
         self.th = std::mem::take(self.heap.thread_mut(self.current));
     }
