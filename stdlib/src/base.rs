@@ -440,7 +440,9 @@ fn pcall(vm: &mut Vm, call: NativeCall) -> Result<Action, Throw> {
 fn xpcall(vm: &mut Vm, call: NativeCall) -> Result<Action, Throw> {
     match call.state {
         0 => {
-            check_any(vm, &call, 2)?;
+            if !arg(vm, &call, 2).is_function() {
+                return Err(type_error(vm, &call, 2, "function"));
+            }
             // [f, msgh, args…] → [f, msgh, true, f, args…]; the handler stays at base+1.
             let top = vm.top();
             let f = arg(vm, &call, 1);

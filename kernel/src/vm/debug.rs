@@ -542,21 +542,8 @@ fn bad_arg_message(vm: &mut Vm, mut arg: usize, msg: &str) -> String {
         }
         arg -= 1;
     }
-    if name
-        .as_ref()
-        .map(|(k, _)| {
-            *k == "global"
-                || *k == "method"
-                || *k == "field"
-                || *k == "local"
-                || *k == "upvalue"
-                || *k == "constant"
-        })
-        .unwrap_or(false)
-    {
-        // Named from the call site.
-    } else if let Some(g) = global_function_name(vm, index) {
-        name = Some(("global", g));
+    if name.is_none() {
+        name = global_function_name(vm, index).map(|g| ("global", g));
     }
     let n = name.map(|(_, n)| n).unwrap_or_else(|| "?".into());
     format!("{pos}bad argument #{arg} to '{n}' ({msg})")

@@ -1082,11 +1082,17 @@ impl Vm {
             let Some(frame) = self.th.frames.last().copied() else {
                 return Outcome::Finished(Vec::new());
             };
+            let depth = self.th.frames.len();
             if self.heap.gc.should_collect() || !self.heap.gc.to_finalize.is_empty() {
                 if let Err(t) = self.gc_step() {
                     if let Some(o) = self.handle_throw(t) {
                         return o;
                     }
+                }
+                // A finalizer call may now be the top frame.
+                if self.th.frames.last().map(|f| f.kind) != Some(frame.kind)
+                    || self.th.frames.len() != depth
+                {
                     continue;
                 }
             }
