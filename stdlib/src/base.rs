@@ -164,11 +164,16 @@ fn parse_in_base(s: &[u8], base: u32) -> Option<i64> {
     while i < s.len() && is_space(s[i]) {
         i += 1;
     }
-    let neg = if i < s.len() && s[i] == b'-' {
-        i += 1;
-        true
-    } else {
-        false
+    let neg = match s.get(i) {
+        Some(b'-') => {
+            i += 1;
+            true
+        }
+        Some(b'+') => {
+            i += 1;
+            false
+        }
+        _ => false,
     };
     let start = i;
     let mut n: i64 = 0;
@@ -307,7 +312,7 @@ pub fn index_value(
             _ => {
                 let tm = vm.metamethod(t, MetaMethod::Index);
                 if tm.is_nil() {
-                    return Err(Throw::msg(format!(
+                    return Err(Throw::Plain(format!(
                         "attempt to index a {} value",
                         type_name(vm, t)
                     )));
@@ -515,6 +520,9 @@ fn load(vm: &mut Vm, call: NativeCall) -> Result<Action, Throw> {
     let n = nargs(vm, &call);
     if call.state == 0 {
         let chunk = arg(vm, &call, 1);
+        if !matches!(chunk, Value::Str(_)) && !chunk.is_function() {
+            return Err(type_error(vm, &call, 1, "function"));
+        }
         // Normalize the argument slots: chunk, chunkname, mode, env, buffer.
         let has_env = n >= 4;
         vm.set_top(call.base + 6)?;
@@ -524,6 +532,8 @@ fn load(vm: &mut Vm, call: NativeCall) -> Result<Action, Throw> {
             v if v.is_function() => {
                 let empty = vm.intern(b"")?;
                 vm.stack_set(call.base + 4, empty);
+                // Errors raised by the reader are load's result, not its caller's.
+                vm.protect_current_frame();
                 let func = vm.top();
                 vm.push(v)?;
                 return Ok(Action::Call {
@@ -532,11 +542,19 @@ fn load(vm: &mut Vm, call: NativeCall) -> Result<Action, Throw> {
                     state: 1,
                 });
             }
-            _ => return Err(type_error(vm, &call, 1, "string")),
+            _ => return Err(type_error(vm, &call, 1, "function")),
         }
     }
-    // A piece arrived.
-    let piece = vm.stack_get(vm.top() - 1);
+    if call.state == STATE_ERROR {
+        let err = vm.stack_get(vm.top() - 1);
+        vm.set_top(call.base)?;
+        return ret(vm, &[Value::Nil, err]);
+    }
+    // A piece arrived (numbers are strings to the reader protocol).
+    let mut piece = vm.stack_get(vm.top() - 1);
+    if let Value::Int(_) | Value::Float(_) = piece {
+        piece = vm.to_str(piece)?.map(Value::Str).unwrap_or(Value::Nil);
+    }
     vm.set_top(call.base + 6)?;
     match piece {
         Value::Nil => {}

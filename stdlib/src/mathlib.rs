@@ -42,6 +42,15 @@ pub const LIB: Lib = Lib {
         ("acos", acos, 0),
         ("asin", asin, 0),
         ("atan", atan, 0),
+        // The 5.3 compatibility functions the reference build (LUA_COMPAT_MATHLIB) has.
+        ("atan2", atan, 0),
+        ("cosh", cosh, 0),
+        ("sinh", sinh, 0),
+        ("tanh", tanh, 0),
+        ("pow", pow, 0),
+        ("frexp", frexp, 0),
+        ("ldexp", ldexp, 0),
+        ("log10", log10, 0),
     ],
     hidden: &[],
     open: Some(open),
@@ -379,4 +388,57 @@ fn randomseed(vm: &mut Vm, call: NativeCall) -> Result<Action, Throw> {
     let s = seeded(n1 as u64, n2 as u64);
     store_state(vm, &s)?;
     ret(vm, &[Value::Int(n1), Value::Int(n2)])
+}
+
+fn cosh(vm: &mut Vm, call: NativeCall) -> Result<Action, Throw> {
+    float1(vm, call, f64::cosh)
+}
+
+fn sinh(vm: &mut Vm, call: NativeCall) -> Result<Action, Throw> {
+    float1(vm, call, f64::sinh)
+}
+
+fn tanh(vm: &mut Vm, call: NativeCall) -> Result<Action, Throw> {
+    float1(vm, call, f64::tanh)
+}
+
+fn log10(vm: &mut Vm, call: NativeCall) -> Result<Action, Throw> {
+    float1(vm, call, f64::log10)
+}
+
+fn pow(vm: &mut Vm, call: NativeCall) -> Result<Action, Throw> {
+    let x = num(vm, &call, 1)?;
+    let y = num(vm, &call, 2)?;
+    ret1(vm, Value::Float(x.powf(y)))
+}
+
+/// C's `frexp`: `x = m * 2^e` with `0.5 <= |m| < 1` (and `m = x`, `e = 0` for 0, inf, nan).
+fn frexp(vm: &mut Vm, call: NativeCall) -> Result<Action, Throw> {
+    let x = num(vm, &call, 1)?;
+    let (m, e) = split_exponent(x);
+    ret(vm, &[Value::Float(m), Value::Int(e)])
+}
+
+fn split_exponent(x: f64) -> (f64, i64) {
+    if x == 0.0 || !x.is_finite() {
+        return (x, 0);
+    }
+    let (mut y, mut bias) = (x, 0i64);
+    if y.abs() < f64::MIN_POSITIVE {
+        // Subnormal: scale into the normal range first.
+        y *= 2f64.powi(64);
+        bias = -64;
+    }
+    let bits = y.to_bits();
+    let exp = ((bits >> 52) & 0x7ff) as i64 - 1022;
+    let m = f64::from_bits((bits & !(0x7ffu64 << 52)) | (1022u64 << 52));
+    (m, exp + bias)
+}
+
+fn ldexp(vm: &mut Vm, call: NativeCall) -> Result<Action, Throw> {
+    let m = num(vm, &call, 1)?;
+    let e = check_integer(vm, &call, 2)?.clamp(-4000, 4000) as i32;
+    // Two steps so that 2^e itself cannot overflow or underflow when the product would not.
+    let half = e / 2;
+    ret1(vm, Value::Float(m * 2f64.powi(half) * 2f64.powi(e - half)))
 }

@@ -570,7 +570,7 @@ pub(crate) fn index_peek(vm: &Vm, mut t: Value, k: Value) -> Result<Option<Value
             if matches!(t, Value::Table(_)) {
                 return Ok(Some(Value::Nil));
             }
-            return Err(Throw::msg(format!(
+            return Err(Throw::Plain(format!(
                 "attempt to index a {} value",
                 type_name(vm, t)
             )));

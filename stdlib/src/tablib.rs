@@ -94,7 +94,7 @@ fn len_of(vm: &mut Vm, v: Value) -> Result<Option<i64>, Throw> {
     match v {
         Value::Table(t) => Ok(Some(vm.heap.table(t).border())),
         Value::Str(s) => Ok(Some(vm.heap.str(s).len() as i64)),
-        _ => Err(Throw::msg(format!(
+        _ => Err(Throw::Plain(format!(
             "attempt to get length of a {} value",
             type_name(vm, v)
         ))),

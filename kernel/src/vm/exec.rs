@@ -1278,6 +1278,17 @@ impl Vm {
         if tm.is_nil() {
             tm = self.metamethod(b, ev);
         }
+        if tm.is_nil() && ev == MetaMethod::Le {
+            // The reference build keeps 5.3's fallback: `a <= b` is `not (b < a)`.
+            let mut lt = self.metamethod(b, MetaMethod::Lt);
+            if lt.is_nil() {
+                lt = self.metamethod(a, MetaMethod::Lt);
+            }
+            if !lt.is_nil() {
+                self.call_with(lt, &[b, a], 1, ReturnTo::ConditionNot { k })?;
+                return Ok(None);
+            }
+        }
         if tm.is_nil() {
             return Err(self.op_error(OpError::Compare { a, b }));
         }

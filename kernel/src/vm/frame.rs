@@ -15,6 +15,8 @@ pub enum ReturnTo {
     /// A comparison metamethod: skip the caller's next instruction (its jump) unless the
     /// result's truth equals `k`.
     Condition { k: bool },
+    /// `a <= b` done as `not (b < a)` (Lua's LUA_COMPAT_LT_LE): as `Condition`, negated.
+    ConditionNot { k: bool },
     /// A call made only for its effect (`__newindex`, `__close`, a finalizer).
     Discard,
     /// A `__concat` step of `CONCAT a n`: the result replaces the top pair, `n` values remain.

@@ -943,8 +943,13 @@ impl Vm {
                     self.th.stack[base + a as usize] = v;
                 }
             }
-            ReturnTo::Condition { k } => {
+            ReturnTo::Condition { k } | ReturnTo::ConditionNot { k } => {
                 let v = n > 0 && self.th.stack[first].truthy();
+                let v = if let ReturnTo::ConditionNot { .. } = frame.ret {
+                    !v
+                } else {
+                    v
+                };
                 self.restore_caller_top();
                 if v != k {
                     if let Some(caller) = self.th.frames.last_mut() {
