@@ -530,7 +530,7 @@ fn random_valid_programs_match_luac() {
 }
 
 #[test]
-#[ignore]
+#[ignore = "developer helper: set LUA_FILE to a .lua file to dump its listing"]
 fn dump_listing_file() {
     let path = std::env::var("LUA_FILE").unwrap();
     let src = std::fs::read_to_string(&path).unwrap();

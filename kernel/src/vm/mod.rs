@@ -75,6 +75,8 @@ pub struct Vm {
     pub registry: TableRef,
     pub string_meta: Option<TableRef>,
     meta_names: Vec<StrRef>,
+    /// "not enough memory", interned up front: raising it must not need memory.
+    memory_message: StrRef,
     /// The one value of each native without upvalues (see `native_value`).
     light_natives: Vec<Option<crate::value::NativeRef>>,
     pub meter: Meter,
@@ -115,6 +117,7 @@ impl Vm {
         for m in ALL_META {
             meta_names.push(heap.intern(m.name().as_bytes())?);
         }
+        let memory_message = heap.intern(b"not enough memory")?;
         heap.gc.mode_key = Some(meta_names[MetaMethod::Mode as usize]);
         heap.gc.gc_key = Some(meta_names[MetaMethod::Gc as usize]);
         heap.thread_mut(main_thread).status = ThreadStatus::Running;
@@ -131,6 +134,7 @@ impl Vm {
             string_meta: None,
             meta_names,
             light_natives: Vec::new(),
+            memory_message,
             meter: Meter {
                 used: 0,
                 limit: fuel_limit,
@@ -1196,6 +1200,7 @@ impl Vm {
                 .flatten()
                 .map(|&n| Value::Native(n)),
         );
+        roots.push(Value::Str(self.memory_message));
         self.heap.collect(&roots);
         self.th = std::mem::take(self.heap.thread_mut(self.current));
     }
@@ -1235,17 +1240,7 @@ impl Vm {
     }
 
     fn memory_error_value(&mut self) -> Value {
-        // Preinterned metamethod names are always present; allocate the message if possible,
-        // otherwise fall back to a string that exists.
-        let bank_limit = self.heap.bank.limit();
-        self.heap.bank.set_limit(usize::MAX);
-        let v = self
-            .heap
-            .intern(b"not enough memory")
-            .map(Value::Str)
-            .unwrap_or(Value::Nil);
-        self.heap.bank.set_limit(bank_limit);
-        v
+        Value::Str(self.memory_message)
     }
 
     /// Propagates error `err` to the nearest protected frame of the running thread, closing

@@ -1,0 +1,170 @@
+//! The `tessera` binary as a user meets it: exit statuses, messages on stderr, `arg`, and the
+//! budget guarantees of the language-core issue (fuel, memory, stack depth, parser nesting).
+
+use std::io::Write;
+use std::process::{Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+fn tessera(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_tessera"))
+        .args(args)
+        .stdin(Stdio::null())
+        .output()
+        .expect("tessera runs")
+}
+
+fn script(name: &str, body: &str) -> std::path::PathBuf {
+    let dir = std::env::temp_dir().join(format!("tessera-cli-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("temp dir");
+    let path = dir.join(name);
+    let mut f = std::fs::File::create(&path).expect("script file");
+    f.write_all(body.as_bytes()).expect("write script");
+    path
+}
+
+fn stdout(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stdout).into_owned()
+}
+
+fn stderr(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+#[test]
+fn e_runs_a_chunk() {
+    let o = tessera(&["-e", "print(1 + 2, 'x' .. 1, 7 // 2, 2^53)"]);
+    assert_eq!(stdout(&o), "3\tx1\t3\t9.007199254741e+15\n");
+    assert!(o.status.success());
+}
+
+#[test]
+fn run_passes_arguments_in_arg_and_varargs() {
+    let p = script(
+        "args.lua",
+        "print(arg[0] ~= nil, arg[1], arg[2], #arg, select('#', ...), ...)\n",
+    );
+    let o = tessera(&["run", p.to_str().unwrap(), "a", "b"]);
+    assert_eq!(stdout(&o), "true\ta\tb\t2\t2\ta\tb\n");
+}
+
+#[test]
+fn uncaught_error_prints_position_and_traceback_and_exits_1() {
+    let p = script(
+        "boom.lua",
+        "local function f()\n  error('boom')\nend\nf()\n",
+    );
+    let o = tessera(&["run", p.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(1));
+    let e = stderr(&o);
+    assert!(e.starts_with("tessera: "), "{e}");
+    assert!(e.contains("boom.lua:2: boom"), "{e}");
+    assert!(e.contains("stack traceback:"), "{e}");
+    assert!(e.contains("in local 'f'"), "{e}");
+    assert!(e.contains("in main chunk"), "{e}");
+}
+
+#[test]
+fn error_with_a_table_value_is_described() {
+    let o = tessera(&["-e", "error({})"]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(
+        stderr(&o).contains("(error object is a table value)"),
+        "{}",
+        stderr(&o)
+    );
+}
+
+#[test]
+fn syntax_error_exits_1_with_lua_message() {
+    let o = tessera(&["-e", "x = = 1"]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(
+        stderr(&o).contains("(command line):1: unexpected symbol near '='"),
+        "{}",
+        stderr(&o)
+    );
+}
+
+#[test]
+fn bad_command_line_exits_2() {
+    let o = tessera(&["--fuel", "many", "-e", "print(1)"]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(stderr(&o).contains("--fuel"), "{}", stderr(&o));
+    assert!(stdout(&o).is_empty());
+}
+
+#[test]
+fn missing_script_is_an_error() {
+    let o = tessera(&["run", "/nonexistent/nothing.lua"]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(
+        stderr(&o).contains("cannot open /nonexistent/nothing.lua"),
+        "{}",
+        stderr(&o)
+    );
+}
+
+#[test]
+fn infinite_loop_ends_with_the_fuel_message_within_a_second() {
+    let p = script("loop.lua", "while true do end\n");
+    let start = Instant::now();
+    let o = tessera(&["run", "--fuel", "1000000", p.to_str().unwrap()]);
+    let took = start.elapsed();
+    assert_eq!(o.status.code(), Some(3), "{}", stderr(&o));
+    assert!(stderr(&o).contains("out of fuel"), "{}", stderr(&o));
+    assert!(stderr(&o).contains("1000000"), "{}", stderr(&o));
+    // Generous: the guarantee is "within a second" on a release build.
+    assert!(took < Duration::from_secs(10), "took {took:?}");
+}
+
+#[test]
+fn growing_table_ends_with_the_memory_message() {
+    let p = script(
+        "grow.lua",
+        "local t = {}\nlocal i = 0\nwhile true do i = i + 1; t[i] = {i} end\n",
+    );
+    let o = tessera(&["run", "--memory", "64M", p.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(3), "{}", stderr(&o));
+    assert!(stderr(&o).contains("not enough memory"), "{}", stderr(&o));
+    assert!(stderr(&o).contains("64M"), "{}", stderr(&o));
+}
+
+#[test]
+fn memory_error_is_catchable() {
+    let o = tessera(&["--memory", "8M", "-e", "local ok, e = pcall(function() local t = {} for i = 1, 1e9 do t[i] = i end end) print(ok, e)"]);
+    assert_eq!(stdout(&o), "false\tnot enough memory\n", "{}", stderr(&o));
+    assert!(o.status.success());
+}
+
+#[test]
+fn unbounded_recursion_is_a_lua_stack_overflow() {
+    let o = tessera(&[
+        "-e",
+        "local function f(n) return 1 + f(n + 1) end print(pcall(f, 1))",
+    ]);
+    let out = stdout(&o);
+    assert!(
+        out.starts_with("false\t(command line):1: stack overflow"),
+        "{out} {}",
+        stderr(&o)
+    );
+    assert!(o.status.success());
+}
+
+#[test]
+fn deeply_nested_source_is_a_syntax_error() {
+    let o = tessera(&[
+        "-e",
+        "local f, e = load(string.rep('(', 1000000)) print(f, e ~= nil)",
+    ]);
+    assert_eq!(stdout(&o), "nil\ttrue\n", "{}", stderr(&o));
+}
+
+#[test]
+fn listing_flag_prints_bytecode() {
+    let o = tessera(&["-l", "-e", "local x = 1 print(x + 2)"]);
+    let out = stdout(&o);
+    assert!(out.contains("VARARGPREP"), "{out}");
+    assert!(out.contains("ADDI"), "{out}");
+    assert!(out.contains("RETURN"), "{out}");
+}
