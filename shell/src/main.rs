@@ -29,8 +29,8 @@ fn real_main(argv: &[String]) -> i32 {
             return 0;
         }
     }
-    let stdout = std::io::stdout();
-    let mut out = stdout.lock();
+    // The console gateway: the program's output, buffered and written to stdout.
+    let mut out = caps::console::Console::stdout();
     let mut session = match Session::new(opts.fuel, opts.memory.unwrap_or(cli::DEFAULT_MEMORY)) {
         Ok(s) => s,
         Err(f) => {

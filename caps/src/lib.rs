@@ -1,0 +1,5 @@
+//! Host gateways: the only code that touches the world outside a process. Each gateway sits
+//! behind a key; the kernel never does I/O itself. So far: the console.
+#![forbid(unsafe_code)]
+
+pub mod console;
