@@ -25,7 +25,13 @@ struct Inner {
 
 impl Console {
     pub fn new(out: Box<dyn Write>) -> Console {
-        Console { inner: Rc::new(RefCell::new(Inner { buffer: Vec::new(), out, failed: None })) }
+        Console {
+            inner: Rc::new(RefCell::new(Inner {
+                buffer: Vec::new(),
+                out,
+                failed: None,
+            })),
+        }
     }
 
     /// A console on the process's standard output.

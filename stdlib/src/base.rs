@@ -71,14 +71,7 @@ fn print(vm: &mut Vm, call: NativeCall) -> Result<Action, Throw> {
         let v = vm.stack_get(call.base + k);
         let tm = vm.metamethod(v, MetaMethod::ToString);
         if !tm.is_nil() {
-            let func = vm.top();
-            vm.push(tm)?;
-            vm.push(v)?;
-            return Ok(Action::Call {
-                func,
-                nresults: 1,
-                state: k as u32 + 1,
-            });
+            return call_lua(vm, tm, &[v], 1, k as u32 + 1);
         }
         if !matches!(v, Value::Str(_)) {
             let s = tostring_basic(vm, v)?;
@@ -116,14 +109,7 @@ fn tostring(vm: &mut Vm, call: NativeCall) -> Result<Action, Throw> {
     let v = check_any(vm, &call, 1)?;
     let tm = vm.metamethod(v, MetaMethod::ToString);
     if !tm.is_nil() {
-        let func = vm.top();
-        vm.push(tm)?;
-        vm.push(v)?;
-        return Ok(Action::Call {
-            func,
-            nresults: 1,
-            state: 1,
-        });
+        return call_lua(vm, tm, &[v], 1, 1);
     }
     let s = tostring_basic(vm, v)?;
     ret1(vm, Value::Str(s))
@@ -215,14 +201,7 @@ fn pairs(vm: &mut Vm, call: NativeCall) -> Result<Action, Throw> {
     let t = check_any(vm, &call, 1)?;
     let tm = vm.metamethod(t, MetaMethod::Pairs);
     if !tm.is_nil() {
-        let func = vm.top();
-        vm.push(tm)?;
-        vm.push(t)?;
-        return Ok(Action::Call {
-            func,
-            nresults: 3,
-            state: 1,
-        });
+        return call_lua(vm, tm, &[t], 3, 1);
     }
     // No check here: as in Lua, a bad argument surfaces in `next` (the "for iterator").
     let next = vm.get_global_native("next")?;
@@ -534,13 +513,7 @@ fn load(vm: &mut Vm, call: NativeCall) -> Result<Action, Throw> {
                 vm.stack_set(call.base + 4, empty);
                 // Errors raised by the reader are load's result, not its caller's.
                 vm.protect_current_frame();
-                let func = vm.top();
-                vm.push(v)?;
-                return Ok(Action::Call {
-                    func,
-                    nresults: 1,
-                    state: 1,
-                });
+                return call_lua(vm, v, &[], 1, 1);
             }
             _ => return Err(type_error(vm, &call, 1, "function")),
         }

@@ -202,15 +202,7 @@ fn close_runner(vm: &mut Vm, call: NativeCall) -> Result<Action, Throw> {
     if let Some(v) = vm.pop_tbc() {
         let tm = vm.metamethod(v, MetaMethod::Close);
         let err = vm.stack_get(call.base);
-        let func = vm.top();
-        vm.push(tm)?;
-        vm.push(v)?;
-        vm.push(err)?;
-        return Ok(Action::Call {
-            func,
-            nresults: 0,
-            state: 1,
-        });
+        return call_lua(vm, tm, &[v, err], 0, 1);
     }
     let err = vm.stack_get(call.base);
     if err.is_nil() {

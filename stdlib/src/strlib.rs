@@ -583,20 +583,6 @@ pub(crate) fn index_peek(vm: &Vm, mut t: Value, k: Value) -> Result<Option<Value
     Err(Throw::msg("'__index' chain too long; possible loop"))
 }
 
-/// A pseudo address for `%p` (same scheme as `tostring`).
-fn pointer_of(v: Value) -> Option<u64> {
-    let (tag, index) = match v {
-        Value::Table(r) => (1u64, r.index()),
-        Value::LuaFn(r) => (2, r.index()),
-        Value::Native(r) => (3, r.index()),
-        Value::UserData(r) => (4, r.index()),
-        Value::Thread(r) => (5, r.index()),
-        Value::Str(r) => (6, r.index()),
-        _ => return None,
-    };
-    Some(0x5555_0000_0000u64 + (tag << 36) + index as u64 * 64)
-}
-
 /// Converts the argument values to the engines' [`Arg`]s (strings borrowed from the heap).
 fn to_args<'a>(heap: &'a kernel::heap::Heap, vals: &[Value], names: &'a [String]) -> Vec<Arg<'a>> {
     vals.iter()
@@ -675,7 +661,7 @@ fn format_(vm: &mut Vm, call: NativeCall) -> Result<Action, Throw> {
         let (heap, fuel) = vm.heap_and_fuel();
         let mut hook = Hook::new(fuel, Some(mem));
         let args = to_args(heap, &vals, &names);
-        let pointer = |i: usize| vals.get(i).and_then(|&v| pointer_of(v));
+        let pointer = |i: usize| vals.get(i).and_then(|&v| crate::support::pointer(v));
         format::format_with_pointers(heap.str(fmt), &args, &pointer, &mut |k| hook.step(k))
             .map_err(engine_err)?
     };

@@ -130,21 +130,51 @@ pub fn ret_str(vm: &mut Vm, bytes: &[u8]) -> Result<Action, Throw> {
     ret1(vm, v)
 }
 
-/// A pseudo address for `tostring` of reference values: stable for the object's life, and the
-/// same in a restored process.
-pub fn address(v: Value) -> Option<String> {
+/// A pseudo address of a reference value, for `tostring` and `%p`: stable for the object's
+/// life, and the same in a restored process.
+pub fn pointer(v: Value) -> Option<u64> {
     let (tag, index) = match v {
         Value::Table(r) => (1u64, r.index()),
         Value::LuaFn(r) => (2, r.index()),
         Value::Native(r) => (3, r.index()),
         Value::UserData(r) => (4, r.index()),
         Value::Thread(r) => (5, r.index()),
+        Value::Str(r) => (6, r.index()),
         _ => return None,
     };
-    Some(format!(
-        "0x{:014x}",
-        0x5555_0000_0000u64 + (tag << 36) + index as u64 * 64
-    ))
+    Some(0x5555_0000_0000u64 + (tag << 36) + index as u64 * 64)
+}
+
+/// `0x…` text of `pointer` for reference values other than strings.
+pub fn address(v: Value) -> Option<String> {
+    match v {
+        Value::Str(_) => None,
+        _ => pointer(v).map(|p| format!("0x{p:014x}")),
+    }
+}
+
+/// Pushes `f(args…)` and asks the VM to call it; the native is entered again with `state`
+/// and the results at the top of the stack.
+///
+/// # Errors
+/// Stack overflow or out of memory while pushing.
+pub fn call_lua(
+    vm: &mut Vm,
+    f: Value,
+    args: &[Value],
+    nresults: i32,
+    state: u32,
+) -> Result<Action, Throw> {
+    let func = vm.top();
+    vm.push(f)?;
+    for &a in args {
+        vm.push(a)?;
+    }
+    Ok(Action::Call {
+        func,
+        nresults,
+        state,
+    })
 }
 
 /// `tostring` without metamethods: numbers, strings, booleans, nil, and `type: 0x…` (or

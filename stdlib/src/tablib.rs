@@ -173,16 +173,7 @@ fn call_helper(
     state: u32,
 ) -> Result<Action, Throw> {
     let f = helper(vm, name)?;
-    let func = vm.top();
-    vm.push(f)?;
-    for &a in args {
-        vm.push(a)?;
-    }
-    Ok(Action::Call {
-        func,
-        nresults,
-        state,
-    })
+    crate::support::call_lua(vm, f, args, nresults, state)
 }
 
 fn raw_geti(vm: &Vm, t: TableRef, i: i64) -> Value {

@@ -149,25 +149,10 @@ fn codepoint(vm: &mut Vm, call: NativeCall) -> Result<Action, Throw> {
     ret(vm, &codes)
 }
 
-/// `luaO_utf8esc`.
-fn encode(mut x: u32, out: &mut Vec<u8>) {
-    if x < 0x80 {
-        out.push(x as u8);
-        return;
-    }
+/// `luaO_utf8esc`, shared with the lexer's `\u{...}` escapes.
+fn encode(x: u32, out: &mut Vec<u8>) {
     let mut buf = [0u8; 8];
-    let mut n = 1;
-    let mut mfb: u32 = 0x3f;
-    loop {
-        buf[8 - n] = 0x80 | (x & 0x3f) as u8;
-        n += 1;
-        x >>= 6;
-        mfb >>= 1;
-        if x <= mfb {
-            break;
-        }
-    }
-    buf[8 - n] = ((!mfb << 1) | x) as u8;
+    let n = kernel::compiler::utf8_encode(&mut buf, x);
     out.extend_from_slice(&buf[8 - n..]);
 }
 

@@ -668,7 +668,7 @@ impl<'a> Lexer<'a> {
 
 /// `luaO_utf8esc`: encodes `x` (up to 2^31) backwards into the end of `buf`; returns the
 /// number of bytes used (1 to 6).
-fn utf8_encode(buf: &mut [u8; 8], mut x: u32) -> usize {
+pub fn utf8_encode(buf: &mut [u8; 8], mut x: u32) -> usize {
     let mut n = 1;
     if x < 0x80 {
         buf[7] = x as u8;

@@ -12,6 +12,8 @@
 mod code;
 mod disasm;
 mod lexer;
+
+pub use lexer::utf8_encode;
 mod parser;
 #[cfg(test)]
 mod tests;
