@@ -158,10 +158,8 @@ impl Session {
                 }
                 Outcome::Error { value, traceback } => {
                     let message = error_message(&self.vm, value);
-                    if message == "not enough memory"
-                        && self.vm.heap.bank.peak() + 4096
-                            >= self.memory_limit.min(self.vm.heap.bank.limit())
-                    {
+                    // The bank refused an allocation and nothing caught the error.
+                    if message == "not enough memory" {
                         return Err(Failure::OutOfMemory {
                             limit: self.memory_limit,
                         });

@@ -64,6 +64,9 @@ pub fn memory_left(vm: &Vm) -> usize {
 /// per [`BYTES_PER_UNIT`], and (when `mem_left` is set) refuses output past the memory left.
 pub struct Hook<'a> {
     pub fuel: kernel::vm::Fuel<'a>,
+    /// Engine units per fuel unit: bytes for output, 1 for matcher steps (a backtracking step
+    /// costs about what a VM instruction does).
+    per_unit: u64,
     acc: u64,
     produced: u64,
     mem_left: Option<u64>,
@@ -73,9 +76,18 @@ impl<'a> Hook<'a> {
     pub fn new(fuel: kernel::vm::Fuel<'a>, mem_left: Option<usize>) -> Hook<'a> {
         Hook {
             fuel,
+            per_unit: BYTES_PER_UNIT,
             acc: 0,
             produced: 0,
             mem_left: mem_left.map(|m| m as u64),
+        }
+    }
+
+    /// A hook for the pattern matcher: one fuel unit per step.
+    pub fn for_matcher(fuel: kernel::vm::Fuel<'a>) -> Hook<'a> {
+        Hook {
+            per_unit: 1,
+            ..Hook::new(fuel, None)
         }
     }
 
@@ -95,9 +107,9 @@ impl<'a> Hook<'a> {
             }
         }
         self.acc = self.acc.saturating_add(n);
-        if self.acc >= BYTES_PER_UNIT {
-            let units = self.acc / BYTES_PER_UNIT;
-            self.acc %= BYTES_PER_UNIT;
+        if self.acc >= self.per_unit {
+            let units = self.acc / self.per_unit;
+            self.acc %= self.per_unit;
             self.fuel.charge(units)?;
         }
         Ok(())

@@ -250,7 +250,7 @@ fn find_aux(vm: &mut Vm, call: NativeCall, find: bool) -> Result<Action, Throw> 
     }
     let m = {
         let (heap, fuel) = vm.heap_and_fuel();
-        let mut hook = Hook::new(fuel, None);
+        let mut hook = Hook::for_matcher(fuel);
         pattern::find(heap.str(s), heap.str(p), init, true, &mut |n| hook.step(n))
             .map_err(pattern_err)?
     };
@@ -316,7 +316,7 @@ fn gmatch_iterator(vm: &mut Vm, call: NativeCall) -> Result<Action, Throw> {
     charge_work(vm, 0)?;
     let m = {
         let (heap, fuel) = vm.heap_and_fuel();
-        let mut hook = Hook::new(fuel, None);
+        let mut hook = Hook::for_matcher(fuel);
         st.next(heap.str(s), heap.str(p), &mut |n| hook.step(n))
             .map_err(pattern_err)?
     };
@@ -394,7 +394,7 @@ fn gsub(vm: &mut Vm, call: NativeCall) -> Result<Action, Throw> {
     loop {
         let raw: Option<RawMatch> = {
             let (heap, fuel) = vm.heap_and_fuel();
-            let mut hook = Hook::new(fuel, None);
+            let mut hook = Hook::for_matcher(fuel);
             g.next_match(heap.str(s), heap.str(p), &mut |n| hook.step(n))
                 .map_err(pattern_err)?
         };

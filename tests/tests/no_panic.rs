@@ -25,15 +25,113 @@ impl Rng {
 }
 
 const TOKENS: &[&str] = &[
-    "local", "function", "end", "return", "if", "then", "else", "elseif", "while", "do", "for", "in", "repeat",
-    "until", "break", "goto", "::l::", "nil", "true", "false", "...", "x", "y", "t", "f", "s", "co", "1", "0",
-    "-1", "2^63", "0/0", "1e308", "math.mininteger", "'str'", "\"\\u{10FFFF}\"", "[[long]]", "{", "}", "(", ")",
-    "[", "]", "=", "==", "~=", "<", "<=", ">", ">=", "+", "-", "*", "/", "//", "%", "^", "..", "#", "&", "|",
-    "~", "<<", ">>", "not", "and", "or", ",", ";", ".", ":", "<close>", "<const>", "setmetatable", "getmetatable",
-    "pcall", "error", "coroutine.wrap", "coroutine.yield", "coroutine.resume", "coroutine.create", "select",
-    "string.rep", "string.format", "('%d'):format", "table.concat", "table.sort", "tostring", "tonumber",
-    "ipairs", "pairs", "next", "load", "collectgarbage", "rawset", "rawget", "__index", "__call", "__gc",
-    "__close", "__eq", "__lt", "__concat", "__len", "__mode", "'k'", "'v'",
+    "local",
+    "function",
+    "end",
+    "return",
+    "if",
+    "then",
+    "else",
+    "elseif",
+    "while",
+    "do",
+    "for",
+    "in",
+    "repeat",
+    "until",
+    "break",
+    "goto",
+    "::l::",
+    "nil",
+    "true",
+    "false",
+    "...",
+    "x",
+    "y",
+    "t",
+    "f",
+    "s",
+    "co",
+    "1",
+    "0",
+    "-1",
+    "2^63",
+    "0/0",
+    "1e308",
+    "math.mininteger",
+    "'str'",
+    "\"\\u{10FFFF}\"",
+    "[[long]]",
+    "{",
+    "}",
+    "(",
+    ")",
+    "[",
+    "]",
+    "=",
+    "==",
+    "~=",
+    "<",
+    "<=",
+    ">",
+    ">=",
+    "+",
+    "-",
+    "*",
+    "/",
+    "//",
+    "%",
+    "^",
+    "..",
+    "#",
+    "&",
+    "|",
+    "~",
+    "<<",
+    ">>",
+    "not",
+    "and",
+    "or",
+    ",",
+    ";",
+    ".",
+    ":",
+    "<close>",
+    "<const>",
+    "setmetatable",
+    "getmetatable",
+    "pcall",
+    "error",
+    "coroutine.wrap",
+    "coroutine.yield",
+    "coroutine.resume",
+    "coroutine.create",
+    "select",
+    "string.rep",
+    "string.format",
+    "('%d'):format",
+    "table.concat",
+    "table.sort",
+    "tostring",
+    "tonumber",
+    "ipairs",
+    "pairs",
+    "next",
+    "load",
+    "collectgarbage",
+    "rawset",
+    "rawget",
+    "__index",
+    "__call",
+    "__gc",
+    "__close",
+    "__eq",
+    "__lt",
+    "__concat",
+    "__len",
+    "__mode",
+    "'k'",
+    "'v'",
 ];
 
 /// Program shapes that reach deep into the VM, with holes filled by random expressions.
@@ -53,9 +151,30 @@ const SHAPES: &[&str] = &[
 ];
 
 const ATOMS: &[&str] = &[
-    "nil", "true", "1", "-0.0", "0/0", "1/0", "math.maxinteger", "math.mininteger", "'x'", "'10'", "''", "{}",
-    "{1, 2, 3}", "print", "coroutine.yield(1)", "error('e')", "error({})", "string.rep('ab', 1000)", "2^53",
-    "'%d'", "'(%w+)'", "'[a-'", "select(-1, 1, 2)", "setmetatable({}, {__index = function() error('i') end})",
+    "nil",
+    "true",
+    "1",
+    "-0.0",
+    "0/0",
+    "1/0",
+    "math.maxinteger",
+    "math.mininteger",
+    "'x'",
+    "'10'",
+    "''",
+    "{}",
+    "{1, 2, 3}",
+    "print",
+    "coroutine.yield(1)",
+    "error('e')",
+    "error({})",
+    "string.rep('ab', 1000)",
+    "2^53",
+    "'%d'",
+    "'(%w+)'",
+    "'[a-'",
+    "select(-1, 1, 2)",
+    "setmetatable({}, {__index = function() error('i') end})",
 ];
 
 fn expr(r: &mut Rng, depth: usize) -> String {
@@ -64,7 +183,9 @@ fn expr(r: &mut Rng, depth: usize) -> String {
     }
     let a = expr(r, depth - 1);
     let b = expr(r, depth - 1);
-    let op = r.pick(&["+", "-", "*", "/", "//", "%", "^", "..", "==", "<", "and", "or", "&", "<<"]);
+    let op = r.pick(&[
+        "+", "-", "*", "/", "//", "%", "^", "..", "==", "<", "and", "or", "&", "<<",
+    ]);
     format!("({a} {op} {b})")
 }
 
@@ -120,7 +241,13 @@ fn run(source: &[u8]) {
 fn random_programs_never_panic() {
     let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("lua");
     let mut corpus: Vec<Vec<u8>> = std::fs::read_dir(&dir)
-        .map(|d| d.filter_map(|e| e.ok()).map(|e| e.path()).filter(|p| p.extension().is_some_and(|x| x == "lua")).filter_map(|p| std::fs::read(p).ok()).collect())
+        .map(|d| {
+            d.filter_map(|e| e.ok())
+                .map(|e| e.path())
+                .filter(|p| p.extension().is_some_and(|x| x == "lua"))
+                .filter_map(|p| std::fs::read(p).ok())
+                .collect()
+        })
         .unwrap_or_default();
     corpus.sort();
     let cases = 1500;
@@ -134,7 +261,10 @@ fn random_programs_never_panic() {
         };
         let outcome = catch_unwind(AssertUnwindSafe(|| run(&program)));
         if outcome.is_err() {
-            panic!("seed {seed} panicked on:\n{}", String::from_utf8_lossy(&program));
+            panic!(
+                "seed {seed} panicked on:\n{}",
+                String::from_utf8_lossy(&program)
+            );
         }
     }
 }
