@@ -95,6 +95,27 @@ fn real_main(argv: &[String]) -> i32 {
         };
         chunks.push((source, name, opts.script_args.clone()));
     }
+    if chunks.is_empty() && !opts.version {
+        // No script and no -e: the interactive shell on a terminal, else stdin as the script.
+        use std::io::IsTerminal;
+        let stdin = std::io::stdin();
+        if stdin.is_terminal() {
+            let code = shell::repl::run(
+                &mut session,
+                &mut stdin.lock(),
+                &mut out,
+                &mut std::io::stderr(),
+            );
+            let _ = out.flush();
+            return code;
+        }
+        let mut buf = Vec::new();
+        if stdin.lock().read_to_end(&mut buf).is_err() {
+            eprintln!("tessera: cannot read stdin");
+            return 1;
+        }
+        chunks.push((buf, "=stdin".to_string(), Vec::new()));
+    }
     if opts.list {
         for (source, name, _) in &chunks {
             match kernel::compiler::compile(source, name.as_bytes()) {
