@@ -614,6 +614,9 @@ fn finish_load(vm: &mut Vm, call: &NativeCall) -> Result<Action, Throw> {
         );
     }
     vm.charge(10 + source.len() as u64 / 4)?;
+    // The compiler works in host memory before the prototype is charged: make sure the bank
+    // could hold what it builds (a prototype takes at most a few times its source's size).
+    crate::budget::check_memory(vm, source.len().saturating_mul(3))?;
     match kernel::compiler::compile(&source, &name) {
         Ok(proto) => {
             let has_env = vm.stack_get(call.base + 5).truthy();
