@@ -287,6 +287,23 @@ impl Vm {
                         } else {
                             reg!(i.c())
                         };
+                        if let Value::Table(tr) = t {
+                            let table = self.heap.table_mut(tr);
+                            let done = match key {
+                                Value::Int(n) => table.set_int_present(n, v),
+                                Value::Str(s) => table.set_str_present(s, v),
+                                _ => false,
+                            };
+                            if done {
+                                table.absent_meta = 0;
+                                continue;
+                            }
+                            if table.metatable.is_none() {
+                                savepc!();
+                                self.raw_set(tr, key, v)?;
+                                continue;
+                            }
+                        }
                         savepc!();
                         if !self.newindex(t, key, v, Operand::Register(i.a()))? {
                             continue 'frame;
@@ -302,14 +319,13 @@ impl Vm {
                         if let Value::Table(tr) = t {
                             let table = self.heap.table_mut(tr);
                             let idx = i.b() as i64;
-                            if idx >= 1
-                                && (idx as usize) <= table.array_len()
-                                && !table.get_int(idx).is_nil()
-                            {
-                                table.set_existing(
-                                    crate::value::Key::normalized(Value::Int(idx)),
-                                    v,
-                                );
+                            if table.set_int_present(idx, v) {
+                                table.absent_meta = 0;
+                                continue;
+                            }
+                            if table.metatable.is_none() {
+                                savepc!();
+                                self.raw_set(tr, Value::Int(idx), v)?;
                                 continue;
                             }
                         }
@@ -331,6 +347,18 @@ impl Vm {
                         } else {
                             reg!(i.c())
                         };
+                        if let (Value::Table(tr), Value::Str(s)) = (t, key) {
+                            let table = self.heap.table_mut(tr);
+                            if table.set_str_present(s, v) {
+                                table.absent_meta = 0;
+                                continue;
+                            }
+                            if table.metatable.is_none() {
+                                savepc!();
+                                self.raw_set(tr, key, v)?;
+                                continue;
+                            }
+                        }
                         savepc!();
                         if !self.newindex(t, key, v, Operand::Register(i.a()))? {
                             continue 'frame;
