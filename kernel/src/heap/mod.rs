@@ -367,9 +367,20 @@ impl Heap {
     /// `KeyError` for nil/NaN keys (the caller words the message); `OutOfMemory` when a needed
     /// rehash cannot be paid for.
     pub fn table_set(&mut self, t: TableRef, key: Value, value: Value) -> Result<(), SetError> {
-        let k = crate::value::Key::new(key).map_err(SetError::Key)?;
         let table = self.tables.get_mut(t.0);
         table.absent_meta = 0;
+        // Integer and string keys first, straight from the value (building a `Key` in memory
+        // and copying it costs a store-forwarding stall on every write).
+        let present = match key {
+            Value::Int(i) => table.set_existing_int(i, value),
+            Value::Str(s) => table.set_existing_str(s, value),
+            _ => false,
+        };
+        if present {
+            return Ok(());
+        }
+        let k = crate::value::Key::new(key).map_err(SetError::Key)?;
+        let table = self.tables.get_mut(t.0);
         if table.set_existing(k, value) {
             return Ok(());
         }

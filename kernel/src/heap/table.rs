@@ -204,6 +204,36 @@ impl Table {
         false
     }
 
+    /// `set_existing` for an integer key, without building a `Key`.
+    #[inline]
+    pub fn set_existing_int(&mut self, i: i64, value: Value) -> bool {
+        if i >= 1 && (i as u64) <= self.array.len() as u64 {
+            self.array[(i - 1) as usize] = value;
+            return true;
+        }
+        if self.hash.is_empty() {
+            return false;
+        }
+        if let Some(slot) = self.hash.get_mut(&IntKey(i)) {
+            *slot = value;
+            return true;
+        }
+        false
+    }
+
+    /// `set_existing` for a string key, without building a `Key`.
+    #[inline]
+    pub fn set_existing_str(&mut self, s: StrRef, value: Value) -> bool {
+        if self.hash.is_empty() {
+            return false;
+        }
+        if let Some(slot) = self.hash.get_mut(&StrKey(s)) {
+            *slot = value;
+            return true;
+        }
+        false
+    }
+
     /// Whether inserting one more new key needs a rehash first; if so, its sizes.
     pub fn needs_rehash(&self, new_key: Key) -> Option<Resize> {
         if self.hash.len() < self.hash_capacity {
