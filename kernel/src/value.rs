@@ -238,6 +238,12 @@ impl PartialEq for Key {
 
 impl Eq for Key {}
 
+/// The word a string key hashes as (shared with the table's handle-only lookups).
+#[inline]
+pub(crate) fn str_key_hash_word(r: StrRef) -> u64 {
+    r.0 as u64 | 1 << 32
+}
+
 impl Hash for Key {
     #[inline]
     fn hash<H: Hasher>(&self, state: &mut H) {
@@ -247,7 +253,7 @@ impl Hash for Key {
             Value::Int(i) => i.hash(state),
             // -0.0 and 0.0 are normalized to the integer 0 by `Key::new`.
             Value::Float(f) => f.to_bits().hash(state),
-            Value::Str(r) => (r.0 as u64 | 1 << 32).hash(state),
+            Value::Str(r) => str_key_hash_word(r).hash(state),
             Value::Table(r) => (r.0 as u64 | 2 << 32).hash(state),
             Value::LuaFn(r) => (r.0 as u64 | 3 << 32).hash(state),
             Value::Native(r) => (r.0 as u64 | 4 << 32).hash(state),

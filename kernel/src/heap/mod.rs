@@ -366,10 +366,30 @@ impl Heap {
     /// # Errors
     /// `KeyError` for nil/NaN keys (the caller words the message); `OutOfMemory` when a needed
     /// rehash cannot be paid for.
+    #[inline]
     pub fn table_set(&mut self, t: TableRef, key: Value, value: Value) -> Result<(), SetError> {
+        let table = self.tables.get_mut(t.0);
+        // Integer and string keys first, straight from the value (building a `Key` in memory
+        // and copying it costs a store-forwarding stall on every write). Inlined so callers'
+        // values stay in registers.
+        let present = match key {
+            Value::Int(i) => table.set_existing_int(i, value),
+            Value::Str(s) => table.set_existing_str(s, value),
+            _ => false,
+        };
+        if present {
+            table.absent_meta = 0;
+            return Ok(());
+        }
+        self.table_set_new(t, key, value)
+    }
+
+    /// `table_set` for keys not yet present (and keys of other types).
+    #[inline(never)]
+    fn table_set_new(&mut self, t: TableRef, key: Value, value: Value) -> Result<(), SetError> {
+        self.tables.get_mut(t.0).absent_meta = 0;
         let k = crate::value::Key::new(key).map_err(SetError::Key)?;
         let table = self.tables.get_mut(t.0);
-        table.absent_meta = 0;
         if table.set_existing(k, value) {
             return Ok(());
         }

@@ -10,9 +10,45 @@
 //! Deleting (assigning nil) keeps a dead entry until the next rehash, so `next` stays valid
 //! while a traversal clears fields, as Lua allows.
 
-use crate::value::{Key, TableRef, Value};
-use indexmap::IndexMap;
+use crate::value::{Key, StrRef, TableRef, Value};
+use indexmap::{Equivalent, IndexMap};
 use serde::{Deserialize, Serialize};
+use std::hash::Hash;
+
+/// A string key for lookups without building a `Key`: hashes as `Key` hashes a string and
+/// compares by handle only (strings are interned).
+struct StrKey(StrRef);
+
+impl Hash for StrKey {
+    #[inline]
+    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+        state.write_u64(crate::value::str_key_hash_word(self.0));
+    }
+}
+
+impl Equivalent<Key> for StrKey {
+    #[inline]
+    fn equivalent(&self, key: &Key) -> bool {
+        matches!(key.value(), Value::Str(r) if r == self.0)
+    }
+}
+
+/// An integer key, hashed as `Key` hashes an integer and compared without the generic match.
+struct IntKey(i64);
+
+impl Hash for IntKey {
+    #[inline]
+    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+        self.0.hash(state);
+    }
+}
+
+impl Equivalent<Key> for IntKey {
+    #[inline]
+    fn equivalent(&self, key: &Key) -> bool {
+        matches!(key.value(), Value::Int(i) if i == self.0)
+    }
+}
 
 type Hasher = foldhash::fast::FixedState;
 
@@ -85,10 +121,7 @@ impl Table {
         } else if self.hash.is_empty() {
             Value::Nil
         } else {
-            self.hash
-                .get(&Key::normalized(Value::Int(i)))
-                .copied()
-                .unwrap_or(Value::Nil)
+            self.hash.get(&IntKey(i)).copied().unwrap_or(Value::Nil)
         }
     }
 
@@ -98,10 +131,43 @@ impl Table {
         if self.hash.is_empty() {
             return Value::Nil;
         }
-        self.hash
-            .get(&Key::normalized(Value::Str(s)))
-            .copied()
-            .unwrap_or(Value::Nil)
+        self.hash.get(&StrKey(s)).copied().unwrap_or(Value::Nil)
+    }
+
+    /// Overwrites the value at string key `s` if it is present with a non-nil value (such a
+    /// write never involves `__newindex`). Returns false, doing nothing, otherwise.
+    #[inline]
+    pub fn set_str_present(&mut self, s: StrRef, value: Value) -> bool {
+        if let Some(slot) = self.hash.get_mut(&StrKey(s)) {
+            if !slot.is_nil() {
+                *slot = value;
+                return true;
+            }
+        }
+        false
+    }
+
+    /// Overwrites the value at integer key `i` if it is present with a non-nil value.
+    #[inline]
+    pub fn set_int_present(&mut self, i: i64, value: Value) -> bool {
+        if i >= 1 && (i as u64) <= self.array.len() as u64 {
+            let slot = &mut self.array[(i - 1) as usize];
+            if !slot.is_nil() {
+                *slot = value;
+                return true;
+            }
+            return false;
+        }
+        if self.hash.is_empty() {
+            return false;
+        }
+        if let Some(slot) = self.hash.get_mut(&IntKey(i)) {
+            if !slot.is_nil() {
+                *slot = value;
+                return true;
+            }
+        }
+        false
     }
 
     /// Value at any key (`nil` for nil or NaN keys, which can never be present).
@@ -132,6 +198,36 @@ impl Table {
             }
         }
         if let Some(slot) = self.hash.get_mut(&key) {
+            *slot = value;
+            return true;
+        }
+        false
+    }
+
+    /// `set_existing` for an integer key, without building a `Key`.
+    #[inline]
+    pub fn set_existing_int(&mut self, i: i64, value: Value) -> bool {
+        if i >= 1 && (i as u64) <= self.array.len() as u64 {
+            self.array[(i - 1) as usize] = value;
+            return true;
+        }
+        if self.hash.is_empty() {
+            return false;
+        }
+        if let Some(slot) = self.hash.get_mut(&IntKey(i)) {
+            *slot = value;
+            return true;
+        }
+        false
+    }
+
+    /// `set_existing` for a string key, without building a `Key`.
+    #[inline]
+    pub fn set_existing_str(&mut self, s: StrRef, value: Value) -> bool {
+        if self.hash.is_empty() {
+            return false;
+        }
+        if let Some(slot) = self.hash.get_mut(&StrKey(s)) {
             *slot = value;
             return true;
         }

@@ -127,6 +127,9 @@ fn idiv_f(a: f64, b: f64) -> f64 {
 
 impl Vm {
     pub(super) fn execute(&mut self) -> Result<(), Throw> {
+        // Set by the RETURN fast paths: the frame reloaded next is a Lua caller whose stack top
+        // must go back to its frame top (what `post_call` does for fixed result counts).
+        let mut fix_top = false;
         'frame: loop {
             let Some(frame) = self.th.frames.last().copied() else {
                 return Ok(());
@@ -142,6 +145,10 @@ impl Vm {
             let k = proto.constants.clone();
             let base = frame.base as usize;
             let mut pc = frame.pc as usize;
+            if fix_top {
+                self.th.top = base + proto.max_stack_size as usize;
+                fix_top = false;
+            }
 
             macro_rules! savepc {
                 () => {
@@ -287,6 +294,23 @@ impl Vm {
                         } else {
                             reg!(i.c())
                         };
+                        if let Value::Table(tr) = t {
+                            let table = self.heap.table_mut(tr);
+                            let done = match key {
+                                Value::Int(n) => table.set_int_present(n, v),
+                                Value::Str(s) => table.set_str_present(s, v),
+                                _ => false,
+                            };
+                            if done {
+                                table.absent_meta = 0;
+                                continue;
+                            }
+                            if table.metatable.is_none() {
+                                savepc!();
+                                self.raw_set(tr, key, v)?;
+                                continue;
+                            }
+                        }
                         savepc!();
                         if !self.newindex(t, key, v, Operand::Register(i.a()))? {
                             continue 'frame;
@@ -302,14 +326,13 @@ impl Vm {
                         if let Value::Table(tr) = t {
                             let table = self.heap.table_mut(tr);
                             let idx = i.b() as i64;
-                            if idx >= 1
-                                && (idx as usize) <= table.array_len()
-                                && !table.get_int(idx).is_nil()
-                            {
-                                table.set_existing(
-                                    crate::value::Key::normalized(Value::Int(idx)),
-                                    v,
-                                );
+                            if table.set_int_present(idx, v) {
+                                table.absent_meta = 0;
+                                continue;
+                            }
+                            if table.metatable.is_none() {
+                                savepc!();
+                                self.raw_set(tr, Value::Int(idx), v)?;
                                 continue;
                             }
                         }
@@ -331,6 +354,18 @@ impl Vm {
                         } else {
                             reg!(i.c())
                         };
+                        if let (Value::Table(tr), Value::Str(s)) = (t, key) {
+                            let table = self.heap.table_mut(tr);
+                            if table.set_str_present(s, v) {
+                                table.absent_meta = 0;
+                                continue;
+                            }
+                            if table.metatable.is_none() {
+                                savepc!();
+                                self.raw_set(tr, key, v)?;
+                                continue;
+                            }
+                        }
                         savepc!();
                         if !self.newindex(t, key, v, Operand::Register(i.a()))? {
                             continue 'frame;
@@ -738,7 +773,43 @@ impl Vm {
                         }
                         let nresults = i.c() as i32 - 1;
                         savepc!();
-                        self.call_value(a, nresults, ReturnTo::Normal)?;
+                        if let Value::LuaFn(callee) = self.th.stack[a] {
+                            // Fast path: a fixed-parameter function whose registers fit the
+                            // stack and whose frame fits the frame vector's capacity.
+                            let p = self.heap.proto(self.heap.closure(callee).proto);
+                            let np = p.num_params as usize;
+                            let ms = p.max_stack_size as usize;
+                            let nb = a + 1;
+                            let nframes = self.th.frames.len();
+                            if !p.is_vararg
+                                && nb + ms + super::EXTRA_STACK <= self.th.stack.len()
+                                && nframes < self.th.frames.capacity()
+                                && nframes < super::MAX_STACK / 4
+                            {
+                                let nargs = self.th.top - nb;
+                                let from = nb + nargs.min(np);
+                                if from < nb + ms {
+                                    for v in &mut self.th.stack[from..nb + ms] {
+                                        *v = Value::Nil;
+                                    }
+                                }
+                                self.th.top = nb + ms;
+                                self.th.frames.push(super::frame::Frame {
+                                    kind: FrameKind::Lua(callee),
+                                    func: a as u32,
+                                    base: nb as u32,
+                                    pc: 0,
+                                    nresults,
+                                    varargs: 0,
+                                    ret: ReturnTo::Normal,
+                                    flags: 0,
+                                });
+                                continue 'frame;
+                            }
+                            self.enter_lua(a, callee, nresults, ReturnTo::Normal)?;
+                        } else {
+                            self.call_value(a, nresults, ReturnTo::Normal)?;
+                        }
                         continue 'frame;
                     }
                     OpCode::TailCall => {
@@ -790,17 +861,33 @@ impl Vm {
                                 continue 'frame;
                             }
                         }
-                        self.post_call(a, n)?;
+                        self.return_from_lua(a, n)?;
                         continue 'frame;
                     }
                     OpCode::Return0 => {
                         savepc!();
-                        self.post_call(base, 0)?;
+                        self.return_from_lua(base, 0)?;
                         continue 'frame;
                     }
                     OpCode::Return1 => {
+                        if frame.ret == ReturnTo::Normal && fi > 0 && frame.nresults <= 1 {
+                            let res = frame.func as usize;
+                            if frame.nresults != 0 {
+                                self.th.stack[res] = reg!(i.a());
+                            }
+                            self.th.frames.pop();
+                            if frame.nresults < 0 {
+                                self.th.top = res + 1;
+                            } else {
+                                // nresults 0 or 1: the caller's frame top comes back. A native
+                                // caller keeps the top just above the results.
+                                self.th.top = res + frame.nresults as usize;
+                                fix_top = matches!(self.th.frames[fi - 1].kind, FrameKind::Lua(_));
+                            }
+                            continue 'frame;
+                        }
                         savepc!();
-                        self.post_call(base + i.a() as usize, 1)?;
+                        self.return_from_lua(base + i.a() as usize, 1)?;
                         continue 'frame;
                     }
                     OpCode::ForLoop => {

@@ -813,6 +813,7 @@ impl Vm {
         }
     }
 
+    #[inline]
     fn enter_lua(
         &mut self,
         func: usize,
@@ -900,6 +901,40 @@ impl Vm {
         }
     }
 
+    /// `post_call` for the common case of a Lua function returning to a caller that called it
+    /// normally; everything else goes to `post_call`.
+    #[inline]
+    fn return_from_lua(&mut self, first: usize, n: usize) -> Result<(), Throw> {
+        let len = self.th.frames.len();
+        if len > 1 {
+            let frame = self.th.frames[len - 1];
+            let res = frame.func as usize;
+            let wanted = if frame.nresults < 0 {
+                n
+            } else {
+                frame.nresults as usize
+            };
+            if frame.ret == ReturnTo::Normal && res + wanted < self.th.stack.len() {
+                self.th.frames.pop();
+                let moved = wanted.min(n);
+                self.th.stack.copy_within(first..first + moved, res);
+                for v in &mut self.th.stack[res + moved..res + wanted] {
+                    *v = Value::Nil;
+                }
+                self.th.top = res + wanted;
+                if frame.nresults >= 0 {
+                    let caller = self.th.frames[len - 2];
+                    if let FrameKind::Lua(cl) = caller.kind {
+                        let p = self.heap.proto(self.heap.closure(cl).proto);
+                        self.th.top = caller.base as usize + p.max_stack_size as usize;
+                    }
+                }
+                return Ok(());
+            }
+        }
+        self.post_call(first, n)
+    }
+
     /// Finishes the top frame with `n` results starting at stack index `first`.
     fn post_call(&mut self, first: usize, n: usize) -> Result<(), Throw> {
         let Some(frame) = self.th.frames.pop() else {
@@ -914,12 +949,12 @@ impl Vm {
                     frame.nresults as usize
                 };
                 self.ensure_stack(res + wanted + 1)?;
-                for i in 0..wanted {
-                    self.th.stack[res + i] = if i < n {
-                        self.th.stack[first + i]
-                    } else {
-                        Value::Nil
-                    };
+                // A block move, not a per-value select: the latter compiles to overlapping
+                // partial stores that stall store forwarding on every return.
+                let moved = wanted.min(n);
+                self.th.stack.copy_within(first..first + moved, res);
+                for v in &mut self.th.stack[res + moved..res + wanted] {
+                    *v = Value::Nil;
                 }
                 self.th.top = res + wanted;
                 if self.th.frames.is_empty() {
