@@ -121,6 +121,7 @@ fn real_main(argv: &[String]) -> i32 {
             match kernel::compiler::compile(source, name.as_bytes()) {
                 Ok(p) => {
                     let _ = out.write_all(kernel::compiler::disassemble(&p).as_bytes());
+                    let _ = out.flush();
                 }
                 Err(e) => {
                     eprintln!("tessera: {e}");
