@@ -10,6 +10,9 @@ use std::rc::Rc;
 /// Bytes buffered before a write to the host is forced.
 const FLUSH_AT: usize = 64 * 1024;
 
+/// The function a VM calls with the bytes a process writes.
+pub type Sink = Box<dyn FnMut(&[u8])>;
+
 /// A console writing to a host stream (stdout in the `tessera` command).
 #[derive(Clone)]
 pub struct Console {
@@ -63,7 +66,7 @@ impl Console {
     }
 
     /// The sink a VM's console writes to.
-    pub fn sink(&self) -> Box<dyn FnMut(&[u8])> {
+    pub fn sink(&self) -> Sink {
         let console = self.clone();
         Box::new(move |b: &[u8]| console.write(b))
     }

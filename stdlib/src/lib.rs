@@ -28,6 +28,9 @@ use kernel::value::Value;
 use kernel::vm::{NativeFn, NativeTable, Throw, Vm};
 use std::rc::Rc;
 
+/// Extra set-up of a library, given its table.
+pub type OpenFn = fn(&mut Vm, kernel::value::TableRef) -> Result<(), Throw>;
+
 /// A library: its functions, installed as globals (`name: None`) or as a table of globals,
 /// plus natives it creates at run time (iterators, wrapped coroutines) that are not installed.
 pub struct Lib {
@@ -36,7 +39,7 @@ pub struct Lib {
     pub hidden: &'static [(&'static str, NativeFn, u8)],
     /// Extra set-up after the functions are installed (constants, the string metatable),
     /// given the library's table (the globals table for `name: None`).
-    pub open: Option<fn(&mut Vm, kernel::value::TableRef) -> Result<(), Throw>>,
+    pub open: Option<OpenFn>,
 }
 
 /// Every library, in registration order. Native ids are positions in this order, so the order

@@ -112,3 +112,31 @@ fn sorting_a_million_with_a_slow_comparator_runs_out_of_fuel() {
     let (r, ..) = run("sort 1e6", src);
     assert!(matches!(r, Err(Failure::OutOfFuel { .. })), "{r:?}");
 }
+
+#[test]
+fn recursion_depth_is_configurable() {
+    let depth_reached = |limit: Option<usize>| {
+        let mut session = Session::new(Some(FUEL), MEMORY).expect("session fits");
+        if let Some(l) = limit {
+            session.vm.set_stack_limit(l);
+        }
+        let src = "local d = 0 local function f() d = d + 1 return 1 + f() end local ok, e = pcall(f) print(ok, e, d)";
+        let mut out = Vec::new();
+        session
+            .run_chunk(src.as_bytes(), "=depth", &[], &mut out)
+            .expect("runs");
+        let text = String::from_utf8_lossy(&out).into_owned();
+        assert!(
+            text.starts_with("false\tdepth:1: stack overflow\t"),
+            "{text}"
+        );
+        text.trim_end()
+            .rsplit('\t')
+            .next()
+            .and_then(|d| d.parse::<usize>().ok())
+            .expect("depth printed")
+    };
+    let shallow = depth_reached(Some(10_000));
+    let deep = depth_reached(None);
+    assert!(shallow < 10_000 && deep > 100_000, "{shallow} {deep}");
+}

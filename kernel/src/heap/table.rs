@@ -72,6 +72,10 @@ pub struct Table {
     pub absent_meta: u32,
 }
 
+/// `next` was given a key that is not in the table.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct InvalidKey;
+
 /// What a pending insertion of a new key needs: the sizes of a rehash.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Resize {
@@ -417,7 +421,7 @@ impl Table {
 
     /// Traversal: the entry after `key` (`nil` starts), skipping empty slots. `Err(())` if
     /// `key` is not in the table.
-    pub fn next(&self, key: Value) -> Result<Option<(Value, Value)>, ()> {
+    pub fn next(&self, key: Value) -> Result<Option<(Value, Value)>, InvalidKey> {
         let start_hash = match key {
             Value::Nil => {
                 if let Some(e) = self.next_in_array(0) {
@@ -426,7 +430,7 @@ impl Table {
                 0
             }
             _ => {
-                let k = Key::new(key).map_err(|_| ())?;
+                let k = Key::new(key).map_err(|_| InvalidKey)?;
                 let in_array = match k.value() {
                     Value::Int(i) if i >= 1 && (i as u64) <= self.array.len() as u64 => {
                         Some(i as usize)
@@ -439,7 +443,7 @@ impl Table {
                     }
                     0
                 } else {
-                    self.hash.get_index_of(&k).ok_or(())? + 1
+                    self.hash.get_index_of(&k).ok_or(InvalidKey)? + 1
                 }
             }
         };

@@ -784,7 +784,7 @@ impl Vm {
                             if !p.is_vararg
                                 && nb + ms + super::EXTRA_STACK <= self.th.stack.len()
                                 && nframes < self.th.frames.capacity()
-                                && nframes < super::MAX_STACK / 4
+                                && nframes < self.stack_limit / 4
                             {
                                 let nargs = self.th.top - nb;
                                 let from = nb + nargs.min(np);
@@ -1278,7 +1278,7 @@ impl Vm {
         what: Operand,
     ) -> Result<Option<Value>, Throw> {
         match v {
-            Value::Str(s) => return Ok(Some(Value::Int(self.heap.str(s).len() as i64))),
+            Value::Str(s) => Ok(Some(Value::Int(self.heap.str(s).len() as i64))),
             Value::Table(t) => {
                 let tm = match self.heap.table(t).metatable {
                     Some(mt) => self.meta_field(mt, MetaMethod::Len),

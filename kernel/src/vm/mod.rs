@@ -24,8 +24,12 @@ pub use native::{Action, NativeCall, NativeFn, NativeTable, Throw};
 use serde::{Deserialize, Serialize};
 use std::rc::Rc;
 
-/// Most stack slots a thread may use (Lua's `LUAI_MAXSTACK`).
+/// Most stack slots a thread may use by default (Lua's `LUAI_MAXSTACK`); see
+/// `Vm::set_stack_limit`.
 pub const MAX_STACK: usize = 1_000_000;
+
+/// Where the console writes.
+pub type ConsoleSink = Box<dyn FnMut(&[u8])>;
 /// Slots kept free above a frame for natives and metamethod calls.
 const EXTRA_STACK: usize = 40;
 /// Longest `__index`/`__newindex` chain (Lua's `MAXTAGLOOP`).
@@ -75,6 +79,8 @@ pub struct Vm {
     pub registry: TableRef,
     pub string_meta: Option<TableRef>,
     meta_names: Vec<StrRef>,
+    /// Most stack slots a thread may use: deeper recursion is a "stack overflow" error.
+    stack_limit: usize,
     /// "not enough memory", interned up front: raising it must not need memory.
     memory_message: StrRef,
     /// The one value of each native without upvalues (see `native_value`).
@@ -95,7 +101,7 @@ pub struct Vm {
     natives: Rc<NativeTable>,
     /// Where `print` and the console key write; none means output is dropped.
     #[serde(skip)]
-    console: Option<Box<dyn FnMut(&[u8])>>,
+    console: Option<ConsoleSink>,
 }
 
 impl Vm {
@@ -135,6 +141,7 @@ impl Vm {
             meta_names,
             light_natives: Vec::new(),
             memory_message,
+            stack_limit: MAX_STACK,
             meter: Meter {
                 used: 0,
                 limit: fuel_limit,
@@ -159,8 +166,14 @@ impl Vm {
         &self.natives
     }
 
+    /// Sets how deep the Lua stack may grow (in value slots, at least 1000): recursion past
+    /// it ends in a catchable "stack overflow" error. The memory budget also bounds it.
+    pub fn set_stack_limit(&mut self, slots: usize) {
+        self.stack_limit = slots.clamp(1000, MAX_STACK * 16);
+    }
+
     /// Attaches the sink that the console writes to.
-    pub fn set_console(&mut self, console: Option<Box<dyn FnMut(&[u8])>>) {
+    pub fn set_console(&mut self, console: Option<ConsoleSink>) {
         self.console = console;
     }
 
@@ -236,14 +249,12 @@ impl Vm {
         if size <= len {
             return Ok(());
         }
-        if size > MAX_STACK + EXTRA_STACK * 4 {
+        let most = self.stack_limit + EXTRA_STACK * 4;
+        if size > most {
             return Err(Throw::StackOverflow);
         }
         // Grow geometrically so that pushes stay amortized O(1).
-        let new_len = size
-            .max(len + len / 2)
-            .max(64)
-            .min(MAX_STACK + EXTRA_STACK * 4);
+        let new_len = std::cmp::min(size.max(len + len / 2).max(64), most);
         self.heap
             .charge((new_len - len) * crate::heap::VALUE_BYTES)?;
         self.th.stack.resize(new_len, Value::Nil);
@@ -826,7 +837,7 @@ impl Vm {
         let is_vararg = p.is_vararg;
         let max_stack = p.max_stack_size as usize;
         let mut nargs = self.th.top - func - 1;
-        if self.th.frames.len() >= MAX_STACK / 4 {
+        if self.th.frames.len() >= self.stack_limit / 4 {
             return Err(Throw::StackOverflow);
         }
         if nargs < num_params {
