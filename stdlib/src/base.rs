@@ -233,7 +233,12 @@ fn next(vm: &mut Vm, call: NativeCall) -> Result<Action, Throw> {
     let t = check_table(vm, &call, 1)?;
     let k = arg(vm, &call, 2);
     vm.charge(1)?;
-    match vm.table_next(t, k)? {
+    // Raised by the table inside a native: the reference's message has no position.
+    let entry = vm.table_next(t, k).map_err(|e| match e {
+        Throw::Message(m) => Throw::Plain(m),
+        e => e,
+    })?;
+    match entry {
         Some((k, v)) => ret(vm, &[k, v]),
         None => ret1(vm, Value::Nil),
     }
@@ -363,7 +368,12 @@ fn rawset(vm: &mut Vm, call: NativeCall) -> Result<Action, Throw> {
     let t = check_table(vm, &call, 1)?;
     let k = check_any(vm, &call, 2)?;
     let v = check_any(vm, &call, 3)?;
-    vm.raw_set(t, k, v)?;
+    // The key errors come from the table itself, as in the reference (no position: the
+    // running function is a native).
+    vm.raw_set(t, k, v).map_err(|e| match e {
+        Throw::Message(m) => Throw::Plain(m),
+        e => e,
+    })?;
     ret1(vm, Value::Table(t))
 }
 

@@ -63,6 +63,8 @@ const PRELUDE: &str = r##"local function S(v)
     return "{" .. table.concat(parts, ",") .. "}"
   elseif t == "string" then
     return string.format("%q", v)
+  elseif v ~= v then
+    return "NaN" -- the sign of a NaN from arithmetic on NaNs is the machine's choice
   elseif t == "number" or t == "boolean" or t == "nil" then
     return tostring(v)
   end
@@ -812,6 +814,347 @@ fn string_lit_case(r: &mut Rng) -> String {
     format!("T(function() local v = {lit} return v, #tostring(v) end)")
 }
 
+/// Flat expressions without parentheses: operator precedence and associativity.
+fn precedence_case(r: &mut Rng) -> String {
+    const OPS: &[&str] = &[
+        "+", "-", "*", "/", "//", "%", "^", "&", "|", "~", "<<", ">>", "..", "==", "<", "<=",
+        "and", "or",
+    ];
+    const LEAVES: &[&str] = &[
+        "1", "2", "3", "-2", "0.5", "7", "a", "b", "-a", "#s", "not a", "~b", "2.0", "-0.0", "s",
+        "nil", "10", "- -3",
+    ];
+    let n = 2 + r.below(4);
+    let mut e = r.pick(LEAVES).to_string();
+    for _ in 0..n {
+        let _ = write!(e, " {} {}", r.pick(OPS), r.pick(LEAVES));
+    }
+    let (a, b) = (
+        r.pick(&["3", "-2", "1.5", "0"]),
+        r.pick(&["5", "2", "-1", "4.0"]),
+    );
+    format!("T(function() local a, b, s = {a}, {b}, 'xyz' return {e} end)")
+}
+
+/// Conditions in jumps (comparison with immediate and constant operands, `and`/`or` chains).
+fn condition_case(r: &mut Rng) -> String {
+    const CMP: &[&str] = &["==", "~=", "<", "<=", ">", ">="];
+    const KS: &[&str] = &[
+        "1",
+        "-1",
+        "0",
+        "1.0",
+        "-0.0",
+        "0.5",
+        "127",
+        "128",
+        "-129",
+        "255",
+        "256",
+        "2^53",
+        "1e100",
+        "'a'",
+        "'1'",
+        "nil",
+        "true",
+        "false",
+        "math.maxinteger",
+        "9007199254740993",
+        "-1e308",
+        "(0/0)",
+        "1/0",
+    ];
+    let x = r.pick(&[
+        "1",
+        "-1",
+        "0",
+        "1.0",
+        "0.5",
+        "127.0",
+        "128",
+        "2^53",
+        "9007199254740992",
+        "'a'",
+        "'1'",
+        "nil",
+        "true",
+        "false",
+        "(0/0)",
+        "math.maxinteger",
+        "-0.0",
+        "256",
+        "1e100",
+    ]);
+    let (op, k) = (r.pick(CMP), r.pick(KS));
+    match r.below(5) {
+        0 => format!(
+            "T(function() local x = {x} local r = {{}} if x {op} {k} then r[1] = 'y' else r[1] = 'n' end \
+             if {k} {op} x then r[2] = 'y' else r[2] = 'n' end if not (x {op} {k}) then r[3] = 'y' end \
+             r[4] = x {op} {k} r[5] = {k} {op} x return r[1], r[2], r[3], r[4], r[5] end)"
+        ),
+        1 => format!(
+            "T(function() local x, y = {x}, {k} local n = 0 while n < 3 and (x {op} y or n == 1) do n = n + 1 end \
+             repeat n = n + 10 until x {op} y or n > 30 return n end)"
+        ),
+        2 => {
+            let (p, q) = (r.pick(KS), r.pick(KS));
+            format!(
+                "T(function() local x, p, q = {x}, {p}, {q} return x and p or q, x or p and q, not x == p, (x {op} p) and q, \
+                 x and (p or q), x == nil, nil == x, not not x end)"
+            )
+        }
+        3 => format!(
+            "T(function() local x <const> = {x} local k <const> = {k} local function f() return x {op} k, x, k end \
+             return f(), x {op} {k} end)"
+        ),
+        _ => format!(
+            "T(function() local t = {{v = {x}}} if t.v {op} {k} and t.v ~= nil or t.w then return 'a', t.v {op} {k} \
+             elseif t.v then return 'b' else return 'c' end end)"
+        ),
+    }
+}
+
+/// Functions with more constants than fit an 8-bit operand, and big constructors.
+fn big_case(r: &mut Rng) -> String {
+    let n = 200 + r.below(200);
+    let base = r.below(1000);
+    match r.below(4) {
+        0 => {
+            let mut items = Vec::new();
+            for i in 0..n {
+                items.push(format!("'c{}'", base + i));
+            }
+            let k = r.below(n);
+            format!(
+                "T(function() local t = {{{}}} local x = t[{}] return #t, x, x == 'c{}', t[{n}] .. 1.5, t[{n}] == 'c{}', 1.25 + {k}, -{k}.5 end)",
+                items.join(", "),
+                k + 1,
+                base + k,
+                base + n - 1
+            )
+        }
+        1 => {
+            let mut body = String::from("local s = 0 ");
+            for i in 0..n {
+                let _ = write!(body, "s = s + {}.5 ", base + i);
+            }
+            let _ = write!(
+                body,
+                "local v = 'k{}' return s, v == 'k{}', v .. {}.25",
+                n, n, n
+            );
+            format!("T(function() {body} end)")
+        }
+        2 => {
+            let m = r.below(130);
+            let pre: Vec<String> = (0..m).map(|i| format!("{i}")).collect();
+            let sep = if m > 0 { ", " } else { "" };
+            format!(
+                "T(function(...) local t = {{{}{sep}...}} local u = {{{}{sep}f3()}} return #t, t[{m}], t[#t], #u, u[#u], select('#', ...) end, 'a', 'b', 'c')",
+                pre.join(", "),
+                pre.join(", ")
+            )
+        }
+        _ => {
+            let mut locals = String::new();
+            let m = 150 + r.below(50);
+            for i in 0..m {
+                let _ = write!(locals, "local v{i} = {i} ");
+            }
+            format!(
+                "T(function() {locals} local function g() return v0 + v{} + v{} end return g(), v{} * 2 end)",
+                m - 1,
+                m / 2,
+                m - 1
+            )
+        }
+    }
+}
+
+/// Returns through tail calls, parenthesized calls and nested calls.
+fn call_case(r: &mut Rng) -> String {
+    let n = r.int(0, 4);
+    match r.below(5) {
+        0 => format!(
+            "T(function() local function g(k) if k <= 0 then return 'done', k end return g(k - 1) end return g({n}), (g({n})) end)"
+        ),
+        1 => format!("T(function() return select('#', fn({n})), select('#', (fn({n}))), fn({n}), 'tail' end)"),
+        2 => format!(
+            "T(function() local function g(...) return ... end return g(g(fn({n}))), g(fn({n}), 'x'), {{g(fn({n}))}} end)"
+        ),
+        3 => "T(function() local t = setmetatable({}, {__call = function(self, a, b) return a, b end}) \
+              local function h() return t(1, 2) end return h(), pcall(t, 3) end)"
+            .into(),
+        _ => format!(
+            "T(function() local function deep(k) if k == 0 then return 0 end return 1 + deep(k - 1) end return deep({}) end)",
+            n * 37
+        ),
+    }
+}
+
+/// Base-library conversions, errors, protected calls, `load`, evaluation order and more.
+fn misc_case(r: &mut Rng) -> String {
+    const NUMSTRS: &[&str] = &[
+        "'10'",
+        "' 10 '",
+        "'10 a'",
+        "'0x'",
+        "'0x1p4'",
+        "'1e'",
+        "'1e500'",
+        "'-0x10'",
+        "'inf'",
+        "'nan'",
+        "''",
+        "'  '",
+        "'0x7fffffffffffffff'",
+        "'0xffffffffffffffff'",
+        "'1E+2'",
+        "'.5'",
+        "'5.'",
+        "'.'",
+        "'-.5e-3'",
+        "'9223372036854775808'",
+        "'-9223372036854775809'",
+        "'0x.8'",
+        "'1 '",
+        "'\\t7\\n'",
+        "'- 1'",
+        "'--1'",
+        "'0x-1'",
+        "'1e1.5'",
+        "'٣'",
+        "'zz'",
+        "'7fffffffffffffff'",
+        "'-ff'",
+        "'  +11  '",
+        "'1_0'",
+        "10",
+        "1.5",
+        "nil",
+        "{}",
+    ];
+    match r.below(12) {
+        0 => {
+            let s = r.pick(NUMSTRS);
+            let base = r.pick(&["", ", 10", ", 16", ", 36", ", 2", ", 8", ", 1", ", 37", ", 10.0", ", 'x'"]);
+            format!("T(function() return tonumber({s}{base}) end)")
+        }
+        1 => {
+            let s = r.pick(NUMSTRS);
+            format!("T(function() return math.tointeger({s}), {s} + 0, {s} * 1.0, ({s}) // 1 end)")
+        }
+        2 => {
+            let e = r.pick(&[
+                "error('msg')",
+                "error('msg', 0)",
+                "error('msg', 2)",
+                "error('msg', 3)",
+                "error()",
+                "error(nil, 2)",
+                "error(setmetatable({}, {__tostring = function() return 'TS' end}))",
+                "assert(false)",
+                "assert(nil, 'amsg')",
+                "assert(false, {1})",
+                "assert(1 == 1, 'x', 3)",
+                "assert()",
+                "error(12)",
+                "error(12.5, 1)",
+                "local t = nil; t.x = 1",
+                "select(0)",
+                "tostring()",
+                "setmetatable(1, {})",
+                "setmetatable({}, 1)",
+                "rawlen(5)",
+                "rawset({}, nil, 1)",
+                "ipairs()",
+                "next({}, 'nokey')",
+                "string.rep()",
+                "('x'):bad()",
+                "(5):type()",
+                "return getmetatable('x').__index == string",
+                "return #getmetatable('x').__index.upper('abc')",
+            ]);
+            match r.below(3) {
+                0 => format!("T(function() local function f() {e} end return f() end)"),
+                1 => format!(
+                    "T(function() return xpcall(function() {e} end, function(m) return 'H:' .. S(m), type(m) end) end)"
+                ),
+                _ => format!(
+                    "T(function() local ok, m = pcall(function() local function g() {e} end local function h() g() end h() end) return ok, m end)"
+                ),
+            }
+        }
+        3 => "T(function() local p = setmetatable({}, {__metatable = 'locked'}) return getmetatable(p), pcall(setmetatable, p, {}) end)".into(),
+        4 => {
+            let which = r.pick(&[
+                "load('return x', 'n', 't', {x = 5})()",
+                "load('return ...', 'n')(1, 2, 3)",
+                "load('x = ', 'n')",
+                "load('return 1', 'n', 'b')",
+                "load(function() return nil end)",
+                "select('#', load('return')())",
+                "load({})",
+                "pcall(load('error(\"e\")', '@file.lua'))",
+                "pcall(load('error(\"e\")', '=custom'))",
+                "pcall(load('error(\"e\")', 'a chunk'))",
+                "pcall(load('\\n\\nerror(\"e\")'))",
+                "load('return 0x10, 1e1, 7 // 2, 7.0 // 2, -7 % 3')()",
+                "load(string.rep('x = 1 ', 3) .. 'return x')()",
+            ]);
+            format!("T(function() return {which} end)")
+        }
+        5 => {
+            let n = r.int(1, 4);
+            format!(
+                "T(function() local o = {{}} local function L(s, v) o[#o + 1] = s return v end local t = {{}} \
+                 L('a', t)[L('k1', 1)], L('b', t)[L('k2', 2)] = L('v1', 10), L('v2', 20), L('v3', 30) \
+                 local x = L('l', {n}) + L('r', 2) * L('r2', 3) local y = L('c', 'p') .. L('d', 'q') .. L('e', 'r') \
+                 return table.concat(o, ' '), t[1], t[2], x, y end)"
+            )
+        }
+        6 => {
+            let n = r.int(1, 4);
+            format!(
+                "T(function() local fs, i = {{}}, 1 ::top:: local x = i * 2 fs[i] = function() x = x + 1 return x end i = i + 1 \
+                 if i <= {n} then goto top end local o = {{}} for q = 1, #fs do o[q] = fs[q]() .. '/' .. fs[q]() end return table.concat(o, ',') end)"
+            )
+        }
+        7 => {
+            let n = r.int(0, 4);
+            format!(
+                "T(function() local o = {{}} for v, w in coroutine.wrap(function() for i = 1, {n} do coroutine.yield(i, -i) end end) do o[#o + 1] = v .. w end \
+                 local fs = {{}} local k = 0 while true do k = k + 1 local c = k fs[k] = function() return c end if k >= {n} then break end end \
+                 return table.concat(o, ' '), #fs, fs[#fs]() end)"
+            )
+        }
+        8 => {
+            let v = r.pick(&[
+                "1/0", "-1/0", "math.mininteger", "math.maxinteger", "0.1", "-0.0", "2^63",
+                "1e100", "'a\\0b\\n\\r\\t\"'", "255", "1.5", "'\\200\\n'",
+            ]);
+            format!("T(function() return string.format('%q', {v}), tostring({v}), {v} .. '' end)")
+        }
+        9 => {
+            let v = r.pick(&["1", "'a'", "nil", "true", "{}", "1.5", "'10'"]);
+            format!(
+                "T(function() local t = {{}} t[{v} or 'd'] = 1 t['1'] = 's' t[1.0] = 'f' return t[1], t['1'], rawequal(t, t), rawlen({{1, 2}}), rawlen('abc'), rawget(t, 1.0), select('#', rawget(t, 2)) end)"
+            )
+        }
+        10 => {
+            let e = r.pick(&["'str'", "nil", "{}", "12", "mk(5)"]);
+            format!(
+                "T(function() local co = coroutine.create(function() error({e}) end) local ok, m = coroutine.resume(co) \
+                 local ok2, m2 = pcall(coroutine.wrap(function() error({e}) end)) return ok, m, ok2, m2, coroutine.status(co) end)"
+            )
+        }
+        _ => {
+            let x = r.pick(&["1", "2.5", "'s'", "nil", "true", "{}", "f0", "coroutine.running()"]);
+            format!("T(function() return type({x}), tostring({x}) == tostring({x}), math.type({x}) end)")
+        }
+    }
+}
+
 fn program(seed: u64) -> (String, usize) {
     let mut r = Rng(seed | 1);
     for _ in 0..4 {
@@ -820,7 +1163,7 @@ fn program(seed: u64) -> (String, usize) {
     let mut b = String::from(PRELUDE);
     let mut cases = 0;
     while cases < CASES_PER_PROGRAM {
-        let case = match r.below(20) {
+        let case = match r.below(28) {
             0..=3 => binop_case(&mut r),
             4 => unop_case(&mut r),
             5 | 6 => tree_case(&mut r),
@@ -836,6 +1179,11 @@ fn program(seed: u64) -> (String, usize) {
             16 => method_case(&mut r),
             17 => meta_case(&mut r),
             18 => coro_case(&mut r),
+            19 => precedence_case(&mut r),
+            20 | 21 => condition_case(&mut r),
+            22 => big_case(&mut r),
+            23 => call_case(&mut r),
+            24..=26 => misc_case(&mut r),
             _ => {
                 if r.chance(50) {
                     overflow_case(&mut r)
