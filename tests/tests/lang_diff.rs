@@ -1155,6 +1155,99 @@ fn misc_case(r: &mut Rng) -> String {
     }
 }
 
+/// Yields from metamethods, iterators and natives; closing values in loops.
+fn coro2_case(r: &mut Rng) -> String {
+    let n = r.int(0, 3);
+    match r.below(8) {
+        0 => {
+            let what = r.pick(&[
+                "table.sort({3, 2, 1}, function(a, b) coroutine.yield('s') return a < b end)",
+                "string.gsub('abc', '%w', function(c) coroutine.yield(c) end)",
+                "load(function() coroutine.yield('ld') end)",
+                "tostring(setmetatable({}, {__tostring = function() coroutine.yield('ts') return 'x' end}))",
+                "pcall(coroutine.yield, 'pc')",
+                "select(2, coroutine.yield('sel'))",
+                "setmetatable({}, {__index = function() return coroutine.yield('ix') end}).x",
+                "#setmetatable({}, {__len = function() return coroutine.yield('len') end})",
+                "setmetatable({}, {__lt = function() return coroutine.yield('lt') end}) < {}",
+                "setmetatable({}, {__concat = function() return coroutine.yield('cc') end}) .. 'x'",
+                "setmetatable({}, {__eq = function() return coroutine.yield('eq') end}) == {}",
+                "setmetatable({}, {__call = function(_, a) return coroutine.yield(a) end})('call')",
+            ]);
+            format!(
+                "T(function() local co = coroutine.create(function() return {what} end) local a = {{coroutine.resume(co)}} \
+                 local b = {{coroutine.resume(co, 'R1', 'R2')}} return a[1], a[2], b[1], b[2], b[3], coroutine.status(co) end)"
+            )
+        }
+        1 => format!(
+            "T(function() local co = coroutine.wrap(function() local o = {{}} for v in function(_, c) c = (c or 0) + 1 if c <= {n} then return coroutine.yield(c) end end do o[#o + 1] = v end return table.concat(o, ',') end) \
+             local r = {{co()}} local k = 0 while r[1] ~= nil and type(r[1]) == 'number' and k < 10 do k = k + 1 r = {{co(r[1] * 10)}} end return k, r[1] end)"
+        ),
+        2 => "T(function() local co co = coroutine.create(function() return coroutine.resume(co) end) return coroutine.resume(co) end) \
+              T(function() local g = coroutine.wrap(function() return 1 end) g() return pcall(g) end)"
+            .into(),
+        3 => format!(
+            "T(function() local co = coroutine.create(function(...) return select('#', ...), ... end) return coroutine.resume(co, fn({})) end)",
+            n * 3
+        ),
+        4 => format!(
+            "T(function() local function it(s, c) if c < {n} then return c + 1 end end local o = {{}} \
+             for i in it, nil, 0, mk('fc') do o[#o + 1] = i if i == 2 then break end end local l1 = flush() \
+             for i in it, nil, 0, mk('fd') do o[#o + 1] = i end return table.concat(o, ','), l1, flush() end)"
+        ),
+        5 => {
+            let body = r.pick(&[
+                "break",
+                "goto out",
+                "return 'ret'",
+                "error('err')",
+                "",
+            ]);
+            format!(
+                "T(function() local ok, e = pcall(function() for i = 1, 2 do local a <close> = mk('a' .. i) local b <close> = mk('b' .. i) {body} end ::out:: end) return ok, e, flush() end)"
+            )
+        }
+        6 => "T(function() local ok, e = pcall(function() local a <close> = setmetatable({}, {__close = function(_, e) log('ca:' .. S(e)) error('from a') end}) \
+              local b <close> = setmetatable({}, {__close = function(_, e) log('cb:' .. S(e)) error('from b') end}) error('body') end) return ok, e, flush() end)"
+            .into(),
+        _ => "T(function() local co = coroutine.create(function() local x <close> = mk('y') local ok = pcall(coroutine.yield, 1) coroutine.yield(2) end) \
+              local r1 = {coroutine.resume(co)} local r2 = {coroutine.resume(co)} local c1, c2 = coroutine.close(co) return r1[2], r2[2], c1, c2, flush(), coroutine.status(co) end)"
+            .into(),
+    }
+}
+
+/// More metatable paths: raw presence, __index on non-tables, __tostring and protected fields.
+fn meta2_case(r: &mut Rng) -> String {
+    match r.below(6) {
+        0 => "T(function() local o = mk(1) rawset(o, 'k', 0) o.k = 1 o.j = 2 return rawget(o, 'k'), rawget(o, 'j'), rawget(o, 'last'), o.k end)".into(),
+        1 => {
+            let v = r.pick(&["1", "'s'", "nil", "{}", "true", "setmetatable({}, {__tostring = function() return 'T' end})"]);
+            format!(
+                "T(function() return tostring(setmetatable({{}}, {{__tostring = function() return {v} end}})) end)"
+            )
+        }
+        2 => {
+            let x = r.pick(&["f0", "1", "true", "coroutine.running()", "'str'"]);
+            format!("T(function() local v = {x} return v.field end) T(function() local v = {x} v.field = 1 end)")
+        }
+        3 => "T(function() local base = {greet = function(self) return 'hi ' .. self.name end} base.__index = base \
+              local derived = setmetatable({name = 'd'}, base) local sub = setmetatable({}, {__index = derived}) \
+              return derived:greet(), sub:greet(), sub.name, rawget(sub, 'name') end)"
+            .into(),
+        4 => {
+            let op = r.pick(&["+", "..", "<", "==", "&", "//"]);
+            format!(
+                "T(function() local A = setmetatable({{}}, {{__add = function() return 'A' end, __concat = function() return 'A' end, __lt = function() return true end, __eq = function() return true end, __band = function() return 'A' end, __idiv = function() return 'A' end}}) \
+                 local B = setmetatable({{}}, {{__add = function() return 'B' end, __concat = function() return 'B' end, __lt = function() return false end, __eq = function() return false end, __band = function() return 'B' end, __idiv = function() return 'B' end}}) \
+                 return A {op} B, B {op} A, A {op} 1, 1 {op} B end)"
+            )
+        }
+        _ => "T(function() local t = setmetatable({}, {__newindex = function(t, k, v) rawset(t, k, v * 2) end}) t[1] = 1 t[1] = 5 t.x = 3 \
+              local u = setmetatable({}, {__index = function(t, k) return k * 2 end}) return t[1], t.x, u[21], u[1.5], rawget(u, 21) end)"
+            .into(),
+    }
+}
+
 fn program(seed: u64) -> (String, usize) {
     let mut r = Rng(seed | 1);
     for _ in 0..4 {
@@ -1163,7 +1256,7 @@ fn program(seed: u64) -> (String, usize) {
     let mut b = String::from(PRELUDE);
     let mut cases = 0;
     while cases < CASES_PER_PROGRAM {
-        let case = match r.below(28) {
+        let case = match r.below(31) {
             0..=3 => binop_case(&mut r),
             4 => unop_case(&mut r),
             5 | 6 => tree_case(&mut r),
@@ -1184,6 +1277,8 @@ fn program(seed: u64) -> (String, usize) {
             22 => big_case(&mut r),
             23 => call_case(&mut r),
             24..=26 => misc_case(&mut r),
+            27 | 28 => coro2_case(&mut r),
+            29 => meta2_case(&mut r),
             _ => {
                 if r.chance(50) {
                     overflow_case(&mut r)
