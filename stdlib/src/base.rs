@@ -39,12 +39,12 @@ pub const LIB: Lib = Lib {
     hidden: &[("ipairs.iterator", ipairs_iterator, NO_YIELD)],
 };
 
-/// Checks a `__tostring` result.
-fn tostring_result(v: Value) -> Result<Value, Throw> {
+/// Checks a `__tostring` result; a number is accepted and converted, as `lua_tolstring`
+/// does, so `tostring` always returns a string.
+fn tostring_result(vm: &mut Vm, v: Value) -> Result<Value, Throw> {
     match v {
         Value::Str(_) => Ok(v),
-        // Lua accepts numbers here too (they are strings to lua_tolstring).
-        Value::Int(_) | Value::Float(_) => Ok(v),
+        Value::Int(_) | Value::Float(_) => Ok(vm.to_str(v)?.map_or(v, Value::Str)),
         _ => Err(Throw::msg("'__tostring' must return a string")),
     }
 }
@@ -62,7 +62,8 @@ fn print(vm: &mut Vm, call: NativeCall) -> Result<Action, Throw> {
             return Err(Throw::msg("print: lost its arguments"));
         };
         let k = call.state as usize - 1;
-        let r = tostring_result(vm.stack_get(top - 1))?;
+        let r = vm.stack_get(top - 1);
+        let r = tostring_result(vm, r)?;
         vm.stack_set(call.base + k, r);
         vm.set_top(top - 1)?;
         (n as usize, k + 1)
@@ -103,7 +104,7 @@ fn type_(vm: &mut Vm, call: NativeCall) -> Result<Action, Throw> {
 fn tostring(vm: &mut Vm, call: NativeCall) -> Result<Action, Throw> {
     if call.state == 1 {
         let r = vm.stack_get(vm.top() - 1);
-        let r = tostring_result(r)?;
+        let r = tostring_result(vm, r)?;
         return ret1(vm, r);
     }
     let v = check_any(vm, &call, 1)?;
@@ -212,7 +213,12 @@ fn next(vm: &mut Vm, call: NativeCall) -> Result<Action, Throw> {
     let t = check_table(vm, &call, 1)?;
     let k = arg(vm, &call, 2);
     vm.charge(1)?;
-    match vm.table_next(t, k)? {
+    // Raised by the table inside a native: the reference's message has no position.
+    let entry = vm.table_next(t, k).map_err(|e| match e {
+        Throw::Message(m) => Throw::Plain(m),
+        e => e,
+    })?;
+    match entry {
         Some((k, v)) => ret(vm, &[k, v]),
         None => ret1(vm, Value::Nil),
     }
@@ -342,7 +348,12 @@ fn rawset(vm: &mut Vm, call: NativeCall) -> Result<Action, Throw> {
     let t = check_table(vm, &call, 1)?;
     let k = check_any(vm, &call, 2)?;
     let v = check_any(vm, &call, 3)?;
-    vm.raw_set(t, k, v)?;
+    // The key errors come from the table itself, as in the reference (no position: the
+    // running function is a native).
+    vm.raw_set(t, k, v).map_err(|e| match e {
+        Throw::Message(m) => Throw::Plain(m),
+        e => e,
+    })?;
     ret1(vm, Value::Table(t))
 }
 
