@@ -1063,9 +1063,7 @@ impl Vm {
                     match number::float_to_int(f, mode) {
                         Some(l) => l,
                         None => {
-                            if f.is_nan() {
-                                return Ok(true);
-                            }
+                            // NaN counts as below every integer, as in Lua's `forlimit`.
                             if f > 0.0 {
                                 if step < 0 {
                                     return Ok(true);
@@ -1245,11 +1243,17 @@ impl Vm {
             match number::arith(op, x, y) {
                 Some(n) => return Ok(Some(Value::from_number(n))),
                 None => {
-                    return Err(Throw::msg(if op == ArithOp::Mod {
+                    let msg = if op == ArithOp::Mod {
                         "attempt to perform 'n%0'"
                     } else {
                         "attempt to divide by zero"
-                    }));
+                    };
+                    // With a string operand the reference raises it from the string
+                    // metamethod, a native: no position.
+                    if matches!(a, Value::Str(_)) || matches!(b, Value::Str(_)) {
+                        return Err(Throw::Plain(msg.into()));
+                    }
+                    return Err(Throw::msg(msg));
                 }
             }
         }

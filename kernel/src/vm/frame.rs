@@ -19,6 +19,9 @@ pub enum ReturnTo {
     ConditionNot { k: bool },
     /// A call made only for its effect (`__newindex`, `__close`, a finalizer).
     Discard,
+    /// A `__close` called while an error propagates: when it returns, the error (kept in
+    /// `Vm::unwinding`) continues to the next protected frame.
+    Unwind,
     /// A `__concat` step of `CONCAT a n`: the result replaces the top pair, `n` values remain.
     Concat { a: u8, n: u8 },
     /// A `__close` call made by an instruction that runs again afterwards (CLOSE, RETURN),

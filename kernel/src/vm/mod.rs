@@ -1010,11 +1010,13 @@ impl Vm {
             ReturnTo::Discard => {
                 self.th.top = res;
                 self.restore_caller_top();
+            }
+            ReturnTo::Unwind => {
+                // A `__close` run while an error propagates returned: propagate it further.
+                self.th.top = res;
+                self.restore_caller_top();
                 if let Some(e) = self.unwinding.take() {
-                    if frame.flags & flags::FINALIZER == 0 {
-                        return Err(Throw::Value(e));
-                    }
-                    self.unwinding = Some(e);
+                    return Err(Throw::Value(e));
                 }
             }
             ReturnTo::Reexecute { top } => {
@@ -1292,6 +1294,8 @@ impl Vm {
     /// Propagates error `err` to the nearest protected frame of the running thread, closing
     /// to-be-closed variables on the way; across a coroutine boundary when there is none.
     fn unwind(&mut self, err: Value, handler_done: bool) -> Option<Outcome> {
+        // A new error supersedes one whose `__close` handler failed.
+        self.unwinding = None;
         let protected = self
             .th
             .frames
@@ -1337,7 +1341,7 @@ impl Vm {
                         self.unwinding = Some(err);
                         let top = self.th.top.max(slot as usize + 1);
                         self.th.top = top;
-                        match self.call_with(tm, &[v, err], 0, ReturnTo::Discard) {
+                        match self.call_with(tm, &[v, err], 0, ReturnTo::Unwind) {
                             Ok(()) => return None,
                             Err(e) => {
                                 self.unwinding = None;
@@ -1370,7 +1374,7 @@ impl Vm {
                         let v = self.th.stack[slot as usize];
                         let tm = self.metamethod(v, MetaMethod::Close);
                         self.unwinding = Some(err);
-                        let _ = self.call_with(tm, &[v, err], 0, ReturnTo::Discard);
+                        let _ = self.call_with(tm, &[v, err], 0, ReturnTo::Unwind);
                         return None;
                     }
                     self.th.frames.clear();
