@@ -6,6 +6,7 @@ pub mod bank;
 pub mod bytecode;
 pub mod compiler;
 pub mod heap;
+pub mod meter;
 pub mod number;
 pub mod proto;
 pub mod value;
