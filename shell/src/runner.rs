@@ -156,6 +156,18 @@ impl Session {
                         });
                     }
                 }
+                Outcome::Trap => {
+                    // Nothing this runner grants asks its host for work yet.
+                    let e = self
+                        .vm
+                        .intern(
+                            b"a native asked for a host service that this runner does not provide",
+                        )
+                        .map_err(|_| Failure::OutOfMemory {
+                            limit: self.memory_limit,
+                        })?;
+                    self.vm.fail_trap(e);
+                }
                 Outcome::Error { value, traceback } => {
                     let message = error_message(&self.vm, value);
                     // The bank refused an allocation and nothing caught the error.

@@ -47,6 +47,9 @@ pub enum Outcome {
     /// An error escaped the main function. `traceback` is Lua's `stack traceback:` text,
     /// taken where the error was raised.
     Error { value: Value, traceback: String },
+    /// A native asked its host for something (`Action::Trap`); the VM waits for
+    /// `complete_trap` or `fail_trap`, and `run` returns `Trap` again until it gets one.
+    Trap,
 }
 
 /// What `close_coroutine` did.
@@ -99,6 +102,10 @@ pub struct Vm {
     finished: Option<Vec<Value>>,
     #[serde(skip)]
     natives: Rc<NativeTable>,
+    /// A native is waiting for its host (`Action::Trap`).
+    trapped: bool,
+    /// An error the host raised at a trapped native (`fail_trap`), thrown when `run` resumes.
+    trap_error: Option<Value>,
     /// Where `print` and the console key write; none means output is dropped.
     #[serde(skip)]
     console: Option<ConsoleSink>,
@@ -153,6 +160,8 @@ impl Vm {
             finished: None,
             natives,
             console: None,
+            trapped: false,
+            trap_error: None,
         })
     }
 
@@ -1132,7 +1141,15 @@ impl Vm {
     }
 
     fn run_loop(&mut self) -> Outcome {
+        if let Some(e) = self.trap_error.take() {
+            if let Some(o) = self.unwind(e, false) {
+                return o;
+            }
+        }
         loop {
+            if self.trapped {
+                return Outcome::Trap;
+            }
             if let Some(values) = self.finished.take() {
                 return Outcome::Finished(values);
             }
@@ -1190,6 +1207,13 @@ impl Vm {
                 self.call_value(func, nresults, ReturnTo::Normal)
             }
             Ok(Action::Pending) => Ok(()),
+            Ok(Action::Trap { state }) => {
+                if let Some(fr) = self.th.frames.last_mut() {
+                    fr.pc = state;
+                }
+                self.trapped = true;
+                Ok(())
+            }
             Err(Throw::OutOfFuel) => {
                 self.th.top = entry_top;
                 Err(Throw::OutOfFuel)
@@ -1251,6 +1275,53 @@ impl Vm {
         roots.push(Value::Str(self.memory_message));
         self.heap.collect(&roots);
         self.th = std::mem::take(self.heap.thread_mut(self.current));
+    }
+
+    /// The arguments of the native waiting in a trap (empty when there is none).
+    pub fn trap_args(&self) -> &[Value] {
+        match self.th.frames.last() {
+            Some(f) if self.trapped => {
+                &self.th.stack[(f.base as usize).min(self.th.top)..self.th.top]
+            }
+            _ => &[],
+        }
+    }
+
+    /// The native waiting in a trap.
+    pub fn trap_native(&self) -> Option<NativeId> {
+        match self.th.frames.last() {
+            Some(Frame {
+                kind: FrameKind::Native(n),
+                ..
+            }) if self.trapped => Some(self.heap.native(*n).id),
+            _ => None,
+        }
+    }
+
+    /// Answers a trap: the native's arguments are replaced by `results`, and the native runs
+    /// again (with the state it gave) at the next `run`.
+    ///
+    /// # Errors
+    /// Stack or memory errors; a call without a pending trap is refused.
+    pub fn complete_trap(&mut self, results: &[Value]) -> Result<(), Throw> {
+        if !self.trapped {
+            return Err(Throw::msg("no native is waiting for its host"));
+        }
+        let base = self.th.frames.last().map(|f| f.base as usize).unwrap_or(0);
+        self.th.top = base;
+        for &v in results {
+            self.push(v)?;
+        }
+        self.trapped = false;
+        Ok(())
+    }
+
+    /// Answers a trap with an error, raised at the native when `run` resumes.
+    pub fn fail_trap(&mut self, error: Value) {
+        if self.trapped {
+            self.trapped = false;
+            self.trap_error = Some(error);
+        }
     }
 
     /// Whether finalizers are waiting to run.

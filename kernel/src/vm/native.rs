@@ -35,6 +35,11 @@ pub enum Action {
     },
     /// The native arranged the next step itself (a coroutine switch); enter nothing.
     Pending,
+    /// The native needs its host (the kernel: another process, a gateway): `Vm::run` returns
+    /// `Outcome::Trap` with the native's arguments readable through `Vm::trap_args`. The host
+    /// answers with `Vm::complete_trap` (the native is entered again with `state` and the
+    /// results above its base) or `Vm::fail_trap` (the error is raised at the native).
+    Trap { state: u32 },
 }
 
 /// Why a native (or the interpreter) stopped. Everything but `OutOfFuel` becomes a Lua error.
