@@ -70,10 +70,6 @@ pub struct Table {
     /// used as a metatable; cleared on every write to the table.
     #[serde(skip)]
     pub absent_meta: u32,
-    /// The last border found inside the array part, tried first by `border` (Lua's `alimit`
-    /// plays this role): `t[#t + 1] = v` loops then cost O(1) instead of a binary search.
-    #[serde(skip)]
-    border_hint: std::cell::Cell<u32>,
 }
 
 /// `next` was given a key that is not in the table.
@@ -101,7 +97,6 @@ impl Table {
             hash_capacity,
             metatable: None,
             absent_meta: 0,
-            border_hint: std::cell::Cell::new(0),
         }
     }
 
@@ -383,14 +378,6 @@ impl Table {
             if limit >= 2 && !self.array[limit - 2].is_nil() {
                 return limit as i64 - 1;
             }
-            // The previous border, or the one just after it (an append), if still a border.
-            let hint = self.border_hint.get() as usize;
-            for b in [hint, hint + 1] {
-                if b >= 1 && b < limit && !self.array[b - 1].is_nil() && self.array[b].is_nil() {
-                    self.border_hint.set(b as u32);
-                    return b as i64;
-                }
-            }
             // Binary search for a border in the array part.
             let (mut i, mut j) = (0usize, limit);
             while j - i > 1 {
@@ -401,7 +388,6 @@ impl Table {
                     i = m;
                 }
             }
-            self.border_hint.set(i as u32);
             return i as i64;
         }
         if self.hash.is_empty() || self.get_int(limit as i64 + 1).is_nil() {
