@@ -73,7 +73,14 @@ impl Session {
     /// A failure if the budgets cannot even hold the standard library.
     pub fn new(fuel: Option<u64>, memory: usize) -> Result<Session, Failure> {
         let natives = stdlib::natives();
-        let mut vm = Vm::new(natives, fuel.unwrap_or(u64::MAX), memory, 0x7e55_e7a0)
+        // A fresh hash seed per process, from the host: table iteration order does not depend
+        // on it (insertion order), so runs stay reproducible, but colliding keys cannot be
+        // chosen in advance.
+        let seed = {
+            use std::hash::BuildHasher;
+            std::collections::hash_map::RandomState::new().hash_one(0x7e55_e7a0u64)
+        };
+        let mut vm = Vm::new(natives, fuel.unwrap_or(u64::MAX), memory, seed)
             .map_err(|_| Failure::OutOfMemory { limit: memory })?;
         stdlib::open_libs(&mut vm).map_err(|_| Failure::OutOfMemory { limit: memory })?;
         let output = Rc::new(RefCell::new(Vec::new()));

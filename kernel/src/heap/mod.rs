@@ -346,9 +346,11 @@ impl Heap {
         );
         self.bank.charge(size)?;
         self.gc.note_alloc(size);
-        Ok(TableRef(
-            self.tables.insert(Table::with_capacity(array, hash)),
-        ))
+        Ok(TableRef(self.tables.insert(Table::with_seed(
+            array,
+            hash,
+            self.hash_seed,
+        ))))
     }
 
     #[inline]

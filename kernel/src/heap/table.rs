@@ -85,6 +85,20 @@ pub struct Resize {
 
 impl Table {
     /// A table with preallocated parts (Lua's `NEWTABLE` hints).
+    /// A table whose hash part uses `seed` (the heap's, so an attacker who does not know it
+    /// cannot choose colliding keys).
+    pub fn with_seed(array: usize, hash: usize, seed: u64) -> Table {
+        let mut t = Table::with_capacity(array, 0);
+        let hash_capacity = if hash == 0 {
+            0
+        } else {
+            hash.next_power_of_two()
+        };
+        t.hash = IndexMap::with_capacity_and_hasher(hash_capacity, Hasher::with_seed(seed));
+        t.hash_capacity = hash_capacity;
+        t
+    }
+
     pub fn with_capacity(array: usize, hash: usize) -> Table {
         let hash_capacity = if hash == 0 {
             0
@@ -332,7 +346,8 @@ impl Table {
         let old_array = std::mem::take(&mut self.array);
         let old_hash = std::mem::take(&mut self.hash);
         let mut array = vec![Value::Nil; r.array];
-        let mut hash = IndexMap::with_capacity_and_hasher(r.hash, Hasher::default());
+        // Keep the hasher (and so its seed).
+        let mut hash = IndexMap::with_capacity_and_hasher(r.hash, old_hash.hasher().clone());
         for (i, v) in old_array.into_iter().enumerate() {
             if v.is_nil() {
                 continue;
