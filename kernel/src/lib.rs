@@ -8,5 +8,6 @@ pub mod compiler;
 pub mod heap;
 pub mod number;
 pub mod proto;
+pub mod transfer;
 pub mod value;
 pub mod vm;
