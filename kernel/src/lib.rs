@@ -9,5 +9,6 @@ pub mod heap;
 pub mod meter;
 pub mod number;
 pub mod proto;
+pub mod transfer;
 pub mod value;
 pub mod vm;
