@@ -8,6 +8,7 @@ pub mod compiler;
 pub mod heap;
 pub mod meter;
 pub mod number;
+pub mod process;
 pub mod proto;
 pub mod transfer;
 pub mod value;

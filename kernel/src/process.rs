@@ -1,0 +1,371 @@
+//! The process tree: a kernel owns every process (each a `Vm` with its own heap), runs them in
+//! fuel slices, and charges what each slice spent to the process's meter and every ancestor's
+//! (the credit model of `meter`). A slice is bounded by the process's allowance — the least
+//! any meter on its chain has left — so the per-instruction cost is the same at any depth: the
+//! chain is walked once per slice, never per instruction.
+//!
+//! **Invariants:**
+//! - No Lua value is reachable from two processes: each `Vm` has its own heap, and values
+//!   cross only by copy (`transfer`).
+//! - A process never spends more fuel than any of its ancestors allows (its VM's meter is set
+//!   to exactly its allowance before each slice).
+//! - Process ids are generational: a stale id never names a process created later.
+
+use crate::meter::{MeterId, MeterTree};
+use crate::value::Value;
+use crate::vm::{Outcome, Vm};
+use serde::{Deserialize, Serialize};
+
+/// Fuel units a process runs before the scheduler moves on.
+pub const SLICE: u64 = 1 << 20;
+
+/// A process, named by its slot and the slot's generation.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct ProcessId {
+    index: u32,
+    generation: u32,
+}
+
+/// The life cycle of DESIGN.md.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum State {
+    Ready,
+    Running,
+    /// Waiting for I/O or a callee (a trap its host has not answered yet).
+    Waiting,
+    /// Out of fuel (its own or an ancestor's): `refuel` and `resume` continue it.
+    Suspended,
+    Done,
+    Failed,
+    Killed,
+}
+
+impl State {
+    pub fn name(self) -> &'static str {
+        match self {
+            State::Ready => "ready",
+            State::Running => "running",
+            State::Waiting => "waiting",
+            State::Suspended => "suspended",
+            State::Done => "done",
+            State::Failed => "failed",
+            State::Killed => "killed",
+        }
+    }
+}
+
+/// Why a process stopped short of finishing.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Fault {
+    /// A meter on its chain ran dry: its own, or the one of the named ancestor.
+    Fuel { exhausted: ProcessId },
+    /// An uncaught error, with its message and traceback.
+    Error { message: String, traceback: String },
+}
+
+/// One process.
+#[derive(Serialize, Deserialize)]
+pub struct Process {
+    pub vm: Vm,
+    pub name: String,
+    pub parent: Option<ProcessId>,
+    pub state: State,
+    pub fault: Option<Fault>,
+    /// What its main function returned, once done.
+    pub results: Vec<Value>,
+    fuel: MeterId,
+}
+
+#[derive(Serialize, Deserialize)]
+struct Slot {
+    generation: u32,
+    process: Option<Process>,
+}
+
+/// All processes of a tree, and their meters.
+#[derive(Serialize, Deserialize, Default)]
+pub struct Kernel {
+    slots: Vec<Slot>,
+    /// Free slots, reused last-freed first; serialized so a restored kernel allocates the same ids.
+    free: Vec<u32>,
+    fuel: MeterTree,
+    /// Round-robin position of the scheduler.
+    cursor: usize,
+}
+
+impl Kernel {
+    pub fn new() -> Kernel {
+        Kernel::default()
+    }
+
+    /// Adds a process whose VM is ready to run (`Vm::start` was called). `fuel` is its limit:
+    /// an intent that may exceed what its parent has left.
+    pub fn add(&mut self, parent: Option<ProcessId>, name: &str, vm: Vm, fuel: u64) -> ProcessId {
+        let meter = match parent.and_then(|p| self.get(p)) {
+            Some(p) => self.fuel.child(p.fuel, fuel),
+            None => self.fuel.root(fuel),
+        };
+        let process = Process {
+            vm,
+            name: name.to_string(),
+            parent,
+            state: State::Ready,
+            fault: None,
+            results: Vec::new(),
+            fuel: meter,
+        };
+        match self.free.pop() {
+            Some(i) => {
+                let slot = &mut self.slots[i as usize];
+                slot.process = Some(process);
+                ProcessId {
+                    index: i,
+                    generation: slot.generation,
+                }
+            }
+            None => {
+                self.slots.push(Slot {
+                    generation: 0,
+                    process: Some(process),
+                });
+                ProcessId {
+                    index: (self.slots.len() - 1) as u32,
+                    generation: 0,
+                }
+            }
+        }
+    }
+
+    pub fn get(&self, id: ProcessId) -> Option<&Process> {
+        self.slots
+            .get(id.index as usize)
+            .filter(|s| s.generation == id.generation)?
+            .process
+            .as_ref()
+    }
+
+    pub fn get_mut(&mut self, id: ProcessId) -> Option<&mut Process> {
+        self.slots
+            .get_mut(id.index as usize)
+            .filter(|s| s.generation == id.generation)?
+            .process
+            .as_mut()
+    }
+
+    /// Removes a process (after it was collected by its parent); its id never names another.
+    pub fn remove(&mut self, id: ProcessId) -> Option<Process> {
+        let slot = self
+            .slots
+            .get_mut(id.index as usize)
+            .filter(|s| s.generation == id.generation)?;
+        let p = slot.process.take()?;
+        slot.generation = slot.generation.wrapping_add(1);
+        self.free.push(id.index);
+        self.fuel.remove(p.fuel);
+        Some(p)
+    }
+
+    fn id_at(&self, index: usize) -> Option<ProcessId> {
+        let s = self.slots.get(index)?;
+        s.process.as_ref().map(|_| ProcessId {
+            index: index as u32,
+            generation: s.generation,
+        })
+    }
+
+    /// `(used, limit)` of a process's fuel meter.
+    pub fn fuel_usage(&self, id: ProcessId) -> Option<(u64, u64)> {
+        self.get(id).and_then(|p| self.fuel.usage(p.fuel))
+    }
+
+    /// What a process may spend now: the least any meter on its chain has left.
+    pub fn allowance(&self, id: ProcessId) -> u64 {
+        self.get(id)
+            .map(|p| self.fuel.allowance(p.fuel))
+            .unwrap_or(0)
+    }
+
+    /// Raises a process's fuel limit (`proc:refuel(n)`).
+    pub fn refuel(&mut self, id: ProcessId, units: u64) {
+        if let Some(m) = self.get(id).map(|p| p.fuel) {
+            self.fuel.refuel(m, units);
+        }
+    }
+
+    /// Makes a suspended process ready again (`proc:resume()`).
+    pub fn resume(&mut self, id: ProcessId) -> bool {
+        match self.get_mut(id) {
+            Some(p) if p.state == State::Suspended => {
+                p.state = State::Ready;
+                p.fault = None;
+                true
+            }
+            _ => false,
+        }
+    }
+
+    /// Runs one slice of the next ready process. Returns false when no process is ready.
+    pub fn step(&mut self) -> bool {
+        let n = self.slots.len();
+        for k in 0..n {
+            let index = (self.cursor + k) % n.max(1);
+            let Some(id) = self.id_at(index) else {
+                continue;
+            };
+            if self.get(id).map(|p| p.state) == Some(State::Ready) {
+                self.cursor = index + 1;
+                self.run_slice(id);
+                return true;
+            }
+        }
+        false
+    }
+
+    /// Runs until no process is ready.
+    pub fn run_until_idle(&mut self) {
+        while self.step() {}
+    }
+
+    fn run_slice(&mut self, id: ProcessId) {
+        let Some(meter) = self.get(id).map(|p| p.fuel) else {
+            return;
+        };
+        let allowance = self.fuel.allowance(meter);
+        if allowance == 0 {
+            self.suspend_for_fuel(id, meter);
+            return;
+        }
+        let Some(p) = self.get_mut(id) else { return };
+        p.state = State::Running;
+        // The VM may spend exactly the allowance: natives can overrun the slice, never this.
+        let before = p.vm.meter.used;
+        p.vm.meter.limit = before.saturating_add(allowance);
+        let outcome = p.vm.run(SLICE.min(allowance));
+        let spent = p.vm.meter.used - before;
+        // Cannot fail: the VM spent at most the allowance, which every meter on the chain has.
+        let _ = self.fuel.charge(meter, spent);
+        let Some(p) = self.get_mut(id) else { return };
+        match outcome {
+            Outcome::Finished(values) => {
+                p.state = State::Done;
+                p.results = values;
+            }
+            Outcome::OutOfFuel => {
+                p.state = State::Ready;
+                if self.fuel.allowance(meter) == 0 {
+                    self.suspend_for_fuel(id, meter);
+                }
+            }
+            Outcome::Error { value, traceback } => {
+                let message = match p.vm.str_bytes(value) {
+                    Some(b) => String::from_utf8_lossy(b).into_owned(),
+                    None => format!("(error object is a {} value)", value.type_name()),
+                };
+                p.state = State::Failed;
+                p.fault = Some(Fault::Error { message, traceback });
+            }
+            Outcome::Trap => p.state = State::Waiting,
+        }
+    }
+
+    fn suspend_for_fuel(&mut self, id: ProcessId, meter: MeterId) {
+        // The nearest exhausted meter names the process whose parent hears of it.
+        let exhausted_meter = self.fuel.exhausted(meter);
+        let exhausted = exhausted_meter
+            .and_then(|m| {
+                (0..self.slots.len())
+                    .filter_map(|i| self.id_at(i))
+                    .find(|&pid| self.get(pid).map(|p| p.fuel) == Some(m))
+            })
+            .unwrap_or(id);
+        if let Some(p) = self.get_mut(id) {
+            p.state = State::Suspended;
+            p.fault = Some(Fault::Fuel { exhausted });
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::vm::NativeTable;
+    use std::rc::Rc;
+
+    fn vm(src: &str) -> Vm {
+        let mut vm = Vm::new(Rc::new(NativeTable::new()), u64::MAX, 16 << 20, 3).expect("vm");
+        let p = crate::compiler::compile(src.as_bytes(), b"=proc").expect("compiles");
+        let f = vm.load(&p, None).expect("loads");
+        vm.start(f, &[]).expect("starts");
+        vm
+    }
+
+    const LOOP: &str = "local x = 0 for i = 1, 100000 do x = x + i end return x";
+
+    #[test]
+    fn a_process_runs_to_completion_and_is_charged() {
+        let mut k = Kernel::new();
+        let root = k.add(None, "root", vm(LOOP), 10_000_000);
+        k.run_until_idle();
+        let p = k.get(root).unwrap();
+        assert_eq!(p.state, State::Done);
+        assert!(matches!(p.results[..], [Value::Int(5000050000)]));
+        let (used, _) = k.fuel_usage(root).unwrap();
+        assert_eq!(used, p.vm.meter.used);
+    }
+
+    #[test]
+    fn every_ancestor_pays_and_the_nearest_exhausted_one_is_named() {
+        let mut k = Kernel::new();
+        // The root has less fuel than the grandchild intends to use.
+        let root = k.add(None, "root", vm("return 1"), 100_000);
+        let child = k.add(Some(root), "child", vm("return 2"), 10_000_000);
+        let grandchild = k.add(Some(child), "grandchild", vm(LOOP), 10_000_000);
+        k.run_until_idle();
+        let g = k.get(grandchild).unwrap();
+        assert_eq!(g.state, State::Suspended);
+        assert_eq!(g.fault, Some(Fault::Fuel { exhausted: root }));
+        let (root_used, root_limit) = k.fuel_usage(root).unwrap();
+        assert_eq!(root_used, root_limit, "the root's whole budget was spent");
+        let (g_used, _) = k.fuel_usage(grandchild).unwrap();
+        let (c_used, _) = k.fuel_usage(child).unwrap();
+        assert!(g_used <= root_used && c_used <= root_used);
+        // Refuel the root and resume: the loop finishes exactly where it stopped.
+        k.refuel(root, 10_000_000);
+        assert!(k.resume(grandchild));
+        k.run_until_idle();
+        let g = k.get(grandchild).unwrap();
+        assert_eq!(g.state, State::Done);
+        assert!(matches!(g.results[..], [Value::Int(5000050000)]));
+    }
+
+    #[test]
+    fn stale_ids_do_not_name_new_processes() {
+        let mut k = Kernel::new();
+        let a = k.add(None, "a", vm("return 1"), 1000);
+        k.remove(a);
+        let b = k.add(None, "b", vm("return 2"), 1000);
+        assert!(k.get(a).is_none());
+        assert_eq!(k.get(b).map(|p| p.name.as_str()), Some("b"));
+    }
+
+    #[test]
+    fn the_kernel_serializes_and_resumes() {
+        let mut k = Kernel::new();
+        let root = k.add(None, "root", vm(LOOP), 50_000);
+        k.run_until_idle();
+        assert_eq!(k.get(root).unwrap().state, State::Suspended);
+        let bytes = rmp_serde::to_vec(&k).expect("serializes");
+        let mut k2: Kernel = rmp_serde::from_slice(&bytes).expect("deserializes");
+        k2.get_mut(root)
+            .unwrap()
+            .vm
+            .attach_natives(Rc::new(NativeTable::new()));
+        k2.refuel(root, 10_000_000);
+        k2.resume(root);
+        k2.run_until_idle();
+        assert!(matches!(
+            k2.get(root).unwrap().results[..],
+            [Value::Int(5000050000)]
+        ));
+    }
+}
