@@ -347,7 +347,7 @@ impl Table {
         let old_hash = std::mem::take(&mut self.hash);
         let mut array = vec![Value::Nil; r.array];
         // Keep the hasher (and so its seed).
-        let mut hash = IndexMap::with_capacity_and_hasher(r.hash, old_hash.hasher().clone());
+        let mut hash = IndexMap::with_capacity_and_hasher(r.hash, *old_hash.hasher());
         for (i, v) in old_array.into_iter().enumerate() {
             if v.is_nil() {
                 continue;
