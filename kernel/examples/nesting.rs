@@ -4,6 +4,9 @@
 //!
 //! `cargo run --release -p tessera-kernel --example nesting`
 
+// A benchmark measures time; the kernel library itself reads no clock.
+#![allow(clippy::disallowed_methods)]
+
 use kernel::process::{Kernel, State};
 use kernel::vm::{NativeTable, Vm};
 use std::rc::Rc;
