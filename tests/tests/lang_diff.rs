@@ -1248,6 +1248,172 @@ fn meta2_case(r: &mut Rng) -> String {
     }
 }
 
+/// Random decimal and hexadecimal numerals: parsing (rounding) and `%.14g` printing.
+fn numeral_case(r: &mut Rng) -> String {
+    let mut lits = Vec::new();
+    for _ in 0..3 {
+        let digits: String = (0..1 + r.below(20))
+            .map(|_| char::from(b'0' + r.below(10) as u8))
+            .collect();
+        let lit = match r.below(5) {
+            0 => digits,
+            1 => format!("{digits}e{}", r.int(-330, 310)),
+            2 => {
+                let k = r.below(digits.len() + 1);
+                format!("{}.{}e{}", &digits[..k], &digits[k..], r.int(-40, 40))
+            }
+            3 => {
+                let hex: String = (0..1 + r.below(18))
+                    .map(|_| char::from(b"0123456789abcdefABCDEF"[r.below(22)]))
+                    .collect();
+                if r.chance(50) {
+                    format!("0x{hex}")
+                } else {
+                    format!(
+                        "0x{hex}.{}p{}",
+                        &hex[..hex.len().min(3)],
+                        r.int(-1100, 1030)
+                    )
+                }
+            }
+            _ => format!("{digits}.{}", r.below(1000)),
+        };
+        lits.push(lit);
+    }
+    let [a, b, c] = [&lits[0], &lits[1], &lits[2]];
+    match r.below(3) {
+        0 => format!("T(function() return {a}, {b}, {c}, math.type({a}) end)"),
+        1 => format!(
+            "T(function() local x = {a} return tostring(x), x .. '', tonumber('{a}'), tonumber('  {b}  '), '{c}' + 0 end)"
+        ),
+        _ => format!(
+            "T(function() local x, y = {a}, {b} return x / y, x // y, x % y, -x, x * 1.0 == x, x - x end)"
+        ),
+    }
+}
+
+/// Syntax errors: a valid snippet with one token deleted, replaced or inserted, compiled only.
+fn syntax_case(r: &mut Rng) -> String {
+    const SNIPPETS: &[&str] = &[
+        "local a , b = 1 , 2 return a + b",
+        "local function f ( x , ... ) return x , ... end return f ( 1 )",
+        "for i = 1 , 3 do local x = i * 2 end",
+        "for k , v in pairs ( { } ) do break end",
+        "while x do x = x - 1 end",
+        "repeat local y = 1 until y == 1",
+        "if a then b = 1 elseif c then b = 2 else b = 3 end",
+        "local t = { 1 , 2 ; x = 3 , [ 4 ] = 5 } return # t",
+        "goto done local z = 1 :: done ::",
+        "local s = 'str' .. \"dq\" .. [[long]] return s : upper ( )",
+        "do local x <const> = 1 local y <close> = nil end",
+        "return function ( ... ) return select ( '#' , ... ) end",
+        "a . b . c = f { 1 } : m ( ) [ 2 ]",
+        "return - x ^ 2 // 3 % 4 << 5 & 6 ~ 7 | 8 .. 9 == 10 and not y or z",
+        "local x = 0x10 + 1e3 + .5 + 3. return x",
+        "function t . a . b : c ( p ) return self , p end",
+        "return ( f ) ( ) , ( ... )",
+    ];
+    const EXTRA: &[&str] = &[
+        "end",
+        "(",
+        ")",
+        "=",
+        "local",
+        "::",
+        "goto",
+        "..",
+        "...",
+        "[",
+        "]",
+        "{",
+        "}",
+        "return",
+        "break",
+        "then",
+        "do",
+        "1",
+        "'s'",
+        ",",
+        ";",
+        "<",
+        "<const>",
+        "function",
+        "in",
+        "#",
+        "0x",
+        "3x",
+        "'\\q'",
+        "'\\300'",
+        "'\\u{110000000}'",
+        "\"unfinished",
+        "[==[",
+        "@",
+        "$",
+        "!",
+        "`",
+        "~=",
+        "//",
+        "local x <close>",
+        "x",
+        "nil",
+        "true",
+        "if",
+    ];
+    let src = r.pick(SNIPPETS);
+    let mut toks: Vec<&str> = src.split(' ').collect();
+    for _ in 0..1 + r.below(2) {
+        let i = r.below(toks.len());
+        match r.below(3) {
+            0 => {
+                toks.remove(i);
+            }
+            1 => toks[i] = r.pick(EXTRA),
+            _ => toks.insert(i, r.pick(EXTRA)),
+        }
+        if toks.is_empty() {
+            toks.push("x");
+        }
+    }
+    let text = toks.join(if r.chance(70) { " " } else { "\n" });
+    let mut lit = String::from("\"");
+    for ch in text.chars() {
+        match ch {
+            '"' => lit.push_str("\\\""),
+            '\\' => lit.push_str("\\\\"),
+            '\n' => lit.push_str("\\n"),
+            c => lit.push(c),
+        }
+    }
+    lit.push('"');
+    format!("T(function() local f, e = load({lit}, '=m') return f and 'ok' or e end)")
+}
+
+/// Limits of the compiler: locals, upvalues, nesting levels, registers.
+fn limits_case(r: &mut Rng) -> String {
+    let which = r.pick(&[
+        "string.rep('local a = 1 ', 199) .. 'return a'",
+        "string.rep('local a = 1 ', 201)",
+        "'return ' .. string.rep('(', 190) .. '1' .. string.rep(')', 190)",
+        "'return ' .. string.rep('(', 300) .. '1' .. string.rep(')', 300)",
+        "'return ' .. string.rep('{', 250) .. string.rep('}', 250)",
+        "'x = ' .. string.rep('- ', 300) .. '1'",
+        "string.rep('do ', 250) .. string.rep('end ', 250)",
+        "'return f(' .. string.rep('1, ', 260) .. '1)'",
+        "'return ' .. string.rep('1, ', 300) .. '2'",
+        "'local t = {' .. string.rep('1, ', 300) .. '} return #t'",
+        "'return ' .. string.rep('a .. ', 300) .. 'a'",
+        "'local a = 1 ' .. string.rep('a = a + 1 ', 300) .. 'return a'",
+        "'return ' .. string.rep('1 + ', 400) .. '1'",
+        "'return ' .. string.rep('not ', 300) .. 'nil'",
+        "'return ' .. string.rep('x.', 300) .. 'y'",
+        "string.rep('if x then ', 210) .. string.rep('end ', 210)",
+        "'local ' .. string.rep('a, ', 250) .. 'a = 1'",
+    ]);
+    format!(
+        "T(function() local f, e = load({which}, '=lim') if not f then return e end return 'ok', select('#', pcall(f)) end)"
+    )
+}
+
 fn program(seed: u64) -> (String, usize) {
     let mut r = Rng(seed | 1);
     for _ in 0..4 {
@@ -1256,7 +1422,7 @@ fn program(seed: u64) -> (String, usize) {
     let mut b = String::from(PRELUDE);
     let mut cases = 0;
     while cases < CASES_PER_PROGRAM {
-        let case = match r.below(31) {
+        let case = match r.below(35) {
             0..=3 => binop_case(&mut r),
             4 => unop_case(&mut r),
             5 | 6 => tree_case(&mut r),
@@ -1279,6 +1445,9 @@ fn program(seed: u64) -> (String, usize) {
             24..=26 => misc_case(&mut r),
             27 | 28 => coro2_case(&mut r),
             29 => meta2_case(&mut r),
+            30 | 31 => numeral_case(&mut r),
+            32 => syntax_case(&mut r),
+            33 => limits_case(&mut r),
             _ => {
                 if r.chance(50) {
                     overflow_case(&mut r)
