@@ -1414,6 +1414,88 @@ fn limits_case(r: &mut Rng) -> String {
     )
 }
 
+/// Sequences grown and shrunk by assignment, `table.insert` and `table.remove`; the border
+/// stays unique, so `#` is checked after every step.
+fn sequence_case(r: &mut Rng) -> String {
+    let mut len: i64 = r.int(0, 6);
+    let init: Vec<String> = (1..=len).map(|i| i.to_string()).collect();
+    let mut body = format!("local t = {{{}}} local o = {{#t}} ", init.join(", "));
+    for _ in 0..r.int(1, 12) {
+        match r.below(5) {
+            0 => {
+                len += 1;
+                body.push_str("t[#t + 1] = #t ");
+            }
+            1 if len > 0 => {
+                len -= 1;
+                body.push_str("t[#t] = nil ");
+            }
+            2 => {
+                let pos = r.int(1, len + 1);
+                len += 1;
+                let _ = write!(body, "table.insert(t, {pos}, 'i') ");
+            }
+            3 if len > 0 => {
+                let pos = r.int(1, len);
+                len -= 1;
+                let _ = write!(body, "table.remove(t, {pos}) ");
+            }
+            _ => {
+                let n = r.int(0, 40);
+                len += n;
+                let _ = write!(body, "for i = 1, {n} do t[#t + 1] = i end ");
+            }
+        }
+        body.push_str("o[#o + 1] = #t ");
+    }
+    format!("T(function() {body} return table.concat(o, ','), t[1], t[#t] end)")
+}
+
+/// Variable names in error messages.
+fn names_case(r: &mut Rng) -> String {
+    let what = r.pick(&[
+        "local f f()",
+        "up.f()",
+        "up.s.x.y = 1",
+        "g_undef.f()",
+        "local t = {} t.a.b = 1",
+        "local t = {} t:m()",
+        "up:nomethod()",
+        "return up.missing .. 'x'",
+        "return 'x' .. g_undef",
+        "return l .. nil",
+        "return up.n .. {}",
+        "return #l",
+        "return -up",
+        "return up.s + l",
+        "return l < up",
+        "return up.s <= 1",
+        "return {} .. 'x'",
+        "local a <const> = 'k' return a + 1",
+        "local a <const> = nil return a.x",
+        "for i = 'a', 2 do end",
+        "for i = 1, {} do end",
+        "for i = 1, 2, 0 do end",
+        "for i = 1.0, 2, 0.0 do end",
+        "for i = 1, 2, nil do end",
+        "for k in nil do end",
+        "for k in pairs(nil) do end",
+        "for k, v in ipairs() do end",
+        "local x = up[1][2]",
+        "up[true]()",
+        "return (1)()",
+        "return ('a').b.c",
+        "return math.huge()",
+        "local s = 'x' return s.y.z",
+        "return string.sub()",
+        "return ('x'):rep(-1), ('x'):rep(0, 'sep')",
+        "return setmetatable({}, {__index = function(t, k) return nil + k end}).x",
+        "return setmetatable({}, {__call = 1})()",
+        "return coroutine.wrap(function() local x x() end)()",
+    ]);
+    format!("do local up = {{n = 5, s = 'str'}} T(function() local l = up.n {what} end) end")
+}
+
 fn program(seed: u64) -> (String, usize) {
     let mut r = Rng(seed | 1);
     for _ in 0..4 {
@@ -1422,7 +1504,7 @@ fn program(seed: u64) -> (String, usize) {
     let mut b = String::from(PRELUDE);
     let mut cases = 0;
     while cases < CASES_PER_PROGRAM {
-        let case = match r.below(35) {
+        let case = match r.below(38) {
             0..=3 => binop_case(&mut r),
             4 => unop_case(&mut r),
             5 | 6 => tree_case(&mut r),
@@ -1448,6 +1530,8 @@ fn program(seed: u64) -> (String, usize) {
             30 | 31 => numeral_case(&mut r),
             32 => syntax_case(&mut r),
             33 => limits_case(&mut r),
+            34 | 35 => sequence_case(&mut r),
+            36 => names_case(&mut r),
             _ => {
                 if r.chance(50) {
                     overflow_case(&mut r)
