@@ -8,15 +8,21 @@
 //!
 //! The cases cover arithmetic, bitwise, comparison and concatenation over mixed integers,
 //! floats (-0.0, huge, tiny, nan, inf), numeric and non-numeric strings (folded constants and
-//! run-time operands both); float formatting; integer wraparound; `#`; table constructors with
-//! positional, keyed and multi-value fields; multiple assignment; closures and upvalues in
-//! loops; numeric `for` over integer and float bounds near the integer limits; generic `for`
-//! with `pairs` (sorted) and `ipairs`; `goto`; varargs and `select`; method calls; metatables
-//! with every metamethod including `__close`; coroutines; and compile errors through `load`.
+//! run-time operands both); operator precedence; conditions and jumps against constants;
+//! random decimal and hexadecimal numerals and float formatting; integer wraparound; `#` on
+//! growing and shrinking sequences; table constructors with positional, keyed and multi-value
+//! fields; multiple assignment and its evaluation order; closures and upvalues in loops and
+//! across backward `goto`; numeric `for` over integer and float bounds near the integer
+//! limits; generic `for` with `pairs` (sorted), `ipairs`, `__call` iterators and closing
+//! values; `goto`; varargs and `select`; method calls; variable names in error messages;
+//! metatables with every metamethod including `__close`; coroutines (yields from metamethods,
+//! iterators and natives, status, wrap, close, errors); `tonumber`, `error`, `assert`,
+//! `xpcall` and `load`; syntax errors made by mutating valid snippets; and compiler limits.
 //!
-//! By default: 48 programs of 30 cases, 1440 cases in all. `LANG_DIFF_PROGRAMS=n` runs `n`
-//! programs instead, `LANG_DIFF_SEED=s` changes the base seed, and `LANG_DIFF_DUMP=dir` writes
-//! each program whose output differs (with both outputs) to `dir`.
+//! By default: 300 programs of 30 snippets, 9253 cases in all (about 4 s in a debug build).
+//! `LANG_DIFF_PROGRAMS=n` runs `n` programs instead, `LANG_DIFF_SEED=s` changes the base seed,
+//! and `LANG_DIFF_DUMP=dir` writes each program whose output differs (with both outputs) to
+//! `dir`.
 //!
 //! Tables and functions are never printed by address, and `pairs` output is sorted, as those
 //! differ between the implementations by design. Without `lua5.4` the test passes vacuously.
@@ -27,7 +33,7 @@ use std::process::{Command, Stdio};
 
 use tessera_tests::run_lua_source;
 
-const PROGRAMS: usize = 48;
+const PROGRAMS: usize = 300;
 const CASES_PER_PROGRAM: usize = 30;
 
 /// xorshift64*.
@@ -1248,6 +1254,254 @@ fn meta2_case(r: &mut Rng) -> String {
     }
 }
 
+/// Random decimal and hexadecimal numerals: parsing (rounding) and `%.14g` printing.
+fn numeral_case(r: &mut Rng) -> String {
+    let mut lits = Vec::new();
+    for _ in 0..3 {
+        let digits: String = (0..1 + r.below(20))
+            .map(|_| char::from(b'0' + r.below(10) as u8))
+            .collect();
+        let lit = match r.below(5) {
+            0 => digits,
+            1 => format!("{digits}e{}", r.int(-330, 310)),
+            2 => {
+                let k = r.below(digits.len() + 1);
+                format!("{}.{}e{}", &digits[..k], &digits[k..], r.int(-40, 40))
+            }
+            3 => {
+                let hex: String = (0..1 + r.below(18))
+                    .map(|_| char::from(b"0123456789abcdefABCDEF"[r.below(22)]))
+                    .collect();
+                if r.chance(50) {
+                    format!("0x{hex}")
+                } else {
+                    format!(
+                        "0x{hex}.{}p{}",
+                        &hex[..hex.len().min(3)],
+                        r.int(-1100, 1030)
+                    )
+                }
+            }
+            _ => format!("{digits}.{}", r.below(1000)),
+        };
+        lits.push(lit);
+    }
+    let [a, b, c] = [&lits[0], &lits[1], &lits[2]];
+    match r.below(3) {
+        0 => format!("T(function() return {a}, {b}, {c}, math.type({a}) end)"),
+        1 => format!(
+            "T(function() local x = {a} return tostring(x), x .. '', tonumber('{a}'), tonumber('  {b}  '), '{c}' + 0 end)"
+        ),
+        _ => format!(
+            "T(function() local x, y = {a}, {b} return x / y, x // y, x % y, -x, x * 1.0 == x, x - x end)"
+        ),
+    }
+}
+
+/// Syntax errors: a valid snippet with one token deleted, replaced or inserted, compiled only.
+fn syntax_case(r: &mut Rng) -> String {
+    const SNIPPETS: &[&str] = &[
+        "local a , b = 1 , 2 return a + b",
+        "local function f ( x , ... ) return x , ... end return f ( 1 )",
+        "for i = 1 , 3 do local x = i * 2 end",
+        "for k , v in pairs ( { } ) do break end",
+        "while x do x = x - 1 end",
+        "repeat local y = 1 until y == 1",
+        "if a then b = 1 elseif c then b = 2 else b = 3 end",
+        "local t = { 1 , 2 ; x = 3 , [ 4 ] = 5 } return # t",
+        "goto done local z = 1 :: done ::",
+        "local s = 'str' .. \"dq\" .. [[long]] return s : upper ( )",
+        "do local x <const> = 1 local y <close> = nil end",
+        "return function ( ... ) return select ( '#' , ... ) end",
+        "a . b . c = f { 1 } : m ( ) [ 2 ]",
+        "return - x ^ 2 // 3 % 4 << 5 & 6 ~ 7 | 8 .. 9 == 10 and not y or z",
+        "local x = 0x10 + 1e3 + .5 + 3. return x",
+        "function t . a . b : c ( p ) return self , p end",
+        "return ( f ) ( ) , ( ... )",
+    ];
+    const EXTRA: &[&str] = &[
+        "end",
+        "(",
+        ")",
+        "=",
+        "local",
+        "::",
+        "goto",
+        "..",
+        "...",
+        "[",
+        "]",
+        "{",
+        "}",
+        "return",
+        "break",
+        "then",
+        "do",
+        "1",
+        "'s'",
+        ",",
+        ";",
+        "<",
+        "<const>",
+        "function",
+        "in",
+        "#",
+        "0x",
+        "3x",
+        "'\\q'",
+        "'\\300'",
+        "'\\u{110000000}'",
+        "\"unfinished",
+        "[==[",
+        "@",
+        "$",
+        "!",
+        "`",
+        "~=",
+        "//",
+        "local x <close>",
+        "x",
+        "nil",
+        "true",
+        "if",
+    ];
+    let src = r.pick(SNIPPETS);
+    let mut toks: Vec<&str> = src.split(' ').collect();
+    for _ in 0..1 + r.below(2) {
+        let i = r.below(toks.len());
+        match r.below(3) {
+            0 => {
+                toks.remove(i);
+            }
+            1 => toks[i] = r.pick(EXTRA),
+            _ => toks.insert(i, r.pick(EXTRA)),
+        }
+        if toks.is_empty() {
+            toks.push("x");
+        }
+    }
+    let text = toks.join(if r.chance(70) { " " } else { "\n" });
+    let mut lit = String::from("\"");
+    for ch in text.chars() {
+        match ch {
+            '"' => lit.push_str("\\\""),
+            '\\' => lit.push_str("\\\\"),
+            '\n' => lit.push_str("\\n"),
+            c => lit.push(c),
+        }
+    }
+    lit.push('"');
+    format!("T(function() local f, e = load({lit}, '=m') return f and 'ok' or e end)")
+}
+
+/// Limits of the compiler: locals, upvalues, nesting levels, registers.
+fn limits_case(r: &mut Rng) -> String {
+    let which = r.pick(&[
+        "string.rep('local a = 1 ', 199) .. 'return a'",
+        "string.rep('local a = 1 ', 201)",
+        "'return ' .. string.rep('(', 190) .. '1' .. string.rep(')', 190)",
+        "'return ' .. string.rep('(', 300) .. '1' .. string.rep(')', 300)",
+        "'return ' .. string.rep('{', 250) .. string.rep('}', 250)",
+        "'x = ' .. string.rep('- ', 300) .. '1'",
+        "string.rep('do ', 250) .. string.rep('end ', 250)",
+        "'return f(' .. string.rep('1, ', 260) .. '1)'",
+        "'return ' .. string.rep('1, ', 300) .. '2'",
+        "'local t = {' .. string.rep('1, ', 300) .. '} return #t'",
+        "'return ' .. string.rep('a .. ', 300) .. 'a'",
+        "'local a = 1 ' .. string.rep('a = a + 1 ', 300) .. 'return a'",
+        "'return ' .. string.rep('1 + ', 400) .. '1'",
+        "'return ' .. string.rep('not ', 300) .. 'nil'",
+        "'return ' .. string.rep('x.', 300) .. 'y'",
+        "string.rep('if x then ', 210) .. string.rep('end ', 210)",
+        "'local ' .. string.rep('a, ', 250) .. 'a = 1'",
+    ]);
+    format!(
+        "T(function() local f, e = load({which}, '=lim') if not f then return e end return 'ok', select('#', pcall(f)) end)"
+    )
+}
+
+/// Sequences grown and shrunk by assignment, `table.insert` and `table.remove`; the border
+/// stays unique, so `#` is checked after every step.
+fn sequence_case(r: &mut Rng) -> String {
+    let mut len: i64 = r.int(0, 6);
+    let init: Vec<String> = (1..=len).map(|i| i.to_string()).collect();
+    let mut body = format!("local t = {{{}}} local o = {{#t}} ", init.join(", "));
+    for _ in 0..r.int(1, 12) {
+        match r.below(5) {
+            0 => {
+                len += 1;
+                body.push_str("t[#t + 1] = #t ");
+            }
+            1 if len > 0 => {
+                len -= 1;
+                body.push_str("t[#t] = nil ");
+            }
+            2 => {
+                let pos = r.int(1, len + 1);
+                len += 1;
+                let _ = write!(body, "table.insert(t, {pos}, 'i') ");
+            }
+            3 if len > 0 => {
+                let pos = r.int(1, len);
+                len -= 1;
+                let _ = write!(body, "table.remove(t, {pos}) ");
+            }
+            _ => {
+                let n = r.int(0, 40);
+                len += n;
+                let _ = write!(body, "for i = 1, {n} do t[#t + 1] = i end ");
+            }
+        }
+        body.push_str("o[#o + 1] = #t ");
+    }
+    format!("T(function() {body} return table.concat(o, ','), t[1], t[#t] end)")
+}
+
+/// Variable names in error messages.
+fn names_case(r: &mut Rng) -> String {
+    let what = r.pick(&[
+        "local f f()",
+        "up.f()",
+        "up.s.x.y = 1",
+        "g_undef.f()",
+        "local t = {} t.a.b = 1",
+        "local t = {} t:m()",
+        "up:nomethod()",
+        "return up.missing .. 'x'",
+        "return 'x' .. g_undef",
+        "return l .. nil",
+        "return up.n .. {}",
+        "return #l",
+        "return -up",
+        "return up.s + l",
+        "return l < up",
+        "return up.s <= 1",
+        "return {} .. 'x'",
+        "local a <const> = 'k' return a + 1",
+        "local a <const> = nil return a.x",
+        "for i = 'a', 2 do end",
+        "for i = 1, {} do end",
+        "for i = 1, 2, 0 do end",
+        "for i = 1.0, 2, 0.0 do end",
+        "for i = 1, 2, nil do end",
+        "for k in nil do end",
+        "for k in pairs(nil) do end",
+        "for k, v in ipairs() do end",
+        "local x = up[1][2]",
+        "up[true]()",
+        "return (1)()",
+        "return ('a').b.c",
+        "return math.huge()",
+        "local s = 'x' return s.y.z",
+        "return string.sub()",
+        "return ('x'):rep(-1), ('x'):rep(0, 'sep')",
+        "return setmetatable({}, {__index = function(t, k) return nil + k end}).x",
+        "return setmetatable({}, {__call = 1})()",
+        "return coroutine.wrap(function() local x x() end)()",
+    ]);
+    format!("do local up = {{n = 5, s = 'str'}} T(function() local l = up.n {what} end) end")
+}
+
 fn program(seed: u64) -> (String, usize) {
     let mut r = Rng(seed | 1);
     for _ in 0..4 {
@@ -1256,7 +1510,7 @@ fn program(seed: u64) -> (String, usize) {
     let mut b = String::from(PRELUDE);
     let mut cases = 0;
     while cases < CASES_PER_PROGRAM {
-        let case = match r.below(31) {
+        let case = match r.below(38) {
             0..=3 => binop_case(&mut r),
             4 => unop_case(&mut r),
             5 | 6 => tree_case(&mut r),
@@ -1279,6 +1533,11 @@ fn program(seed: u64) -> (String, usize) {
             24..=26 => misc_case(&mut r),
             27 | 28 => coro2_case(&mut r),
             29 => meta2_case(&mut r),
+            30 | 31 => numeral_case(&mut r),
+            32 => syntax_case(&mut r),
+            33 => limits_case(&mut r),
+            34 | 35 => sequence_case(&mut r),
+            36 => names_case(&mut r),
             _ => {
                 if r.chance(50) {
                     overflow_case(&mut r)
@@ -1399,10 +1658,12 @@ fn language_core_matches_lua() {
         total += cases;
         if let Some((line, w, g)) = first_diff(&want, &got) {
             failed += 1;
-            let _ = writeln!(
-                report,
-                "program {p} (seed {seed}), line {line}:\n  want: {w}\n  got:  {g}"
-            );
+            if failed <= 20 {
+                let _ = writeln!(
+                    report,
+                    "program {p} (seed {seed}), line {line}:\n  want: {w}\n  got:  {g}"
+                );
+            }
             if let Some(d) = &dump {
                 let _ = std::fs::create_dir_all(d);
                 let _ = std::fs::write(d.join(&name), &src);

@@ -25,6 +25,12 @@ pub use disasm::disassemble;
 /// Nesting limit of the parser (Lua's `LUAI_MAXCCALLS`).
 pub const MAX_SYNTAX_LEVELS: usize = 200;
 
+/// The reference parser shares `LUAI_MAXCCALLS` with the C calls already under way when it
+/// runs: two for a `load` called from a script's main chunk under the standalone interpreter,
+/// so the deepest nesting it accepts there is two levels short of the limit (each `pcall`,
+/// metamethod or coroutine between makes it one less; Tessera does not count those).
+pub const C_CALLS_AT_LOAD: usize = 2;
+
 /// A compile error. `message` is the full text Lua would give (`chunk:line: msg near 'tok'`);
 /// bytes, because Lua error messages may quote arbitrary source bytes.
 #[derive(Clone, Debug, PartialEq, Eq)]

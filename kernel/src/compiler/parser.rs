@@ -8,7 +8,7 @@
 
 use super::code::{BinOpr, KKey, UnOpr, NO_JUMP};
 use super::lexer::{token2str, Lexer, StrId, Tok};
-use super::{SyntaxError, MAX_SYNTAX_LEVELS};
+use super::{SyntaxError, C_CALLS_AT_LOAD, MAX_SYNTAX_LEVELS};
 use crate::bytecode::{Instruction, OpCode, FIELDS_PER_FLUSH, MAXARG_BX};
 use crate::proto::{Constant, LocVar, Proto, UpvalDesc};
 use std::collections::HashMap;
@@ -302,8 +302,12 @@ impl<'a> Parser<'a> {
 
     fn enter_level(&mut self) -> R<()> {
         self.level += 1;
-        if self.level > MAX_SYNTAX_LEVELS {
-            return Err(self.lex.error(b"chunk has too many syntax levels", None));
+        if self.level + C_CALLS_AT_LOAD >= MAX_SYNTAX_LEVELS {
+            // `luaE_checkcstack`: a run-time error raised under `load`, a C function, so
+            // without position.
+            return Err(SyntaxError {
+                message: b"C stack overflow".to_vec(),
+            });
         }
         Ok(())
     }
