@@ -4,6 +4,7 @@
 
 pub mod bank;
 pub mod bytecode;
+pub mod clist;
 pub mod compiler;
 pub mod heap;
 pub mod number;
