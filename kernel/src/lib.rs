@@ -2,8 +2,10 @@
 //!
 //! See ARCHITECTURE.md at the repository root for the map of modules and their invariants.
 
+pub mod audit;
 pub mod bank;
 pub mod bytecode;
+pub mod clist;
 pub mod compiler;
 pub mod heap;
 pub mod meter;
