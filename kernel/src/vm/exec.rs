@@ -803,6 +803,7 @@ impl Vm {
                                     varargs: 0,
                                     ret: ReturnTo::Normal,
                                     flags: 0,
+                                    c_depth: frame.c_depth,
                                 });
                                 continue 'frame;
                             }
@@ -819,11 +820,22 @@ impl Vm {
                             self.th.top = a + b;
                         }
                         savepc!();
-                        let callee = self.th.stack[a];
-                        if !callee.is_function()
-                            && self.metamethod(callee, MetaMethod::Call).is_nil()
-                        {
-                            return Err(Throw::CallError { func: a });
+                        // Resolve `__call` here, while this frame still names the callee
+                        // in errors.
+                        let mut tries = 0;
+                        let mut callee = self.th.stack[a];
+                        while !callee.is_function() {
+                            let tm = self.metamethod(callee, MetaMethod::Call);
+                            if tm.is_nil() || tries >= MAX_TAG_LOOP {
+                                return Err(Throw::CallError { func: a });
+                            }
+                            let top = self.th.top;
+                            self.ensure_stack(top + 1 + super::EXTRA_STACK)?;
+                            self.th.stack.copy_within(a..top, a + 1);
+                            self.th.top = top + 1;
+                            self.th.stack[a] = tm;
+                            callee = tm;
+                            tries += 1;
                         }
                         if let Value::Native(_) = callee {
                             // As in Lua, a native called in tail position runs above this frame

@@ -65,4 +65,8 @@ pub struct Frame {
     pub varargs: u32,
     pub ret: ReturnTo,
     pub flags: u8,
+    /// Calls made "from C" (metamethods, natives calling back) at or below this frame: Lua
+    /// limits their nesting to `MAX_C_CALLS` ("C stack overflow"); Lua-to-Lua calls do not count.
+    #[serde(default)]
+    pub c_depth: u16,
 }

@@ -32,6 +32,8 @@ pub const MAX_STACK: usize = 1_000_000;
 pub type ConsoleSink = Box<dyn FnMut(&[u8])>;
 /// Slots kept free above a frame for natives and metamethod calls.
 const EXTRA_STACK: usize = 40;
+/// Most nested calls from metamethods and natives (Lua's `LUAI_MAXCCALLS`).
+const MAX_C_CALLS: u16 = 200;
 /// Longest `__index`/`__newindex` chain (Lua's `MAXTAGLOOP`).
 const MAX_TAG_LOOP: usize = 2000;
 /// Continuation state delivered to a protected native when an error was caught.
@@ -270,7 +272,9 @@ impl Vm {
         Ok(())
     }
 
-    fn push_frame(&mut self, f: Frame) -> Result<(), Throw> {
+    fn push_frame(&mut self, mut f: Frame) -> Result<(), Throw> {
+        // A frame inherits its caller's count of calls from C; `call_from_c` adds one.
+        f.c_depth = self.th.frames.last().map(|c| c.c_depth).unwrap_or(0);
         let cap = self.th.frames.capacity();
         if self.th.frames.len() == cap {
             let new_cap = (cap * 2).max(8);
@@ -812,6 +816,7 @@ impl Vm {
                         varargs: 0,
                         ret,
                         flags,
+                        c_depth: 0,
                     })?;
                     return Ok(());
                 }
@@ -883,6 +888,7 @@ impl Vm {
             varargs,
             ret,
             flags: 0,
+            c_depth: 0,
         })
     }
 
@@ -903,7 +909,24 @@ impl Vm {
         self.th.stack[func] = f;
         self.th.stack[func + 1..func + 1 + args.len()].copy_from_slice(args);
         self.th.top = func + 1 + args.len();
-        self.call_value(func, nresults, ret)
+        self.call_from_c(func, nresults, ret)
+    }
+
+    /// A call made by a metamethod or a native rather than by a CALL instruction: it counts
+    /// against Lua's limit of nested C calls (`LUAI_MAXCCALLS`).
+    fn call_from_c(&mut self, func: usize, nresults: i32, ret: ReturnTo) -> Result<(), Throw> {
+        let depth = self.th.frames.last().map(|f| f.c_depth).unwrap_or(0) + 1;
+        if depth >= MAX_C_CALLS {
+            return Err(Throw::msg("C stack overflow"));
+        }
+        let before = self.th.frames.len();
+        self.call_value(func, nresults, ret)?;
+        if self.th.frames.len() > before {
+            if let Some(f) = self.th.frames.last_mut() {
+                f.c_depth = depth;
+            }
+        }
+        Ok(())
     }
 
     /// The first slot above every live value: above the running Lua frame's registers, or the
@@ -1204,7 +1227,7 @@ impl Vm {
                 if let Some(fr) = self.th.frames.last_mut() {
                     fr.pc = state;
                 }
-                self.call_value(func, nresults, ReturnTo::Normal)
+                self.call_from_c(func, nresults, ReturnTo::Normal)
             }
             Ok(Action::Pending) => Ok(()),
             Ok(Action::Trap { state }) => {
