@@ -145,8 +145,8 @@ fn rep(vm: &mut Vm, call: NativeCall) -> Result<Action, Throw> {
     }
     let l = bytes(vm, s).len() as u64;
     let lsep = sep.map_or(0, |p| bytes(vm, p).len()) as u64;
-    // MAXSIZE is lua_Integer's maximum on a 64-bit machine.
-    let max = i64::MAX as u64;
+    // lstrlib's MAXSIZE: results are limited to fit in a C `int`.
+    let max = i32::MAX as u64;
     let unit = l + lsep;
     if unit > max / n as u64 {
         return Err(Throw::msg("resulting string too large"));
