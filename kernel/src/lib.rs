@@ -11,6 +11,9 @@ pub mod heap;
 pub mod meter;
 pub mod number;
 pub mod process;
+mod services;
+
+pub use services::key_name;
 pub mod proto;
 pub mod transfer;
 pub mod value;

@@ -26,6 +26,24 @@ pub struct ProcessId {
     generation: u32,
 }
 
+impl ProcessId {
+    /// The id as one number (what a `Process` key designates).
+    pub fn to_u64(self) -> u64 {
+        (self.generation as u64) << 32 | self.index as u64
+    }
+
+    pub fn from_u64(n: u64) -> ProcessId {
+        ProcessId {
+            index: n as u32,
+            generation: (n >> 32) as u32,
+        }
+    }
+}
+
+/// Builds the VM of a new process (the standard library, the memory budget), given by the
+/// embedder: the kernel does not know the library.
+pub type VmFactory = std::rc::Rc<dyn Fn(&str, usize) -> Result<Vm, crate::vm::Throw>>;
+
 /// The life cycle of DESIGN.md.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub enum State {
@@ -73,24 +91,37 @@ pub struct Process {
     pub fault: Option<Fault>,
     /// What its main function returned, once done.
     pub results: Vec<Value>,
-    fuel: MeterId,
+    pub(crate) fuel: MeterId,
+    /// The keys this process holds.
+    pub clist: crate::clist::Clist,
+    /// The child this process waits for (`proc:wait()`), if any.
+    pub(crate) waiting_on: Option<ProcessId>,
 }
 
 #[derive(Serialize, Deserialize)]
-struct Slot {
-    generation: u32,
-    process: Option<Process>,
+pub(crate) struct Slot {
+    pub(crate) generation: u32,
+    pub(crate) process: Option<Process>,
 }
 
 /// All processes of a tree, and their meters.
 #[derive(Serialize, Deserialize, Default)]
 pub struct Kernel {
-    slots: Vec<Slot>,
+    pub(crate) slots: Vec<Slot>,
     /// Free slots, reused last-freed first; serialized so a restored kernel allocates the same ids.
     free: Vec<u32>,
-    fuel: MeterTree,
+    pub(crate) fuel: MeterTree,
     /// Round-robin position of the scheduler.
     cursor: usize,
+    /// Every key object of the tree.
+    pub keys: crate::clist::KeyTable,
+    /// Every grant of authority (serialized in its own hash-chained format).
+    #[serde(with = "audit_bytes")]
+    pub audit: crate::audit::AuditLog,
+    /// Logical time: slices run so far (the kernel reads no clock).
+    pub(crate) time: u64,
+    #[serde(skip)]
+    pub(crate) factory: Option<VmFactory>,
 }
 
 impl Kernel {
@@ -113,6 +144,8 @@ impl Kernel {
             fault: None,
             results: Vec::new(),
             fuel: meter,
+            clist: crate::clist::Clist::new(),
+            waiting_on: None,
         };
         match self.free.pop() {
             Some(i) => {
@@ -165,7 +198,7 @@ impl Kernel {
         Some(p)
     }
 
-    fn id_at(&self, index: usize) -> Option<ProcessId> {
+    pub(crate) fn id_at(&self, index: usize) -> Option<ProcessId> {
         let s = self.slots.get(index)?;
         s.process.as_ref().map(|_| ProcessId {
             index: index as u32,
@@ -204,8 +237,14 @@ impl Kernel {
         }
     }
 
+    /// Sets how new processes get their VM (needed again after a restore).
+    pub fn set_factory(&mut self, factory: VmFactory) {
+        self.factory = Some(factory);
+    }
+
     /// Runs one slice of the next ready process. Returns false when no process is ready.
     pub fn step(&mut self) -> bool {
+        self.wake_waiters();
         let n = self.slots.len();
         for k in 0..n {
             let index = (self.cursor + k) % n.max(1);
@@ -266,6 +305,10 @@ impl Kernel {
             }
             Outcome::Trap => p.state = State::Waiting,
         }
+        self.time += 1;
+        if self.get(id).map(|p| p.state) == Some(State::Waiting) {
+            self.service(id);
+        }
     }
 
     fn suspend_for_fuel(&mut self, id: ProcessId, meter: MeterId) {
@@ -282,6 +325,24 @@ impl Kernel {
             p.state = State::Suspended;
             p.fault = Some(Fault::Fuel { exhausted });
         }
+    }
+}
+
+/// The audit log inside a kernel snapshot: its own `TAUDIT` bytes, verified when read back.
+mod audit_bytes {
+    use crate::audit::AuditLog;
+    use serde::de::Error as _;
+    use serde::ser::Error as _;
+    use serde::{Deserializer, Serializer};
+
+    pub fn serialize<S: Serializer>(log: &AuditLog, s: S) -> Result<S::Ok, S::Error> {
+        let bytes = log.encode().map_err(S::Error::custom)?;
+        serde_bytes::serialize(&bytes, s)
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<AuditLog, D::Error> {
+        let bytes: Vec<u8> = serde_bytes::deserialize(d)?;
+        AuditLog::decode(&bytes).map_err(D::Error::custom)
     }
 }
 

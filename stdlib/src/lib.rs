@@ -15,6 +15,7 @@ pub mod format;
 pub mod mathlib;
 pub mod pack;
 pub mod pattern;
+pub mod process;
 pub mod strlib;
 pub mod support;
 pub mod tablib;
@@ -51,6 +52,7 @@ pub const LIBS: &[Lib] = &[
     tablib::LIB,
     mathlib::LIB,
     utf8lib::LIB,
+    process::LIB,
 ];
 
 /// The table of every native of the standard library.

@@ -1,0 +1,515 @@
+//! Kernel services: what a process asks its kernel for through a trap — `spawn` and the methods
+//! of process keys (`status`, `usage`, `wait`, `refuel`, `resume`, `kill`). Each service reads
+//! the trapping native's arguments, does the work, and answers with `complete_trap` (values in
+//! the caller's heap) or `fail_trap` (a fault table `{kind, message, process}`).
+//!
+//! **Invariant:** a process names another only through a key in its own c-list: the userdata
+//! it holds carries a slot handle, which is looked up in the holder's c-list, never trusted as
+//! a process id.
+
+use crate::audit::{Event, Op};
+use crate::clist::{KeyKind, SlotHandle};
+use crate::process::{Fault, Kernel, ProcessId, State};
+use crate::value::{UserDataRef, Value};
+use crate::vm::Vm;
+
+/// Magic prefix of a process key's userdata payload.
+const KEY_MAGIC: &[u8; 4] = b"TKEY";
+/// Registry fields holding the shared metatables.
+const KEY_META: &[u8] = b"kernel.process_key_meta";
+const FAULT_META: &[u8] = b"kernel.fault_meta";
+/// Default memory budget of a spawned process.
+const DEFAULT_CHILD_MEMORY: usize = 16 << 20;
+
+enum Answer {
+    /// Values already in the caller's heap.
+    Values(Vec<Value>),
+    /// The caller waits for this child.
+    Wait(ProcessId),
+}
+
+/// A refusal: the fault's kind (`error`, `fuel`, `memory`, `killed`, `denied`, `revoked`),
+/// message, and the process it is about.
+struct Refusal {
+    kind: &'static str,
+    message: String,
+    process: Option<Value>,
+}
+
+fn refuse(kind: &'static str, message: impl Into<String>) -> Refusal {
+    Refusal {
+        kind,
+        message: message.into(),
+        process: None,
+    }
+}
+
+/// The name stored in a process key's userdata (for its `tostring`).
+pub fn key_name(vm: &Vm, u: UserDataRef) -> Option<String> {
+    let payload = &vm.heap.userdata.try_get(u.0)?.payload;
+    if payload.len() < 12 || &payload[..4] != KEY_MAGIC {
+        return None;
+    }
+    Some(String::from_utf8_lossy(&payload[12..]).into_owned())
+}
+
+fn key_handle(vm: &Vm, v: Value) -> Option<SlotHandle> {
+    let Value::UserData(u) = v else { return None };
+    let payload = &vm.heap.userdata.try_get(u.0)?.payload;
+    if payload.len() < 12 || &payload[..4] != KEY_MAGIC {
+        return None;
+    }
+    let word =
+        |i: usize| u32::from_le_bytes([payload[i], payload[i + 1], payload[i + 2], payload[i + 3]]);
+    Some(SlotHandle {
+        index: word(4),
+        generation: word(8),
+    })
+}
+
+impl Kernel {
+    /// Answers the trap of process `id`.
+    pub(crate) fn service(&mut self, id: ProcessId) {
+        let Some(p) = self.get(id) else { return };
+        let Some(native) = p.vm.trap_native() else {
+            return;
+        };
+        let name = p.vm.natives().name(native);
+        let args: Vec<Value> = p.vm.trap_args().to_vec();
+        let answer = match name {
+            "spawn" => self.spawn(id, &args),
+            "process.status" => self.with_child(id, &args, |k, _, c| {
+                let state = k.get(c).map(|p| p.state.name()).unwrap_or("killed");
+                Ok(vec![k.string(id, state.as_bytes())?])
+            }),
+            "process.usage" => self.with_child(id, &args, |k, _, c| k.usage(id, c)),
+            "process.refuel" => self.with_child(id, &args, |k, args, c| {
+                let n = match args.get(1) {
+                    Some(Value::Int(n)) if *n >= 0 => *n as u64,
+                    Some(Value::Float(f)) if *f >= 0.0 => *f as u64,
+                    _ => {
+                        return Err(refuse(
+                            "error",
+                            "bad argument #1 to 'refuel' (non-negative number expected)",
+                        ))
+                    }
+                };
+                k.refuel(c, n);
+                Ok(Vec::new())
+            }),
+            "process.resume" => self.with_child(id, &args, |k, _, c| {
+                k.resume(c);
+                Ok(Vec::new())
+            }),
+            "process.kill" => self.with_child(id, &args, |k, _, c| {
+                if let Some(p) = k.get_mut(c) {
+                    p.state = State::Killed;
+                    p.results.clear();
+                }
+                Ok(Vec::new())
+            }),
+            "process.wait" => self.wait(id, &args),
+            other => Err(refuse(
+                "error",
+                format!("no kernel service named '{other}'"),
+            )),
+        };
+        match answer {
+            Ok(Answer::Values(values)) => {
+                if let Some(p) = self.get_mut(id) {
+                    if p.vm.complete_trap(&values).is_ok() {
+                        p.state = State::Ready;
+                    }
+                }
+            }
+            Ok(Answer::Wait(child)) => {
+                if let Some(p) = self.get_mut(id) {
+                    p.waiting_on = Some(child);
+                }
+            }
+            Err(r) => self.fail(id, r),
+        }
+    }
+
+    /// Processes waiting for a child that has stopped get their answer.
+    pub(crate) fn wake_waiters(&mut self) {
+        for i in 0..self.slots.len() {
+            let Some(id) = self.id_at(i) else { continue };
+            let Some(child) = self.get(id).and_then(|p| p.waiting_on) else {
+                continue;
+            };
+            let stopped = match self.get(child) {
+                Some(c) => matches!(
+                    c.state,
+                    State::Done | State::Failed | State::Suspended | State::Killed
+                ),
+                None => true,
+            };
+            if stopped {
+                if let Some(p) = self.get_mut(id) {
+                    p.waiting_on = None;
+                }
+                self.service(id);
+            }
+        }
+    }
+
+    /// Raises a fault table in process `id`.
+    fn fail(&mut self, id: ProcessId, r: Refusal) {
+        let Some(p) = self.get_mut(id) else { return };
+        let vm = &mut p.vm;
+        let fault = (|| -> Result<Value, crate::vm::Throw> {
+            let t = vm.new_table(0, 4)?;
+            let kind = vm.intern(r.kind.as_bytes())?;
+            let message = vm.intern(r.message.as_bytes())?;
+            let k = vm.intern(b"kind")?;
+            vm.raw_set(t, k, kind)?;
+            let k = vm.intern(b"message")?;
+            vm.raw_set(t, k, message)?;
+            if let Some(key) = r.process {
+                let k = vm.intern(b"process")?;
+                vm.raw_set(t, k, key)?;
+            }
+            let mt = shared_meta(vm, FAULT_META, |vm, mt| {
+                let f = native(vm, "process.fault.tostring")?;
+                let k = vm.intern(b"__tostring")?;
+                vm.raw_set(mt, k, f)
+            })?;
+            vm.set_metatable(t, Some(mt));
+            Ok(Value::Table(t))
+        })();
+        let value = match fault {
+            Ok(v) => v,
+            Err(_) => vm.intern(r.message.as_bytes()).unwrap_or(Value::Nil),
+        };
+        vm.fail_trap(value);
+        p.state = State::Ready;
+    }
+
+    fn string(&mut self, id: ProcessId, s: &[u8]) -> Result<Value, Refusal> {
+        let p = self
+            .get_mut(id)
+            .ok_or_else(|| refuse("error", "no such process"))?;
+        p.vm.intern(s)
+            .map_err(|_| refuse("memory", "not enough memory"))
+    }
+
+    /// Runs `f` with the process that the key in `args[0]` designates.
+    fn with_child(
+        &mut self,
+        id: ProcessId,
+        args: &[Value],
+        f: impl FnOnce(&mut Kernel, &[Value], ProcessId) -> Result<Vec<Value>, Refusal>,
+    ) -> Result<Answer, Refusal> {
+        let child = self.resolve(id, args.first().copied().unwrap_or(Value::Nil))?;
+        f(self, args, child).map(Answer::Values)
+    }
+
+    /// The process a key held by `holder` designates.
+    fn resolve(&self, holder: ProcessId, v: Value) -> Result<ProcessId, Refusal> {
+        let p = self
+            .get(holder)
+            .ok_or_else(|| refuse("error", "no such process"))?;
+        let handle = key_handle(&p.vm, v).ok_or_else(|| refuse("denied", "not a process key"))?;
+        let key = p
+            .clist
+            .get(handle)
+            .ok_or_else(|| refuse("revoked", "the process key is no longer held"))?;
+        if self.keys.is_revoked(key) {
+            return Err(Refusal {
+                kind: "revoked",
+                message: "the process key was revoked".into(),
+                process: Some(v),
+            });
+        }
+        match self.keys.get(key).map(|k| &k.kind) {
+            Some(KeyKind::Process(n)) => {
+                let child = ProcessId::from_u64(*n);
+                match self.get(child) {
+                    Some(c) if c.state != State::Killed => Ok(child),
+                    _ => Err(Refusal {
+                        kind: "killed",
+                        message: "the process was killed".into(),
+                        process: Some(v),
+                    }),
+                }
+            }
+            _ => Err(refuse("denied", "not a process key")),
+        }
+    }
+
+    fn spawn(&mut self, parent: ProcessId, args: &[Value]) -> Result<Answer, Refusal> {
+        let factory = self
+            .factory
+            .clone()
+            .ok_or_else(|| refuse("denied", "this kernel cannot create processes"))?;
+        let p = self
+            .get_mut(parent)
+            .ok_or_else(|| refuse("error", "no such process"))?;
+        let vm = &mut p.vm;
+        let source = match args.first() {
+            Some(&Value::Str(s)) => vm.heap.str(s).to_vec(),
+            _ => {
+                return Err(refuse(
+                    "error",
+                    "bad argument #1 to 'spawn' (string expected)",
+                ))
+            }
+        };
+        let mut name = "child".to_string();
+        let mut memory = DEFAULT_CHILD_MEMORY;
+        let mut fuel = u64::MAX / 4;
+        if let Some(&Value::Table(opts)) = args.get(1) {
+            let field = |vm: &mut Vm, k: &str| {
+                vm.intern(k.as_bytes())
+                    .map(|k| vm.raw_get(opts, k))
+                    .unwrap_or(Value::Nil)
+            };
+            match field(vm, "name") {
+                Value::Str(s) => name = String::from_utf8_lossy(vm.heap.str(s)).into_owned(),
+                Value::Nil => {}
+                _ => {
+                    return Err(refuse(
+                        "error",
+                        "bad option 'name' to 'spawn' (string expected)",
+                    ))
+                }
+            }
+            match field(vm, "fuel") {
+                Value::Int(n) if n >= 0 => fuel = n as u64,
+                Value::Float(f) if f >= 0.0 => fuel = f as u64,
+                Value::Nil => {}
+                _ => {
+                    return Err(refuse(
+                        "error",
+                        "bad option 'fuel' to 'spawn' (non-negative number expected)",
+                    ))
+                }
+            }
+            match field(vm, "memory") {
+                Value::Int(n) if n > 0 => memory = n as usize,
+                Value::Str(s) => {
+                    memory = parse_size(vm.heap.str(s)).ok_or_else(|| {
+                        refuse(
+                            "error",
+                            "bad option 'memory' to 'spawn' (a size such as 16M expected)",
+                        )
+                    })?
+                }
+                Value::Nil => {}
+                _ => {
+                    return Err(refuse(
+                        "error",
+                        "bad option 'memory' to 'spawn' (a size such as 16M expected)",
+                    ))
+                }
+            }
+        }
+        let mut child_vm = factory(&name, memory)
+            .map_err(|_| refuse("memory", "not enough memory for the new process"))?;
+        let proto = crate::compiler::compile(&source, format!("={name}").as_bytes())
+            .map_err(|e| refuse("error", String::from_utf8_lossy(&e.message).into_owned()))?;
+        let f = child_vm
+            .load(&proto, None)
+            .map_err(|_| refuse("memory", "not enough memory for the new process"))?;
+        child_vm
+            .start(f, &[])
+            .map_err(|_| refuse("memory", "not enough memory for the new process"))?;
+        let child = self.add(Some(parent), &name, child_vm, fuel);
+        let kind = KeyKind::Process(child.to_u64());
+        let key = self
+            .keys
+            .create(kind.clone())
+            .map_err(|e| refuse("error", e.to_string()))?;
+        let p = self
+            .get_mut(parent)
+            .ok_or_else(|| refuse("error", "no such process"))?;
+        let handle = p
+            .clist
+            .grant(key)
+            .map_err(|e| refuse("error", e.to_string()))?;
+        let ud = make_key(&mut p.vm, handle, &name)
+            .map_err(|_| refuse("memory", "not enough memory"))?;
+        let time = self.time;
+        let _ = self.audit.append(Event::new(
+            Op::Grant,
+            time,
+            None,
+            parent.to_u64(),
+            key,
+            None,
+            &kind,
+        ));
+        Ok(Answer::Values(vec![ud]))
+    }
+
+    fn usage(&mut self, id: ProcessId, child: ProcessId) -> Result<Vec<Value>, Refusal> {
+        let (fuel_used, fuel_limit) = self.fuel_usage(child).unwrap_or((0, 0));
+        let (memory_used, memory_limit) = self
+            .get(child)
+            .map(|c| (c.vm.heap.bank.used(), c.vm.heap.bank.limit()))
+            .unwrap_or((0, 0));
+        let p = self
+            .get_mut(id)
+            .ok_or_else(|| refuse("error", "no such process"))?;
+        let vm = &mut p.vm;
+        let t = (|| -> Result<Value, crate::vm::Throw> {
+            let t = vm.new_table(0, 4)?;
+            for (k, v) in [
+                ("fuel_used", fuel_used),
+                ("fuel_limit", fuel_limit),
+                ("memory_used", memory_used as u64),
+                ("memory_limit", memory_limit as u64),
+            ] {
+                let key = vm.intern(k.as_bytes())?;
+                vm.raw_set(t, key, Value::Int(v.min(i64::MAX as u64) as i64))?;
+            }
+            Ok(Value::Table(t))
+        })()
+        .map_err(|_| refuse("memory", "not enough memory"))?;
+        Ok(vec![t])
+    }
+
+    fn wait(&mut self, id: ProcessId, args: &[Value]) -> Result<Answer, Refusal> {
+        let key = args.first().copied().unwrap_or(Value::Nil);
+        let child = self.resolve(id, key)?;
+        let state = self.get(child).map(|c| c.state).unwrap_or(State::Killed);
+        match state {
+            State::Done => {
+                // Copy the results into the waiter's heap (the waiter's bank pays).
+                let Some(c) = self
+                    .slots
+                    .get_mut(child_index(child))
+                    .and_then(|s| s.process.take())
+                else {
+                    return Err(refuse("killed", "the process is gone"));
+                };
+                let copied = match self.get_mut(id) {
+                    Some(p) => crate::transfer::copy_values(
+                        &c.vm.heap,
+                        &c.results,
+                        &mut p.vm.heap,
+                        &mut crate::transfer::Budget {
+                            remaining: u64::MAX,
+                        },
+                    )
+                    .map_err(|e| refuse("error", e.to_string())),
+                    None => Err(refuse("error", "no such process")),
+                };
+                if let Some(slot) = self.slots.get_mut(child_index(child)) {
+                    slot.process = Some(c);
+                }
+                copied.map(Answer::Values)
+            }
+            State::Failed => {
+                let message = match self.get(child).and_then(|c| c.fault.clone()) {
+                    Some(Fault::Error { message, .. }) => message,
+                    _ => "the process failed".into(),
+                };
+                Err(Refusal {
+                    kind: "error",
+                    message,
+                    process: Some(key),
+                })
+            }
+            State::Suspended => {
+                let name = self.get(child).map(|c| c.name.clone()).unwrap_or_default();
+                let message = match self.get(child).and_then(|c| c.fault.clone()) {
+                    Some(Fault::Fuel { exhausted }) if exhausted == child => {
+                        format!("process '{name}' ran out of fuel")
+                    }
+                    Some(Fault::Fuel { exhausted }) => {
+                        let who = self
+                            .get(exhausted)
+                            .map(|p| p.name.clone())
+                            .unwrap_or_default();
+                        format!("process '{name}' stopped: its ancestor '{who}' ran out of fuel")
+                    }
+                    _ => format!("process '{name}' is suspended"),
+                };
+                Err(Refusal {
+                    kind: "fuel",
+                    message,
+                    process: Some(key),
+                })
+            }
+            State::Killed => Err(Refusal {
+                kind: "killed",
+                message: "the process was killed".into(),
+                process: Some(key),
+            }),
+            State::Ready | State::Running | State::Waiting => Ok(Answer::Wait(child)),
+        }
+    }
+}
+
+fn child_index(id: ProcessId) -> usize {
+    (id.to_u64() & 0xffff_ffff) as usize
+}
+
+fn parse_size(s: &[u8]) -> Option<usize> {
+    let s = std::str::from_utf8(s).ok()?.trim();
+    let (digits, mult) = match s.as_bytes().last()? {
+        b'k' | b'K' => (&s[..s.len() - 1], 1usize << 10),
+        b'm' | b'M' => (&s[..s.len() - 1], 1 << 20),
+        b'g' | b'G' => (&s[..s.len() - 1], 1 << 30),
+        _ => (s, 1),
+    };
+    digits.parse::<usize>().ok()?.checked_mul(mult)
+}
+
+/// A native of the process library, by name.
+fn native(vm: &mut Vm, name: &str) -> Result<Value, crate::vm::Throw> {
+    let id = vm
+        .natives()
+        .id_of(name)
+        .ok_or_else(|| crate::vm::Throw::msg(format!("native {name} missing")))?;
+    vm.native_value(id, Vec::new())
+}
+
+/// A metatable shared by every value of one kind in a process, kept in its registry.
+fn shared_meta(
+    vm: &mut Vm,
+    field: &[u8],
+    fill: impl FnOnce(&mut Vm, crate::value::TableRef) -> Result<(), crate::vm::Throw>,
+) -> Result<crate::value::TableRef, crate::vm::Throw> {
+    let k = vm.intern(field)?;
+    if let Value::Table(t) = vm.raw_get(vm.registry, k) {
+        return Ok(t);
+    }
+    let mt = vm.new_table(0, 4)?;
+    fill(vm, mt)?;
+    vm.raw_set(vm.registry, k, Value::Table(mt))?;
+    Ok(mt)
+}
+
+/// A process key as Lua sees it: an opaque userdata whose payload names a slot of its
+/// holder's c-list; its metatable is protected and carries the methods.
+fn make_key(vm: &mut Vm, handle: SlotHandle, name: &str) -> Result<Value, crate::vm::Throw> {
+    let mt = shared_meta(vm, KEY_META, |vm, mt| {
+        let methods = vm.new_table(0, 8)?;
+        for m in ["status", "usage", "wait", "refuel", "resume", "kill"] {
+            let f = native(vm, &format!("process.{m}"))?;
+            let k = vm.intern(m.as_bytes())?;
+            vm.raw_set(methods, k, f)?;
+        }
+        let set = |vm: &mut Vm, k: &str, v: Value| -> Result<(), crate::vm::Throw> {
+            let k = vm.intern(k.as_bytes())?;
+            vm.raw_set(mt, k, v)
+        };
+        set(vm, "__index", Value::Table(methods))?;
+        let s = vm.intern(b"process")?;
+        set(vm, "__name", s)?;
+        let locked = vm.intern(b"process key")?;
+        set(vm, "__metatable", locked)?;
+        let f = native(vm, "process.tostring")?;
+        set(vm, "__tostring", f)
+    })?;
+    let mut payload = KEY_MAGIC.to_vec();
+    payload.extend_from_slice(&handle.index.to_le_bytes());
+    payload.extend_from_slice(&handle.generation.to_le_bytes());
+    payload.extend_from_slice(name.as_bytes());
+    let u = vm.heap.new_userdata(payload)?;
+    vm.heap.userdata.get_mut(u.0).metatable = Some(mt);
+    Ok(Value::UserData(u))
+}

@@ -1,0 +1,58 @@
+//! The process library: `spawn`, and the methods of process keys (`status`, `usage`, `wait`,
+//! `refuel`, `resume`, `kill`). Each is a trap: the native hands its arguments to the kernel
+//! (`kernel::process::Kernel`), which does the work and answers; the native then returns what
+//! the kernel put above its base. Outside a kernel (a lone VM), the host refuses the trap.
+
+use crate::Lib;
+use kernel::value::Value;
+use kernel::vm::{Action, NativeCall, Throw, Vm};
+
+pub const LIB: Lib = Lib {
+    name: None,
+    functions: &[("spawn", kernel_service, 0)],
+    open: None,
+    hidden: &[
+        ("process.status", kernel_service, 0),
+        ("process.usage", kernel_service, 0),
+        ("process.wait", kernel_service, 0),
+        ("process.refuel", kernel_service, 0),
+        ("process.resume", kernel_service, 0),
+        ("process.kill", kernel_service, 0),
+        ("process.tostring", key_tostring, 0),
+        ("process.fault.tostring", fault_tostring, 0),
+    ],
+};
+
+/// Every kernel service: trap on first entry; afterwards return the kernel's answer.
+fn kernel_service(vm: &mut Vm, call: NativeCall) -> Result<Action, Throw> {
+    if call.state == 1 {
+        return Ok(Action::Return(vm.top() - call.base));
+    }
+    Ok(Action::Trap { state: 1 })
+}
+
+/// `tostring` of a process key: its kind and name, never a slot or address.
+fn key_tostring(vm: &mut Vm, call: NativeCall) -> Result<Action, Throw> {
+    let name = match crate::support::arg(vm, &call, 1) {
+        Value::UserData(u) => kernel::key_name(vm, u).unwrap_or_default(),
+        _ => String::new(),
+    };
+    crate::support::ret_str(vm, format!("process: {name}").as_bytes())
+}
+
+/// `tostring` of a fault table: `kind: message`.
+fn fault_tostring(vm: &mut Vm, call: NativeCall) -> Result<Action, Throw> {
+    let Value::Table(t) = crate::support::arg(vm, &call, 1) else {
+        return crate::support::ret_str(vm, b"fault");
+    };
+    let field = |vm: &mut Vm, name: &str| -> Result<String, Throw> {
+        let k = vm.intern(name.as_bytes())?;
+        Ok(match vm.raw_get(t, k) {
+            Value::Str(s) => String::from_utf8_lossy(vm.heap.str(s)).into_owned(),
+            _ => String::new(),
+        })
+    };
+    let kind = field(vm, "kind")?;
+    let message = field(vm, "message")?;
+    crate::support::ret_str(vm, format!("{kind}: {message}").as_bytes())
+}

@@ -1,0 +1,125 @@
+//! Processes from Lua: `spawn` creates a child with its own heap and budget, its process key
+//! answers `status`, `usage`, `wait`, `refuel`, `resume` and `kill`, faults arrive as tables
+//! that `pcall` catches, and keys cannot be forged.
+
+use kernel::process::{Kernel, State, VmFactory};
+use kernel::vm::Vm;
+use std::cell::RefCell;
+use std::rc::Rc;
+
+fn factory() -> VmFactory {
+    Rc::new(|_name: &str, memory: usize| {
+        let mut vm = Vm::new(stdlib::natives(), u64::MAX, memory, 11)?;
+        stdlib::open_libs(&mut vm)?;
+        Ok(vm)
+    })
+}
+
+/// Runs `src` as the root process (with a console) and returns what it printed.
+fn run_root(src: &str, fuel: u64) -> (String, Kernel) {
+    let mut k = Kernel::new();
+    k.set_factory(factory());
+    let mut vm = (factory())("root", 64 << 20).expect("root fits");
+    let out = Rc::new(RefCell::new(Vec::new()));
+    let sink = out.clone();
+    vm.set_console(Some(Box::new(move |b: &[u8]| {
+        sink.borrow_mut().extend_from_slice(b)
+    })));
+    let proto = kernel::compiler::compile(src.as_bytes(), b"=root").expect("compiles");
+    let f = vm.load(&proto, None).expect("loads");
+    vm.start(f, &[]).expect("starts");
+    let root = k.add(None, "root", vm, fuel);
+    k.run_until_idle();
+    let state = k.get(root).map(|p| (p.state, p.fault.clone()));
+    assert_eq!(state.as_ref().map(|s| s.0), Some(State::Done), "{state:?}");
+    let text = String::from_utf8_lossy(&out.borrow()).into_owned();
+    (text, k)
+}
+
+#[test]
+fn spawn_wait_and_results() {
+    let (out, k) = run_root(
+        r#"
+        local p = spawn("local s = 0 for i = 1, 1000 do s = s + i end return s, 'done', {1, {2}}", {name = "adder", fuel = 1000000})
+        print(tostring(p), getmetatable(p))
+        local s, word, t = p:wait()
+        print(s, word, t[1], t[2][1], p:status())
+        local u = p:usage()
+        print(u.fuel_used > 0, u.fuel_limit, u.memory_limit)
+        "#,
+        10_000_000,
+    );
+    assert_eq!(
+        out,
+        "process: adder\tprocess key\n500500\tdone\t1\t2\tdone\ntrue\t1000000\t16777216\n"
+    );
+    assert!(k.audit.verify().is_ok());
+}
+
+#[test]
+fn a_fuel_fault_is_caught_and_the_child_resumes_after_refuel() {
+    let (out, _) = run_root(
+        r#"
+        local q = spawn("local n = 0 for i = 1, 200000 do n = n + 1 end return n", {name = "counter", fuel = 10000})
+        local ok, err = pcall(q.wait, q)
+        print(ok, err.kind, q:status(), tostring(err))
+        q:refuel(10000000)
+        q:resume()
+        print(q:wait())
+        "#,
+        100_000_000,
+    );
+    assert_eq!(
+        out,
+        "false\tfuel\tsuspended\tfuel: process 'counter' ran out of fuel\n200000\n"
+    );
+}
+
+#[test]
+fn an_ancestor_running_dry_stops_the_grandchild() {
+    let (out, _) = run_root(
+        r#"
+        local child = spawn([[
+            local g = spawn("local n = 0 for i = 1, 1e6 do n = n + 1 end return n", {name = "grandchild", fuel = 1e9})
+            return g:wait()
+        ]], {name = "child", fuel = 20000})
+        local ok, err = pcall(child.wait, child)
+        print(ok, err.kind, child:status())
+        "#,
+        100_000_000,
+    );
+    // The child's own wait failed with the grandchild's fuel fault (its ancestor ran dry),
+    // so the child failed, or it is itself suspended: either way the root hears a fault.
+    assert!(out.starts_with("false\t"), "{out}");
+}
+
+#[test]
+fn errors_and_kills_arrive_as_faults() {
+    let (out, _) = run_root(
+        r#"
+        local bad = spawn("error('boom')", {name = "bad"})
+        local ok, err = pcall(bad.wait, bad)
+        print(ok, err.kind, err.message, err.process == bad)
+        local spin = spawn("while true do end", {name = "spin", fuel = 1e12})
+        spin:kill()
+        local ok2, err2 = pcall(spin.wait, spin)
+        print(ok2, err2.kind)
+        local ok3, err3 = pcall(spin.status, {})
+        print(ok3, err3.kind)
+        print(pcall(spawn, "x = = 1"))
+        "#,
+        100_000_000,
+    );
+    let lines: Vec<&str> = out.lines().collect();
+    assert_eq!(lines[0], "false\terror\tbad:1: boom\ttrue");
+    assert_eq!(lines[1], "false\tkilled");
+    assert_eq!(lines[2], "false\tdenied");
+    assert!(lines[3].starts_with("false\t"), "{out}");
+}
+
+#[test]
+fn a_lone_vm_refuses_kernel_services() {
+    let out = tessera_tests::run_lua_source(b"print(pcall(spawn, 'return 1'))", "=lone");
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.starts_with("false\t"), "{text}");
+}
