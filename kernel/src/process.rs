@@ -296,9 +296,10 @@ impl Kernel {
                 }
             }
             Outcome::Error { value, traceback } => {
-                let message = match p.vm.str_bytes(value) {
-                    Some(b) => String::from_utf8_lossy(b).into_owned(),
-                    None => format!("(error object is a {} value)", value.type_name()),
+                let message = match (p.vm.str_bytes(value), value.as_number()) {
+                    (Some(b), _) => String::from_utf8_lossy(b).into_owned(),
+                    (None, Some(n)) => crate::number::number_to_string(n),
+                    _ => format!("(error object is a {} value)", value.type_name()),
                 };
                 p.state = State::Failed;
                 p.fault = Some(Fault::Error { message, traceback });

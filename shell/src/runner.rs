@@ -2,14 +2,12 @@
 //! console, drives it in fuel slices, and turns the outcome into what `lua` would print and an
 //! exit status (0 ok, 1 Lua error, 3 budget exhausted).
 
+use kernel::process::{Fault, Kernel, ProcessId, State};
 use kernel::value::Value;
-use kernel::vm::{Outcome, Throw, Vm};
+use kernel::vm::{Throw, Vm};
 use std::cell::RefCell;
 use std::io::Write;
 use std::rc::Rc;
-
-/// Fuel units per slice: the VM comes back to the runner this often (to flush output).
-const SLICE: u64 = 1 << 20;
 
 /// How a run ended, when it did not end well.
 #[derive(Debug)]
@@ -60,40 +58,79 @@ fn human_size(n: usize) -> String {
     }
 }
 
-/// A root process with the standard library, whose console is a shared buffer.
+/// A kernel whose root process has the standard library and a console (a shared buffer);
+/// processes it spawns run in the same kernel.
 pub struct Session {
-    pub vm: Vm,
+    kernel: Kernel,
+    root: ProcessId,
     pub output: Rc<RefCell<Vec<u8>>>,
     fuel_limit: Option<u64>,
     memory_limit: usize,
+}
+
+/// Builds the VM of every process: the standard library, a fresh hash seed from the host
+/// (table iteration order does not depend on it, so runs stay reproducible, but colliding keys
+/// cannot be chosen in advance).
+fn new_vm(memory: usize) -> Result<Vm, Throw> {
+    let seed = {
+        use std::hash::BuildHasher;
+        std::collections::hash_map::RandomState::new().hash_one(0x7e55_e7a0u64)
+    };
+    let mut vm = Vm::new(stdlib::natives(), u64::MAX, memory, seed)?;
+    stdlib::open_libs(&mut vm)?;
+    Ok(vm)
 }
 
 impl Session {
     /// # Errors
     /// A failure if the budgets cannot even hold the standard library.
     pub fn new(fuel: Option<u64>, memory: usize) -> Result<Session, Failure> {
-        let natives = stdlib::natives();
-        // A fresh hash seed per process, from the host: table iteration order does not depend
-        // on it (insertion order), so runs stay reproducible, but colliding keys cannot be
-        // chosen in advance.
-        let seed = {
-            use std::hash::BuildHasher;
-            std::collections::hash_map::RandomState::new().hash_one(0x7e55_e7a0u64)
-        };
-        let mut vm = Vm::new(natives, fuel.unwrap_or(u64::MAX), memory, seed)
-            .map_err(|_| Failure::OutOfMemory { limit: memory })?;
-        stdlib::open_libs(&mut vm).map_err(|_| Failure::OutOfMemory { limit: memory })?;
+        let mut vm = new_vm(memory).map_err(|_| Failure::OutOfMemory { limit: memory })?;
         let output = Rc::new(RefCell::new(Vec::new()));
         let sink = output.clone();
         vm.set_console(Some(Box::new(move |b: &[u8]| {
             sink.borrow_mut().extend_from_slice(b)
         })));
+        let mut kernel = Kernel::new();
+        kernel.set_factory(Rc::new(|_name: &str, memory: usize| new_vm(memory)));
+        let root = kernel.add(None, "main", vm, fuel.unwrap_or(u64::MAX));
+        if let Some(p) = kernel.get_mut(root) {
+            // Nothing to run until a chunk is started.
+            p.state = State::Done;
+        }
         Ok(Session {
-            vm,
+            kernel,
+            root,
             output,
             fuel_limit: fuel,
             memory_limit: memory,
         })
+    }
+
+    /// The root process's VM.
+    pub fn vm(&self) -> &Vm {
+        &self.root_process().vm
+    }
+
+    /// The root process's VM, mutably.
+    pub fn vm_mut(&mut self) -> &mut Vm {
+        let root = self.root;
+        match self.kernel.get_mut(root) {
+            Some(p) => &mut p.vm,
+            None => unreachable!("the session never removes its root process"),
+        }
+    }
+
+    fn root_process(&self) -> &kernel::process::Process {
+        match self.kernel.get(self.root) {
+            Some(p) => p,
+            None => unreachable!("the session never removes its root process"),
+        }
+    }
+
+    /// The kernel running the session's processes.
+    pub fn kernel(&self) -> &Kernel {
+        &self.kernel
     }
 
     /// Takes what the program printed so far.
@@ -106,12 +143,12 @@ impl Session {
     /// # Errors
     /// Out of memory.
     pub fn set_arg(&mut self, entries: &[(i64, String)]) -> Result<(), Throw> {
-        let t = self.vm.new_table(entries.len(), 0)?;
+        let t = self.vm_mut().new_table(entries.len(), 0)?;
         for (i, s) in entries {
-            let v = self.vm.intern(s.as_bytes())?;
-            self.vm.raw_set(t, Value::Int(*i), v)?;
+            let v = self.vm_mut().intern(s.as_bytes())?;
+            self.vm_mut().raw_set(t, Value::Int(*i), v)?;
         }
-        self.vm.set_global("arg", Value::Table(t))
+        self.vm_mut().set_global("arg", Value::Table(t))
     }
 
     /// Compiles and runs one chunk with `args` as its `...`, flushing output to `out` as it goes.
@@ -133,7 +170,7 @@ impl Session {
             }
         })?;
         let f = self
-            .vm
+            .vm_mut()
             .load(&proto, None)
             .map_err(|_| Failure::OutOfMemory {
                 limit: self.memory_limit,
@@ -141,42 +178,41 @@ impl Session {
         let mut argv = Vec::with_capacity(args.len());
         for a in args {
             argv.push(
-                self.vm
+                self.vm_mut()
                     .intern(a.as_bytes())
                     .map_err(|_| Failure::OutOfMemory {
                         limit: self.memory_limit,
                     })?,
             );
         }
-        self.vm.start(f, &argv).map_err(|_| Failure::OutOfMemory {
-            limit: self.memory_limit,
-        })?;
+        self.vm_mut()
+            .start(f, &argv)
+            .map_err(|_| Failure::OutOfMemory {
+                limit: self.memory_limit,
+            })?;
+        if let Some(p) = self.kernel.get_mut(self.root) {
+            p.state = State::Ready;
+            p.fault = None;
+            p.results.clear();
+        }
         loop {
-            let outcome = self.vm.run(SLICE);
+            let progressed = self.kernel.step();
             let _ = out.write_all(&self.take_output());
-            match outcome {
-                Outcome::Finished(values) => return Ok(values),
-                Outcome::OutOfFuel => {
-                    if self.vm.fuel_left() == 0 {
-                        return Err(Failure::OutOfFuel {
-                            limit: self.fuel_limit.unwrap_or(u64::MAX),
-                        });
-                    }
+            let root = self.root_process();
+            match root.state {
+                State::Done => return Ok(root.results.clone()),
+                State::Suspended => {
+                    return Err(Failure::OutOfFuel {
+                        limit: self.fuel_limit.unwrap_or(u64::MAX),
+                    });
                 }
-                Outcome::Trap => {
-                    // Nothing this runner grants asks its host for work yet.
-                    let e = self
-                        .vm
-                        .intern(
-                            b"a native asked for a host service that this runner does not provide",
-                        )
-                        .map_err(|_| Failure::OutOfMemory {
-                            limit: self.memory_limit,
-                        })?;
-                    self.vm.fail_trap(e);
-                }
-                Outcome::Error { value, traceback } => {
-                    let message = error_message(&self.vm, value);
+                State::Failed => {
+                    let (message, traceback) = match &root.fault {
+                        Some(Fault::Error { message, traceback }) => {
+                            (message.clone(), traceback.clone())
+                        }
+                        _ => ("the program failed".into(), String::new()),
+                    };
                     // The bank refused an allocation and nothing caught the error.
                     if message == "not enough memory" {
                         return Err(Failure::OutOfMemory {
@@ -184,6 +220,20 @@ impl Session {
                         });
                     }
                     return Err(Failure::Error { message, traceback });
+                }
+                State::Killed => {
+                    return Err(Failure::Error {
+                        message: "the program was killed".into(),
+                        traceback: String::new(),
+                    });
+                }
+                State::Ready | State::Running | State::Waiting => {
+                    if !progressed {
+                        return Err(Failure::Error {
+                            message: "deadlock: every process is waiting for another".into(),
+                            traceback: String::new(),
+                        });
+                    }
                 }
             }
         }

@@ -14,8 +14,8 @@ fn run(name: &str, src: &str) -> (Result<String, Failure>, u64, usize) {
     let start = Instant::now();
     let mut out = Vec::new();
     let r = session.run_chunk(src.as_bytes(), "=budget", &[], &mut out);
-    let used = session.vm.meter.used;
-    let peak = session.vm.heap.bank.peak();
+    let used = session.vm().meter.used;
+    let peak = session.vm().heap.bank.peak();
     eprintln!(
         "{name}: {:?}, fuel {used}, peak memory {peak} bytes",
         start.elapsed()
@@ -119,7 +119,7 @@ fn recursion_depth_is_configurable() {
     let depth_reached = |limit: Option<usize>| {
         let mut session = Session::new(Some(FUEL), MEMORY).expect("session fits");
         if let Some(l) = limit {
-            session.vm.set_stack_limit(l);
+            session.vm_mut().set_stack_limit(l);
         }
         let src = "local d = 0 local function f() d = d + 1 return 1 + f() end local ok, e = pcall(f) print(ok, e, d)";
         let mut out = Vec::new();

@@ -18,7 +18,7 @@ fn table_growth_under_64m_stays_under_200mb_rss() {
     let mut out = Vec::new();
     let r = session.run_chunk(program, "=grow", &[], &mut out);
     assert!(matches!(r, Err(Failure::OutOfMemory { .. })), "{r:?}");
-    assert!(session.vm.heap.bank.peak() <= 64 << 20);
+    assert!(session.vm().heap.bank.peak() <= 64 << 20);
     match peak_rss_kib() {
         Some(kib) => assert!(kib < 200 * 1024, "peak RSS {kib} KiB"),
         None => eprintln!("note: /proc/self/status not available; RSS not measured"),

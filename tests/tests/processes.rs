@@ -118,8 +118,15 @@ fn errors_and_kills_arrive_as_faults() {
 }
 
 #[test]
-fn a_lone_vm_refuses_kernel_services() {
-    let out = tessera_tests::run_lua_source(b"print(pcall(spawn, 'return 1'))", "=lone");
-    let text = String::from_utf8_lossy(&out.stdout);
-    assert!(text.starts_with("false\t"), "{text}");
+fn the_command_line_session_runs_spawned_processes() {
+    let out = tessera_tests::run_lua_source(
+        b"local p = spawn('return 6 * 7') print(p:wait())",
+        "=session",
+    );
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout),
+        "42\n",
+        "{:?}",
+        out.error
+    );
 }
