@@ -94,8 +94,11 @@ pub struct Process {
     pub(crate) fuel: MeterId,
     /// The keys this process holds.
     pub clist: crate::clist::Clist,
-    /// The child this process waits for (`proc:wait()`), if any.
+    /// The child this process waits for (`proc:wait()`, `proc:call()`), if any.
     pub(crate) waiting_on: Option<ProcessId>,
+    /// The process running a call this process made (`proc:call()`), until it answers.
+    #[serde(default)]
+    pub(crate) calling: Option<ProcessId>,
 }
 
 #[derive(Serialize, Deserialize)]
@@ -146,6 +149,7 @@ impl Kernel {
             fuel: meter,
             clist: crate::clist::Clist::new(),
             waiting_on: None,
+            calling: None,
         };
         match self.free.pop() {
             Some(i) => {

@@ -109,6 +109,7 @@ impl Kernel {
                 Ok(Vec::new())
             }),
             "process.wait" => self.wait(id, &args),
+            "process.call" => self.call(id, &args),
             other => Err(refuse(
                 "error",
                 format!("no kernel service named '{other}'"),
@@ -370,6 +371,95 @@ impl Kernel {
         Ok(vec![t])
     }
 
+    /// `proc:call(fname, ...)`: runs a global function of an idle process with copies of the
+    /// arguments; the caller waits, and gets copies of the results (or its fault).
+    fn call(&mut self, id: ProcessId, args: &[Value]) -> Result<Answer, Refusal> {
+        let key = args.first().copied().unwrap_or(Value::Nil);
+        if let Some(callee) = self.get_mut(id).and_then(|p| p.calling.take()) {
+            // The callee stopped: its results (or fault) are the call's.
+            return self.answer_from(id, callee, key);
+        }
+        let callee = self.resolve(id, key)?;
+        if callee == id {
+            return Err(refuse("error", "a process cannot call itself"));
+        }
+        let state = self.get(callee).map(|c| c.state).unwrap_or(State::Killed);
+        match state {
+            // Busy: wait until it is idle, then try again.
+            State::Ready | State::Running | State::Waiting => return Ok(Answer::Wait(callee)),
+            State::Done => {}
+            _ => return self.answer_from(id, callee, key),
+        }
+        let fname = match (args.get(1), self.get(id)) {
+            (Some(&Value::Str(s)), Some(p)) => p.vm.heap.str(s).to_vec(),
+            _ => {
+                return Err(refuse(
+                    "error",
+                    "bad argument #1 to 'call' (function name expected)",
+                ))
+            }
+        };
+        // Copy the arguments into the callee's heap (its bank pays).
+        let Some(mut c) = self
+            .slots
+            .get_mut(child_index(callee))
+            .and_then(|s| s.process.take())
+        else {
+            return Err(refuse("killed", "the process is gone"));
+        };
+        let started = (|| -> Result<(), Refusal> {
+            let p = self
+                .get(id)
+                .ok_or_else(|| refuse("error", "no such process"))?;
+            let copied = crate::transfer::copy_values(
+                &p.vm.heap,
+                &args[2.min(args.len())..],
+                &mut c.vm.heap,
+                &mut crate::transfer::Budget {
+                    remaining: u64::MAX,
+                },
+            )
+            .map_err(|e| refuse("error", e.to_string()))?;
+            let f = c.vm.get_global(&String::from_utf8_lossy(&fname));
+            if !f.is_function() {
+                return Err(refuse(
+                    "error",
+                    format!(
+                        "process '{}' has no function '{}'",
+                        c.name,
+                        String::from_utf8_lossy(&fname)
+                    ),
+                ));
+            }
+            c.vm.start(f, &copied)
+                .map_err(|_| refuse("memory", "not enough memory in the called process"))?;
+            c.state = State::Ready;
+            c.results.clear();
+            Ok(())
+        })();
+        if let Some(slot) = self.slots.get_mut(child_index(callee)) {
+            slot.process = Some(c);
+        }
+        started?;
+        if let Some(p) = self.get_mut(id) {
+            p.calling = Some(callee);
+        }
+        Ok(Answer::Wait(callee))
+    }
+
+    /// What a stopped process has for a waiter: its results, or its fault.
+    fn answer_from(
+        &mut self,
+        id: ProcessId,
+        child: ProcessId,
+        key: Value,
+    ) -> Result<Answer, Refusal> {
+        match self.get(child).map(|c| c.state) {
+            Some(State::Ready | State::Running | State::Waiting) => Ok(Answer::Wait(child)),
+            _ => self.wait(id, &[key]),
+        }
+    }
+
     fn wait(&mut self, id: ProcessId, args: &[Value]) -> Result<Answer, Refusal> {
         let key = args.first().copied().unwrap_or(Value::Nil);
         let child = self.resolve(id, key)?;
@@ -488,7 +578,9 @@ fn shared_meta(
 fn make_key(vm: &mut Vm, handle: SlotHandle, name: &str) -> Result<Value, crate::vm::Throw> {
     let mt = shared_meta(vm, KEY_META, |vm, mt| {
         let methods = vm.new_table(0, 8)?;
-        for m in ["status", "usage", "wait", "refuel", "resume", "kill"] {
+        for m in [
+            "status", "usage", "wait", "refuel", "resume", "kill", "call",
+        ] {
             let f = native(vm, &format!("process.{m}"))?;
             let k = vm.intern(m.as_bytes())?;
             vm.raw_set(methods, k, f)?;

@@ -1,5 +1,5 @@
 //! The process library: `spawn`, and the methods of process keys (`status`, `usage`, `wait`,
-//! `refuel`, `resume`, `kill`). Each is a trap: the native hands its arguments to the kernel
+//! `refuel`, `resume`, `kill`, `call`). Each is a trap: the native hands its arguments to the kernel
 //! (`kernel::process::Kernel`), which does the work and answers; the native then returns what
 //! the kernel put above its base. Outside a kernel (a lone VM), the host refuses the trap.
 
@@ -18,6 +18,7 @@ pub const LIB: Lib = Lib {
         ("process.refuel", kernel_service, 0),
         ("process.resume", kernel_service, 0),
         ("process.kill", kernel_service, 0),
+        ("process.call", kernel_service, 0),
         ("process.tostring", key_tostring, 0),
         ("process.fault.tostring", fault_tostring, 0),
     ],

@@ -130,3 +130,33 @@ fn the_command_line_session_runs_spawned_processes() {
         out.error
     );
 }
+
+#[test]
+fn calls_into_a_library_process_copy_arguments_and_results() {
+    let (out, _) = run_root(
+        r#"
+        local lib = spawn([[
+            local count = 0
+            function add(a, b) count = count + 1 return a + b end
+            function greet(t) t.seen = true return 'hi ' .. t.name, #t.list, count end
+            function boom() error('inside') end
+        ]], {name = "lib"})
+        lib:wait()
+        local arg = {name = "bob", list = {1, 2, 3}}
+        print(lib:call("add", 2, 3), lib:call("greet", arg))
+        print(arg.seen)
+        print(pcall(lib.call, lib, "nope"))
+        local ok, err = pcall(lib.call, lib, "boom")
+        print(ok, err.kind, err.message)
+        "#,
+        100_000_000,
+    );
+    let lines: Vec<&str> = out.lines().collect();
+    assert_eq!(lines[0], "5\thi bob\t3\t1");
+    assert_eq!(
+        lines[1], "nil",
+        "the callee changed its copy, not the caller's table"
+    );
+    assert!(lines[2].starts_with("false\t"), "{out}");
+    assert_eq!(lines[3], "false\terror\tlib:4: inside");
+}
