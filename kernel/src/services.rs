@@ -18,8 +18,46 @@ const KEY_MAGIC: &[u8; 4] = b"TKEY";
 /// Registry fields holding the shared metatables.
 const KEY_META: &[u8] = b"kernel.process_key_meta";
 const FAULT_META: &[u8] = b"kernel.fault_meta";
+/// Registry field of an imported module's process: its exported functions, by proxy index.
+const EXPORTS: &[u8] = b"kernel.exports";
 /// Default memory budget of a spawned process.
 const DEFAULT_CHILD_MEMORY: usize = 16 << 20;
+
+/// Which function of the called process runs.
+enum Callee {
+    /// A global function, by name (`proc:call`).
+    Global(String),
+    /// An exported function of an imported module, by proxy index.
+    Export(i64),
+}
+
+/// Copies a module's exports into the importer: functions become proxies that call back into
+/// the module's process (recorded in order, so the module's process can keep them).
+struct ProxyHooks {
+    proxy: crate::heap::NativeId,
+    key: Value,
+    functions: Vec<Value>,
+}
+
+impl crate::transfer::TransferHooks for ProxyHooks {
+    fn charge(&mut self, _units: u64) -> Result<(), crate::transfer::TransferError> {
+        Ok(())
+    }
+
+    fn function(
+        &mut self,
+        _from: &crate::heap::Heap,
+        f: Value,
+        to: &mut crate::heap::Heap,
+    ) -> Result<Value, crate::transfer::TransferError> {
+        self.functions.push(f);
+        let index = self.functions.len() as i64;
+        let n = to
+            .new_native(self.proxy, vec![self.key, Value::Int(index)])
+            .map_err(crate::transfer::TransferError::Memory)?;
+        Ok(Value::Native(n))
+    }
+}
 
 enum Answer {
     /// Values already in the caller's heap.
@@ -110,6 +148,8 @@ impl Kernel {
             }),
             "process.wait" => self.wait(id, &args),
             "process.call" => self.call(id, &args),
+            "process.proxy" => self.proxy_call(id, &args),
+            "import" => self.import(id, &args),
             other => Err(refuse(
                 "error",
                 format!("no kernel service named '{other}'"),
@@ -240,6 +280,28 @@ impl Kernel {
     }
 
     fn spawn(&mut self, parent: ProcessId, args: &[Value]) -> Result<Answer, Refusal> {
+        let source = match (args.first(), self.get(parent)) {
+            (Some(&Value::Str(s)), Some(p)) => p.vm.heap.str(s).to_vec(),
+            _ => {
+                return Err(refuse(
+                    "error",
+                    "bad argument #1 to 'spawn' (string expected)",
+                ))
+            }
+        };
+        let (_, key) = self.create_child(parent, &source, args.get(1).copied(), "child")?;
+        Ok(Answer::Values(vec![key]))
+    }
+
+    /// A new child of `parent` running `source`, with the budgets of `opts`; `parent` gets its
+    /// key (in its c-list, recorded in the audit log) as a value in its heap.
+    fn create_child(
+        &mut self,
+        parent: ProcessId,
+        source: &[u8],
+        opts: Option<Value>,
+        default_name: &str,
+    ) -> Result<(ProcessId, Value), Refusal> {
         let factory = self
             .factory
             .clone()
@@ -248,19 +310,10 @@ impl Kernel {
             .get_mut(parent)
             .ok_or_else(|| refuse("error", "no such process"))?;
         let vm = &mut p.vm;
-        let source = match args.first() {
-            Some(&Value::Str(s)) => vm.heap.str(s).to_vec(),
-            _ => {
-                return Err(refuse(
-                    "error",
-                    "bad argument #1 to 'spawn' (string expected)",
-                ))
-            }
-        };
-        let mut name = "child".to_string();
+        let mut name = default_name.to_string();
         let mut memory = DEFAULT_CHILD_MEMORY;
         let mut fuel = u64::MAX / 4;
-        if let Some(&Value::Table(opts)) = args.get(1) {
+        if let Some(Value::Table(opts)) = opts {
             let field = |vm: &mut Vm, k: &str| {
                 vm.intern(k.as_bytes())
                     .map(|k| vm.raw_get(opts, k))
@@ -269,12 +322,7 @@ impl Kernel {
             match field(vm, "name") {
                 Value::Str(s) => name = String::from_utf8_lossy(vm.heap.str(s)).into_owned(),
                 Value::Nil => {}
-                _ => {
-                    return Err(refuse(
-                        "error",
-                        "bad option 'name' to 'spawn' (string expected)",
-                    ))
-                }
+                _ => return Err(refuse("error", "bad option 'name' (string expected)")),
             }
             match field(vm, "fuel") {
                 Value::Int(n) if n >= 0 => fuel = n as u64,
@@ -283,7 +331,7 @@ impl Kernel {
                 _ => {
                     return Err(refuse(
                         "error",
-                        "bad option 'fuel' to 'spawn' (non-negative number expected)",
+                        "bad option 'fuel' (non-negative number expected)",
                     ))
                 }
             }
@@ -291,24 +339,21 @@ impl Kernel {
                 Value::Int(n) if n > 0 => memory = n as usize,
                 Value::Str(s) => {
                     memory = parse_size(vm.heap.str(s)).ok_or_else(|| {
-                        refuse(
-                            "error",
-                            "bad option 'memory' to 'spawn' (a size such as 16M expected)",
-                        )
+                        refuse("error", "bad option 'memory' (a size such as 16M expected)")
                     })?
                 }
                 Value::Nil => {}
                 _ => {
                     return Err(refuse(
                         "error",
-                        "bad option 'memory' to 'spawn' (a size such as 16M expected)",
+                        "bad option 'memory' (a size such as 16M expected)",
                     ))
                 }
             }
         }
         let mut child_vm = factory(&name, memory)
             .map_err(|_| refuse("memory", "not enough memory for the new process"))?;
-        let proto = crate::compiler::compile(&source, format!("={name}").as_bytes())
+        let proto = crate::compiler::compile(source, format!("={name}").as_bytes())
             .map_err(|e| refuse("error", String::from_utf8_lossy(&e.message).into_owned()))?;
         let f = child_vm
             .load(&proto, None)
@@ -341,7 +386,7 @@ impl Kernel {
             None,
             &kind,
         ));
-        Ok(Answer::Values(vec![ud]))
+        Ok((child, ud))
     }
 
     fn usage(&mut self, id: ProcessId, child: ProcessId) -> Result<Vec<Value>, Refusal> {
@@ -391,7 +436,9 @@ impl Kernel {
             _ => return self.answer_from(id, callee, key),
         }
         let fname = match (args.get(1), self.get(id)) {
-            (Some(&Value::Str(s)), Some(p)) => p.vm.heap.str(s).to_vec(),
+            (Some(&Value::Str(s)), Some(p)) => {
+                String::from_utf8_lossy(p.vm.heap.str(s)).into_owned()
+            }
             _ => {
                 return Err(refuse(
                     "error",
@@ -399,7 +446,23 @@ impl Kernel {
                 ))
             }
         };
-        // Copy the arguments into the callee's heap (its bank pays).
+        self.start_call(
+            id,
+            callee,
+            Callee::Global(fname),
+            &args[2.min(args.len())..],
+        )
+    }
+
+    /// Starts a function of the idle process `callee` with copies of `args` (its bank pays);
+    /// the caller waits for the answer.
+    fn start_call(
+        &mut self,
+        id: ProcessId,
+        callee: ProcessId,
+        function: Callee,
+        args: &[Value],
+    ) -> Result<Answer, Refusal> {
         let Some(mut c) = self
             .slots
             .get_mut(child_index(callee))
@@ -413,22 +476,33 @@ impl Kernel {
                 .ok_or_else(|| refuse("error", "no such process"))?;
             let copied = crate::transfer::copy_values(
                 &p.vm.heap,
-                &args[2.min(args.len())..],
+                args,
                 &mut c.vm.heap,
                 &mut crate::transfer::Budget {
                     remaining: u64::MAX,
                 },
             )
             .map_err(|e| refuse("error", e.to_string()))?;
-            let f = c.vm.get_global(&String::from_utf8_lossy(&fname));
+            let f = match &function {
+                Callee::Global(name) => c.vm.get_global(name),
+                Callee::Export(i) => {
+                    let k =
+                        c.vm.intern(EXPORTS)
+                            .map_err(|_| refuse("memory", "not enough memory"))?;
+                    match c.vm.raw_get(c.vm.registry, k) {
+                        Value::Table(t) => c.vm.raw_get(t, Value::Int(*i)),
+                        _ => Value::Nil,
+                    }
+                }
+            };
             if !f.is_function() {
+                let what = match &function {
+                    Callee::Global(name) => name.clone(),
+                    Callee::Export(i) => format!("export #{i}"),
+                };
                 return Err(refuse(
                     "error",
-                    format!(
-                        "process '{}' has no function '{}'",
-                        c.name,
-                        String::from_utf8_lossy(&fname)
-                    ),
+                    format!("process '{}' has no function '{}'", c.name, what),
                 ));
             }
             c.vm.start(f, &copied)
@@ -445,6 +519,113 @@ impl Kernel {
             p.calling = Some(callee);
         }
         Ok(Answer::Wait(callee))
+    }
+
+    /// A call through an import proxy: the proxy's upvalues name the module's process key and
+    /// the exported function.
+    fn proxy_call(&mut self, id: ProcessId, args: &[Value]) -> Result<Answer, Refusal> {
+        let (key, index) = match self
+            .get(id)
+            .map(|p| p.vm.trap_upvalues().to_vec())
+            .as_deref()
+        {
+            Some([key, Value::Int(i)]) => (*key, *i),
+            _ => return Err(refuse("error", "broken proxy")),
+        };
+        if let Some(callee) = self.get_mut(id).and_then(|p| p.calling.take()) {
+            return self.answer_from(id, callee, key);
+        }
+        let callee = self.resolve(id, key)?;
+        match self.get(callee).map(|c| c.state).unwrap_or(State::Killed) {
+            State::Ready | State::Running | State::Waiting => Ok(Answer::Wait(callee)),
+            State::Done => self.start_call(id, callee, Callee::Export(index), args),
+            _ => self.answer_from(id, callee, key),
+        }
+    }
+
+    /// `import(name, opts)`: runs a module's chunk in a new child (the `import` native found its
+    /// source and passed it as the third argument), then gives back a copy of what the chunk
+    /// returned in which functions are proxies that call into the child.
+    fn import(&mut self, parent: ProcessId, args: &[Value]) -> Result<Answer, Refusal> {
+        if let Some(child) = self.get_mut(parent).and_then(|p| p.calling.take()) {
+            return self.finish_import(parent, child);
+        }
+        let (name, source) = match (args.first(), args.get(2), self.get(parent)) {
+            (Some(&Value::Str(n)), Some(&Value::Str(s)), Some(p)) => (
+                String::from_utf8_lossy(p.vm.heap.str(n)).into_owned(),
+                p.vm.heap.str(s).to_vec(),
+            ),
+            _ => {
+                return Err(refuse(
+                    "error",
+                    "bad argument #1 to 'import' (module name expected)",
+                ))
+            }
+        };
+        let (child, key) = self.create_child(parent, &source, args.get(1).copied(), &name)?;
+        if let Some(p) = self.get_mut(parent) {
+            p.calling = Some(child);
+            // Keep the key value alive where the collector sees it: the registry.
+            if let Ok(k) = p.vm.intern(b"kernel.importing") {
+                let _ = p.vm.raw_set(p.vm.registry, k, key);
+            }
+        }
+        Ok(Answer::Wait(child))
+    }
+
+    fn finish_import(&mut self, parent: ProcessId, child: ProcessId) -> Result<Answer, Refusal> {
+        let key = match self.get_mut(parent) {
+            Some(p) => match p.vm.intern(b"kernel.importing") {
+                Ok(k) => {
+                    let v = p.vm.raw_get(p.vm.registry, k);
+                    let _ = p.vm.raw_set(p.vm.registry, k, Value::Nil);
+                    v
+                }
+                Err(_) => Value::Nil,
+            },
+            None => Value::Nil,
+        };
+        if self.get(child).map(|c| c.state) != Some(State::Done) {
+            return self.wait(parent, &[key]);
+        }
+        let proxy = self
+            .get(parent)
+            .and_then(|p| p.vm.natives().id_of("process.proxy"))
+            .ok_or_else(|| refuse("error", "no proxy native"))?;
+        let Some(mut c) = self
+            .slots
+            .get_mut(child_index(child))
+            .and_then(|s| s.process.take())
+        else {
+            return Err(refuse("killed", "the module's process is gone"));
+        };
+        let exported = c.results.first().copied().unwrap_or(Value::Nil);
+        let mut hooks = ProxyHooks {
+            proxy,
+            key,
+            functions: Vec::new(),
+        };
+        let copied = match self.get_mut(parent) {
+            Some(p) => {
+                crate::transfer::copy_values(&c.vm.heap, &[exported], &mut p.vm.heap, &mut hooks)
+                    .map_err(|e| refuse("error", e.to_string()))
+            }
+            None => Err(refuse("error", "no such process")),
+        };
+        // The module's process keeps its exported functions reachable, by proxy index.
+        let kept = (|| -> Result<(), crate::vm::Throw> {
+            let t = c.vm.new_table(hooks.functions.len(), 0)?;
+            for (i, &f) in hooks.functions.iter().enumerate() {
+                c.vm.raw_set(t, Value::Int(i as i64 + 1), f)?;
+            }
+            let k = c.vm.intern(EXPORTS)?;
+            c.vm.raw_set(c.vm.registry, k, Value::Table(t))
+        })();
+        if let Some(slot) = self.slots.get_mut(child_index(child)) {
+            slot.process = Some(c);
+        }
+        kept.map_err(|_| refuse("memory", "not enough memory in the module's process"))?;
+        copied.map(Answer::Values)
     }
 
     /// What a stopped process has for a waiter: its results, or its fault.

@@ -13,6 +13,7 @@ pub mod budget;
 pub mod coroutine;
 pub mod format;
 pub mod mathlib;
+pub mod modules;
 pub mod pack;
 pub mod pattern;
 pub mod process;

@@ -9,7 +9,7 @@ use kernel::vm::{Action, NativeCall, Throw, Vm};
 
 pub const LIB: Lib = Lib {
     name: None,
-    functions: &[("spawn", kernel_service, 0)],
+    functions: &[("spawn", kernel_service, 0), ("import", import, 0)],
     open: None,
     hidden: &[
         ("process.status", kernel_service, 0),
@@ -29,6 +29,28 @@ fn kernel_service(vm: &mut Vm, call: NativeCall) -> Result<Action, Throw> {
     if call.state == 1 {
         return Ok(Action::Return(vm.top() - call.base));
     }
+    Ok(Action::Trap { state: 1 })
+}
+
+/// `import(name, opts)`: finds the module's source (bundled modules only, for now) and hands it
+/// to the kernel, which runs it in a child and answers with the proxy.
+fn import(vm: &mut Vm, call: NativeCall) -> Result<Action, Throw> {
+    if call.state == 1 {
+        return Ok(Action::Return(vm.top() - call.base));
+    }
+    let name_ref = crate::support::check_str(vm, &call, 1)?;
+    let name = String::from_utf8_lossy(vm.heap.str(name_ref)).into_owned();
+    let Some(source) = crate::modules::bundled(&name) else {
+        return Err(Throw::msg(format!(
+            "module '{name}' not found: it is not a bundled module, and modules from disk need a 'caps.lib' directory key"
+        )));
+    };
+    let opts = crate::support::arg(vm, &call, 2);
+    vm.set_top(call.base)?;
+    vm.push(Value::Str(name_ref))?;
+    vm.push(opts)?;
+    let s = vm.intern(source.as_bytes())?;
+    vm.push(s)?;
     Ok(Action::Trap { state: 1 })
 }
 

@@ -1310,6 +1310,17 @@ impl Vm {
         }
     }
 
+    /// The upvalues of the native closure waiting in a trap (empty when there is none).
+    pub fn trap_upvalues(&self) -> &[Value] {
+        match self.th.frames.last() {
+            Some(Frame {
+                kind: FrameKind::Native(n),
+                ..
+            }) if self.trapped => &self.heap.native(*n).upvalues,
+            _ => &[],
+        }
+    }
+
     /// The native waiting in a trap.
     pub fn trap_native(&self) -> Option<NativeId> {
         match self.th.frames.last() {
