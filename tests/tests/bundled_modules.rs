@@ -41,7 +41,7 @@ fn check(name: &str) {
             .lines()
             .zip(got.lines())
             .position(|(w, g)| w != g)
-            .map_or_else(|| want.lines().count().min(got.lines().count()), |i| i);
+            .unwrap_or_else(|| want.lines().count().min(got.lines().count()));
         panic!(
             "{name}_test: output differs from {name}_test.out at line {}\n  expected: {:?}\n  got:      {:?}",
             line + 1,
