@@ -19,6 +19,7 @@ pub const LIB: Lib = Lib {
         ("process.resume", kernel_service, 0),
         ("process.kill", kernel_service, 0),
         ("process.call", kernel_service, 0),
+        ("process.proxy", kernel_service, 0),
         ("process.tostring", key_tostring, 0),
         ("process.fault.tostring", fault_tostring, 0),
     ],

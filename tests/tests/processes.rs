@@ -160,3 +160,32 @@ fn calls_into_a_library_process_copy_arguments_and_results() {
     assert!(lines[2].starts_with("false\t"), "{out}");
     assert_eq!(lines[3], "false\terror\tlib:4: inside");
 }
+
+#[test]
+fn the_import_example_runs_as_the_readme_says() {
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../examples/import.lua");
+    let source = std::fs::read(&path).expect("examples/import.lua");
+    let out = tessera_tests::run_lua_source(&source, "@import.lua");
+    assert!(out.error.is_none(), "{:?}", out.error);
+    let text = String::from_utf8_lossy(&out.stdout);
+    let lines: Vec<&str> = text.lines().collect();
+    assert_eq!(lines[0], r#"{"hello":"world","list":[1,2,3],"n":42}"#);
+    assert_eq!(lines[1], "true");
+    assert_eq!(
+        lines[2],
+        "false\tfuel\tfuel: process 'json' ran out of fuel"
+    );
+    assert_eq!(lines[3], "the library used 50000 of its 50000 fuel units");
+    assert!(
+        lines[4].starts_with("after refuel: ") && lines[4].ends_with("bytes of JSON, status done"),
+        "{text}"
+    );
+}
+
+#[test]
+fn unknown_modules_are_refused_with_a_clear_message() {
+    let out = tessera_tests::run_lua_source(b"print(pcall(import, 'nosuch'))", "=m");
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains("module 'nosuch' not found"), "{text}");
+    assert!(text.contains("caps.lib"), "{text}");
+}
