@@ -33,16 +33,21 @@ def parse_args():
     parser.add_argument(
         "--timeout", type=float, default=120.0, help="seconds before a run is abandoned"
     )
+    parser.add_argument(
+        "--dir",
+        default=str(BENCH_DIR),
+        help="folder of benchmark scripts (default: bench/; bench/processes/ holds the process ones)",
+    )
     parser.add_argument("filter", nargs="*", help="only run benchmarks whose name contains one of these")
     return parser.parse_args()
 
 
-def run_once(command, timeout):
+def run_once(command, timeout, cwd=BENCH_DIR):
     """Returns (seconds, stdout, error) for one run."""
     start = time.perf_counter()
     try:
         proc = subprocess.run(
-            command, cwd=BENCH_DIR, capture_output=True, timeout=timeout, check=False
+            command, cwd=cwd, capture_output=True, timeout=timeout, check=False
         )
     except subprocess.TimeoutExpired:
         return None, b"", "timeout"
@@ -55,10 +60,10 @@ def run_once(command, timeout):
     return elapsed, proc.stdout, None
 
 
-def best_of(command, runs, timeout):
+def best_of(command, runs, timeout, cwd=BENCH_DIR):
     best, output, error = None, b"", None
     for _ in range(runs):
-        seconds, out, err = run_once(command, timeout)
+        seconds, out, err = run_once(command, timeout, cwd)
         if err is not None:
             return None, out, err
         output = out
@@ -79,7 +84,7 @@ def geomean(values):
 
 def main():
     args = parse_args()
-    scripts = sorted(BENCH_DIR.glob("*.lua"))
+    scripts = sorted(Path(args.dir).glob("*.lua"))
     if args.filter:
         scripts = [s for s in scripts if any(f in s.stem for f in args.filter)]
     if not scripts:
@@ -102,9 +107,9 @@ def main():
     for script in scripts:
         name = script.stem
         print(f"running {name} ...", file=sys.stderr)
-        ref_time, ref_out, ref_err = best_of([args.lua, script.name], args.runs, args.timeout)
+        ref_time, ref_out, ref_err = best_of([args.lua, script.name], args.runs, args.timeout, script.parent)
         tes_time, tes_out, tes_err = best_of(
-            [str(tessera), "run", script.name], args.runs, args.timeout
+            [str(tessera), "run", script.name], args.runs, args.timeout, script.parent
         )
         notes = []
         if ref_err:
@@ -119,7 +124,7 @@ def main():
         row = [name, fmt_seconds(ref_time), fmt_seconds(tes_time), "—" if ratio is None else f"{ratio:.2f}x"]
         if use_luajit:
             jit_time, jit_out, jit_err = best_of(
-                ["luajit", "-joff", script.name], args.runs, args.timeout
+                ["luajit", "-joff", script.name], args.runs, args.timeout, script.parent
             )
             jit_ratio = tes_time / jit_time if jit_time and tes_time else None
             if jit_err:
