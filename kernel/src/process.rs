@@ -210,6 +210,11 @@ impl Kernel {
         })
     }
 
+    /// How many processes exist (any state).
+    pub fn process_count(&self) -> usize {
+        self.slots.iter().filter(|s| s.process.is_some()).count()
+    }
+
     /// `(used, limit)` of a process's fuel meter.
     pub fn fuel_usage(&self, id: ProcessId) -> Option<(u64, u64)> {
         self.get(id).and_then(|p| self.fuel.usage(p.fuel))

@@ -140,16 +140,15 @@ impl Kernel {
                 Ok(Vec::new())
             }),
             "process.kill" => self.with_child(id, &args, |k, _, c| {
-                if let Some(p) = k.get_mut(c) {
-                    p.state = State::Killed;
-                    p.results.clear();
-                }
+                k.kill(c);
                 Ok(Vec::new())
             }),
             "process.wait" => self.wait(id, &args),
             "process.call" => self.call(id, &args),
             "process.proxy" => self.proxy_call(id, &args),
             "import" => self.import(id, &args),
+            "revocable" => self.revocable(id, &args),
+            "process.revoke" => self.revoke(id),
             other => Err(refuse(
                 "error",
                 format!("no kernel service named '{other}'"),
@@ -263,7 +262,8 @@ impl Kernel {
                 process: Some(v),
             });
         }
-        match self.keys.get(key).map(|k| &k.kind) {
+        // Through forwarders (`revocable`) to the process designated.
+        match self.keys.resolve(key) {
             Some(KeyKind::Process(n)) => {
                 let child = ProcessId::from_u64(*n);
                 match self.get(child) {
@@ -541,6 +541,118 @@ impl Kernel {
             State::Done => self.start_call(id, callee, Callee::Export(index), args),
             _ => self.answer_from(id, callee, key),
         }
+    }
+
+    /// Ends a process and every process below it; their heaps are freed, and keys to them
+    /// answer with a `killed` fault from now on (their ids are never reused).
+    pub(crate) fn kill(&mut self, root: ProcessId) {
+        let mut doomed = vec![root];
+        let mut i = 0;
+        while i < doomed.len() {
+            let parent = doomed[i];
+            for index in 0..self.slots.len() {
+                if let Some(id) = self.id_at(index) {
+                    if self.get(id).and_then(|p| p.parent) == Some(parent) && !doomed.contains(&id)
+                    {
+                        doomed.push(id);
+                    }
+                }
+            }
+            i += 1;
+        }
+        for id in doomed {
+            self.remove(id);
+        }
+    }
+
+    /// `revocable(key)`: a forwarder to the same process, and a function that revokes it (and
+    /// everything derived from it) for every holder.
+    fn revocable(&mut self, id: ProcessId, args: &[Value]) -> Result<Answer, Refusal> {
+        let v = args.first().copied().unwrap_or(Value::Nil);
+        let p = self
+            .get(id)
+            .ok_or_else(|| refuse("error", "no such process"))?;
+        let handle = key_handle(&p.vm, v)
+            .ok_or_else(|| refuse("denied", "bad argument #1 to 'revocable' (key expected)"))?;
+        let target = p
+            .clist
+            .get(handle)
+            .ok_or_else(|| refuse("revoked", "the key is no longer held"))?;
+        let name = match v {
+            Value::UserData(u) => key_name(&p.vm, u).unwrap_or_default(),
+            _ => String::new(),
+        };
+        let forwarder = self
+            .keys
+            .derive(target, KeyKind::Forwarder { target })
+            .map_err(|e| refuse("revoked", e.to_string()))?;
+        let kind = self
+            .keys
+            .resolve(forwarder)
+            .cloned()
+            .unwrap_or(KeyKind::Forwarder { target });
+        let time = self.time;
+        let _ = self.audit.append(Event::new(
+            Op::Attenuate,
+            time,
+            Some(id.to_u64()),
+            id.to_u64(),
+            forwarder,
+            Some(target),
+            &kind,
+        ));
+        let p = self
+            .get_mut(id)
+            .ok_or_else(|| refuse("error", "no such process"))?;
+        let handle = p
+            .clist
+            .grant(forwarder)
+            .map_err(|e| refuse("error", e.to_string()))?;
+        let proxy = make_key(&mut p.vm, handle, &name)
+            .map_err(|_| refuse("memory", "not enough memory"))?;
+        let revoke_id =
+            p.vm.natives()
+                .id_of("process.revoke")
+                .ok_or_else(|| refuse("error", "no revoke native"))?;
+        let revoke =
+            p.vm.native_value(revoke_id, vec![proxy])
+                .map_err(|_| refuse("memory", "not enough memory"))?;
+        Ok(Answer::Values(vec![proxy, revoke]))
+    }
+
+    /// The function `revocable` returned: revokes its forwarder (its upvalue).
+    fn revoke(&mut self, id: ProcessId) -> Result<Answer, Refusal> {
+        let p = self
+            .get(id)
+            .ok_or_else(|| refuse("error", "no such process"))?;
+        let v = p.vm.trap_upvalues().first().copied().unwrap_or(Value::Nil);
+        let handle =
+            key_handle(&p.vm, v).ok_or_else(|| refuse("error", "broken revoke function"))?;
+        let key = p
+            .clist
+            .get(handle)
+            .ok_or_else(|| refuse("revoked", "the key is no longer held"))?;
+        let kind = self
+            .keys
+            .resolve(key)
+            .cloned()
+            .unwrap_or(KeyKind::Forwarder { target: key });
+        if !self.keys.is_revoked(key) {
+            self.keys
+                .revoke(key)
+                .map_err(|e| refuse("error", e.to_string()))?;
+            let time = self.time;
+            let _ = self.audit.append(Event::new(
+                Op::Revoke,
+                time,
+                Some(id.to_u64()),
+                id.to_u64(),
+                key,
+                None,
+                &kind,
+            ));
+        }
+        Ok(Answer::Values(Vec::new()))
     }
 
     /// `import(name, opts)`: runs a module's chunk in a new child (the `import` native found its

@@ -9,7 +9,11 @@ use kernel::vm::{Action, NativeCall, Throw, Vm};
 
 pub const LIB: Lib = Lib {
     name: None,
-    functions: &[("spawn", kernel_service, 0), ("import", import, 0)],
+    functions: &[
+        ("spawn", kernel_service, 0),
+        ("import", import, 0),
+        ("revocable", kernel_service, 0),
+    ],
     open: None,
     hidden: &[
         ("process.status", kernel_service, 0),
@@ -20,6 +24,7 @@ pub const LIB: Lib = Lib {
         ("process.kill", kernel_service, 0),
         ("process.call", kernel_service, 0),
         ("process.proxy", kernel_service, 0),
+        ("process.revoke", revoke, 0),
         ("process.tostring", key_tostring, 0),
         ("process.fault.tostring", fault_tostring, 0),
     ],
@@ -53,6 +58,11 @@ fn import(vm: &mut Vm, call: NativeCall) -> Result<Action, Throw> {
     let s = vm.intern(source.as_bytes())?;
     vm.push(s)?;
     Ok(Action::Trap { state: 1 })
+}
+
+/// The function `revocable` returns: a trap the kernel knows as `revoke`.
+fn revoke(vm: &mut Vm, call: NativeCall) -> Result<Action, Throw> {
+    kernel_service(vm, call)
 }
 
 /// `tostring` of a process key: its kind and name, never a slot or address.

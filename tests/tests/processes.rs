@@ -189,3 +189,31 @@ fn unknown_modules_are_refused_with_a_clear_message() {
     assert!(text.contains("module 'nosuch' not found"), "{text}");
     assert!(text.contains("caps.lib"), "{text}");
 }
+
+#[test]
+fn revocable_forwarders_and_kill() {
+    let (out, k) = run_root(
+        r#"
+        local lib = spawn("function ping() return 'pong' end", {name = "lib"})
+        lib:wait()
+        local proxy, revoke = revocable(lib)
+        print(tostring(proxy), proxy:call("ping"))
+        revoke()
+        local ok, err = pcall(proxy.call, proxy, "ping")
+        print(ok, err.kind)
+        print(lib:call("ping"))
+        local worker = spawn("local w = spawn('while true do end', {name = 'grandchild'}) return w:wait()", {name = "worker"})
+        worker:kill()
+        local ok2, e2 = pcall(lib.status, worker)
+        print(ok2, e2.kind)
+        "#,
+        100_000_000,
+    );
+    assert_eq!(
+        out,
+        "process: lib\tpong\nfalse\trevoked\npong\nfalse\tkilled\n"
+    );
+    // The killed worker's grandchild is gone too: only the root and lib remain.
+    assert_eq!(k.process_count(), 2);
+    assert!(k.audit.verify().is_ok());
+}
