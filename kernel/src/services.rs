@@ -789,8 +789,14 @@ impl Kernel {
                     Some(Fault::Error { message, .. }) => message,
                     _ => "the process failed".into(),
                 };
+                // A memory error nobody caught is the child's memory budget running out.
+                let kind = if message == "not enough memory" {
+                    "memory"
+                } else {
+                    "error"
+                };
                 Err(Refusal {
-                    kind: "error",
+                    kind,
                     message,
                     process: Some(key),
                 })

@@ -217,3 +217,17 @@ fn revocable_forwarders_and_kill() {
     assert_eq!(k.process_count(), 2);
     assert!(k.audit.verify().is_ok());
 }
+
+#[test]
+fn a_child_past_its_memory_budget_faults_with_kind_memory() {
+    let (out, _) = run_root(
+        r#"
+        local p = spawn("local t = {} for i = 1, 1e9 do t[i] = i end", {name = "hog", memory = "1M"})
+        local ok, e = pcall(p.wait, p)
+        print(ok, e.kind, e.message)
+        print(#string.rep("still fine ", 3))
+        "#,
+        1_000_000_000,
+    );
+    assert_eq!(out, "false\tmemory\tnot enough memory\n33\n");
+}
