@@ -31,34 +31,10 @@ use std::fmt::Write as _;
 use std::path::PathBuf;
 use std::process::{Command, Stdio};
 
-use tessera_tests::run_lua_source;
+use tessera_tests::{lua_available, run_lua_source, Rng};
 
 const PROGRAMS: usize = 300;
 const CASES_PER_PROGRAM: usize = 30;
-
-/// xorshift64*.
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 >> 12;
-        self.0 ^= self.0 << 25;
-        self.0 ^= self.0 >> 27;
-        self.0.wrapping_mul(0x2545_F491_4F6C_DD1D)
-    }
-    fn below(&mut self, n: usize) -> usize {
-        (self.next() % n as u64) as usize
-    }
-    fn int(&mut self, lo: i64, hi: i64) -> i64 {
-        lo + (self.next() % (hi - lo + 1) as u64) as i64
-    }
-    fn pick<T: Copy>(&mut self, xs: &[T]) -> T {
-        xs[self.below(xs.len())]
-    }
-    fn chance(&mut self, pct: usize) -> bool {
-        self.below(100) < pct
-    }
-}
 
 const PRELUDE: &str = r##"local function S(v)
   local t = type(v)
@@ -1505,7 +1481,7 @@ fn names_case(r: &mut Rng) -> String {
 fn program(seed: u64) -> (String, usize) {
     let mut r = Rng(seed | 1);
     for _ in 0..4 {
-        r.next();
+        r.next_u64();
     }
     let mut b = String::from(PRELUDE);
     let mut cases = 0;
@@ -1552,15 +1528,6 @@ fn program(seed: u64) -> (String, usize) {
     }
     b.push_str("print('cases', case)\n");
     (b, cases)
-}
-
-fn lua_available() -> bool {
-    Command::new("lua5.4")
-        .arg("-v")
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .status()
-        .is_ok_and(|s| s.success())
 }
 
 fn scratch_dir() -> PathBuf {

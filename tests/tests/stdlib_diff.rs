@@ -20,31 +20,7 @@ use std::fmt::Write as _;
 use std::io::Write as _;
 use std::process::{Command, Stdio};
 
-use tessera_tests::run_lua_source;
-
-/// xorshift64*.
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 >> 12;
-        self.0 ^= self.0 << 25;
-        self.0 ^= self.0 >> 27;
-        self.0.wrapping_mul(0x2545_F491_4F6C_DD1D)
-    }
-    fn below(&mut self, n: usize) -> usize {
-        (self.next() % n as u64) as usize
-    }
-    fn int(&mut self, lo: i64, hi: i64) -> i64 {
-        lo + (self.next() % (hi - lo + 1) as u64) as i64
-    }
-    fn pick<T: Copy>(&mut self, xs: &[T]) -> T {
-        xs[self.below(xs.len())]
-    }
-    fn chance(&mut self, pct: usize) -> bool {
-        self.below(100) < pct
-    }
-}
+use tessera_tests::{lua_available, run_lua_source, Rng};
 
 /// A Lua string literal for arbitrary bytes.
 fn lit(b: &[u8]) -> String {
@@ -85,15 +61,6 @@ local function T(f, ...)
   print(case, show(pcall(f, ...)))
 end
 "##;
-
-fn lua_available() -> bool {
-    Command::new("lua5.4")
-        .arg("-v")
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .status()
-        .is_ok_and(|s| s.success())
-}
 
 fn run_reference(script: &str) -> Vec<u8> {
     let mut child = Command::new("lua5.4")
