@@ -29,6 +29,20 @@ pub struct Options {
     pub list: bool,
     pub version: bool,
     pub help: bool,
+    /// `--audit LOG`: write the audit log of the run there.
+    pub audit: Option<String>,
+    /// `tessera audit LOG …`: read an audit log instead of running anything.
+    pub audit_command: Option<AuditCommand>,
+}
+
+/// `tessera audit LOG [--json | --dot] [--who-can RIGHT PATH] [--verify]`.
+#[derive(Clone, Debug, PartialEq, Eq, Default)]
+pub struct AuditCommand {
+    pub log: String,
+    pub json: bool,
+    pub dot: bool,
+    pub verify: bool,
+    pub who_can: Option<(char, String)>,
 }
 
 #[derive(Debug, Error, PartialEq, Eq)]
@@ -41,6 +55,8 @@ pub enum CliError {
     BadFuel(String),
     #[error("bad value for --memory: '{0}' (expected a size such as 65536, 512K, 64M or 2G)")]
     BadMemory(String),
+    #[error("usage: tessera audit LOG [--json | --dot] [--who-can RIGHT PATH] [--verify]")]
+    BadAudit,
 }
 
 pub const USAGE: &str = "usage: tessera [options] [script [args]]
@@ -51,6 +67,9 @@ Available options are:
   -l, --list      print the bytecode listing of the chunks instead of running them
   --fuel N        stop the program after N units of fuel (instructions and library work)
   --memory SIZE   limit the program's memory (e.g. 64M); default 1G
+  --audit LOG     write the audit log of every grant of authority to LOG
+  tessera audit LOG [--json | --dot] [--who-can RIGHT PATH] [--verify]
+                  read an audit log (text by default)
   --              stop handling options
   -               execute stdin and stop handling options";
 
@@ -75,6 +94,10 @@ pub fn parse_size(s: &str) -> Option<usize> {
 pub fn parse(args: &[String]) -> Result<Options, CliError> {
     let mut o = Options::default();
     let mut i = 0;
+    if args.first().map(String::as_str) == Some("audit") {
+        o.audit_command = Some(parse_audit(&args[1..])?);
+        return Ok(o);
+    }
     if args.first().map(String::as_str) == Some("run") {
         o.interpreter_args.push("run".into());
         i = 1;
@@ -101,6 +124,14 @@ pub fn parse(args: &[String]) -> Result<Options, CliError> {
             "--fuel" => {
                 let v = value(i)?;
                 o.fuel = Some(v.parse().map_err(|_| CliError::BadFuel(v.clone()))?);
+                o.interpreter_args.push(a.into());
+                o.interpreter_args.push(v);
+                i += 2;
+                continue;
+            }
+            "--audit" => {
+                let v = value(i)?;
+                o.audit = Some(v.clone());
                 o.interpreter_args.push(a.into());
                 o.interpreter_args.push(v);
                 i += 2;
@@ -149,6 +180,35 @@ pub fn parse(args: &[String]) -> Result<Options, CliError> {
         i += 1;
     }
     Ok(o)
+}
+
+fn parse_audit(args: &[String]) -> Result<AuditCommand, CliError> {
+    let mut c = AuditCommand::default();
+    let mut i = 0;
+    while i < args.len() {
+        match args[i].as_str() {
+            "--json" => c.json = true,
+            "--dot" => c.dot = true,
+            "--verify" => c.verify = true,
+            "--who-can" => {
+                let right = args
+                    .get(i + 1)
+                    .and_then(|r| r.chars().next())
+                    .filter(|r| "rwcdl".contains(*r))
+                    .ok_or(CliError::BadAudit)?;
+                let path = args.get(i + 2).ok_or(CliError::BadAudit)?;
+                c.who_can = Some((right, path.clone()));
+                i += 2;
+            }
+            s if !s.starts_with('-') && c.log.is_empty() => c.log = s.to_string(),
+            _ => return Err(CliError::BadAudit),
+        }
+        i += 1;
+    }
+    if c.log.is_empty() || (c.json && c.dot) {
+        return Err(CliError::BadAudit);
+    }
+    Ok(c)
 }
 
 #[cfg(test)]

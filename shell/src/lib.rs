@@ -2,6 +2,7 @@
 //! process of a tree (`runner`).
 #![forbid(unsafe_code)]
 
+pub mod audit;
 pub mod cli;
 pub mod repl;
 pub mod runner;

@@ -19,6 +19,9 @@ fn real_main(argv: &[String]) -> i32 {
             return 2;
         }
     };
+    if let Some(cmd) = &opts.audit_command {
+        return shell::audit::run(cmd);
+    }
     if opts.help {
         println!("{USAGE}");
         return 0;
@@ -131,13 +134,21 @@ fn real_main(argv: &[String]) -> i32 {
         }
         return 0;
     }
+    let mut status = 0;
     for (source, name, args) in &chunks {
         if let Err(f) = session.run_chunk(source, name, args, &mut out) {
             let _ = out.flush();
             eprintln!("tessera: {}", f.describe());
-            return f.exit_code();
+            status = f.exit_code();
+            break;
         }
     }
     let _ = out.flush();
-    0
+    if let Some(path) = &opts.audit {
+        if let Err(e) = shell::audit::write(&session.kernel().audit, path) {
+            eprintln!("tessera: cannot write the audit log {path}: {e}");
+            return if status == 0 { 1 } else { status };
+        }
+    }
+    status
 }
