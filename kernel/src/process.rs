@@ -22,8 +22,8 @@ pub const SLICE: u64 = 1 << 20;
 /// A process, named by its slot and the slot's generation.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub struct ProcessId {
-    index: u32,
-    generation: u32,
+    pub(crate) index: u32,
+    pub(crate) generation: u32,
 }
 
 impl ProcessId {

@@ -59,6 +59,73 @@ impl crate::transfer::TransferHooks for ProxyHooks {
     }
 }
 
+/// Copies between processes in which keys cross as keys: the receiver gets a new slot holding
+/// the same key object (recorded in the audit log by the caller once the copy succeeded).
+struct KeyHooks<'a> {
+    sender: &'a crate::clist::Clist,
+    receiver: &'a mut crate::clist::Clist,
+    keys: &'a mut crate::clist::KeyTable,
+    /// The receiver's process-key metatable.
+    meta: crate::value::TableRef,
+    granted: Vec<(SlotHandle, crate::clist::KeyId)>,
+}
+
+impl crate::transfer::TransferHooks for KeyHooks<'_> {
+    fn charge(&mut self, _units: u64) -> Result<(), crate::transfer::TransferError> {
+        Ok(())
+    }
+
+    fn userdata(
+        &mut self,
+        from: &crate::heap::Heap,
+        u: UserDataRef,
+        to: &mut crate::heap::Heap,
+    ) -> Result<Value, crate::transfer::TransferError> {
+        use crate::transfer::TransferError;
+        let payload = from
+            .userdata
+            .try_get(u.0)
+            .map(|d| d.payload.clone())
+            .unwrap_or_default();
+        if payload.len() < 12 || &payload[..4] != KEY_MAGIC {
+            return Err(TransferError::UserData);
+        }
+        let word = |i: usize| {
+            u32::from_le_bytes([payload[i], payload[i + 1], payload[i + 2], payload[i + 3]])
+        };
+        let handle = SlotHandle {
+            index: word(4),
+            generation: word(8),
+        };
+        let key = self.sender.get(handle).ok_or_else(|| {
+            TransferError::Refused("a key that is no longer held cannot be passed on".into())
+        })?;
+        if self.keys.is_revoked(key) {
+            return Err(TransferError::Refused(
+                "a revoked key cannot be passed on".into(),
+            ));
+        }
+        self.keys
+            .retain(key)
+            .map_err(|e| TransferError::Refused(e.to_string()))?;
+        let new = match self.receiver.grant(key) {
+            Ok(h) => h,
+            Err(e) => {
+                let _ = self.keys.release(key);
+                return Err(TransferError::Refused(e.to_string()));
+            }
+        };
+        self.granted.push((new, key));
+        let mut bytes = KEY_MAGIC.to_vec();
+        bytes.extend_from_slice(&new.index.to_le_bytes());
+        bytes.extend_from_slice(&new.generation.to_le_bytes());
+        bytes.extend_from_slice(&payload[12..]);
+        let ud = to.new_userdata(bytes).map_err(TransferError::Memory)?;
+        to.userdata.get_mut(ud.0).metatable = Some(self.meta);
+        Ok(Value::UserData(ud))
+    }
+}
+
 enum Answer {
     /// Values already in the caller's heap.
     Values(Vec<Value>),
@@ -313,12 +380,20 @@ impl Kernel {
         let mut name = default_name.to_string();
         let mut memory = DEFAULT_CHILD_MEMORY;
         let mut fuel = u64::MAX / 4;
+        let mut caps = Value::Nil;
         if let Some(Value::Table(opts)) = opts {
             let field = |vm: &mut Vm, k: &str| {
                 vm.intern(k.as_bytes())
                     .map(|k| vm.raw_get(opts, k))
                     .unwrap_or(Value::Nil)
             };
+            caps = field(vm, "caps");
+            if !matches!(caps, Value::Nil | Value::Table(_)) {
+                return Err(refuse(
+                    "error",
+                    "bad option 'caps' (table of keys expected)",
+                ));
+            }
             match field(vm, "name") {
                 Value::Str(s) => name = String::from_utf8_lossy(vm.heap.str(s)).into_owned(),
                 Value::Nil => {}
@@ -362,6 +437,38 @@ impl Kernel {
             .start(f, &[])
             .map_err(|_| refuse("memory", "not enough memory for the new process"))?;
         let child = self.add(Some(parent), &name, child_vm, fuel);
+        // The child's `caps`: a copy of `opts.caps`, its keys granted into the child's c-list;
+        // nothing else (no ambient authority).
+        let Some(mut proc_) = self
+            .slots
+            .get_mut(child_index(child))
+            .and_then(|s| s.process.take())
+        else {
+            return Err(refuse("error", "the new process vanished"));
+        };
+        let given = match caps {
+            Value::Table(_) => self
+                .copy_between(parent, &[caps], &mut proc_, child, Op::Spawn)
+                .map(|v| v.first().copied().unwrap_or(Value::Nil)),
+            _ => proc_
+                .vm
+                .new_table(0, 0)
+                .map(Value::Table)
+                .map_err(|_| refuse("memory", "not enough memory for the new process")),
+        };
+        let installed = given.and_then(|t| {
+            proc_
+                .vm
+                .set_global("caps", t)
+                .map_err(|_| refuse("memory", "not enough memory for the new process"))
+        });
+        if let Some(slot) = self.slots.get_mut(child_index(child)) {
+            slot.process = Some(proc_);
+        }
+        if let Err(e) = installed {
+            self.kill(child);
+            return Err(e);
+        }
         let kind = KeyKind::Process(child.to_u64());
         let key = self
             .keys
@@ -471,18 +578,8 @@ impl Kernel {
             return Err(refuse("killed", "the process is gone"));
         };
         let started = (|| -> Result<(), Refusal> {
-            let p = self
-                .get(id)
-                .ok_or_else(|| refuse("error", "no such process"))?;
-            let copied = crate::transfer::copy_values(
-                &p.vm.heap,
-                args,
-                &mut c.vm.heap,
-                &mut crate::transfer::Budget {
-                    remaining: u64::MAX,
-                },
-            )
-            .map_err(|e| refuse("error", e.to_string()))?;
+            // Arguments are copied into the callee's heap (its bank pays); keys cross as keys.
+            let copied = self.copy_between(id, args, &mut c, callee, Op::CallArgument)?;
             let f = match &function {
                 Callee::Global(name) => c.vm.get_global(name),
                 Callee::Export(i) => {
@@ -562,6 +659,73 @@ impl Kernel {
         }
         for id in doomed {
             self.remove(id);
+        }
+    }
+
+    /// Copies `values` from process `from` (in the kernel) into `to` (taken out of its slot by
+    /// the caller, `to_id` its id): plain data copied, keys granted into `to`'s c-list and
+    /// recorded as `op` in the audit log. On failure nothing stays granted.
+    fn copy_between(
+        &mut self,
+        from: ProcessId,
+        values: &[Value],
+        to: &mut crate::process::Process,
+        to_id: ProcessId,
+        op: Op,
+    ) -> Result<Vec<Value>, Refusal> {
+        let meta =
+            process_key_meta(&mut to.vm).map_err(|_| refuse("memory", "not enough memory"))?;
+        let Kernel {
+            slots,
+            keys,
+            audit,
+            time,
+            ..
+        } = self;
+        let sender = slots
+            .get(from.index as usize)
+            .filter(|s| s.generation == from.generation)
+            .and_then(|s| s.process.as_ref())
+            .ok_or_else(|| refuse("killed", "the process is gone"))?;
+        let crate::process::Process {
+            vm: to_vm,
+            clist: to_clist,
+            ..
+        } = to;
+        let mut hooks = KeyHooks {
+            sender: &sender.clist,
+            receiver: to_clist,
+            keys,
+            meta,
+            granted: Vec::new(),
+        };
+        let result =
+            crate::transfer::copy_values(&sender.vm.heap, values, &mut to_vm.heap, &mut hooks);
+        let granted = std::mem::take(&mut hooks.granted);
+        match result {
+            Ok(v) => {
+                for (_, key) in granted {
+                    if let Some(kind) = keys.resolve(key).cloned() {
+                        let _ = audit.append(Event::new(
+                            op,
+                            *time,
+                            Some(from.to_u64()),
+                            to_id.to_u64(),
+                            key,
+                            None,
+                            &kind,
+                        ));
+                    }
+                }
+                Ok(v)
+            }
+            Err(e) => {
+                for (handle, key) in granted {
+                    to_clist.drop(handle);
+                    let _ = keys.release(key);
+                }
+                Err(refuse("error", e.to_string()))
+            }
         }
     }
 
@@ -759,28 +923,22 @@ impl Kernel {
         let state = self.get(child).map(|c| c.state).unwrap_or(State::Killed);
         match state {
             State::Done => {
-                // Copy the results into the waiter's heap (the waiter's bank pays).
-                let Some(c) = self
+                // Copy the results into the waiter's heap (the waiter's bank pays); keys cross
+                // as keys.
+                let Some(mut waiter) = self
                     .slots
-                    .get_mut(child_index(child))
+                    .get_mut(child_index(id))
                     .and_then(|s| s.process.take())
                 else {
-                    return Err(refuse("killed", "the process is gone"));
+                    return Err(refuse("error", "no such process"));
                 };
-                let copied = match self.get_mut(id) {
-                    Some(p) => crate::transfer::copy_values(
-                        &c.vm.heap,
-                        &c.results,
-                        &mut p.vm.heap,
-                        &mut crate::transfer::Budget {
-                            remaining: u64::MAX,
-                        },
-                    )
-                    .map_err(|e| refuse("error", e.to_string())),
-                    None => Err(refuse("error", "no such process")),
-                };
-                if let Some(slot) = self.slots.get_mut(child_index(child)) {
-                    slot.process = Some(c);
+                let results = self
+                    .get(child)
+                    .map(|c| c.results.clone())
+                    .unwrap_or_default();
+                let copied = self.copy_between(child, &results, &mut waiter, id, Op::CallResult);
+                if let Some(slot) = self.slots.get_mut(child_index(id)) {
+                    slot.process = Some(waiter);
                 }
                 copied.map(Answer::Values)
             }
@@ -875,7 +1033,19 @@ fn shared_meta(
 /// A process key as Lua sees it: an opaque userdata whose payload names a slot of its
 /// holder's c-list; its metatable is protected and carries the methods.
 fn make_key(vm: &mut Vm, handle: SlotHandle, name: &str) -> Result<Value, crate::vm::Throw> {
-    let mt = shared_meta(vm, KEY_META, |vm, mt| {
+    let mt = process_key_meta(vm)?;
+    let mut payload = KEY_MAGIC.to_vec();
+    payload.extend_from_slice(&handle.index.to_le_bytes());
+    payload.extend_from_slice(&handle.generation.to_le_bytes());
+    payload.extend_from_slice(name.as_bytes());
+    let u = vm.heap.new_userdata(payload)?;
+    vm.heap.userdata.get_mut(u.0).metatable = Some(mt);
+    Ok(Value::UserData(u))
+}
+
+/// The metatable of process keys in a process: protected, with the methods.
+fn process_key_meta(vm: &mut Vm) -> Result<crate::value::TableRef, crate::vm::Throw> {
+    shared_meta(vm, KEY_META, |vm, mt| {
         let methods = vm.new_table(0, 8)?;
         for m in [
             "status", "usage", "wait", "refuel", "resume", "kill", "call",
@@ -895,12 +1065,5 @@ fn make_key(vm: &mut Vm, handle: SlotHandle, name: &str) -> Result<Value, crate:
         set(vm, "__metatable", locked)?;
         let f = native(vm, "process.tostring")?;
         set(vm, "__tostring", f)
-    })?;
-    let mut payload = KEY_MAGIC.to_vec();
-    payload.extend_from_slice(&handle.index.to_le_bytes());
-    payload.extend_from_slice(&handle.generation.to_le_bytes());
-    payload.extend_from_slice(name.as_bytes());
-    let u = vm.heap.new_userdata(payload)?;
-    vm.heap.userdata.get_mut(u.0).metatable = Some(mt);
-    Ok(Value::UserData(u))
+    })
 }

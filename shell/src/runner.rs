@@ -91,6 +91,12 @@ impl Session {
         vm.set_console(Some(Box::new(move |b: &[u8]| {
             sink.borrow_mut().extend_from_slice(b)
         })));
+        // The root's keys: none yet beyond the console behind `print` (gateways come later).
+        let caps = vm
+            .new_table(0, 0)
+            .map_err(|_| Failure::OutOfMemory { limit: memory })?;
+        vm.set_global("caps", kernel::value::Value::Table(caps))
+            .map_err(|_| Failure::OutOfMemory { limit: memory })?;
         let mut kernel = Kernel::new();
         kernel.set_factory(Rc::new(|_name: &str, memory: usize| new_vm(memory)));
         let root = kernel.add(None, "main", vm, fuel.unwrap_or(u64::MAX));

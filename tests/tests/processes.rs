@@ -231,3 +231,43 @@ fn a_child_past_its_memory_budget_faults_with_kind_memory() {
     );
     assert_eq!(out, "false\tmemory\tnot enough memory\n33\n");
 }
+
+#[test]
+fn keys_cross_as_keys_and_a_library_has_only_what_it_was_given() {
+    let (out, k) = run_root(
+        r#"
+        local a = spawn("function hello(x) return 'hello ' .. x end", {name = "a"})
+        a:wait()
+        local b = spawn("return caps.friend:call('hello', 'from b'), caps.n", {name = "b", caps = {friend = a, n = 5}})
+        print(b:wait())
+        local snoop = spawn("return caps.friend, type(spawn), type(io)", {name = "snoop"})
+        print(snoop:wait())
+        local e = spawn("function give() return caps.mine end", {name = "e", caps = {mine = a}})
+        e:wait()
+        local got = e:call("give")
+        print(tostring(got), got:call("hello", "via e"))
+        local proxy, revoke = revocable(a)
+        local f = spawn("function use() return caps.p:call('hello', 'f') end", {name = "f", caps = {p = proxy}})
+        f:wait()
+        print(f:call("use"))
+        revoke()
+        local ok, err = pcall(f.call, f, "use")
+        print(ok, err.kind)
+        "#,
+        100_000_000,
+    );
+    let lines: Vec<&str> = out.lines().collect();
+    assert_eq!(lines[0], "hello from b\t5");
+    // A process spawned without keys has none: `caps` is empty and there is no `io`.
+    assert_eq!(lines[1], "nil\tfunction\tnil");
+    assert_eq!(lines[2], "process: a\thello via e");
+    assert_eq!(lines[3], "hello f");
+    // Revoking the forwarder reaches the copy the child holds.
+    assert_eq!(lines[4], "false\terror");
+    assert!(k.audit.verify().is_ok());
+    assert!(
+        k.audit.to_text().contains("call_result") || k.audit.to_text().contains("result"),
+        "{}",
+        k.audit.to_text()
+    );
+}
