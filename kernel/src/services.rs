@@ -216,6 +216,7 @@ impl Kernel {
             "import" => self.import(id, &args),
             "revocable" => self.revocable(id, &args),
             "process.revoke" => self.revoke(id),
+            "process.eq" => self.key_equal(id, &args),
             other => Err(refuse(
                 "error",
                 format!("no kernel service named '{other}'"),
@@ -729,6 +730,23 @@ impl Kernel {
         }
     }
 
+    /// `__eq` of keys: two key values are equal when they hold the same key object, whichever
+    /// slots (and userdata) carry it.
+    fn key_equal(&mut self, id: ProcessId, args: &[Value]) -> Result<Answer, Refusal> {
+        let p = self
+            .get(id)
+            .ok_or_else(|| refuse("error", "no such process"))?;
+        let key_of = |v: Option<&Value>| {
+            v.and_then(|&v| key_handle(&p.vm, v))
+                .and_then(|h| p.clist.get(h))
+        };
+        let same = match (key_of(args.first()), key_of(args.get(1))) {
+            (Some(a), Some(b)) => a == b,
+            _ => false,
+        };
+        Ok(Answer::Values(vec![Value::Bool(same)]))
+    }
+
     /// `revocable(key)`: a forwarder to the same process, and a function that revokes it (and
     /// everything derived from it) for every holder.
     fn revocable(&mut self, id: ProcessId, args: &[Value]) -> Result<Answer, Refusal> {
@@ -1064,6 +1082,8 @@ fn process_key_meta(vm: &mut Vm) -> Result<crate::value::TableRef, crate::vm::Th
         let locked = vm.intern(b"process key")?;
         set(vm, "__metatable", locked)?;
         let f = native(vm, "process.tostring")?;
-        set(vm, "__tostring", f)
+        set(vm, "__tostring", f)?;
+        let eq = native(vm, "process.eq")?;
+        set(vm, "__eq", eq)
     })
 }

@@ -25,6 +25,7 @@ pub const LIB: Lib = Lib {
         ("process.call", kernel_service, 0),
         ("process.proxy", kernel_service, 0),
         ("process.revoke", revoke, 0),
+        ("process.eq", kernel_service, 0),
         ("process.tostring", key_tostring, 0),
         ("process.fault.tostring", fault_tostring, 0),
     ],

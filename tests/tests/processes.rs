@@ -271,3 +271,30 @@ fn keys_cross_as_keys_and_a_library_has_only_what_it_was_given() {
         k.audit.to_text()
     );
 }
+
+#[test]
+fn key_equality_is_key_identity_and_imports_nest() {
+    let (out, _) = run_root(
+        r#"
+        local a = spawn("return 1", {name = "a"}) a:wait()
+        local e = spawn("function give() return caps.mine end", {name = "e", caps = {mine = a}}) e:wait()
+        local got = e:call("give")
+        print(got == a, (revocable(a)) == a, a == a)
+        local outer = spawn([[
+          local json = import("json")
+          function encode_twice(t)
+            local inner = spawn("local pretty = import('pretty') function fmt(t) return pretty.format(t) end")
+            inner:wait()
+            return json.encode(t), inner:call("fmt", t)
+          end
+        ]], {name = "outer"})
+        outer:wait()
+        print(outer:call("encode_twice", {a = 1, b = {2, 3}}))
+        "#,
+        100_000_000,
+    );
+    assert_eq!(
+        out,
+        "true\tfalse\ttrue\n{\"a\":1,\"b\":[2,3]}\t{a = 1, b = {2, 3}}\n"
+    );
+}
