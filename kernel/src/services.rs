@@ -36,6 +36,8 @@ enum Callee {
 struct ProxyHooks {
     proxy: crate::heap::NativeId,
     key: Value,
+    /// Exports the module's process already had (proxies number from `base + 1`).
+    base: i64,
     functions: Vec<Value>,
 }
 
@@ -51,7 +53,7 @@ impl crate::transfer::TransferHooks for ProxyHooks {
         to: &mut crate::heap::Heap,
     ) -> Result<Value, crate::transfer::TransferError> {
         self.functions.push(f);
-        let index = self.functions.len() as i64;
+        let index = self.base + self.functions.len() as i64;
         let n = to
             .new_native(self.proxy, vec![self.key, Value::Int(index)])
             .map_err(crate::transfer::TransferError::Memory)?;
@@ -68,11 +70,67 @@ struct KeyHooks<'a> {
     /// The receiver's process-key metatable.
     meta: crate::value::TableRef,
     granted: Vec<(SlotHandle, crate::clist::KeyId)>,
+    /// Functions cross as far-function keys: the sender (as a key number) keeps them in its
+    /// exports, numbered from `base + 1`; the receiver gets proxies (native `proxy`).
+    sender_id: u64,
+    base: i64,
+    proxy: Option<crate::heap::NativeId>,
+    functions: Vec<Value>,
 }
 
 impl crate::transfer::TransferHooks for KeyHooks<'_> {
     fn charge(&mut self, _units: u64) -> Result<(), crate::transfer::TransferError> {
         Ok(())
+    }
+
+    fn function(
+        &mut self,
+        _from: &crate::heap::Heap,
+        f: Value,
+        to: &mut crate::heap::Heap,
+    ) -> Result<Value, crate::transfer::TransferError> {
+        use crate::transfer::TransferError;
+        let proxy = self.proxy.ok_or(TransferError::Function)?;
+        // A proxy passes on the key it carries (the receiver reaches the same function
+        // directly, not through the sender).
+        if let Value::Native(n) = f {
+            let carried = from_proxy(_from, n, proxy);
+            if let Some((u, index)) = carried {
+                let key = self.userdata(_from, u, to)?;
+                let n = to
+                    .new_native(proxy, vec![key, Value::Int(index)])
+                    .map_err(TransferError::Memory)?;
+                return Ok(Value::Native(n));
+            }
+        }
+        self.functions.push(f);
+        let index = self.base + self.functions.len() as i64;
+        let kind = KeyKind::FarFunction {
+            process: self.sender_id,
+            function: index as u32,
+        };
+        let key = self
+            .keys
+            .create(kind)
+            .map_err(|e| TransferError::Refused(e.to_string()))?;
+        let handle = match self.receiver.grant(key) {
+            Ok(h) => h,
+            Err(e) => {
+                let _ = self.keys.release(key);
+                return Err(TransferError::Refused(e.to_string()));
+            }
+        };
+        self.granted.push((handle, key));
+        // The key rides in the proxy's upvalue, out of Lua's reach (there is no debug library).
+        let mut bytes = KEY_MAGIC.to_vec();
+        bytes.extend_from_slice(&handle.index.to_le_bytes());
+        bytes.extend_from_slice(&handle.generation.to_le_bytes());
+        bytes.extend_from_slice(b"function");
+        let ud = to.new_userdata(bytes).map_err(TransferError::Memory)?;
+        let n = to
+            .new_native(proxy, vec![Value::UserData(ud), Value::Int(index)])
+            .map_err(TransferError::Memory)?;
+        Ok(Value::Native(n))
     }
 
     fn userdata(
@@ -347,6 +405,47 @@ impl Kernel {
         }
     }
 
+    /// Waits for a busy callee, unless the callee is (through other calls) waiting for the
+    /// caller: that call could never be answered.
+    fn wait_for_busy(&self, id: ProcessId, callee: ProcessId) -> Result<Answer, Refusal> {
+        let mut cur = Some(callee);
+        for _ in 0..self.slots.len() + 1 {
+            let Some(p) = cur else { break };
+            if p == id {
+                let name = self.get(callee).map(|c| c.name.clone()).unwrap_or_default();
+                return Err(refuse("error", format!("call into '{name}' would deadlock: it is waiting for the caller (calls into a process wait until it is idle)")));
+            }
+            cur = self.get(p).and_then(|p| p.waiting_on.or(p.calling));
+        }
+        Ok(Answer::Wait(callee))
+    }
+
+    /// The process and function a far-function key held by `holder` designates, if `v` is one.
+    fn far_function(
+        &self,
+        holder: ProcessId,
+        v: Value,
+    ) -> Result<Option<(ProcessId, i64)>, Refusal> {
+        let p = self
+            .get(holder)
+            .ok_or_else(|| refuse("error", "no such process"))?;
+        let Some(key) = key_handle(&p.vm, v).and_then(|h| p.clist.get(h)) else {
+            return Ok(None);
+        };
+        let Some(KeyKind::FarFunction { process, function }) = self.keys.resolve(key).cloned()
+        else {
+            return Ok(None);
+        };
+        if self.keys.is_revoked(key) {
+            return Err(refuse("revoked", "the function's key was revoked"));
+        }
+        let target = ProcessId::from_u64(process);
+        match self.get(target) {
+            Some(c) if c.state != State::Killed => Ok(Some((target, function as i64))),
+            _ => Err(refuse("killed", "the function's process was killed")),
+        }
+    }
+
     fn spawn(&mut self, parent: ProcessId, args: &[Value]) -> Result<Answer, Refusal> {
         let source = match (args.first(), self.get(parent)) {
             (Some(&Value::Str(s)), Some(p)) => p.vm.heap.str(s).to_vec(),
@@ -539,7 +638,9 @@ impl Kernel {
         let state = self.get(callee).map(|c| c.state).unwrap_or(State::Killed);
         match state {
             // Busy: wait until it is idle, then try again.
-            State::Ready | State::Running | State::Waiting => return Ok(Answer::Wait(callee)),
+            State::Ready | State::Running | State::Waiting => {
+                return self.wait_for_busy(id, callee)
+            }
             State::Done => {}
             _ => return self.answer_from(id, callee, key),
         }
@@ -633,9 +734,12 @@ impl Kernel {
         if let Some(callee) = self.get_mut(id).and_then(|p| p.calling.take()) {
             return self.answer_from(id, callee, key);
         }
-        let callee = self.resolve(id, key)?;
+        let (callee, index) = match self.far_function(id, key)? {
+            Some(target) => target,
+            None => (self.resolve(id, key)?, index),
+        };
         match self.get(callee).map(|c| c.state).unwrap_or(State::Killed) {
-            State::Ready | State::Running | State::Waiting => Ok(Answer::Wait(callee)),
+            State::Ready | State::Running | State::Waiting => self.wait_for_busy(id, callee),
             State::Done => self.start_call(id, callee, Callee::Export(index), args),
             _ => self.answer_from(id, callee, key),
         }
@@ -676,6 +780,11 @@ impl Kernel {
     ) -> Result<Vec<Value>, Refusal> {
         let meta =
             process_key_meta(&mut to.vm).map_err(|_| refuse("memory", "not enough memory"))?;
+        let proxy = to.vm.natives().id_of("process.proxy");
+        let base = match self.get_mut(from) {
+            Some(p) => exports_len(&mut p.vm),
+            None => 0,
+        };
         let Kernel {
             slots,
             keys,
@@ -699,10 +808,15 @@ impl Kernel {
             keys,
             meta,
             granted: Vec::new(),
+            sender_id: from.to_u64(),
+            base,
+            proxy,
+            functions: Vec::new(),
         };
         let result =
             crate::transfer::copy_values(&sender.vm.heap, values, &mut to_vm.heap, &mut hooks);
         let granted = std::mem::take(&mut hooks.granted);
+        let functions = std::mem::take(&mut hooks.functions);
         match result {
             Ok(v) => {
                 for (_, key) in granted {
@@ -716,6 +830,14 @@ impl Kernel {
                             None,
                             &kind,
                         ));
+                    }
+                }
+                // The sender keeps the functions it handed out, by far-function number.
+                if !functions.is_empty() {
+                    if let Some(p) = self.get_mut(from) {
+                        append_exports(&mut p.vm, base, &functions).map_err(|_| {
+                            refuse("memory", "not enough memory in the sending process")
+                        })?;
                     }
                 }
                 Ok(v)
@@ -894,9 +1016,11 @@ impl Kernel {
             return Err(refuse("killed", "the module's process is gone"));
         };
         let exported = c.results.first().copied().unwrap_or(Value::Nil);
+        let base = exports_len(&mut c.vm);
         let mut hooks = ProxyHooks {
             proxy,
             key,
+            base,
             functions: Vec::new(),
         };
         let copied = match self.get_mut(parent) {
@@ -907,14 +1031,7 @@ impl Kernel {
             None => Err(refuse("error", "no such process")),
         };
         // The module's process keeps its exported functions reachable, by proxy index.
-        let kept = (|| -> Result<(), crate::vm::Throw> {
-            let t = c.vm.new_table(hooks.functions.len(), 0)?;
-            for (i, &f) in hooks.functions.iter().enumerate() {
-                c.vm.raw_set(t, Value::Int(i as i64 + 1), f)?;
-            }
-            let k = c.vm.intern(EXPORTS)?;
-            c.vm.raw_set(c.vm.registry, k, Value::Table(t))
-        })();
+        let kept = append_exports(&mut c.vm, base, &hooks.functions);
         if let Some(slot) = self.slots.get_mut(child_index(child)) {
             slot.process = Some(c);
         }
@@ -931,13 +1048,18 @@ impl Kernel {
     ) -> Result<Answer, Refusal> {
         match self.get(child).map(|c| c.state) {
             Some(State::Ready | State::Running | State::Waiting) => Ok(Answer::Wait(child)),
-            _ => self.wait(id, &[key]),
+            _ => self.wait_on(id, child, key),
         }
     }
 
     fn wait(&mut self, id: ProcessId, args: &[Value]) -> Result<Answer, Refusal> {
         let key = args.first().copied().unwrap_or(Value::Nil);
         let child = self.resolve(id, key)?;
+        self.wait_on(id, child, key)
+    }
+
+    /// The answer `child` has for `id` (results, a fault naming `key`, or wait).
+    fn wait_on(&mut self, id: ProcessId, child: ProcessId, key: Value) -> Result<Answer, Refusal> {
         let state = self.get(child).map(|c| c.state).unwrap_or(State::Killed);
         match state {
             State::Done => {
@@ -1086,4 +1208,46 @@ fn process_key_meta(vm: &mut Vm) -> Result<crate::value::TableRef, crate::vm::Th
         let eq = native(vm, "process.eq")?;
         set(vm, "__eq", eq)
     })
+}
+
+/// How many functions a process has handed out (its exports table's length).
+fn exports_len(vm: &mut Vm) -> i64 {
+    let Ok(k) = vm.intern(EXPORTS) else { return 0 };
+    match vm.raw_get(vm.registry, k) {
+        Value::Table(t) => vm.heap.table(t).border(),
+        _ => 0,
+    }
+}
+
+/// Appends functions to a process's exports, numbered from `base + 1`.
+fn append_exports(vm: &mut Vm, base: i64, functions: &[Value]) -> Result<(), crate::vm::Throw> {
+    let k = vm.intern(EXPORTS)?;
+    let t = match vm.raw_get(vm.registry, k) {
+        Value::Table(t) => t,
+        _ => {
+            let t = vm.new_table(functions.len(), 0)?;
+            vm.raw_set(vm.registry, k, Value::Table(t))?;
+            t
+        }
+    };
+    for (i, &f) in functions.iter().enumerate() {
+        vm.raw_set(t, Value::Int(base + i as i64 + 1), f)?;
+    }
+    Ok(())
+}
+
+/// The key and export number a proxy native carries, if `n` is a proxy.
+fn from_proxy(
+    heap: &crate::heap::Heap,
+    n: crate::value::NativeRef,
+    proxy: crate::heap::NativeId,
+) -> Option<(UserDataRef, i64)> {
+    let nc = heap.natives.try_get(n.0)?;
+    if nc.id != proxy {
+        return None;
+    }
+    match nc.upvalues[..] {
+        [Value::UserData(u), Value::Int(i)] => Some((u, i)),
+        _ => None,
+    }
 }

@@ -298,3 +298,25 @@ fn key_equality_is_key_identity_and_imports_nest() {
         "true\tfalse\ttrue\n{\"a\":1,\"b\":[2,3]}\t{a = 1, b = {2, 3}}\n"
     );
 }
+
+#[test]
+fn functions_cross_as_far_function_keys() {
+    let (out, _) = run_root(
+        r#"
+        local lib = spawn("function make_counter() local n = 0 return function(k) n = n + (k or 1) return n end end", {name = "lib"})
+        lib:wait()
+        local c = lib:call("make_counter")
+        print(type(c), c(), c(5), c())
+        local other = spawn("function use(f) return f(100) end", {name = "other"})
+        other:wait()
+        print(other:call("use", c))
+        -- A callback into a process that waits for the call cannot be answered: refused.
+        local w = spawn("function run(f) return pcall(f, 1) end", {name = "worker"})
+        w:wait()
+        local ok, err = w:call("run", function(x) return x end)
+        print(ok, err.kind)
+        "#,
+        100_000_000,
+    );
+    assert_eq!(out, "function\t1\t6\t7\n107\nfalse\terror\n");
+}
