@@ -122,11 +122,9 @@ impl crate::transfer::TransferHooks for KeyHooks<'_> {
         };
         self.granted.push((handle, key));
         // The key rides in the proxy's upvalue, out of Lua's reach (there is no debug library).
-        let mut bytes = KEY_MAGIC.to_vec();
-        bytes.extend_from_slice(&handle.index.to_le_bytes());
-        bytes.extend_from_slice(&handle.generation.to_le_bytes());
-        bytes.extend_from_slice(b"function");
-        let ud = to.new_userdata(bytes).map_err(TransferError::Memory)?;
+        let ud = to
+            .new_userdata(key_payload(handle, b"function"))
+            .map_err(TransferError::Memory)?;
         let n = to
             .new_native(proxy, vec![Value::UserData(ud), Value::Int(index)])
             .map_err(TransferError::Memory)?;
@@ -145,16 +143,7 @@ impl crate::transfer::TransferHooks for KeyHooks<'_> {
             .try_get(u.0)
             .map(|d| d.payload.clone())
             .unwrap_or_default();
-        if payload.len() < 12 || &payload[..4] != KEY_MAGIC {
-            return Err(TransferError::UserData);
-        }
-        let word = |i: usize| {
-            u32::from_le_bytes([payload[i], payload[i + 1], payload[i + 2], payload[i + 3]])
-        };
-        let handle = SlotHandle {
-            index: word(4),
-            generation: word(8),
-        };
+        let handle = payload_handle(&payload).ok_or(TransferError::UserData)?;
         let key = self.sender.get(handle).ok_or_else(|| {
             TransferError::Refused("a key that is no longer held cannot be passed on".into())
         })?;
@@ -174,11 +163,9 @@ impl crate::transfer::TransferHooks for KeyHooks<'_> {
             }
         };
         self.granted.push((new, key));
-        let mut bytes = KEY_MAGIC.to_vec();
-        bytes.extend_from_slice(&new.index.to_le_bytes());
-        bytes.extend_from_slice(&new.generation.to_le_bytes());
-        bytes.extend_from_slice(&payload[12..]);
-        let ud = to.new_userdata(bytes).map_err(TransferError::Memory)?;
+        let ud = to
+            .new_userdata(key_payload(new, &payload[12..]))
+            .map_err(TransferError::Memory)?;
         to.userdata.get_mut(ud.0).metatable = Some(self.meta);
         Ok(Value::UserData(ud))
     }
@@ -210,15 +197,21 @@ fn refuse(kind: &'static str, message: impl Into<String>) -> Refusal {
 /// The name stored in a process key's userdata (for its `tostring`).
 pub fn key_name(vm: &Vm, u: UserDataRef) -> Option<String> {
     let payload = &vm.heap.userdata.try_get(u.0)?.payload;
-    if payload.len() < 12 || &payload[..4] != KEY_MAGIC {
-        return None;
-    }
+    payload_handle(payload)?;
     Some(String::from_utf8_lossy(&payload[12..]).into_owned())
 }
 
-fn key_handle(vm: &Vm, v: Value) -> Option<SlotHandle> {
-    let Value::UserData(u) = v else { return None };
-    let payload = &vm.heap.userdata.try_get(u.0)?.payload;
+/// The payload of a key's userdata: magic, the holder's slot handle, a display name.
+fn key_payload(handle: SlotHandle, name: &[u8]) -> Vec<u8> {
+    let mut bytes = KEY_MAGIC.to_vec();
+    bytes.extend_from_slice(&handle.index.to_le_bytes());
+    bytes.extend_from_slice(&handle.generation.to_le_bytes());
+    bytes.extend_from_slice(name);
+    bytes
+}
+
+/// Reads a key's slot handle back from its payload.
+fn payload_handle(payload: &[u8]) -> Option<SlotHandle> {
     if payload.len() < 12 || &payload[..4] != KEY_MAGIC {
         return None;
     }
@@ -228,6 +221,11 @@ fn key_handle(vm: &Vm, v: Value) -> Option<SlotHandle> {
         index: word(4),
         generation: word(8),
     })
+}
+
+fn key_handle(vm: &Vm, v: Value) -> Option<SlotHandle> {
+    let Value::UserData(u) = v else { return None };
+    payload_handle(&vm.heap.userdata.try_get(u.0)?.payload)
 }
 
 impl Kernel {
@@ -1174,11 +1172,7 @@ fn shared_meta(
 /// holder's c-list; its metatable is protected and carries the methods.
 fn make_key(vm: &mut Vm, handle: SlotHandle, name: &str) -> Result<Value, crate::vm::Throw> {
     let mt = process_key_meta(vm)?;
-    let mut payload = KEY_MAGIC.to_vec();
-    payload.extend_from_slice(&handle.index.to_le_bytes());
-    payload.extend_from_slice(&handle.generation.to_le_bytes());
-    payload.extend_from_slice(name.as_bytes());
-    let u = vm.heap.new_userdata(payload)?;
+    let u = vm.heap.new_userdata(key_payload(handle, name.as_bytes()))?;
     vm.heap.userdata.get_mut(u.0).metatable = Some(mt);
     Ok(Value::UserData(u))
 }
