@@ -92,6 +92,10 @@ pub struct Process {
     /// What its main function returned, once done.
     pub results: Vec<Value>,
     pub(crate) fuel: MeterId,
+    /// Its memory meter (the credit model applied to bytes), and the bank use last charged to
+    /// it.
+    pub(crate) memory: MeterId,
+    pub(crate) memory_seen: usize,
     /// The keys this process holds.
     pub clist: crate::clist::Clist,
     /// The child this process waits for (`proc:wait()`, `proc:call()`), if any.
@@ -114,6 +118,9 @@ pub struct Kernel {
     /// Free slots, reused last-freed first; serialized so a restored kernel allocates the same ids.
     free: Vec<u32>,
     pub(crate) fuel: MeterTree,
+    /// Memory meters: a process's bank may hold no more than the least any meter on its chain
+    /// has left.
+    pub(crate) memory: MeterTree,
     /// Round-robin position of the scheduler.
     cursor: usize,
     /// Every key object of the tree.
@@ -134,11 +141,23 @@ impl Kernel {
 
     /// Adds a process whose VM is ready to run (`Vm::start` was called). `fuel` is its limit:
     /// an intent that may exceed what its parent has left.
+    ///
+    /// The VM's memory limit becomes the process's memory intent; what its heap already holds is
+    /// charged to its chain (as far as the chain allows: `memory_allowance` tells a caller
+    /// beforehand).
     pub fn add(&mut self, parent: Option<ProcessId>, name: &str, vm: Vm, fuel: u64) -> ProcessId {
-        let meter = match parent.and_then(|p| self.get(p)) {
-            Some(p) => self.fuel.child(p.fuel, fuel),
-            None => self.fuel.root(fuel),
+        let (meter, memory) = match parent.and_then(|p| self.get(p)).map(|p| (p.fuel, p.memory)) {
+            Some((f, m)) => (
+                self.fuel.child(f, fuel),
+                self.memory.child(m, vm.heap.bank.limit() as u64),
+            ),
+            None => (
+                self.fuel.root(fuel),
+                self.memory.root(vm.heap.bank.limit() as u64),
+            ),
         };
+        let used = vm.heap.bank.used();
+        let _ = self.memory.charge(memory, used as u64);
         let process = Process {
             vm,
             name: name.to_string(),
@@ -147,6 +166,8 @@ impl Kernel {
             fault: None,
             results: Vec::new(),
             fuel: meter,
+            memory,
+            memory_seen: used,
             clist: crate::clist::Clist::new(),
             waiting_on: None,
             calling: None,
@@ -199,6 +220,9 @@ impl Kernel {
         slot.generation = slot.generation.wrapping_add(1);
         self.free.push(id.index);
         self.fuel.remove(p.fuel);
+        // Its heap is gone: the bytes go back to every ancestor.
+        self.memory.release(p.memory, p.memory_seen as u64);
+        self.memory.remove(p.memory);
         Some(p)
     }
 
@@ -269,6 +293,39 @@ impl Kernel {
         false
     }
 
+    /// What `id`'s heap may still grow by: the least any memory meter on its chain has left.
+    pub fn memory_allowance(&self, id: ProcessId) -> u64 {
+        self.get(id)
+            .map(|p| self.memory.allowance(p.memory))
+            .unwrap_or(0)
+    }
+
+    /// Caps a process's bank at what its chain allows, before it runs or the kernel writes
+    /// into its heap.
+    pub(crate) fn bound_memory(&mut self, id: ProcessId) {
+        let Kernel { slots, memory, .. } = self;
+        if let Some(p) = slots
+            .get_mut(id.index as usize)
+            .filter(|s| s.generation == id.generation)
+            .and_then(|s| s.process.as_mut())
+        {
+            bound(memory, p);
+        }
+    }
+
+    /// Charges (or gives back) to the chain what the process's bank gained (or freed) since the
+    /// last settlement.
+    pub(crate) fn settle_memory(&mut self, id: ProcessId) {
+        let Kernel { slots, memory, .. } = self;
+        if let Some(p) = slots
+            .get_mut(id.index as usize)
+            .filter(|s| s.generation == id.generation)
+            .and_then(|s| s.process.as_mut())
+        {
+            settle(memory, p);
+        }
+    }
+
     /// Runs until no process is ready.
     pub fn run_until_idle(&mut self) {
         while self.step() {}
@@ -283,6 +340,8 @@ impl Kernel {
             self.suspend_for_fuel(id, meter);
             return;
         }
+        self.settle_memory(id);
+        self.bound_memory(id);
         let Some(p) = self.get_mut(id) else { return };
         p.state = State::Running;
         // The VM may spend exactly the allowance: natives can overrun the slice, never this.
@@ -292,6 +351,7 @@ impl Kernel {
         let spent = p.vm.meter.used - before;
         // Cannot fail: the VM spent at most the allowance, which every meter on the chain has.
         let _ = self.fuel.charge(meter, spent);
+        self.settle_memory(id);
         let Some(p) = self.get_mut(id) else { return };
         match outcome {
             Outcome::Finished(values) => {
@@ -336,6 +396,28 @@ impl Kernel {
             p.fault = Some(Fault::Fuel { exhausted });
         }
     }
+}
+
+/// Caps `p`'s bank at what its memory chain allows.
+pub(crate) fn bound(tree: &MeterTree, p: &mut Process) {
+    let allowance = tree.allowance(p.memory);
+    let used = p.vm.heap.bank.used();
+    p.vm.heap
+        .bank
+        .set_limit(used.saturating_add(allowance.min(usize::MAX as u64) as usize));
+}
+
+/// Charges (or gives back) to `p`'s chain what its bank gained (or freed) since the last time.
+pub(crate) fn settle(tree: &mut MeterTree, p: &mut Process) {
+    let used = p.vm.heap.bank.used();
+    if used >= p.memory_seen {
+        // Bounded by `bound`, so the chain can pay; a few bytes the kernel wrote outside a slice
+        // may not fit, and are then charged to the process alone.
+        let _ = tree.charge(p.memory, (used - p.memory_seen) as u64);
+    } else {
+        tree.release(p.memory, (p.memory_seen - used) as u64);
+    }
+    p.memory_seen = used;
 }
 
 /// The audit log inside a kernel snapshot: its own `TAUDIT` bytes, verified when read back.

@@ -526,6 +526,11 @@ impl Kernel {
         }
         let mut child_vm = factory(&name, memory)
             .map_err(|_| refuse("memory", "not enough memory for the new process"))?;
+        // The child's fresh heap is charged to the parent's chain too: it must fit.
+        let need = child_vm.heap.bank.used() as u64;
+        if self.memory_allowance(parent) < need {
+            return Err(refuse("memory", format!("not enough memory to create process '{name}': the memory budget of its parent (or an ancestor) is spent")));
+        }
         let proto = crate::compiler::compile(source, format!("={name}").as_bytes())
             .map_err(|e| refuse("error", String::from_utf8_lossy(&e.message).into_owned()))?;
         let f = child_vm
@@ -598,7 +603,11 @@ impl Kernel {
         let (fuel_used, fuel_limit) = self.fuel_usage(child).unwrap_or((0, 0));
         let (memory_used, memory_limit) = self
             .get(child)
-            .map(|c| (c.vm.heap.bank.used(), c.vm.heap.bank.limit()))
+            .and_then(|c| {
+                self.memory
+                    .usage(c.memory)
+                    .map(|(_, limit)| (c.vm.heap.bank.used(), limit as usize))
+            })
             .unwrap_or((0, 0));
         let p = self
             .get_mut(id)
@@ -769,6 +778,21 @@ impl Kernel {
     /// the caller, `to_id` its id): plain data copied, keys granted into `to`'s c-list and
     /// recorded as `op` in the audit log. On failure nothing stays granted.
     fn copy_between(
+        &mut self,
+        from: ProcessId,
+        values: &[Value],
+        to: &mut crate::process::Process,
+        to_id: ProcessId,
+        op: Op,
+    ) -> Result<Vec<Value>, Refusal> {
+        // The receiver's bank pays, within what its memory chain allows.
+        crate::process::bound(&self.memory, to);
+        let r = self.copy_into(from, values, to, to_id, op);
+        crate::process::settle(&mut self.memory, to);
+        r
+    }
+
+    fn copy_into(
         &mut self,
         from: ProcessId,
         values: &[Value],

@@ -320,3 +320,35 @@ fn functions_cross_as_far_function_keys() {
     );
     assert_eq!(out, "function\t1\t6\t7\n107\nfalse\terror\n");
 }
+
+#[test]
+fn a_childs_memory_intent_is_bounded_by_its_ancestors() {
+    let mut k = Kernel::new();
+    k.set_factory(factory());
+    let mut vm = (factory())("root", 16 << 20).expect("root fits");
+    let out = Rc::new(RefCell::new(Vec::new()));
+    let sink = out.clone();
+    vm.set_console(Some(Box::new(move |b: &[u8]| {
+        sink.borrow_mut().extend_from_slice(b)
+    })));
+    let src = r#"
+        local greedy = spawn("local t = {} for i = 1, 1e7 do t[i] = i end return #t", {name = "greedy", memory = "1G"})
+        local ok, e = pcall(greedy.wait, greedy)
+        print(ok, e.kind, greedy:usage().memory_limit)
+        greedy:kill()
+        local t = {} for i = 1, 100000 do t[i] = i end
+        print(#t)
+    "#;
+    let proto = kernel::compiler::compile(src.as_bytes(), b"=root").expect("compiles");
+    let f = vm.load(&proto, None).expect("loads");
+    vm.start(f, &[]).expect("starts");
+    let root = k.add(None, "root", vm, u64::MAX / 2);
+    k.run_until_idle();
+    assert_eq!(k.get(root).map(|p| p.state), Some(State::Done));
+    assert_eq!(
+        String::from_utf8_lossy(&out.borrow()),
+        "false\tmemory\t1073741824\n100000\n"
+    );
+    // Everything the killed child held went back to the root's meter.
+    assert!(k.memory_allowance(root) > 8 << 20);
+}
