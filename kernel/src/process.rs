@@ -368,7 +368,9 @@ impl Kernel {
                 let message = match (p.vm.str_bytes(value), value.as_number()) {
                     (Some(b), _) => String::from_utf8_lossy(b).into_owned(),
                     (None, Some(n)) => crate::number::number_to_string(n),
-                    _ => format!("(error object is a {} value)", value.type_name()),
+                    _ => fault_text(&mut p.vm, value).unwrap_or_else(|| {
+                        format!("(error object is a {} value)", value.type_name())
+                    }),
                 };
                 p.state = State::Failed;
                 p.fault = Some(Fault::Error { message, traceback });
@@ -396,6 +398,19 @@ impl Kernel {
             p.fault = Some(Fault::Fuel { exhausted });
         }
     }
+}
+
+/// `kind: message` of a fault table (what its `__tostring` gives), read without running Lua.
+fn fault_text(vm: &mut Vm, v: Value) -> Option<String> {
+    let Value::Table(t) = v else { return None };
+    let mut field = |name: &[u8]| -> Option<String> {
+        let k = vm.intern(name).ok()?;
+        vm.str_bytes(vm.raw_get(t, k))
+            .map(|b| String::from_utf8_lossy(b).into_owned())
+    };
+    let kind = field(b"kind")?;
+    let message = field(b"message")?;
+    Some(format!("{kind}: {message}"))
 }
 
 /// Caps `p`'s bank at what its memory chain allows.

@@ -148,6 +148,12 @@ const SHAPES: &[&str] = &[
     "print(pcall(function() for i = E, E, E do if i > 3 then break end end end))",
     "print(pcall(string.gsub, tostring(E), tostring(E), function(c) return E end))",
     "print(pcall(function() return #E, -E, ~E, E .. E, E // E, E % E end))",
+    "local p = spawn('return ' .. tostring(E), {fuel = 5000, memory = '2M'}) print(pcall(p.wait, p)) print(pcall(p.usage, p)) p:kill() print(pcall(p.call, p, 'x'))",
+    "local p = spawn('function f(...) return ... end function g(x) return x.y end', {name = tostring(E)}) p:wait() print(pcall(p.call, p, 'f', E, E)) print(pcall(p.call, p, 'g', E)) print(pcall(p.call, p, E))",
+    "local p = spawn('function f(k) return caps, k end') p:wait() local q, rev = revocable(p) print(pcall(q.call, q, 'f', q)) rev() print(pcall(q.call, q, 'f', p)) print(pcall(rev))",
+    "local ok, j = pcall(import, 'json', {fuel = 20000}) if ok then print(pcall(j.encode, E)) print(pcall(j.decode, tostring(E))) end",
+    "print(pcall(spawn, E, E)) print(pcall(import, E)) print(pcall(revocable, E))",
+    "local p = spawn('while true do end', {fuel = 1000}) print(pcall(p.wait, p)) p:refuel(E) print(pcall(p.resume, p)) print(p:status())",
 ];
 
 const ATOMS: &[&str] = &[
