@@ -234,6 +234,11 @@ impl Kernel {
         })
     }
 
+    /// Every process (any state).
+    pub fn processes(&self) -> impl Iterator<Item = &Process> {
+        self.slots.iter().filter_map(|s| s.process.as_ref())
+    }
+
     /// How many processes exist (any state).
     pub fn process_count(&self) -> usize {
         self.slots.iter().filter(|s| s.process.is_some()).count()
@@ -291,6 +296,26 @@ impl Kernel {
             }
         }
         false
+    }
+
+    /// Releases the c-list slots whose key userdata the process's collector freed: a key lives
+    /// while some slot holds it, and a slot lives while its userdata does.
+    fn drop_freed_keys(&mut self, id: ProcessId) {
+        let Kernel { slots, keys, .. } = self;
+        let Some(p) = slots
+            .get_mut(id.index as usize)
+            .filter(|s| s.generation == id.generation)
+            .and_then(|s| s.process.as_mut())
+        else {
+            return;
+        };
+        for payload in std::mem::take(&mut p.vm.heap.gc.freed_notices) {
+            if let Some(handle) = crate::services::payload_handle(&payload) {
+                if let Some(key) = p.clist.drop(handle) {
+                    let _ = keys.release(key);
+                }
+            }
+        }
     }
 
     /// What `id`'s heap may still grow by: the least any memory meter on its chain has left.
@@ -352,6 +377,7 @@ impl Kernel {
         // Cannot fail: the VM spent at most the allowance, which every meter on the chain has.
         let _ = self.fuel.charge(meter, spent);
         self.settle_memory(id);
+        self.drop_freed_keys(id);
         let Some(p) = self.get_mut(id) else { return };
         match outcome {
             Outcome::Finished(values) => {

@@ -125,6 +125,7 @@ impl crate::transfer::TransferHooks for KeyHooks<'_> {
         let ud = to
             .new_userdata(key_payload(handle, b"function"))
             .map_err(TransferError::Memory)?;
+        to.userdata.get_mut(ud.0).notify_on_free = true;
         let n = to
             .new_native(proxy, vec![Value::UserData(ud), Value::Int(index)])
             .map_err(TransferError::Memory)?;
@@ -166,7 +167,9 @@ impl crate::transfer::TransferHooks for KeyHooks<'_> {
         let ud = to
             .new_userdata(key_payload(new, &payload[12..]))
             .map_err(TransferError::Memory)?;
-        to.userdata.get_mut(ud.0).metatable = Some(self.meta);
+        let data = to.userdata.get_mut(ud.0);
+        data.metatable = Some(self.meta);
+        data.notify_on_free = true;
         Ok(Value::UserData(ud))
     }
 }
@@ -211,7 +214,7 @@ fn key_payload(handle: SlotHandle, name: &[u8]) -> Vec<u8> {
 }
 
 /// Reads a key's slot handle back from its payload.
-fn payload_handle(payload: &[u8]) -> Option<SlotHandle> {
+pub(crate) fn payload_handle(payload: &[u8]) -> Option<SlotHandle> {
     if payload.len() < 12 || &payload[..4] != KEY_MAGIC {
         return None;
     }
@@ -1197,7 +1200,9 @@ fn shared_meta(
 fn make_key(vm: &mut Vm, handle: SlotHandle, name: &str) -> Result<Value, crate::vm::Throw> {
     let mt = process_key_meta(vm)?;
     let u = vm.heap.new_userdata(key_payload(handle, name.as_bytes()))?;
-    vm.heap.userdata.get_mut(u.0).metatable = Some(mt);
+    let data = vm.heap.userdata.get_mut(u.0);
+    data.metatable = Some(mt);
+    data.notify_on_free = true;
     Ok(Value::UserData(u))
 }
 

@@ -352,3 +352,23 @@ fn a_childs_memory_intent_is_bounded_by_its_ancestors() {
     // Everything the killed child held went back to the root's meter.
     assert!(k.memory_allowance(root) > 8 << 20);
 }
+
+#[test]
+fn slots_of_collected_keys_are_released() {
+    let (_, k) = run_root(
+        r#"
+        local a = spawn("return 1", {name = "a"}) a:wait()
+        local e = spawn("function give() return caps.mine end", {name = "e", caps = {mine = a}}) e:wait()
+        for i = 1, 3000 do local key = e:call("give") end
+        collectgarbage()
+        collectgarbage()
+        print(e:call("give") == a)
+        "#,
+        100_000_000,
+    );
+    let held: usize = k.processes().map(|p| p.clist.len()).sum();
+    assert!(
+        held < 100,
+        "{held} slots still held after 3000 keys were dropped"
+    );
+}

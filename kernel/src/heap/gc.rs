@@ -34,6 +34,10 @@ pub struct GcState {
     pub stopped: bool,
     /// Completed collections (for tests and `collectgarbage("count")`-style reporting).
     pub cycles: u64,
+    /// Payloads of collected userdata that asked to be noticed (`UserData::notify_on_free`),
+    /// waiting for the host.
+    #[serde(default)]
+    pub freed_notices: Vec<Vec<u8>>,
 }
 
 impl GcState {
@@ -384,6 +388,9 @@ impl Heap {
             if self.userdata.slots[i].is_some() && !self.userdata.marks[i] {
                 if let Some(u) = self.userdata.remove(i as u32) {
                     freed += USERDATA_BASE_BYTES + u.payload.len();
+                    if u.notify_on_free {
+                        self.gc.freed_notices.push(u.payload);
+                    }
                 }
             }
         }

@@ -159,6 +159,10 @@ pub struct FnProto {
 pub struct UserData {
     pub metatable: Option<TableRef>,
     pub payload: Vec<u8>,
+    /// When collected, hand the payload to the host (`GcState::freed_notices`): the kernel
+    /// releases the key slot a key's userdata names.
+    #[serde(default)]
+    pub notify_on_free: bool,
 }
 
 /// A coroutine's life cycle (`coroutine.status`).
@@ -520,6 +524,7 @@ impl Heap {
         Ok(UserDataRef(self.userdata.insert(UserData {
             metatable: None,
             payload,
+            notify_on_free: false,
         })))
     }
 
