@@ -5,8 +5,8 @@
 
 use crate::support::*;
 use crate::Lib;
-use kernel::number::{str_to_number, Number};
-use kernel::value::{TableRef, Value};
+use kernel::number::str_to_number;
+use kernel::value::Value;
 use kernel::vm::frame::flags;
 use kernel::vm::meta::MetaMethod;
 use kernel::vm::{Action, NativeCall, Throw, Vm, STATE_ERROR};
@@ -717,8 +717,6 @@ impl VmExt for Vm {
     }
 }
 
-#[allow(dead_code)]
-fn unused(_: TableRef, _: Number) {}
 
 /// Whether the frame flags mark natives that cannot be yielded across.
 pub const NO_YIELD: u8 = flags::NO_YIELD;
