@@ -717,6 +717,5 @@ impl VmExt for Vm {
     }
 }
 
-
 /// Whether the frame flags mark natives that cannot be yielded across.
 pub const NO_YIELD: u8 = flags::NO_YIELD;

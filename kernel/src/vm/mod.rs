@@ -54,6 +54,14 @@ pub enum Outcome {
     Trap,
 }
 
+/// Values handed from one thread to another at a yield, return or failure.
+enum Handoff {
+    /// `n` values at `from` in the stack of the thread being left.
+    Range(usize, usize),
+    /// One value.
+    Value(Value),
+}
+
 /// What `close_coroutine` did.
 #[derive(Clone, Copy, Debug)]
 pub enum CloseOutcome {
@@ -557,9 +565,11 @@ impl Vm {
     }
 
     fn switch_to(&mut self, t: ThreadRef, status_of_old: ThreadStatus) {
-        let mut old = std::mem::replace(&mut self.th, std::mem::take(self.heap.thread_mut(t)));
-        old.status = status_of_old;
-        *self.heap.thread_mut(self.current) = old;
+        // The running thread goes back into its slot (which holds a placeholder) and `t`'s
+        // thread comes out, leaving the placeholder behind: two swaps, no temporaries.
+        self.th.status = status_of_old;
+        std::mem::swap(&mut self.th, self.heap.thread_mut(self.current));
+        std::mem::swap(&mut self.th, self.heap.thread_mut(t));
         self.current = t;
         self.th.status = ThreadStatus::Running;
     }
@@ -584,17 +594,22 @@ impl Vm {
             return Err(Throw::msg("C stack overflow"));
         }
         let from = self.th.top - nargs;
-        let args: Vec<Value> = self.th.stack[from..self.th.top].to_vec();
         self.th.top = from;
         if let Some(f) = self.th.frames.last_mut() {
             f.pc = 1;
         }
-        self.resume_chain.push(self.current);
+        let resumer = self.current;
+        self.resume_chain.push(resumer);
         self.switch_to(co, ThreadStatus::Normal);
         let fresh = self.th.frames.is_empty();
-        for a in args {
-            self.push(a)?;
+        // The arguments, straight from the resumer's stack (now in its slot) to this one.
+        let top = self.th.top;
+        self.ensure_stack(top + nargs + EXTRA_STACK)?;
+        let src = &self.heap.threads.get(resumer.0).stack;
+        if from + nargs <= src.len() {
+            self.th.stack[top..top + nargs].copy_from_slice(&src[from..from + nargs]);
         }
+        self.th.top = top + nargs;
         if fresh {
             self.call_value(0, -1, ReturnTo::Normal)?;
         }
@@ -618,23 +633,24 @@ impl Vm {
             ));
         }
         let from = self.th.top - n;
-        let values: Vec<Value> = self.th.stack[from..self.th.top].to_vec();
         if let Some(f) = self.th.frames.last_mut() {
             f.pc = 1;
             self.th.top = f.base as usize;
         }
-        self.return_to_resumer(true, values, ThreadStatus::Suspended)
+        // The values stay in this stack's slots until the resumer has copied them.
+        self.return_to_resumer(true, Handoff::Range(from, n), ThreadStatus::Suspended)
     }
 
     fn return_to_resumer(
         &mut self,
         ok: bool,
-        values: Vec<Value>,
+        values: Handoff,
         status: ThreadStatus,
     ) -> Result<(), Throw> {
         let Some(resumer) = self.resume_chain.pop() else {
             return Err(Throw::msg("attempt to yield from outside a coroutine"));
         };
+        let from_thread = self.current;
         self.switch_to(resumer, status);
         let base = self.th.frames.last().map(|f| f.base as usize).unwrap_or(0);
         // A native continuing in state 1 gets the values right at its base; other states keep
@@ -645,8 +661,18 @@ impl Vm {
         };
         self.th.top = base + keep;
         self.push(Value::Bool(ok))?;
-        for v in values {
-            self.push(v)?;
+        match values {
+            Handoff::Value(v) => self.push(v)?,
+            Handoff::Range(from, n) => {
+                // Straight from the other thread's stack (now back in its slot) to this one.
+                let top = self.th.top;
+                self.ensure_stack(top + n + EXTRA_STACK)?;
+                let src = &self.heap.threads.get(from_thread.0).stack;
+                if from + n <= src.len() {
+                    self.th.stack[top..top + n].copy_from_slice(&src[from..from + n]);
+                }
+                self.th.top = top + n;
+            }
         }
         Ok(())
     }
@@ -1100,14 +1126,13 @@ impl Vm {
 
     /// The base function of the running thread returned.
     fn thread_finished(&mut self, first: usize, n: usize) -> Result<(), Throw> {
-        let values: Vec<Value> = self.th.stack[first..first + n].to_vec();
         if self.is_main_thread() {
-            self.finished = Some(values);
+            self.finished = Some(self.th.stack[first..first + n].to_vec());
             return Ok(());
         }
         self.close_upvals(0);
         self.th.top = 0;
-        self.return_to_resumer(true, values, ThreadStatus::Dead)
+        self.return_to_resumer(true, Handoff::Range(first, n), ThreadStatus::Dead)
     }
 
     // ----- running -----------------------------------------------------------------------------
@@ -1493,10 +1518,8 @@ impl Vm {
                     self.th.failed = true;
                     self.th.frames.clear();
                     self.close_upvals(0);
-                    let top = self.th.top;
                     let _ = self.push(err);
-                    let _ = top;
-                    match self.return_to_resumer(false, vec![err], ThreadStatus::Dead) {
+                    match self.return_to_resumer(false, Handoff::Value(err), ThreadStatus::Dead) {
                         Ok(()) => None,
                         Err(e) => self.handle_throw(e),
                     }
