@@ -531,16 +531,3 @@ fn random_valid_programs_match_luac() {
         .collect();
     compare_with_luac(&refs);
 }
-
-#[test]
-#[ignore = "developer helper: set LUA_FILE to a .lua file to dump its listing"]
-fn dump_listing_file() {
-    let path = std::env::var("LUA_FILE").unwrap();
-    let src = std::fs::read_to_string(&path).unwrap();
-    let name = std::path::Path::new(&path)
-        .file_stem()
-        .unwrap()
-        .to_string_lossy()
-        .into_owned();
-    std::fs::write(format!("{path}.ours"), normalize(&our_listing(&name, &src))).unwrap();
-}
