@@ -78,6 +78,26 @@ struct KeyHooks<'a> {
     functions: Vec<Value>,
 }
 
+impl KeyHooks<'_> {
+    /// Puts `key` (whose holder count already counts this slot) in a new slot of the receiver,
+    /// remembering it so a failed copy can take it back; on failure the count is given back.
+    fn grant(
+        &mut self,
+        key: crate::clist::KeyId,
+    ) -> Result<SlotHandle, crate::transfer::TransferError> {
+        match self.receiver.grant(key) {
+            Ok(handle) => {
+                self.granted.push((handle, key));
+                Ok(handle)
+            }
+            Err(e) => {
+                let _ = self.keys.release(key);
+                Err(crate::transfer::TransferError::Refused(e.to_string()))
+            }
+        }
+    }
+}
+
 impl crate::transfer::TransferHooks for KeyHooks<'_> {
     fn charge(&mut self, _units: u64) -> Result<(), crate::transfer::TransferError> {
         Ok(())
@@ -113,14 +133,7 @@ impl crate::transfer::TransferHooks for KeyHooks<'_> {
             .keys
             .create(kind)
             .map_err(|e| TransferError::Refused(e.to_string()))?;
-        let handle = match self.receiver.grant(key) {
-            Ok(h) => h,
-            Err(e) => {
-                let _ = self.keys.release(key);
-                return Err(TransferError::Refused(e.to_string()));
-            }
-        };
-        self.granted.push((handle, key));
+        let handle = self.grant(key)?;
         // The key rides in the proxy's upvalue, out of Lua's reach (there is no debug library).
         let ud = to
             .new_userdata(key_payload(handle, b"function"))
@@ -156,14 +169,7 @@ impl crate::transfer::TransferHooks for KeyHooks<'_> {
         self.keys
             .retain(key)
             .map_err(|e| TransferError::Refused(e.to_string()))?;
-        let new = match self.receiver.grant(key) {
-            Ok(h) => h,
-            Err(e) => {
-                let _ = self.keys.release(key);
-                return Err(TransferError::Refused(e.to_string()));
-            }
-        };
-        self.granted.push((new, key));
+        let new = self.grant(key)?;
         let ud = to
             .new_userdata(key_payload(new, &payload[12..]))
             .map_err(TransferError::Memory)?;

@@ -43,28 +43,12 @@ pub(crate) enum OpError {
     For(&'static str),
 }
 
+/// Integer-or-float arithmetic on register B and operand `$c` (a register or a constant);
+/// on success the result goes to register A and the following MMBIN is skipped.
 macro_rules! arith_fast {
-    ($self:ident, $base:ident, $i:ident, $pc:ident, $int:expr, $flt:expr) => {{
+    ($self:ident, $base:ident, $i:ident, $pc:ident, $c:expr, $int:expr, $flt:expr) => {{
         let b = $self.th.stack[$base + $i.b() as usize];
-        let c = $self.th.stack[$base + $i.c() as usize];
-        let r = match (b, c) {
-            (Value::Int(x), Value::Int(y)) => Some(Value::Int($int(x, y))),
-            (Value::Float(x), Value::Float(y)) => Some(Value::Float($flt(x, y))),
-            (Value::Int(x), Value::Float(y)) => Some(Value::Float($flt(x as f64, y))),
-            (Value::Float(x), Value::Int(y)) => Some(Value::Float($flt(x, y as f64))),
-            _ => None,
-        };
-        if let Some(v) = r {
-            $self.th.stack[$base + $i.a() as usize] = v;
-            $pc += 1;
-        }
-    }};
-}
-
-macro_rules! arith_k {
-    ($self:ident, $base:ident, $k:ident, $i:ident, $pc:ident, $int:expr, $flt:expr) => {{
-        let b = $self.th.stack[$base + $i.b() as usize];
-        let c = $k[$i.c() as usize];
+        let c = $c;
         let r = match (b, c) {
             (Value::Int(x), Value::Int(y)) => Some(Value::Int($int(x, y))),
             (Value::Float(x), Value::Float(y)) => Some(Value::Float($flt(x, y))),
@@ -426,16 +410,37 @@ impl Vm {
                         }
                     }
                     OpCode::AddK => {
-                        arith_k!(self, base, k, i, pc, i64::wrapping_add, |a: f64, b: f64| a
-                            + b)
+                        arith_fast!(
+                            self,
+                            base,
+                            i,
+                            pc,
+                            k[i.c() as usize],
+                            i64::wrapping_add,
+                            |a: f64, b: f64| a + b
+                        )
                     }
                     OpCode::SubK => {
-                        arith_k!(self, base, k, i, pc, i64::wrapping_sub, |a: f64, b: f64| a
-                            - b)
+                        arith_fast!(
+                            self,
+                            base,
+                            i,
+                            pc,
+                            k[i.c() as usize],
+                            i64::wrapping_sub,
+                            |a: f64, b: f64| a - b
+                        )
                     }
                     OpCode::MulK => {
-                        arith_k!(self, base, k, i, pc, i64::wrapping_mul, |a: f64, b: f64| a
-                            * b)
+                        arith_fast!(
+                            self,
+                            base,
+                            i,
+                            pc,
+                            k[i.c() as usize],
+                            i64::wrapping_mul,
+                            |a: f64, b: f64| a * b
+                        )
                     }
                     OpCode::ModK => {
                         let b = reg!(i.b());
@@ -508,13 +513,37 @@ impl Vm {
                         }
                     }
                     OpCode::Add => {
-                        arith_fast!(self, base, i, pc, i64::wrapping_add, |a: f64, b: f64| a + b)
+                        arith_fast!(
+                            self,
+                            base,
+                            i,
+                            pc,
+                            self.th.stack[base + i.c() as usize],
+                            i64::wrapping_add,
+                            |a: f64, b: f64| a + b
+                        )
                     }
                     OpCode::Sub => {
-                        arith_fast!(self, base, i, pc, i64::wrapping_sub, |a: f64, b: f64| a - b)
+                        arith_fast!(
+                            self,
+                            base,
+                            i,
+                            pc,
+                            self.th.stack[base + i.c() as usize],
+                            i64::wrapping_sub,
+                            |a: f64, b: f64| a - b
+                        )
                     }
                     OpCode::Mul => {
-                        arith_fast!(self, base, i, pc, i64::wrapping_mul, |a: f64, b: f64| a * b)
+                        arith_fast!(
+                            self,
+                            base,
+                            i,
+                            pc,
+                            self.th.stack[base + i.c() as usize],
+                            i64::wrapping_mul,
+                            |a: f64, b: f64| a * b
+                        )
                     }
                     OpCode::Mod => {
                         let b = reg!(i.b());
