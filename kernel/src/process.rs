@@ -89,7 +89,7 @@ pub struct Process {
     pub parent: Option<ProcessId>,
     pub state: State,
     pub fault: Option<Fault>,
-    /// What its main function returned, once done.
+    /// What its main function returned, once done; the error value, once failed.
     pub results: Vec<Value>,
     pub(crate) fuel: MeterId,
     /// Its memory meter (the credit model applied to bytes), and the bank use last charged to
@@ -103,6 +103,18 @@ pub struct Process {
     /// The process running a call this process made (`proc:call()`), until it answers.
     #[serde(default)]
     pub(crate) calling: Option<ProcessId>,
+    /// Calls this process is serving while it waits in a kernel service (callbacks from the
+    /// processes it waits for), innermost last.
+    #[serde(default)]
+    pub(crate) serving: Vec<Callback>,
+}
+
+/// A call a waiting process serves above its trap: who asked, and the waits it put aside.
+#[derive(Clone, Copy, Debug, Serialize, Deserialize)]
+pub(crate) struct Callback {
+    pub(crate) caller: ProcessId,
+    pub(crate) calling: Option<ProcessId>,
+    pub(crate) waiting_on: Option<ProcessId>,
 }
 
 #[derive(Serialize, Deserialize)]
@@ -171,6 +183,7 @@ impl Kernel {
             clist: crate::clist::Clist::new(),
             waiting_on: None,
             calling: None,
+            serving: Vec::new(),
         };
         match self.free.pop() {
             Some(i) => {
@@ -391,15 +404,12 @@ impl Kernel {
                 }
             }
             Outcome::Error { value, traceback } => {
-                let message = match (p.vm.str_bytes(value), value.as_number()) {
-                    (Some(b), _) => String::from_utf8_lossy(b).into_owned(),
-                    (None, Some(n)) => crate::number::number_to_string(n),
-                    _ => fault_text(&mut p.vm, value).unwrap_or_else(|| {
-                        format!("(error object is a {} value)", value.type_name())
-                    }),
-                };
+                let message = error_message(&mut p.vm, value);
                 p.state = State::Failed;
                 p.fault = Some(Fault::Error { message, traceback });
+                // Kept for whoever waits: the fault carries a copy. (The VM never runs again,
+                // so the collector cannot free it meanwhile.)
+                p.results = vec![value];
             }
             Outcome::Trap => p.state = State::Waiting,
         }
@@ -423,6 +433,16 @@ impl Kernel {
             p.state = State::Suspended;
             p.fault = Some(Fault::Fuel { exhausted });
         }
+    }
+}
+
+/// The text of an error value, as a fault's message shows it.
+pub(crate) fn error_message(vm: &mut Vm, value: Value) -> String {
+    match (vm.str_bytes(value), value.as_number()) {
+        (Some(b), _) => String::from_utf8_lossy(b).into_owned(),
+        (None, Some(n)) => crate::number::number_to_string(n),
+        _ => fault_text(vm, value)
+            .unwrap_or_else(|| format!("(error object is a {} value)", value.type_name())),
     }
 }
 

@@ -193,6 +193,8 @@ struct Refusal {
     kind: &'static str,
     message: String,
     process: Option<Value>,
+    /// The error value itself, copied into the caller (a child's `error(…)` argument).
+    value: Option<Value>,
 }
 
 fn refuse(kind: &'static str, message: impl Into<String>) -> Refusal {
@@ -200,6 +202,7 @@ fn refuse(kind: &'static str, message: impl Into<String>) -> Refusal {
         kind,
         message: message.into(),
         process: None,
+        value: None,
     }
 }
 
@@ -282,6 +285,10 @@ impl Kernel {
             "revocable" => self.revocable(id, &args),
             "process.revoke" => self.revoke(id),
             "process.eq" => self.key_equal(id, &args),
+            "process.callback" => {
+                self.finish_callback(id, &args);
+                return;
+            }
             other => Err(refuse(
                 "error",
                 format!("no kernel service named '{other}'"),
@@ -343,6 +350,10 @@ impl Kernel {
                 let k = vm.intern(b"process")?;
                 vm.raw_set(t, k, key)?;
             }
+            if let Some(value) = r.value {
+                let k = vm.intern(b"value")?;
+                vm.raw_set(t, k, value)?;
+            }
             let mt = shared_meta(vm, FAULT_META, |vm, mt| {
                 let f = native(vm, "process.fault.tostring")?;
                 let k = vm.intern(b"__tostring")?;
@@ -393,6 +404,7 @@ impl Kernel {
                 kind: "revoked",
                 message: "the process key was revoked".into(),
                 process: Some(v),
+                value: None,
             });
         }
         // Through forwarders (`revocable`) to the process designated.
@@ -405,6 +417,7 @@ impl Kernel {
                         kind: "killed",
                         message: "the process was killed".into(),
                         process: Some(v),
+                        value: None,
                     }),
                 }
             }
@@ -412,19 +425,198 @@ impl Kernel {
         }
     }
 
-    /// Waits for a busy callee, unless the callee is (through other calls) waiting for the
-    /// caller: that call could never be answered.
-    fn wait_for_busy(&self, id: ProcessId, callee: ProcessId) -> Result<Answer, Refusal> {
+    /// A call into a busy callee: wait until it is idle, unless the callee is (through other
+    /// calls) waiting for the caller. Then the call is a callback: served at once above the
+    /// callee's waiting trap if it waits in a kernel service, refused otherwise (it could never
+    /// be answered).
+    fn call_busy(
+        &mut self,
+        id: ProcessId,
+        callee: ProcessId,
+        function: Callee,
+        args: &[Value],
+    ) -> Result<Answer, Refusal> {
         let mut cur = Some(callee);
+        let mut cycle = false;
         for _ in 0..self.slots.len() + 1 {
             let Some(p) = cur else { break };
             if p == id {
-                let name = self.get(callee).map(|c| c.name.clone()).unwrap_or_default();
-                return Err(refuse("error", format!("call into '{name}' would deadlock: it is waiting for the caller (calls into a process wait until it is idle)")));
+                cycle = true;
+                break;
             }
             cur = self.get(p).and_then(|p| p.waiting_on.or(p.calling));
         }
+        if !cycle {
+            return Ok(Answer::Wait(callee));
+        }
+        let parked = self.get(callee).is_some_and(|c| {
+            c.state == State::Waiting
+                && c.vm
+                    .trap_native()
+                    .is_some_and(|n| c.vm.natives().name(n) != "process.callback")
+        });
+        if parked {
+            return self.start_callback(id, callee, function, args);
+        }
+        let name = self.get(callee).map(|c| c.name.clone()).unwrap_or_default();
+        Err(refuse(
+            "error",
+            format!("call into '{name}' would deadlock: it is waiting for the caller and cannot take the call"),
+        ))
+    }
+
+    /// Starts `function(args…)` in `callee`, which waits in a kernel service for (a process
+    /// that waits for) the caller: the call runs above that trap, and the waits the callee had
+    /// are put aside until it returns (`finish_callback`).
+    fn start_callback(
+        &mut self,
+        id: ProcessId,
+        callee: ProcessId,
+        function: Callee,
+        args: &[Value],
+    ) -> Result<Answer, Refusal> {
+        let Some(mut c) = self
+            .slots
+            .get_mut(child_index(callee))
+            .and_then(|s| s.process.take())
+        else {
+            return Err(refuse("killed", "the process is gone"));
+        };
+        let started = (|| -> Result<(), Refusal> {
+            let copied = self.copy_between(id, args, &mut c, callee, Op::CallArgument)?;
+            let f = callee_function(&mut c, &function)?;
+            let runner = native(&mut c.vm, "process.callback")
+                .map_err(|_| refuse("error", "no callback native"))?;
+            crate::process::bound(&self.memory, &mut c);
+            let r = c.vm.start_trap_callback(runner, f, &copied);
+            crate::process::settle(&mut self.memory, &mut c);
+            r.map_err(|e| match e {
+                crate::vm::Throw::Memory(_) => {
+                    refuse("memory", "not enough memory in the called process")
+                }
+                crate::vm::Throw::Message(m) | crate::vm::Throw::Plain(m) => refuse("error", m),
+                crate::vm::Throw::StackOverflow => refuse("error", "stack overflow"),
+                _ => refuse("error", "the call could not be started"),
+            })?;
+            c.serving.push(crate::process::Callback {
+                caller: id,
+                calling: c.calling.take(),
+                waiting_on: c.waiting_on.take(),
+            });
+            c.state = State::Ready;
+            Ok(())
+        })();
+        if let Some(slot) = self.slots.get_mut(child_index(callee)) {
+            slot.process = Some(c);
+        }
+        started?;
+        if let Some(p) = self.get_mut(id) {
+            p.calling = Some(callee);
+        }
         Ok(Answer::Wait(callee))
+    }
+
+    /// A callback's runner trapped with `true, results…` or `false, error`: hands them to the
+    /// caller (if it still waits for them) and puts the process back into the wait it had.
+    fn finish_callback(&mut self, id: ProcessId, outcome: &[Value]) {
+        let Some(c) = self.get_mut(id) else { return };
+        let ended = c.vm.end_trap_callback();
+        let Some(entry) = c.serving.pop().filter(|_| ended.is_ok()) else {
+            // Not a callback the kernel started: nothing to hand back.
+            let message = "a callback ended that the kernel did not start";
+            c.state = State::Failed;
+            c.fault = Some(Fault::Error {
+                message: message.into(),
+                traceback: String::new(),
+            });
+            return;
+        };
+        c.state = State::Waiting;
+        c.calling = entry.calling;
+        c.waiting_on = entry.waiting_on;
+        let caller = entry.caller;
+        let waits = self.get(caller).is_some_and(|p| {
+            p.calling == Some(id) && p.state == State::Waiting && p.vm.trap_native().is_some()
+        });
+        if !waits {
+            // The caller gave up (a fault reached it, or it was killed): the answer is dropped.
+            return;
+        }
+        if let Some(p) = self.get_mut(caller) {
+            p.calling = None;
+            p.waiting_on = None;
+        }
+        let key = self.call_key(caller);
+        let answer = match outcome.split_first() {
+            Some((Value::Bool(true), results)) => {
+                self.copy_to(id, results, caller).map(Answer::Values)
+            }
+            Some((_, rest)) => {
+                let error = rest.first().copied().unwrap_or(Value::Nil);
+                let message = match self.get_mut(id) {
+                    Some(c) => crate::process::error_message(&mut c.vm, error),
+                    None => String::new(),
+                };
+                let value = self
+                    .copy_to(id, &[error], caller)
+                    .ok()
+                    .and_then(|v| v.first().copied());
+                Err(Refusal {
+                    kind: if message == "not enough memory" {
+                        "memory"
+                    } else {
+                        "error"
+                    },
+                    message,
+                    process: Some(key),
+                    value,
+                })
+            }
+            None => Err(refuse("error", "a callback ended without an answer")),
+        };
+        match answer {
+            Ok(Answer::Values(values)) => {
+                if let Some(p) = self.get_mut(caller) {
+                    if p.vm.complete_trap(&values).is_ok() {
+                        p.state = State::Ready;
+                    }
+                }
+            }
+            Ok(Answer::Wait(_)) => {}
+            Err(r) => self.fail(caller, r),
+        }
+    }
+
+    /// The key value a process's pending call names (a proxy's key, or `proc:call`'s `proc`).
+    fn call_key(&self, id: ProcessId) -> Value {
+        let Some(p) = self.get(id) else {
+            return Value::Nil;
+        };
+        match p.vm.trap_upvalues() {
+            [key, Value::Int(_)] => *key,
+            _ => p.vm.trap_args().first().copied().unwrap_or(Value::Nil),
+        }
+    }
+
+    /// Copies `values` from process `from` into process `to` (both in the kernel).
+    fn copy_to(
+        &mut self,
+        from: ProcessId,
+        values: &[Value],
+        to: ProcessId,
+    ) -> Result<Vec<Value>, Refusal> {
+        let Some(mut receiver) = self
+            .slots
+            .get_mut(child_index(to))
+            .and_then(|s| s.process.take())
+        else {
+            return Err(refuse("error", "no such process"));
+        };
+        let copied = self.copy_between(from, values, &mut receiver, to, Op::CallResult);
+        if let Some(slot) = self.slots.get_mut(child_index(to)) {
+            slot.process = Some(receiver);
+        }
+        copied
     }
 
     /// The process and function a far-function key held by `holder` designates, if `v` is one.
@@ -651,15 +843,6 @@ impl Kernel {
         if callee == id {
             return Err(refuse("error", "a process cannot call itself"));
         }
-        let state = self.get(callee).map(|c| c.state).unwrap_or(State::Killed);
-        match state {
-            // Busy: wait until it is idle, then try again.
-            State::Ready | State::Running | State::Waiting => {
-                return self.wait_for_busy(id, callee)
-            }
-            State::Done => {}
-            _ => return self.answer_from(id, callee, key),
-        }
         let fname = match (args.get(1), self.get(id)) {
             (Some(&Value::Str(s)), Some(p)) => {
                 String::from_utf8_lossy(p.vm.heap.str(s)).into_owned()
@@ -671,12 +854,16 @@ impl Kernel {
                 ))
             }
         };
-        self.start_call(
-            id,
-            callee,
-            Callee::Global(fname),
-            &args[2.min(args.len())..],
-        )
+        let function = Callee::Global(fname);
+        let call_args = &args[2.min(args.len())..];
+        match self.get(callee).map(|c| c.state).unwrap_or(State::Killed) {
+            // Busy: wait until it is idle, then try again.
+            State::Ready | State::Running | State::Waiting => {
+                self.call_busy(id, callee, function, call_args)
+            }
+            State::Done => self.start_call(id, callee, function, call_args),
+            _ => self.answer_from(id, callee, key),
+        }
     }
 
     /// Starts a function of the idle process `callee` with copies of `args` (its bank pays);
@@ -698,28 +885,7 @@ impl Kernel {
         let started = (|| -> Result<(), Refusal> {
             // Arguments are copied into the callee's heap (its bank pays); keys cross as keys.
             let copied = self.copy_between(id, args, &mut c, callee, Op::CallArgument)?;
-            let f = match &function {
-                Callee::Global(name) => c.vm.get_global(name),
-                Callee::Export(i) => {
-                    let k =
-                        c.vm.intern(EXPORTS)
-                            .map_err(|_| refuse("memory", "not enough memory"))?;
-                    match c.vm.raw_get(c.vm.registry, k) {
-                        Value::Table(t) => c.vm.raw_get(t, Value::Int(*i)),
-                        _ => Value::Nil,
-                    }
-                }
-            };
-            if !f.is_function() {
-                let what = match &function {
-                    Callee::Global(name) => name.clone(),
-                    Callee::Export(i) => format!("export #{i}"),
-                };
-                return Err(refuse(
-                    "error",
-                    format!("process '{}' has no function '{}'", c.name, what),
-                ));
-            }
+            let f = callee_function(&mut c, &function)?;
             c.vm.start(f, &copied)
                 .map_err(|_| refuse("memory", "not enough memory in the called process"))?;
             c.state = State::Ready;
@@ -755,7 +921,9 @@ impl Kernel {
             None => (self.resolve(id, key)?, index),
         };
         match self.get(callee).map(|c| c.state).unwrap_or(State::Killed) {
-            State::Ready | State::Running | State::Waiting => self.wait_for_busy(id, callee),
+            State::Ready | State::Running | State::Waiting => {
+                self.call_busy(id, callee, Callee::Export(index), args)
+            }
             State::Done => self.start_call(id, callee, Callee::Export(index), args),
             _ => self.answer_from(id, callee, key),
         }
@@ -1124,10 +1292,24 @@ impl Kernel {
                 } else {
                     "error"
                 };
+                // The error value itself, when it can cross (a function or a coroutine in it
+                // cannot: then the fault has only the message).
+                let error = self
+                    .get(child)
+                    .map(|c| c.results.clone())
+                    .unwrap_or_default();
+                let value = match error.first() {
+                    Some(_) if kind == "error" => self
+                        .copy_to(child, &error[..1], id)
+                        .ok()
+                        .and_then(|v| v.first().copied()),
+                    _ => None,
+                };
                 Err(Refusal {
                     kind,
                     message,
                     process: Some(key),
+                    value,
                 })
             }
             State::Suspended => {
@@ -1149,16 +1331,45 @@ impl Kernel {
                     kind: "fuel",
                     message,
                     process: Some(key),
+                    value: None,
                 })
             }
             State::Killed => Err(Refusal {
                 kind: "killed",
                 message: "the process was killed".into(),
                 process: Some(key),
+                value: None,
             }),
             State::Ready | State::Running | State::Waiting => Ok(Answer::Wait(child)),
         }
     }
+}
+
+/// The function of process `c` that a call names.
+fn callee_function(c: &mut crate::process::Process, function: &Callee) -> Result<Value, Refusal> {
+    let f = match function {
+        Callee::Global(name) => c.vm.get_global(name),
+        Callee::Export(i) => {
+            let k =
+                c.vm.intern(EXPORTS)
+                    .map_err(|_| refuse("memory", "not enough memory"))?;
+            match c.vm.raw_get(c.vm.registry, k) {
+                Value::Table(t) => c.vm.raw_get(t, Value::Int(*i)),
+                _ => Value::Nil,
+            }
+        }
+    };
+    if !f.is_function() {
+        let what = match function {
+            Callee::Global(name) => name.clone(),
+            Callee::Export(i) => format!("export #{i}"),
+        };
+        return Err(refuse(
+            "error",
+            format!("process '{}' has no function '{}'", c.name, what),
+        ));
+    }
+    Ok(f)
 }
 
 fn child_index(id: ProcessId) -> usize {

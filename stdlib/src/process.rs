@@ -5,7 +5,7 @@
 
 use crate::Lib;
 use kernel::value::Value;
-use kernel::vm::{Action, NativeCall, Throw, Vm};
+use kernel::vm::{Action, NativeCall, Throw, Vm, STATE_ERROR};
 
 pub const LIB: Lib = Lib {
     name: None,
@@ -28,6 +28,8 @@ pub const LIB: Lib = Lib {
         ("process.eq", kernel_service, 0),
         ("process.tostring", key_tostring, 0),
         ("process.fault.tostring", fault_tostring, 0),
+        // Yielding out of a callback would leave its caller waiting on a suspended coroutine.
+        ("process.callback", callback, crate::base::NO_YIELD),
     ],
 };
 
@@ -73,6 +75,42 @@ fn key_tostring(vm: &mut Vm, call: NativeCall) -> Result<Action, Throw> {
         _ => String::new(),
     };
     crate::support::ret_str(vm, format!("process: {name}").as_bytes())
+}
+
+/// Runs a call into this process that arrived while it waits in a kernel service (a callback
+/// from the process it is calling), in protected mode, then traps with `true, results…` or
+/// `false, error` for the kernel to hand back (`Vm::start_trap_callback`).
+fn callback(vm: &mut Vm, call: NativeCall) -> Result<Action, Throw> {
+    match call.state {
+        0 => {
+            vm.protect_current_frame();
+            Ok(Action::Call {
+                func: call.base,
+                nresults: -1,
+                state: 1,
+            })
+        }
+        1 => {
+            // [results…] → [true, results…]
+            let top = vm.top();
+            vm.push(Value::Nil)?;
+            for i in (call.base..top).rev() {
+                let v = vm.stack_get(i);
+                vm.stack_set(i + 1, v);
+            }
+            vm.stack_set(call.base, Value::Bool(true));
+            Ok(Action::Trap { state: 2 })
+        }
+        STATE_ERROR => {
+            let err = vm.stack_get(vm.top() - 1);
+            vm.set_top(call.base)?;
+            vm.push(Value::Bool(false))?;
+            vm.push(err)?;
+            Ok(Action::Trap { state: 2 })
+        }
+        // The kernel pops the runner once it has the answer; nothing to return if it did not.
+        _ => Ok(Action::Return(0)),
+    }
 }
 
 /// `tostring` of a fault table: `kind: message`.

@@ -107,10 +107,25 @@ fn errors_and_kills_arrive_as_faults() {
         local ok3, err3 = pcall(spin.status, {})
         print(ok3, err3.kind)
         print(pcall(spawn, "x = = 1"))
+        -- The error value itself crosses (copied) when it can.
+        local tbl = spawn("error({code = 7, list = {1, 2}})", {name = "tbl"})
+        local ok4, err4 = pcall(tbl.wait, tbl)
+        print(ok4, err4.kind, err4.value.code, #err4.value.list, err4.message)
+        local fn = spawn("error(coroutine.create(print))", {name = "fn"})
+        local ok5, err5 = pcall(fn.wait, fn)
+        print(ok5, err5.kind, err5.value, err5.message)
         "#,
         100_000_000,
     );
     let lines: Vec<&str> = out.lines().collect();
+    assert_eq!(
+        lines[4],
+        "false\terror\t7\t2\t(error object is a table value)"
+    );
+    assert_eq!(
+        lines[5],
+        "false\terror\tnil\t(error object is a thread value)"
+    );
     assert_eq!(lines[0], "false\terror\tbad:1: boom\ttrue");
     assert_eq!(lines[1], "false\tkilled");
     assert_eq!(lines[2], "false\tdenied");
@@ -310,15 +325,85 @@ fn functions_cross_as_far_function_keys() {
         local other = spawn("function use(f) return f(100) end", {name = "other"})
         other:wait()
         print(other:call("use", c))
-        -- A callback into a process that waits for the call cannot be answered: refused.
+        -- A callback into the process that waits for the call runs at once.
         local w = spawn("function run(f) return pcall(f, 1) end", {name = "worker"})
         w:wait()
-        local ok, err = w:call("run", function(x) return x end)
-        print(ok, err.kind)
+        print(w:call("run", function(x) return x + 1 end))
         "#,
         100_000_000,
     );
-    assert_eq!(out, "function\t1\t6\t7\n107\nfalse\terror\n");
+    assert_eq!(out, "function\t1\t6\t7\n107\ntrue\t2\n");
+}
+
+#[test]
+fn callbacks_into_a_waiting_caller_are_served_above_its_wait() {
+    let (out, k) = run_root(
+        r#"
+        -- A library that calls back: map with the caller's function, errors included.
+        local lib = spawn([[
+            function map(t, f) local r = {} for i, v in ipairs(t) do r[i] = f(v) end return r end
+            function try(f, ...) return pcall(f, ...) end
+            function twice(f) return f(f(1)) end
+            function ping(n, pong) if n == 0 then return 0 end return 1 + pong(n - 1) end
+            function yielder(f) return f() end
+        ]], {name = "lib", fuel = 10000000})
+        lib:wait()
+        local seen = {}
+        local r = lib:call("map", {1, 2, 3}, function(v) seen[#seen + 1] = v return v * 10 end)
+        print(r[1], r[2], r[3], #seen)
+        -- An error in the callback reaches the library as a fault with the value itself.
+        local ok, e = lib:call("try", function(x) error({code = x}) end, 42)
+        print(ok, e.kind, type(e.value), e.value.code)
+        print(lib:call("twice", function(x) return x + 5 end))
+        -- Ping-pong: the caller and the library call each other, nested ten deep.
+        local pong
+        local function ping(n) return lib:call("ping", n, pong) end
+        pong = function(n) if n == 0 then return 0 end return 1 + ping(n - 1) end
+        print(ping(10))
+        -- After all that the library is idle again and answers ordinary calls.
+        print(lib:status(), lib:call("twice", function(x) return x * 3 end))
+        -- Yielding out of a callback is refused (the library would wait forever); inside a
+        -- coroutine, an ordinary callback works.
+        local co = coroutine.wrap(function()
+            local a = lib:call("twice", function(x) return x - 1 end)
+            return a, pcall(lib.call, lib, "yielder", function() coroutine.yield(1) end)
+        end)
+        local a, ok2, e2 = co()
+        print(a, ok2, e2.kind, e2.message, lib:status())
+        "#,
+        100_000_000,
+    );
+    assert_eq!(
+        out,
+        "10\t20\t30\t3\nfalse\terror\ttable\t42\n11\n10\ndone\t9\n\
+         -1\tfalse\terror\terror: attempt to yield across a C-call boundary\tfailed\n"
+    );
+    assert!(k.audit.verify().is_ok());
+}
+
+#[test]
+fn a_callback_that_runs_out_of_fuel_faults_its_caller() {
+    let (out, _) = run_root(
+        r#"
+        -- The spinner calls the library, which calls back into the spinner; the callback
+        -- loops until the spinner's budget is spent. The library hears of it as a fuel fault
+        -- (and catches it), the root as the spinner's fuel fault.
+        local lib = spawn([[
+            function run(f) return pcall(f) end
+        ]], {name = "lib"})
+        lib:wait()
+        local spinner = spawn([[
+            function go(lib) return lib:call("run", function() while true do end end) end
+        ]], {name = "spinner", fuel = 200000})
+        spinner:wait()
+        local ok, e = pcall(spinner.call, spinner, "go", lib)
+        print(ok, e.kind, spinner:status())
+        spinner:kill()
+        print(lib:status(), lib:call("run", function() return "fine" end))
+        "#,
+        100_000_000,
+    );
+    assert_eq!(out, "false\tfuel\tsuspended\ndone\ttrue\tfine\n");
 }
 
 #[test]
@@ -371,4 +456,30 @@ fn slots_of_collected_keys_are_released() {
         held < 100,
         "{held} slots still held after 3000 keys were dropped"
     );
+}
+
+#[test]
+fn a_callback_reaches_back_through_a_chain_of_calls() {
+    let (out, _) = run_root(
+        r#"
+        -- root → b → c, and c calls root's function: root waits (through b) for c, so the
+        -- callback runs in root above its wait; b's own callback to root works the same way.
+        local c = spawn("function leaf(f, x) return 'c', f('c', x) end", {name = "c"})
+        c:wait()
+        local b = spawn([[
+            function mid(c, f, x) local who, y = c:call("leaf", f, x + 1) return f('b', y + 1), who end
+        ]], {name = "b"})
+        b:wait()
+        local log = {}
+        local function f(who, x) log[#log + 1] = who .. x return x * 2 end
+        print(b:call("mid", c, f, 1))
+        print(table.concat(log, " "), b:status(), c:status())
+        -- A callback that calls straight back into the waiting library is served there too.
+        local lib = spawn("function outer(f) return f() end function inner() return 'inner' end", {name = "lib"})
+        lib:wait()
+        print(lib:call("outer", function() return lib:call("inner") end))
+        "#,
+        100_000_000,
+    );
+    assert_eq!(out, "10\tc\nc2 b5\tdone\tdone\ninner\n");
 }

@@ -1383,6 +1383,66 @@ impl Vm {
         }
     }
 
+    /// Where a trapped native's host asked it to go on from (the state it gave `Action::Trap`).
+    pub fn trap_state(&self) -> Option<u32> {
+        match self.th.frames.last() {
+            Some(f) if self.trapped => Some(f.pc),
+            _ => None,
+        }
+    }
+
+    /// While a native waits in a trap, starts `runner(f, args…)` above it: the host serves a
+    /// call into this process without answering the trap (a callback from the process the trap
+    /// waits for). The runner must trap when `f` is done; `end_trap_callback` then pops it and
+    /// the first trap waits again, its arguments untouched.
+    ///
+    /// # Errors
+    /// No pending trap; stack, memory or C-call depth errors (nothing is started then).
+    pub fn start_trap_callback(
+        &mut self,
+        runner: Value,
+        f: Value,
+        args: &[Value],
+    ) -> Result<(), Throw> {
+        if !self.trapped {
+            return Err(Throw::msg("no native is waiting for its host"));
+        }
+        let top = self.th.top;
+        let frames = self.th.frames.len();
+        let mut call = Vec::with_capacity(args.len() + 1);
+        call.push(f);
+        call.extend_from_slice(args);
+        match self.call_with(runner, &call, 0, ReturnTo::Discard) {
+            Ok(()) => {
+                self.trapped = false;
+                Ok(())
+            }
+            Err(e) => {
+                self.th.frames.truncate(frames);
+                self.th.top = top;
+                Err(e)
+            }
+        }
+    }
+
+    /// Ends a callback begun by `start_trap_callback` once its runner trapped: pops the runner
+    /// and leaves the native below it waiting in its trap again.
+    ///
+    /// # Errors
+    /// The top frame is not a trapped native above another trapped native's frame.
+    pub fn end_trap_callback(&mut self) -> Result<(), Throw> {
+        let n = self.th.frames.len();
+        let trapped_below =
+            n >= 2 && matches!(self.th.frames[n - 2].kind, FrameKind::Native(_)) && self.trapped;
+        if !trapped_below {
+            return Err(Throw::msg("no callback is waiting to end"));
+        }
+        if let Some(runner) = self.th.frames.pop() {
+            self.th.top = runner.func as usize;
+        }
+        Ok(())
+    }
+
     /// Whether finalizers are waiting to run.
     pub fn has_pending_finalizers(&self) -> bool {
         !self.heap.gc.to_finalize.is_empty()
