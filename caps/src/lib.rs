@@ -2,8 +2,13 @@
 //! behind a key; the kernel never does I/O itself.
 //!
 //! - `console`: buffered output to a host stream.
+//! - `io`: the worker pool and timer where blocking operations run, with completions coming
+//!   back over a channel, so that the kernel's thread never blocks.
+//! - `clock`: the host clock and the deterministic virtual clock.
 //! - `random`: the host's generator and the deterministic seeded one.
 #![forbid(unsafe_code)]
 
+pub mod clock;
 pub mod console;
+pub mod io;
 pub mod random;
