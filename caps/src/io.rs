@@ -16,7 +16,7 @@
 //! that stays idle for `keep_alive` exits. So N jobs parked in a blocking `recv` or `accept` take
 //! N threads and never delay other jobs while fewer than `max` are running; past `max`, jobs
 //! wait in FIFO order for a free worker. The cap bounds the host's threads; per-operation
-//! timeouts bound how long a parked job can hold one.
+//! timeouts ([`crate::net::Timeouts`]) bound how long a parked job can hold one.
 //!
 //! **Cancellation.** A job cannot be interrupted in general. A job that may block indefinitely
 //! is submitted with an *abort* hook ([`IoPool::submit_abortable`]) that makes it return
@@ -40,6 +40,7 @@ use std::time::{Duration, Instant};
 use crossbeam_channel::{Receiver, Sender};
 
 use crate::clock::ClockError;
+use crate::net::{ListenerGateway, NetError, SocketGateway};
 
 /// A blocking operation to run on a worker thread.
 pub type Job = Box<dyn FnOnce() -> Completion + Send + 'static>;
@@ -57,6 +58,10 @@ pub enum Completion {
     Bytes(Vec<u8>),
     /// How many bytes were sent.
     Sent(usize),
+    /// A connected socket (from `connect` or `accept`).
+    Socket(SocketGateway),
+    /// A listening socket (from `listen`).
+    Listener(ListenerGateway),
     /// The operation failed.
     Failed(IoError),
 }
@@ -64,6 +69,8 @@ pub enum Completion {
 /// Why an I/O job or a pool operation failed.
 #[derive(Clone, Debug, PartialEq, thiserror::Error)]
 pub enum IoError {
+    #[error(transparent)]
+    Net(#[from] NetError),
     #[error(transparent)]
     Clock(#[from] ClockError),
     #[error("the I/O job failed unexpectedly: {0}")]

@@ -4,6 +4,8 @@
 //! - `console`: buffered output to a host stream.
 //! - `io`: the worker pool and timer where blocking operations run, with completions coming
 //!   back over a channel, so that the kernel's thread never blocks.
+//! - `net`: the network gateway (scope checks on names and resolved addresses), sockets and
+//!   listeners.
 //! - `clock`: the host clock and the deterministic virtual clock.
 //! - `random`: the host's generator and the deterministic seeded one.
 #![forbid(unsafe_code)]
@@ -11,4 +13,5 @@
 pub mod clock;
 pub mod console;
 pub mod io;
+pub mod net;
 pub mod random;
