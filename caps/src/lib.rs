@@ -1,7 +1,20 @@
 //! Host gateways: the only code that touches the world outside a process. Each gateway sits
-//! behind a key; the kernel never does I/O itself. So far: the console and the filesystem.
+//! behind a key; the kernel never does I/O itself.
+//!
+//! - `console`: buffered output to a host stream.
+//! - `fs`: the filesystem gateway (dir and file keys), confined by cap-std.
+//! - `io`: the worker pool and timer where blocking operations run, with completions coming
+//!   back over a channel, so that the kernel's thread never blocks.
+//! - `net`: the network gateway (scope checks on names and resolved addresses), sockets and
+//!   listeners.
+//! - `clock`: the host clock and the deterministic virtual clock.
+//! - `random`: the host's generator and the deterministic seeded one.
 #![forbid(unsafe_code)]
 
+pub mod clock;
 pub mod console;
 #[cfg(unix)]
 pub mod fs;
+pub mod io;
+pub mod net;
+pub mod random;
