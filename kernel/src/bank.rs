@@ -71,6 +71,13 @@ impl Bank {
         self.peak
     }
 
+    /// Sets the usage to what a restored heap's objects take (a snapshot's own figure is not
+    /// trusted).
+    pub(crate) fn set_used(&mut self, used: usize) {
+        self.used = used;
+        self.peak = self.peak.max(used);
+    }
+
     pub fn set_limit(&mut self, limit: usize) {
         self.limit = limit;
     }

@@ -1095,6 +1095,22 @@ impl Clist {
         })
     }
 
+    /// Replaces every held key by `f(key, handle)`, keeping slots and handles (a snapshot
+    /// renumbers keys; a restore maps them back to the kernel's).
+    pub(crate) fn map_keys(&mut self, mut f: impl FnMut(KeyId, SlotHandle) -> KeyId) {
+        for (index, slot) in (0u32..).zip(self.slots.iter_mut()) {
+            if let Some(key) = slot.key {
+                slot.key = Some(f(
+                    key,
+                    SlotHandle {
+                        index,
+                        generation: slot.generation,
+                    },
+                ));
+            }
+        }
+    }
+
     /// How many keys are held.
     pub fn len(&self) -> usize {
         self.slots.len() - self.free.len() - self.retired()

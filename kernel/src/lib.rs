@@ -12,6 +12,7 @@ pub mod meter;
 pub mod number;
 pub mod process;
 mod services;
+pub mod snapshot;
 
 pub use services::key_name;
 pub mod proto;

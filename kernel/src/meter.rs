@@ -133,6 +133,14 @@ impl MeterTree {
         }
     }
 
+    /// Sets what a meter has spent without charging its ancestors (a restored process keeps
+    /// its account; the fuel was spent before it joined this tree). Capped at the limit.
+    pub fn set_spent(&mut self, id: MeterId, used: u64) {
+        if let Some(m) = self.meters.get_mut(id.0 as usize).filter(|m| m.live) {
+            m.used = used.min(m.limit);
+        }
+    }
+
     /// Raises a meter's limit (`proc:refuel(n)`).
     pub fn refuel(&mut self, id: MeterId, units: u64) {
         if let Some(m) = self.meters.get_mut(id.0 as usize).filter(|m| m.live) {

@@ -12,6 +12,7 @@ use crate::clist::{KeyKind, SlotHandle};
 use crate::process::{Fault, Kernel, ProcessId, State};
 use crate::value::{UserDataRef, Value};
 use crate::vm::Vm;
+use std::collections::HashMap;
 
 /// Magic prefix of a process key's userdata payload.
 const KEY_MAGIC: &[u8; 4] = b"TKEY";
@@ -285,6 +286,8 @@ impl Kernel {
             "revocable" => self.revocable(id, &args),
             "process.revoke" => self.revoke(id),
             "process.eq" => self.key_equal(id, &args),
+            "process.snapshot" => self.with_child(id, &args, |k, _, c| k.snapshot_service(id, c)),
+            "restore" => self.restore_service(id, &args),
             "process.callback" => {
                 self.finish_callback(id, &args);
                 return;
@@ -773,6 +776,19 @@ impl Kernel {
             self.kill(child);
             return Err(e);
         }
+        let ud = self.grant_process_key(parent, child, &name, Op::Grant)?;
+        Ok((child, ud))
+    }
+
+    /// Gives `parent` a key to `child` (a new key object, recorded in the audit log as `op`)
+    /// as a value in its heap.
+    fn grant_process_key(
+        &mut self,
+        parent: ProcessId,
+        child: ProcessId,
+        name: &str,
+        op: Op,
+    ) -> Result<Value, Refusal> {
         let kind = KeyKind::Process(child.to_u64());
         let key = self
             .keys
@@ -785,11 +801,11 @@ impl Kernel {
             .clist
             .grant(key)
             .map_err(|e| refuse("error", e.to_string()))?;
-        let ud = make_key(&mut p.vm, handle, &name)
-            .map_err(|_| refuse("memory", "not enough memory"))?;
+        let ud =
+            make_key(&mut p.vm, handle, name).map_err(|_| refuse("memory", "not enough memory"))?;
         let time = self.time;
         let _ = self.audit.append(Event::new(
-            Op::Grant,
+            op,
             time,
             None,
             parent.to_u64(),
@@ -797,7 +813,108 @@ impl Kernel {
             None,
             &kind,
         ));
-        Ok((child, ud))
+        Ok(ud)
+    }
+
+    /// `proc:snapshot()`: the subtree of `child` as snapshot bytes, a string in the caller's
+    /// heap (its bank pays; fuel in proportion to the size).
+    fn snapshot_service(&mut self, id: ProcessId, child: ProcessId) -> Result<Vec<Value>, Refusal> {
+        if self.subtree_contains(child, id) {
+            return Err(refuse(
+                "error",
+                "a process cannot snapshot a subtree it is running in",
+            ));
+        }
+        let bytes = self
+            .snapshot(child)
+            .map_err(|e| refuse("error", e.to_string()))?;
+        let p = self
+            .get_mut(id)
+            .ok_or_else(|| refuse("error", "no such process"))?;
+        p.vm.charge_debt(bytes.len() as u64 / 16);
+        let s =
+            p.vm.heap
+                .intern_owned(bytes)
+                .map_err(|_| refuse("memory", "not enough memory for the snapshot"))?;
+        Ok(vec![Value::Str(s)])
+    }
+
+    /// Whether `id` is `root` or below it.
+    fn subtree_contains(&self, root: ProcessId, id: ProcessId) -> bool {
+        let mut cur = Some(id);
+        for _ in 0..=self.slots.len() {
+            match cur {
+                Some(p) if p == root => return true,
+                Some(p) => cur = self.get(p).and_then(|p| p.parent),
+                None => return false,
+            }
+        }
+        false
+    }
+
+    /// `restore(bytes, opts)`: the snapshot as a new child subtree of the caller; its holes
+    /// are filled from `opts.caps` by name. Answers with a key to the restored root.
+    fn restore_service(&mut self, id: ProcessId, args: &[Value]) -> Result<Answer, Refusal> {
+        let p = self
+            .get_mut(id)
+            .ok_or_else(|| refuse("error", "no such process"))?;
+        let bytes = match args.first() {
+            Some(&Value::Str(s)) => p.vm.heap.str(s).to_vec(),
+            _ => {
+                return Err(refuse(
+                    "error",
+                    "bad argument #1 to 'restore' (snapshot string expected)",
+                ))
+            }
+        };
+        p.vm.charge_debt(bytes.len() as u64 / 16);
+        // The keys `opts.caps` names, by name.
+        let mut given: HashMap<String, crate::clist::KeyId> = HashMap::new();
+        if let Some(Value::Table(opts)) = args.get(1).copied() {
+            let k =
+                p.vm.intern(b"caps")
+                    .map_err(|_| refuse("memory", "not enough memory"))?;
+            match p.vm.raw_get(opts, k) {
+                Value::Table(caps) => {
+                    let mut key = Value::Nil;
+                    while let Ok(Some((k, v))) = p.vm.heap.table(caps).next(key) {
+                        key = k;
+                        let (Some(name), Some(handle)) = (p.vm.str_bytes(k), key_handle(&p.vm, v))
+                        else {
+                            continue;
+                        };
+                        if let Some(held) = p.clist.get(handle) {
+                            given.insert(String::from_utf8_lossy(name).into_owned(), held);
+                        }
+                    }
+                }
+                Value::Nil => {}
+                _ => {
+                    return Err(refuse(
+                        "error",
+                        "bad option 'caps' (table of keys expected)",
+                    ))
+                }
+            }
+        }
+        let root = self
+            .restore(id, &bytes, &|hole| given.get(&hole.name).copied())
+            .map_err(|e| match e {
+                crate::snapshot::SnapshotError::Memory { .. } => refuse("memory", e.to_string()),
+                crate::snapshot::SnapshotError::Unfilled { .. }
+                | crate::snapshot::SnapshotError::WrongKind { .. } => {
+                    refuse("denied", e.to_string())
+                }
+                _ => refuse("error", e.to_string()),
+            })?;
+        let name = self.get(root).map(|p| p.name.clone()).unwrap_or_default();
+        match self.grant_process_key(id, root, &name, Op::Restore) {
+            Ok(key) => Ok(Answer::Values(vec![key])),
+            Err(e) => {
+                self.kill(root);
+                Err(e)
+            }
+        }
     }
 
     fn usage(&mut self, id: ProcessId, child: ProcessId) -> Result<Vec<Value>, Refusal> {
@@ -1428,7 +1545,7 @@ fn process_key_meta(vm: &mut Vm) -> Result<crate::value::TableRef, crate::vm::Th
     shared_meta(vm, KEY_META, |vm, mt| {
         let methods = vm.new_table(0, 8)?;
         for m in [
-            "status", "usage", "wait", "refuel", "resume", "kill", "call",
+            "status", "usage", "wait", "refuel", "resume", "kill", "call", "snapshot",
         ] {
             let f = native(vm, &format!("process.{m}"))?;
             let k = vm.intern(m.as_bytes())?;

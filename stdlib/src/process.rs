@@ -13,6 +13,7 @@ pub const LIB: Lib = Lib {
         ("spawn", kernel_service, 0),
         ("import", import, 0),
         ("revocable", kernel_service, 0),
+        ("restore", kernel_service, 0),
     ],
     open: None,
     hidden: &[
@@ -23,6 +24,7 @@ pub const LIB: Lib = Lib {
         ("process.resume", kernel_service, 0),
         ("process.kill", kernel_service, 0),
         ("process.call", kernel_service, 0),
+        ("process.snapshot", kernel_service, 0),
         ("process.proxy", kernel_service, 0),
         ("process.revoke", revoke, 0),
         ("process.eq", kernel_service, 0),

@@ -2,39 +2,10 @@
 //! answers `status`, `usage`, `wait`, `refuel`, `resume` and `kill`, faults arrive as tables
 //! that `pcall` catches, and keys cannot be forged.
 
-use kernel::process::{Kernel, State, VmFactory};
-use kernel::vm::Vm;
+use kernel::process::{Kernel, State};
 use std::cell::RefCell;
 use std::rc::Rc;
-
-fn factory() -> VmFactory {
-    Rc::new(|_name: &str, memory: usize| {
-        let mut vm = Vm::new(stdlib::natives(), u64::MAX, memory, 11)?;
-        stdlib::open_libs(&mut vm)?;
-        Ok(vm)
-    })
-}
-
-/// Runs `src` as the root process (with a console) and returns what it printed.
-fn run_root(src: &str, fuel: u64) -> (String, Kernel) {
-    let mut k = Kernel::new();
-    k.set_factory(factory());
-    let mut vm = (factory())("root", 64 << 20).expect("root fits");
-    let out = Rc::new(RefCell::new(Vec::new()));
-    let sink = out.clone();
-    vm.set_console(Some(Box::new(move |b: &[u8]| {
-        sink.borrow_mut().extend_from_slice(b)
-    })));
-    let proto = kernel::compiler::compile(src.as_bytes(), b"=root").expect("compiles");
-    let f = vm.load(&proto, None).expect("loads");
-    vm.start(f, &[]).expect("starts");
-    let root = k.add(None, "root", vm, fuel);
-    k.run_until_idle();
-    let state = k.get(root).map(|p| (p.state, p.fault.clone()));
-    assert_eq!(state.as_ref().map(|s| s.0), Some(State::Done), "{state:?}");
-    let text = String::from_utf8_lossy(&out.borrow()).into_owned();
-    (text, k)
-}
+use tessera_tests::{factory, run_root};
 
 #[test]
 fn spawn_wait_and_results() {

@@ -8,6 +8,7 @@
 //!   is freed (`object_size` gives the figure both ways).
 //! - Strings are interned: equal byte strings have the same `StrRef`.
 
+pub mod check;
 pub mod gc;
 pub mod table;
 
@@ -78,7 +79,9 @@ impl<T> Arena<T> {
     }
 
     pub fn live_count(&self) -> usize {
-        self.slots.len() - self.free.len()
+        // Saturating: a deserialized arena may list more free slots than it has (`check`
+        // refuses it later).
+        self.slots.len().saturating_sub(self.free.len())
     }
 
     fn remove(&mut self, i: u32) -> Option<T> {
@@ -89,7 +92,7 @@ impl<T> Arena<T> {
         v
     }
 
-    fn iter(&self) -> impl Iterator<Item = (u32, &T)> {
+    pub(crate) fn iter(&self) -> impl Iterator<Item = (u32, &T)> {
         self.slots
             .iter()
             .enumerate()

@@ -506,6 +506,26 @@ impl Table {
         }
     }
 
+    /// Rebuilds the hash part with a hasher seeded by `seed` (a restored table's hasher is not
+    /// part of the snapshot). Order and dead entries are kept.
+    pub(crate) fn reseed(&mut self, seed: u64) {
+        let old = std::mem::take(&mut self.hash);
+        let mut hash =
+            IndexMap::with_capacity_and_hasher(self.hash_capacity, Hasher::with_seed(seed));
+        hash.extend(old);
+        self.hash = hash;
+    }
+
+    /// Entries of the hash part, dead ones included.
+    pub(crate) fn hash_entries(&self) -> usize {
+        self.hash.len()
+    }
+
+    /// The hash part's entries in order, dead ones included.
+    pub(crate) fn entries(&self) -> impl Iterator<Item = (Key, Value)> + '_ {
+        self.hash.iter().map(|(k, v)| (*k, *v))
+    }
+
     /// Number of live entries in the hash part (for sizing and tests).
     pub fn hash_len(&self) -> usize {
         self.hash.values().filter(|v| !v.is_nil()).count()

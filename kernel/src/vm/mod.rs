@@ -9,6 +9,7 @@
 //!   serializes and resumes to exactly the same results.
 //! - Every allocation goes through the heap, which charges the bank first.
 
+pub mod check;
 pub mod debug;
 mod exec;
 pub mod frame;
@@ -183,6 +184,11 @@ impl Vm {
 
     pub fn natives(&self) -> &NativeTable {
         &self.natives
+    }
+
+    /// The shared native table (for a VM restored beside this one).
+    pub fn natives_rc(&self) -> Rc<NativeTable> {
+        self.natives.clone()
     }
 
     /// Sets how deep the Lua stack may grow (in value slots, at least 1000): recursion past

