@@ -247,6 +247,13 @@ impl Kernel {
         })
     }
 
+    /// The ids of every process (any state), in slot order.
+    pub fn process_ids(&self) -> Vec<ProcessId> {
+        (0..self.slots.len())
+            .filter_map(|i| self.id_at(i))
+            .collect()
+    }
+
     /// Every process (any state).
     pub fn processes(&self) -> impl Iterator<Item = &Process> {
         self.slots.iter().filter_map(|s| s.process.as_ref())

@@ -217,3 +217,54 @@ fn a_restore_is_charged_to_the_restorers_memory() {
     );
     assert_eq!(out, "false\ttrue\ndone\ttrue\n");
 }
+
+/// The law: a snapshot taken at any point and restored finishes exactly as the original does.
+/// Cut points every 997 units of fuel through a program that uses coroutines, pcall, closures,
+/// metamethods, to-be-closed variables, varargs and string building.
+#[test]
+fn snapshot_then_restore_is_identity_at_every_cut_point() {
+    let src = format!(
+        r#"
+        local src = {body:?}
+        local want = spawn(src, {{name = "whole"}}):wait()
+        local checked = 0
+        for cut = 500, 1e7, 997 do
+            local p = spawn(src, {{name = "cut", fuel = cut}})
+            if pcall(p.wait, p) then break end
+            local q = restore(p:snapshot())
+            q:refuel(1e9) q:resume()
+            local got = q:wait()
+            if got ~= want then error(("cut %d: %s ~= %s"):format(cut, got, want)) end
+            checked = checked + 1
+        end
+        print(want, checked)
+        "#,
+        body = r##"
+        local log = {}
+        local function add(...) log[#log + 1] = table.concat({...}, ",") end
+        local co = coroutine.create(function(a, b)
+            for i = a, b do
+                local x <close> = setmetatable({}, {__close = function() add("close", i) end})
+                coroutine.yield(i * i)
+            end
+            return "end"
+        end)
+        local V = setmetatable({}, {__index = function(t, k) return k .. "!" end,
+                                    __call = function(self, x) return x + 1 end})
+        for round = 1, 60 do
+            local ok, v = coroutine.resume(co, 1, 40)
+            add(tostring(ok), tostring(v), V[round], V(round))
+            local ok2, err = pcall(error, {round = round})
+            add(type(err), err.round)
+            local s = 0
+            for i = 1, 300 do s = s + (i % 7) * round end
+            add(s, select("#", table.unpack(log, 1, 3)))
+        end
+        return #log .. ":" .. log[#log] .. ":" .. log[17] .. ":" .. #table.concat(log)
+        "##
+    );
+    let (out, _) = run_root(&src, u64::MAX / 4);
+    let (want, checked) = out.trim_end().split_once('\t').expect("two fields");
+    assert_eq!(want, "220:54180,3:true,25,5!,6:2564");
+    assert!(checked.parse::<u32>().expect("a count") > 40, "{out}");
+}
