@@ -136,6 +136,9 @@ fn scalars(b: &[u8]) -> Vec<(usize, usize)> {
             }
             _ => break,
         };
+        if i + head + body > b.len() {
+            break;
+        }
         out.push((i, head + body));
         i += head + body;
     }
