@@ -301,6 +301,14 @@ pub enum KeyKind {
         connect: bool,
         listen: bool,
     },
+    /// A connected TCP socket; `peer` is the `host:port` it was opened to.
+    Socket {
+        peer: String,
+    },
+    /// A listening TCP socket; `local` is the `host:port` it listens on.
+    Listener {
+        local: String,
+    },
     /// A process, by process id.
     Process(u64),
     /// One function of a process (a Lua function that crossed as a key, or an import proxy).
@@ -435,6 +443,8 @@ impl KeyKind {
             KeyKind::Dir { .. } => "dir",
             KeyKind::File { .. } => "file",
             KeyKind::Net { .. } => "net",
+            KeyKind::Socket { .. } => "socket",
+            KeyKind::Listener { .. } => "listener",
             KeyKind::Process(_) => "process",
             KeyKind::FarFunction { .. } => "function",
             KeyKind::Forwarder { .. } => "forwarder",
@@ -451,6 +461,8 @@ impl KeyKind {
             KeyKind::Dir { root, .. } => root.clone(),
             KeyKind::File { path, .. } => path.clone(),
             KeyKind::Net { patterns, .. } => patterns_text(patterns),
+            KeyKind::Socket { peer } => peer.clone(),
+            KeyKind::Listener { local } => local.clone(),
             KeyKind::Process(p) => format!("process {p}"),
             KeyKind::FarFunction { process, function } => {
                 format!("function {function} of process {process}")
@@ -483,6 +495,9 @@ impl KeyKind {
                 self.kind_name().to_owned()
             }
             KeyKind::Process(_) | KeyKind::FarFunction { .. } => self.scope(),
+            KeyKind::Socket { .. } | KeyKind::Listener { .. } => {
+                format!("{}: {}", self.kind_name(), self.scope())
+            }
             _ => format!(
                 "{}: {} ({})",
                 self.kind_name(),
@@ -571,6 +586,17 @@ impl KeyKind {
                 }
                 if *l2 && !*listen {
                     return Err(AttenuationError::NetFlag { flag: "listen" });
+                }
+            }
+            // A connection is narrower than the net key (or listener) it came from: the net
+            // gateway checked its address against the patterns, after resolution, before it
+            // was made.
+            (K::Net { connect: true, .. }, K::Socket { .. })
+            | (K::Net { listen: true, .. }, K::Listener { .. })
+            | (K::Listener { .. }, K::Socket { .. }) => {}
+            (K::Socket { .. }, K::Socket { .. }) | (K::Listener { .. }, K::Listener { .. }) => {
+                if self != narrower {
+                    return Err(scope());
                 }
             }
             (K::Process(p), K::Process(p2)) => {

@@ -1,0 +1,145 @@
+//! The boundary between the kernel and the host's gateways. The kernel does no I/O: a method
+//! of a gateway key (dir, file, net, socket, listener, console, clock, random) becomes a
+//! `Request` to the embedder's `Host`, which either answers at once or later, through
+//! `Host::poll`, while the calling process waits and every other process keeps running.
+//!
+//! The kernel checks what it can before asking: the key is held, not revoked, and designates a
+//! gateway of the method's kind; it charges fuel for the call and the bytes moved, bounds the
+//! result by the caller's memory allowance (`Request::max_bytes`), and copies the answer into
+//! the caller's heap. The host checks rights and scope against its own objects (the caps
+//! gateways are built from the key's `KeyKind` and narrow only).
+//!
+//! A method that yields a new key (`dir:sub`, `dir:open`, `net:restrict`, `net:connect`,
+//! `listener:accept`) answers with `HostValue::Object`: the kernel checks that the object's
+//! kind is what the called key may derive, derives the key (recorded in the audit log), and
+//! tells the host which key the object now lives behind (`Host::bind`).
+//!
+//! **The method table** (arguments → results; `?` optional; bytes are Lua strings):
+//!
+//! | kind | method | arguments | results |
+//! |---|---|---|---|
+//! | dir | `read` | path | bytes |
+//! | dir | `write`, `append` | path, bytes | — |
+//! | dir | `list` | path? | list of records `{name, kind}` (kind: file, directory, symlink, other) |
+//! | dir | `stat` | path | record `{kind, size, modified?}` |
+//! | dir | `mkdir`, `remove` | path | — |
+//! | dir | `open` | path, mode? ("r") | object (file) |
+//! | dir | `sub` | path, rights? | object (dir) |
+//! | file | `read` | n? (all) | bytes, or nil at end of file |
+//! | file | `write` | bytes | — |
+//! | file | `seek` | whence? ("cur"), offset? (0) | new position |
+//! | file | `close` | — | — |
+//! | net | `connect` | host, port | object (socket) |
+//! | net | `listen` | host, port | object (listener) |
+//! | net | `restrict` | spec | object (net) |
+//! | socket | `send` | bytes | count sent |
+//! | socket | `recv` | max | bytes, or nil at end of stream |
+//! | socket, listener | `close` | — | — |
+//! | listener | `accept` | — | object (socket) |
+//! | console | `write` | bytes… | — |
+//! | console | `readline` | prompt? | bytes, or nil at end of input |
+//! | clock | `now` | — | seconds (float) |
+//! | clock | `sleep` | seconds | — |
+//! | random | `bytes` | n | bytes |
+//! | random | `integer` | lo, hi | integer |
+//!
+//! `rights()` and `describe()` are answered by the kernel from the key's kind.
+
+use crate::clist::{KeyId, KeyKind};
+
+/// A value crossing between the kernel and the host: plain data, or a new host object.
+#[derive(Clone, Debug, PartialEq)]
+pub enum HostValue {
+    Nil,
+    Bool(bool),
+    Int(i64),
+    Float(f64),
+    Bytes(Vec<u8>),
+    /// Becomes a Lua sequence.
+    List(Vec<HostValue>),
+    /// Becomes a Lua table with these string keys.
+    Record(Vec<(&'static str, HostValue)>),
+    /// A host object the kernel should put behind a new key of `kind`, derived from the
+    /// called key; `token` names it in `Host::bind`.
+    Object {
+        token: u64,
+        kind: KeyKind,
+    },
+}
+
+impl HostValue {
+    /// Bytes this value takes (what the caller's heap will be charged, roughly).
+    pub fn size(&self) -> usize {
+        match self {
+            HostValue::Bytes(b) => b.len() + 16,
+            HostValue::List(v) => v.iter().map(HostValue::size).sum::<usize>() + 64,
+            HostValue::Record(v) => v.iter().map(|(_, x)| x.size() + 16).sum::<usize>() + 64,
+            _ => 16,
+        }
+    }
+}
+
+/// A method call on a gateway key.
+#[derive(Clone, Debug)]
+pub struct Request {
+    /// Names the answer in `Host::poll` when the host cannot answer at once.
+    pub ticket: u64,
+    /// The key whose host object is called (through forwarders: the key they designate).
+    pub key: KeyId,
+    pub kind: KeyKind,
+    pub method: String,
+    pub args: Vec<HostValue>,
+    /// The most bytes a result may hold: what the caller's memory budget allows.
+    pub max_bytes: usize,
+}
+
+/// A refusal or failure, raised in the calling process as a fault `{kind, message}`.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[error("{message}")]
+pub struct HostError {
+    /// `denied` (missing right, out of scope), `error` (I/O failures, bad arguments),
+    /// `memory` (a result larger than the budget).
+    pub kind: &'static str,
+    pub message: String,
+}
+
+impl HostError {
+    pub fn new(kind: &'static str, message: impl Into<String>) -> HostError {
+        HostError {
+            kind,
+            message: message.into(),
+        }
+    }
+}
+
+/// What the host made of a request.
+#[derive(Debug)]
+pub enum Started {
+    /// Answered at once.
+    Done(Result<Vec<HostValue>, HostError>),
+    /// Answered later, through `poll`, under the request's ticket.
+    Pending,
+}
+
+/// The embedder's gateways.
+pub trait Host {
+    /// Starts a method call. Must not block: work that may wait (network, sleep, console
+    /// input) is handed to I/O threads and answered through `poll`.
+    fn start(&mut self, request: Request) -> Started;
+
+    /// Answers of pending requests, waiting up to `wait` for the first one if none is ready
+    /// (`None`: do not wait).
+    fn poll(
+        &mut self,
+        wait: Option<std::time::Duration>,
+    ) -> Vec<(u64, Result<Vec<HostValue>, HostError>)>;
+
+    /// How many requests are pending (if none, waiting for an answer would never end).
+    fn pending(&self) -> usize;
+
+    /// The object `token` of an answer now lives behind `key`.
+    fn bind(&mut self, token: u64, key: KeyId);
+
+    /// `key` is gone (no slot holds it): its host object may be dropped.
+    fn release(&mut self, key: KeyId);
+}
