@@ -831,6 +831,18 @@ impl KeyTable {
         Some(&key.kind)
     }
 
+    /// The key `id` designates (itself, or through forwarders their final target) with its
+    /// kind.
+    pub fn resolve_with_id(&self, id: KeyId) -> Option<(KeyId, &KeyKind)> {
+        let mut id = id;
+        let mut key = self.keys.get(&id)?;
+        while let KeyKind::Forwarder { target } = key.kind {
+            id = target;
+            key = self.keys.get(&target)?;
+        }
+        Some((id, &key.kind))
+    }
+
     /// `tostring` text of a key, forwarders shown as what they designate.
     pub fn describe(&self, id: KeyId) -> Option<String> {
         self.resolve(id).map(KeyKind::describe)

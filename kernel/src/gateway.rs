@@ -47,6 +47,28 @@
 
 use crate::clist::{KeyId, KeyKind};
 
+/// Every gateway kind with its methods, as key metatables show them. The native behind
+/// method `m` of kind `k` is named `key.k.m` (registered by the standard library).
+pub const METHODS: &[(&str, &[&str])] = &[
+    (
+        "dir",
+        &[
+            "read", "write", "append", "list", "stat", "mkdir", "remove", "open", "sub", "rights",
+            "describe",
+        ],
+    ),
+    (
+        "file",
+        &["read", "write", "seek", "close", "rights", "describe"],
+    ),
+    ("net", &["connect", "listen", "restrict", "describe"]),
+    ("socket", &["send", "recv", "close", "describe"]),
+    ("listener", &["accept", "close", "describe"]),
+    ("console", &["write", "readline"]),
+    ("clock", &["now", "sleep"]),
+    ("random", &["bytes", "integer"]),
+];
+
 /// A value crossing between the kernel and the host: plain data, or a new host object.
 #[derive(Clone, Debug, PartialEq)]
 pub enum HostValue {

@@ -107,6 +107,9 @@ pub struct Process {
     /// processes it waits for), innermost last.
     #[serde(default)]
     pub(crate) serving: Vec<Callback>,
+    /// The gateway request this process waits for, if any.
+    #[serde(default)]
+    pub(crate) io: Option<crate::services::gateway::PendingIo>,
 }
 
 /// A call a waiting process serves above its trap: who asked, and the waits it put aside.
@@ -144,6 +147,12 @@ pub struct Kernel {
     pub(crate) time: u64,
     #[serde(skip)]
     pub(crate) factory: Option<VmFactory>,
+    /// The embedder's gateways (none: gateway keys are refused).
+    #[serde(skip)]
+    pub(crate) host: Option<Box<dyn crate::gateway::Host>>,
+    /// The next gateway request's ticket.
+    #[serde(default)]
+    pub(crate) next_ticket: u64,
 }
 
 impl Kernel {
@@ -184,6 +193,7 @@ impl Kernel {
             waiting_on: None,
             calling: None,
             serving: Vec::new(),
+            io: None,
         };
         match self.free.pop() {
             Some(i) => {
@@ -300,8 +310,29 @@ impl Kernel {
         self.factory = Some(factory);
     }
 
-    /// Runs one slice of the next ready process. Returns false when no process is ready.
+    /// Gives the kernel the embedder's gateways (`crate::gateway::Host`).
+    pub fn set_host(&mut self, host: Box<dyn crate::gateway::Host>) {
+        self.host = Some(host);
+    }
+
+    /// Runs one slice of the next ready process. When none is ready but some wait for the
+    /// host, waits for the host's next answer. Returns false when nothing can happen any more.
     pub fn step(&mut self) -> bool {
+        if self.step_ready() {
+            return true;
+        }
+        if self.waits_for_host() {
+            self.poll_host(Some(std::time::Duration::from_millis(100)));
+            return true;
+        }
+        false
+    }
+
+    /// Runs one slice of the next ready process, delivering the host's ready answers first.
+    fn step_ready(&mut self) -> bool {
+        if self.host.is_some() {
+            self.poll_host(None);
+        }
         self.wake_waiters();
         let n = self.slots.len();
         for k in 0..n {
@@ -321,7 +352,9 @@ impl Kernel {
     /// Releases the c-list slots whose key userdata the process's collector freed: a key lives
     /// while some slot holds it, and a slot lives while its userdata does.
     fn drop_freed_keys(&mut self, id: ProcessId) {
-        let Kernel { slots, keys, .. } = self;
+        let Kernel {
+            slots, keys, host, ..
+        } = self;
         let Some(p) = slots
             .get_mut(id.index as usize)
             .filter(|s| s.generation == id.generation)
@@ -332,7 +365,11 @@ impl Kernel {
         for payload in std::mem::take(&mut p.vm.heap.gc.freed_notices) {
             if let Some(handle) = crate::services::payload_handle(&payload) {
                 if let Some(key) = p.clist.drop(handle) {
-                    let _ = keys.release(key);
+                    if keys.release(key) == Ok(true) {
+                        if let Some(host) = host.as_mut() {
+                            host.release(key);
+                        }
+                    }
                 }
             }
         }

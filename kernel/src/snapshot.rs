@@ -241,6 +241,11 @@ impl Kernel {
             if p.state == State::Running {
                 return Err(not_ready("it is running".into()));
             }
+            if p.io.is_some() {
+                return Err(not_ready(
+                    "it is waiting for a gateway (I/O); take the snapshot when it is done".into(),
+                ));
+            }
             p.vm.snapshot_ready().map_err(not_ready)?;
             let map_wait = |w: Option<ProcessId>| -> Result<Option<u32>, SnapshotError> {
                 match w {

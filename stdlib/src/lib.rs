@@ -74,6 +74,14 @@ pub fn natives() -> Rc<NativeTable> {
             t.register(name, f, flags);
         }
     }
+    // Gateway key methods: each a trap the kernel answers (appended, so ids stay stable).
+    for (kind, methods) in kernel::gateway::METHODS {
+        for m in *methods {
+            let full: &'static str = Box::leak(format!("key.{kind}.{m}").into_boxed_str());
+            t.register(full, process::kernel_service, 0);
+        }
+    }
+    t.register("key.tostring", process::gateway_key_tostring, 0);
     Rc::new(t)
 }
 

@@ -36,7 +36,7 @@ pub const LIB: Lib = Lib {
 };
 
 /// Every kernel service: trap on first entry; afterwards return the kernel's answer.
-fn kernel_service(vm: &mut Vm, call: NativeCall) -> Result<Action, Throw> {
+pub(crate) fn kernel_service(vm: &mut Vm, call: NativeCall) -> Result<Action, Throw> {
     if call.state == 1 {
         return Ok(Action::Return(vm.top() - call.base));
     }
@@ -77,6 +77,15 @@ fn key_tostring(vm: &mut Vm, call: NativeCall) -> Result<Action, Throw> {
         _ => String::new(),
     };
     crate::support::ret_str(vm, format!("process: {name}").as_bytes())
+}
+
+/// `tostring` of a gateway key: its kind and scope (`dir: /data (rl)`), as it was granted.
+pub(crate) fn gateway_key_tostring(vm: &mut Vm, call: NativeCall) -> Result<Action, Throw> {
+    let shown = match crate::support::arg(vm, &call, 1) {
+        Value::UserData(u) => kernel::key_name(vm, u).unwrap_or_default(),
+        _ => String::new(),
+    };
+    crate::support::ret_str(vm, shown.as_bytes())
 }
 
 /// Runs a call into this process that arrived while it waits in a kernel service (a callback

@@ -14,6 +14,8 @@ use crate::value::{UserDataRef, Value};
 use crate::vm::Vm;
 use std::collections::HashMap;
 
+pub(crate) mod gateway;
+
 /// Magic prefix of a process key's userdata payload.
 const KEY_MAGIC: &[u8; 4] = b"TKEY";
 /// Registry fields holding the shared metatables.
@@ -77,6 +79,8 @@ struct KeyHooks<'a> {
     base: i64,
     proxy: Option<crate::heap::NativeId>,
     functions: Vec<Value>,
+    /// Gateway keys received, with their kind: they get their kind's metatable after the copy.
+    gateway_keys: Vec<(UserDataRef, &'static str)>,
 }
 
 impl KeyHooks<'_> {
@@ -175,8 +179,11 @@ impl crate::transfer::TransferHooks for KeyHooks<'_> {
             .new_userdata(key_payload(new, &payload[12..]))
             .map_err(TransferError::Memory)?;
         let data = to.userdata.get_mut(ud.0);
-        data.metatable = Some(self.meta);
         data.notify_on_free = true;
+        match self.keys.resolve(key).map(KeyKind::kind_name) {
+            Some("process") | None => data.metatable = Some(self.meta),
+            Some(kind) => self.gateway_keys.push((ud, kind)),
+        }
         Ok(Value::UserData(ud))
     }
 }
@@ -186,6 +193,8 @@ enum Answer {
     Values(Vec<Value>),
     /// The caller waits for this child.
     Wait(ProcessId),
+    /// The caller waits for the host (`Process::io` says which request).
+    Io,
 }
 
 /// A refusal: the fault's kind (`error`, `fuel`, `memory`, `killed`, `denied`, `revoked`),
@@ -292,6 +301,7 @@ impl Kernel {
                 self.finish_callback(id, &args);
                 return;
             }
+            other if other.starts_with("key.") => self.gateway_call(id, other, &args),
             other => Err(refuse(
                 "error",
                 format!("no kernel service named '{other}'"),
@@ -310,6 +320,7 @@ impl Kernel {
                     p.waiting_on = Some(child);
                 }
             }
+            Ok(Answer::Io) => {}
             Err(r) => self.fail(id, r),
         }
     }
@@ -585,7 +596,7 @@ impl Kernel {
                     }
                 }
             }
-            Ok(Answer::Wait(_)) => {}
+            Ok(Answer::Wait(_) | Answer::Io) => {}
             Err(r) => self.fail(caller, r),
         }
     }
@@ -1128,11 +1139,26 @@ impl Kernel {
             base,
             proxy,
             functions: Vec::new(),
+            gateway_keys: Vec::new(),
         };
         let result =
             crate::transfer::copy_values(&sender.vm.heap, values, &mut to_vm.heap, &mut hooks);
         let granted = std::mem::take(&mut hooks.granted);
         let functions = std::mem::take(&mut hooks.functions);
+        let gateway_keys = std::mem::take(&mut hooks.gateway_keys);
+        let mut result = result;
+        if result.is_ok() {
+            for (ud, kind) in gateway_keys {
+                match gateway::key_meta(to_vm, kind) {
+                    Ok(mt) => to_vm.heap.userdata.get_mut(ud.0).metatable = Some(mt),
+                    Err(_) => {
+                        result = Err(crate::transfer::TransferError::Refused(
+                            "not enough memory for a key".into(),
+                        ))
+                    }
+                }
+            }
+        }
         match result {
             Ok(v) => {
                 for (_, key) in granted {
@@ -1228,8 +1254,17 @@ impl Kernel {
             .clist
             .grant(forwarder)
             .map_err(|e| refuse("error", e.to_string()))?;
-        let proxy = make_key(&mut p.vm, handle, &name)
-            .map_err(|_| refuse("memory", "not enough memory"))?;
+        let designated = self.keys.resolve(forwarder).cloned();
+        let p = self
+            .get_mut(id)
+            .ok_or_else(|| refuse("error", "no such process"))?;
+        let proxy = match designated {
+            Some(kind) if kind.kind_name() != "process" => {
+                gateway::make_gateway_key(&mut p.vm, handle, &kind, &name)
+            }
+            _ => make_key(&mut p.vm, handle, &name),
+        }
+        .map_err(|_| refuse("memory", "not enough memory"))?;
         let revoke_id =
             p.vm.natives()
                 .id_of("process.revoke")
