@@ -33,6 +33,41 @@ pub struct Options {
     pub audit: Option<String>,
     /// `tessera audit LOG …`: read an audit log instead of running anything.
     pub audit_command: Option<AuditCommand>,
+    /// Keys to grant the root process (`--dir`, `--net`, `--clock`, `--random`), in order.
+    pub grants: Vec<Grant>,
+}
+
+/// A key the command line grants, as `caps[name]`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Grant {
+    /// `--dir NAME=PATH[:RIGHTS]` (rights default to `rl`, read-only).
+    Dir {
+        name: String,
+        path: String,
+        rights: kernel::clist::DirRights,
+    },
+    /// `--net NAME=HOST:PORT[,…][:connect|:listen|:connect+listen]` (default `connect`).
+    Net {
+        name: String,
+        patterns: Vec<kernel::clist::HostPort>,
+        connect: bool,
+        listen: bool,
+    },
+    /// `--clock`: `caps.clock`.
+    Clock,
+    /// `--random`: `caps.random`.
+    Random,
+}
+
+impl Grant {
+    /// The name the key has in `caps`.
+    pub fn name(&self) -> &str {
+        match self {
+            Grant::Dir { name, .. } | Grant::Net { name, .. } => name,
+            Grant::Clock => "clock",
+            Grant::Random => "random",
+        }
+    }
 }
 
 /// `tessera audit LOG [--json | --dot] [--who-can RIGHT PATH] [--verify]`.
@@ -57,6 +92,76 @@ pub enum CliError {
     BadMemory(String),
     #[error("usage: tessera audit LOG [--json | --dot] [--who-can RIGHT PATH] [--verify]")]
     BadAudit,
+    #[error("bad grant --dir {spec}: {reason} (expected --dir NAME=PATH[:RIGHTS], RIGHTS letters of rwcdl, e.g. --dir data=./data:rl)")]
+    BadDir { spec: String, reason: String },
+    #[error("bad grant --net {spec}: {reason} (expected --net NAME=HOST:PORT[,HOST:PORT…][:connect|:listen], e.g. --net web=127.0.0.1:8080:listen)")]
+    BadNet { spec: String, reason: String },
+    #[error("two grants are named '{0}': each key in caps needs its own name")]
+    DuplicateGrant(String),
+}
+
+/// A `caps` name: letters, digits and `_`, not starting with a digit.
+fn grant_name<'a>(
+    spec: &'a str,
+    bad: &dyn Fn(&str) -> CliError,
+) -> Result<(&'a str, &'a str), CliError> {
+    let (name, rest) = spec
+        .split_once('=')
+        .ok_or_else(|| bad("no '=' between the name and the value"))?;
+    let ok = !name.is_empty()
+        && !name.starts_with(|c: char| c.is_ascii_digit())
+        && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_');
+    if !ok {
+        return Err(bad("the name must be letters, digits and '_'"));
+    }
+    if name == "console" {
+        return Err(bad("'console' is the name of the console key"));
+    }
+    Ok((name, rest))
+}
+
+/// Parses `NAME=PATH[:RIGHTS]`. A suffix after the last ':' made only of right letters is
+/// the rights; anything else is part of the path.
+pub fn parse_dir_grant(spec: &str) -> Result<Grant, CliError> {
+    let bad = |reason: &str| CliError::BadDir {
+        spec: spec.to_owned(),
+        reason: reason.to_owned(),
+    };
+    let (name, rest) = grant_name(spec, &bad)?;
+    let (path, rights) = match rest.rsplit_once(':') {
+        Some((path, letters))
+            if !letters.is_empty() && letters.chars().all(|c| "rwcdl".contains(c)) =>
+        {
+            (path, letters)
+        }
+        _ => (rest, "rl"),
+    };
+    if path.is_empty() {
+        return Err(bad("empty path"));
+    }
+    let rights = kernel::clist::DirRights::parse(rights).map_err(|e| bad(&e.to_string()))?;
+    Ok(Grant::Dir {
+        name: name.to_owned(),
+        path: path.to_owned(),
+        rights,
+    })
+}
+
+/// Parses `NAME=HOST:PORT[,…][:connect|:listen|:connect+listen]`.
+pub fn parse_net_grant(spec: &str) -> Result<Grant, CliError> {
+    let bad = |reason: &str| CliError::BadNet {
+        spec: spec.to_owned(),
+        reason: reason.to_owned(),
+    };
+    let (name, rest) = grant_name(spec, &bad)?;
+    let net = kernel::clist::NetSpec::parse(rest).map_err(|e| bad(&e.to_string()))?;
+    let (connect, listen) = net.flags.unwrap_or((true, false));
+    Ok(Grant::Net {
+        name: name.to_owned(),
+        patterns: net.patterns,
+        connect,
+        listen,
+    })
 }
 
 pub const USAGE: &str = "usage: tessera [options] [script [args]]
@@ -68,6 +173,12 @@ Available options are:
   --fuel N        stop the program after N units of fuel (instructions and library work)
   --memory SIZE   limit the program's memory (e.g. 64M); default 1G
   --audit LOG     write the audit log of every grant of authority to LOG
+  --dir NAME=PATH[:RIGHTS]
+                  grant caps.NAME, a dir key on PATH (rights of rwcdl; default rl)
+  --net NAME=HOST:PORT[,HOST:PORT...][:connect|:listen]
+                  grant caps.NAME, a net key (default connect); PORT may be *
+  --clock         grant caps.clock (now, sleep)
+  --random        grant caps.random (bytes, integer)
   tessera audit LOG [--json | --dot] [--who-can RIGHT PATH] [--verify]
                   read an audit log (text by default)
   --              stop handling options
@@ -137,6 +248,21 @@ pub fn parse(args: &[String]) -> Result<Options, CliError> {
                 i += 2;
                 continue;
             }
+            "--dir" | "--net" => {
+                let v = value(i)?;
+                let g = if a == "--dir" {
+                    parse_dir_grant(&v)?
+                } else {
+                    parse_net_grant(&v)?
+                };
+                add_grant(&mut o, g)?;
+                o.interpreter_args.push(a.into());
+                o.interpreter_args.push(v);
+                i += 2;
+                continue;
+            }
+            "--clock" => add_grant(&mut o, Grant::Clock)?,
+            "--random" => add_grant(&mut o, Grant::Random)?,
             "--memory" => {
                 let v = value(i)?;
                 o.memory = Some(parse_size(&v).ok_or_else(|| CliError::BadMemory(v.clone()))?);
@@ -162,6 +288,8 @@ pub fn parse(args: &[String]) -> Result<Options, CliError> {
                 let v = &a[7..];
                 o.fuel = Some(v.parse().map_err(|_| CliError::BadFuel(v.into()))?);
             }
+            _ if a.starts_with("--dir=") => add_grant(&mut o, parse_dir_grant(&a[6..])?)?,
+            _ if a.starts_with("--net=") => add_grant(&mut o, parse_net_grant(&a[6..])?)?,
             _ if a.starts_with("--memory=") => {
                 let v = &a[9..];
                 o.memory = Some(parse_size(v).ok_or_else(|| CliError::BadMemory(v.into()))?);
@@ -180,6 +308,14 @@ pub fn parse(args: &[String]) -> Result<Options, CliError> {
         i += 1;
     }
     Ok(o)
+}
+
+fn add_grant(o: &mut Options, g: Grant) -> Result<(), CliError> {
+    if o.grants.iter().any(|h| h.name() == g.name()) {
+        return Err(CliError::DuplicateGrant(g.name().to_owned()));
+    }
+    o.grants.push(g);
+    Ok(())
 }
 
 fn parse_audit(args: &[String]) -> Result<AuditCommand, CliError> {
@@ -217,6 +353,81 @@ mod tests {
 
     fn p(args: &[&str]) -> Result<Options, CliError> {
         parse(&args.iter().map(|s| s.to_string()).collect::<Vec<_>>())
+    }
+
+    #[test]
+    fn grants_parse_with_defaults_and_refuse_bad_specs() {
+        use kernel::clist::DirRights;
+        let o = p(&[
+            "run",
+            "--dir",
+            "data=/srv/a:b:rw",
+            "--dir=logs=./logs",
+            "--net",
+            "web=127.0.0.1:8080,localhost:*:listen",
+            "--clock",
+            "--random",
+            "x.lua",
+        ])
+        .unwrap();
+        assert_eq!(
+            o.grants[0],
+            Grant::Dir {
+                name: "data".into(),
+                path: "/srv/a:b".into(),
+                rights: DirRights::parse("rw").unwrap()
+            }
+        );
+        assert_eq!(
+            o.grants[1],
+            Grant::Dir {
+                name: "logs".into(),
+                path: "./logs".into(),
+                rights: DirRights::parse("rl").unwrap()
+            }
+        );
+        let Grant::Net {
+            patterns,
+            connect,
+            listen,
+            ..
+        } = &o.grants[2]
+        else {
+            panic!("a net grant")
+        };
+        assert_eq!((patterns.len(), *connect, *listen), (2, false, true));
+        assert_eq!(o.grants[3], Grant::Clock);
+        assert_eq!(o.grants[4], Grant::Random);
+        assert_eq!(o.script.as_deref(), Some("x.lua"));
+        // A net grant without a flag may only connect.
+        let o = p(&["--net", "api=example.org:443"]).unwrap();
+        assert!(matches!(
+            o.grants[0],
+            Grant::Net {
+                connect: true,
+                listen: false,
+                ..
+            }
+        ));
+        for bad in [
+            &["--dir", "nodata"][..],
+            &["--dir", "=/x"],
+            &["--dir", "9x=/x"],
+            &["--dir", "console=/x"],
+            &["--dir", "d="],
+            &["--net", "n=host"],
+            &["--net", "n=host:99999"],
+            &["--net", "n=:80"],
+            &["--clock", "--clock"],
+            &["--dir", "a=/x", "--net", "a=h:1"],
+        ] {
+            let e = p(bad).unwrap_err();
+            let text = e.to_string();
+            assert!(
+                text.contains("expected --") || text.contains("own name"),
+                "{bad:?}: {text}"
+            );
+        }
     }
 
     #[test]
