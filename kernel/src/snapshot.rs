@@ -7,7 +7,8 @@
 //! recreated on restore. Every other key — a gateway, a process outside the subtree — is a
 //! *hole*: its name, kind and scope only. The restorer must fill each hole with a key of the
 //! same kind that it holds (matched by name), so a snapshot never carries more authority than
-//! its restorer gives it.
+//! its restorer gives it. Open files, sockets and listeners do not survive: they come back
+//! revoked.
 //!
 //! **Invariant: restored bytes are checked before anything runs.** Every byte is untrusted:
 //! indices between processes and keys are bounds-checked, each VM passes `Vm::check_restored`
@@ -394,10 +395,16 @@ impl Kernel {
                 },
                 _ => hole(),
             };
+            // Open files and connections do not survive a snapshot: their holes come back as
+            // dead keys (a restored process sees them revoked) and need no filling.
+            let transient = matches!(
+                &image,
+                KeyImage::Hole(h) if matches!(h.kind.as_str(), "file" | "socket" | "listener")
+            );
             let i = keys.len() as u32;
             keys.push(KeyEntry {
                 key: image,
-                revoked: self.keys.is_revoked(k),
+                revoked: transient || self.keys.is_revoked(k),
             });
             key_index.insert(k, i);
         }
