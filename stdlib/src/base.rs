@@ -52,6 +52,9 @@ fn tostring_result(vm: &mut Vm, v: Value) -> Result<Value, Throw> {
 fn print(vm: &mut Vm, call: NativeCall) -> Result<Action, Throw> {
     // Layout: the n arguments, then Int(n); a __tostring call for argument k is pushed above
     // them and its result lands right after Int(n). State k+1 means that call returned.
+    if call.state == PRINT_WROTE {
+        return Ok(Action::Return(0));
+    }
     let (n, mut k) = if call.state == 0 {
         let n = nargs(vm, &call);
         vm.push(Value::Int(n as i64))?;
@@ -92,8 +95,43 @@ fn print(vm: &mut Vm, call: NativeCall) -> Result<Action, Throw> {
     }
     out.push(b'\n');
     vm.charge(1 + out.len() as u64 / 16)?;
-    vm.console_write(&out);
-    Ok(Action::Return(0))
+    if vm.has_console() {
+        vm.console_write(&out);
+        return Ok(Action::Return(0));
+    }
+    // Without a console of its own, a process prints through `caps.console`, if it holds
+    // one (DESIGN: print writes to the console key); otherwise printing does nothing.
+    let write = console_write_method(vm)?;
+    match write {
+        Some((f, console)) => {
+            let text = vm.intern(&out)?;
+            vm.set_top(call.base)?;
+            call_lua(vm, f, &[console, text], 0, PRINT_WROTE)
+        }
+        None => Ok(Action::Return(0)),
+    }
+}
+
+/// `print`'s state once `caps.console:write` returned.
+const PRINT_WROTE: u32 = u32::MAX - 2;
+
+/// `caps.console` and its `write` method, if the process holds a console.
+fn console_write_method(vm: &mut Vm) -> Result<Option<(Value, Value)>, Throw> {
+    let Value::Table(caps) = vm.get_global("caps") else {
+        return Ok(None);
+    };
+    let k = vm.intern(b"console")?;
+    let console = vm.raw_get(caps, k);
+    let Some(mt) = vm.metatable(console) else {
+        return Ok(None);
+    };
+    let index = vm.intern(b"__index")?;
+    let Value::Table(methods) = vm.raw_get(mt, index) else {
+        return Ok(None);
+    };
+    let w = vm.intern(b"write")?;
+    let f = vm.raw_get(methods, w);
+    Ok(f.is_function().then_some((f, console)))
 }
 
 fn type_(vm: &mut Vm, call: NativeCall) -> Result<Action, Throw> {

@@ -53,6 +53,12 @@ impl Host for Script {
                 };
                 Started::Done(Ok(vec![HostValue::Object { token: 7, kind }]))
             }
+            ("write", Some(HostValue::Bytes(b))) => {
+                self.seen
+                    .borrow_mut()
+                    .push(format!("wrote {}", String::from_utf8_lossy(b)));
+                Started::Done(Ok(vec![]))
+            }
             ("sleep", _) => {
                 self.later.push((r.ticket, 3));
                 Started::Pending
@@ -114,6 +120,8 @@ fn run(src: &str) -> (String, Vec<String>, Kernel) {
     )
     .expect("granted");
     k.grant_key(root, "clock", KeyKind::Clock).expect("granted");
+    k.grant_key(root, "console", KeyKind::Console)
+        .expect("granted");
     k.set_host(Box::new(script));
     k.run_until_idle();
     let state = k.get(root).map(|p| (p.state, p.fault.clone()));
@@ -179,4 +187,19 @@ fn a_process_waiting_for_the_host_does_not_stop_others() {
         print(c:wait())
     "#);
     assert_eq!(out, "1.5\ndone\t200\nhello\tnil\n");
+}
+
+#[test]
+fn print_without_a_console_of_its_own_goes_to_the_console_key() {
+    let (out, seen, _) = run(r#"
+        local c = spawn("print('from the child', 42) return true", {name = "c", caps = {console = caps.console}})
+        local mute = spawn("print('nobody hears this') return true", {name = "mute"})
+        print(c:wait(), mute:wait())
+    "#);
+    assert_eq!(out, "true\ttrue\n");
+    assert!(
+        seen.contains(&"wrote from the child\t42\n".to_string()),
+        "{seen:?}"
+    );
+    assert!(!seen.iter().any(|s| s.contains("nobody")));
 }
