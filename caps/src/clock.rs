@@ -169,6 +169,11 @@ impl VirtualClock {
         Ok(())
     }
 
+    /// Whether `other` is a clone of this clock (the same time and sleepers).
+    pub fn same_as(&self, other: &VirtualClock) -> bool {
+        Arc::ptr_eq(&self.inner, &other.inner)
+    }
+
     /// Sleeps not yet ended.
     pub fn sleepers(&self) -> usize {
         lock(&self.inner).sleepers.len()

@@ -65,6 +65,17 @@ impl Console {
         }
     }
 
+    /// Writes everything buffered to the host stream and flushes it, without reporting: an
+    /// error is kept for the next `flush`. For output that must show now (a prompt before
+    /// waiting for input, everything before the host waits).
+    pub fn push(&self) {
+        let mut inner = self.inner.borrow_mut();
+        inner.write_out();
+        if let Err(e) = inner.out.flush() {
+            inner.failed.get_or_insert(e.kind());
+        }
+    }
+
     /// The sink a VM's console writes to.
     pub fn sink(&self) -> Sink {
         let console = self.clone();

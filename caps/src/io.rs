@@ -73,6 +73,9 @@ pub enum IoError {
     Net(#[from] NetError),
     #[error(transparent)]
     Clock(#[from] ClockError),
+    /// Reading the console's input failed, or the reader stopped.
+    #[error("console input: {0}")]
+    Input(String),
     #[error("the I/O job failed unexpectedly: {0}")]
     Panicked(String),
     #[error("the I/O pool is shut down")]

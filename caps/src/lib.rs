@@ -3,6 +3,8 @@
 //!
 //! - `console`: buffered output to a host stream.
 //! - `fs`: the filesystem gateway (dir and file keys), confined by cap-std.
+//! - `host`: `Gateways`, the kernel's `Host`: the objects behind gateway keys, methods
+//!   dispatched to them, blocking work on the pool and answers through `poll`.
 //! - `io`: the worker pool and timer where blocking operations run, with completions coming
 //!   back over a channel, so that the kernel's thread never blocks.
 //! - `net`: the network gateway (scope checks on names and resolved addresses), sockets and
@@ -15,6 +17,8 @@ pub mod clock;
 pub mod console;
 #[cfg(unix)]
 pub mod fs;
+#[cfg(unix)]
+pub mod host;
 pub mod io;
 pub mod net;
 pub mod random;

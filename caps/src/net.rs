@@ -407,6 +407,17 @@ impl NetGateway {
         }
     }
 
+    /// The gateway for `kind`, a net key derived from this one (`net:restrict`), keeping this
+    /// gateway's resolver and timeouts; `None` if `kind` is not a net key. The kernel checks
+    /// that `kind` narrows the parent's (`KeyKind::attenuate`) before the key exists.
+    pub fn restricted(&self, kind: &KeyKind) -> Option<NetGateway> {
+        NetGateway::from_key(kind).map(|g| NetGateway {
+            resolver: Arc::clone(&self.resolver),
+            timeouts: self.timeouts,
+            ..g
+        })
+    }
+
     /// The same gateway resolving names through `resolver`.
     #[must_use]
     pub fn with_resolver(mut self, resolver: Arc<dyn Resolver>) -> NetGateway {
@@ -918,6 +929,11 @@ impl ListenerGateway {
 
     pub fn is_closed(&self) -> bool {
         lock(&self.inner.listener).is_none()
+    }
+
+    /// The `host:port` this listener was asked for.
+    pub fn target(&self) -> &str {
+        &self.inner.origin.target
     }
 
     /// The address the listener is bound to (its port, when asked for port 0).
