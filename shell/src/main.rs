@@ -41,6 +41,18 @@ fn real_main(argv: &[String]) -> i32 {
             return f.exit_code();
         }
     };
+    // The root's keys: the console, and what the command line grants (refused before the
+    // script runs if any grant is bad). The shell reads stdin itself, so only scripts get it
+    // for `readline`.
+    let input: Option<Box<dyn std::io::BufRead + Send>> = if opts.script.as_deref() == Some("-") {
+        None
+    } else {
+        Some(Box::new(std::io::BufReader::new(std::io::stdin())))
+    };
+    if let Err(e) = session.grant(&opts.grants, input) {
+        eprintln!("tessera: {e}");
+        return 2;
+    }
     // arg: interpreter and options at negative indices, script at 0, its arguments after.
     let mut entries: Vec<(i64, String)> = Vec::new();
     let pre: Vec<String> = std::iter::once(program.clone())

@@ -66,6 +66,8 @@ pub struct Session {
     pub output: Rc<RefCell<Vec<u8>>>,
     fuel_limit: Option<u64>,
     memory_limit: usize,
+    /// The console key's gateway, flushed into `output` after every slice.
+    console: Option<caps::console::Console>,
 }
 
 /// Builds the VM of every process: the standard library, a fresh hash seed from the host
@@ -110,6 +112,7 @@ impl Session {
             output,
             fuel_limit: fuel,
             memory_limit: memory,
+            console: None,
         })
     }
 
@@ -139,8 +142,83 @@ impl Session {
         &self.kernel
     }
 
+    /// Grants the root its keys: `caps.console` (writing where `print` does, reading lines
+    /// from `input`) and each command-line grant, with its gateway in the host. Nothing is
+    /// granted unless every grant can be (a path that is not a directory, say).
+    ///
+    /// # Errors
+    /// A message naming the grant and what is wrong with it.
+    pub fn grant(
+        &mut self,
+        grants: &[crate::cli::Grant],
+        input: Option<Box<dyn std::io::BufRead + Send>>,
+    ) -> Result<(), String> {
+        use crate::cli::Grant;
+        use kernel::clist::KeyKind;
+        let mut gateways = caps::host::Gateways::new()
+            .map_err(|e| format!("cannot start the I/O threads: {e}"))?;
+        // Open every gateway first: a bad grant changes nothing.
+        let mut opened = Vec::with_capacity(grants.len());
+        for g in grants {
+            opened.push(match g {
+                Grant::Dir { name, path, rights } => {
+                    let host = std::path::Path::new(path);
+                    let dir = caps::fs::DirGateway::open_ambient(host, *rights).map_err(|e| {
+                        format!("cannot grant --dir {name}={path}: {e} (expected --dir NAME=PATH[:RIGHTS] with PATH an existing directory)")
+                    })?;
+                    // Scopes in the audit log are absolute, so `--who-can` finds them.
+                    let root = std::fs::canonicalize(host)
+                        .map(|p| p.to_string_lossy().into_owned())
+                        .unwrap_or_else(|_| path.clone());
+                    let kind = KeyKind::Dir {
+                        root,
+                        rights: *rights,
+                    };
+                    (name.clone(), kind, Opened::Dir(dir))
+                }
+                Grant::Net {
+                    name,
+                    patterns,
+                    connect,
+                    listen,
+                } => {
+                    let net = caps::net::NetGateway::new(patterns.clone(), *connect, *listen);
+                    let kind = KeyKind::Net {
+                        patterns: patterns.clone(),
+                        connect: *connect,
+                        listen: *listen,
+                    };
+                    (name.clone(), kind, Opened::Net(net))
+                }
+                Grant::Clock => ("clock".into(), KeyKind::Clock, Opened::Clock),
+                Grant::Random => ("random".into(), KeyKind::Random, Opened::Random),
+            });
+        }
+        let console = caps::console::Console::new(Box::new(SharedBuffer(self.output.clone())));
+        self.console = Some(console.clone());
+        let key = self
+            .kernel
+            .grant_key(self.root, "console", KeyKind::Console)?;
+        gateways.attach_console(key, console, input);
+        for (name, kind, gateway) in opened {
+            let key = self.kernel.grant_key(self.root, &name, kind)?;
+            match gateway {
+                Opened::Dir(d) => gateways.attach_dir(key, d),
+                Opened::Net(n) => gateways.attach_net(key, n),
+                Opened::Clock => gateways.attach_clock(key, caps::clock::Clock::Host),
+                Opened::Random => gateways.attach_random(key, caps::random::Random::Os),
+            }
+        }
+        self.kernel.set_host(Box::new(gateways));
+        Ok(())
+    }
+
     /// Takes what the program printed so far.
     pub fn take_output(&self) -> Vec<u8> {
+        if let Some(c) = &self.console {
+            // Errors writing into the session's own buffer cannot happen.
+            let _ = c.flush();
+        }
         std::mem::take(&mut *self.output.borrow_mut())
     }
 
@@ -243,6 +321,29 @@ impl Session {
                 }
             }
         }
+    }
+}
+
+/// A gateway opened for a grant, before its key exists.
+enum Opened {
+    Dir(caps::fs::DirGateway),
+    Net(caps::net::NetGateway),
+    Clock,
+    Random,
+}
+
+/// The session's output buffer as a writer: the console key writes where `print` does, so
+/// their output keeps its order.
+struct SharedBuffer(Rc<RefCell<Vec<u8>>>);
+
+impl Write for SharedBuffer {
+    fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
+        self.0.borrow_mut().extend_from_slice(bytes);
+        Ok(bytes.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
     }
 }
 
