@@ -16,7 +16,7 @@ use crate::vm::{Throw, Vm};
 /// Fuel a gateway call costs before the bytes it moves (one unit per 16 bytes).
 const CALL_FUEL: u64 = 100;
 
-/// A gateway call waiting for the host: who asked, and on which key.
+/// A gateway call waiting for the host: its ticket, and the key the caller used.
 #[derive(Clone, Debug, serde::Serialize, serde::Deserialize)]
 pub(crate) struct PendingIo {
     pub(crate) ticket: u64,
@@ -209,11 +209,13 @@ impl Kernel {
             args: host_args,
             max_bytes,
         });
+        // Keys the answer makes derive from the key the caller used (a forwarder, say), so
+        // revoking that one reaches them too.
         match started {
-            Started::Done(result) => self.host_answer(id, key, result).map(Answer::Values),
+            Started::Done(result) => self.host_answer(id, held, result).map(Answer::Values),
             Started::Pending => {
                 if let Some(p) = self.get_mut(id) {
-                    p.io = Some(PendingIo { ticket, key });
+                    p.io = Some(PendingIo { ticket, key: held });
                 }
                 Ok(Answer::Io)
             }

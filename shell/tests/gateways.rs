@@ -1,0 +1,407 @@
+//! Gateway keys through the `tessera` binary: what `run` grants (and only that) shows up in
+//! `caps`; dir keys hold against escapes on real trees, with and without each right, through
+//! `sub` chains, after revocation and while the tree is renamed under them; net keys reach
+//! only their loopback scope; a process blocked on the network or a sleep does not hold up
+//! the others. Every address used is on loopback.
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+fn tessera(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_tessera"))
+        .args(args)
+        .stdin(Stdio::null())
+        .output()
+        .expect("tessera runs")
+}
+
+/// A fresh directory for one test: `root/` (what keys are granted on) and `outside/` beside it.
+fn tree(test: &str) -> PathBuf {
+    static N: AtomicUsize = AtomicUsize::new(0);
+    let dir = std::env::temp_dir().join(format!(
+        "tessera-gw-{}-{}-{test}",
+        std::process::id(),
+        N.fetch_add(1, Ordering::SeqCst)
+    ));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(dir.join("root/sub/deeper")).expect("tree");
+    std::fs::create_dir_all(dir.join("outside")).expect("tree");
+    std::fs::write(dir.join("root/a.txt"), "inside a").expect("file");
+    std::fs::write(dir.join("root/sub/b.txt"), "inside b").expect("file");
+    std::fs::write(dir.join("outside/secret.txt"), "SECRET").expect("file");
+    dir
+}
+
+fn script(dir: &Path, body: &str) -> String {
+    let path = dir.join("script.lua");
+    let mut f = std::fs::File::create(&path).expect("script");
+    f.write_all(body.as_bytes()).expect("script");
+    path.to_string_lossy().into_owned()
+}
+
+fn out(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stdout).into_owned()
+}
+
+fn err(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+#[test]
+fn caps_holds_exactly_what_run_grants() {
+    let dir = tree("caps");
+    let root = dir.join("root");
+    let s = script(
+        &dir,
+        "local names = {} for k, v in pairs(caps) do names[#names + 1] = k .. '=' .. tostring(v) end
+         table.sort(names) print(table.concat(names, ' '))",
+    );
+    let o = tessera(&["run", &s]);
+    assert_eq!(out(&o), "console=console\n");
+    let spec = format!("data={}:rl", root.display());
+    let o = tessera(&[
+        "run",
+        "--dir",
+        &spec,
+        "--net",
+        "web=127.0.0.1:8080:listen",
+        "--clock",
+        "--random",
+        &s,
+    ]);
+    let canonical = std::fs::canonicalize(&root).expect("canonical");
+    assert_eq!(
+        out(&o),
+        format!(
+            "clock=clock console=console data=dir: {} (rl) random=random web=net: 127.0.0.1:8080 (listen)\n",
+            canonical.display()
+        ),
+        "{}",
+        err(&o)
+    );
+    // -e gets the console too; the audit log records every grant.
+    let log = dir.join("audit.log");
+    let o = tessera(&[
+        "--audit",
+        log.to_str().expect("utf-8"),
+        "--clock",
+        "-e",
+        "print(caps.clock ~= nil, caps.console ~= nil)",
+    ]);
+    assert_eq!(out(&o), "true\ttrue\n");
+    let o = tessera(&["audit", log.to_str().expect("utf-8")]);
+    let text = out(&o);
+    assert!(text.contains("clock") && text.contains("console"), "{text}");
+}
+
+#[test]
+fn bad_grants_are_refused_before_the_script_runs() {
+    let dir = tree("badgrants");
+    let s = script(&dir, "print('ran')");
+    let missing = format!("d={}", dir.join("nope").display());
+    let file = format!("d={}", dir.join("root/a.txt").display());
+    for args in [
+        vec!["run", "--dir", &missing, &s],
+        vec!["run", "--dir", &file, &s],
+        vec!["run", "--dir", "d=/tmp:rz", &s],
+        vec!["run", "--net", "n=localhost", &s],
+        vec!["run", "--net", "n=localhost:http", &s],
+        vec!["run", "--dir", "x"],
+    ] {
+        let o = tessera(&args);
+        assert_eq!(o.status.code(), Some(2), "{args:?}");
+        assert!(out(&o).is_empty(), "{args:?} ran the script");
+        let e = err(&o);
+        assert!(e.contains("expected --"), "{args:?}: {e}");
+    }
+}
+
+#[test]
+fn dir_keys_hold_against_escapes() {
+    let dir = tree("escapes");
+    let root = dir.join("root");
+    std::os::unix::fs::symlink("../outside/secret.txt", root.join("rel_link")).expect("link");
+    std::os::unix::fs::symlink(dir.join("outside/secret.txt"), root.join("abs_link"))
+        .expect("link");
+    std::os::unix::fs::symlink("../outside", root.join("dir_link")).expect("link");
+    std::os::unix::fs::symlink("sub/b.txt", root.join("inner_link")).expect("link");
+    std::os::unix::fs::symlink("../../outside", root.join("sub/up")).expect("link");
+    let s = script(
+        &dir,
+        r#"
+        local d = caps.data
+        local paths = {"../outside/secret.txt", "sub/../../outside/secret.txt", "/etc/passwd",
+            "a.txt\0.png", "rel_link", "abs_link", "dir_link/secret.txt", "sub/up/secret.txt",
+            "", ".", "sub//b.txt", "sub\\b.txt"}
+        for _, p in ipairs(paths) do
+            local ok, e = pcall(d.read, d, p)
+            print(ok, ok and e or e.kind)
+        end
+        print(d:read("inner_link"))
+        -- Writes, creations and removals through escapes fail the same way.
+        for _, op in ipairs({"write", "append", "mkdir", "remove"}) do
+            local ok, e = pcall(d[op], d, "dir_link/x", "data")
+            print(op, ok, e.kind)
+        end
+        print(pcall(d.sub, d, "dir_link"))
+        print(pcall(d.open, d, "abs_link", "r"))
+        "#,
+    );
+    let spec = format!("data={}:rwcdl", root.display());
+    let o = tessera(&["run", "--dir", &spec, &s]);
+    let text = out(&o);
+    assert!(!text.contains("SECRET"), "{text}");
+    let lines: Vec<&str> = text.lines().collect();
+    assert_eq!(lines.len(), 12 + 1 + 4 + 2, "{text}\n{}", err(&o));
+    // Escapes are denied; malformed paths (NUL, empty, `.`, `//`, backslash) are errors.
+    let kinds = [
+        "denied", "denied", "denied", "error", "denied", "denied", "denied", "denied", "error",
+        "error", "error", "error",
+    ];
+    for (line, kind) in lines[..12].iter().zip(kinds) {
+        assert_eq!(*line, format!("false\t{kind}"), "{text}");
+    }
+    assert_eq!(lines[12], "inside b");
+    for line in &lines[13..17] {
+        assert!(line.ends_with("false\tdenied"), "{text}");
+    }
+    assert!(lines[17].starts_with("false\tdenied: "), "{text}");
+    assert!(lines[18].starts_with("false\tdenied: "), "{text}");
+    assert_eq!(
+        std::fs::read_to_string(dir.join("outside/secret.txt")).expect("secret"),
+        "SECRET"
+    );
+    assert_eq!(
+        std::fs::read_dir(dir.join("outside")).expect("dir").count(),
+        1
+    );
+}
+
+#[test]
+fn rights_sub_chains_and_revocation() {
+    let dir = tree("rights");
+    let root = dir.join("root");
+    let s = script(
+        &dir,
+        r#"
+        local d = caps.data
+        local function try(f, ...) local ok, e = pcall(f, ...) return ok and "ok" or e.kind end
+        print(try(d.read, d, "a.txt"), try(d.list, d), try(d.write, d, "a.txt", "x"),
+              try(d.write, d, "new.txt", "x"), try(d.mkdir, d, "m"), try(d.remove, d, "a.txt"))
+        -- sub narrows and never widens.
+        local s1 = d:sub("sub", "rl")
+        local s2 = s1:sub("deeper", "r")
+        print(s1:rights(), s2:rights(), try(s1.sub, s1, "deeper", "rw"), try(s2.list, s2))
+        print(try(s1.read, s1, "b.txt"), try(s1.read, s1, "../a.txt"))
+        -- A revoked dir key, and everything derived from it, is dead for every holder.
+        local r, revoke = revocable(s1)
+        local child = spawn("function get() return caps.d:read('b.txt') end", {name = "c", caps = {d = r}})
+        child:wait()
+        print(child:call("get"), try(r.read, r, "b.txt"))
+        local s3 = r:sub("deeper")
+        revoke()
+        print(try(r.read, r, "b.txt"), try(s3.list, s3), try(child.call, child, "get"))
+        "#,
+    );
+    let ro = format!("data={}:rl", root.display());
+    let o = tessera(&["run", "--dir", &ro, &s]);
+    let text = out(&o);
+    let lines: Vec<&str> = text.lines().collect();
+    assert_eq!(
+        lines[0],
+        "ok\tok\tdenied\tdenied\tdenied\tdenied",
+        "{text}{}",
+        err(&o)
+    );
+    assert_eq!(lines[1], "rl\tr\tdenied\tdenied");
+    assert_eq!(lines[2], "ok\tdenied");
+    assert_eq!(lines[3], "inside b\tok");
+    assert_eq!(lines[4], "revoked\trevoked\terror");
+    // With write but not create, existing files can change and new ones cannot appear.
+    let s = script(
+        &dir,
+        r#"
+        local d = caps.data
+        print(pcall(d.write, d, "a.txt", "changed"))
+        print(pcall(d.write, d, "fresh.txt", "x"))
+        "#,
+    );
+    let rw = format!("data={}:rw", root.display());
+    let o = tessera(&["run", "--dir", &rw, &s]);
+    let text = out(&o);
+    assert!(text.starts_with("true\n"), "{text}");
+    assert!(text.contains("needs the 'c' right"), "{text}");
+    assert!(!root.join("fresh.txt").exists());
+    assert_eq!(
+        std::fs::read_to_string(root.join("a.txt")).expect("a"),
+        "changed"
+    );
+}
+
+#[test]
+fn renames_while_a_process_walks_the_tree_never_leak_the_outside() {
+    let dir = tree("race");
+    let root = dir.join("root");
+    std::fs::create_dir_all(root.join("m")).expect("m");
+    // Inside the root, m/link reaches root/a.txt; moved outside, it would reach outside/...
+    std::fs::write(dir.join("a.txt"), "SECRET").expect("secret");
+    std::os::unix::fs::symlink("../a.txt", root.join("m/link")).expect("link");
+    let s = script(
+        &dir,
+        r#"
+        local d = caps.data
+        local seen, ok_reads = false, 0
+        for i = 1, 4000 do
+            local ok, v = pcall(d.read, d, "m/link")
+            if ok then
+                ok_reads = ok_reads + 1
+                if v:find("SECRET") then seen = true end
+            end
+            local ok2, m = pcall(d.sub, d, "m")
+            if ok2 then
+                local ok3, v3 = pcall(m.read, m, "link")
+                if ok3 and v3:find("SECRET") then seen = true end
+            end
+        end
+        print(seen, ok_reads > 0)
+        "#,
+    );
+    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let flipper = {
+        let stop = stop.clone();
+        let (inside, outside) = (root.join("m"), dir.join("m"));
+        std::thread::spawn(move || {
+            let mut flips = 0u32;
+            while !stop.load(Ordering::SeqCst) {
+                if std::fs::rename(&inside, &outside).is_ok() {
+                    let _ = std::fs::rename(&outside, &inside);
+                    flips += 1;
+                }
+            }
+            flips
+        })
+    };
+    let spec = format!("data={}:rl", root.display());
+    let o = tessera(&["run", "--dir", &spec, &s]);
+    stop.store(true, Ordering::SeqCst);
+    let flips = flipper.join().expect("flipper");
+    assert!(
+        flips > 10,
+        "the tree was renamed while the process ran ({flips})"
+    );
+    assert_eq!(out(&o), "false\ttrue\n", "{}", err(&o));
+}
+
+/// A free loopback port (bound then released; the test binds it again at once).
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .expect("a free port")
+}
+
+#[test]
+fn an_echo_server_and_client_in_two_processes_on_loopback() {
+    let dir = tree("echo");
+    let port = free_port();
+    let s = script(
+        &dir,
+        r#"
+        local port = tonumber(arg[1])
+        local server = spawn(([[
+            local l = caps.net:listen("127.0.0.1", %d)
+            for i = 1, 3 do
+                local s = l:accept()
+                local msg = s:recv(100)
+                s:send("echo:" .. msg)
+                s:close()
+            end
+            l:close()
+            return "served 3"
+        ]]):format(port), {name = "server", caps = {net = caps.net}})
+        local client = spawn(([[
+            local got = {}
+            for i = 1, 3 do
+                local s
+                for try = 1, 200 do
+                    local ok, r = pcall(caps.net.connect, caps.net, "127.0.0.1", %d)
+                    if ok then s = r break end
+                    caps.clock:sleep(0.01)
+                end
+                s:send("hi" .. i)
+                got[#got + 1] = s:recv(100)
+                got[#got + 1] = tostring(s:recv(100))
+                s:close()
+            end
+            return table.concat(got, " ")
+        ]]):format(port), {name = "client", caps = {net = caps.net:restrict("127.0.0.1:" .. port .. ":connect"), clock = caps.clock}})
+        print(client:wait())
+        print(server:wait())
+        -- Aliases of the granted address, other ports, listening without the flag.
+        local r = caps.net:restrict("127.0.0.1:" .. port .. ":connect")
+        for _, host in ipairs({"localhost", "127.1", "[::ffff:127.0.0.1]", "0x7f.0.0.1", "2130706433", "[::1]"}) do
+            local ok, e = pcall(r.connect, r, host, port)
+            print(host, ok, e.kind)
+        end
+        print(pcall(r.connect, r, "127.0.0.1", port + 1))
+        print(pcall(r.listen, r, "127.0.0.1", port))
+        print(pcall(caps.net.restrict, caps.net, "127.0.0.2:*"))
+        "#,
+    );
+    let spec = format!("net=127.0.0.1:{port}:connect+listen");
+    let o = tessera(&["run", "--net", &spec, "--clock", &s, &port.to_string()]);
+    let text = out(&o);
+    let lines: Vec<&str> = text.lines().collect();
+    assert_eq!(
+        lines[0],
+        "echo:hi1 nil echo:hi2 nil echo:hi3 nil",
+        "{text}{}",
+        err(&o)
+    );
+    assert_eq!(lines[1], "served 3");
+    for line in &lines[2..8] {
+        assert!(
+            line.ends_with("\tfalse\tdenied") || line.ends_with("\tfalse\terror"),
+            "{text}"
+        );
+        assert!(!line.contains("true"), "{text}");
+    }
+    assert!(lines[8].starts_with("false\tdenied: "), "{text}");
+    assert!(lines[9].starts_with("false\tdenied: "), "{text}");
+    assert!(lines[10].starts_with("false\tdenied: "), "{text}");
+}
+
+#[test]
+fn a_process_blocked_on_the_network_or_a_sleep_does_not_hold_up_the_others() {
+    let dir = tree("slow");
+    // A peer that accepts and then never says anything.
+    let silent = std::net::TcpListener::bind("127.0.0.1:0").expect("listener");
+    let port = silent.local_addr().expect("addr").port();
+    let keep = std::thread::spawn(move || {
+        let conn = silent.accept();
+        std::thread::sleep(std::time::Duration::from_secs(1));
+        drop(conn);
+    });
+    let s = script(
+        &dir,
+        r#"
+        local port = tonumber(arg[1])
+        -- Blocked for good on a silent peer, and asleep: neither stops the counter.
+        local stuck = spawn(("local s = caps.net:connect('127.0.0.1', %d) return s:recv(10)"):format(port),
+            {name = "stuck", caps = {net = caps.net}})
+        local sleeper = spawn("caps.clock:sleep(0.2) return 'rested'", {name = "sleeper", caps = {clock = caps.clock}})
+        local counter = spawn("local n = 0 for i = 1, 3000000 do n = n + 1 end return n", {name = "counter"})
+        print(counter:wait(), stuck:status())
+        print(sleeper:wait())
+        stuck:kill()
+        local ok, e = pcall(stuck.status, stuck)
+        print(e.kind)
+        "#,
+    );
+    let spec = format!("net=127.0.0.1:{port}");
+    let o = tessera(&["run", "--net", &spec, "--clock", &s, &port.to_string()]);
+    assert_eq!(out(&o), "3000000\twaiting\nrested\nkilled\n", "{}", err(&o));
+    let _ = keep.join();
+}
