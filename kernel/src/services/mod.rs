@@ -1293,9 +1293,17 @@ impl Kernel {
             .cloned()
             .unwrap_or(KeyKind::Forwarder { target: key });
         if !self.keys.is_revoked(key) {
-            self.keys
+            let dead = self
+                .keys
                 .revoke(key)
                 .map_err(|e| refuse("error", e.to_string()))?;
+            // The host closes what only revoked keys reached (sockets, listeners, files).
+            // The forwarder's target is not among them: it lives on for its other holders.
+            if let Some(host) = self.host.as_mut() {
+                for k in dead {
+                    host.release(k);
+                }
+            }
             let time = self.time;
             let _ = self.audit.append(Event::new(
                 Op::Revoke,
