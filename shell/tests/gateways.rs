@@ -405,3 +405,20 @@ fn a_process_blocked_on_the_network_or_a_sleep_does_not_hold_up_the_others() {
     assert_eq!(out(&o), "3000000\twaiting\nrested\nkilled\n", "{}", err(&o));
     let _ = keep.join();
 }
+
+#[test]
+fn the_file_server_example_runs_as_the_readme_says() {
+    let port = free_port().to_string();
+    let site = concat!(env!("CARGO_MANIFEST_DIR"), "/../examples/site");
+    let example = concat!(env!("CARGO_MANIFEST_DIR"), "/../examples/fileserver.lua");
+    let dir = format!("site={site}:rl");
+    let net = format!("web=127.0.0.1:{port}:connect+listen");
+    let o = tessera(&["run", "--dir", &dir, "--net", &net, example, &port]);
+    let text = out(&o);
+    assert!(o.status.success(), "{text}{}", err(&o));
+    let lines: Vec<&str> = text.lines().collect();
+    assert_eq!(lines[0], "server answered: 200 200 404 403 403");
+    assert!(lines[1].contains("200 OK") && lines[1].contains("<!doctype html>"));
+    assert!(lines[4].starts_with("/../README.md") && lines[4].contains("403 Forbidden"));
+    assert!(!text.contains("Roman token"), "the README leaked: {text}");
+}
