@@ -31,7 +31,8 @@ local server = spawn(("local port = %d\n"):format(port) .. [[
       if ok then
         status = "200 OK"
       elseif body.kind == "denied" or body.message:find("bad path") then
-        status, body = "403 Forbidden", body.message .. "\n"
+        -- The refusal names the key's host directory: keep that to the server's log.
+        status, body = "403 Forbidden", "outside this site\n"
       else
         status, body = "404 Not Found", "no such page\n"
       end

@@ -422,3 +422,41 @@ fn the_file_server_example_runs_as_the_readme_says() {
     assert!(lines[4].starts_with("/../README.md") && lines[4].contains("403 Forbidden"));
     assert!(!text.contains("Roman token"), "the README leaked: {text}");
 }
+
+#[test]
+fn files_past_the_memory_budget_and_closed_ports_fail_cleanly() {
+    let dir = tree("big");
+    let root = dir.join("root");
+    let big = std::fs::File::create(root.join("big.bin")).expect("file");
+    big.set_len(64 << 20).expect("sparse 64 MiB");
+    let port = free_port();
+    let s = script(
+        &dir,
+        r#"
+        local ok, e = pcall(caps.data.read, caps.data, "big.bin")
+        print(ok, e.kind)
+        local f = caps.data:open("big.bin")
+        print(#f:read(1000), pcall(f.read, f))
+        local ok2, e2 = pcall(caps.net.connect, caps.net, "127.0.0.1", tonumber(arg[1]))
+        print(ok2, e2.kind, e2.message:find("refused") ~= nil)
+        "#,
+    );
+    let spec = format!("data={}:rl", root.display());
+    let net = format!("net=127.0.0.1:{port}");
+    let o = tessera(&[
+        "run",
+        "--memory",
+        "16M",
+        "--dir",
+        &spec,
+        "--net",
+        &net,
+        &s,
+        &port.to_string(),
+    ]);
+    let text = out(&o);
+    let lines: Vec<&str> = text.lines().collect();
+    assert_eq!(lines[0], "false\tmemory", "{text}{}", err(&o));
+    assert!(lines[1].starts_with("1000\tfalse\t"), "{text}");
+    assert_eq!(lines[2], "false\terror\ttrue", "{text}");
+}

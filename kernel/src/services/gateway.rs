@@ -230,7 +230,10 @@ impl Kernel {
         key: KeyId,
         result: Result<Vec<HostValue>, HostError>,
     ) -> Result<Vec<Value>, Refusal> {
-        let values = result.map_err(|e| refuse(e.kind, e.message))?;
+        let values = result.map_err(|e| {
+            let message = self.denial_text(key, &e);
+            refuse(e.kind, message)
+        })?;
         self.bound_memory(id);
         let mut out = Vec::with_capacity(values.len());
         let mut moved = 0usize;
@@ -243,6 +246,37 @@ impl Kernel {
             p.vm.charge_debt(moved as u64 / 16);
         }
         Ok(out)
+    }
+
+    /// A host refusal, naming the key it is about; for a key the command line granted, which
+    /// flag would give what is missing.
+    fn denial_text(&self, key: KeyId, e: &HostError) -> String {
+        let Some(kind) = self.keys.resolve(key) else {
+            return e.message.clone();
+        };
+        let mut text = format!("{}: {}", kind.describe(), e.message);
+        let granted_by_host = self
+            .keys
+            .resolve_with_id(key)
+            .and_then(|(k, _)| self.keys.get(k))
+            .is_some_and(|k| k.parent.is_none());
+        if e.kind == "denied" && granted_by_host {
+            let missing = e
+                .message
+                .split("needs the '")
+                .nth(1)
+                .and_then(|rest| rest.chars().next());
+            match (kind, missing) {
+                (KeyKind::Dir { rights, .. }, Some(letter)) => text.push_str(&format!(
+                    " (grant it with --dir NAME=PATH:{rights}{letter})"
+                )),
+                (KeyKind::Net { .. }, _) => {
+                    text.push_str(" (grant more with --net NAME=HOST:PORT[:connect|:listen])")
+                }
+                _ => {}
+            }
+        }
+        text
     }
 
     /// One host value in `id`'s heap. Lists and records nest one level in practice; deeper
