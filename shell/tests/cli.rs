@@ -185,7 +185,8 @@ fn audit_log_of_a_run_can_be_read_verified_and_tampering_is_caught() {
         "{t}"
     );
     let v = tessera(&["audit", log.to_str().unwrap(), "--verify"]);
-    assert!(stdout(&v).starts_with("ok: 3 records"), "{}", stdout(&v));
+    // The console grant, the spawn, the forwarder and its revocation.
+    assert!(stdout(&v).starts_with("ok: 4 records"), "{}", stdout(&v));
     let json = tessera(&["audit", log.to_str().unwrap(), "--json"]);
     assert!(
         stdout(&json).trim_start().starts_with('['),
