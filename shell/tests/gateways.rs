@@ -460,3 +460,31 @@ fn files_past_the_memory_budget_and_closed_ports_fail_cleanly() {
     assert!(lines[1].starts_with("1000\tfalse\t"), "{text}");
     assert_eq!(lines[2], "false\terror\ttrue", "{text}");
 }
+
+#[test]
+fn a_snapshot_carries_no_authority_its_restorer_does_not_give() {
+    let dir = tree("snapshot");
+    let root = dir.join("root");
+    let s = script(
+        &dir,
+        r#"
+        local reader = spawn("function get(p) return caps.data:read(p) end", {name = "reader", caps = {data = caps.data}})
+        reader:wait()
+        print(reader:call("get", "a.txt"))
+        local bytes = reader:snapshot()
+        -- The dir key is a hole: without a key to fill it, no restore.
+        local ok, e = pcall(restore, bytes)
+        print(ok, e.kind)
+        -- Filled with a narrower key, the copy reads only what that key allows.
+        local copy = restore(bytes, {caps = {data = caps.data:sub("sub")}})
+        print(copy:call("get", "b.txt"), pcall(copy.call, copy, "get", "a.txt"))
+        "#,
+    );
+    let spec = format!("data={}:rl", root.display());
+    let o = tessera(&["run", "--dir", &spec, &s]);
+    let text = out(&o);
+    let lines: Vec<&str> = text.lines().collect();
+    assert_eq!(lines[0], "inside a", "{text}{}", err(&o));
+    assert_eq!(lines[1], "false\tdenied");
+    assert!(lines[2].starts_with("inside b\tfalse\t"), "{text}");
+}
