@@ -103,13 +103,19 @@ pub fn factory() -> kernel::process::VmFactory {
     })
 }
 
-/// Runs `src` as the root process of a new kernel (with a console and `fuel`), until no
-/// process is ready; panics unless the root finished. Returns what it printed and the kernel.
-pub fn run_root(src: &str, fuel: u64) -> (String, kernel::process::Kernel) {
-    use kernel::process::{Kernel, State};
+/// A new kernel whose root process (with a console and `fuel`) is ready to run `src`; the
+/// console's output collects in the returned buffer.
+pub fn root_process(
+    src: &str,
+    fuel: u64,
+) -> (
+    kernel::process::Kernel,
+    kernel::process::ProcessId,
+    std::rc::Rc<std::cell::RefCell<Vec<u8>>>,
+) {
     use std::cell::RefCell;
     use std::rc::Rc;
-    let mut k = Kernel::new();
+    let mut k = kernel::process::Kernel::new();
     k.set_factory(factory());
     let mut vm = (factory())("root", 64 << 20).expect("root fits");
     let out = Rc::new(RefCell::new(Vec::new()));
@@ -121,9 +127,31 @@ pub fn run_root(src: &str, fuel: u64) -> (String, kernel::process::Kernel) {
     let f = vm.load(&proto, None).expect("loads");
     vm.start(f, &[]).expect("starts");
     let root = k.add(None, "root", vm, fuel);
+    (k, root, out)
+}
+
+/// Runs the kernel until no process is ready; panics unless `root` finished. Returns what the
+/// root printed.
+pub fn finish_root(
+    k: &mut kernel::process::Kernel,
+    root: kernel::process::ProcessId,
+    out: &std::rc::Rc<std::cell::RefCell<Vec<u8>>>,
+) -> String {
     k.run_until_idle();
     let state = k.get(root).map(|p| (p.state, p.fault.clone()));
-    assert_eq!(state.as_ref().map(|s| s.0), Some(State::Done), "{state:?}");
+    assert_eq!(
+        state.as_ref().map(|s| s.0),
+        Some(kernel::process::State::Done),
+        "{state:?}"
+    );
     let text = String::from_utf8_lossy(&out.borrow()).into_owned();
+    text
+}
+
+/// Runs `src` as the root process of a new kernel (with a console and `fuel`), until no
+/// process is ready; panics unless the root finished. Returns what it printed and the kernel.
+pub fn run_root(src: &str, fuel: u64) -> (String, kernel::process::Kernel) {
+    let (mut k, root, out) = root_process(src, fuel);
+    let text = finish_root(&mut k, root, &out);
     (text, k)
 }

@@ -5,10 +5,10 @@
 
 use kernel::clist::{DirRights, KeyId, KeyKind};
 use kernel::gateway::{Host, HostError, HostValue, Request, Started};
-use kernel::process::{Kernel, State};
+use kernel::process::Kernel;
 use std::cell::RefCell;
 use std::rc::Rc;
-use tessera_tests::factory;
+use tessera_tests::{finish_root, root_process};
 
 /// Answers `read` with the path reversed, `sub` with a narrower dir, `sleep` after a few
 /// polls, and records every request it saw.
@@ -96,18 +96,7 @@ impl Host for Script {
 }
 
 fn run(src: &str) -> (String, Vec<String>, Kernel) {
-    let mut k = Kernel::new();
-    k.set_factory(factory());
-    let mut vm = (factory())("root", 64 << 20).expect("root fits");
-    let out = Rc::new(RefCell::new(Vec::new()));
-    let sink = out.clone();
-    vm.set_console(Some(Box::new(move |b: &[u8]| {
-        sink.borrow_mut().extend_from_slice(b)
-    })));
-    let proto = kernel::compiler::compile(src.as_bytes(), b"=root").expect("compiles");
-    let f = vm.load(&proto, None).expect("loads");
-    vm.start(f, &[]).expect("starts");
-    let root = k.add(None, "root", vm, 1_000_000_000);
+    let (mut k, root, out) = root_process(src, 1_000_000_000);
     let script = Script::default();
     let seen = script.seen.clone();
     k.grant_key(
@@ -123,10 +112,7 @@ fn run(src: &str) -> (String, Vec<String>, Kernel) {
     k.grant_key(root, "console", KeyKind::Console)
         .expect("granted");
     k.set_host(Box::new(script));
-    k.run_until_idle();
-    let state = k.get(root).map(|p| (p.state, p.fault.clone()));
-    assert_eq!(state.as_ref().map(|s| s.0), Some(State::Done), "{state:?}");
-    let text = String::from_utf8_lossy(&out.borrow()).into_owned();
+    let text = finish_root(&mut k, root, &out);
     let seen = seen.borrow().clone();
     (text, seen, k)
 }

@@ -489,21 +489,14 @@ impl Kernel {
         function: Callee,
         args: &[Value],
     ) -> Result<Answer, Refusal> {
-        let Some(mut c) = self
-            .slots
-            .get_mut(child_index(callee))
-            .and_then(|s| s.process.take())
-        else {
-            return Err(refuse("killed", "the process is gone"));
-        };
-        let started = (|| -> Result<(), Refusal> {
-            let copied = self.copy_between(id, args, &mut c, callee, Op::CallArgument)?;
-            let f = callee_function(&mut c, &function)?;
+        self.with_taken(callee, "the process is gone", |k, c| {
+            let copied = k.copy_between(id, args, c, callee, Op::CallArgument)?;
+            let f = callee_function(c, &function)?;
             let runner = native(&mut c.vm, "process.callback")
                 .map_err(|_| refuse("error", "no callback native"))?;
-            crate::process::bound(&self.memory, &mut c);
+            crate::process::bound(&k.memory, c);
             let r = c.vm.start_trap_callback(runner, f, &copied);
-            crate::process::settle(&mut self.memory, &mut c);
+            crate::process::settle(&mut k.memory, c);
             r.map_err(|e| match e {
                 crate::vm::Throw::Memory(_) => {
                     refuse("memory", "not enough memory in the called process")
@@ -519,11 +512,7 @@ impl Kernel {
             });
             c.state = State::Ready;
             Ok(())
-        })();
-        if let Some(slot) = self.slots.get_mut(child_index(callee)) {
-            slot.process = Some(c);
-        }
-        started?;
+        })?;
         if let Some(p) = self.get_mut(id) {
             p.calling = Some(callee);
         }
@@ -612,6 +601,28 @@ impl Kernel {
         }
     }
 
+    /// Runs `f` on process `id` taken out of its slot, so that `f` can use the rest of the
+    /// kernel too (copies between two processes need both), and puts it back.
+    fn with_taken<T>(
+        &mut self,
+        id: ProcessId,
+        gone: &'static str,
+        f: impl FnOnce(&mut Kernel, &mut crate::process::Process) -> Result<T, Refusal>,
+    ) -> Result<T, Refusal> {
+        let Some(mut p) = self
+            .slots
+            .get_mut(child_index(id))
+            .and_then(|s| s.process.take())
+        else {
+            return Err(refuse("killed", gone));
+        };
+        let r = f(self, &mut p);
+        if let Some(slot) = self.slots.get_mut(child_index(id)) {
+            slot.process = Some(p);
+        }
+        r
+    }
+
     /// Copies `values` from process `from` into process `to` (both in the kernel).
     fn copy_to(
         &mut self,
@@ -619,18 +630,9 @@ impl Kernel {
         values: &[Value],
         to: ProcessId,
     ) -> Result<Vec<Value>, Refusal> {
-        let Some(mut receiver) = self
-            .slots
-            .get_mut(child_index(to))
-            .and_then(|s| s.process.take())
-        else {
-            return Err(refuse("error", "no such process"));
-        };
-        let copied = self.copy_between(from, values, &mut receiver, to, Op::CallResult);
-        if let Some(slot) = self.slots.get_mut(child_index(to)) {
-            slot.process = Some(receiver);
-        }
-        copied
+        self.with_taken(to, "the process is gone", |k, receiver| {
+            k.copy_between(from, values, receiver, to, Op::CallResult)
+        })
     }
 
     /// The process and function a far-function key held by `holder` designates, if `v` is one.
@@ -757,32 +759,16 @@ impl Kernel {
         let child = self.add(Some(parent), &name, child_vm, fuel);
         // The child's `caps`: a copy of `opts.caps`, its keys granted into the child's c-list;
         // nothing else (no ambient authority).
-        let Some(mut proc_) = self
-            .slots
-            .get_mut(child_index(child))
-            .and_then(|s| s.process.take())
-        else {
-            return Err(refuse("error", "the new process vanished"));
-        };
-        let given = match caps {
-            Value::Table(_) => self
-                .copy_between(parent, &[caps], &mut proc_, child, Op::Spawn)
-                .map(|v| v.first().copied().unwrap_or(Value::Nil)),
-            _ => proc_
-                .vm
-                .new_table(0, 0)
-                .map(Value::Table)
-                .map_err(|_| refuse("memory", "not enough memory for the new process")),
-        };
-        let installed = given.and_then(|t| {
-            proc_
-                .vm
-                .set_global("caps", t)
-                .map_err(|_| refuse("memory", "not enough memory for the new process"))
+        let installed = self.with_taken(child, "the new process vanished", |k, proc_| {
+            let oom = |_| refuse("memory", "not enough memory for the new process");
+            let given = match caps {
+                Value::Table(_) => k
+                    .copy_between(parent, &[caps], proc_, child, Op::Spawn)
+                    .map(|v| v.first().copied().unwrap_or(Value::Nil))?,
+                _ => proc_.vm.new_table(0, 0).map(Value::Table).map_err(oom)?,
+            };
+            proc_.vm.set_global("caps", given).map_err(oom)
         });
-        if let Some(slot) = self.slots.get_mut(child_index(child)) {
-            slot.process = Some(proc_);
-        }
         if let Err(e) = installed {
             self.kill(child);
             return Err(e);
@@ -1003,27 +989,16 @@ impl Kernel {
         function: Callee,
         args: &[Value],
     ) -> Result<Answer, Refusal> {
-        let Some(mut c) = self
-            .slots
-            .get_mut(child_index(callee))
-            .and_then(|s| s.process.take())
-        else {
-            return Err(refuse("killed", "the process is gone"));
-        };
-        let started = (|| -> Result<(), Refusal> {
+        self.with_taken(callee, "the process is gone", |k, c| {
             // Arguments are copied into the callee's heap (its bank pays); keys cross as keys.
-            let copied = self.copy_between(id, args, &mut c, callee, Op::CallArgument)?;
-            let f = callee_function(&mut c, &function)?;
+            let copied = k.copy_between(id, args, c, callee, Op::CallArgument)?;
+            let f = callee_function(c, &function)?;
             c.vm.start(f, &copied)
                 .map_err(|_| refuse("memory", "not enough memory in the called process"))?;
             c.state = State::Ready;
             c.results.clear();
             Ok(())
-        })();
-        if let Some(slot) = self.slots.get_mut(child_index(callee)) {
-            slot.process = Some(c);
-        }
-        started?;
+        })?;
         if let Some(p) = self.get_mut(id) {
             p.calling = Some(callee);
         }
@@ -1424,22 +1399,11 @@ impl Kernel {
             State::Done => {
                 // Copy the results into the waiter's heap (the waiter's bank pays); keys cross
                 // as keys.
-                let Some(mut waiter) = self
-                    .slots
-                    .get_mut(child_index(id))
-                    .and_then(|s| s.process.take())
-                else {
-                    return Err(refuse("error", "no such process"));
-                };
                 let results = self
                     .get(child)
                     .map(|c| c.results.clone())
                     .unwrap_or_default();
-                let copied = self.copy_between(child, &results, &mut waiter, id, Op::CallResult);
-                if let Some(slot) = self.slots.get_mut(child_index(id)) {
-                    slot.process = Some(waiter);
-                }
-                copied.map(Answer::Values)
+                self.copy_to(child, &results, id).map(Answer::Values)
             }
             State::Failed => {
                 let message = match self.get(child).and_then(|c| c.fault.clone()) {
