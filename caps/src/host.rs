@@ -72,18 +72,6 @@ use input::LineInput;
 /// descriptor at most this long.
 pub const UNBOUND_TTL: Duration = Duration::from_secs(60);
 
-/// The methods of each kind, in the order of the method table (for "no such method" errors).
-const DIR_METHODS: &[&str] = &[
-    "read", "write", "append", "list", "stat", "mkdir", "remove", "open", "sub",
-];
-const FILE_METHODS: &[&str] = &["read", "write", "seek", "close"];
-const NET_METHODS: &[&str] = &["connect", "listen", "restrict"];
-const SOCKET_METHODS: &[&str] = &["send", "recv", "close"];
-const LISTENER_METHODS: &[&str] = &["accept", "close"];
-const CONSOLE_METHODS: &[&str] = &["write", "readline"];
-const CLOCK_METHODS: &[&str] = &["now", "sleep"];
-const RANDOM_METHODS: &[&str] = &["bytes", "integer"];
-
 /// The smallest `HostValue::size` of one `dir:list` entry (a record of two byte strings, the
 /// kind at least four bytes): listings are bounded by `max_bytes / LIST_ENTRY_MIN` entries
 /// before they are read.
@@ -508,13 +496,16 @@ impl Host for Gateways {
 // ---------------------------------------------------------------------------------------------
 // Methods, by kind
 
-fn no_method(kind: &str, method: &str, methods: &[&str]) -> HostError {
+/// The kind's methods come from the kernel's one method table (`kernel::gateway::METHODS`).
+fn no_method(kind: &str, method: &str) -> HostError {
+    let methods = kernel::gateway::METHODS
+        .iter()
+        .find(|(k, _)| *k == kind)
+        .map(|(_, m)| m.join(", "))
+        .unwrap_or_default();
     HostError::new(
         "error",
-        format!(
-            "a {kind} key has no method '{method}' (its methods: {})",
-            methods.join(", ")
-        ),
+        format!("a {kind} key has no method '{method}' (its methods: {methods})"),
     )
 }
 
@@ -639,7 +630,7 @@ fn dir_method(
                 .map_err(attenuation_error)?;
             Ok(Answer::New(Object::Dir(sub), kind))
         }
-        _ => Err(no_method("dir", method, DIR_METHODS)),
+        _ => Err(no_method("dir", method)),
     }
 }
 
@@ -687,7 +678,7 @@ fn file_method(
             f.close().map_err(fs_error)?;
             now(Vec::new())
         }
-        _ => Err(no_method("file", method, FILE_METHODS)),
+        _ => Err(no_method("file", method)),
     }
 }
 
@@ -718,7 +709,7 @@ fn net_method(
                 .ok_or_else(|| HostError::new("error", "internal: restrict made no net key"))?;
             Ok(Answer::New(Object::Net(gateway), narrower))
         }
-        _ => Err(no_method("net", method, NET_METHODS)),
+        _ => Err(no_method("net", method)),
     }
 }
 
@@ -754,7 +745,7 @@ fn socket_method(
             s.close();
             now(Vec::new())
         }
-        _ => Err(no_method("socket", method, SOCKET_METHODS)),
+        _ => Err(no_method("socket", method)),
     }
 }
 
@@ -768,7 +759,7 @@ fn listener_method(l: &ListenerGateway, method: &str) -> Result<Answer, HostErro
             l.close();
             now(Vec::new())
         }
-        _ => Err(no_method("listener", method, LISTENER_METHODS)),
+        _ => Err(no_method("listener", method)),
     }
 }
 
@@ -804,7 +795,7 @@ fn console_method(
                 Later::Abortable(job, abort),
             ))
         }
-        _ => Err(no_method("console", method, CONSOLE_METHODS)),
+        _ => Err(no_method("console", method)),
     }
 }
 
@@ -815,7 +806,7 @@ fn clock_method(c: &Clock, method: &str, args: &Args<'_>) -> Result<Answer, Host
             let seconds = args.number(1)?;
             Ok(Answer::Later(Op::Sleep, Later::Sleep(c.clone(), seconds)))
         }
-        _ => Err(no_method("clock", method, CLOCK_METHODS)),
+        _ => Err(no_method("clock", method)),
     }
 }
 
@@ -837,7 +828,7 @@ fn random_method(
             let i = r.integer(lo, hi).map_err(random_error)?;
             now(vec![HostValue::Int(i)])
         }
-        _ => Err(no_method("random", method, RANDOM_METHODS)),
+        _ => Err(no_method("random", method)),
     }
 }
 
