@@ -718,7 +718,7 @@ fn unknown_methods_missing_keys_and_bad_arguments_are_clear_errors() {
     assert_eq!(
         msg,
         "a dir key has no method 'frobnicate' (its methods: read, write, append, list, stat, \
-         mkdir, remove, open, sub)"
+         mkdir, remove, open, sub, rights, describe)"
     );
     let msg = err(k.call(d, "read", vec![HostValue::Bool(true)]), "error");
     assert_eq!(
