@@ -20,7 +20,7 @@ mod tests;
 
 use crate::proto::Proto;
 
-pub use disasm::disassemble;
+pub use disasm::{disassemble, instruction_text};
 
 /// Nesting limit of the parser (Lua's `LUAI_MAXCCALLS`).
 pub const MAX_SYNTAX_LEVELS: usize = 200;
