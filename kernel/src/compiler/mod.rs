@@ -16,7 +16,7 @@ mod lexer;
 pub use lexer::utf8_encode;
 mod parser;
 #[cfg(test)]
-mod tests;
+pub(crate) mod tests;
 
 use crate::proto::Proto;
 
