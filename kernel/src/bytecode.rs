@@ -1,6 +1,7 @@
 //! The instruction set: one table (`for_each_op!`) gives every opcode its name, encoding mode,
-//! fuel cost and disassembly format; the `OpCode` enum, the name and cost tables and the
-//! disassembler are all expanded from it, so nothing else repeats the list.
+//! fuel cost, disassembly format, control flow (`Flow`) and what its operands name (`Rule`);
+//! the `OpCode` enum, the name and cost tables, the disassembler and the bytecode verifier
+//! (`vm::verify`) are all expanded from it or read it, so nothing else repeats the list.
 //!
 //! The encoding follows Lua 5.4's `lopcodes.h` (32-bit words, 7-bit opcode), so that the
 //! compiler's register allocation and the `luac -l`-style listing match the reference:
@@ -25,7 +26,9 @@ pub enum Mode {
     SJ,
 }
 
-/// The master opcode table. Each row: variant, listing name, mode, fuel cost, operand format.
+/// The master opcode table. Each row: variant, listing name, mode, fuel cost, operand format;
+/// then the control flow (`Flow`) and what the operands name (`Rule`s), which the verifier
+/// (`vm::verify`) checks for every instruction of an untrusted prototype.
 ///
 /// The operand format drives the disassembler (`compiler::disassemble`, in the style of
 /// `luac -l -l`). Before ` ; `: the operands printed, a space-separated list among
@@ -39,95 +42,179 @@ pub enum Mode {
 macro_rules! for_each_op {
     ($m:ident) => {
         $m! {
-            Move = "MOVE", ABC, 1, "A B";
-            LoadI = "LOADI", AsBx, 1, "A sBx";
-            LoadF = "LOADF", AsBx, 1, "A sBx";
-            LoadK = "LOADK", ABx, 1, "A Bx ; K:Bx";
-            LoadKX = "LOADKX", ABx, 1, "A ; K:X";
-            LoadFalse = "LOADFALSE", ABC, 1, "A";
-            LFalseSkip = "LFALSESKIP", ABC, 1, "A";
-            LoadTrue = "LOADTRUE", ABC, 1, "A";
-            LoadNil = "LOADNIL", ABC, 1, "A B ; nil";
-            GetUpval = "GETUPVAL", ABC, 1, "A B ; U:B";
-            SetUpval = "SETUPVAL", ABC, 1, "A B ; U:B";
-            GetTabUp = "GETTABUP", ABC, 1, "A B C ; U:B K:C";
-            GetTable = "GETTABLE", ABC, 1, "A B C";
-            GetI = "GETI", ABC, 1, "A B C";
-            GetField = "GETFIELD", ABC, 1, "A B C ; K:C";
-            SetTabUp = "SETTABUP", ABC, 1, "A B Ck ; U:A K:B Kk:C";
-            SetTable = "SETTABLE", ABC, 1, "A B Ck ; Kk:C";
-            SetI = "SETI", ABC, 1, "A B Ck ; Kk:C";
-            SetField = "SETFIELD", ABC, 1, "A B Ck ; K:B Kk:C";
-            NewTable = "NEWTABLE", ABC, 2, "A B C ; size";
-            SelfOp = "SELF", ABC, 1, "A B Ck ; Kk:C";
-            AddI = "ADDI", ABC, 1, "A B sC";
-            AddK = "ADDK", ABC, 1, "A B C ; K:C";
-            SubK = "SUBK", ABC, 1, "A B C ; K:C";
-            MulK = "MULK", ABC, 1, "A B C ; K:C";
-            ModK = "MODK", ABC, 1, "A B C ; K:C";
-            PowK = "POWK", ABC, 1, "A B C ; K:C";
-            DivK = "DIVK", ABC, 1, "A B C ; K:C";
-            IDivK = "IDIVK", ABC, 1, "A B C ; K:C";
-            BAndK = "BANDK", ABC, 1, "A B C ; K:C";
-            BOrK = "BORK", ABC, 1, "A B C ; K:C";
-            BXorK = "BXORK", ABC, 1, "A B C ; K:C";
-            ShrI = "SHRI", ABC, 1, "A B sC";
-            ShlI = "SHLI", ABC, 1, "A B sC";
-            Add = "ADD", ABC, 1, "A B C";
-            Sub = "SUB", ABC, 1, "A B C";
-            Mul = "MUL", ABC, 1, "A B C";
-            Mod = "MOD", ABC, 1, "A B C";
-            Pow = "POW", ABC, 1, "A B C";
-            Div = "DIV", ABC, 1, "A B C";
-            IDiv = "IDIV", ABC, 1, "A B C";
-            BAnd = "BAND", ABC, 1, "A B C";
-            BOr = "BOR", ABC, 1, "A B C";
-            BXor = "BXOR", ABC, 1, "A B C";
-            Shl = "SHL", ABC, 1, "A B C";
-            Shr = "SHR", ABC, 1, "A B C";
-            MmBin = "MMBIN", ABC, 1, "A B C ; ev";
-            MmBinI = "MMBINI", ABC, 1, "A sB C k ; ev flip";
-            MmBinK = "MMBINK", ABC, 1, "A B C k ; ev K:B flip";
-            Unm = "UNM", ABC, 1, "A B";
-            BNot = "BNOT", ABC, 1, "A B";
-            Not = "NOT", ABC, 1, "A B";
-            Len = "LEN", ABC, 1, "A B";
-            Concat = "CONCAT", ABC, 1, "A B";
-            Close = "CLOSE", ABC, 1, "A";
-            Tbc = "TBC", ABC, 1, "A";
-            Jmp = "JMP", SJ, 1, "sJ ; jmp";
-            Eq = "EQ", ABC, 1, "A B k";
-            Lt = "LT", ABC, 1, "A B k";
-            Le = "LE", ABC, 1, "A B k";
-            EqK = "EQK", ABC, 1, "A B k ; K:B";
-            EqI = "EQI", ABC, 1, "A sB k";
-            LtI = "LTI", ABC, 1, "A sB k";
-            LeI = "LEI", ABC, 1, "A sB k";
-            GtI = "GTI", ABC, 1, "A sB k";
-            GeI = "GEI", ABC, 1, "A sB k";
-            Test = "TEST", ABC, 1, "A k";
-            TestSet = "TESTSET", ABC, 1, "A B k";
-            Call = "CALL", ABC, 2, "A B C ; call";
-            TailCall = "TAILCALL", ABC, 2, "A B Ck ; tail";
-            Return = "RETURN", ABC, 1, "A B Ck ; ret";
-            Return0 = "RETURN0", ABC, 1, "";
-            Return1 = "RETURN1", ABC, 1, "A";
-            ForLoop = "FORLOOP", ABx, 1, "A Bx ; back";
-            ForPrep = "FORPREP", ABx, 1, "A Bx ; forprep";
-            TForPrep = "TFORPREP", ABx, 1, "A Bx ; fwd";
-            TForCall = "TFORCALL", ABC, 1, "A C";
-            TForLoop = "TFORLOOP", ABx, 1, "A Bx ; back";
-            SetList = "SETLIST", ABC, 1, "A B C ; sizek";
-            Closure = "CLOSURE", ABx, 2, "A Bx ; proto";
-            Vararg = "VARARG", ABC, 1, "A C ; vout";
-            VarargPrep = "VARARGPREP", ABC, 1, "A";
-            ExtraArg = "EXTRAARG", Ax, 1, "Ax";
+            Move = "MOVE", ABC, 1, "A B",
+                Next, [Reg(A), Reg(B)];
+            LoadI = "LOADI", AsBx, 1, "A sBx",
+                Next, [Reg(A)];
+            LoadF = "LOADF", AsBx, 1, "A sBx",
+                Next, [Reg(A)];
+            LoadK = "LOADK", ABx, 1, "A Bx ; K:Bx",
+                Next, [Reg(A), K(Bx, Any)];
+            LoadKX = "LOADKX", ABx, 1, "A ; K:X",
+                Next, [Reg(A), Extra { if_k: false }, KExtra];
+            LoadFalse = "LOADFALSE", ABC, 1, "A",
+                Next, [Reg(A)];
+            LFalseSkip = "LFALSESKIP", ABC, 1, "A",
+                Skip, [Reg(A)];
+            LoadTrue = "LOADTRUE", ABC, 1, "A",
+                Next, [Reg(A)];
+            LoadNil = "LOADNIL", ABC, 1, "A B ; nil",
+                Next, [RegsB(1)];
+            GetUpval = "GETUPVAL", ABC, 1, "A B ; U:B",
+                Next, [Reg(A), Upval(B)];
+            SetUpval = "SETUPVAL", ABC, 1, "A B ; U:B",
+                Next, [Reg(A), Upval(B)];
+            GetTabUp = "GETTABUP", ABC, 1, "A B C ; U:B K:C",
+                Next, [Reg(A), Upval(B), K(C, Str)];
+            GetTable = "GETTABLE", ABC, 1, "A B C",
+                Next, [Reg(A), Reg(B), Reg(C)];
+            GetI = "GETI", ABC, 1, "A B C",
+                Next, [Reg(A), Reg(B)];
+            GetField = "GETFIELD", ABC, 1, "A B C ; K:C",
+                Next, [Reg(A), Reg(B), K(C, Str)];
+            SetTabUp = "SETTABUP", ABC, 1, "A B Ck ; U:A K:B Kk:C",
+                Next, [Upval(A), K(B, Str), RegOrK(Any)];
+            SetTable = "SETTABLE", ABC, 1, "A B Ck ; Kk:C",
+                Next, [Reg(A), Reg(B), RegOrK(Any)];
+            SetI = "SETI", ABC, 1, "A B Ck ; Kk:C",
+                Next, [Reg(A), RegOrK(Any)];
+            SetField = "SETFIELD", ABC, 1, "A B Ck ; K:B Kk:C",
+                Next, [Reg(A), K(B, Str), RegOrK(Any)];
+            NewTable = "NEWTABLE", ABC, 2, "A B C ; size",
+                Next, [Reg(A), Extra { if_k: false }];
+            SelfOp = "SELF", ABC, 1, "A B Ck ; Kk:C",
+                Next, [Regs(2), Reg(B), RegOrK(Str)];
+            AddI = "ADDI", ABC, 1, "A B sC",
+                NextOrSkip, [Reg(A), Reg(B), Then(OpCode::MmBinI)];
+            AddK = "ADDK", ABC, 1, "A B C ; K:C",
+                NextOrSkip, [Reg(A), Reg(B), K(C, Num), Then(OpCode::MmBinK)];
+            SubK = "SUBK", ABC, 1, "A B C ; K:C",
+                NextOrSkip, [Reg(A), Reg(B), K(C, Num), Then(OpCode::MmBinK)];
+            MulK = "MULK", ABC, 1, "A B C ; K:C",
+                NextOrSkip, [Reg(A), Reg(B), K(C, Num), Then(OpCode::MmBinK)];
+            ModK = "MODK", ABC, 1, "A B C ; K:C",
+                NextOrSkip, [Reg(A), Reg(B), K(C, Num), Then(OpCode::MmBinK)];
+            PowK = "POWK", ABC, 1, "A B C ; K:C",
+                NextOrSkip, [Reg(A), Reg(B), K(C, Num), Then(OpCode::MmBinK)];
+            DivK = "DIVK", ABC, 1, "A B C ; K:C",
+                NextOrSkip, [Reg(A), Reg(B), K(C, Num), Then(OpCode::MmBinK)];
+            IDivK = "IDIVK", ABC, 1, "A B C ; K:C",
+                NextOrSkip, [Reg(A), Reg(B), K(C, Num), Then(OpCode::MmBinK)];
+            BAndK = "BANDK", ABC, 1, "A B C ; K:C",
+                NextOrSkip, [Reg(A), Reg(B), K(C, Num), Then(OpCode::MmBinK)];
+            BOrK = "BORK", ABC, 1, "A B C ; K:C",
+                NextOrSkip, [Reg(A), Reg(B), K(C, Num), Then(OpCode::MmBinK)];
+            BXorK = "BXORK", ABC, 1, "A B C ; K:C",
+                NextOrSkip, [Reg(A), Reg(B), K(C, Num), Then(OpCode::MmBinK)];
+            ShrI = "SHRI", ABC, 1, "A B sC",
+                NextOrSkip, [Reg(A), Reg(B), Then(OpCode::MmBinI)];
+            ShlI = "SHLI", ABC, 1, "A B sC",
+                NextOrSkip, [Reg(A), Reg(B), Then(OpCode::MmBinI)];
+            Add = "ADD", ABC, 1, "A B C",
+                NextOrSkip, [Reg(A), Reg(B), Reg(C), Then(OpCode::MmBin)];
+            Sub = "SUB", ABC, 1, "A B C",
+                NextOrSkip, [Reg(A), Reg(B), Reg(C), Then(OpCode::MmBin)];
+            Mul = "MUL", ABC, 1, "A B C",
+                NextOrSkip, [Reg(A), Reg(B), Reg(C), Then(OpCode::MmBin)];
+            Mod = "MOD", ABC, 1, "A B C",
+                NextOrSkip, [Reg(A), Reg(B), Reg(C), Then(OpCode::MmBin)];
+            Pow = "POW", ABC, 1, "A B C",
+                NextOrSkip, [Reg(A), Reg(B), Reg(C), Then(OpCode::MmBin)];
+            Div = "DIV", ABC, 1, "A B C",
+                NextOrSkip, [Reg(A), Reg(B), Reg(C), Then(OpCode::MmBin)];
+            IDiv = "IDIV", ABC, 1, "A B C",
+                NextOrSkip, [Reg(A), Reg(B), Reg(C), Then(OpCode::MmBin)];
+            BAnd = "BAND", ABC, 1, "A B C",
+                NextOrSkip, [Reg(A), Reg(B), Reg(C), Then(OpCode::MmBin)];
+            BOr = "BOR", ABC, 1, "A B C",
+                NextOrSkip, [Reg(A), Reg(B), Reg(C), Then(OpCode::MmBin)];
+            BXor = "BXOR", ABC, 1, "A B C",
+                NextOrSkip, [Reg(A), Reg(B), Reg(C), Then(OpCode::MmBin)];
+            Shl = "SHL", ABC, 1, "A B C",
+                NextOrSkip, [Reg(A), Reg(B), Reg(C), Then(OpCode::MmBin)];
+            Shr = "SHR", ABC, 1, "A B C",
+                NextOrSkip, [Reg(A), Reg(B), Reg(C), Then(OpCode::MmBin)];
+            MmBin = "MMBIN", ABC, 1, "A B C ; ev",
+                Next, [Follows, Reg(A), Reg(B), Event];
+            MmBinI = "MMBINI", ABC, 1, "A sB C k ; ev flip",
+                Next, [Follows, Reg(A), Event];
+            MmBinK = "MMBINK", ABC, 1, "A B C k ; ev K:B flip",
+                Next, [Follows, Reg(A), K(B, Num), Event];
+            Unm = "UNM", ABC, 1, "A B",
+                Next, [Reg(A), Reg(B)];
+            BNot = "BNOT", ABC, 1, "A B",
+                Next, [Reg(A), Reg(B)];
+            Not = "NOT", ABC, 1, "A B",
+                Next, [Reg(A), Reg(B)];
+            Len = "LEN", ABC, 1, "A B",
+                Next, [Reg(A), Reg(B)];
+            Concat = "CONCAT", ABC, 1, "A B",
+                Next, [Reg(A), RegsB(0)];
+            Close = "CLOSE", ABC, 1, "A",
+                Next, [Reg(A)];
+            Tbc = "TBC", ABC, 1, "A",
+                Next, [Reg(A)];
+            Jmp = "JMP", SJ, 1, "sJ ; jmp",
+                Jump, [];
+            Eq = "EQ", ABC, 1, "A B k",
+                NextOrSkip, [Reg(A), Reg(B), Then(OpCode::Jmp)];
+            Lt = "LT", ABC, 1, "A B k",
+                NextOrSkip, [Reg(A), Reg(B), Then(OpCode::Jmp)];
+            Le = "LE", ABC, 1, "A B k",
+                NextOrSkip, [Reg(A), Reg(B), Then(OpCode::Jmp)];
+            EqK = "EQK", ABC, 1, "A B k ; K:B",
+                NextOrSkip, [Reg(A), K(B, Any), Then(OpCode::Jmp)];
+            EqI = "EQI", ABC, 1, "A sB k",
+                NextOrSkip, [Reg(A), Then(OpCode::Jmp)];
+            LtI = "LTI", ABC, 1, "A sB k",
+                NextOrSkip, [Reg(A), Then(OpCode::Jmp)];
+            LeI = "LEI", ABC, 1, "A sB k",
+                NextOrSkip, [Reg(A), Then(OpCode::Jmp)];
+            GtI = "GTI", ABC, 1, "A sB k",
+                NextOrSkip, [Reg(A), Then(OpCode::Jmp)];
+            GeI = "GEI", ABC, 1, "A sB k",
+                NextOrSkip, [Reg(A), Then(OpCode::Jmp)];
+            Test = "TEST", ABC, 1, "A k",
+                NextOrSkip, [Reg(A), Then(OpCode::Jmp)];
+            TestSet = "TESTSET", ABC, 1, "A B k",
+                NextOrSkip, [Reg(A), Reg(B), Then(OpCode::Jmp)];
+            Call = "CALL", ABC, 2, "A B C ; call",
+                Next, [Reg(A), RegsB(0), RegsC(-1), OpenIn { first: 1 }, OpenOut { always: false }];
+            TailCall = "TAILCALL", ABC, 2, "A B Ck ; tail",
+                Next, [Reg(A), RegsB(0), OpenIn { first: 1 }, OpenOut { always: true }];
+            Return = "RETURN", ABC, 1, "A B Ck ; ret",
+                Return, [RegsB(-1), OpenIn { first: 0 }];
+            Return0 = "RETURN0", ABC, 1, "",
+                Return, [];
+            Return1 = "RETURN1", ABC, 1, "A",
+                Return, [Reg(A)];
+            ForLoop = "FORLOOP", ABx, 1, "A Bx ; back",
+                ForLoop, [Regs(4)];
+            ForPrep = "FORPREP", ABx, 1, "A Bx ; forprep",
+                ForPrep, [Regs(4)];
+            TForPrep = "TFORPREP", ABx, 1, "A Bx ; fwd",
+                TForPrep, [Regs(4)];
+            TForCall = "TFORCALL", ABC, 1, "A C",
+                Next, [Regs(7), RegsC(4), Then(OpCode::TForLoop)];
+            TForLoop = "TFORLOOP", ABx, 1, "A Bx ; back",
+                TForLoop, [Regs(5)];
+            SetList = "SETLIST", ABC, 1, "A B C ; sizek",
+                Next, [Reg(A), RegsB(1), OpenIn { first: 1 }, Extra { if_k: true }];
+            Closure = "CLOSURE", ABx, 2, "A Bx ; proto",
+                Next, [Reg(A), Proto];
+            Vararg = "VARARG", ABC, 1, "A C ; vout",
+                Next, [Reg(A), RegsC(-1), OpenOut { always: false }, VarargOnly];
+            VarargPrep = "VARARGPREP", ABC, 1, "A",
+                Next, [VarargOnly];
+            ExtraArg = "EXTRAARG", Ax, 1, "Ax",
+                Next, [Follows];
         }
     };
 }
 
 macro_rules! define_opcodes {
-    ($($variant:ident = $name:literal, $mode:ident, $cost:literal, $fmt:literal;)*) => {
+    ($($variant:ident = $name:literal, $mode:ident, $cost:literal, $fmt:literal,
+        $flow:ident, [$($rule:expr),*];)*) => {
         /// A Lua 5.4 opcode (see the module docs for the encoding).
         #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
         #[repr(u8)]
@@ -155,8 +242,108 @@ macro_rules! define_opcodes {
             pub const fn operand_format(self) -> &'static str {
                 match self { $(OpCode::$variant => $fmt,)* }
             }
+            /// Where execution goes after an instruction of this kind.
+            pub const fn flow(self) -> Flow {
+                match self { $(OpCode::$variant => Flow::$flow,)* }
+            }
+            /// What the operands name and which instructions must surround this one: the
+            /// facts the interpreter relies on without checking them.
+            pub const fn rules(self) -> &'static [Rule] {
+                use Field::*;
+                use KType::*;
+                use Rule::*;
+                match self { $(OpCode::$variant => &[$($rule),*],)* }
+            }
         }
     };
+}
+
+/// An instruction field that names a register, constant or upvalue.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Field {
+    A,
+    B,
+    C,
+    Bx,
+}
+
+/// The type a constant operand must have: the compiler puts only strings in name slots
+/// (`GETFIELD`'s key, `SETTABUP`'s key, …) and only numbers beside arithmetic.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum KType {
+    Any,
+    Str,
+    Num,
+}
+
+/// One fact about an instruction's operands that the interpreter relies on (and the verifier,
+/// `vm::verify`, checks). "Registers `A..A+n`" means `A + n` is at most the frame size
+/// (`max_stack_size`); a single register must be below it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Rule {
+    /// The field is a register.
+    Reg(Field),
+    /// Registers `A..A+n` (SELF's object slot, the numeric and generic `for` state).
+    Regs(u8),
+    /// Registers `A..A+B+bias` (nothing past A when the sum is not positive).
+    RegsB(i8),
+    /// Registers `A..A+C+bias` (nothing past A when the sum is not positive).
+    RegsC(i8),
+    /// C is a constant of that type when k is set, a register otherwise.
+    RegOrK(KType),
+    /// The field is an index into the constants, of that type.
+    K(Field, KType),
+    /// The `Ax` of the following EXTRAARG is an index into the constants (LOADKX).
+    KExtra,
+    /// The field is an index into the running closure's upvalues.
+    Upval(Field),
+    /// `Bx` is an index into the nested prototypes, whose upvalue descriptors capture this
+    /// frame's registers and upvalues (CLOSURE).
+    Proto,
+    /// C is a binary arithmetic or bitwise metamethod event (`__add` … `__shr`).
+    Event,
+    /// The next instruction is an EXTRAARG (only when k is set, if `if_k`); execution skips it.
+    Extra { if_k: bool },
+    /// The next instruction has this opcode: arithmetic is followed by its MMBIN, a test by
+    /// its JMP, TFORCALL by TFORLOOP.
+    Then(OpCode),
+    /// Valid only right after an instruction that names this opcode with `Then` or `Extra`
+    /// (MMBIN reads its destination from the arithmetic before it).
+    Follows,
+    /// When B is 0, the operands run from `A + first` up to the stack top, which the previous
+    /// instruction (an `OpenOut` one) must have set at or above `A + first`.
+    OpenIn { first: u8 },
+    /// Leaves a list of results from A up to the stack top (always, or when C is 0); the next
+    /// instruction must take them (`OpenIn` with B = 0).
+    OpenOut { always: bool },
+    /// Valid only in a vararg function.
+    VarargOnly,
+}
+
+/// Where execution continues after an instruction.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Flow {
+    /// The next instruction (past its EXTRAARG, if it has one).
+    Next,
+    /// The next instruction, or the one after it: a test and its JMP, arithmetic and its MMBIN.
+    NextOrSkip,
+    /// Always the instruction after the next (LFALSESKIP).
+    Skip,
+    /// `pc + 1 + sJ` (JMP).
+    Jump,
+    /// Nowhere: the function returns (a RETURN with to-be-closed variables runs again after a
+    /// `__close` call, at the same pc).
+    Return,
+    /// FORPREP: the next instruction, or past the FORLOOP at `pc + 1 + Bx` that jumps back to
+    /// the next instruction.
+    ForPrep,
+    /// FORLOOP: the next instruction, or back to `pc + 1 - Bx`, just after its FORPREP.
+    ForLoop,
+    /// TFORPREP: to the TFORCALL at `pc + 1 + Bx`, followed by the TFORLOOP that jumps back to
+    /// the next instruction.
+    TForPrep,
+    /// TFORLOOP: the next instruction, or back to `pc + 1 - Bx`, just after its TFORPREP.
+    TForLoop,
 }
 
 for_each_op!(define_opcodes);
@@ -203,7 +390,8 @@ pub const OFFSET_SBX: i32 = (MAXARG_BX >> 1) as i32;
 pub const OFFSET_SJ: i32 = (MAXARG_SJ >> 1) as i32;
 /// Offset that makes sB and sC signed.
 pub const OFFSET_SC: i32 = (MAXARG_C >> 1) as i32;
-/// Registers in a function are numbered below this.
+/// A function's frame (`max_stack_size`) is smaller than this (Lua's `MAXREGS`): the compiler
+/// refuses functions that need more, and the verifier refuses such frames.
 pub const MAX_REGISTERS: u32 = 255;
 /// Number of list items to accumulate before a SETLIST instruction (Lua's LFIELDS_PER_FLUSH).
 pub const FIELDS_PER_FLUSH: u32 = 50;
@@ -344,6 +532,47 @@ mod tests {
             assert_eq!(OpCode::from_u8(i as u8), Some(*op));
         }
         assert_eq!(OpCode::from_u8(NUM_OPCODES as u8), None);
+    }
+
+    #[test]
+    fn rules_fit_the_encoding() {
+        for &op in ALL_OPCODES {
+            for &r in op.rules() {
+                let field = match r {
+                    Rule::Reg(f) | Rule::K(f, _) | Rule::Upval(f) => Some(f),
+                    Rule::RegOrK(_) | Rule::Event | Rule::RegsC(_) => Some(Field::C),
+                    Rule::RegsB(_) | Rule::OpenIn { .. } => Some(Field::B),
+                    Rule::Proto => Some(Field::Bx),
+                    _ => None,
+                };
+                let ok = match field {
+                    Some(Field::Bx) => op.mode() == Mode::ABx,
+                    Some(_) => op.mode() == Mode::ABC || (field == Some(Field::A)),
+                    None => true,
+                };
+                assert!(ok, "{}: {r:?} in mode {:?}", op.name(), op.mode());
+                // An instruction that must follow another is named by one.
+                if r == Rule::Follows {
+                    let named = ALL_OPCODES.iter().any(|o| {
+                        o.rules().iter().any(|q| match q {
+                            Rule::Then(n) => *n == op,
+                            Rule::Extra { .. } => op == OpCode::ExtraArg,
+                            _ => false,
+                        })
+                    });
+                    assert!(named, "{} follows nothing", op.name());
+                }
+            }
+            let jumps_by_bx = matches!(
+                op.flow(),
+                Flow::ForPrep | Flow::ForLoop | Flow::TForPrep | Flow::TForLoop
+            );
+            assert_eq!(
+                jumps_by_bx,
+                op.mode() == Mode::ABx && op.name().contains("FOR")
+            );
+            assert_eq!(op.flow() == Flow::Jump, op.mode() == Mode::SJ);
+        }
     }
 
     #[test]

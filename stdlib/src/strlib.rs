@@ -148,6 +148,10 @@ fn rep(vm: &mut Vm, call: NativeCall) -> Result<Action, Throw> {
     // lstrlib's MAXSIZE: results are limited to fit in a C `int`.
     let max = i32::MAX as u64;
     let unit = l + lsep;
+    if unit == 0 {
+        // Empty pieces make an empty string at once: looping `n` times would cost no fuel.
+        return ret_str(vm, b"");
+    }
     if unit > max / n as u64 {
         return Err(Throw::msg("resulting string too large"));
     }

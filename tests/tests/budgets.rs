@@ -49,6 +49,16 @@ fn rep_of_a_terabyte_is_refused_before_allocating() {
 }
 
 #[test]
+fn rep_of_empty_pieces_returns_at_once() {
+    // Found by the verifier's fuzz test: the repetitions of nothing were free and endless.
+    let out = printed(
+        "rep empty",
+        "print(#string.rep('', math.maxinteger), #string.rep('', 2^62, ''))",
+    );
+    assert_eq!(out, "0\t0\n");
+}
+
+#[test]
 fn exponential_backtracking_runs_out_of_fuel() {
     let (r, ..) = run(
         "pattern",

@@ -13,7 +13,7 @@ use crate::number::{arith, float_to_int, ArithOp, FloatToInt, Number};
 pub const NO_JUMP: i32 = -1;
 pub const NO_REG: u32 = MAXARG_A;
 /// Maximum number of registers in a function (Lua's `MAXREGS`).
-const MAXREGS: u32 = 255;
+const MAXREGS: u32 = crate::bytecode::MAX_REGISTERS;
 /// Longest string that is a "short string" (usable as a GETFIELD key), `LUAI_MAXSHORTLEN`.
 const MAX_SHORT_LEN: usize = 40;
 

@@ -132,6 +132,38 @@ fn field(i: Instruction, name: &str) -> i64 {
     }
 }
 
+/// The operands of `i` as the listing prints them, from the operand format `fmt`.
+fn operands(i: Instruction, fmt: &str) -> String {
+    let ops = fmt.split_once(" ; ").map_or(fmt, |(o, _)| o);
+    let ops: Vec<String> = ops
+        .split_whitespace()
+        .map(|name| {
+            let v = field(i, name);
+            if name == "Ck" && i.k() {
+                format!("{v}k")
+            } else {
+                v.to_string()
+            }
+        })
+        .collect();
+    ops.join(" ")
+}
+
+/// One instruction as the listing shows it, without comments: `GETFIELD 0 1 2`.
+pub fn instruction_text(i: Instruction) -> String {
+    match i.opcode() {
+        Some(op) => {
+            let ops = operands(i, op.operand_format());
+            if ops.is_empty() {
+                op.name().to_string()
+            } else {
+                format!("{} {ops}", op.name())
+            }
+        }
+        None => format!("? (opcode {})", i.raw_op()),
+    }
+}
+
 fn print_code(out: &mut String, f: &Proto, addrs: &Addrs) {
     for (pc, &i) in f.code.iter().enumerate() {
         let line = f.line_info.get(pc).copied().unwrap_or(0);
@@ -154,22 +186,8 @@ fn print_code(out: &mut String, f: &Proto, addrs: &Addrs) {
         };
         let _ = write!(out, "{:<9}\t", op.name());
         let fmt = op.operand_format();
-        let (operands, comments) = match fmt.split_once(" ; ") {
-            Some((o, c)) => (o, c),
-            None => (fmt, ""),
-        };
-        let ops: Vec<String> = operands
-            .split_whitespace()
-            .map(|name| {
-                let v = field(i, name);
-                if name == "Ck" && i.k() {
-                    format!("{v}k")
-                } else {
-                    v.to_string()
-                }
-            })
-            .collect();
-        out.push_str(&ops.join(" "));
+        let comments = fmt.split_once(" ; ").map_or("", |(_, c)| c);
+        out.push_str(&operands(i, fmt));
         let extra = f.code.get(pc + 1).map_or(0, |n| n.ax_arg() as usize);
         let pci = pc as i64;
         let mut items: Vec<String> = Vec::new();

@@ -16,11 +16,11 @@ mod lexer;
 pub use lexer::utf8_encode;
 mod parser;
 #[cfg(test)]
-mod tests;
+pub(crate) mod tests;
 
 use crate::proto::Proto;
 
-pub use disasm::disassemble;
+pub use disasm::{disassemble, instruction_text};
 
 /// Nesting limit of the parser (Lua's `LUAI_MAXCCALLS`).
 pub const MAX_SYNTAX_LEVELS: usize = 200;

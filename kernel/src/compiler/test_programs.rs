@@ -1,5 +1,5 @@
 // Sample programs for the luac listing comparison (included by tests.rs).
-const STATIC_PROGRAMS: &[(&str, &str)] = &[
+pub(crate) const STATIC_PROGRAMS: &[(&str, &str)] = &[
     ("edge", r#"local a <const> = 1
 local function f() return a end
 local t = {}
@@ -334,7 +334,7 @@ local function f() y = 2 return z end
 ];
 
 /// Programs generated for limits (constants beyond 255, many registers).
-fn generated_programs() -> Vec<(&'static str, String)> {
+pub(crate) fn generated_programs() -> Vec<(&'static str, String)> {
     let mut consts = String::from("local t = {}\n");
     for i in 0..300 {
         consts.push_str(&format!("t.k{i} = {i}.5\n"));

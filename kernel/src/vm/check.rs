@@ -133,10 +133,10 @@ impl Vm {
         self.stack_limit = self.stack_limit.clamp(1000, super::MAX_STACK * 16);
         self.fuel = 0;
         self.check_threads()?;
-        // VERIFY-MERGE for (i, _) in heap.protos.iter() {
-        // VERIFY-MERGE     super::verify::verify_proto(heap, crate::value::ProtoRef(i))
-        // VERIFY-MERGE         .map_err(|e| CheckError(e.to_string()))?;
-        // VERIFY-MERGE }
+        for (i, _) in heap.protos.iter() {
+            super::verify::verify_proto(heap, crate::value::ProtoRef(i))
+                .map_err(|e| CheckError(e.to_string()))?;
+        }
         Ok(())
     }
 

@@ -118,6 +118,28 @@ fn upvalue_name(p: &FnProto, u: usize) -> String {
 
 /// Lua's `getobjname`: what and name of the value in `reg` at `lastpc`.
 fn object_name(vm: &Vm, p: &FnProto, lastpc: usize, reg: u32) -> Option<(&'static str, String)> {
+    object_name_in(vm, p, lastpc, reg, true)
+}
+
+/// Lua's `rname`: the name of the constant that `reg` was loaded from, if that is how it got
+/// its value (a table key or method name in a message).
+fn constant_name(vm: &Vm, p: &FnProto, pc: usize, reg: u32) -> Option<String> {
+    match object_name_in(vm, p, pc, reg, false) {
+        Some(("constant", n)) => Some(n),
+        _ => None,
+    }
+}
+
+/// `getobjname`, looking into table keys (GETTABLE, SELF) only when `keys` is set: a key's
+/// name matters only when it is a constant, so one level is all Lua's recursion can use, and
+/// Rust recursion must not follow a chain of keys as long as the code.
+fn object_name_in(
+    vm: &Vm,
+    p: &FnProto,
+    lastpc: usize,
+    reg: u32,
+    keys: bool,
+) -> Option<(&'static str, String)> {
     let mut lastpc = lastpc;
     let mut reg = reg;
     // MOVE chains are followed iteratively.
@@ -146,10 +168,10 @@ fn object_name(vm: &Vm, p: &FnProto, lastpc: usize, reg: u32) -> Option<(&'stati
                 return Some((what, name));
             }
             OpCode::GetTable => {
-                let name = match object_name(vm, p, pc, i.c()) {
-                    Some(("constant", n)) => n,
-                    _ => "?".into(),
-                };
+                if !keys {
+                    return None;
+                }
+                let name = constant_name(vm, p, pc, i.c()).unwrap_or_else(|| "?".into());
                 let what = if is_env(vm, p, pc, i.b()) {
                     "global"
                 } else {
@@ -177,14 +199,15 @@ fn object_name(vm: &Vm, p: &FnProto, lastpc: usize, reg: u32) -> Option<(&'stati
                 return constant_str(vm, p, k).map(|s| ("constant", s));
             }
             OpCode::SelfOp => {
+                if !keys {
+                    return None;
+                }
                 let name = if i.k() {
-                    constant_str(vm, p, i.c() as usize).unwrap_or_else(|| "?".into())
+                    constant_str(vm, p, i.c() as usize)
                 } else {
-                    match object_name(vm, p, pc, i.c()) {
-                        Some(("constant", n)) => n,
-                        _ => "?".into(),
-                    }
+                    constant_name(vm, p, pc, i.c())
                 };
+                let name = name.unwrap_or_else(|| "?".into());
                 return Some(("method", name));
             }
             _ => return None,
@@ -351,7 +374,10 @@ impl Vm {
             OpError::For(what) => {
                 let f = self.frames().last().copied();
                 let v = f
-                    .and_then(|f| frame_proto(self, &f).map(|(p, pc)| (f, p.code[pc])))
+                    .and_then(|f| {
+                        let (p, pc) = frame_proto(self, &f)?;
+                        Some((f, *p.code.get(pc)?))
+                    })
                     .map(|(f, i)| {
                         let slot = match what {
                             "initial value" => 0,
@@ -655,5 +681,62 @@ fn describe_function(vm: &Vm, idx: usize, native: bool) -> String {
             p.line_defined
         ),
         None => "?".into(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::bytecode::{Instruction, OpCode};
+    use crate::proto::{Constant, Proto, UpvalDesc};
+    use crate::vm::{NativeTable, Outcome, Vm};
+    use std::rc::Rc;
+
+    fn abc(op: OpCode, a: u32, b: u32, c: u32) -> Instruction {
+        Instruction::abck(op, a, b, c, false)
+    }
+
+    #[test]
+    fn naming_a_key_follows_one_level_only() {
+        // `r1 = r0[r1]` twenty thousand times, then `r1.x` on the nil that results. Naming the
+        // culprit (`field '?'`) asked for the name of each key in turn, one Rust call per
+        // instruction, and overflowed the host stack. The compiler never emits such a chain;
+        // a restored snapshot may.
+        const N: usize = 20_000;
+        let mut code = vec![
+            abc(OpCode::NewTable, 0, 0, 0),
+            Instruction::ax(OpCode::ExtraArg, 0),
+        ];
+        code.resize(code.len() + N, abc(OpCode::GetTable, 1, 0, 1));
+        code.push(abc(OpCode::GetField, 1, 1, 0));
+        code.push(abc(OpCode::Return0, 0, 0, 0));
+        let p = Proto {
+            num_params: 0,
+            is_vararg: false,
+            max_stack_size: 2,
+            line_info: vec![1; code.len()],
+            code,
+            constants: vec![Constant::Str(b"x".to_vec())],
+            protos: Vec::new(),
+            upvalues: vec![UpvalDesc {
+                name: b"_ENV".to_vec(),
+                in_stack: true,
+                index: 0,
+                kind: 0,
+            }],
+            loc_vars: Vec::new(),
+            line_defined: 0,
+            last_line_defined: 0,
+            source: b"@evil.lua".to_vec(),
+        };
+        let mut vm = Vm::new(Rc::new(NativeTable::new()), 1_000_000, 1 << 24, 1).expect("fits");
+        let f = vm.load(&p, None).expect("fits");
+        vm.start(f, &[]).expect("starts");
+        match vm.run(1_000_000) {
+            Outcome::Error { value, .. } => assert_eq!(
+                vm.str_bytes(value),
+                Some(&b"evil.lua:1: attempt to index a nil value (field '?')"[..])
+            ),
+            other => panic!("{other:?}"),
+        }
     }
 }

@@ -1379,10 +1379,10 @@ impl Vm {
             return false;
         };
         let p = self.heap.proto(self.heap.closure(cl).proto);
-        p.code
-            .get(f.pc as usize - 1)
-            .map(|i: &Instruction| i.k())
-            .unwrap_or(false)
+        (f.pc as usize)
+            .checked_sub(1)
+            .and_then(|pc| p.code.get(pc))
+            .is_some_and(|i: &Instruction| i.k())
     }
 
     /// `<` / `<=` beyond numbers: strings, then `__lt`/`__le`.

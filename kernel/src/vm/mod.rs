@@ -15,6 +15,7 @@ mod exec;
 pub mod frame;
 pub mod meta;
 pub mod native;
+pub mod verify;
 
 use crate::heap::{Heap, NativeId, SetError, Thread, ThreadStatus, Upval};
 use crate::number::{str_to_number, Number};
