@@ -488,3 +488,47 @@ fn a_snapshot_carries_no_authority_its_restorer_does_not_give() {
     assert_eq!(lines[1], "false\tdenied");
     assert!(lines[2].starts_with("inside b\tfalse\t"), "{text}");
 }
+
+#[test]
+fn modules_from_disk_come_only_through_a_lib_key() {
+    let dir = tree("lib");
+    let lib = dir.join("lib");
+    std::fs::create_dir_all(lib.join("util")).expect("lib");
+    std::fs::write(
+        lib.join("util/strings.lua"),
+        "local M = {} function M.shout(s) return s:upper() .. '!' end \
+         function M.reach() return caps.lib ~= nil, caps.data ~= nil end return M",
+    )
+    .expect("module");
+    let s = script(
+        &dir,
+        r#"
+        local strings = import("util.strings", {fuel = 1e6})
+        print(strings.shout("hi"), strings.reach())
+        print(pcall(import, "util.missing"))
+        print(pcall(import, "../secret"))
+        print(import("json").encode({1, 2}))
+        "#,
+    );
+    let spec = format!("lib={}:r", lib.display());
+    let o = tessera(&["run", "--dir", &spec, &s]);
+    let text = out(&o);
+    let lines: Vec<&str> = text.lines().collect();
+    assert_eq!(lines[0], "HI!\tfalse\tfalse", "{text}{}", err(&o));
+    assert!(
+        lines[1].starts_with("false\t") && lines[1].contains("util/missing.lua"),
+        "{text}"
+    );
+    assert!(
+        lines[2].starts_with("false\t") && lines[2].contains("bad module name"),
+        "{text}"
+    );
+    assert_eq!(lines[3], "[1,2]");
+    // Without a lib key, only bundled modules exist.
+    let o = tessera(&["-e", "print(pcall(import, 'util.strings'))"]);
+    assert!(
+        out(&o).contains("need a 'caps.lib' directory key"),
+        "{}",
+        out(&o)
+    );
+}

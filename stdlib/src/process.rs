@@ -43,26 +43,78 @@ pub(crate) fn kernel_service(vm: &mut Vm, call: NativeCall) -> Result<Action, Th
     Ok(Action::Trap { state: 1 })
 }
 
-/// `import(name, opts)`: finds the module's source (bundled modules only, for now) and hands it
-/// to the kernel, which runs it in a child and answers with the proxy.
+/// `import`'s state once `caps.lib:read(path)` returned the module's source.
+const MODULE_READ: u32 = 2;
+
+/// `import(name, opts)`: finds the module's source — a bundled module, or `a/b.lua` for
+/// `"a.b"` read through the importer's `caps.lib` directory key — and hands it to the kernel,
+/// which runs it in a child and answers with the proxy.
 fn import(vm: &mut Vm, call: NativeCall) -> Result<Action, Throw> {
-    if call.state == 1 {
-        return Ok(Action::Return(vm.top() - call.base));
+    match call.state {
+        1 => return Ok(Action::Return(vm.top() - call.base)),
+        MODULE_READ => {
+            // [name, opts, source]: hand them to the kernel.
+            if !matches!(vm.stack_get(call.base + 2), Value::Str(_)) {
+                return Err(Throw::msg("import: caps.lib:read returned no source"));
+            }
+            vm.set_top(call.base + 3)?;
+            return Ok(Action::Trap { state: 1 });
+        }
+        _ => {}
     }
     let name_ref = crate::support::check_str(vm, &call, 1)?;
     let name = String::from_utf8_lossy(vm.heap.str(name_ref)).into_owned();
-    let Some(source) = crate::modules::bundled(&name) else {
+    let opts = crate::support::arg(vm, &call, 2);
+    if let Some(source) = crate::modules::bundled(&name) {
+        vm.set_top(call.base)?;
+        vm.push(Value::Str(name_ref))?;
+        vm.push(opts)?;
+        let s = vm.intern(source.as_bytes())?;
+        vm.push(s)?;
+        return Ok(Action::Trap { state: 1 });
+    }
+    let valid = !name.is_empty()
+        && name.split('.').all(|part| {
+            !part.is_empty() && part.bytes().all(|c| c.is_ascii_alphanumeric() || c == b'_')
+        });
+    if !valid {
+        return Err(Throw::msg(format!(
+            "bad module name '{name}' (names are words separated by dots, like 'util.strings')"
+        )));
+    }
+    let Some((read, lib)) = lib_read_method(vm)? else {
         return Err(Throw::msg(format!(
             "module '{name}' not found: it is not a bundled module, and modules from disk need a 'caps.lib' directory key"
         )));
     };
-    let opts = crate::support::arg(vm, &call, 2);
+    let path = vm.intern(format!("{}.lua", name.replace('.', "/")).as_bytes())?;
     vm.set_top(call.base)?;
     vm.push(Value::Str(name_ref))?;
     vm.push(opts)?;
-    let s = vm.intern(source.as_bytes())?;
-    vm.push(s)?;
-    Ok(Action::Trap { state: 1 })
+    crate::support::call_lua(vm, read, &[lib, path], 1, MODULE_READ)
+}
+
+/// `caps.lib` and its `read` method, if the process holds a directory key there.
+fn lib_read_method(vm: &mut Vm) -> Result<Option<(Value, Value)>, Throw> {
+    let Value::Table(caps) = vm.get_global("caps") else {
+        return Ok(None);
+    };
+    let k = vm.intern(b"lib")?;
+    let lib = vm.raw_get(caps, k);
+    let Some(mt) = vm.metatable(lib) else {
+        return Ok(None);
+    };
+    let name = vm.intern(b"__name")?;
+    if vm.str_bytes(vm.raw_get(mt, name)) != Some(b"dir") {
+        return Ok(None);
+    }
+    let index = vm.intern(b"__index")?;
+    let Value::Table(methods) = vm.raw_get(mt, index) else {
+        return Ok(None);
+    };
+    let r = vm.intern(b"read")?;
+    let f = vm.raw_get(methods, r);
+    Ok(f.is_function().then_some((f, lib)))
 }
 
 /// The function `revocable` returns: a trap the kernel knows as `revoke`.
