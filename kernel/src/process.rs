@@ -246,6 +246,15 @@ impl Kernel {
         // Its heap is gone: the bytes go back to every ancestor.
         self.memory.release(p.memory, p.memory_seen as u64);
         self.memory.remove(p.memory);
+        // Its slots are gone too: a key nobody else holds ends, and the host closes what it
+        // reached (a socket a killed process had open, say).
+        for (_, key) in p.clist.iter() {
+            if self.keys.release(key) == Ok(true) {
+                if let Some(host) = self.host.as_mut() {
+                    host.release(key);
+                }
+            }
+        }
         Some(p)
     }
 

@@ -532,3 +532,33 @@ fn modules_from_disk_come_only_through_a_lib_key() {
         out(&o)
     );
 }
+
+#[test]
+fn killing_a_process_closes_what_only_it_held() {
+    let dir = tree("kill");
+    let port = free_port();
+    let s = script(
+        &dir,
+        r#"
+        local port = tonumber(arg[1])
+        local server = spawn(("local l = caps.net:listen('127.0.0.1', %d) l:accept()"):format(port),
+            {name = "server", caps = {net = caps.net}})
+        caps.clock:sleep(0.05)
+        print(server:status(), pcall(caps.net.listen, caps.net, "127.0.0.1", port))
+        server:kill()
+        local l = caps.net:listen("127.0.0.1", port)
+        print(tostring(l):match("^listener: 127.0.0.1:%d+$") ~= nil)
+        l:close()
+        "#,
+    );
+    let spec = format!("net=127.0.0.1:{port}:listen");
+    let o = tessera(&["run", "--net", &spec, "--clock", &s, &port.to_string()]);
+    let text = out(&o);
+    let lines: Vec<&str> = text.lines().collect();
+    assert!(
+        lines[0].starts_with("waiting\tfalse\t"),
+        "{text}{}",
+        err(&o)
+    );
+    assert_eq!(lines[1], "true", "{text}");
+}
