@@ -300,7 +300,32 @@ impl Vm {
             ReturnTo::Normal => true,
             ReturnTo::Discard | ReturnTo::Unwind | ReturnTo::ErrorHandler => caller.is_some(),
             ReturnTo::Register(r) => caller_lua.is_some_and(|p| r < p.max_stack_size),
-            ReturnTo::Condition { .. } | ReturnTo::ConditionNot { .. } => caller_lua.is_some(),
+            // The caller stopped right after a comparison (whose result skips its JMP): the
+            // verifier guarantees both of the comparison's successors are in the code.
+            ReturnTo::Condition { .. } | ReturnTo::ConditionNot { .. } => {
+                use crate::bytecode::OpCode as O;
+                let after_compare = caller.zip(caller_lua).is_some_and(|(c, p)| {
+                    (c.pc as usize)
+                        .checked_sub(1)
+                        .and_then(|i| p.code.get(i))
+                        .and_then(|i| i.opcode())
+                        .is_some_and(|op| {
+                            matches!(
+                                op,
+                                O::Eq
+                                    | O::Lt
+                                    | O::Le
+                                    | O::EqK
+                                    | O::EqI
+                                    | O::LtI
+                                    | O::LeI
+                                    | O::GtI
+                                    | O::GeI
+                            )
+                        })
+                });
+                after_compare
+            }
             ReturnTo::Concat { a, n } => {
                 caller_lua.is_some_and(|p| a as usize + n as usize <= p.max_stack_size as usize)
             }
