@@ -101,7 +101,7 @@ fn print(vm: &mut Vm, call: NativeCall) -> Result<Action, Throw> {
     }
     // Without a console of its own, a process prints through `caps.console`, if it holds
     // one (DESIGN: print writes to the console key); otherwise printing does nothing.
-    let write = console_write_method(vm)?;
+    let write = crate::support::caps_key_method(vm, b"console", b"write", None)?;
     match write {
         Some((f, console)) => {
             let text = vm.intern(&out)?;
@@ -114,25 +114,6 @@ fn print(vm: &mut Vm, call: NativeCall) -> Result<Action, Throw> {
 
 /// `print`'s state once `caps.console:write` returned.
 const PRINT_WROTE: u32 = u32::MAX - 2;
-
-/// `caps.console` and its `write` method, if the process holds a console.
-fn console_write_method(vm: &mut Vm) -> Result<Option<(Value, Value)>, Throw> {
-    let Value::Table(caps) = vm.get_global("caps") else {
-        return Ok(None);
-    };
-    let k = vm.intern(b"console")?;
-    let console = vm.raw_get(caps, k);
-    let Some(mt) = vm.metatable(console) else {
-        return Ok(None);
-    };
-    let index = vm.intern(b"__index")?;
-    let Value::Table(methods) = vm.raw_get(mt, index) else {
-        return Ok(None);
-    };
-    let w = vm.intern(b"write")?;
-    let f = vm.raw_get(methods, w);
-    Ok(f.is_function().then_some((f, console)))
-}
 
 fn type_(vm: &mut Vm, call: NativeCall) -> Result<Action, Throw> {
     let v = check_any(vm, &call, 1)?;

@@ -82,7 +82,8 @@ fn import(vm: &mut Vm, call: NativeCall) -> Result<Action, Throw> {
             "bad module name '{name}' (names are words separated by dots, like 'util.strings')"
         )));
     }
-    let Some((read, lib)) = lib_read_method(vm)? else {
+    let Some((read, lib)) = crate::support::caps_key_method(vm, b"lib", b"read", Some(b"dir"))?
+    else {
         return Err(Throw::msg(format!(
             "module '{name}' not found: it is not a bundled module, and modules from disk need a 'caps.lib' directory key"
         )));
@@ -92,29 +93,6 @@ fn import(vm: &mut Vm, call: NativeCall) -> Result<Action, Throw> {
     vm.push(Value::Str(name_ref))?;
     vm.push(opts)?;
     crate::support::call_lua(vm, read, &[lib, path], 1, MODULE_READ)
-}
-
-/// `caps.lib` and its `read` method, if the process holds a directory key there.
-fn lib_read_method(vm: &mut Vm) -> Result<Option<(Value, Value)>, Throw> {
-    let Value::Table(caps) = vm.get_global("caps") else {
-        return Ok(None);
-    };
-    let k = vm.intern(b"lib")?;
-    let lib = vm.raw_get(caps, k);
-    let Some(mt) = vm.metatable(lib) else {
-        return Ok(None);
-    };
-    let name = vm.intern(b"__name")?;
-    if vm.str_bytes(vm.raw_get(mt, name)) != Some(b"dir") {
-        return Ok(None);
-    }
-    let index = vm.intern(b"__index")?;
-    let Value::Table(methods) = vm.raw_get(mt, index) else {
-        return Ok(None);
-    };
-    let r = vm.intern(b"read")?;
-    let f = vm.raw_get(methods, r);
-    Ok(f.is_function().then_some((f, lib)))
 }
 
 /// The function `revocable` returns: a trap the kernel knows as `revoke`.

@@ -196,3 +196,35 @@ pub fn tostring_basic(vm: &mut Vm, v: Value) -> Result<StrRef, Throw> {
     };
     Ok(vm.heap.intern(s.as_bytes())?)
 }
+
+/// `caps[field]` and its method `method`, if the process holds a key there (of kind `kind`,
+/// when given: the metatable's `__name`). Keys keep their methods in their metatable's
+/// `__index` table.
+pub fn caps_key_method(
+    vm: &mut Vm,
+    field: &[u8],
+    method: &[u8],
+    kind: Option<&[u8]>,
+) -> Result<Option<(Value, Value)>, Throw> {
+    let Value::Table(caps) = vm.get_global("caps") else {
+        return Ok(None);
+    };
+    let k = vm.intern(field)?;
+    let key = vm.raw_get(caps, k);
+    let Some(mt) = vm.metatable(key) else {
+        return Ok(None);
+    };
+    if let Some(kind) = kind {
+        let name = vm.intern(b"__name")?;
+        if vm.str_bytes(vm.raw_get(mt, name)) != Some(kind) {
+            return Ok(None);
+        }
+    }
+    let index = vm.intern(b"__index")?;
+    let Value::Table(methods) = vm.raw_get(mt, index) else {
+        return Ok(None);
+    };
+    let m = vm.intern(method)?;
+    let f = vm.raw_get(methods, m);
+    Ok(f.is_function().then_some((f, key)))
+}
