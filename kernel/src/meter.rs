@@ -42,6 +42,11 @@ pub struct Exhausted {
 #[derive(Clone, Debug, Default, Serialize, Deserialize)]
 pub struct MeterTree {
     meters: Vec<Meter>,
+    /// Slots of removed meters, reused last-freed first (serialized, so a restored tree hands
+    /// out the same ids). A meter is removed only with every meter below it (a process is
+    /// killed with its subtree), so no live meter's chain passes through a reused slot.
+    #[serde(default)]
+    free: Vec<u32>,
 }
 
 impl MeterTree {
@@ -60,12 +65,19 @@ impl MeterTree {
     }
 
     fn push(&mut self, parent: Option<MeterId>, limit: u64) -> MeterId {
-        self.meters.push(Meter {
+        let meter = Meter {
             parent,
             limit,
             used: 0,
             live: true,
-        });
+        };
+        if let Some(i) = self.free.pop() {
+            if let Some(slot) = self.meters.get_mut(i as usize) {
+                *slot = meter;
+                return MeterId(i);
+            }
+        }
+        self.meters.push(meter);
         MeterId((self.meters.len() - 1) as u32)
     }
 
@@ -156,8 +168,9 @@ impl MeterTree {
     /// Removes a meter (its process ended). What it used stays charged to its ancestors for
     /// fuel; memory callers release it first.
     pub fn remove(&mut self, id: MeterId) {
-        if let Some(m) = self.meters.get_mut(id.0 as usize) {
+        if let Some(m) = self.meters.get_mut(id.0 as usize).filter(|m| m.live) {
             m.live = false;
+            self.free.push(id.0);
         }
     }
 }
@@ -166,6 +179,27 @@ impl MeterTree {
 mod tests {
     use super::*;
     use quickcheck::{Arbitrary, Gen, QuickCheck};
+
+    #[test]
+    fn removed_meters_slots_are_reused() {
+        let mut t = MeterTree::new();
+        let root = t.root(1_000_000);
+        for _ in 0..10_000 {
+            let c = t.child(root, 10);
+            let g = t.child(c, 5);
+            t.charge(g, 3).expect("fits");
+            t.remove(g);
+            t.remove(c);
+            t.remove(c);
+        }
+        assert_eq!(
+            t.meters.len(),
+            3,
+            "a spawn-and-kill loop does not grow the tree"
+        );
+        // What the removed meters spent stays charged to the root.
+        assert_eq!(t.usage(root), Some((30_000, 1_000_000)));
+    }
 
     #[test]
     fn a_child_may_intend_more_than_its_parent_has() {
