@@ -855,7 +855,10 @@ fn fs_error(e: FsError) -> HostError {
 
 fn net_error(e: NetError) -> HostError {
     let kind = match e.reason {
-        NetReason::NotInScope | NetReason::FlagMissing(_) | NetReason::Forbidden { .. } => "denied",
+        NetReason::NotInScope
+        | NetReason::FlagMissing(_)
+        | NetReason::Forbidden { .. }
+        | NetReason::Alias(_) => "denied",
         _ => "error",
     };
     HostError::new(kind, e.to_string())

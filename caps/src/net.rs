@@ -99,6 +99,10 @@ pub enum NetReason {
     FlagMissing(NetOp),
     #[error("{0}")]
     BadHost(String),
+    /// A numeric host in one of the resolver's other spellings (`127.1`, `0x7f.0.0.1`): an
+    /// alias of an address, refused like an address out of scope.
+    #[error("{0}")]
+    Alias(String),
     #[error("port 0 is not a destination")]
     PortZero,
     #[error("the name does not resolve: {0}")]
@@ -192,20 +196,22 @@ pub fn canonical_ip(ip: IpAddr) -> IpAddr {
 }
 
 /// Parses a host as written: `name`, `a.b.c.d`, `[v6]` or a bare `v6`.
-fn parse_host(written: &str) -> Result<Host, String> {
+fn parse_host(written: &str) -> Result<Host, NetReason> {
     let lower = written.to_ascii_lowercase();
     let shown = || shown_host(written);
     if let Some(inner) = lower.strip_prefix('[').and_then(|s| s.strip_suffix(']')) {
         return inner
             .parse::<Ipv6Addr>()
             .map(|a| Host::Ip(canonical_ip(IpAddr::V6(a))))
-            .map_err(|_| format!("\"{}\" is not an IPv6 address", shown()));
+            .map_err(|_| NetReason::BadHost(format!("\"{}\" is not an IPv6 address", shown())));
     }
     if lower.contains(':') {
         return lower
             .parse::<Ipv6Addr>()
             .map(|a| Host::Ip(canonical_ip(IpAddr::V6(a))))
-            .map_err(|_| format!("\"{}\" is not a host name or IP address", shown()));
+            .map_err(|_| {
+                NetReason::BadHost(format!("\"{}\" is not a host name or IP address", shown()))
+            });
     }
     if let Ok(v4) = lower.parse::<Ipv4Addr>() {
         return Ok(Host::Ip(IpAddr::V4(v4)));
@@ -218,7 +224,10 @@ fn parse_host(written: &str) -> Result<Host, String> {
         && !lower.starts_with('.')
         && !lower.contains("..");
     if !name_ok {
-        return Err(format!("\"{}\" is not a host name or IP address", shown()));
+        return Err(NetReason::BadHost(format!(
+            "\"{}\" is not a host name or IP address",
+            shown()
+        )));
     }
     // The resolver reads a name whose last label is a number (decimal, octal or hex) as an IPv4
     // address in one of inet_aton's forms; only the dotted quad parsed above is accepted.
@@ -229,10 +238,10 @@ fn parse_host(written: &str) -> Result<Host, String> {
         .next()
         .unwrap_or("");
     if last.bytes().all(|b| b.is_ascii_digit()) || last.starts_with("0x") {
-        return Err(format!(
+        return Err(NetReason::Alias(format!(
             "\"{}\" is not a canonical IPv4 address (write a.b.c.d)",
             shown()
-        ));
+        )));
     }
     Ok(Host::Name(lower))
 }
@@ -484,7 +493,7 @@ impl NetGateway {
         if !allowed {
             return Err(err(NetReason::FlagMissing(op)));
         }
-        let parsed = parse_host(host).map_err(|m| err(NetReason::BadHost(m)))?;
+        let parsed = parse_host(host).map_err(err)?;
         if op == NetOp::Connect && port == 0 {
             return Err(err(NetReason::PortZero));
         }

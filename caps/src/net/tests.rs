@@ -341,7 +341,7 @@ fn aliases_of_a_granted_loopback_address_are_refused() {
     ] {
         let e = refused(&g, alias, 7000);
         assert!(
-            matches!(e.reason, NetReason::BadHost(ref m) if m.contains("not a canonical IPv4 address")),
+            matches!(e.reason, NetReason::Alias(ref m) if m.contains("not a canonical IPv4 address")),
             "{alias}: {e}"
         );
     }
@@ -395,7 +395,7 @@ fn a_public_grant_does_not_reach_loopback_by_any_spelling() {
     ] {
         let e = refused(&g, host, 7000);
         assert!(
-            matches!(e.reason, NetReason::NotInScope | NetReason::BadHost(_)),
+            matches!(e.reason, NetReason::NotInScope | NetReason::Alias(_)),
             "{host}: {e}"
         );
     }
