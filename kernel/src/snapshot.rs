@@ -29,6 +29,12 @@ pub const MAGIC: &[u8; 5] = b"TSNAP";
 /// The format version this build writes and reads.
 pub const VERSION: u16 = 1;
 
+/// How many times its size in bytes a snapshot's decoding may take, as the restorer's memory
+/// allowance must cover before decoding starts. Real snapshots decode to 1–4 times their size;
+/// crafted ones can do worse (an empty arena slot is one byte of MessagePack and a whole slot
+/// in memory), so this bounds them to a small multiple of the budget, not to the budget.
+const DECODE_FACTOR: u64 = 8;
+
 /// Why a snapshot could not be taken or restored.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
 pub enum SnapshotError {
@@ -432,6 +438,13 @@ impl Kernel {
             .ok_or(SnapshotError::NoProcess)?
             .vm
             .natives_rc();
+        // Decoding builds host structures before any bank can be charged for them: refuse bytes
+        // the restorer's budget could not hold once decoded (`DECODE_FACTOR`).
+        let allowed = self.memory_allowance(parent);
+        let needed = (bytes.len() as u64).saturating_mul(DECODE_FACTOR);
+        if needed > allowed {
+            return Err(SnapshotError::Memory { needed, allowed });
+        }
         let image = decode(bytes)?;
         if image.natives.len() != natives.len()
             || image

@@ -209,13 +209,18 @@ fn a_restore_is_charged_to_the_restorers_memory() {
         small:wait()
         local ok, e = pcall(small.call, small, "go", bytes)
         print(ok, e.message:find("not enough memory to restore", 1, true) ~= nil)
+        -- Bytes that would decode into far more than the budget are refused before decoding.
+        local nils = spawn("function go(n) return restore('TSNAP\\1\\0' .. ('\\192'):rep(n)) end", {name = "nils", memory = "4M"})
+        nils:wait()
+        local ok2, e2 = pcall(nils.call, nils, "go", 1000000)
+        print(ok2, e2.message:find("not enough memory to restore", 1, true) ~= nil)
         -- The root can.
         local copy = restore(bytes)
         print(copy:status(), copy:usage().memory_used > 3000000)
         "#,
         1_000_000_000,
     );
-    assert_eq!(out, "false\ttrue\ndone\ttrue\n");
+    assert_eq!(out, "false\ttrue\nfalse\ttrue\ndone\ttrue\n");
 }
 
 /// The law: a snapshot taken at any point and restored finishes exactly as the original does.
