@@ -31,8 +31,8 @@ pub const VERSION: u16 = 1;
 
 /// How many times its size in bytes a snapshot's decoding may take, as the restorer's memory
 /// allowance must cover before decoding starts. Real snapshots decode to 1–4 times their size;
-/// crafted ones can do worse (an empty arena slot is one byte of MessagePack and a whole slot
-/// in memory), so this bounds them to a small multiple of the budget, not to the budget.
+/// the structures that can grow more (arena slots: an empty one is a byte of MessagePack and a
+/// whole slot in memory) are charged against the allowance while they are decoded.
 const DECODE_FACTOR: u64 = 8;
 
 /// Why a snapshot could not be taken or restored.
@@ -445,7 +445,11 @@ impl Kernel {
         if needed > allowed {
             return Err(SnapshotError::Memory { needed, allowed });
         }
-        let image = decode(bytes)?;
+        // Arena slots are charged as they are decoded (`heap::decode_budget`).
+        let image =
+            crate::heap::decode_budget::with(allowed.min(usize::MAX as u64) as usize, || {
+                decode(bytes)
+            })?;
         if image.natives.len() != natives.len()
             || image
                 .natives

@@ -27,7 +27,9 @@ pub use table::Table;
 /// A slot arena with a free list. Freed slots are reused in LIFO order, and the free list is
 /// part of the serialized state, so a restored heap allocates exactly as the original would.
 #[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(bound(deserialize = "T: Deserialize<'de>"))]
 pub struct Arena<T> {
+    #[serde(deserialize_with = "decode_budget::slots")]
     slots: Vec<Option<T>>,
     free: Vec<u32>,
     #[serde(skip)]
@@ -97,6 +99,68 @@ impl<T> Arena<T> {
             .iter()
             .enumerate()
             .filter_map(|(i, s)| s.as_ref().map(|v| (i as u32, v)))
+    }
+}
+
+/// A budget for decoding untrusted bytes (a snapshot): arena slots are the structures whose
+/// size in memory can most exceed their size in MessagePack (an empty slot is one byte there),
+/// so their decoding charges each slot's size against the budget and fails past it. Without a
+/// budget set (a trusted, in-process serialization), nothing is counted.
+pub mod decode_budget {
+    use serde::de::{Deserialize, Deserializer, SeqAccess, Visitor};
+    use std::cell::Cell;
+
+    thread_local! {
+        static LEFT: Cell<Option<usize>> = const { Cell::new(None) };
+    }
+
+    /// Runs `f` with `bytes` to spend on decoded arena slots.
+    pub fn with<R>(bytes: usize, f: impl FnOnce() -> R) -> R {
+        let before = LEFT.with(|l| l.replace(Some(bytes)));
+        let r = f();
+        LEFT.with(|l| l.set(before));
+        r
+    }
+
+    fn charge(bytes: usize) -> bool {
+        LEFT.with(|l| match l.get() {
+            None => true,
+            Some(left) if left >= bytes => {
+                l.set(Some(left - bytes));
+                true
+            }
+            Some(_) => false,
+        })
+    }
+
+    /// Deserializes an arena's slots, charging each one's size first.
+    pub(super) fn slots<'de, D, T>(d: D) -> Result<Vec<Option<T>>, D::Error>
+    where
+        D: Deserializer<'de>,
+        T: Deserialize<'de>,
+    {
+        struct Slots<T>(std::marker::PhantomData<T>);
+        impl<'de, T: Deserialize<'de>> Visitor<'de> for Slots<T> {
+            type Value = Vec<Option<T>>;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a sequence of arena slots")
+            }
+            fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
+                let mut out = Vec::new();
+                loop {
+                    if !charge(std::mem::size_of::<Option<T>>()) {
+                        return Err(serde::de::Error::custom(
+                            "the snapshot's heap is larger than the memory budget allows",
+                        ));
+                    }
+                    match seq.next_element()? {
+                        Some(slot) => out.push(slot),
+                        None => return Ok(out),
+                    }
+                }
+            }
+        }
+        d.deserialize_seq(Slots(std::marker::PhantomData))
     }
 }
 
@@ -666,4 +730,32 @@ impl Heap {
 pub enum SetError {
     Key(crate::value::KeyError),
     Memory(OutOfMemory),
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn decoding_arena_slots_is_charged_to_the_decode_budget() {
+        // 100,000 empty table slots: about 100 KB of MessagePack, ten times that in memory.
+        let arena: Arena<Table> = Arena {
+            slots: (0..100_000).map(|_| None).collect(),
+            free: (0..100_000).collect(),
+            marks: Vec::new(),
+        };
+        let bytes = rmp_serde::to_vec(&arena).expect("serializes");
+        assert!(bytes.len() < 600_000);
+        let in_memory = 100_000 * std::mem::size_of::<Option<Table>>();
+        let refused = decode_budget::with(in_memory / 2, || {
+            rmp_serde::from_slice::<Arena<Table>>(&bytes).is_err()
+        });
+        assert!(refused, "a budget below the slots' size refuses them");
+        let fits = decode_budget::with(in_memory + 1024, || {
+            rmp_serde::from_slice::<Arena<Table>>(&bytes).map(|a| a.slots.len())
+        });
+        assert_eq!(fits.ok(), Some(100_000));
+        // Outside a budget (trusted serialization) nothing is counted.
+        assert!(rmp_serde::from_slice::<Arena<Table>>(&bytes).is_ok());
+    }
 }
