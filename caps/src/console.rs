@@ -94,6 +94,22 @@ impl Write for Console {
     }
 }
 
+/// An in-memory host stream: what a console writes collects in a shared buffer (a session
+/// that hands output on itself, tests that read it back).
+#[derive(Clone, Default)]
+pub struct Buffer(pub Rc<RefCell<Vec<u8>>>);
+
+impl Write for Buffer {
+    fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
+        self.0.borrow_mut().extend_from_slice(bytes);
+        Ok(bytes.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
 impl Inner {
     fn write_out(&mut self) {
         if self.buffer.is_empty() {
@@ -110,22 +126,9 @@ impl Inner {
 mod tests {
     use super::*;
 
-    #[derive(Clone, Default)]
-    struct Shared(Rc<RefCell<Vec<u8>>>);
-
-    impl Write for Shared {
-        fn write(&mut self, b: &[u8]) -> std::io::Result<usize> {
-            self.0.borrow_mut().extend_from_slice(b);
-            Ok(b.len())
-        }
-        fn flush(&mut self) -> std::io::Result<()> {
-            Ok(())
-        }
-    }
-
     #[test]
     fn buffers_until_flush_and_writes_through_when_large() {
-        let shared = Shared::default();
+        let shared = Buffer::default();
         let console = Console::new(Box::new(shared.clone()));
         let mut sink = console.sink();
         sink(b"hello ");

@@ -194,7 +194,9 @@ impl Session {
                 Grant::Random => ("random".into(), KeyKind::Random, Opened::Random),
             });
         }
-        let console = caps::console::Console::new(Box::new(SharedBuffer(self.output.clone())));
+        // The console key writes where `print` does, so their output keeps its order.
+        let console =
+            caps::console::Console::new(Box::new(caps::console::Buffer(self.output.clone())));
         self.console = Some(console.clone());
         let key = self
             .kernel
@@ -330,21 +332,6 @@ enum Opened {
     Net(caps::net::NetGateway),
     Clock,
     Random,
-}
-
-/// The session's output buffer as a writer: the console key writes where `print` does, so
-/// their output keeps its order.
-struct SharedBuffer(Rc<RefCell<Vec<u8>>>);
-
-impl Write for SharedBuffer {
-    fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
-        self.0.borrow_mut().extend_from_slice(bytes);
-        Ok(bytes.len())
-    }
-
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
 }
 
 /// The message `lua.c` shows for an error value.

@@ -4,11 +4,8 @@
 //! tests use real TCP on 127.0.0.1 only. No test asserts on timing: waits are bounded only by a
 //! generous deadline that a passing test never reaches.
 
-use std::cell::RefCell;
 use std::collections::HashMap;
-use std::io::Write;
 use std::path::PathBuf;
-use std::rc::Rc;
 use std::time::{Duration, Instant};
 
 use kernel::clist::{DirRights, HostPort, KeyId, KeyKind};
@@ -650,24 +647,10 @@ fn random_bytes_and_integers_with_their_errors() {
     assert_eq!(bytes(k.call(os, "bytes", vec![int(32)])).len(), 32);
 }
 
-/// A host stream the test can read back.
-#[derive(Clone, Default)]
-struct Output(Rc<RefCell<Vec<u8>>>);
-
-impl Write for Output {
-    fn write(&mut self, b: &[u8]) -> std::io::Result<usize> {
-        self.0.borrow_mut().extend_from_slice(b);
-        Ok(b.len())
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
-
 #[test]
 fn console_write_and_readline() {
     let mut k = Kernel::new();
-    let out = Output::default();
+    let out = caps_buffer();
     let console = Console::new(Box::new(out.clone()));
     let key = k.key(KeyKind::Console);
     let input = std::io::Cursor::new(b"first\nthis line is too long\nlast".to_vec());
@@ -792,11 +775,16 @@ fn dropping_the_gateways_with_parked_work_returns() {
     let input = std::io::BufReader::new(Silent(never));
     k.gw.attach_console(
         console,
-        Console::new(Box::new(Output::default())),
+        Console::new(Box::new(caps_buffer())),
         Some(Box::new(input)),
     );
     let _parked_line = k.pending(console, "readline", vec![]);
     assert_eq!(k.gw.pending(), 3);
     // Neither the socket jobs nor the line wait hold the pool's workers past the drop.
     drop(k);
+}
+
+/// A host stream the test can read back.
+fn caps_buffer() -> crate::console::Buffer {
+    crate::console::Buffer::default()
 }
