@@ -7,6 +7,7 @@ pub mod bank;
 pub mod bytecode;
 pub mod clist;
 pub mod compiler;
+pub mod cost;
 pub mod gateway;
 pub mod heap;
 pub mod meter;

@@ -490,6 +490,16 @@ impl Vm {
         charge_fuel(&mut self.fuel, self.fuel_floor, units)
     }
 
+    /// Charges the price of `pieces` pieces of `work` (the cost table, `crate::cost`), as
+    /// [`Vm::charge`]: before the work is done, refused when the meter cannot pay.
+    ///
+    /// # Errors
+    /// `Throw::OutOfFuel`.
+    #[inline]
+    pub fn charge_work(&mut self, work: crate::cost::Work, pieces: usize) -> Result<(), Throw> {
+        self.charge(work.units_of(pieces))
+    }
+
     /// Charges fuel for work an instruction has committed to. The slice may go into debt by
     /// this much (one instruction's work, bounded by the sizes the memory budget allows); the VM
     /// then stops at the next instruction boundary, and the meter records the true total.
@@ -1776,6 +1786,15 @@ impl Fuel<'_> {
     #[inline]
     pub fn charge(&mut self, units: u64) -> Result<(), Throw> {
         charge_fuel(self.fuel, self.floor, units)
+    }
+
+    /// Charges the price of `pieces` pieces of `work`, as [`Vm::charge_work`].
+    ///
+    /// # Errors
+    /// `Throw::OutOfFuel`.
+    #[inline]
+    pub fn charge_work(&mut self, work: crate::cost::Work, pieces: usize) -> Result<(), Throw> {
+        self.charge(work.units_of(pieces))
     }
 }
 

@@ -1,0 +1,119 @@
+//! The cost model: what each kind of work costs in fuel, in one table (DESIGN principle 4).
+//!
+//! One unit of fuel is the price of one simple instruction (`MOVE`, `ADDI`, a jump). The
+//! promise: **one unit never buys more host CPU than about ten simple instructions do**,
+//! whatever a program does. Work whose size depends on the data — bytes copied, compared,
+//! scanned or converted; values moved; table entries visited; source compiled; objects
+//! copied between processes — is priced per piece here, and charged *before* it is done
+//! through the one choke point, [`crate::vm::Vm::charge`] (or the `Fuel` it lends): a charge the
+//! meter cannot pay is refused, the work does not happen, and the process stops out of fuel.
+//!
+//! `for_each_work!` is the one declaration: each row names a kind of work, the number of pieces
+//! one unit buys, and what a piece is. [`Work`], [`Work::units`], [`Work::PER_UNIT`] and the
+//! table that `bench/cost` prints come from it; nothing else repeats the rates. The rates are
+//! measured, not guessed: `bench/cost/run.py` does every kind of work at growing sizes under a
+//! fixed budget and reports host time per unit against a plain loop in the same run.
+
+/// The table of work kinds: `Name = pieces per unit, "what a piece is"`.
+#[macro_export]
+macro_rules! for_each_work {
+    ($m:ident) => {
+        $m! {
+            /// A bytecode instruction: the base price every instruction pays.
+            Instruction = 1, "instruction";
+            /// Bytes copied, compared, hashed, scanned or converted (strings, buffers, I/O).
+            Bytes = 32, "byte";
+            /// Stack values moved (varargs, call arguments and results, `table.unpack`).
+            Values = 8, "value";
+            /// Table entries created, visited, moved or rehashed.
+            Entries = 4, "table entry";
+            /// Steps of the pattern matcher (one backtracking step each).
+            MatchSteps = 4, "matcher step";
+            /// Source bytes given to the compiler (`load`, `spawn`, `import`).
+            SourceBytes = 4, "source byte";
+            /// Bytecode instructions the compiler emits or patches.
+            Emitted = 1, "emitted instruction";
+            /// Values or table entries copied between processes (and into or out of snapshots).
+            Copied = 2, "copied value";
+            /// Kernel records created or walked (c-list slots, keys, meters, processes).
+            Records = 1, "kernel record";
+        }
+    };
+}
+
+macro_rules! declare_work {
+    ($($(#[$doc:meta])* $name:ident = $per:expr, $piece:expr;)*) => {
+        /// A kind of work a process can cause, priced in [`for_each_work!`].
+        #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+        pub enum Work {
+            $($(#[$doc])* $name,)*
+        }
+
+        impl Work {
+            /// Every kind, in table order.
+            pub const ALL: &'static [Work] = &[$(Work::$name),*];
+
+            /// How many pieces of this work one unit of fuel buys.
+            pub const fn per_unit(self) -> u64 {
+                match self {
+                    $(Work::$name => $per,)*
+                }
+            }
+
+            /// What one piece is ("byte", "table entry", …), for reports.
+            pub const fn piece(self) -> &'static str {
+                match self {
+                    $(Work::$name => $piece,)*
+                }
+            }
+
+            /// The row's name.
+            pub const fn name(self) -> &'static str {
+                match self {
+                    $(Work::$name => stringify!($name),)*
+                }
+            }
+        }
+    };
+}
+
+for_each_work!(declare_work);
+
+impl Work {
+    /// The price of `pieces` pieces of this work: rounded up, so any work at all costs at
+    /// least one unit, and saturating (a price too large to pay is simply refused).
+    #[inline]
+    pub const fn units(self, pieces: u64) -> u64 {
+        let per = self.per_unit();
+        pieces / per + (pieces % per != 0) as u64
+    }
+
+    /// The price of `pieces` as a `usize` count (lengths, element counts).
+    #[inline]
+    pub const fn units_of(self, pieces: usize) -> u64 {
+        self.units(pieces as u64)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn prices_round_up_and_never_overflow() {
+        assert_eq!(Work::Bytes.units(0), 0);
+        assert_eq!(Work::Bytes.units(1), 1);
+        assert_eq!(Work::Bytes.units(32), 1);
+        assert_eq!(Work::Bytes.units(33), 2);
+        assert_eq!(Work::Instruction.units(7), 7);
+        assert_eq!(Work::Bytes.units(u64::MAX), u64::MAX / 32 + 1);
+    }
+
+    #[test]
+    fn every_kind_has_a_positive_rate_and_a_name() {
+        for w in Work::ALL {
+            assert!(w.per_unit() > 0, "{w:?}");
+            assert!(!w.piece().is_empty() && !w.name().is_empty());
+        }
+    }
+}
