@@ -31,8 +31,9 @@ macro_rules! for_each_work {
             MatchSteps = 4, "matcher step";
             /// Source bytes given to the compiler (`load`, `spawn`, `import`).
             SourceBytes = 4, "source byte";
-            /// Bytecode instructions the compiler emits or patches.
-            Emitted = 1, "emitted instruction";
+            /// Compiler steps: a token read, an instruction emitted, a link of a jump list, a
+            /// local, upvalue, label or goto looked at.
+            Compiler = 1, "compiler step";
             /// Values or table entries copied between processes (and into or out of snapshots).
             Copied = 2, "copied value";
             /// Kernel records created or walked (c-list slots, keys, meters, processes).
@@ -84,8 +85,7 @@ impl Work {
     /// least one unit, and saturating (a price too large to pay is simply refused).
     #[inline]
     pub const fn units(self, pieces: u64) -> u64 {
-        let per = self.per_unit();
-        pieces / per + (pieces % per != 0) as u64
+        pieces.div_ceil(self.per_unit())
     }
 
     /// The price of `pieces` as a `usize` count (lengths, element counts).

@@ -109,8 +109,13 @@ impl MeterTree {
     /// The nearest meter on the chain with nothing left, if any (its process's parent is the
     /// one to hear about it).
     pub fn exhausted(&self, id: MeterId) -> Option<MeterId> {
+        self.short_of(id, 1)
+    }
+
+    /// The nearest meter on the chain with less than `units` left, if any.
+    pub fn short_of(&self, id: MeterId, units: u64) -> Option<MeterId> {
         self.chain(id)
-            .find(|(_, m)| m.used >= m.limit)
+            .find(|(_, m)| m.limit - m.used < units)
             .map(|(i, _)| i)
     }
 

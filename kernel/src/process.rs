@@ -11,7 +11,7 @@
 //!   to exactly its allowance before each slice).
 //! - Process ids are generational: a stale id never names a process created later.
 
-use crate::meter::{MeterId, MeterTree};
+use crate::meter::{Exhausted, MeterId, MeterTree};
 use crate::value::Value;
 use crate::vm::{Outcome, Vm};
 use serde::{Deserialize, Serialize};
@@ -295,6 +295,24 @@ impl Kernel {
             .unwrap_or(0)
     }
 
+    /// Charges `units` of fuel to `id`'s chain for work the kernel is about to do on its
+    /// behalf between slices (a service: a copy, a spawn, a snapshot). The one way to charge
+    /// outside a slice: the VM's own charges are refused there.
+    ///
+    /// # Errors
+    /// `Exhausted` naming the meter that cannot pay; nothing is charged and the work must not
+    /// be done.
+    pub fn charge_fuel(&mut self, id: ProcessId, units: u64) -> Result<(), Exhausted> {
+        let Some(meter) = self.get(id).map(|p| p.fuel) else {
+            return Ok(());
+        };
+        self.fuel.charge(meter, units)?;
+        if let Some(p) = self.get_mut(id) {
+            p.vm.meter.used = p.vm.meter.used.saturating_add(units);
+        }
+        Ok(())
+    }
+
     /// Raises a process's fuel limit (`proc:refuel(n)`).
     pub fn refuel(&mut self, id: ProcessId, units: u64) {
         if let Some(m) = self.get(id).map(|p| p.fuel) {
@@ -428,7 +446,7 @@ impl Kernel {
         };
         let allowance = self.fuel.allowance(meter);
         if allowance == 0 {
-            self.suspend_for_fuel(id, meter);
+            self.suspend_for_fuel(id, meter, 1);
             return;
         }
         self.settle_memory(id);
@@ -440,8 +458,14 @@ impl Kernel {
         p.vm.meter.limit = before.saturating_add(allowance);
         let outcome = p.vm.run(SLICE.min(allowance));
         let spent = p.vm.meter.used - before;
-        // Cannot fail: the VM spent at most the allowance, which every meter on the chain has.
-        let _ = self.fuel.charge(meter, spent);
+        // The VM refuses any charge past its meter's limit, set to the allowance above, so
+        // every meter on the chain can pay this. Were that ever broken, the chain is drained
+        // rather than left unpaid: the process stops, and no meter goes past its limit.
+        if self.fuel.charge(meter, spent).is_err() {
+            debug_assert!(false, "a slice spent more than its allowance");
+            let left = self.fuel.allowance(meter);
+            self.fuel.charge(meter, left).unwrap_or_default();
+        }
         self.settle_memory(id);
         self.drop_freed_keys(id);
         let Some(p) = self.get_mut(id) else { return };
@@ -452,8 +476,11 @@ impl Kernel {
             }
             Outcome::OutOfFuel => {
                 p.state = State::Ready;
-                if self.fuel.allowance(meter) == 0 {
-                    self.suspend_for_fuel(id, meter);
+                // A refused charge needs more than the whole allowance: the process waits for
+                // a refuel with what it has left intact.
+                let needed = p.vm.refused().unwrap_or(1);
+                if self.fuel.allowance(meter) < needed {
+                    self.suspend_for_fuel(id, meter, needed);
                 }
             }
             Outcome::Error { value, traceback } => {
@@ -472,9 +499,10 @@ impl Kernel {
         }
     }
 
-    fn suspend_for_fuel(&mut self, id: ProcessId, meter: MeterId) {
-        // The nearest exhausted meter names the process whose parent hears of it.
-        let exhausted_meter = self.fuel.exhausted(meter);
+    /// Suspends `id`, which needs `needed` units its chain cannot give.
+    fn suspend_for_fuel(&mut self, id: ProcessId, meter: MeterId, needed: u64) {
+        // The nearest meter that cannot pay names the process whose parent hears of it.
+        let exhausted_meter = self.fuel.short_of(meter, needed);
         let exhausted = exhausted_meter
             .and_then(|m| {
                 (0..self.slots.len())

@@ -5,6 +5,8 @@
 
 use crate::support::*;
 use crate::Lib;
+use kernel::compiler::CompileError;
+use kernel::cost::Work;
 use kernel::number::str_to_number;
 use kernel::value::Value;
 use kernel::vm::frame::flags;
@@ -643,12 +645,25 @@ fn finish_load(vm: &mut Vm, call: &NativeCall) -> Result<Action, Throw> {
             .as_bytes(),
         );
     }
-    vm.charge(10 + source.len() as u64 / 4)?;
+    vm.charge(10 + Work::SourceBytes.units_of(source.len()))?;
     // The compiler works in host memory before the prototype is charged: make sure the bank
     // could hold what it builds (a prototype takes at most a few times its source's size).
     crate::budget::check_memory(vm, source.len().saturating_mul(3))?;
-    match kernel::compiler::compile(&source, &name) {
-        Ok(proto) => {
+    // The compiler's steps are paid as it takes them: it stops at what the meter can pay.
+    let available = vm.fuel_available();
+    let limit = available.saturating_mul(Work::Compiler.per_unit());
+    match kernel::compiler::compile_within(&source, &name, limit) {
+        Err(CompileError::OverBudget { spent }) => {
+            vm.charge_work(Work::Compiler, spent as usize)?;
+            // Needs more than it had: refused until a refuel gives more than that, then
+            // compiled again from the start.
+            Err(vm
+                .charge(available.saturating_add(1))
+                .err()
+                .unwrap_or(Throw::OutOfFuel))
+        }
+        Ok((proto, steps)) => {
+            vm.charge_work(Work::Compiler, steps as usize)?;
             let has_env = vm.stack_get(call.base + 5).truthy();
             let env = if has_env {
                 Some(vm.stack_get(call.base + 3))
@@ -659,7 +674,7 @@ fn finish_load(vm: &mut Vm, call: &NativeCall) -> Result<Action, Throw> {
             vm.set_top(call.base)?;
             ret1(vm, f)
         }
-        Err(e) => fail(vm, &e.message),
+        Err(CompileError::Syntax(e)) => fail(vm, &e.message),
     }
 }
 

@@ -147,6 +147,8 @@ impl Parser<'_> {
     // ---------------------------------------------------------------- emission
 
     pub fn code(&mut self, i: Instruction) -> i32 {
+        // Checked at the next token: a token emits a bounded number of instructions.
+        self.lex.work = self.lex.work.saturating_add(1);
         self.fs.code.push(i);
         self.fs.lineinfo.push(self.lex.lastline);
         self.pc() - 1
@@ -259,6 +261,9 @@ impl Parser<'_> {
         }
         let mut list = *l1;
         loop {
+            // Lua walks the whole list to append (quadratic for long `and` chains): pay per
+            // link walked.
+            self.lex.spend(1)?;
             let next = self.get_jump(list);
             if next == NO_JUMP {
                 break;
@@ -314,15 +319,18 @@ impl Parser<'_> {
         true
     }
 
-    fn remove_values(&mut self, mut list: i32) {
+    fn remove_values(&mut self, mut list: i32) -> R<()> {
         while list != NO_JUMP {
+            self.lex.spend(1)?;
             self.patch_test_reg(list, NO_REG);
             list = self.get_jump(list);
         }
+        Ok(())
     }
 
     fn patch_list_aux(&mut self, mut list: i32, vtarget: i32, reg: u32, dtarget: i32) -> R<()> {
         while list != NO_JUMP {
+            self.lex.spend(1)?;
             let next = self.get_jump(list);
             if self.patch_test_reg(list, reg) {
                 self.fix_jump(list, vtarget)?;
@@ -631,15 +639,16 @@ impl Parser<'_> {
         self.code_abc(op, a, 0, 0)
     }
 
-    fn need_value(&self, mut list: i32) -> bool {
+    fn need_value(&mut self, mut list: i32) -> R<bool> {
         while list != NO_JUMP {
+            self.lex.spend(1)?;
             let i = self.fs.code[self.jump_control_pc(list)];
             if i.opcode() != Some(OpCode::TestSet) {
-                return true;
+                return Ok(true);
             }
             list = self.get_jump(list);
         }
-        false
+        Ok(false)
     }
 
     fn exp2reg(&mut self, e: &mut ExpDesc, reg: u32) -> R<()> {
@@ -652,7 +661,7 @@ impl Parser<'_> {
         if e.has_jumps() {
             let mut p_f = NO_JUMP;
             let mut p_t = NO_JUMP;
-            if self.need_value(e.t) || self.need_value(e.f) {
+            if self.need_value(e.t)? || self.need_value(e.f)? {
                 let fj = if e.k == ExpKind::Jmp {
                     NO_JUMP
                 } else {
@@ -849,8 +858,8 @@ impl Parser<'_> {
             _ => {}
         }
         std::mem::swap(&mut e.f, &mut e.t);
-        self.remove_values(e.f);
-        self.remove_values(e.t);
+        self.remove_values(e.f)?;
+        self.remove_values(e.t)?;
         Ok(())
     }
 

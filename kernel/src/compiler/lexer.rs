@@ -175,6 +175,12 @@ pub struct Lexer<'a> {
     /// `luaO_chunkid` of the chunk name, prefix of every message.
     chunkid: Vec<u8>,
     pub strs: Interner,
+    /// Compiler steps taken (tokens read, instructions emitted, list and scope walks) and
+    /// the most the caller will pay for: work past it stops the compile before it is done.
+    pub work: u64,
+    pub work_limit: u64,
+    /// The compile stopped because it reached `work_limit`.
+    pub over_budget: bool,
 }
 
 impl<'a> Lexer<'a> {
@@ -190,6 +196,9 @@ impl<'a> Lexer<'a> {
             buff: Vec::new(),
             chunkid,
             strs: Interner::default(),
+            work: 0,
+            work_limit: u64::MAX,
+            over_budget: false,
         };
         l.advance();
         l
@@ -285,8 +294,24 @@ impl<'a> Lexer<'a> {
         self.error(msg, Some(self.t))
     }
 
+    /// Takes `steps` more compiler steps, or stops the compile when that would pass the
+    /// limit (`over_budget` tells the caller it was the budget, not the source).
+    pub fn spend(&mut self, steps: u64) -> Result<(), SyntaxError> {
+        self.work = self.work.saturating_add(steps);
+        if self.work > self.work_limit {
+            self.over_budget = true;
+            return Err(SyntaxError {
+                message: b"not enough fuel to compile".to_vec(),
+            });
+        }
+        Ok(())
+    }
+
     /// `luaX_next`.
     pub fn next(&mut self) -> Result<(), SyntaxError> {
+        // A token's bytes are paid for with the source; this pays for what the parser does
+        // with it (a bounded number of instructions emitted per token).
+        self.spend(1)?;
         self.lastline = self.linenumber;
         if let Some(t) = self.lookahead.take() {
             self.t = t;

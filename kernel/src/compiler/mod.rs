@@ -51,8 +51,46 @@ impl std::error::Error for SyntaxError {}
 /// # Errors
 /// A `SyntaxError` with Lua's message for the first error found.
 pub fn compile(source: &[u8], chunk_name: &[u8]) -> Result<Proto, SyntaxError> {
+    match compile_within(source, chunk_name, u64::MAX) {
+        Ok((proto, _)) => Ok(proto),
+        Err(CompileError::Syntax(e)) => Err(e),
+        // Unreachable with no limit; reported as Lua reports a compiler out of resources.
+        Err(CompileError::OverBudget { .. }) => Err(SyntaxError {
+            message: b"not enough memory".to_vec(),
+        }),
+    }
+}
+
+/// Why [`compile_within`] gave no prototype.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum CompileError {
+    /// The source is not valid Lua.
+    Syntax(SyntaxError),
+    /// Compiling needs more than `limit` steps; `spent` were taken before it stopped.
+    OverBudget { spent: u64 },
+}
+
+/// Compiles a chunk in at most `limit` compiler steps (`cost::Work::Compiler`): tokens read,
+/// instructions emitted, jump lists and scopes walked. The caller pays for the source bytes
+/// before and for the steps returned (or, on `OverBudget`, for `spent`) after: the compile
+/// stops as soon as it would pass the limit, so it never does more work than was allowed.
+///
+/// # Errors
+/// `Syntax` with Lua's message for the first error found; `OverBudget` past the limit.
+pub fn compile_within(
+    source: &[u8],
+    chunk_name: &[u8],
+    limit: u64,
+) -> Result<(Proto, u64), CompileError> {
     let mut p = parser::Parser::new(source, chunk_name, chunk_id_bytes(chunk_name));
-    p.mainfunc()
+    p.lex.work_limit = limit;
+    match p.mainfunc() {
+        Ok(proto) => Ok((proto, p.lex.work)),
+        Err(_) if p.lex.over_budget => Err(CompileError::OverBudget {
+            spent: p.lex.work.min(limit),
+        }),
+        Err(e) => Err(CompileError::Syntax(e)),
+    }
 }
 
 /// Lua's `LUA_IDSIZE` (including the terminating NUL of the C version).

@@ -580,6 +580,10 @@ impl<'a> Parser<'a> {
         if depth > self.outer.len() {
             return Ok(ExpDesc::void());
         }
+        // The search reads every active local and upvalue of the function, at worst.
+        let fs = self.fs_at(depth);
+        let (locals, upvalues) = (fs.nactvar as u64, fs.upvals.len() as u64);
+        self.lex.spend(1 + locals + upvalues)?;
         if let Some(v) = self.searchvar(depth, n) {
             if v.k == ExpKind::Local && !base {
                 self.markupval(depth, v.vidx as u16);
@@ -680,8 +684,10 @@ impl<'a> Parser<'a> {
         Ok(())
     }
 
-    fn findlabel(&self, name: StrId) -> Option<usize> {
-        (self.fs.firstlabel..self.label.len()).find(|&i| self.label[i].name == name)
+    fn findlabel(&mut self, name: StrId) -> R<Option<usize>> {
+        let labels = self.label.len().saturating_sub(self.fs.firstlabel) as u64;
+        self.lex.spend(1 + labels)?;
+        Ok((self.fs.firstlabel..self.label.len()).find(|&i| self.label[i].name == name))
     }
 
     fn newlabelentry(
@@ -711,6 +717,7 @@ impl<'a> Parser<'a> {
         let mut needsclose = false;
         let (lname, lpc, lnact) = (self.label[l].name, self.label[l].pc, self.label[l].nactvar);
         while i < self.gt.len() {
+            self.lex.spend(1)?;
             if self.gt[i].name == lname {
                 needsclose |= self.gt[i].close;
                 self.solvegoto(i, lpc, lnact)?;
@@ -736,7 +743,10 @@ impl<'a> Parser<'a> {
         Ok(false)
     }
 
-    fn movegotosout(&mut self, bl: &BlockCnt) {
+    fn movegotosout(&mut self, bl: &BlockCnt) -> R<()> {
+        // Every pending goto is visited at each block it leaves.
+        let pending = self.gt.len().saturating_sub(bl.firstgoto) as u64;
+        self.lex.spend(1 + pending)?;
         let bl_level = self.reglevel(bl.nactvar as usize);
         for i in bl.firstgoto..self.gt.len() {
             let gl = self.reglevel(self.gt[i].nactvar as usize);
@@ -746,6 +756,7 @@ impl<'a> Parser<'a> {
             }
             gt.nactvar = bl.nactvar;
         }
+        Ok(())
     }
 
     fn enterblock(&mut self, isloop: bool) {
@@ -795,7 +806,7 @@ impl<'a> Parser<'a> {
         };
         self.label.truncate(bl.firstlabel);
         if !self.fs.blocks.is_empty() {
-            self.movegotosout(&bl);
+            self.movegotosout(&bl)?;
         } else if bl.firstgoto < self.gt.len() {
             return Err(self.undefgoto(bl.firstgoto));
         }
@@ -1342,7 +1353,7 @@ impl<'a> Parser<'a> {
     fn gotostat(&mut self) -> R<()> {
         let line = self.lex.linenumber;
         let name = self.str_checkname()?;
-        match self.findlabel(name) {
+        match self.findlabel(name)? {
             None => {
                 let j = self.jump();
                 self.newgotoentry(name, line, j);
@@ -1368,8 +1379,8 @@ impl<'a> Parser<'a> {
         Ok(())
     }
 
-    fn checkrepeated(&self, name: StrId) -> R<()> {
-        if let Some(lb) = self.findlabel(name) {
+    fn checkrepeated(&mut self, name: StrId) -> R<()> {
+        if let Some(lb) = self.findlabel(name)? {
             let msg = format!(
                 "label '{}' already defined on line {}",
                 self.name_str(name),

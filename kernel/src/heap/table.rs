@@ -388,14 +388,22 @@ impl Table {
 
     /// Lua's border rule for `#` (`luaH_getn`).
     pub fn border(&self) -> i64 {
+        self.border_counted().0
+    }
+
+    /// The border, and the number of probes it took (what `#` charges: at most about 64 in
+    /// the array part and 128 in the hash part, as in `luaH_getn`'s searches).
+    pub fn border_counted(&self) -> (i64, u64) {
         let limit = self.array.len();
         if limit > 0 && self.array[limit - 1].is_nil() {
             if limit >= 2 && !self.array[limit - 2].is_nil() {
-                return limit as i64 - 1;
+                return (limit as i64 - 1, 1);
             }
             // Binary search for a border in the array part.
             let (mut i, mut j) = (0usize, limit);
+            let mut steps = 1;
             while j - i > 1 {
+                steps += 1;
                 let m = (i + j) / 2;
                 if self.array[m - 1].is_nil() {
                     j = m;
@@ -403,27 +411,42 @@ impl Table {
                     i = m;
                 }
             }
-            return i as i64;
+            return (i as i64, steps);
         }
         if self.hash.is_empty() || self.get_int(limit as i64 + 1).is_nil() {
-            return limit as i64;
+            return (limit as i64, 1);
         }
-        // Unbound search in the hash part.
-        let mut i = limit as u64 + 1;
-        let mut j = i * 2;
-        while !self.get_int(j as i64).is_nil() {
+        self.hash_search(limit as u64)
+    }
+
+    /// `hash_search` of Lua 5.4: `t[j + 1]` is present; double `j` until an absent index,
+    /// then binary search between the last present and the first absent one.
+    fn hash_search(&self, mut j: u64) -> (i64, u64) {
+        const MAX: u64 = i64::MAX as u64;
+        let mut steps = 1;
+        if j == 0 {
+            j = 1;
+        }
+        let mut i;
+        loop {
             i = j;
-            if j > (i64::MAX as u64) / 2 {
-                // Overflow: linear search.
-                let mut k = 1i64;
-                while !self.get_int(k).is_nil() {
-                    k += 1;
+            steps += 1;
+            if j <= MAX / 2 {
+                j *= 2;
+            } else {
+                j = MAX;
+                if self.get_int(j as i64).is_nil() {
+                    break;
                 }
-                return k - 1;
+                // max integer is a border.
+                return (j as i64, steps);
             }
-            j *= 2;
+            if self.get_int(j as i64).is_nil() {
+                break;
+            }
         }
         while j - i > 1 {
+            steps += 1;
             let m = (i + j) / 2;
             if self.get_int(m as i64).is_nil() {
                 j = m;
@@ -431,7 +454,7 @@ impl Table {
                 i = m;
             }
         }
-        i as i64
+        (i as i64, steps)
     }
 
     /// Traversal: the entry after `key` (`nil` starts), skipping empty slots. `Err(())` if

@@ -78,7 +78,12 @@ impl Vm {
         *self.heap.thread_mut(self.current) = running;
         let result = self.check_all();
         self.th = std::mem::take(self.heap.thread_mut(self.current));
-        result
+        result?;
+        // Needs the running thread back in place (it reads its top frame).
+        if !self.unfinished_concat_is_valid() {
+            return invalid("a concatenation is left unfinished where no CONCAT stopped");
+        }
+        Ok(())
     }
 
     fn check_all(&mut self) -> Result<(), CheckError> {

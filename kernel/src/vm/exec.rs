@@ -6,6 +6,7 @@ use super::frame::{FrameKind, ReturnTo};
 use super::meta::MetaMethod;
 use super::{Throw, Vm, MAX_TAG_LOOP};
 use crate::bytecode::{Instruction, OpCode, MAXARG_C};
+use crate::cost::Work;
 use crate::number::{self, ArithOp, FloatToInt, Number};
 use crate::value::{TableRef, Value};
 
@@ -143,6 +144,23 @@ impl Vm {
                 ($n:expr) => {
                     self.th.stack[base + $n as usize]
                 };
+            }
+            // Pays for an instruction's variable work before the work is done. A refusal
+            // (out of fuel) leaves the frame at the instruction itself, so it runs again from
+            // the same state after a refuel; nothing may have changed before this point.
+            macro_rules! rewind_if_refused {
+                ($result:expr, $ipc:expr) => {
+                    if matches!($result, Err(Throw::OutOfFuel)) && self.th.frames.len() == fi + 1 {
+                        self.th.frames[fi].pc = $ipc as u32;
+                    }
+                };
+            }
+            macro_rules! pay_or_rewind {
+                ($charge:expr, $ipc:expr) => {{
+                    let paid = $charge;
+                    rewind_if_refused!(paid, $ipc);
+                    paid?;
+                }};
             }
 
             loop {
@@ -366,7 +384,8 @@ impl Vm {
                         }
                         pc += 1;
                         savepc!();
-                        self.charge_debt(1 + (array + hash) as u64 / 16);
+                        // NEWTABLE is followed by its EXTRAARG: the instruction is two back.
+                        pay_or_rewind!(self.charge_work(Work::Entries, array + hash), pc - 2);
                         let t = self.heap.new_table(array, hash)?;
                         reg!(i.a()) = Value::Table(t);
                         if self.heap.gc.should_collect() {
@@ -648,7 +667,9 @@ impl Vm {
                     OpCode::Len => {
                         let b = reg!(i.b());
                         savepc!();
-                        match self.len_slow(b, i.a(), Operand::Register(i.b()))? {
+                        let len = self.len_slow(b, i.a(), Operand::Register(i.b()));
+                        rewind_if_refused!(len, pc - 1);
+                        match len? {
                             Some(v) => reg!(i.a()) = v,
                             None => continue 'frame,
                         }
@@ -711,6 +732,11 @@ impl Vm {
                             Some(c) => cond_jump(&mut pc, &code, c, i.k()),
                             None => {
                                 savepc!();
+                                if let (Value::Str(x), Value::Str(y)) = (a, b) {
+                                    // Comparing strings reads up to the shorter one's length.
+                                    let n = self.heap.str(x).len().min(self.heap.str(y).len());
+                                    pay_or_rewind!(self.charge_work(Work::Bytes, n), pc - 1);
+                                }
                                 let ev = if op == OpCode::Lt {
                                     MetaMethod::Lt
                                 } else {
@@ -1009,6 +1035,7 @@ impl Vm {
                             i.b() as usize
                         };
                         let mut last = i.c() as usize;
+                        let ipc = pc - 1;
                         if i.k() {
                             last += code[pc].ax_arg() as usize * (MAXARG_C as usize + 1);
                             pc += 1;
@@ -1017,7 +1044,7 @@ impl Vm {
                         let Value::Table(t) = self.th.stack[a] else {
                             return Err(Throw::msg("SETLIST on a non-table"));
                         };
-                        self.charge_debt(n as u64 / 8);
+                        pay_or_rewind!(self.charge_work(Work::Entries, n), ipc);
                         self.heap.table_reserve_array(t, last + n)?;
                         for j in 1..=n {
                             let v = self.th.stack[a + j];
@@ -1330,8 +1357,10 @@ impl Vm {
                     None => Value::Nil,
                 };
                 if tm.is_nil() {
-                    let n = self.heap.table(t).border();
-                    self.charge_debt(1 + (64 - (n as u64).leading_zeros() as u64));
+                    // The search is pure and its length bounded (~200 probes): paying after it
+                    // is safe, and a refusal leaves nothing changed.
+                    let (n, steps) = self.heap.table(t).border_counted();
+                    self.charge(steps)?;
                     return Ok(Some(Value::Int(n)));
                 }
                 self.call_with(tm, &[v, v], 1, ReturnTo::Register(dest as u8))?;
@@ -1394,8 +1423,7 @@ impl Vm {
         k: bool,
     ) -> Result<Option<bool>, Throw> {
         if let (Value::Str(x), Value::Str(y)) = (a, b) {
-            let n = self.heap.str(x).len().min(self.heap.str(y).len());
-            self.charge_debt(1 + n as u64 / 64);
+            // Paid for by the comparison instruction before it came here.
             let (x, y) = (self.heap.str(x), self.heap.str(y));
             return Ok(Some(if ev == MetaMethod::Lt { x < y } else { x <= y }));
         }

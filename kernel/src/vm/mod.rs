@@ -17,6 +17,7 @@ pub mod meta;
 pub mod native;
 pub mod verify;
 
+use crate::cost::Work;
 use crate::heap::{Heap, NativeId, SetError, Thread, ThreadStatus, Upval};
 use crate::number::{str_to_number, Number};
 use crate::value::{ClosureRef, StrRef, TableRef, ThreadRef, UpvalRef, Value};
@@ -106,12 +107,21 @@ pub struct Vm {
     /// How far below zero natives may take `fuel`: the meter's fuel beyond the slice.
     #[serde(skip)]
     fuel_floor: i64,
+    /// The price of the charge the meter refused in this slice, if one was: the process
+    /// cannot go on until it has at least this much (it keeps what it had left).
+    #[serde(skip)]
+    refused: Option<u64>,
     /// Error being propagated while `__close` handlers run.
     unwinding: Option<Value>,
     /// Traceback captured when an error was raised with no protected frame above it.
     pending_traceback: Option<String>,
     /// Result of the main function once it returned.
     finished: Option<Vec<Value>>,
+    /// A concatenation whose next step the meter refused: `(a, n)`, the window of the `CONCAT`
+    /// just before the running frame's pc that is still to be joined. `run` finishes it before
+    /// anything else, so a refusal never leaves the work half done or done twice.
+    #[serde(default)]
+    unfinished_concat: Option<(u8, u8)>,
     #[serde(skip)]
     natives: Rc<NativeTable>,
     /// A native is waiting for its host (`Action::Trap`).
@@ -167,9 +177,11 @@ impl Vm {
             },
             fuel: 0,
             fuel_floor: 0,
+            refused: None,
             unwinding: None,
             pending_traceback: None,
             finished: None,
+            unfinished_concat: None,
             natives,
             console: None,
             trapped: false,
@@ -487,7 +499,7 @@ impl Vm {
     /// yet (it is run again from the same state after a refuel).
     #[inline]
     pub fn charge(&mut self, units: u64) -> Result<(), Throw> {
-        charge_fuel(&mut self.fuel, self.fuel_floor, units)
+        charge_fuel(&mut self.fuel, self.fuel_floor, &mut self.refused, units)
     }
 
     /// Charges the price of `pieces` pieces of `work` (the cost table, `crate::cost`), as
@@ -500,12 +512,14 @@ impl Vm {
         self.charge(work.units_of(pieces))
     }
 
-    /// Charges fuel for work an instruction has committed to. The slice may go into debt by
-    /// this much (one instruction's work, bounded by the sizes the memory budget allows); the VM
-    /// then stops at the next instruction boundary, and the meter records the true total.
+    /// Charges fuel for work already done that could not be priced before it (a host's
+    /// answer): at most what the meter has left, so even this never takes the meter past its
+    /// limit; work that cost more drains it, and the process stops at the next boundary.
+    /// Prefer [`Vm::charge_work`] before the work.
     #[inline]
     pub(crate) fn charge_debt(&mut self, units: u64) {
-        self.fuel = self.fuel.saturating_sub(units.min(i64::MAX as u64) as i64);
+        let u = units.min(i64::MAX as u64) as i64;
+        self.fuel = self.fuel.saturating_sub(u).max(self.fuel_floor);
     }
 
     /// Lends the heap (read-only) together with the slice's fuel, so a native can charge fuel
@@ -516,8 +530,21 @@ impl Vm {
             Fuel {
                 fuel: &mut self.fuel,
                 floor: self.fuel_floor,
+                refused: &mut self.refused,
             },
         )
+    }
+
+    /// The price of the charge the last slice's meter refused, if it ended on one: the
+    /// process needs at least this much before it can go on.
+    pub fn refused(&self) -> Option<u64> {
+        self.refused
+    }
+
+    /// What a charge can take now, in the running slice (down to the meter's end): the most
+    /// work a native may start without being refused. Zero between slices.
+    pub fn fuel_available(&self) -> u64 {
+        (self.fuel as i128 - self.fuel_floor as i128).max(0) as u64
     }
 
     /// Fuel left in the meter.
@@ -1194,6 +1221,7 @@ impl Vm {
 
     /// Runs for at most `slice` units of fuel (and never past the meter's limit).
     pub fn run(&mut self, slice: u64) -> Outcome {
+        self.refused = None;
         let budget = slice.min(self.fuel_left()).min(i64::MAX as u64);
         self.fuel = budget as i64;
         self.fuel_floor = -(self.fuel_left().min(i64::MAX as u64) as i64 - budget as i64);
@@ -1201,7 +1229,9 @@ impl Vm {
         // Negative fuel is the debt of the last instruction: it was spent too.
         let spent = (budget as i128 - self.fuel as i128).max(0) as u64;
         self.meter.used = self.meter.used.saturating_add(spent);
+        // Between slices there is nothing to spend: a charge made now is refused, never lost.
         self.fuel = 0;
+        self.fuel_floor = 0;
         outcome
     }
 
@@ -1209,6 +1239,13 @@ impl Vm {
         if let Some(e) = self.trap_error.take() {
             if let Some(o) = self.unwind(e, false) {
                 return o;
+            }
+        }
+        if let Some((a, n)) = self.unfinished_concat.take() {
+            if let Err(t) = self.concat_continue(a, n) {
+                if let Some(o) = self.handle_throw(t) {
+                    return o;
+                }
             }
         }
         loop {
@@ -1678,6 +1715,36 @@ impl Vm {
     }
 
     /// Continues a `CONCAT` after a `__concat` result landed in the window.
+    /// Whether a restored `unfinished_concat` names a window `run` can finish: the running
+    /// frame stopped right after a `CONCAT` of register `a` whose window holds at least `n`.
+    pub(crate) fn unfinished_concat_is_valid(&self) -> bool {
+        let Some((a, n)) = self.unfinished_concat else {
+            return true;
+        };
+        let Some(FrameKind::Lua(cl)) = self.th.frames.last().map(|f| f.kind) else {
+            return false;
+        };
+        let Some(p) = self
+            .heap
+            .closures
+            .try_get(cl.0)
+            .and_then(|c| self.heap.protos.try_get(c.proto.0))
+        else {
+            return false;
+        };
+        let pc = self.th.frames.last().map_or(0, |f| f.pc as usize);
+        pc.checked_sub(1)
+            .and_then(|i| p.code.get(i))
+            .filter(|i| i.opcode() == Some(crate::bytecode::OpCode::Concat))
+            .is_some_and(|i| {
+                i.a() == a as u32
+                    && n >= 2
+                    && n as u32 <= i.b()
+                    && !self.trapped
+                    && self.finished.is_none()
+            })
+    }
+
     fn concat_continue(&mut self, a: u8, n: u8) -> Result<(), Throw> {
         let Some(caller) = self.th.frames.last() else {
             return Ok(());
@@ -1721,7 +1788,11 @@ impl Vm {
                         _ => 24,
                     };
                 }
-                self.charge_debt(1 + total as u64 / 64);
+                if let Err(refused) = self.charge_work(Work::Bytes, total) {
+                    // Nothing of this step is done: it is taken up again after a refuel.
+                    self.unfinished_concat = Some((a, n as u8));
+                    return Err(refused);
+                }
                 self.heap.bank.charge(total).map_err(Throw::from)?;
                 self.heap.bank.release(total);
                 buf.reserve(total);
@@ -1776,6 +1847,7 @@ impl From<crate::bank::OutOfMemory> for Throw {
 pub struct Fuel<'a> {
     fuel: &'a mut i64,
     floor: i64,
+    refused: &'a mut Option<u64>,
 }
 
 impl Fuel<'_> {
@@ -1785,7 +1857,7 @@ impl Fuel<'_> {
     /// `Throw::OutOfFuel`.
     #[inline]
     pub fn charge(&mut self, units: u64) -> Result<(), Throw> {
-        charge_fuel(self.fuel, self.floor, units)
+        charge_fuel(self.fuel, self.floor, self.refused, units)
     }
 
     /// Charges the price of `pieces` pieces of `work`, as [`Vm::charge_work`].
@@ -1798,12 +1870,18 @@ impl Fuel<'_> {
     }
 }
 
-/// A native's charge may take the slice below zero, down to `floor` (the meter's end): a
-/// native's work is not split across slices, but it never spends more than the meter allows.
-/// One that cannot be paid drains the meter, so the process stops with its budget exhausted
-/// instead of retrying forever.
+/// A charge may take the slice below zero, down to `floor` (the meter's end): a native's or an
+/// instruction's work is not split across slices, but it never spends more than the meter
+/// allows. One that the meter cannot pay is refused before the work: nothing is spent, the
+/// price is kept in `refused`, and the slice ends; the process goes on only once its meter
+/// holds the price (the work is then done from the same state).
 #[inline]
-fn charge_fuel(fuel: &mut i64, floor: i64, units: u64) -> Result<(), Throw> {
+fn charge_fuel(
+    fuel: &mut i64,
+    floor: i64,
+    refused: &mut Option<u64>,
+    units: u64,
+) -> Result<(), Throw> {
     let u = units.min(i64::MAX as u64) as i64;
     match fuel.checked_sub(u) {
         Some(left) if left >= floor => {
@@ -1811,7 +1889,7 @@ fn charge_fuel(fuel: &mut i64, floor: i64, units: u64) -> Result<(), Throw> {
             Ok(())
         }
         _ => {
-            *fuel = floor;
+            *refused = Some(units);
             Err(Throw::OutOfFuel)
         }
     }
