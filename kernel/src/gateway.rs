@@ -168,7 +168,8 @@ pub struct Request {
     pub kind: KeyKind,
     pub method: String,
     pub args: Vec<HostValue>,
-    /// The most bytes a result may hold: what the caller's memory budget allows.
+    /// The most bytes a result may hold: what the caller's memory budget allows, and no more
+    /// than its fuel paid for. A result that would not fit fails with kind `memory`.
     pub max_bytes: usize,
 }
 
