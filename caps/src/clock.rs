@@ -244,7 +244,9 @@ mod tests {
         // A long sleep first, then a short one: the short one ends first. The long one is
         // still pending when the pool is dropped, and the drop does not wait for it.
         clock.sleep(&pool, 1, 3600.0).unwrap();
-        clock.sleep(&pool, 2, 0.01).unwrap();
+        // Half a second apart: only a scheduler stall that long between two calls could
+        // reorder them.
+        clock.sleep(&pool, 2, 0.5).unwrap();
         clock.sleep(&pool, 3, 0.0).unwrap();
         let mut got = Vec::new();
         while got.len() < 2 {

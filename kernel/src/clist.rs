@@ -893,9 +893,19 @@ impl KeyTable {
     /// # Errors
     /// `NoSuchKey` (also for a key whose count is already zero: a double release).
     pub fn release(&mut self, id: KeyId) -> Result<bool, KeyError> {
+        self.release_all(id).map(|gone| gone.first() == Some(&id))
+    }
+
+    /// One holder fewer, as `release`; returns every key removed: `id` first if it went, then
+    /// the ancestors that went with it (a listener whose last accepted socket was the only
+    /// thing keeping it), each of whose host objects must be let go.
+    ///
+    /// # Errors
+    /// `NoSuchKey` (also for a key whose count is already zero: a double release).
+    pub fn release_all(&mut self, id: KeyId) -> Result<Vec<KeyId>, KeyError> {
         let key = self.keys.get_mut(&id).ok_or(KeyError::NoSuchKey(id))?;
         key.holders = key.holders.checked_sub(1).ok_or(KeyError::NoSuchKey(id))?;
-        let mut removed = false;
+        let mut removed = Vec::new();
         let mut next = Some(id);
         while let Some(cur) = next.take() {
             let Some(key) = self.keys.get(&cur) else {
@@ -906,7 +916,7 @@ impl KeyTable {
             }
             let parent = key.parent;
             self.keys.remove(&cur);
-            removed |= cur == id;
+            removed.push(cur);
             if let Some(p) = parent {
                 if let Some(set) = self.children.get_mut(&p) {
                     set.remove(&cur);

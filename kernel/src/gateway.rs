@@ -4,9 +4,11 @@
 //! `Host::poll`, while the calling process waits and every other process keeps running.
 //!
 //! The kernel checks what it can before asking: the key is held, not revoked, and designates a
-//! gateway of the method's kind; it charges fuel for the call and the bytes moved, bounds the
-//! result by the caller's memory allowance (`Request::max_bytes`), and copies the answer into
-//! the caller's heap. The host checks rights and scope against its own objects (the caps
+//! gateway of the method's kind; it charges fuel for the call, the bytes it hands over and the
+//! most bytes the answer may hold (`ResultSize`) *before* the host does anything, bounds the
+//! result by the caller's memory allowance and by what its fuel paid for (`Request::max_bytes`),
+//! counts the objects that hold a descriptor against the caller's handle budget (`OPENS`), and
+//! copies the answer into the caller's heap. The host checks rights and scope against its own objects (the caps
 //! gateways are built from the key's `KeyKind` and narrow only).
 //!
 //! A method that yields a new key (`dir:sub`, `dir:open`, `net:restrict`, `net:connect`,
@@ -69,6 +71,61 @@ pub const METHODS: &[(&str, &[&str])] = &[
     ("random", &["bytes", "integer"]),
 ];
 
+/// The methods whose answer is a host object holding a descriptor: each costs one unit of the
+/// caller's `handles` budget while the object is open (`file`, `socket`, `listener`, and a
+/// directory opened by `sub`, which holds one too).
+pub const OPENS: &[(&str, &str)] = &[
+    ("dir", "open"),
+    ("dir", "sub"),
+    ("net", "connect"),
+    ("net", "listen"),
+    ("listener", "accept"),
+];
+
+/// The methods that close their key's object (its handle goes back to the budget).
+pub const CLOSES: &[(&str, &str)] = &[
+    ("file", "close"),
+    ("socket", "close"),
+    ("listener", "close"),
+];
+
+/// Whether `kind:method` opens a host object that counts against the handle budget.
+pub fn opens(kind: &str, method: &str) -> bool {
+    OPENS.contains(&(kind, method))
+}
+
+/// Whether `kind:method` closes its key's object.
+pub fn closes(kind: &str, method: &str) -> bool {
+    CLOSES.contains(&(kind, method))
+}
+
+/// How large a method's result may be, which the kernel prices (`cost::Work::Bytes`) before
+/// the host does the work.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ResultSize {
+    /// A number, a record, a key, nothing: covered by the call's own price.
+    Fixed,
+    /// At most this many bytes, as asked (`read(n)`, `recv(max)`, `bytes(n)`).
+    Asked(u64),
+    /// As much as the caller's memory allows (a whole file, a listing, a console line).
+    Budget,
+}
+
+/// The result bound of `kind:method` called with `args` (the arguments after the key).
+pub fn result_size(kind: &str, method: &str, args: &[HostValue]) -> ResultSize {
+    let asked = |i: usize| match args.get(i) {
+        Some(HostValue::Int(n)) => ResultSize::Asked((*n).max(0) as u64),
+        Some(HostValue::Float(f)) if *f >= 0.0 => ResultSize::Asked(*f as u64),
+        _ => ResultSize::Budget,
+    };
+    match (kind, method) {
+        ("file", "read") if args.first().is_some_and(|a| *a != HostValue::Nil) => asked(0),
+        ("socket", "recv") | ("random", "bytes") => asked(0),
+        ("dir", "read" | "list") | ("file", "read") | ("console", "readline") => ResultSize::Budget,
+        _ => ResultSize::Fixed,
+    }
+}
+
 /// A value crossing between the kernel and the host: plain data, or a new host object.
 #[derive(Clone, Debug, PartialEq)]
 pub enum HostValue {
@@ -111,7 +168,8 @@ pub struct Request {
     pub kind: KeyKind,
     pub method: String,
     pub args: Vec<HostValue>,
-    /// The most bytes a result may hold: what the caller's memory budget allows.
+    /// The most bytes a result may hold: what the caller's memory budget allows, and no more
+    /// than its fuel paid for. A result that would not fit fails with kind `memory`.
     pub max_bytes: usize,
 }
 

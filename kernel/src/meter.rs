@@ -165,6 +165,14 @@ impl MeterTree {
         }
     }
 
+    /// Sets a meter's limit (a budget given after the meter was made: `opts.handles`). Never
+    /// below what it has used (a meter's `used` never exceeds its `limit`).
+    pub fn set_limit(&mut self, id: MeterId, limit: u64) {
+        if let Some(m) = self.meters.get_mut(id.0 as usize).filter(|m| m.live) {
+            m.limit = limit.max(m.used);
+        }
+    }
+
     /// `(used, limit)` of one meter.
     pub fn usage(&self, id: MeterId) -> Option<(u64, u64)> {
         self.get(id).map(|m| (m.used, m.limit))

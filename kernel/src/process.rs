@@ -19,6 +19,10 @@ use serde::{Deserialize, Serialize};
 /// Fuel units a process runs before the scheduler moves on.
 pub const SLICE: u64 = 1 << 20;
 
+/// Files, sockets, listeners and directories a process may hold open at once unless its
+/// parent (`opts.handles`) or the command line (`--handles N`) says otherwise.
+pub const DEFAULT_HANDLES: u64 = 64;
+
 /// A process, named by its slot and the slot's generation.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub struct ProcessId {
@@ -96,6 +100,9 @@ pub struct Process {
     /// it.
     pub(crate) memory: MeterId,
     pub(crate) memory_seen: usize,
+    /// Its handle meter: host objects holding a descriptor (files, sockets, listeners, dirs
+    /// from `sub`) that it opened and that are still open, nested like memory.
+    pub(crate) handles: MeterId,
     /// The keys this process holds.
     pub clist: crate::clist::Clist,
     /// The child this process waits for (`proc:wait()`, `proc:call()`), if any.
@@ -136,6 +143,12 @@ pub struct Kernel {
     /// Memory meters: a process's bank may hold no more than the least any meter on its chain
     /// has left.
     pub(crate) memory: MeterTree,
+    /// Handle meters, and which meter each open host object (by the key it lives behind) is
+    /// charged to (see `services::gateway`).
+    #[serde(default)]
+    pub(crate) handles: MeterTree,
+    #[serde(default)]
+    pub(crate) open_handles: std::collections::BTreeMap<crate::clist::KeyId, MeterId>,
     /// Round-robin position of the scheduler.
     cursor: usize,
     /// Every key object of the tree.
@@ -167,14 +180,19 @@ impl Kernel {
     /// charged to its chain (as far as the chain allows: `memory_allowance` tells a caller
     /// beforehand).
     pub fn add(&mut self, parent: Option<ProcessId>, name: &str, vm: Vm, fuel: u64) -> ProcessId {
-        let (meter, memory) = match parent.and_then(|p| self.get(p)).map(|p| (p.fuel, p.memory)) {
-            Some((f, m)) => (
+        let (meter, memory, handles) = match parent
+            .and_then(|p| self.get(p))
+            .map(|p| (p.fuel, p.memory, p.handles))
+        {
+            Some((f, m, h)) => (
                 self.fuel.child(f, fuel),
                 self.memory.child(m, vm.heap.bank.limit() as u64),
+                self.handles.child(h, DEFAULT_HANDLES),
             ),
             None => (
                 self.fuel.root(fuel),
                 self.memory.root(vm.heap.bank.limit() as u64),
+                self.handles.root(DEFAULT_HANDLES),
             ),
         };
         let used = vm.heap.bank.used();
@@ -189,6 +207,7 @@ impl Kernel {
             fuel: meter,
             memory,
             memory_seen: used,
+            handles,
             clist: crate::clist::Clist::new(),
             waiting_on: None,
             calling: None,
@@ -249,12 +268,14 @@ impl Kernel {
         // Its slots are gone too: a key nobody else holds ends, and the host closes what it
         // reached (a socket a killed process had open, say).
         for (_, key) in p.clist.iter() {
-            if self.keys.release(key) == Ok(true) {
+            for gone in self.keys.release_all(key).unwrap_or_default() {
                 if let Some(host) = self.host.as_mut() {
-                    host.release(key);
+                    host.release(gone);
                 }
+                self.release_handle(gone);
             }
         }
+        self.end_handle_meter(&p);
         Some(p)
     }
 
@@ -389,16 +410,21 @@ impl Kernel {
         else {
             return;
         };
+        let mut ended = Vec::new();
         for payload in std::mem::take(&mut p.vm.heap.gc.freed_notices) {
             if let Some(handle) = crate::services::payload_handle(&payload) {
                 if let Some(key) = p.clist.drop(handle) {
-                    if keys.release(key) == Ok(true) {
+                    for gone in keys.release_all(key).unwrap_or_default() {
                         if let Some(host) = host.as_mut() {
-                            host.release(key);
+                            host.release(gone);
                         }
+                        ended.push(gone);
                     }
                 }
             }
+        }
+        for key in ended {
+            self.release_handle(key);
         }
     }
 
@@ -500,7 +526,7 @@ impl Kernel {
     }
 
     /// Suspends `id`, which needs `needed` units its chain cannot give.
-    fn suspend_for_fuel(&mut self, id: ProcessId, meter: MeterId, needed: u64) {
+    pub(crate) fn suspend_for_fuel(&mut self, id: ProcessId, meter: MeterId, needed: u64) {
         // The nearest meter that cannot pay names the process whose parent hears of it.
         let exhausted_meter = self.fuel.short_of(meter, needed);
         let exhausted = exhausted_meter

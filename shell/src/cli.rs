@@ -25,6 +25,9 @@ pub struct Options {
     pub interpreter_args: Vec<String>,
     pub fuel: Option<u64>,
     pub memory: Option<usize>,
+    /// `--handles N`: files, sockets, listeners and directories the program may hold open at
+    /// once (the kernel's default when absent).
+    pub handles: Option<u64>,
     /// Print the bytecode listing instead of running.
     pub list: bool,
     pub version: bool,
@@ -90,6 +93,8 @@ pub enum CliError {
     BadFuel(String),
     #[error("bad value for --memory: '{0}' (expected a size such as 65536, 512K, 64M or 2G)")]
     BadMemory(String),
+    #[error("bad value for --handles: '{0}' (expected a whole number of open files, sockets and listeners, e.g. --handles 64)")]
+    BadHandles(String),
     #[error("usage: tessera audit LOG [--json | --dot] [--who-can RIGHT PATH] [--verify]")]
     BadAudit,
     #[error("bad grant --dir {spec}: {reason} (expected --dir NAME=PATH[:RIGHTS], RIGHTS letters of rwcdl, e.g. --dir data=./data:rl)")]
@@ -172,6 +177,7 @@ Available options are:
   -l, --list      print the bytecode listing of the chunks instead of running them
   --fuel N        stop the program after N units of fuel (instructions and library work)
   --memory SIZE   limit the program's memory (e.g. 64M); default 1G
+  --handles N     limit the files, sockets and listeners open at once; default 64
   --audit LOG     write the audit log of every grant of authority to LOG
   --dir NAME=PATH[:RIGHTS]
                   grant caps.NAME, a dir key on PATH (rights of rwcdl; default rl)
@@ -263,6 +269,14 @@ pub fn parse(args: &[String]) -> Result<Options, CliError> {
             }
             "--clock" => add_grant(&mut o, Grant::Clock)?,
             "--random" => add_grant(&mut o, Grant::Random)?,
+            "--handles" => {
+                let v = value(i)?;
+                o.handles = Some(v.parse().map_err(|_| CliError::BadHandles(v.clone()))?);
+                o.interpreter_args.push(a.into());
+                o.interpreter_args.push(v);
+                i += 2;
+                continue;
+            }
             "--memory" => {
                 let v = value(i)?;
                 o.memory = Some(parse_size(&v).ok_or_else(|| CliError::BadMemory(v.clone()))?);
@@ -290,6 +304,10 @@ pub fn parse(args: &[String]) -> Result<Options, CliError> {
             }
             _ if a.starts_with("--dir=") => add_grant(&mut o, parse_dir_grant(&a[6..])?)?,
             _ if a.starts_with("--net=") => add_grant(&mut o, parse_net_grant(&a[6..])?)?,
+            _ if a.starts_with("--handles=") => {
+                let v = &a[10..];
+                o.handles = Some(v.parse().map_err(|_| CliError::BadHandles(v.into()))?);
+            }
             _ if a.starts_with("--memory=") => {
                 let v = &a[9..];
                 o.memory = Some(parse_size(v).ok_or_else(|| CliError::BadMemory(v.into()))?);
@@ -433,11 +451,22 @@ mod tests {
     #[test]
     fn run_with_budgets_and_args() {
         let o = p(&[
-            "run", "--fuel", "100", "--memory", "64M", "x.lua", "a", "--fuel",
+            "run",
+            "--fuel",
+            "100",
+            "--memory",
+            "64M",
+            "--handles",
+            "8",
+            "x.lua",
+            "a",
+            "--fuel",
         ])
         .unwrap();
         assert_eq!(o.fuel, Some(100));
         assert_eq!(o.memory, Some(64 << 20));
+        assert_eq!(o.handles, Some(8));
+        assert_eq!(p(&["--handles=3", "x.lua"]).unwrap().handles, Some(3));
         assert_eq!(o.script.as_deref(), Some("x.lua"));
         assert_eq!(o.script_args, vec!["a", "--fuel"]);
     }
@@ -458,6 +487,10 @@ mod tests {
         assert_eq!(
             p(&["--memory", "12Q"]),
             Err(CliError::BadMemory("12Q".into()))
+        );
+        assert_eq!(
+            p(&["--handles", "-1"]),
+            Err(CliError::BadHandles("-1".into()))
         );
         assert_eq!(p(&["-e"]), Err(CliError::MissingValue("-e".into())));
         assert_eq!(

@@ -41,6 +41,9 @@ fn real_main(argv: &[String]) -> i32 {
             return f.exit_code();
         }
     };
+    if let Some(n) = opts.handles {
+        session.set_handles(n);
+    }
     // The root's keys: the console, and what the command line grants (refused before the
     // script runs if any grant is bad). The shell reads stdin itself, so only scripts get it
     // for `readline`.

@@ -142,6 +142,12 @@ impl Session {
         &self.kernel
     }
 
+    /// Sets the root's handle budget (`--handles N`): files, sockets, listeners and
+    /// directories open at once in the whole tree.
+    pub fn set_handles(&mut self, limit: u64) {
+        self.kernel.set_handle_limit(self.root, limit);
+    }
+
     /// Grants the root its keys: `caps.console` (writing where `print` does, reading lines
     /// from `input`) and each command-line grant, with its gateway in the host. Nothing is
     /// granted unless every grant can be (a path that is not a directory, say).

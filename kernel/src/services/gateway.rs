@@ -4,23 +4,56 @@
 //! **Invariant:** the kernel asks the host only for a key the caller holds, that is not
 //! revoked, and that designates a gateway of the method's kind; a key the host makes is
 //! derived from the called key and accepted only if `KeyKind::attenuate` allows it.
+//!
+//! **Invariant: the host works only for what was paid.** Before a request reaches the host,
+//! its price is charged to the caller's fuel chain: the call, the bytes handed over, and the
+//! most bytes the answer may hold (`gateway::result_size`, bounded by the memory allowance).
+//! A call the chain cannot pay suspends the caller out of fuel with nothing done; its trap
+//! stays pending and is served again after `refuel` and `resume`. A result bounded only by
+//! memory (a whole file) is paid as far as the fuel goes and `max_bytes` shrinks to match; if
+//! the answer would be larger, the caller is suspended the same way. What the answer did not
+//! use is given back when it arrives.
+//!
+//! **Invariant: every open descriptor is on a handle budget.** A method that opens an object
+//! (`gateway::OPENS`) reserves one unit of the caller's handle chain before the host opens
+//! anything; the unit stays charged while the object is open (`Kernel::open_handles`, by the
+//! key it lives behind) and goes back when it is closed, revoked, collected or its holders
+//! end. When the opener ends while others still hold the object, the charge moves to its
+//! parent's meter (whose chain already paid for it).
 
 use super::{key_handle, key_payload, native, refuse, shared_meta, Answer, Refusal};
 use crate::audit::{Event, Op};
 use crate::clist::{KeyId, KeyKind};
-use crate::gateway::{HostError, HostValue, Request, Started, METHODS};
-use crate::process::{Kernel, ProcessId, State};
+use crate::cost::Work;
+use crate::gateway::{HostError, HostValue, Request, ResultSize, Started, METHODS};
+use crate::process::{Kernel, Process, ProcessId, State};
 use crate::value::{TableRef, Value};
 use crate::vm::{Throw, Vm};
 
-/// Fuel a gateway call costs before the bytes it moves (one unit per 16 bytes).
+/// Fuel a gateway call costs before the bytes it moves (priced as `Work::Bytes`).
 const CALL_FUEL: u64 = 100;
 
-/// A gateway call waiting for the host: its ticket, and the key the caller used.
+/// A gateway call waiting for the host: its ticket, the key the caller used, and what was
+/// reserved for its answer.
 #[derive(Clone, Debug, serde::Serialize, serde::Deserialize)]
 pub(crate) struct PendingIo {
     pub(crate) ticket: u64,
     pub(crate) key: KeyId,
+    #[serde(default)]
+    pub(crate) reserved: Reservation,
+}
+
+/// What a request paid for before the host started it.
+#[derive(Clone, Debug, Default, serde::Serialize, serde::Deserialize)]
+pub(crate) struct Reservation {
+    /// Fuel charged for the answer's bytes (the unused part is given back).
+    pub(crate) fuel: u64,
+    /// The answer's bound was lowered to what the fuel paid for.
+    pub(crate) fuel_bounded: bool,
+    /// One unit of the caller's handle chain is reserved for the object the answer opens.
+    pub(crate) handle: bool,
+    /// The object this request closes, if it is a `close`.
+    pub(crate) closes: Option<KeyId>,
 }
 
 /// The metatable of keys of `kind` (`process`, `dir`, `net`, …) in a process: protected,
@@ -189,15 +222,59 @@ impl Kernel {
                 }
             });
         }
-        let max_bytes = self.memory_allowance(id).min(usize::MAX as u64) as usize;
-        if let Some(p) = self.get_mut(id) {
-            p.vm.charge_debt(CALL_FUEL + moved as u64 / 16);
-        }
-        let Some(host) = self.host.as_mut() else {
+        if self.host.is_none() {
             return Err(refuse(
                 "denied",
                 format!("{kind_name}:{method}: this kernel has no gateways"),
             ));
+        }
+        // The price, before the host does anything: the call and the bytes handed over must be
+        // paid in full; the answer's bytes as far as the fuel goes (see the module's
+        // invariant).
+        let memory = self.memory_allowance(id);
+        let (fuel_meter, handle_meter) = self
+            .get(id)
+            .map(|p| (p.fuel, p.handles))
+            .ok_or_else(|| refuse("error", "no such process"))?;
+        let allowance = self.fuel.allowance(fuel_meter);
+        let price_in = CALL_FUEL.saturating_add(Work::Bytes.units_of(moved));
+        let answer_bytes = match crate::gateway::result_size(kind_name, method, &host_args) {
+            ResultSize::Fixed => 0,
+            ResultSize::Asked(n) => n.min(memory),
+            ResultSize::Budget => memory,
+        };
+        let price_out = Work::Bytes.units(answer_bytes);
+        let left = allowance.saturating_sub(price_in);
+        let reserved_fuel = price_out.min(left);
+        let fuel_bounded = reserved_fuel < price_out;
+        if allowance < price_in || (fuel_bounded && reserved_fuel == 0) {
+            self.suspend_unpaid(id, price_in.saturating_add(1));
+            return Ok(Answer::Io);
+        }
+        let max_bytes = if fuel_bounded {
+            memory.min(reserved_fuel.saturating_mul(Work::Bytes.per_unit()))
+        } else {
+            memory
+        };
+        let max_bytes = max_bytes.min(usize::MAX as u64) as usize;
+        let opens = crate::gateway::opens(kind_name, method);
+        if opens {
+            if let Err(e) = self.handles.charge(handle_meter, 1) {
+                return Err(refuse(
+                    "denied",
+                    self.handle_denial(&kind, method, handle_meter, e),
+                ));
+            }
+        }
+        self.charge_fuel_now(id, price_in + reserved_fuel);
+        let reservation = Reservation {
+            fuel: reserved_fuel,
+            fuel_bounded,
+            handle: opens,
+            closes: crate::gateway::closes(kind_name, method).then_some(key),
+        };
+        let Some(host) = self.host.as_mut() else {
+            return Err(refuse("error", "no such process"));
         };
         let ticket = self.next_ticket;
         self.next_ticket += 1;
@@ -212,40 +289,191 @@ impl Kernel {
         // Keys the answer makes derive from the key the caller used (a forwarder, say), so
         // revoking that one reaches them too.
         match started {
-            Started::Done(result) => self.host_answer(id, held, result).map(Answer::Values),
+            Started::Done(result) => match self.host_answer(id, held, result, reservation)? {
+                Some(values) => Ok(Answer::Values(values)),
+                None => Ok(Answer::Io),
+            },
             Started::Pending => {
                 if let Some(p) = self.get_mut(id) {
-                    p.io = Some(PendingIo { ticket, key: held });
+                    p.io = Some(PendingIo {
+                        ticket,
+                        key: held,
+                        reserved: reservation,
+                    });
                 }
                 Ok(Answer::Io)
             }
         }
     }
 
+    /// Charges `units` of fuel to `id`'s chain now (a kernel service's price; the chain was
+    /// checked to have them), and to its VM's account.
+    fn charge_fuel_now(&mut self, id: ProcessId, units: u64) {
+        // The caller checked the allowance; were it short, the charge is refused whole and
+        // the answer is simply not paid for twice.
+        let paid = self.charge_fuel(id, units);
+        debug_assert!(paid.is_ok(), "a gateway price past the allowance");
+    }
+
+    /// Gives back fuel charged for an answer that did not use it.
+    fn refund_fuel(&mut self, id: ProcessId, units: u64) {
+        let Some(meter) = self.get(id).map(|p| p.fuel) else {
+            return;
+        };
+        self.fuel.release(meter, units);
+        if let Some(p) = self.get_mut(id) {
+            p.vm.meter.used = p.vm.meter.used.saturating_sub(units);
+        }
+    }
+
+    /// A request its caller's fuel cannot pay: the caller is suspended out of fuel with its
+    /// trap pending and what it had left intact (as for a refused charge in the VM), to be
+    /// served again once its chain can pay `needed`.
+    fn suspend_unpaid(&mut self, id: ProcessId, needed: u64) {
+        let Some(meter) = self.get(id).map(|p| p.fuel) else {
+            return;
+        };
+        self.suspend_for_fuel(id, meter, needed.max(1));
+    }
+
+    /// The refusal of an open past a handle budget: which budget, how full, how to raise it.
+    fn handle_denial(
+        &self,
+        kind: &KeyKind,
+        method: &str,
+        own: crate::meter::MeterId,
+        e: crate::meter::Exhausted,
+    ) -> String {
+        let (used, limit) = self.handles.usage(e.meter).unwrap_or((0, 0));
+        let whose = if e.meter == own {
+            "this process's handle budget"
+        } else {
+            "the handle budget of an ancestor of this process"
+        };
+        format!(
+            "{}: {method}: {whose} is spent ({used} of {limit} files, sockets, listeners and \
+             directories open); close one, or give more with opts.handles (--handles N for the \
+             command line's program)",
+            kind.describe()
+        )
+    }
+
+    /// Sets the handle budget of process `id` (`opts.handles`, `--handles N`): how many files,
+    /// sockets, listeners and directories it and its descendants may hold open at once. Like
+    /// every limit, an intent: the ancestors' budgets still bound it.
+    pub fn set_handle_limit(&mut self, id: ProcessId, limit: u64) {
+        if let Some(m) = self.get(id).map(|p| p.handles) {
+            self.handles.set_limit(m, limit);
+        }
+    }
+
+    /// `(open, limit)` of a process's handle meter (its own objects and its descendants').
+    pub fn handle_usage(&self, id: ProcessId) -> Option<(u64, u64)> {
+        self.get(id).and_then(|p| self.handles.usage(p.handles))
+    }
+
+    /// The object behind `key` is closed (or was never opened): its handle goes back to the
+    /// chain that was charged for it. Does nothing for a key without one.
+    pub(crate) fn release_handle(&mut self, key: KeyId) {
+        if let Some(meter) = self.open_handles.remove(&key) {
+            self.handles.release(meter, 1);
+        }
+    }
+
+    /// Process `p` (already out of its slot) ends: a handle it reserved for a pending open
+    /// goes back; the objects it opened that others still hold stay charged, now to its
+    /// parent's meter (whose chain paid for them); then its meter goes.
+    pub(crate) fn end_handle_meter(&mut self, p: &Process) {
+        if p.io.as_ref().is_some_and(|io| io.reserved.handle) {
+            self.handles.release(p.handles, 1);
+        }
+        let heir = p.parent.and_then(|q| self.get(q)).map(|q| q.handles);
+        let orphans: Vec<KeyId> = self
+            .open_handles
+            .iter()
+            .filter(|(_, &m)| m == p.handles)
+            .map(|(&k, _)| k)
+            .collect();
+        for key in orphans {
+            match heir {
+                Some(h) => {
+                    self.open_handles.insert(key, h);
+                }
+                None => self.release_handle(key),
+            }
+        }
+        self.handles.remove(p.handles);
+    }
+
     /// Turns a host answer into values in `id`'s heap (its bank pays; new keys are derived
     /// from `key` and granted to `id`).
+    ///
+    /// `None`: the answer was larger than the fuel paid for; the caller is suspended out of
+    /// fuel with its trap pending.
     fn host_answer(
         &mut self,
         id: ProcessId,
         key: KeyId,
         result: Result<Vec<HostValue>, HostError>,
-    ) -> Result<Vec<Value>, Refusal> {
-        let values = result.map_err(|e| {
-            let message = self.denial_text(key, &e);
-            refuse(e.kind, message)
-        })?;
+        reserved: Reservation,
+    ) -> Result<Option<Vec<Value>>, Refusal> {
+        let mut handle = reserved.handle;
+        let answer = self.deliver(id, key, result, &reserved, &mut handle);
+        if handle {
+            // Nothing was opened after all: the reserved unit goes back.
+            if let Some(m) = self.get(id).map(|p| p.handles) {
+                self.handles.release(m, 1);
+            }
+        }
+        answer
+    }
+
+    fn deliver(
+        &mut self,
+        id: ProcessId,
+        key: KeyId,
+        result: Result<Vec<HostValue>, HostError>,
+        reserved: &Reservation,
+        handle: &mut bool,
+    ) -> Result<Option<Vec<Value>>, Refusal> {
+        let values = match result {
+            Err(e) if e.kind == "memory" && reserved.fuel_bounded => {
+                // The answer needs more than the fuel paid for (that fuel stays spent: the
+                // host looked): suspended, to be asked again after a refuel.
+                self.suspend_unpaid(id, reserved.fuel.saturating_add(1));
+                return Ok(None);
+            }
+            Err(e) => {
+                self.refund_fuel(id, reserved.fuel);
+                let message = self.denial_text(key, &e);
+                return Err(refuse(e.kind, message));
+            }
+            Ok(values) => values,
+        };
+        let size: usize = values.iter().map(HostValue::size).sum();
+        self.refund_fuel(
+            id,
+            reserved
+                .fuel
+                .saturating_sub(Work::Bytes.units_of(size.saturating_sub(16 * values.len()))),
+        );
+        if let Some(closed) = reserved.closes {
+            self.release_handle(closed);
+        }
+        // The copy into the heap is charged to the caller's bank, within its chain.
         self.bound_memory(id);
         let mut out = Vec::with_capacity(values.len());
-        let mut moved = 0usize;
         for v in &values {
-            moved += v.size();
-            out.push(self.host_value(id, key, v)?);
+            match self.host_value(id, key, v, handle) {
+                Ok(x) => out.push(x),
+                Err(r) => {
+                    self.settle_memory(id);
+                    return Err(r);
+                }
+            }
         }
         self.settle_memory(id);
-        if let Some(p) = self.get_mut(id) {
-            p.vm.charge_debt(moved as u64 / 16);
-        }
-        Ok(out)
+        Ok(Some(out))
     }
 
     /// A host refusal, naming the key it is about; for a key the command line granted, which
@@ -281,10 +509,16 @@ impl Kernel {
 
     /// One host value in `id`'s heap. Lists and records nest one level in practice; deeper
     /// nesting is refused rather than recursed into.
-    fn host_value(&mut self, id: ProcessId, key: KeyId, v: &HostValue) -> Result<Value, Refusal> {
+    fn host_value(
+        &mut self,
+        id: ProcessId,
+        key: KeyId,
+        v: &HostValue,
+        handle: &mut bool,
+    ) -> Result<Value, Refusal> {
         let oom = |_| refuse("memory", "not enough memory for the result");
         if let HostValue::Object { token, kind } = v {
-            return self.host_object(id, key, *token, kind);
+            return self.host_object(id, key, *token, kind, handle);
         }
         let p = self
             .get_mut(id)
@@ -322,13 +556,15 @@ impl Kernel {
         }
     }
 
-    /// A new key for a host object, derived from `parent`, granted to `id`.
+    /// A new key for a host object, derived from `parent`, granted to `id`. If a handle was
+    /// reserved for it (`reserved`), the object now holds it, charged to `id`'s handle meter.
     fn host_object(
         &mut self,
         id: ProcessId,
         parent: KeyId,
         token: u64,
         kind: &KeyKind,
+        reserved: &mut bool,
     ) -> Result<Value, Refusal> {
         let key = self
             .keys
@@ -337,16 +573,35 @@ impl Kernel {
         if let Some(host) = self.host.as_mut() {
             host.bind(token, key);
         }
+        if std::mem::take(reserved) {
+            if let Some(m) = self.get(id).map(|p| p.handles) {
+                self.open_handles.insert(key, m);
+            }
+        }
         let time = self.time;
         let p = self
             .get_mut(id)
             .ok_or_else(|| refuse("error", "no such process"))?;
-        let handle = p
+        let granted = p
             .clist
             .grant(key)
-            .map_err(|e| refuse("error", e.to_string()))?;
-        let ud = make_gateway_key(&mut p.vm, handle, kind, &kind.describe())
-            .map_err(|_| refuse("memory", "not enough memory for the key"))?;
+            .map_err(|e| refuse("error", e.to_string()));
+        let ud = granted.and_then(|handle| {
+            make_gateway_key(&mut p.vm, handle, kind, &kind.describe())
+                .map_err(|_| refuse("memory", "not enough memory for the key"))
+        });
+        let ud = match ud {
+            Ok(ud) => ud,
+            Err(r) => {
+                // Nobody will hold the key: the object is closed and its handle given back.
+                // (A slot granted before the failure is released with the process.)
+                if let Some(host) = self.host.as_mut() {
+                    host.release(key);
+                }
+                self.release_handle(key);
+                return Err(r);
+            }
+        };
         let _ = self.audit.append(Event::new(
             Op::Attenuate,
             time,
@@ -375,18 +630,19 @@ impl Kernel {
             }) else {
                 continue;
             };
-            let key = match self.get_mut(id).and_then(|p| p.io.take()) {
-                Some(io) => io.key,
-                None => continue,
+            let Some(io) = self.get_mut(id).and_then(|p| p.io.take()) else {
+                continue;
             };
-            match self.host_answer(id, key, result) {
-                Ok(values) => {
+            match self.host_answer(id, io.key, result, io.reserved) {
+                Ok(Some(values)) => {
                     if let Some(p) = self.get_mut(id) {
                         if p.vm.complete_trap(&values).is_ok() {
                             p.state = State::Ready;
                         }
                     }
                 }
+                // Suspended out of fuel, the trap still pending.
+                Ok(None) => {}
                 Err(r) => self.fail(id, r),
             }
         }

@@ -207,6 +207,19 @@ struct Refusal {
     value: Option<Value>,
 }
 
+/// `opts.handles`: a whole number of open files, sockets, listeners and directories.
+fn handles_option(v: Value) -> Result<Option<u64>, Refusal> {
+    match v {
+        Value::Nil => Ok(None),
+        Value::Int(n) if n >= 0 => Ok(Some(n as u64)),
+        Value::Float(f) if f >= 0.0 && f.fract() == 0.0 => Ok(Some(f as u64)),
+        _ => Err(refuse(
+            "error",
+            "bad option 'handles' (non-negative whole number expected)",
+        )),
+    }
+}
+
 fn refuse(kind: &'static str, message: impl Into<String>) -> Refusal {
     Refusal {
         kind,
@@ -695,6 +708,7 @@ impl Kernel {
         let mut name = default_name.to_string();
         let mut memory = DEFAULT_CHILD_MEMORY;
         let mut fuel = u64::MAX / 4;
+        let mut handles = None;
         let mut caps = Value::Nil;
         if let Some(Value::Table(opts)) = opts {
             let field = |vm: &mut Vm, k: &str| {
@@ -725,6 +739,7 @@ impl Kernel {
                     ))
                 }
             }
+            handles = handles_option(field(vm, "handles"))?;
             match field(vm, "memory") {
                 Value::Int(n) if n > 0 => memory = n as usize,
                 Value::Str(s) => {
@@ -757,6 +772,9 @@ impl Kernel {
             .start(f, &[])
             .map_err(|_| refuse("memory", "not enough memory for the new process"))?;
         let child = self.add(Some(parent), &name, child_vm, fuel);
+        if let Some(n) = handles {
+            self.set_handle_limit(child, n);
+        }
         // The child's `caps`: a copy of `opts.caps`, its keys granted into the child's c-list;
         // nothing else (no ambient authority).
         let installed = self.with_taken(child, "the new process vanished", |k, proc_| {
@@ -867,7 +885,12 @@ impl Kernel {
         p.vm.charge_debt(bytes.len() as u64 / 16);
         // The keys `opts.caps` names, by name.
         let mut given: HashMap<String, crate::clist::KeyId> = HashMap::new();
+        let mut handles = None;
         if let Some(Value::Table(opts)) = args.get(1).copied() {
+            let k =
+                p.vm.intern(b"handles")
+                    .map_err(|_| refuse("memory", "not enough memory"))?;
+            handles = handles_option(p.vm.raw_get(opts, k))?;
             let k =
                 p.vm.intern(b"caps")
                     .map_err(|_| refuse("memory", "not enough memory"))?;
@@ -904,6 +927,9 @@ impl Kernel {
                 }
                 _ => refuse("error", e.to_string()),
             })?;
+        if let Some(n) = handles {
+            self.set_handle_limit(root, n);
+        }
         let name = self.get(root).map(|p| p.name.clone()).unwrap_or_default();
         match self.grant_process_key(id, root, &name, Op::Restore) {
             Ok(key) => Ok(Answer::Values(vec![key])),
@@ -924,17 +950,20 @@ impl Kernel {
                     .map(|(_, limit)| (c.vm.heap.bank.used(), limit as usize))
             })
             .unwrap_or((0, 0));
+        let (handles_open, handles_limit) = self.handle_usage(child).unwrap_or((0, 0));
         let p = self
             .get_mut(id)
             .ok_or_else(|| refuse("error", "no such process"))?;
         let vm = &mut p.vm;
         let t = (|| -> Result<Value, crate::vm::Throw> {
-            let t = vm.new_table(0, 4)?;
+            let t = vm.new_table(0, 6)?;
             for (k, v) in [
                 ("fuel_used", fuel_used),
                 ("fuel_limit", fuel_limit),
                 ("memory_used", memory_used as u64),
                 ("memory_limit", memory_limit as u64),
+                ("handles_open", handles_open),
+                ("handles_limit", handles_limit),
             ] {
                 let key = vm.intern(k.as_bytes())?;
                 vm.raw_set(t, key, Value::Int(v.min(i64::MAX as u64) as i64))?;
@@ -1049,7 +1078,9 @@ impl Kernel {
             }
             i += 1;
         }
-        for id in doomed {
+        // Deepest first: each process's meters are given back through a chain that is still
+        // whole (handles, memory).
+        for id in doomed.into_iter().rev() {
             self.remove(id);
         }
     }
@@ -1274,10 +1305,11 @@ impl Kernel {
                 .map_err(|e| refuse("error", e.to_string()))?;
             // The host closes what only revoked keys reached (sockets, listeners, files).
             // The forwarder's target is not among them: it lives on for its other holders.
-            if let Some(host) = self.host.as_mut() {
-                for k in dead {
+            for k in dead {
+                if let Some(host) = self.host.as_mut() {
                     host.release(k);
                 }
+                self.release_handle(k);
             }
             let time = self.time;
             let _ = self.audit.append(Event::new(
