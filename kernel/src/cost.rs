@@ -22,7 +22,7 @@ macro_rules! for_each_work {
             /// A bytecode instruction: the base price every instruction pays.
             Instruction = 1, "instruction";
             /// Bytes copied, compared, hashed, scanned or converted (strings, buffers, I/O).
-            Bytes = 32, "byte";
+            Bytes = 16, "byte";
             /// Stack values moved (varargs, call arguments and results, `table.unpack`).
             Values = 8, "value";
             /// Table entries created, visited, moved or rehashed.
@@ -103,10 +103,10 @@ mod tests {
     fn prices_round_up_and_never_overflow() {
         assert_eq!(Work::Bytes.units(0), 0);
         assert_eq!(Work::Bytes.units(1), 1);
-        assert_eq!(Work::Bytes.units(32), 1);
-        assert_eq!(Work::Bytes.units(33), 2);
+        assert_eq!(Work::Bytes.units(16), 1);
+        assert_eq!(Work::Bytes.units(17), 2);
         assert_eq!(Work::Instruction.units(7), 7);
-        assert_eq!(Work::Bytes.units(u64::MAX), u64::MAX / 32 + 1);
+        assert_eq!(Work::Bytes.units(u64::MAX), u64::MAX / 16 + 1);
     }
 
     #[test]

@@ -261,3 +261,71 @@ fn a_refused_concatenation_finishes_after_a_refuel() {
         assert_eq!(shown, ["160005", "<ab", "7T>"], "fuel {fuel}");
     }
 }
+
+/// Runs `src` as a root with `fuel` and says whether it stopped out of fuel (rather than
+/// finishing): each program below does far more work than `fuel` pays for, in instructions
+/// that used to do it for a single unit.
+fn stops_out_of_fuel(src: &str, fuel: u64) -> bool {
+    let (mut k, root, _) = root_process(src, fuel);
+    k.run_until_idle();
+    let (used, limit) = k.fuel_usage(root).expect("meter");
+    assert!(used <= limit);
+    k.get(root).map(|r| r.state) == Some(State::Suspended)
+}
+
+#[test]
+fn index_and_newindex_chains_are_paid_per_link() {
+    let chain =
+        "local t = {} for i = 1, 1500 do t = setmetatable({}, {__index = t, __newindex = t}) end ";
+    assert!(stops_out_of_fuel(
+        &format!("{chain} for i = 1, 1000 do local x = t.missing end"),
+        100_000
+    ));
+    assert!(stops_out_of_fuel(
+        &format!("{chain} for i = 1, 1000 do t[i] = i end"),
+        100_000
+    ));
+    // A chain within the budget gives Lua's answer.
+    let (out, _) = tessera_tests::run_root(
+        &format!("{chain} t.x = 5 print(t.x, rawget(t, 'x'))"),
+        10_000_000,
+    );
+    assert_eq!(out, "5\tnil\n");
+}
+
+#[test]
+fn call_chains_are_paid_per_link() {
+    let src = "local f = function() return 1 end \
+               for i = 1, 1000 do f = setmetatable({}, {__call = f}) end \
+               for i = 1, 300 do f() end";
+    assert!(stops_out_of_fuel(src, 100_000));
+}
+
+#[test]
+fn coercing_huge_numeric_strings_is_paid_per_byte() {
+    let src = "local s = ('1'):rep(100000) for i = 1, 100 do local x = s + 0 end";
+    assert!(stops_out_of_fuel(src, 100_000));
+}
+
+#[test]
+fn varargs_and_many_results_are_paid_per_value() {
+    let src = "local t = {} for i = 1, 10000 do t[i] = i end \
+               local function g(...) return ... end \
+               local function f(...) for i = 1, 200 do g(...) end end \
+               f(table.unpack(t))";
+    assert!(stops_out_of_fuel(src, 200_000));
+}
+
+#[test]
+fn compiling_a_quadratic_source_is_paid_per_step() {
+    // Appending to a jump list walks it: 20,000 `and`s take ~2e8 compiler steps (lua5.4
+    // takes seconds on it too).
+    let src = "local f = load('return ' .. string.rep('x and ', 20000) .. 'x')";
+    assert!(stops_out_of_fuel(src, 1_000_000));
+    // With the fuel it needs, the same load compiles.
+    let (out, _) = tessera_tests::run_root(
+        "local f = load('return ' .. string.rep('x and ', 500) .. 'x') x = 7 print(f())",
+        10_000_000,
+    );
+    assert_eq!(out, "7\n");
+}

@@ -884,6 +884,8 @@ impl Vm {
                             if tm.is_nil() || tries >= MAX_TAG_LOOP {
                                 return Err(Throw::CallError { func: a });
                             }
+                            // As in `call_value`: a link of a `__call` chain, charged as debt.
+                            self.charge_debt(1 + Work::Values.units_of(self.th.top - a));
                             let top = self.th.top;
                             self.ensure_stack(top + 1 + super::EXTRA_STACK)?;
                             self.th.stack.copy_within(a..top, a + 1);
@@ -921,6 +923,11 @@ impl Vm {
                             self.th.top - a
                         };
                         savepc!();
+                        if n > 8 {
+                            // Moving many results (a `return f()` of many values) is paid per
+                            // value; a few ride on the instruction's price.
+                            pay_or_rewind!(self.charge_work(Work::Values, n), pc - 1);
+                        }
                         if i.k() {
                             // A pending `__close` runs first; this RETURN then runs again.
                             self.th.top = a + n;
@@ -1082,6 +1089,7 @@ impl Vm {
                             i.c() as usize - 1
                         };
                         savepc!();
+                        pay_or_rewind!(self.charge_work(Work::Values, wanted), pc - 1);
                         self.ensure_stack(a + wanted + super::EXTRA_STACK)?;
                         for j in 0..wanted {
                             self.th.stack[a + j] = if j < count {
@@ -1198,17 +1206,22 @@ impl Vm {
         what: Operand,
     ) -> Result<Option<Value>, Throw> {
         let mut first = true;
-        for _ in 0..MAX_TAG_LOOP {
+        for hops in 0..MAX_TAG_LOOP {
             let tm = if let Value::Table(tr) = t {
                 let v = self.heap.table(tr).get(key);
                 if !v.is_nil() {
+                    self.pay_in_instruction(hops as u64)?;
                     return Ok(Some(v));
                 }
                 match self.heap.table(tr).metatable {
-                    None => return Ok(Some(Value::Nil)),
+                    None => {
+                        self.pay_in_instruction(hops as u64)?;
+                        return Ok(Some(Value::Nil));
+                    }
                     Some(mt) => {
                         let tm = self.meta_field(mt, MetaMethod::Index);
                         if tm.is_nil() {
+                            self.pay_in_instruction(hops as u64)?;
                             return Ok(Some(Value::Nil));
                         }
                         tm
@@ -1223,6 +1236,7 @@ impl Vm {
                 tm
             };
             if tm.is_function() {
+                self.pay_in_instruction(hops as u64)?;
                 self.call_with(tm, &[t, key], 1, ReturnTo::Register(dest as u8))?;
                 return Ok(None);
             }
@@ -1230,6 +1244,24 @@ impl Vm {
             first = false;
         }
         Err(Throw::msg("'__index' chain too long; possible loop"))
+    }
+
+    /// Pays for work the instruction being executed has found it must do (the links of an
+    /// `__index`/`__newindex` chain it walked, the bytes of strings it converts), before it
+    /// acts. Nothing was changed yet, so a refusal puts the frame back at the instruction, to
+    /// be run again after a refuel. Only for one-word instructions, called from `execute`
+    /// after it saved the pc and before any frame is pushed.
+    fn pay_in_instruction(&mut self, units: u64) -> Result<(), Throw> {
+        if units == 0 {
+            return Ok(());
+        }
+        let paid = self.charge(units);
+        if paid.is_err() {
+            if let Some(f) = self.th.frames.last_mut() {
+                f.pc = f.pc.saturating_sub(1);
+            }
+        }
+        paid
     }
 
     /// `t[key] = v` with `__newindex`. Returns false when a metamethod call was started.
@@ -1241,7 +1273,7 @@ impl Vm {
         what: Operand,
     ) -> Result<bool, Throw> {
         let mut first = true;
-        for _ in 0..MAX_TAG_LOOP {
+        for hops in 0..MAX_TAG_LOOP {
             let tm = if let Value::Table(tr) = t {
                 let table = self.heap.table(tr);
                 let existing = table.get(key);
@@ -1254,6 +1286,7 @@ impl Vm {
                     Value::Nil
                 };
                 if tm.is_nil() {
+                    self.pay_in_instruction(hops as u64)?;
                     self.raw_set(tr, key, v)?;
                     return Ok(true);
                 }
@@ -1267,6 +1300,7 @@ impl Vm {
                 tm
             };
             if tm.is_function() {
+                self.pay_in_instruction(hops as u64)?;
                 self.call_with(tm, &[t, key, v], 0, ReturnTo::Discard)?;
                 return Ok(false);
             }
@@ -1307,7 +1341,20 @@ impl Vm {
                     op,
                 }));
             }
-        } else if let (Some(x), Some(y)) = (self.to_number(a), self.to_number(b)) {
+        } else if let (Some(x), Some(y)) = {
+            // Converting a numeric string reads all of it.
+            let bytes: usize = [a, b]
+                .iter()
+                .map(|v| match *v {
+                    Value::Str(s) => self.heap.str(s).len(),
+                    _ => 0,
+                })
+                .sum();
+            if bytes > 0 {
+                self.pay_in_instruction(Work::Bytes.units_of(bytes))?;
+            }
+            (self.to_number(a), self.to_number(b))
+        } {
             match number::arith(op, x, y) {
                 Some(n) => return Ok(Some(Value::from_number(n))),
                 None => {

@@ -895,6 +895,11 @@ impl Vm {
                     if tm.is_nil() || tries >= MAX_TAG_LOOP {
                         return Err(Throw::CallError { func });
                     }
+                    // Each link of a `__call` chain looks up a metamethod and moves the
+                    // arguments up one slot. Callers of every kind come here (instructions,
+                    // natives, the kernel), so this is charged as debt: never past the meter,
+                    // and at most one call's chain is left unpaid when the meter runs dry.
+                    self.charge_debt(1 + Work::Values.units_of(self.th.top - func));
                     // Insert the metamethod below the callable: it becomes the first argument.
                     self.ensure_stack(self.th.top + 1)?;
                     let top = self.th.top;
