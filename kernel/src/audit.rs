@@ -193,6 +193,8 @@ pub enum AuditError {
     Encode(#[from] rmp_serde::encode::Error),
     #[error("cannot export audit log as JSON: {0}")]
     Json(#[from] serde_json::Error),
+    #[error("cannot write the audit log: {0}")]
+    Sink(String),
 }
 
 /// The hash of a record: SHA-256 over the MessagePack encoding of `(event, prev)`.
@@ -208,56 +210,186 @@ fn hex(bytes: &[u8]) -> String {
     })
 }
 
+/// Where a running kernel's records go as they happen (the embedder's file): each call gets
+/// one whole encoded record, the first call the `TAUDIT` header before it.
+pub type AuditSink = Box<dyn FnMut(&[u8]) -> std::io::Result<()>>;
+
+/// Records a running kernel keeps in memory when nothing else is said: about 13 MB at most
+/// (twice this many records of ~200 bytes). Older ones live only in the sink.
+pub const DEFAULT_WINDOW: usize = 32_768;
+
 /// The append-only, hash-chained log.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
+///
+/// A running kernel's log is written to its sink record by record as grants happen, so it
+/// never grows in host memory: memory holds only a window of the latest records (between
+/// `window` and twice that), which the queries read; `dropped` says how many came before it.
+/// A log read back from bytes holds all of them.
 pub struct AuditLog {
     records: Vec<Record>,
+    /// Seq of `records[0]`: how many records were dropped from memory before the window.
+    first: u64,
+    /// The hash the window's first record links to (zeros when nothing was dropped).
+    base: Hash,
+    /// The most records kept in memory after a trim.
+    window: usize,
+    sink: Option<AuditSink>,
+    /// The first error the sink gave: the records after it were not written.
+    sink_error: Option<String>,
+}
+
+impl Default for AuditLog {
+    fn default() -> AuditLog {
+        AuditLog {
+            records: Vec::new(),
+            first: 0,
+            base: [0; 32],
+            window: usize::MAX,
+            sink: None,
+            sink_error: None,
+        }
+    }
+}
+
+impl Clone for AuditLog {
+    /// A copy of the records; the sink stays with the original.
+    fn clone(&self) -> AuditLog {
+        AuditLog {
+            records: self.records.clone(),
+            first: self.first,
+            base: self.base,
+            window: self.window,
+            sink: None,
+            sink_error: self.sink_error.clone(),
+        }
+    }
+}
+
+impl PartialEq for AuditLog {
+    fn eq(&self, other: &AuditLog) -> bool {
+        self.records == other.records && self.first == other.first && self.base == other.base
+    }
+}
+
+impl Eq for AuditLog {}
+
+impl std::fmt::Debug for AuditLog {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AuditLog")
+            .field("records", &self.records)
+            .field("first", &self.first)
+            .field("sink", &self.sink.is_some())
+            .finish()
+    }
 }
 
 impl AuditLog {
+    /// An empty log that keeps every record in memory (a log read back, or a test's).
     pub fn new() -> AuditLog {
         AuditLog::default()
     }
 
+    /// An empty log for a running kernel: records go to `sink` (if any) as they happen and
+    /// memory keeps the latest `window` of them.
+    pub fn streaming(sink: Option<AuditSink>, window: usize) -> AuditLog {
+        AuditLog {
+            window: window.max(1),
+            sink,
+            ..AuditLog::default()
+        }
+    }
+
+    /// Sends every later record to `sink` (after the header), and keeps at most `window`
+    /// records in memory. The records already in memory are written to it first, so the
+    /// sink's log is whole from record 0 when nothing was dropped yet.
+    ///
+    /// # Errors
+    /// The sink's error, or `AuditError::Encode`.
+    pub fn attach_sink(&mut self, mut sink: AuditSink, window: usize) -> Result<(), AuditError> {
+        let mut header = MAGIC.to_vec();
+        header.push(VERSION);
+        sink(&header).map_err(|e| AuditError::Sink(e.to_string()))?;
+        for r in &self.records {
+            sink(&rmp_serde::to_vec(r)?).map_err(|e| AuditError::Sink(e.to_string()))?;
+        }
+        self.sink = Some(sink);
+        self.window = window.max(1);
+        self.trim();
+        Ok(())
+    }
+
+    /// The records in memory, oldest first (all of them, unless `dropped` says otherwise).
     pub fn records(&self) -> &[Record] {
         &self.records
     }
 
+    /// How many records were dropped from memory (they are in the sink).
+    pub fn dropped(&self) -> u64 {
+        self.first
+    }
+
+    /// The first error the sink gave, if any: records after it were not written.
+    pub fn sink_error(&self) -> Option<&str> {
+        self.sink_error.as_deref()
+    }
+
+    /// Records ever appended.
     pub fn len(&self) -> usize {
-        self.records.len()
+        self.first as usize + self.records.len()
     }
 
     pub fn is_empty(&self) -> bool {
-        self.records.is_empty()
+        self.len() == 0
     }
 
     /// The hash of the last record (all zeros for an empty log): whoever keeps it can later
     /// check that the log was not truncated or replaced.
     pub fn head(&self) -> Hash {
-        self.records.last().map_or([0; 32], |r| r.hash)
+        self.records.last().map_or(self.base, |r| r.hash)
     }
 
-    /// Appends `event`, setting its `seq`; returns the seq.
+    /// Appends `event`, setting its `seq`, and writes it to the sink; returns the seq.
     ///
     /// # Errors
     /// `AuditError::Encode` if the event cannot be encoded (not expected for these types).
+    /// A sink that fails is remembered (`sink_error`), not returned: the grant has happened.
     pub fn append(&mut self, mut event: Event) -> Result<u64, AuditError> {
-        let seq = self.records.len() as u64;
+        let seq = self.len() as u64;
         event.seq = seq;
         let prev = self.head();
         let hash = record_hash(&event, &prev)?;
-        self.records.push(Record { event, prev, hash });
+        let record = Record { event, prev, hash };
+        if let Some(sink) = self.sink.as_mut() {
+            if self.sink_error.is_none() {
+                let bytes = rmp_serde::to_vec(&record)?;
+                if let Err(e) = sink(&bytes) {
+                    self.sink_error = Some(e.to_string());
+                }
+            }
+        }
+        self.records.push(record);
+        self.trim();
         Ok(seq)
     }
 
-    /// Checks the whole chain.
+    /// Drops the oldest records once memory holds twice the window (amortized O(1)).
+    fn trim(&mut self) {
+        if self.records.len() < self.window.saturating_mul(2) {
+            return;
+        }
+        let cut = self.records.len() - self.window;
+        self.base = self.records[cut - 1].hash;
+        self.records.drain(..cut);
+        self.first += cut as u64;
+    }
+
+    /// Checks the chain of the records in memory (from record 0 for a whole log).
     ///
     /// # Errors
     /// `TamperError` naming the first record whose seq, link or hash is wrong.
     pub fn verify(&self) -> Result<(), TamperError> {
-        let mut prev = [0; 32];
+        let mut prev = self.base;
         for (i, r) in self.records.iter().enumerate() {
-            let record = i as u64;
+            let record = self.first + i as u64;
             let bad = |kind| Err(TamperError { record, kind });
             if r.event.seq != record {
                 return bad(TamperKind::Sequence);
@@ -272,6 +404,20 @@ impl AuditLog {
             prev = r.hash;
         }
         Ok(())
+    }
+
+    /// The window's position in the whole log (for a kernel snapshot): the seq of its first
+    /// record and the hash that record links to.
+    pub fn window_start(&self) -> (u64, Hash) {
+        (self.first, self.base)
+    }
+
+    /// Places decoded records at `first` in the whole log, linked to `base` (the inverse of
+    /// `window_start`), keeping at most `window` in memory from now on.
+    pub fn set_window_start(&mut self, first: u64, base: Hash, window: usize) {
+        self.first = first;
+        self.base = base;
+        self.window = window.max(1);
     }
 
     /// The log as bytes: `TAUDIT`, the version, then the records.
@@ -326,7 +472,10 @@ impl AuditLog {
             rest = tail;
             offset += used;
         }
-        Ok(AuditLog { records })
+        Ok(AuditLog {
+            records,
+            ..AuditLog::default()
+        })
     }
 
     /// Decodes and verifies.

@@ -170,7 +170,11 @@ pub struct Kernel {
 
 impl Kernel {
     pub fn new() -> Kernel {
-        Kernel::default()
+        Kernel {
+            // Records beyond the window live only in the sink the embedder attaches.
+            audit: crate::audit::AuditLog::streaming(None, crate::audit::DEFAULT_WINDOW),
+            ..Kernel::default()
+        }
     }
 
     /// Adds a process whose VM is ready to run (`Vm::start` was called). `fuel` is its limit:
@@ -588,21 +592,45 @@ pub(crate) fn settle(tree: &mut MeterTree, p: &mut Process) {
     p.memory_seen = used;
 }
 
-/// The audit log inside a kernel snapshot: its own `TAUDIT` bytes, verified when read back.
+/// The audit log inside a kernel snapshot: the window in memory as its own `TAUDIT` bytes,
+/// with its place in the whole log; verified when read back. The sink stays behind.
 mod audit_bytes {
-    use crate::audit::AuditLog;
+    use crate::audit::{AuditLog, Hash};
     use serde::de::Error as _;
     use serde::ser::Error as _;
-    use serde::{Deserializer, Serializer};
+    use serde::{Deserialize, Deserializer, Serialize, Serializer};
+
+    #[derive(Serialize, Deserialize)]
+    struct Window {
+        first: u64,
+        #[serde(with = "serde_bytes")]
+        base: Vec<u8>,
+        #[serde(with = "serde_bytes")]
+        records: Vec<u8>,
+    }
 
     pub fn serialize<S: Serializer>(log: &AuditLog, s: S) -> Result<S::Ok, S::Error> {
-        let bytes = log.encode().map_err(S::Error::custom)?;
-        serde_bytes::serialize(&bytes, s)
+        let records = log.encode().map_err(S::Error::custom)?;
+        let (first, base) = log.window_start();
+        Window {
+            first,
+            base: base.to_vec(),
+            records,
+        }
+        .serialize(s)
     }
 
     pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<AuditLog, D::Error> {
-        let bytes: Vec<u8> = serde_bytes::deserialize(d)?;
-        AuditLog::decode(&bytes).map_err(D::Error::custom)
+        let w = Window::deserialize(d)?;
+        let base: Hash = w
+            .base
+            .as_slice()
+            .try_into()
+            .map_err(|_| D::Error::custom("audit window: a hash is 32 bytes"))?;
+        let mut log = AuditLog::decode(&w.records).map_err(D::Error::custom)?;
+        log.set_window_start(w.first, base, crate::audit::DEFAULT_WINDOW);
+        log.verify().map_err(D::Error::custom)?;
+        Ok(log)
     }
 }
 

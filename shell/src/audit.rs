@@ -5,13 +5,15 @@
 use crate::cli::AuditCommand;
 use kernel::audit::AuditLog;
 
-/// Writes a log in its `TAUDIT` format.
+/// A sink writing each audit record to the file at `path` (created or truncated) in one
+/// write as it happens, so a crash loses at most the record being written.
 ///
 /// # Errors
-/// The encoding or I/O error, as text.
-pub fn write(log: &AuditLog, path: &str) -> Result<(), String> {
-    let bytes = log.encode().map_err(|e| e.to_string())?;
-    std::fs::write(path, bytes).map_err(|e| e.to_string())
+/// The file cannot be created.
+pub fn file_sink(path: &str) -> Result<kernel::audit::AuditSink, String> {
+    use std::io::Write;
+    let mut file = std::fs::File::create(path).map_err(|e| e.to_string())?;
+    Ok(Box::new(move |bytes: &[u8]| file.write_all(bytes)))
 }
 
 /// Runs `tessera audit`; returns the exit status.

@@ -44,6 +44,14 @@ fn real_main(argv: &[String]) -> i32 {
     if let Some(n) = opts.handles {
         session.set_handles(n);
     }
+    // The audit log is written record by record as grants happen, never kept whole in memory.
+    if let Some(path) = &opts.audit {
+        let attached = shell::audit::file_sink(path).and_then(|sink| session.attach_audit(sink));
+        if let Err(e) = attached {
+            eprintln!("tessera: cannot write the audit log {path}: {e}");
+            return 2;
+        }
+    }
     // The root's keys: the console, and what the command line grants (refused before the
     // script runs if any grant is bad). The shell reads stdin itself, so only scripts get it
     // for `readline`.
@@ -160,8 +168,8 @@ fn real_main(argv: &[String]) -> i32 {
     }
     let _ = out.flush();
     if let Some(path) = &opts.audit {
-        if let Err(e) = shell::audit::write(&session.kernel().audit, path) {
-            eprintln!("tessera: cannot write the audit log {path}: {e}");
+        if let Some(e) = session.kernel().audit.sink_error() {
+            eprintln!("tessera: the audit log {path} is incomplete: {e}");
             return if status == 0 { 1 } else { status };
         }
     }

@@ -142,6 +142,18 @@ impl Session {
         &self.kernel
     }
 
+    /// Sends the session's audit log to `sink` as records happen (those already made first);
+    /// memory keeps only the latest window.
+    ///
+    /// # Errors
+    /// The sink's first error.
+    pub fn attach_audit(&mut self, sink: kernel::audit::AuditSink) -> Result<(), String> {
+        self.kernel
+            .audit
+            .attach_sink(sink, kernel::audit::DEFAULT_WINDOW)
+            .map_err(|e| e.to_string())
+    }
+
     /// Sets the root's handle budget (`--handles N`): files, sockets, listeners and
     /// directories open at once in the whole tree.
     pub fn set_handles(&mut self, limit: u64) {
