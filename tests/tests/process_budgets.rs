@@ -116,3 +116,42 @@ fn the_session_never_exits_for_a_childs_deadlock() {
     assert!(r.is_ok(), "{:?}", r.err().map(|f| f.describe()));
     assert_eq!(String::from_utf8_lossy(&out), "false\tdeadlock\n");
 }
+
+#[test]
+fn copies_between_processes_are_charged_to_the_receiver_and_retried_after_a_refuel() {
+    let out = run(r#"
+        local lib = spawn("function make(n) local t = {} for i = 1, n do t[i] = i end return t end", {name = "lib"})
+        lib:wait()
+        -- 100,000 entries cost m at least 50,000 units to receive: its 20,000 cannot pay.
+        local m = spawn("local t = caps.lib:call('make', 100000) return #t", {name = "m", fuel = 20000, caps = {lib = lib}})
+        local ok, e = pcall(m.wait, m)
+        local u = m:usage()
+        print(ok, e.kind, m:status(), u.fuel_used == u.fuel_limit)
+        -- Refuelled, it receives the whole table (the refused copy left nothing behind).
+        m:refuel(1000000) m:resume()
+        print(m:wait())
+        local small = spawn("local t = caps.lib:call('make', 10) return #t", {name = "small", caps = {lib = lib}})
+        print(small:wait())
+        local big = spawn("local t = caps.lib:call('make', 100000) return #t", {name = "big", caps = {lib = lib}})
+        print(big:wait())
+        print(big:usage().fuel_used - small:usage().fuel_used >= 100000 / 2)
+        -- Arguments are paid by the caller.
+        local sink = spawn("function take(t) return #t end", {name = "sink"})
+        sink:wait()
+        local callers = spawn([[
+            local t = {} for i = 1, 100000 do t[i] = i end
+            function pass(sink) return sink:call('take', t) end
+            function keep(sink) return sink:call('take', {1}) end
+        ]], {name = "callers"})
+        callers:wait()
+        local before = callers:usage().fuel_used
+        callers:call("keep", sink)
+        local mid = callers:usage().fuel_used
+        print(callers:call("pass", sink))
+        print(callers:usage().fuel_used - mid - (mid - before) >= 100000 / 2)
+    "#);
+    assert_eq!(
+        out,
+        "false\tfuel\tsuspended\ttrue\n100000\n10\n100000\ntrue\n100000\ntrue\n"
+    );
+}

@@ -34,6 +34,33 @@ enum Callee {
     Export(i64),
 }
 
+/// The fuel a copy between processes may spend: what its payer's chain allows, taken piece by
+/// piece before each piece is copied (`Work::Copied`, `transfer`). A copy that runs out is
+/// abandoned whole (see `transfer`), and what it did spend is still charged.
+#[derive(Clone, Copy, Debug)]
+struct CopyFuel {
+    left: u64,
+    spent: u64,
+}
+
+impl CopyFuel {
+    fn charge(&mut self, units: u64) -> Result<(), crate::transfer::TransferError> {
+        match self.left.checked_sub(units) {
+            Some(left) => {
+                self.left = left;
+                self.spent += units;
+                Ok(())
+            }
+            None => {
+                // Refused: the payer's whole allowance goes, as a native's refused charge.
+                self.spent += self.left;
+                self.left = 0;
+                Err(crate::transfer::TransferError::Fuel)
+            }
+        }
+    }
+}
+
 /// Copies a module's exports into the importer: functions become proxies that call back into
 /// the module's process (recorded in order, so the module's process can keep them).
 struct ProxyHooks {
@@ -42,11 +69,12 @@ struct ProxyHooks {
     /// Exports the module's process already had (proxies number from `base + 1`).
     base: i64,
     functions: Vec<Value>,
+    fuel: CopyFuel,
 }
 
 impl crate::transfer::TransferHooks for ProxyHooks {
-    fn charge(&mut self, _units: u64) -> Result<(), crate::transfer::TransferError> {
-        Ok(())
+    fn charge(&mut self, units: u64) -> Result<(), crate::transfer::TransferError> {
+        self.fuel.charge(units)
     }
 
     fn function(
@@ -81,6 +109,7 @@ struct KeyHooks<'a> {
     functions: Vec<Value>,
     /// Gateway keys received, with their kind: they get their kind's metatable after the copy.
     gateway_keys: Vec<(UserDataRef, &'static str)>,
+    fuel: CopyFuel,
 }
 
 impl KeyHooks<'_> {
@@ -104,8 +133,8 @@ impl KeyHooks<'_> {
 }
 
 impl crate::transfer::TransferHooks for KeyHooks<'_> {
-    fn charge(&mut self, _units: u64) -> Result<(), crate::transfer::TransferError> {
-        Ok(())
+    fn charge(&mut self, units: u64) -> Result<(), crate::transfer::TransferError> {
+        self.fuel.charge(units)
     }
 
     fn function(
@@ -476,6 +505,21 @@ impl Kernel {
     /// cycle (the first in slot order) gets a `deadlock` fault, as does a process that waits
     /// for nothing at all (a restored one, say). Returns whether anything changed.
     pub(crate) fn break_deadlock(&mut self) -> bool {
+        // A wait whose process stopped after the waiters were woken is answered first.
+        let stale = self.processes().any(|p| {
+            p.waiting_on.is_some_and(|c| {
+                self.get(c).is_none_or(|c| {
+                    matches!(
+                        c.state,
+                        State::Done | State::Failed | State::Suspended | State::Killed
+                    )
+                })
+            })
+        });
+        if stale {
+            self.wake_waiters();
+            return true;
+        }
         for index in 0..self.slots.len() {
             let Some(id) = self.id_at(index) else {
                 continue;
@@ -672,7 +716,8 @@ impl Kernel {
         args: &[Value],
     ) -> Result<Answer, Refusal> {
         self.with_taken(callee, "the process is gone", |k, c| {
-            let copied = k.copy_between(id, args, c, callee, Op::CallArgument)?;
+            // The caller pays the copy of its arguments.
+            let copied = k.copy_between(id, args, c, callee, id, Op::CallArgument)?;
             let f = callee_function(c, &function)?;
             let runner = native(&mut c.vm, "process.callback")
                 .map_err(|_| refuse("error", "no callback native"))?;
@@ -768,6 +813,12 @@ impl Kernel {
                 }
             }
             Ok(Answer::Wait(_) | Answer::Io) => {}
+            // The callback is over and cannot run again: its answer is abandoned (the copy
+            // left nothing behind) and the caller hears why.
+            Err(r) if r.kind == SUSPEND => self.fail(
+                caller,
+                refuse("fuel", "out of fuel while receiving the results of a call"),
+            ),
             Err(r) => self.fail(caller, r),
         }
     }
@@ -813,7 +864,8 @@ impl Kernel {
         to: ProcessId,
     ) -> Result<Vec<Value>, Refusal> {
         self.with_taken(to, "the process is gone", |k, receiver| {
-            k.copy_between(from, values, receiver, to, Op::CallResult)
+            // The receiver asked for the values (a waiter, a caller): it pays the copy.
+            k.copy_between(from, values, receiver, to, to, Op::CallResult)
         })
     }
 
@@ -945,7 +997,7 @@ impl Kernel {
             let oom = |_| refuse("memory", "not enough memory for the new process");
             let given = match caps {
                 Value::Table(_) => k
-                    .copy_between(parent, &[caps], proc_, child, Op::Spawn)
+                    .copy_between(parent, &[caps], proc_, child, parent, Op::Spawn)
                     .map(|v| v.first().copied().unwrap_or(Value::Nil))?,
                 _ => proc_.vm.new_table(0, 0).map(Value::Table).map_err(oom)?,
             };
@@ -1133,7 +1185,7 @@ impl Kernel {
         let key = args.first().copied().unwrap_or(Value::Nil);
         if let Some(callee) = self.get_mut(id).and_then(|p| p.calling.take()) {
             // The callee stopped: its results (or fault) are the call's.
-            return self.answer_from(id, callee, key);
+            return self.answer_again(id, callee, key);
         }
         let callee = self.resolve(id, key)?;
         if callee == id {
@@ -1173,7 +1225,8 @@ impl Kernel {
     ) -> Result<Answer, Refusal> {
         self.with_taken(callee, "the process is gone", |k, c| {
             // Arguments are copied into the callee's heap (its bank pays); keys cross as keys.
-            let copied = k.copy_between(id, args, c, callee, Op::CallArgument)?;
+            // The caller pays the copy of its arguments.
+            let copied = k.copy_between(id, args, c, callee, id, Op::CallArgument)?;
             let f = callee_function(c, &function)?;
             c.vm.start(f, &copied)
                 .map_err(|_| refuse("memory", "not enough memory in the called process"))?;
@@ -1199,7 +1252,7 @@ impl Kernel {
             _ => return Err(refuse("error", "broken proxy")),
         };
         if let Some(callee) = self.get_mut(id).and_then(|p| p.calling.take()) {
-            return self.answer_from(id, callee, key);
+            return self.answer_again(id, callee, key);
         }
         let (callee, index) = match self.far_function(id, key)? {
             Some(target) => target,
@@ -1239,18 +1292,46 @@ impl Kernel {
     /// Copies `values` from process `from` (in the kernel) into `to` (taken out of its slot by
     /// the caller, `to_id` its id): plain data copied, keys granted into `to`'s c-list and
     /// recorded as `op` in the audit log. On failure nothing stays granted.
+    ///
+    /// Who pays: the receiver's bank pays for the memory (within its chain); the fuel is paid
+    /// by `payer`, the process whose request causes the copy (the caller for its arguments and
+    /// a spawner for `caps`, the waiter or caller for the results it receives), charged piece
+    /// by piece before each piece is copied. A payer that runs out gets [`unpaid`]: no values,
+    /// nothing granted, and what the copy spent charged.
     fn copy_between(
         &mut self,
         from: ProcessId,
         values: &[Value],
         to: &mut crate::process::Process,
         to_id: ProcessId,
+        payer: ProcessId,
         op: Op,
     ) -> Result<Vec<Value>, Refusal> {
+        let meter = if payer == to_id {
+            to.fuel
+        } else {
+            self.get(payer)
+                .map(|p| p.fuel)
+                .ok_or_else(|| refuse("error", "no such process"))?
+        };
+        let mut fuel = CopyFuel {
+            left: self.fuel.allowance(meter),
+            spent: 0,
+        };
         // The receiver's bank pays, within what its memory chain allows.
         crate::process::bound(&self.memory, to);
-        let r = self.copy_into(from, values, to, to_id, op);
+        let r = self.copy_into(from, values, to, to_id, op, &mut fuel);
         crate::process::settle(&mut self.memory, to);
+        // Cannot fail: the copy spent at most the allowance.
+        let _ = self.fuel.charge(meter, fuel.spent);
+        let vm = if payer == to_id {
+            Some(&mut to.vm)
+        } else {
+            self.get_mut(payer).map(|p| &mut p.vm)
+        };
+        if let Some(vm) = vm {
+            vm.meter.used = vm.meter.used.saturating_add(fuel.spent);
+        }
         r
     }
 
@@ -1261,6 +1342,7 @@ impl Kernel {
         to: &mut crate::process::Process,
         to_id: ProcessId,
         op: Op,
+        fuel: &mut CopyFuel,
     ) -> Result<Vec<Value>, Refusal> {
         let meta =
             process_key_meta(&mut to.vm).map_err(|_| refuse("memory", "not enough memory"))?;
@@ -1297,12 +1379,14 @@ impl Kernel {
             proxy,
             functions: Vec::new(),
             gateway_keys: Vec::new(),
+            fuel: *fuel,
         };
         let result =
             crate::transfer::copy_values(&sender.vm.heap, values, &mut to_vm.heap, &mut hooks);
         let granted = std::mem::take(&mut hooks.granted);
         let functions = std::mem::take(&mut hooks.functions);
         let gateway_keys = std::mem::take(&mut hooks.gateway_keys);
+        *fuel = hooks.fuel;
         let mut result = result;
         if result.is_ok() {
             for (ud, kind) in gateway_keys {
@@ -1346,7 +1430,10 @@ impl Kernel {
                     to_clist.drop(handle);
                     let _ = keys.release(key);
                 }
-                Err(refuse("error", e.to_string()))
+                match e {
+                    crate::transfer::TransferError::Fuel => Err(unpaid()),
+                    e => Err(refuse("error", e.to_string())),
+                }
             }
         }
     }
@@ -1506,53 +1593,108 @@ impl Kernel {
     }
 
     fn finish_import(&mut self, parent: ProcessId, child: ProcessId) -> Result<Answer, Refusal> {
-        let key = match self.get_mut(parent) {
+        let (key, slot) = match self.get_mut(parent) {
             Some(p) => match p.vm.intern(b"kernel.importing") {
-                Ok(k) => {
-                    let v = p.vm.raw_get(p.vm.registry, k);
-                    let _ = p.vm.raw_set(p.vm.registry, k, Value::Nil);
-                    v
-                }
-                Err(_) => Value::Nil,
+                Ok(k) => (p.vm.raw_get(p.vm.registry, k), Some(k)),
+                Err(_) => (Value::Nil, None),
             },
-            None => Value::Nil,
+            None => (Value::Nil, None),
+        };
+        let forget = |k: &mut Kernel| {
+            if let (Some(p), Some(slot)) = (k.get_mut(parent), slot) {
+                let _ = p.vm.raw_set(p.vm.registry, slot, Value::Nil);
+            }
         };
         if self.get(child).map(|c| c.state) != Some(State::Done) {
+            forget(self);
             return self.wait(parent, &[key]);
         }
         let proxy = self
             .get(parent)
             .and_then(|p| p.vm.natives().id_of("process.proxy"))
             .ok_or_else(|| refuse("error", "no proxy native"))?;
+        let meter = self
+            .get(parent)
+            .map(|p| p.fuel)
+            .ok_or_else(|| refuse("error", "no such process"))?;
         let Some(mut c) = self
             .slots
             .get_mut(child_index(child))
             .and_then(|s| s.process.take())
         else {
+            forget(self);
             return Err(refuse("killed", "the module's process is gone"));
         };
         let exported = c.results.first().copied().unwrap_or(Value::Nil);
         let base = exports_len(&mut c.vm);
+        // The importer pays: fuel for the copy, its bank (within its chain) for the memory.
         let mut hooks = ProxyHooks {
             proxy,
             key,
             base,
             functions: Vec::new(),
+            fuel: CopyFuel {
+                left: self.fuel.allowance(meter),
+                spent: 0,
+            },
         };
+        self.bound_memory(parent);
         let copied = match self.get_mut(parent) {
             Some(p) => {
                 crate::transfer::copy_values(&c.vm.heap, &[exported], &mut p.vm.heap, &mut hooks)
-                    .map_err(|e| refuse("error", e.to_string()))
             }
-            None => Err(refuse("error", "no such process")),
+            None => Err(crate::transfer::TransferError::Refused(
+                "no such process".into(),
+            )),
         };
+        self.settle_memory(parent);
+        let _ = self.fuel.charge(meter, hooks.fuel.spent);
+        if let Some(p) = self.get_mut(parent) {
+            p.vm.meter.used = p.vm.meter.used.saturating_add(hooks.fuel.spent);
+        }
         // The module's process keeps its exported functions reachable, by proxy index.
-        let kept = append_exports(&mut c.vm, base, &hooks.functions);
+        let kept = match copied {
+            Ok(_) => append_exports(&mut c.vm, base, &hooks.functions),
+            Err(_) => Ok(()),
+        };
         if let Some(slot) = self.slots.get_mut(child_index(child)) {
             slot.process = Some(c);
         }
-        kept.map_err(|_| refuse("memory", "not enough memory in the module's process"))?;
-        copied.map(Answer::Values)
+        match copied {
+            Err(crate::transfer::TransferError::Fuel) => {
+                // Asked for again once the importer is resumed.
+                if let Some(p) = self.get_mut(parent) {
+                    p.calling = Some(child);
+                }
+                Err(unpaid())
+            }
+            Err(e) => {
+                forget(self);
+                Err(refuse("error", e.to_string()))
+            }
+            Ok(values) => {
+                forget(self);
+                kept.map_err(|_| refuse("memory", "not enough memory in the module's process"))?;
+                Ok(Answer::Values(values))
+            }
+        }
+    }
+
+    /// The answer of a call `id` made to `callee`; if `id` cannot pay for receiving it, the
+    /// call stays made (it is asked for again once `id` is resumed).
+    fn answer_again(
+        &mut self,
+        id: ProcessId,
+        callee: ProcessId,
+        key: Value,
+    ) -> Result<Answer, Refusal> {
+        let r = self.answer_from(id, callee, key);
+        if matches!(&r, Err(e) if e.kind == SUSPEND) {
+            if let Some(p) = self.get_mut(id) {
+                p.calling = Some(callee);
+            }
+        }
+        r
     }
 
     /// What a stopped process has for a waiter: its results, or its fault.
