@@ -155,3 +155,42 @@ fn copies_between_processes_are_charged_to_the_receiver_and_retried_after_a_refu
         "false\tfuel\tsuspended\ttrue\n100000\n10\n100000\ntrue\n100000\ntrue\n"
     );
 }
+
+#[test]
+fn a_childs_load_is_charged_to_its_chain_before_it_exists() {
+    let (out, k) = run_root(
+        r#"
+        local src = "local s = '" .. string.rep("x", 3000000) .. "' return #s"
+        local kids, refused = {}, nil
+        for i = 1, 80 do
+            local ok, p = pcall(spawn, src, {name = "kid" .. i})
+            if not ok then refused = p break end
+            kids[i] = p
+        end
+        print(#kids < 21, refused.kind)
+        print(kids[1]:wait())
+        "#,
+        10_000_000_000,
+    );
+    assert_eq!(out, "true\tmemory\n3000000\n");
+    // Every byte of every heap is inside the root's 64 MiB.
+    let held: usize = k.processes().map(|p| p.vm.heap.bank.used()).sum();
+    assert!(held <= 64 << 20, "{held} bytes held");
+}
+
+#[test]
+fn compiling_a_childs_source_is_charged_to_the_spawner() {
+    let out = run(r#"
+        -- 3 MB of source at 4 bytes a unit is 750,000 units: more than m has.
+        local m = spawn([[
+            local src = "return '" .. string.rep("x", 3000000) .. "'"
+            local p = spawn(src)
+            return 'spawned'
+        ]], {name = "m", fuel = 500000})
+        local ok, e = pcall(m.wait, m)
+        print(ok, e.kind, m:status())
+        m:refuel(10000000) m:resume()
+        print(m:wait(), m:usage().fuel_used > 750000)
+    "#);
+    assert_eq!(out, "false\tfuel\tsuspended\nspawned\ttrue\n");
+}

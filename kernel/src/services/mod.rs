@@ -975,21 +975,32 @@ impl Kernel {
                 }
             }
         }
-        let mut child_vm = factory(&name, memory)
-            .map_err(|_| refuse("memory", "not enough memory for the new process"))?;
-        // The child's fresh heap is charged to the parent's chain too: it must fit.
-        let need = child_vm.heap.bank.used() as u64;
-        if self.memory_allowance(parent) < need {
-            return Err(refuse("memory", format!("not enough memory to create process '{name}': the memory budget of its parent (or an ancestor) is spent")));
+        // The spawner pays fuel for the spawn and for compiling the source, before either.
+        self.charge_process(parent, crate::cost::Work::Records, 1)?;
+        self.charge_process(parent, crate::cost::Work::SourceBytes, source.len() as u64)?;
+        // The child's load (its library, the compiled chunk) is charged to its own bank, which
+        // until it exists may hold no more than its parent's chain has left: what it holds then
+        // is charged to that chain, and fits.
+        let spent = || {
+            refuse("memory", format!("not enough memory to create process '{name}': its memory budget, or what its parent (or an ancestor) has left, cannot hold it"))
+        };
+        let room = self
+            .memory_allowance(parent)
+            .min(memory as u64)
+            .min(usize::MAX as u64) as usize;
+        let mut child_vm = factory(&name, room).map_err(|_| spent())?;
+        // The compiler's output is about as large as its source: refused at once when the
+        // source alone cannot fit.
+        if source.len() > room.saturating_sub(child_vm.heap.bank.used()) {
+            return Err(spent());
         }
         let proto = crate::compiler::compile(source, format!("={name}").as_bytes())
             .map_err(|e| refuse("error", String::from_utf8_lossy(&e.message).into_owned()))?;
-        let f = child_vm
-            .load(&proto, None)
-            .map_err(|_| refuse("memory", "not enough memory for the new process"))?;
-        child_vm
-            .start(f, &[])
-            .map_err(|_| refuse("memory", "not enough memory for the new process"))?;
+        let f = child_vm.load(&proto, None).map_err(|_| spent())?;
+        drop(proto);
+        child_vm.start(f, &[]).map_err(|_| spent())?;
+        // From now on its bank is bounded by its intent and, before each slice, its chain.
+        child_vm.heap.bank.set_limit(memory);
         let child = self.add(Some(parent), &name, child_vm, fuel);
         // The child's `caps`: a copy of `opts.caps`, its keys granted into the child's c-list;
         // nothing else (no ambient authority).
