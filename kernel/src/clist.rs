@@ -712,13 +712,44 @@ pub struct KeyTableError(String);
 /// puts it into a slot; every further slot that receives the key `retain`s it, and dropping a
 /// slot `release`s it. A key is removed when nothing holds it and no key derived from it is
 /// alive (its descendants need their ancestry for `is_revoked`).
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, Default, Serialize, Deserialize)]
 #[serde(try_from = "KeyTableRepr")]
 pub struct KeyTable {
     next_id: u64,
     keys: BTreeMap<KeyId, KeyObject>,
     /// Live children of each key that has any.
     children: BTreeMap<KeyId, BTreeSet<KeyId>>,
+    /// How many live key objects designate each process (as a process key or a far
+    /// function), by process number: derived from `keys`, never serialized.
+    #[serde(skip)]
+    designated: BTreeMap<u64, u32>,
+    /// Processes the last key designating them left since the kernel last asked
+    /// (`take_unheld`): candidates for reaping.
+    #[serde(skip)]
+    unheld: Vec<u64>,
+    /// Every process that some key designated once and none does now (until the kernel
+    /// reaps it): a process the embedder added holds no key and is never among them.
+    #[serde(skip)]
+    orphans: BTreeSet<u64>,
+}
+
+impl PartialEq for KeyTable {
+    fn eq(&self, other: &KeyTable) -> bool {
+        // `designated` follows from `keys`; `unheld` is a to-do list, not state.
+        self.next_id == other.next_id && self.keys == other.keys && self.children == other.children
+    }
+}
+
+impl Eq for KeyTable {}
+
+/// The process a key object designates by its own kind (not through forwarders: a forwarder
+/// keeps its target key alive, which designates the process itself).
+fn designates(kind: &KeyKind) -> Option<u64> {
+    match kind {
+        KeyKind::Process(n) => Some(*n),
+        KeyKind::FarFunction { process, .. } => Some(*process),
+        _ => None,
+    }
 }
 
 #[derive(Deserialize)]
@@ -756,10 +787,19 @@ impl TryFrom<KeyTableRepr> for KeyTable {
         if expected != r.children {
             return err("children index does not match the parents".to_owned());
         }
+        let mut designated: BTreeMap<u64, u32> = BTreeMap::new();
+        for key in r.keys.values() {
+            if let Some(n) = designates(&key.kind) {
+                *designated.entry(n).or_default() += 1;
+            }
+        }
         Ok(KeyTable {
             next_id: r.next_id,
             keys: r.keys,
             children: r.children,
+            designated,
+            unheld: Vec::new(),
+            orphans: BTreeSet::new(),
         })
     }
 }
@@ -791,9 +831,33 @@ impl KeyTable {
         self.children.get(&id).into_iter().flatten().copied()
     }
 
+    /// Whether some live key designates process number `process`.
+    pub fn designated(&self, process: u64) -> bool {
+        self.designated.contains_key(&process)
+    }
+
+    /// The processes that the last key designating them left since the last call.
+    pub fn take_unheld(&mut self) -> Vec<u64> {
+        std::mem::take(&mut self.unheld)
+    }
+
+    /// Whether some key designated `process` once and none does now.
+    pub fn is_orphan(&self, process: u64) -> bool {
+        self.orphans.contains(&process)
+    }
+
+    /// Forgets an orphan (its process is gone).
+    pub fn forget_orphan(&mut self, process: u64) {
+        self.orphans.remove(&process);
+    }
+
     fn insert(&mut self, parent: Option<KeyId>, kind: KeyKind) -> Result<KeyId, KeyError> {
         let id = KeyId(self.next_id);
         self.next_id = self.next_id.checked_add(1).ok_or(KeyError::IdsExhausted)?;
+        if let Some(n) = designates(&kind) {
+            *self.designated.entry(n).or_default() += 1;
+            self.orphans.remove(&n);
+        }
         self.keys.insert(
             id,
             KeyObject {
@@ -905,6 +969,16 @@ impl KeyTable {
                 break;
             }
             let parent = key.parent;
+            if let Some(n) = designates(&key.kind) {
+                if let Some(count) = self.designated.get_mut(&n) {
+                    *count -= 1;
+                    if *count == 0 {
+                        self.designated.remove(&n);
+                        self.unheld.push(n);
+                        self.orphans.insert(n);
+                    }
+                }
+            }
             self.keys.remove(&cur);
             removed |= cur == id;
             if let Some(p) = parent {

@@ -471,6 +471,10 @@ impl Kernel {
         if self.get(id).map(|p| p.state) == Some(State::Waiting) {
             self.service(id);
         }
+        // Keys its collector dropped may leave ended processes unreachable, and so may its
+        // own end: they are reaped.
+        self.reap_unheld();
+        self.reap_if_ended(id);
     }
 
     pub(crate) fn suspend_for_fuel(&mut self, id: ProcessId, meter: MeterId) {

@@ -194,3 +194,39 @@ fn compiling_a_childs_source_is_charged_to_the_spawner() {
     "#);
     assert_eq!(out, "false\tfuel\tsuspended\nspawned\ttrue\n");
 }
+
+#[test]
+fn ended_processes_nobody_can_reach_are_reaped() {
+    let (out, k) = run_root(
+        r#"
+        for i = 1, 300 do local p = spawn("return 1", {fuel = 100000}) p:wait() end
+        collectgarbage() collectgarbage()
+        -- Held keys keep their processes (done, failed, or still running children of a done one).
+        local kept = spawn("return 'kept'")
+        local bad = spawn("error('bad')")
+        local parent = spawn("local c = spawn('function f() return 1 end') c:wait() caps.box.c = c return 1", {caps = {box = {}}})
+        kept:wait() pcall(bad.wait, bad) parent:wait()
+        collectgarbage() collectgarbage()
+        print(kept:wait(), select(2, pcall(bad.wait, bad)).kind, kept:status())
+        "#,
+        1_000_000_000,
+    );
+    assert_eq!(out, "kept\terror\tdone\n");
+    // The root, `kept`, `bad`, `parent` (and possibly its child while `parent` is held).
+    assert!(k.process_count() <= 5, "{} processes", k.process_count());
+}
+
+#[test]
+fn a_process_ending_after_its_key_was_dropped_is_reaped() {
+    let (_, k) = run_root(
+        r#"
+        for i = 1, 200 do spawn("local x = 0 for j = 1, 1000 do x = x + j end return x") end
+        collectgarbage() collectgarbage()
+        -- Let every child run to its end.
+        local last = spawn("return 1") last:wait()
+        for i = 1, 100 do local t = {} end
+        "#,
+        1_000_000_000,
+    );
+    assert!(k.process_count() <= 3, "{} processes", k.process_count());
+}
