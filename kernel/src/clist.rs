@@ -731,6 +731,10 @@ pub struct KeyTable {
     /// reaps it): a process the embedder added holds no key and is never among them.
     #[serde(skip)]
     orphans: BTreeSet<u64>,
+    /// How many ancestors each key has (what `is_revoked` and, for forwarders, `resolve`
+    /// walk): derived from `keys`, so that the kernel can price a walk before taking it.
+    #[serde(skip)]
+    depths: BTreeMap<KeyId, u32>,
 }
 
 impl PartialEq for KeyTable {
@@ -788,7 +792,14 @@ impl TryFrom<KeyTableRepr> for KeyTable {
             return err("children index does not match the parents".to_owned());
         }
         let mut designated: BTreeMap<u64, u32> = BTreeMap::new();
+        let mut depths: BTreeMap<KeyId, u32> = BTreeMap::new();
+        // In id order: a parent is older, so its depth is known first.
         for key in r.keys.values() {
+            let depth = key
+                .parent
+                .and_then(|p| depths.get(&p))
+                .map_or(0, |d| d.saturating_add(1));
+            depths.insert(key.id, depth);
             if let Some(n) = designates(&key.kind) {
                 *designated.entry(n).or_default() += 1;
             }
@@ -800,6 +811,7 @@ impl TryFrom<KeyTableRepr> for KeyTable {
             designated,
             unheld: Vec::new(),
             orphans: BTreeSet::new(),
+            depths,
         })
     }
 }
@@ -841,6 +853,12 @@ impl KeyTable {
         std::mem::take(&mut self.unheld)
     }
 
+    /// How many ancestors `id` has: the length of the walks `is_revoked` and (through
+    /// forwarders) `resolve` take, known without taking them.
+    pub fn depth(&self, id: KeyId) -> usize {
+        self.depths.get(&id).copied().unwrap_or(0) as usize
+    }
+
     /// Whether some key designated `process` once and none does now.
     pub fn is_orphan(&self, process: u64) -> bool {
         self.orphans.contains(&process)
@@ -858,6 +876,10 @@ impl KeyTable {
             *self.designated.entry(n).or_default() += 1;
             self.orphans.remove(&n);
         }
+        let depth = parent
+            .and_then(|p| self.depths.get(&p))
+            .map_or(0, |d| d.saturating_add(1));
+        self.depths.insert(id, depth);
         self.keys.insert(
             id,
             KeyObject {
@@ -980,6 +1002,7 @@ impl KeyTable {
                 }
             }
             self.keys.remove(&cur);
+            self.depths.remove(&cur);
             removed |= cur == id;
             if let Some(p) = parent {
                 if let Some(set) = self.children.get_mut(&p) {

@@ -480,11 +480,18 @@ impl Kernel {
     pub(crate) fn suspend_for_fuel(&mut self, id: ProcessId, meter: MeterId) {
         // The nearest exhausted meter names the process whose parent hears of it.
         let exhausted_meter = self.fuel.exhausted(meter);
+        // The meter chain is the process chain: walk up from `id` (O(depth), not the table).
         let exhausted = exhausted_meter
             .and_then(|m| {
-                (0..self.slots.len())
-                    .filter_map(|i| self.id_at(i))
-                    .find(|&pid| self.get(pid).map(|p| p.fuel) == Some(m))
+                let mut cur = id;
+                for _ in 0..=self.slots.len() {
+                    let p = self.get(cur)?;
+                    if p.fuel == m {
+                        return Some(cur);
+                    }
+                    cur = p.parent?;
+                }
+                None
             })
             .unwrap_or(id);
         if let Some(p) = self.get_mut(id) {

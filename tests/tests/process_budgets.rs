@@ -230,3 +230,32 @@ fn a_process_ending_after_its_key_was_dropped_is_reaped() {
     );
     assert!(k.process_count() <= 3, "{} processes", k.process_count());
 }
+
+#[test]
+fn revocable_chains_and_kills_are_charged_per_record() {
+    let out = run(r#"
+        local lib = spawn("function f() return 1 end", {name = "lib"})
+        lib:wait()
+        -- m builds a chain of 300 forwarders and calls through its end: each step costs
+        -- as many records as the chain is deep, so the chain costs about 300 * 300 records.
+        local m = spawn([[
+            local k = caps.lib
+            for i = 1, 300 do k = revocable(k) end
+            return k:call("f")
+        ]], {name = "m", caps = {lib = lib}})
+        print(m:wait(), m:usage().fuel_used > 300 * 300)
+        local n = spawn([[
+            local k = caps.lib
+            for i = 1, 300 do local r = revocable(k) end
+            return k:call("f")
+        ]], {name = "n", caps = {lib = lib}})
+        print(n:wait(), n:usage().fuel_used < 300 * 300 / 2)
+        -- A chain too deep for the budget stops its builder out of fuel.
+        local poor = spawn([[
+            local k = caps.lib
+            for i = 1, 5000 do k = revocable(k) end
+        ]], {name = "poor", fuel = 200000, caps = {lib = lib}})
+        print(pcall(poor.wait, poor))
+    "#);
+    assert!(out.starts_with("1\ttrue\n1\ttrue\nfalse\tfuel: "), "{out}");
+}

@@ -329,6 +329,8 @@ impl Kernel {
                 Ok(Vec::new())
             }),
             "process.kill" => self.with_child(id, &args, |k, _, c| {
+                // Finding the subtree reads every process record once.
+                k.charge_process(id, crate::cost::Work::Records, k.slots.len() as u64)?;
                 k.kill(c);
                 Ok(Vec::new())
             }),
@@ -690,8 +692,19 @@ impl Kernel {
         f(self, args, child).map(Answer::Values)
     }
 
+    /// Charges `holder` for walking `key`'s ancestry (revocation checks and forwarders:
+    /// `revocable` chains), one `Work::Records` a key, before the walk.
+    fn charge_key_walk(
+        &mut self,
+        holder: ProcessId,
+        key: crate::clist::KeyId,
+    ) -> Result<(), Refusal> {
+        let records = self.keys.depth(key) as u64 + 1;
+        self.charge_process(holder, crate::cost::Work::Records, records)
+    }
+
     /// The process a key held by `holder` designates.
-    fn resolve(&self, holder: ProcessId, v: Value) -> Result<ProcessId, Refusal> {
+    fn resolve(&mut self, holder: ProcessId, v: Value) -> Result<ProcessId, Refusal> {
         let p = self
             .get(holder)
             .ok_or_else(|| refuse("error", "no such process"))?;
@@ -700,6 +713,7 @@ impl Kernel {
             .clist
             .get(handle)
             .ok_or_else(|| refuse("revoked", "the process key is no longer held"))?;
+        self.charge_key_walk(holder, key)?;
         if self.keys.is_revoked(key) {
             return Err(Refusal {
                 kind: "revoked",
@@ -921,7 +935,7 @@ impl Kernel {
 
     /// The process and function a far-function key held by `holder` designates, if `v` is one.
     fn far_function(
-        &self,
+        &mut self,
         holder: ProcessId,
         v: Value,
     ) -> Result<Option<(ProcessId, i64)>, Refusal> {
@@ -931,6 +945,7 @@ impl Kernel {
         let Some(key) = key_handle(&p.vm, v).and_then(|h| p.clist.get(h)) else {
             return Ok(None);
         };
+        self.charge_key_walk(holder, key)?;
         let Some(KeyKind::FarFunction { process, function }) = self.keys.resolve(key).cloned()
         else {
             return Ok(None);
@@ -1331,23 +1346,29 @@ impl Kernel {
     /// Ends a process and every process below it; their heaps are freed, and keys to them
     /// answer with a `killed` fault from now on (their ids are never reused).
     pub(crate) fn kill(&mut self, root: ProcessId) {
+        // One pass over the table for the children of each process, then the subtree from
+        // it: linear in the number of processes, whatever the shape of the tree.
+        let mut children: HashMap<ProcessId, Vec<ProcessId>> = HashMap::new();
+        for index in 0..self.slots.len() {
+            if let Some(id) = self.id_at(index) {
+                if let Some(parent) = self.get(id).and_then(|p| p.parent) {
+                    children.entry(parent).or_default().push(id);
+                }
+            }
+        }
         let mut doomed = vec![root];
         let mut i = 0;
         while i < doomed.len() {
-            let parent = doomed[i];
-            for index in 0..self.slots.len() {
-                if let Some(id) = self.id_at(index) {
-                    if self.get(id).and_then(|p| p.parent) == Some(parent) && !doomed.contains(&id)
-                    {
-                        doomed.push(id);
-                    }
-                }
+            if let Some(kids) = children.remove(&doomed[i]) {
+                doomed.extend(kids);
             }
             i += 1;
         }
-        for id in doomed {
+        // Children first: a meter is removed only after every meter below it.
+        for id in doomed.into_iter().rev() {
             self.remove(id);
         }
+        self.reap_unheld();
     }
 
     /// Copies `values` from process `from` (in the kernel) into `to` (taken out of its slot by
@@ -1533,6 +1554,9 @@ impl Kernel {
             Value::UserData(u) => key_name(&p.vm, u).unwrap_or_default(),
             _ => String::new(),
         };
+        // Deriving walks the target's ancestry twice (revocation, then what it designates).
+        let records = 2 * (self.keys.depth(target) as u64 + 1);
+        self.charge_process(id, crate::cost::Work::Records, records)?;
         let forwarder = self
             .keys
             .derive(target, KeyKind::Forwarder { target })
