@@ -712,13 +712,48 @@ pub struct KeyTableError(String);
 /// puts it into a slot; every further slot that receives the key `retain`s it, and dropping a
 /// slot `release`s it. A key is removed when nothing holds it and no key derived from it is
 /// alive (its descendants need their ancestry for `is_revoked`).
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, Default, Serialize, Deserialize)]
 #[serde(try_from = "KeyTableRepr")]
 pub struct KeyTable {
     next_id: u64,
     keys: BTreeMap<KeyId, KeyObject>,
     /// Live children of each key that has any.
     children: BTreeMap<KeyId, BTreeSet<KeyId>>,
+    /// How many live key objects designate each process (as a process key or a far
+    /// function), by process number: derived from `keys`, never serialized.
+    #[serde(skip)]
+    designated: BTreeMap<u64, u32>,
+    /// Processes the last key designating them left since the kernel last asked
+    /// (`take_unheld`): candidates for reaping.
+    #[serde(skip)]
+    unheld: Vec<u64>,
+    /// Every process that some key designated once and none does now (until the kernel
+    /// reaps it): a process the embedder added holds no key and is never among them.
+    #[serde(skip)]
+    orphans: BTreeSet<u64>,
+    /// How many ancestors each key has (what `is_revoked` and, for forwarders, `resolve`
+    /// walk): derived from `keys`, so that the kernel can price a walk before taking it.
+    #[serde(skip)]
+    depths: BTreeMap<KeyId, u32>,
+}
+
+impl PartialEq for KeyTable {
+    fn eq(&self, other: &KeyTable) -> bool {
+        // `designated` follows from `keys`; `unheld` is a to-do list, not state.
+        self.next_id == other.next_id && self.keys == other.keys && self.children == other.children
+    }
+}
+
+impl Eq for KeyTable {}
+
+/// The process a key object designates by its own kind (not through forwarders: a forwarder
+/// keeps its target key alive, which designates the process itself).
+fn designates(kind: &KeyKind) -> Option<u64> {
+    match kind {
+        KeyKind::Process(n) => Some(*n),
+        KeyKind::FarFunction { process, .. } => Some(*process),
+        _ => None,
+    }
 }
 
 #[derive(Deserialize)]
@@ -756,10 +791,27 @@ impl TryFrom<KeyTableRepr> for KeyTable {
         if expected != r.children {
             return err("children index does not match the parents".to_owned());
         }
+        let mut designated: BTreeMap<u64, u32> = BTreeMap::new();
+        let mut depths: BTreeMap<KeyId, u32> = BTreeMap::new();
+        // In id order: a parent is older, so its depth is known first.
+        for key in r.keys.values() {
+            let depth = key
+                .parent
+                .and_then(|p| depths.get(&p))
+                .map_or(0, |d| d.saturating_add(1));
+            depths.insert(key.id, depth);
+            if let Some(n) = designates(&key.kind) {
+                *designated.entry(n).or_default() += 1;
+            }
+        }
         Ok(KeyTable {
             next_id: r.next_id,
             keys: r.keys,
             children: r.children,
+            designated,
+            unheld: Vec::new(),
+            orphans: BTreeSet::new(),
+            depths,
         })
     }
 }
@@ -791,9 +843,43 @@ impl KeyTable {
         self.children.get(&id).into_iter().flatten().copied()
     }
 
+    /// Whether some live key designates process number `process`.
+    pub fn designated(&self, process: u64) -> bool {
+        self.designated.contains_key(&process)
+    }
+
+    /// The processes that the last key designating them left since the last call.
+    pub fn take_unheld(&mut self) -> Vec<u64> {
+        std::mem::take(&mut self.unheld)
+    }
+
+    /// How many ancestors `id` has: the length of the walks `is_revoked` and (through
+    /// forwarders) `resolve` take, known without taking them.
+    pub fn depth(&self, id: KeyId) -> usize {
+        self.depths.get(&id).copied().unwrap_or(0) as usize
+    }
+
+    /// Whether some key designated `process` once and none does now.
+    pub fn is_orphan(&self, process: u64) -> bool {
+        self.orphans.contains(&process)
+    }
+
+    /// Forgets an orphan (its process is gone).
+    pub fn forget_orphan(&mut self, process: u64) {
+        self.orphans.remove(&process);
+    }
+
     fn insert(&mut self, parent: Option<KeyId>, kind: KeyKind) -> Result<KeyId, KeyError> {
         let id = KeyId(self.next_id);
         self.next_id = self.next_id.checked_add(1).ok_or(KeyError::IdsExhausted)?;
+        if let Some(n) = designates(&kind) {
+            *self.designated.entry(n).or_default() += 1;
+            self.orphans.remove(&n);
+        }
+        let depth = parent
+            .and_then(|p| self.depths.get(&p))
+            .map_or(0, |d| d.saturating_add(1));
+        self.depths.insert(id, depth);
         self.keys.insert(
             id,
             KeyObject {
@@ -915,7 +1001,18 @@ impl KeyTable {
                 break;
             }
             let parent = key.parent;
+            if let Some(n) = designates(&key.kind) {
+                if let Some(count) = self.designated.get_mut(&n) {
+                    *count -= 1;
+                    if *count == 0 {
+                        self.designated.remove(&n);
+                        self.unheld.push(n);
+                        self.orphans.insert(n);
+                    }
+                }
+            }
             self.keys.remove(&cur);
+            self.depths.remove(&cur);
             removed.push(cur);
             if let Some(p) = parent {
                 if let Some(set) = self.children.get_mut(&p) {

@@ -377,7 +377,8 @@ impl Kernel {
             self.poll_host(Some(std::time::Duration::from_millis(100)));
             return true;
         }
-        false
+        // Nothing can run: waits that could never end get a deadlock fault (never the host).
+        self.break_deadlock()
     }
 
     /// Runs one slice of the next ready process, delivering the host's ready answers first.
@@ -527,17 +528,28 @@ impl Kernel {
         if self.get(id).map(|p| p.state) == Some(State::Waiting) {
             self.service(id);
         }
+        // Keys its collector dropped may leave ended processes unreachable, and so may its
+        // own end: they are reaped.
+        self.reap_unheld();
+        self.reap_if_ended(id);
     }
 
     /// Suspends `id`, which needs `needed` units its chain cannot give.
     pub(crate) fn suspend_for_fuel(&mut self, id: ProcessId, meter: MeterId, needed: u64) {
         // The nearest meter that cannot pay names the process whose parent hears of it.
         let exhausted_meter = self.fuel.short_of(meter, needed);
+        // The meter chain is the process chain: walk up from `id` (O(depth), not the table).
         let exhausted = exhausted_meter
             .and_then(|m| {
-                (0..self.slots.len())
-                    .filter_map(|i| self.id_at(i))
-                    .find(|&pid| self.get(pid).map(|p| p.fuel) == Some(m))
+                let mut cur = id;
+                for _ in 0..=self.slots.len() {
+                    let p = self.get(cur)?;
+                    if p.fuel == m {
+                        return Some(cur);
+                    }
+                    cur = p.parent?;
+                }
+                None
             })
             .unwrap_or(id);
         if let Some(p) = self.get_mut(id) {

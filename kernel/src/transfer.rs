@@ -28,11 +28,15 @@ use crate::heap::{Heap, SetError};
 use crate::value::{ClosureRef, NativeRef, StrRef, TableRef, UserDataRef, Value};
 use std::collections::HashMap;
 
-/// Fuel units charged per top-level value, per table, per array slot and per hash entry of a
-/// copied table (each entry's key and value are covered by its unit).
-pub const UNITS_PER_ELEMENT: u64 = 1;
-/// A newly copied string costs one unit plus one per this many bytes.
-pub const STRING_BYTES_PER_UNIT: u64 = 64;
+use crate::cost::Work;
+
+/// The price of copying `pieces` values or table entries (`Work::Copied`): one piece per
+/// top-level value, table, function or userdata, per array slot and per hash entry of a copied
+/// table (an entry's key and value are covered by it, the key's and value's own copies are
+/// charged as they are made).
+fn copied(pieces: usize) -> u64 {
+    Work::Copied.units_of(pieces)
+}
 
 /// Why values could not cross. The messages are shown to the Lua program that tried to pass
 /// them, so they say what to change.
@@ -138,7 +142,7 @@ pub fn copy_values(
     };
     let mut out = Vec::with_capacity(values.len());
     for &v in values {
-        copier.hooks.charge(UNITS_PER_ELEMENT)?;
+        copier.hooks.charge(copied(1))?;
         out.push(copier.translate(v)?);
     }
     copier.drain()?;
@@ -193,8 +197,9 @@ impl Copier<'_> {
             return Ok(r);
         }
         let bytes = self.from.str(s);
+        // Hashing and copying the bytes, on top of the value itself.
         self.hooks
-            .charge(UNITS_PER_ELEMENT + bytes.len() as u64 / STRING_BYTES_PER_UNIT)?;
+            .charge(copied(1).saturating_add(Work::Bytes.units_of(bytes.len())))?;
         let r = self.to.intern(bytes)?;
         self.strings.insert(s, r);
         Ok(r)
@@ -210,11 +215,8 @@ impl Copier<'_> {
         // the receiver pays for exactly one allocation per table).
         let array = src.array_len();
         let hash = src.hash_len();
-        self.hooks.charge(
-            UNITS_PER_ELEMENT
-                .saturating_add(array as u64)
-                .saturating_add(hash as u64),
-        )?;
+        self.hooks
+            .charge(copied(1usize.saturating_add(array).saturating_add(hash)))?;
         let r = self.to.new_table(array, hash)?;
         self.tables.insert(t, r);
         self.work.push((t, r));
@@ -225,7 +227,7 @@ impl Copier<'_> {
         if let Some(&r) = self.foreign.get(&id) {
             return Ok(r);
         }
-        self.hooks.charge(UNITS_PER_ELEMENT)?;
+        self.hooks.charge(copied(1))?;
         let r = match id {
             Foreign::Lua(_) | Foreign::Native(_) => self.hooks.function(self.from, v, self.to)?,
             Foreign::UserData(u) => self.hooks.userdata(self.from, u, self.to)?,
@@ -596,9 +598,14 @@ mod tests {
         set(&mut from, inner, long, long);
         from.table_set_int(t, 1, Value::Table(inner)).unwrap();
         from.table_set_int(t, 2, Value::Int(5)).unwrap();
-        // 1 top-level value, table t (1 + 2 array slots), inner (1 + 1 hash entry), the
-        // 200-byte string once (1 + 200/64).
-        let expected = 1 + 3 + 2 + 4;
+        // At the cost table's rates (`Work::Copied`, `Work::Bytes`), each rounded up: 1
+        // top-level value, table t (1 + 2 array slots), inner (1 + 1 hash entry), the 200-byte
+        // string once (1 piece + 200 bytes).
+        use crate::cost::Work;
+        let expected = Work::Copied.units(1)
+            + Work::Copied.units(3)
+            + Work::Copied.units(2)
+            + (Work::Copied.units(1) + Work::Bytes.units(200));
         let mut budget = Budget { remaining: 100 };
         copy_values(&from, &[Value::Table(t)], &mut heap(BIG), &mut budget).unwrap();
         assert_eq!(budget.remaining, 100 - expected);

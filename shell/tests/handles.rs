@@ -281,7 +281,7 @@ fn a_whole_file_read_costs_what_it_reads_and_waits_for_fuel_when_it_cannot_pay()
         -- A small file under a small budget: priced by what the fuel can pay, charged what it
         -- read, even though the memory budget would allow a gigabyte.
         print(caps.data:read("small.txt"))
-        -- 4 MiB needs 131072 units: a child with 50000 is suspended before anything is read,
+        -- 4 MiB needs 262144 units: a child with 50000 is suspended before anything is read,
         -- and after a refuel it reads the file where it stopped.
         local child = spawn("return #caps.data:read('big.bin')", {fuel = 50000, caps = {data = caps.data}})
         local ok, e = pcall(child.wait, child)
@@ -291,7 +291,7 @@ fn a_whole_file_read_costs_what_it_reads_and_waits_for_fuel_when_it_cannot_pay()
         print(child:wait())
         local u = child:usage()
         -- The first try spent its 50000 (the host looked); the second paid for what it read.
-        print(u.fuel_used > 4 * 1024 * 1024 / 32 + 50000, u.fuel_used < 4 * 1024 * 1024 / 32 + 60000)
+        print(u.fuel_used > 4 * 1024 * 1024 / 16 + 50000, u.fuel_used < 4 * 1024 * 1024 / 16 + 60000)
         "#,
     );
     let o = tessera(&["run", "--fuel", "2000000", "--dir", &spec, &s]);

@@ -248,7 +248,7 @@ impl Kernel {
         let reserved_fuel = price_out.min(left);
         let fuel_bounded = reserved_fuel < price_out;
         if allowance < price_in || (fuel_bounded && reserved_fuel == 0) {
-            self.suspend_unpaid(id, price_in.saturating_add(1));
+            self.suspend_unpaid(id, Some(price_in.saturating_add(1)));
             return Ok(Answer::Io);
         }
         let max_bytes = if fuel_bounded {
@@ -324,16 +324,6 @@ impl Kernel {
         if let Some(p) = self.get_mut(id) {
             p.vm.meter.used = p.vm.meter.used.saturating_sub(units);
         }
-    }
-
-    /// A request its caller's fuel cannot pay: the caller is suspended out of fuel with its
-    /// trap pending and what it had left intact (as for a refused charge in the VM), to be
-    /// served again once its chain can pay `needed`.
-    fn suspend_unpaid(&mut self, id: ProcessId, needed: u64) {
-        let Some(meter) = self.get(id).map(|p| p.fuel) else {
-            return;
-        };
-        self.suspend_for_fuel(id, meter, needed.max(1));
     }
 
     /// The refusal of an open past a handle budget: which budget, how full, how to raise it.
@@ -440,7 +430,7 @@ impl Kernel {
             Err(e) if e.kind == "memory" && reserved.fuel_bounded => {
                 // The answer needs more than the fuel paid for (that fuel stays spent: the
                 // host looked): suspended, to be asked again after a refuel.
-                self.suspend_unpaid(id, reserved.fuel.saturating_add(1));
+                self.suspend_unpaid(id, Some(reserved.fuel.saturating_add(1)));
                 return Ok(None);
             }
             Err(e) => {

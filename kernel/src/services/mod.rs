@@ -34,6 +34,32 @@ enum Callee {
     Export(i64),
 }
 
+/// The fuel a copy between processes may spend: what its payer's chain allows, taken piece by
+/// piece before each piece is copied (`Work::Copied`, `transfer`). A copy that runs out is
+/// abandoned whole (see `transfer`), and what it did spend is still charged.
+#[derive(Clone, Copy, Debug)]
+struct CopyFuel {
+    left: u64,
+    spent: u64,
+}
+
+impl CopyFuel {
+    fn charge(&mut self, units: u64) -> Result<(), crate::transfer::TransferError> {
+        match self.left.checked_sub(units) {
+            Some(left) => {
+                self.left = left;
+                self.spent += units;
+                Ok(())
+            }
+            None => {
+                // Refused before the piece is copied: what was copied so far stays paid, the
+                // rest of the allowance stays the payer's (as a refused charge in the VM).
+                Err(crate::transfer::TransferError::Fuel)
+            }
+        }
+    }
+}
+
 /// Copies a module's exports into the importer: functions become proxies that call back into
 /// the module's process (recorded in order, so the module's process can keep them).
 struct ProxyHooks {
@@ -42,11 +68,12 @@ struct ProxyHooks {
     /// Exports the module's process already had (proxies number from `base + 1`).
     base: i64,
     functions: Vec<Value>,
+    fuel: CopyFuel,
 }
 
 impl crate::transfer::TransferHooks for ProxyHooks {
-    fn charge(&mut self, _units: u64) -> Result<(), crate::transfer::TransferError> {
-        Ok(())
+    fn charge(&mut self, units: u64) -> Result<(), crate::transfer::TransferError> {
+        self.fuel.charge(units)
     }
 
     fn function(
@@ -81,6 +108,7 @@ struct KeyHooks<'a> {
     functions: Vec<Value>,
     /// Gateway keys received, with their kind: they get their kind's metatable after the copy.
     gateway_keys: Vec<(UserDataRef, &'static str)>,
+    fuel: CopyFuel,
 }
 
 impl KeyHooks<'_> {
@@ -104,8 +132,8 @@ impl KeyHooks<'_> {
 }
 
 impl crate::transfer::TransferHooks for KeyHooks<'_> {
-    fn charge(&mut self, _units: u64) -> Result<(), crate::transfer::TransferError> {
-        Ok(())
+    fn charge(&mut self, units: u64) -> Result<(), crate::transfer::TransferError> {
+        self.fuel.charge(units)
     }
 
     fn function(
@@ -220,6 +248,21 @@ fn handles_option(v: Value) -> Result<Option<u64>, Refusal> {
     }
 }
 
+/// The kind of a refusal that is not a fault: the requester cannot pay for its request, so it
+/// is suspended out of fuel with its trap still pending, and the request is made again from
+/// the start once it is resumed (every service that refuses this way has changed nothing).
+const SUSPEND: &str = "suspend";
+
+/// The refusal of a request its process cannot pay for.
+fn unpaid() -> Refusal {
+    refuse(SUSPEND, "out of fuel")
+}
+
+/// The fault a request that could never be answered raises in the requester.
+fn deadlock(message: impl Into<String>) -> Refusal {
+    refuse("deadlock", message)
+}
+
 fn refuse(kind: &'static str, message: impl Into<String>) -> Refusal {
     Refusal {
         kind,
@@ -298,6 +341,8 @@ impl Kernel {
                 Ok(Vec::new())
             }),
             "process.kill" => self.with_child(id, &args, |k, _, c| {
+                // Finding the subtree reads every process record once.
+                k.charge_process(id, crate::cost::Work::Records, k.slots.len() as u64)?;
                 k.kill(c);
                 Ok(Vec::new())
             }),
@@ -328,14 +373,251 @@ impl Kernel {
                     }
                 }
             }
-            Ok(Answer::Wait(child)) => {
-                if let Some(p) = self.get_mut(id) {
-                    p.waiting_on = Some(child);
-                }
-            }
+            Ok(Answer::Wait(child)) => self.park(id, child),
             Ok(Answer::Io) => {}
+            Err(r) if r.kind == SUSPEND => self.suspend_unpaid(id, None),
             Err(r) => self.fail(id, r),
         }
+        // Keys dropped by the service (a failed copy, a kill) may leave ended processes
+        // unreachable.
+        self.reap_unheld();
+    }
+
+    /// Charges `pieces` of `work` to process `id` (its meter and every ancestor's) before
+    /// the kernel does that work for it. A charge its chain cannot pay is refused whole with
+    /// [`unpaid`], before the work: nothing is charged and the process keeps what it had (as
+    /// a refused charge in the VM).
+    fn charge_process(
+        &mut self,
+        id: ProcessId,
+        work: crate::cost::Work,
+        pieces: u64,
+    ) -> Result<(), Refusal> {
+        if self.get(id).is_none() {
+            return Err(refuse("error", "no such process"));
+        }
+        self.charge_fuel(id, work.units(pieces))
+            .map_err(|_| unpaid())
+    }
+
+    /// Reaps the ended processes that the last key designating them has left (DESIGN,
+    /// "Process lifecycle"): their VMs, banks and meters are freed, and the keys they held
+    /// released in turn (which may leave more processes unheld; the work list, not the Rust
+    /// stack, follows them).
+    pub(crate) fn reap_unheld(&mut self) {
+        let mut queue = self.keys.take_unheld();
+        while let Some(n) = queue.pop() {
+            let id = ProcessId::from_u64(n);
+            if !self.reapable(id) {
+                continue;
+            }
+            let parent = self.get(id).and_then(|p| p.parent);
+            self.remove(id);
+            self.keys.forget_orphan(n);
+            queue.extend(self.keys.take_unheld());
+            // A parent that ended and is held by nobody waited only for this last child.
+            if let Some(parent) = parent {
+                queue.push(parent.to_u64());
+            }
+        }
+    }
+
+    /// Reaps `id` if it has just ended and no key reaches it.
+    pub(crate) fn reap_if_ended(&mut self, id: ProcessId) {
+        if self.keys.is_orphan(id.to_u64()) && self.reapable(id) {
+            self.remove(id);
+            self.keys.forget_orphan(id.to_u64());
+            self.reap_unheld();
+        }
+    }
+
+    /// Whether `id` has ended (done or failed), no key designates it, it serves and waits for
+    /// nothing, and no process below it lives: nothing can ever reach it again. The session's
+    /// root (no parent) is never reaped: its embedder holds it.
+    fn reapable(&self, id: ProcessId) -> bool {
+        let Some(p) = self.get(id) else { return false };
+        if !self.keys.is_orphan(id.to_u64()) {
+            return false;
+        }
+        if p.parent.is_none()
+            || !matches!(p.state, State::Done | State::Failed)
+            || self.keys.designated(id.to_u64())
+            || !p.serving.is_empty()
+            || p.calling.is_some()
+            || p.waiting_on.is_some()
+            || p.io.is_some()
+        {
+            return false;
+        }
+        // Its meters head the chains of its children's: it goes only after them.
+        !self.processes().any(|c| c.parent == Some(id))
+    }
+
+    /// Suspends `id` out of fuel with its trap pending and what it had left intact: resumed
+    /// once its chain can pay `needed` (by default, more than it has now), it makes its
+    /// request again.
+    pub(crate) fn suspend_unpaid(&mut self, id: ProcessId, needed: Option<u64>) {
+        let Some(meter) = self.get(id).map(|p| p.fuel) else {
+            return;
+        };
+        if let Some(p) = self.get_mut(id) {
+            p.waiting_on = None;
+        }
+        let needed = needed.unwrap_or_else(|| self.fuel.allowance(meter).saturating_add(1));
+        self.suspend_for_fuel(id, meter, needed.max(1));
+    }
+
+    /// The process `id` waits for, if it waits for one (in `wait`, a call or an import).
+    fn waits_for(&self, id: ProcessId) -> Option<ProcessId> {
+        let p = self.get(id)?;
+        if p.state != State::Waiting {
+            return None;
+        }
+        p.waiting_on.or(p.calling)
+    }
+
+    /// Whether `id` would close a cycle of waits by waiting for `target`: the processes on
+    /// the way from `target` back to `id` if so. The walk is bounded by the number of
+    /// processes, and each step is charged to `payer` (`Work::Records`) before it is taken.
+    fn wait_cycle(
+        &mut self,
+        id: ProcessId,
+        target: ProcessId,
+        payer: Option<ProcessId>,
+    ) -> Result<Option<Vec<ProcessId>>, Refusal> {
+        let mut path = Vec::new();
+        let mut cur = target;
+        for _ in 0..=self.slots.len() {
+            if let Some(payer) = payer {
+                self.charge_process(payer, crate::cost::Work::Records, 1)?;
+            }
+            if cur == id {
+                return Ok(Some(path));
+            }
+            path.push(cur);
+            match self.waits_for(cur) {
+                Some(next) => cur = next,
+                None => return Ok(None),
+            }
+        }
+        Ok(None)
+    }
+
+    /// Whether `id` waits to make a call that has not started (its callee was busy): such a
+    /// call can still be served, as a callback, if its callee comes to wait for it.
+    fn pending_call(&self, id: ProcessId) -> bool {
+        self.get(id).is_some_and(|p| {
+            p.state == State::Waiting
+                && p.calling.is_none()
+                && p.vm.trap_native().is_some_and(|n| {
+                    matches!(p.vm.natives().name(n), "process.call" | "process.proxy")
+                })
+        })
+    }
+
+    /// `id` waits for `target` — unless that closes a cycle of waits (DESIGN, "Process
+    /// lifecycle"). A cycle in which some process waits to make a call is broken by serving
+    /// that call at once, above its callee's waiting trap; any other cycle could never end,
+    /// and `id`, whose request would close it, gets a `deadlock` fault instead of waiting.
+    fn park(&mut self, id: ProcessId, target: ProcessId) {
+        let cycle = match self.wait_cycle(id, target, Some(id)) {
+            Ok(c) => c,
+            Err(r) if r.kind == SUSPEND => return self.suspend_unpaid(id, None),
+            Err(r) => return self.fail(id, r),
+        };
+        let Some(cycle) = cycle else {
+            if let Some(p) = self.get_mut(id) {
+                p.waiting_on = Some(target);
+            }
+            return;
+        };
+        if let Some(q) = cycle.iter().copied().find(|&q| self.pending_call(q)) {
+            if let Some(p) = self.get_mut(id) {
+                p.waiting_on = Some(target);
+            }
+            // Made again, the call finds its callee waiting for it and runs as a callback.
+            if let Some(p) = self.get_mut(q) {
+                p.waiting_on = None;
+            }
+            self.service(q);
+            return;
+        }
+        let message = self.deadlock_message(id, target);
+        if let Some(p) = self.get_mut(id) {
+            p.waiting_on = None;
+            p.calling = None;
+        }
+        self.fail(id, deadlock(message));
+    }
+
+    fn deadlock_message(&self, id: ProcessId, target: ProcessId) -> String {
+        if id == target {
+            return "a process cannot wait for itself".into();
+        }
+        let name = self.get(target).map(|p| p.name.as_str()).unwrap_or("?");
+        format!("waiting for '{name}' would never end: it waits (through other processes) for the waiter")
+    }
+
+    /// When nothing can run and nothing waits for the host, waits that can never end are
+    /// broken: a cycle with a pending call has that call served; otherwise a process in the
+    /// cycle (the first in slot order) gets a `deadlock` fault, as does a process that waits
+    /// for nothing at all (a restored one, say). Returns whether anything changed.
+    pub(crate) fn break_deadlock(&mut self) -> bool {
+        // A wait whose process stopped after the waiters were woken is answered first.
+        let stale = self.processes().any(|p| {
+            p.waiting_on.is_some_and(|c| {
+                self.get(c).is_none_or(|c| {
+                    matches!(
+                        c.state,
+                        State::Done | State::Failed | State::Suspended | State::Killed
+                    )
+                })
+            })
+        });
+        if stale {
+            self.wake_waiters();
+            return true;
+        }
+        for index in 0..self.slots.len() {
+            let Some(id) = self.id_at(index) else {
+                continue;
+            };
+            let Some(p) = self.get(id) else { continue };
+            if p.state != State::Waiting || p.io.is_some() {
+                continue;
+            }
+            let Some(target) = self.waits_for(id) else {
+                if p.vm.trap_native().is_some() {
+                    self.fail(
+                        id,
+                        deadlock("the process waits for something that can never answer"),
+                    );
+                    return true;
+                }
+                continue;
+            };
+            let Ok(Some(cycle)) = self.wait_cycle(id, target, None) else {
+                continue;
+            };
+            if let Some(q) = std::iter::once(id)
+                .chain(cycle.iter().copied())
+                .find(|&q| self.pending_call(q))
+            {
+                if let Some(p) = self.get_mut(q) {
+                    p.waiting_on = None;
+                }
+                self.service(q);
+                return true;
+            }
+            let message = self.deadlock_message(id, target);
+            if let Some(p) = self.get_mut(id) {
+                p.waiting_on = None;
+                p.calling = None;
+            }
+            self.fail(id, deadlock(message));
+            return true;
+        }
+        false
     }
 
     /// Processes waiting for a child that has stopped get their answer.
@@ -416,8 +698,19 @@ impl Kernel {
         f(self, args, child).map(Answer::Values)
     }
 
+    /// Charges `holder` for walking `key`'s ancestry (revocation checks and forwarders:
+    /// `revocable` chains), one `Work::Records` a key, before the walk.
+    fn charge_key_walk(
+        &mut self,
+        holder: ProcessId,
+        key: crate::clist::KeyId,
+    ) -> Result<(), Refusal> {
+        let records = self.keys.depth(key) as u64 + 1;
+        self.charge_process(holder, crate::cost::Work::Records, records)
+    }
+
     /// The process a key held by `holder` designates.
-    fn resolve(&self, holder: ProcessId, v: Value) -> Result<ProcessId, Refusal> {
+    fn resolve(&mut self, holder: ProcessId, v: Value) -> Result<ProcessId, Refusal> {
         let p = self
             .get(holder)
             .ok_or_else(|| refuse("error", "no such process"))?;
@@ -426,6 +719,7 @@ impl Kernel {
             .clist
             .get(handle)
             .ok_or_else(|| refuse("revoked", "the process key is no longer held"))?;
+        self.charge_key_walk(holder, key)?;
         if self.keys.is_revoked(key) {
             return Err(Refusal {
                 kind: "revoked",
@@ -463,17 +757,7 @@ impl Kernel {
         function: Callee,
         args: &[Value],
     ) -> Result<Answer, Refusal> {
-        let mut cur = Some(callee);
-        let mut cycle = false;
-        for _ in 0..self.slots.len() + 1 {
-            let Some(p) = cur else { break };
-            if p == id {
-                cycle = true;
-                break;
-            }
-            cur = self.get(p).and_then(|p| p.waiting_on.or(p.calling));
-        }
-        if !cycle {
+        if self.wait_cycle(id, callee, Some(id))?.is_none() {
             return Ok(Answer::Wait(callee));
         }
         let parked = self.get(callee).is_some_and(|c| {
@@ -486,10 +770,9 @@ impl Kernel {
             return self.start_callback(id, callee, function, args);
         }
         let name = self.get(callee).map(|c| c.name.clone()).unwrap_or_default();
-        Err(refuse(
-            "error",
-            format!("call into '{name}' would deadlock: it is waiting for the caller and cannot take the call"),
-        ))
+        Err(deadlock(format!(
+            "call into '{name}' would never end: it is waiting for the caller and cannot take the call"
+        )))
     }
 
     /// Starts `function(args…)` in `callee`, which waits in a kernel service for (a process
@@ -503,7 +786,8 @@ impl Kernel {
         args: &[Value],
     ) -> Result<Answer, Refusal> {
         self.with_taken(callee, "the process is gone", |k, c| {
-            let copied = k.copy_between(id, args, c, callee, Op::CallArgument)?;
+            // The caller pays the copy of its arguments.
+            let copied = k.copy_between(id, args, c, callee, id, Op::CallArgument)?;
             let f = callee_function(c, &function)?;
             let runner = native(&mut c.vm, "process.callback")
                 .map_err(|_| refuse("error", "no callback native"))?;
@@ -599,6 +883,12 @@ impl Kernel {
                 }
             }
             Ok(Answer::Wait(_) | Answer::Io) => {}
+            // The callback is over and cannot run again: its answer is abandoned (the copy
+            // left nothing behind) and the caller hears why.
+            Err(r) if r.kind == SUSPEND => self.fail(
+                caller,
+                refuse("fuel", "out of fuel while receiving the results of a call"),
+            ),
             Err(r) => self.fail(caller, r),
         }
     }
@@ -644,13 +934,14 @@ impl Kernel {
         to: ProcessId,
     ) -> Result<Vec<Value>, Refusal> {
         self.with_taken(to, "the process is gone", |k, receiver| {
-            k.copy_between(from, values, receiver, to, Op::CallResult)
+            // The receiver asked for the values (a waiter, a caller): it pays the copy.
+            k.copy_between(from, values, receiver, to, to, Op::CallResult)
         })
     }
 
     /// The process and function a far-function key held by `holder` designates, if `v` is one.
     fn far_function(
-        &self,
+        &mut self,
         holder: ProcessId,
         v: Value,
     ) -> Result<Option<(ProcessId, i64)>, Refusal> {
@@ -660,6 +951,7 @@ impl Kernel {
         let Some(key) = key_handle(&p.vm, v).and_then(|h| p.clist.get(h)) else {
             return Ok(None);
         };
+        self.charge_key_walk(holder, key)?;
         let Some(KeyKind::FarFunction { process, function }) = self.keys.resolve(key).cloned()
         else {
             return Ok(None);
@@ -756,21 +1048,32 @@ impl Kernel {
                 }
             }
         }
-        let mut child_vm = factory(&name, memory)
-            .map_err(|_| refuse("memory", "not enough memory for the new process"))?;
-        // The child's fresh heap is charged to the parent's chain too: it must fit.
-        let need = child_vm.heap.bank.used() as u64;
-        if self.memory_allowance(parent) < need {
-            return Err(refuse("memory", format!("not enough memory to create process '{name}': the memory budget of its parent (or an ancestor) is spent")));
+        // The spawner pays fuel for the spawn and for compiling the source, before either.
+        self.charge_process(parent, crate::cost::Work::Records, 1)?;
+        self.charge_process(parent, crate::cost::Work::SourceBytes, source.len() as u64)?;
+        // The child's load (its library, the compiled chunk) is charged to its own bank, which
+        // until it exists may hold no more than its parent's chain has left: what it holds then
+        // is charged to that chain, and fits.
+        let spent = || {
+            refuse("memory", format!("not enough memory to create process '{name}': its memory budget, or what its parent (or an ancestor) has left, cannot hold it"))
+        };
+        let room = self
+            .memory_allowance(parent)
+            .min(memory as u64)
+            .min(usize::MAX as u64) as usize;
+        let mut child_vm = factory(&name, room).map_err(|_| spent())?;
+        // The compiler's output is about as large as its source: refused at once when the
+        // source alone cannot fit.
+        if source.len() > room.saturating_sub(child_vm.heap.bank.used()) {
+            return Err(spent());
         }
         let proto = crate::compiler::compile(source, format!("={name}").as_bytes())
             .map_err(|e| refuse("error", String::from_utf8_lossy(&e.message).into_owned()))?;
-        let f = child_vm
-            .load(&proto, None)
-            .map_err(|_| refuse("memory", "not enough memory for the new process"))?;
-        child_vm
-            .start(f, &[])
-            .map_err(|_| refuse("memory", "not enough memory for the new process"))?;
+        let f = child_vm.load(&proto, None).map_err(|_| spent())?;
+        drop(proto);
+        child_vm.start(f, &[]).map_err(|_| spent())?;
+        // From now on its bank is bounded by its intent and, before each slice, its chain.
+        child_vm.heap.bank.set_limit(memory);
         let child = self.add(Some(parent), &name, child_vm, fuel);
         if let Some(n) = handles {
             self.set_handle_limit(child, n);
@@ -781,7 +1084,7 @@ impl Kernel {
             let oom = |_| refuse("memory", "not enough memory for the new process");
             let given = match caps {
                 Value::Table(_) => k
-                    .copy_between(parent, &[caps], proc_, child, Op::Spawn)
+                    .copy_between(parent, &[caps], proc_, child, parent, Op::Spawn)
                     .map(|v| v.first().copied().unwrap_or(Value::Nil))?,
                 _ => proc_.vm.new_table(0, 0).map(Value::Table).map_err(oom)?,
             };
@@ -980,7 +1283,7 @@ impl Kernel {
         let key = args.first().copied().unwrap_or(Value::Nil);
         if let Some(callee) = self.get_mut(id).and_then(|p| p.calling.take()) {
             // The callee stopped: its results (or fault) are the call's.
-            return self.answer_from(id, callee, key);
+            return self.answer_again(id, callee, key);
         }
         let callee = self.resolve(id, key)?;
         if callee == id {
@@ -1020,7 +1323,8 @@ impl Kernel {
     ) -> Result<Answer, Refusal> {
         self.with_taken(callee, "the process is gone", |k, c| {
             // Arguments are copied into the callee's heap (its bank pays); keys cross as keys.
-            let copied = k.copy_between(id, args, c, callee, Op::CallArgument)?;
+            // The caller pays the copy of its arguments.
+            let copied = k.copy_between(id, args, c, callee, id, Op::CallArgument)?;
             let f = callee_function(c, &function)?;
             c.vm.start(f, &copied)
                 .map_err(|_| refuse("memory", "not enough memory in the called process"))?;
@@ -1046,7 +1350,7 @@ impl Kernel {
             _ => return Err(refuse("error", "broken proxy")),
         };
         if let Some(callee) = self.get_mut(id).and_then(|p| p.calling.take()) {
-            return self.answer_from(id, callee, key);
+            return self.answer_again(id, callee, key);
         }
         let (callee, index) = match self.far_function(id, key)? {
             Some(target) => target,
@@ -1064,17 +1368,21 @@ impl Kernel {
     /// Ends a process and every process below it; their heaps are freed, and keys to them
     /// answer with a `killed` fault from now on (their ids are never reused).
     pub(crate) fn kill(&mut self, root: ProcessId) {
+        // One pass over the table for the children of each process, then the subtree from
+        // it: linear in the number of processes, whatever the shape of the tree.
+        let mut children: HashMap<ProcessId, Vec<ProcessId>> = HashMap::new();
+        for index in 0..self.slots.len() {
+            if let Some(id) = self.id_at(index) {
+                if let Some(parent) = self.get(id).and_then(|p| p.parent) {
+                    children.entry(parent).or_default().push(id);
+                }
+            }
+        }
         let mut doomed = vec![root];
         let mut i = 0;
         while i < doomed.len() {
-            let parent = doomed[i];
-            for index in 0..self.slots.len() {
-                if let Some(id) = self.id_at(index) {
-                    if self.get(id).and_then(|p| p.parent) == Some(parent) && !doomed.contains(&id)
-                    {
-                        doomed.push(id);
-                    }
-                }
+            if let Some(kids) = children.remove(&doomed[i]) {
+                doomed.extend(kids);
             }
             i += 1;
         }
@@ -1083,23 +1391,53 @@ impl Kernel {
         for id in doomed.into_iter().rev() {
             self.remove(id);
         }
+        self.reap_unheld();
     }
 
     /// Copies `values` from process `from` (in the kernel) into `to` (taken out of its slot by
     /// the caller, `to_id` its id): plain data copied, keys granted into `to`'s c-list and
     /// recorded as `op` in the audit log. On failure nothing stays granted.
+    ///
+    /// Who pays: the receiver's bank pays for the memory (within its chain); the fuel is paid
+    /// by `payer`, the process whose request causes the copy (the caller for its arguments and
+    /// a spawner for `caps`, the waiter or caller for the results it receives), charged piece
+    /// by piece before each piece is copied. A payer that runs out gets [`unpaid`]: no values,
+    /// nothing granted, and what the copy spent charged.
     fn copy_between(
         &mut self,
         from: ProcessId,
         values: &[Value],
         to: &mut crate::process::Process,
         to_id: ProcessId,
+        payer: ProcessId,
         op: Op,
     ) -> Result<Vec<Value>, Refusal> {
+        let meter = if payer == to_id {
+            to.fuel
+        } else {
+            self.get(payer)
+                .map(|p| p.fuel)
+                .ok_or_else(|| refuse("error", "no such process"))?
+        };
+        let mut fuel = CopyFuel {
+            left: self.fuel.allowance(meter),
+            spent: 0,
+        };
         // The receiver's bank pays, within what its memory chain allows.
         crate::process::bound(&self.memory, to);
-        let r = self.copy_into(from, values, to, to_id, op);
+        let r = self.copy_into(from, values, to, to_id, op, &mut fuel);
         crate::process::settle(&mut self.memory, to);
+        // The copy spent at most the allowance, so every meter on the chain can pay it.
+        let charged = self.fuel.charge(meter, fuel.spent);
+        debug_assert!(charged.is_ok(), "a copy spent more than its allowance");
+        let vm = if payer == to_id {
+            Some(&mut to.vm)
+        } else {
+            self.get_mut(payer).map(|p| &mut p.vm)
+        };
+        if let Some(vm) = vm {
+            vm.meter.used = vm.meter.used.saturating_add(fuel.spent);
+        }
         r
     }
 
@@ -1110,6 +1448,7 @@ impl Kernel {
         to: &mut crate::process::Process,
         to_id: ProcessId,
         op: Op,
+        fuel: &mut CopyFuel,
     ) -> Result<Vec<Value>, Refusal> {
         let meta =
             process_key_meta(&mut to.vm).map_err(|_| refuse("memory", "not enough memory"))?;
@@ -1146,12 +1485,14 @@ impl Kernel {
             proxy,
             functions: Vec::new(),
             gateway_keys: Vec::new(),
+            fuel: *fuel,
         };
         let result =
             crate::transfer::copy_values(&sender.vm.heap, values, &mut to_vm.heap, &mut hooks);
         let granted = std::mem::take(&mut hooks.granted);
         let functions = std::mem::take(&mut hooks.functions);
         let gateway_keys = std::mem::take(&mut hooks.gateway_keys);
+        *fuel = hooks.fuel;
         let mut result = result;
         if result.is_ok() {
             for (ud, kind) in gateway_keys {
@@ -1195,7 +1536,10 @@ impl Kernel {
                     to_clist.drop(handle);
                     let _ = keys.release(key);
                 }
-                Err(refuse("error", e.to_string()))
+                match e {
+                    crate::transfer::TransferError::Fuel => Err(unpaid()),
+                    e => Err(refuse("error", e.to_string())),
+                }
             }
         }
     }
@@ -1234,6 +1578,9 @@ impl Kernel {
             Value::UserData(u) => key_name(&p.vm, u).unwrap_or_default(),
             _ => String::new(),
         };
+        // Deriving walks the target's ancestry twice (revocation, then what it designates).
+        let records = 2 * (self.keys.depth(target) as u64 + 1);
+        self.charge_process(id, crate::cost::Work::Records, records)?;
         let forwarder = self
             .keys
             .derive(target, KeyKind::Forwarder { target })
@@ -1356,53 +1703,110 @@ impl Kernel {
     }
 
     fn finish_import(&mut self, parent: ProcessId, child: ProcessId) -> Result<Answer, Refusal> {
-        let key = match self.get_mut(parent) {
+        let (key, slot) = match self.get_mut(parent) {
             Some(p) => match p.vm.intern(b"kernel.importing") {
-                Ok(k) => {
-                    let v = p.vm.raw_get(p.vm.registry, k);
-                    let _ = p.vm.raw_set(p.vm.registry, k, Value::Nil);
-                    v
-                }
-                Err(_) => Value::Nil,
+                Ok(k) => (p.vm.raw_get(p.vm.registry, k), Some(k)),
+                Err(_) => (Value::Nil, None),
             },
-            None => Value::Nil,
+            None => (Value::Nil, None),
+        };
+        let forget = |k: &mut Kernel| {
+            if let (Some(p), Some(slot)) = (k.get_mut(parent), slot) {
+                let _ = p.vm.raw_set(p.vm.registry, slot, Value::Nil);
+            }
         };
         if self.get(child).map(|c| c.state) != Some(State::Done) {
+            forget(self);
             return self.wait(parent, &[key]);
         }
         let proxy = self
             .get(parent)
             .and_then(|p| p.vm.natives().id_of("process.proxy"))
             .ok_or_else(|| refuse("error", "no proxy native"))?;
+        let meter = self
+            .get(parent)
+            .map(|p| p.fuel)
+            .ok_or_else(|| refuse("error", "no such process"))?;
         let Some(mut c) = self
             .slots
             .get_mut(child_index(child))
             .and_then(|s| s.process.take())
         else {
+            forget(self);
             return Err(refuse("killed", "the module's process is gone"));
         };
         let exported = c.results.first().copied().unwrap_or(Value::Nil);
         let base = exports_len(&mut c.vm);
+        // The importer pays: fuel for the copy, its bank (within its chain) for the memory.
         let mut hooks = ProxyHooks {
             proxy,
             key,
             base,
             functions: Vec::new(),
+            fuel: CopyFuel {
+                left: self.fuel.allowance(meter),
+                spent: 0,
+            },
         };
+        self.bound_memory(parent);
         let copied = match self.get_mut(parent) {
             Some(p) => {
                 crate::transfer::copy_values(&c.vm.heap, &[exported], &mut p.vm.heap, &mut hooks)
-                    .map_err(|e| refuse("error", e.to_string()))
             }
-            None => Err(refuse("error", "no such process")),
+            None => Err(crate::transfer::TransferError::Refused(
+                "no such process".into(),
+            )),
         };
+        self.settle_memory(parent);
+        // The copy spent at most the allowance, so every meter on the chain can pay it.
+        let charged = self.fuel.charge(meter, hooks.fuel.spent);
+        debug_assert!(charged.is_ok(), "a copy spent more than its allowance");
+        if let Some(p) = self.get_mut(parent) {
+            p.vm.meter.used = p.vm.meter.used.saturating_add(hooks.fuel.spent);
+        }
         // The module's process keeps its exported functions reachable, by proxy index.
-        let kept = append_exports(&mut c.vm, base, &hooks.functions);
+        let kept = match copied {
+            Ok(_) => append_exports(&mut c.vm, base, &hooks.functions),
+            Err(_) => Ok(()),
+        };
         if let Some(slot) = self.slots.get_mut(child_index(child)) {
             slot.process = Some(c);
         }
-        kept.map_err(|_| refuse("memory", "not enough memory in the module's process"))?;
-        copied.map(Answer::Values)
+        match copied {
+            Err(crate::transfer::TransferError::Fuel) => {
+                // Asked for again once the importer is resumed.
+                if let Some(p) = self.get_mut(parent) {
+                    p.calling = Some(child);
+                }
+                Err(unpaid())
+            }
+            Err(e) => {
+                forget(self);
+                Err(refuse("error", e.to_string()))
+            }
+            Ok(values) => {
+                forget(self);
+                kept.map_err(|_| refuse("memory", "not enough memory in the module's process"))?;
+                Ok(Answer::Values(values))
+            }
+        }
+    }
+
+    /// The answer of a call `id` made to `callee`; if `id` cannot pay for receiving it, the
+    /// call stays made (it is asked for again once `id` is resumed).
+    fn answer_again(
+        &mut self,
+        id: ProcessId,
+        callee: ProcessId,
+        key: Value,
+    ) -> Result<Answer, Refusal> {
+        let r = self.answer_from(id, callee, key);
+        if matches!(&r, Err(e) if e.kind == SUSPEND) {
+            if let Some(p) = self.get_mut(id) {
+                p.calling = Some(callee);
+            }
+        }
+        r
     }
 
     /// What a stopped process has for a waiter: its results, or its fault.

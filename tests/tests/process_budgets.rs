@@ -1,0 +1,261 @@
+//! Budgets of the kernel services (issue 9): waits that could never end raise a `deadlock`
+//! fault in the requester instead of stopping the host; callbacks into a process blocked in
+//! `wait()` are served; copies between processes, spawns and kills are charged fuel; a child's
+//! load is charged to its memory chain before it exists; ended processes nobody can reach are
+//! reaped. No timing: every test asserts outcomes, fuel charged and memory used.
+
+use kernel::process::State;
+use tessera_tests::{root_process, run_root};
+
+/// Runs `src` as the root and returns what it printed.
+fn run(src: &str) -> String {
+    run_root(src, 1_000_000_000).0
+}
+
+#[test]
+fn a_child_calls_back_into_a_parent_blocked_in_wait() {
+    let out = run(r#"
+        local p = spawn("return caps.cb(5), caps.cb(6)", {caps = {cb = function(x) return x * 2 end}})
+        print(p:wait())
+        -- The same when the child's call arrives before the parent waits.
+        local q = spawn("local r = caps.cb(1) return r + 1", {caps = {cb = function(x) return x + 10 end}})
+        for i = 1, 1000 do end
+        print(q:wait())
+    "#);
+    assert_eq!(out, "10\t12\n12\n");
+}
+
+#[test]
+fn a_process_waiting_for_itself_gets_a_deadlock_fault() {
+    let out = run(r#"
+        local p = spawn("function f(k) local ok, e = pcall(k.wait, k) return ok, e.kind, e.message end", {name = "selfish"})
+        p:wait()
+        print(p:call("f", p))
+        -- Uncaught, it reaches the caller as the callee's error, with the fault as its value.
+        local q = spawn("function f(k) return k:wait() end", {name = "q"})
+        q:wait()
+        local ok, e = pcall(q.call, q, "f", q)
+        print(ok, e.kind, e.value.kind)
+        print("alive")
+    "#);
+    assert_eq!(
+        out,
+        "false\tdeadlock\ta process cannot wait for itself\nfalse\terror\tdeadlock\nalive\n"
+    );
+}
+
+#[test]
+fn a_callee_waiting_for_its_caller_gets_a_deadlock_fault() {
+    // b calls a; a waits for b, which waits for a's answer: a's wait closes the cycle.
+    let out = run(r#"
+        -- Each spins first (fuel slices, not time) so that both calls are under way.
+        local a = spawn("function f(b) for i = 1, 3e6 do end local ok, e = pcall(b.wait, b) return ok, e.kind end", {name = "a"})
+        local b = spawn("function g(a, me) return a:call('f', me) end", {name = "b"})
+        a:wait() b:wait()
+        print(b:call("g", a, b))
+        print(a:status(), b:status())
+    "#);
+    assert_eq!(out, "false\tdeadlock\ndone\tdone\n");
+}
+
+#[test]
+fn two_processes_waiting_for_each_other_fault_only_the_one_closing_the_cycle() {
+    let out = run(r#"
+        -- Each spins first (fuel slices, not time) so that both calls are under way.
+        local a = spawn("function f(b) for i = 1, 3e6 do end local ok, e = pcall(b.wait, b) return 'a', ok, type(e) == 'table' and e.kind or 'ok' end", {name = "a"})
+        local b = spawn("function g(a) for i = 1, 3e6 do end local ok, e = pcall(a.wait, a) return 'b', ok, type(e) == 'table' and e.kind or 'ok' end", {name = "b"})
+        a:wait() b:wait()
+        local x = spawn("return caps.a:call('f', caps.b)", {caps = {a = a, b = b}})
+        local y = spawn("return caps.b:call('g', caps.a)", {caps = {a = a, b = b}})
+        local r = {}
+        for _, p in ipairs({x, y}) do
+            local who, ok, kind = p:wait()
+            r[#r + 1] = who .. ":" .. kind
+        end
+        table.sort(r)
+        print(table.concat(r, " "))
+    "#);
+    assert!(
+        out == "a:deadlock b:ok\n" || out == "a:ok b:deadlock\n",
+        "{out}"
+    );
+}
+
+#[test]
+fn a_wait_on_itself_never_stops_the_kernel() {
+    // The kernel goes on running (and the root finishes) after the fault.
+    let (mut k, root, out) = root_process(
+        r#"
+        local p = spawn("function f(k) return pcall(k.wait, k) end", {name = "p"})
+        p:wait()
+        local ok, e = p:call("f", p)
+        print(ok, e.kind)
+        "#,
+        100_000_000,
+    );
+    k.run_until_idle();
+    assert_eq!(k.get(root).map(|p| p.state), Some(State::Done));
+    assert_eq!(String::from_utf8_lossy(&out.borrow()), "false\tdeadlock\n");
+}
+
+#[test]
+fn the_session_never_exits_for_a_childs_deadlock() {
+    let mut s = shell::runner::Session::new(Some(100_000_000), 64 << 20).expect("session");
+    let mut out = Vec::new();
+    let r = s.run_chunk(
+        br#"
+        local p = spawn("function f(k) return k:wait() end")
+        p:wait()
+        local ok, e = pcall(p.call, p, "f", p)
+        print(ok, e.value.kind)
+        "#,
+        "=main",
+        &[],
+        &mut out,
+    );
+    assert!(r.is_ok(), "{:?}", r.err().map(|f| f.describe()));
+    assert_eq!(String::from_utf8_lossy(&out), "false\tdeadlock\n");
+}
+
+#[test]
+fn copies_between_processes_are_charged_to_the_receiver_and_retried_after_a_refuel() {
+    let out = run(r#"
+        local lib = spawn("function make(n) local t = {} for i = 1, n do t[i] = i end return t end", {name = "lib"})
+        lib:wait()
+        -- 100,000 entries cost m at least 50,000 units to receive: its 20,000 cannot pay.
+        local m = spawn("local t = caps.lib:call('make', 100000) return #t", {name = "m", fuel = 20000, caps = {lib = lib}})
+        local ok, e = pcall(m.wait, m)
+        local u = m:usage()
+        print(ok, e.kind, m:status(), u.fuel_used <= u.fuel_limit)
+        -- Refuelled, it receives the whole table (the refused copy left nothing behind).
+        m:refuel(1000000) m:resume()
+        print(m:wait())
+        local small = spawn("local t = caps.lib:call('make', 10) return #t", {name = "small", caps = {lib = lib}})
+        print(small:wait())
+        local big = spawn("local t = caps.lib:call('make', 100000) return #t", {name = "big", caps = {lib = lib}})
+        print(big:wait())
+        print(big:usage().fuel_used - small:usage().fuel_used >= 100000 / 2)
+        -- Arguments are paid by the caller.
+        local sink = spawn("function take(t) return #t end", {name = "sink"})
+        sink:wait()
+        local callers = spawn([[
+            local t = {} for i = 1, 100000 do t[i] = i end
+            function pass(sink) return sink:call('take', t) end
+            function keep(sink) return sink:call('take', {1}) end
+        ]], {name = "callers"})
+        callers:wait()
+        local before = callers:usage().fuel_used
+        callers:call("keep", sink)
+        local mid = callers:usage().fuel_used
+        print(callers:call("pass", sink))
+        print(callers:usage().fuel_used - mid - (mid - before) >= 100000 / 2)
+    "#);
+    assert_eq!(
+        out,
+        "false\tfuel\tsuspended\ttrue\n100000\n10\n100000\ntrue\n100000\ntrue\n"
+    );
+}
+
+#[test]
+fn a_childs_load_is_charged_to_its_chain_before_it_exists() {
+    let (out, k) = run_root(
+        r#"
+        local src = "local s = '" .. string.rep("x", 3000000) .. "' return #s"
+        local kids, refused = {}, nil
+        for i = 1, 80 do
+            local ok, p = pcall(spawn, src, {name = "kid" .. i})
+            if not ok then refused = p break end
+            kids[i] = p
+        end
+        print(#kids < 21, refused.kind)
+        print(kids[1]:wait())
+        "#,
+        10_000_000_000,
+    );
+    assert_eq!(out, "true\tmemory\n3000000\n");
+    // Every byte of every heap is inside the root's 64 MiB.
+    let held: usize = k.processes().map(|p| p.vm.heap.bank.used()).sum();
+    assert!(held <= 64 << 20, "{held} bytes held");
+}
+
+#[test]
+fn compiling_a_childs_source_is_charged_to_the_spawner() {
+    let out = run(r#"
+        -- 3 MB of source at 4 bytes a unit is 750,000 units: more than m has.
+        local m = spawn([[
+            local src = "return '" .. string.rep("x", 3000000) .. "'"
+            local p = spawn(src)
+            return 'spawned'
+        ]], {name = "m", fuel = 500000})
+        local ok, e = pcall(m.wait, m)
+        print(ok, e.kind, m:status())
+        m:refuel(10000000) m:resume()
+        print(m:wait(), m:usage().fuel_used > 750000)
+    "#);
+    assert_eq!(out, "false\tfuel\tsuspended\nspawned\ttrue\n");
+}
+
+#[test]
+fn ended_processes_nobody_can_reach_are_reaped() {
+    let (out, k) = run_root(
+        r#"
+        for i = 1, 300 do local p = spawn("return 1", {fuel = 100000}) p:wait() end
+        collectgarbage() collectgarbage()
+        -- Held keys keep their processes (done, failed, or still running children of a done one).
+        local kept = spawn("return 'kept'")
+        local bad = spawn("error('bad')")
+        local parent = spawn("local c = spawn('function f() return 1 end') c:wait() caps.box.c = c return 1", {caps = {box = {}}})
+        kept:wait() pcall(bad.wait, bad) parent:wait()
+        collectgarbage() collectgarbage()
+        print(kept:wait(), select(2, pcall(bad.wait, bad)).kind, kept:status())
+        "#,
+        1_000_000_000,
+    );
+    assert_eq!(out, "kept\terror\tdone\n");
+    // The root, `kept`, `bad`, `parent` (and possibly its child while `parent` is held).
+    assert!(k.process_count() <= 5, "{} processes", k.process_count());
+}
+
+#[test]
+fn a_process_ending_after_its_key_was_dropped_is_reaped() {
+    let (_, k) = run_root(
+        r#"
+        for i = 1, 200 do spawn("local x = 0 for j = 1, 1000 do x = x + j end return x") end
+        collectgarbage() collectgarbage()
+        -- Let every child run to its end.
+        local last = spawn("return 1") last:wait()
+        for i = 1, 100 do local t = {} end
+        "#,
+        1_000_000_000,
+    );
+    assert!(k.process_count() <= 3, "{} processes", k.process_count());
+}
+
+#[test]
+fn revocable_chains_and_kills_are_charged_per_record() {
+    let out = run(r#"
+        local lib = spawn("function f() return 1 end", {name = "lib"})
+        lib:wait()
+        -- m builds a chain of 300 forwarders and calls through its end: each step costs
+        -- as many records as the chain is deep, so the chain costs about 300 * 300 records.
+        local m = spawn([[
+            local k = caps.lib
+            for i = 1, 300 do k = revocable(k) end
+            return k:call("f")
+        ]], {name = "m", caps = {lib = lib}})
+        print(m:wait(), m:usage().fuel_used > 300 * 300)
+        local n = spawn([[
+            local k = caps.lib
+            for i = 1, 300 do local r = revocable(k) end
+            return k:call("f")
+        ]], {name = "n", caps = {lib = lib}})
+        print(n:wait(), n:usage().fuel_used < 300 * 300 / 2)
+        -- A chain too deep for the budget stops its builder out of fuel.
+        local poor = spawn([[
+            local k = caps.lib
+            for i = 1, 5000 do k = revocable(k) end
+        ]], {name = "poor", fuel = 200000, caps = {lib = lib}})
+        print(pcall(poor.wait, poor))
+    "#);
+    assert!(out.starts_with("1\ttrue\n1\ttrue\nfalse\tfuel: "), "{out}");
+}
