@@ -202,18 +202,22 @@ fn slot_names(p: &Process) -> HashMap<crate::clist::SlotHandle, (String, String)
 }
 
 impl Kernel {
-    /// The processes of the subtree rooted at `root`, parents before children.
-    fn subtree(&self, root: ProcessId) -> Vec<ProcessId> {
+    /// The processes of the subtree rooted at `root`, parents before children: one pass over
+    /// the process table, then the tree walked through a children index.
+    pub(crate) fn subtree(&self, root: ProcessId) -> Vec<ProcessId> {
+        let mut children: HashMap<ProcessId, Vec<ProcessId>> = HashMap::new();
+        for index in 0..self.slots.len() {
+            if let Some(id) = self.id_at(index) {
+                if let Some(parent) = self.get(id).and_then(|p| p.parent) {
+                    children.entry(parent).or_default().push(id);
+                }
+            }
+        }
         let mut list = vec![root];
         let mut i = 0;
         while i < list.len() {
-            let parent = list[i];
-            for index in 0..self.slots.len() {
-                if let Some(id) = self.id_at(index) {
-                    if self.get(id).and_then(|p| p.parent) == Some(parent) {
-                        list.push(id);
-                    }
-                }
+            if let Some(below) = children.get(&list[i]) {
+                list.extend_from_slice(below);
             }
             i += 1;
         }
