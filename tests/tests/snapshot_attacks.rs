@@ -287,3 +287,19 @@ fn meters_and_the_tree_must_be_consistent() {
         assert_refused(&drive(&bytes), "parent");
     }
 }
+
+/// Found by the structural fuzz: a table whose hash capacity claims 2^32 slots made the check
+/// allocate them (an abort, not a panic) before the memory budget was compared.
+#[test]
+fn a_huge_claimed_table_capacity_is_refused_before_it_is_allocated() {
+    const VM: usize = 11;
+    let bytes = crafted(&snapshot_from(DONE), 0, |p| {
+        let tables = p[VM].at(0).at(1).at(0).items();
+        for t in tables.iter_mut() {
+            if let Mp::Array(fields) = t {
+                fields[2] = Mp::UInt(1 << 32);
+            }
+        }
+    });
+    assert_refused(&drive(&bytes), "not enough memory to restore");
+}

@@ -19,9 +19,7 @@ mod mp;
 
 use kernel::process::{Kernel, ProcessId, State};
 use mp::Mp;
-use std::cell::RefCell;
 use std::panic::{catch_unwind, AssertUnwindSafe};
-use std::rc::Rc;
 use tessera_tests::{factory, Rng};
 
 /// Programs whose children are snapshotted: each leaves children suspended (out of fuel),
