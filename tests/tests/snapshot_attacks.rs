@@ -303,3 +303,28 @@ fn a_huge_claimed_table_capacity_is_refused_before_it_is_allocated() {
     });
     assert_refused(&drive(&bytes), "not enough memory to restore");
 }
+
+/// `snapshot_size_bound` is what a snapshot is charged before it is taken: it must cover what
+/// is written.
+#[test]
+fn the_size_bound_covers_every_snapshot() {
+    let src = r#"
+        local big = spawn("t = {} for i = 1, 20000 do t[i] = {i, 'k' .. i, 1.5 * i} end")
+        big:wait()
+        local parent = spawn([[
+            local c = spawn("local s = 0 while true do s = s + 1 end", {name = "child", fuel = 3e6})
+            return c:wait()
+        ]], {name = "parent"})
+    "#;
+    let (mut k, root, _) = root_with(src, &[]);
+    k.run_until_idle();
+    let mut checked = 0;
+    for id in k.process_ids() {
+        if let Ok(bytes) = k.snapshot(id) {
+            let bound = k.snapshot_size_bound(id);
+            assert!(bytes.len() <= bound, "{} > {bound}", bytes.len());
+            checked += 1;
+        }
+    }
+    assert!(checked >= 3 && k.get(root).is_some());
+}

@@ -614,7 +614,7 @@ fn structurally_mutated_snapshots_are_refused_or_run() {
     let seed = std::env::var("TESSERA_FUZZ_SEED")
         .ok()
         .and_then(|s| s.parse().ok())
-        .unwrap_or(0x5eed_f1e1_d5u64);
+        .unwrap_or(0x005e_edf1_e1d5_u64);
     let mut rng = Rng(seed);
     let (mut refused, mut run, mut fuel) = (0, 0, 0);
     let mut failures = Vec::new();
