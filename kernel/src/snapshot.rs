@@ -35,6 +35,16 @@ pub const VERSION: u16 = 1;
 /// whole slot in memory) are charged against the allowance while they are decoded.
 const DECODE_FACTOR: u64 = 8;
 
+/// The kind of work snapshots are priced as: one piece per byte of snapshot, written or read
+/// (`Work::Copied`, two bytes per unit). Measured in release, restoring takes up to ~18 ns per
+/// byte (many small tables) and writing ~4; one unit may buy ~40 ns (`cost`). Charge it
+/// *before* the work: `snapshot_size_bound` for a snapshot, the bytes' length for a restore.
+pub const WORK: crate::cost::Work = crate::cost::Work::Copied;
+
+/// Bytes a snapshot may write per process and per c-list slot beyond the heaps (names,
+/// meters, indices, key entries), generously.
+const RECORD_BYTES: usize = 256;
+
 /// Why a snapshot could not be taken or restored.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
 pub enum SnapshotError {
@@ -222,6 +232,26 @@ impl Kernel {
             i += 1;
         }
         list
+    }
+
+    /// An upper bound, known before it is taken, on the bytes `snapshot(root)` writes (what
+    /// to charge as `WORK` first): every heap of the subtree at its bank's size (MessagePack
+    /// never takes more than the heap it encodes), its kernel records, and the natives' names.
+    pub fn snapshot_size_bound(&self, root: ProcessId) -> usize {
+        let mut bytes: usize = 0;
+        for id in self.subtree(root) {
+            if let Some(p) = self.get(id) {
+                bytes = bytes
+                    .saturating_add(p.vm.heap.bank.used())
+                    .saturating_add(p.name.len())
+                    .saturating_add((1 + p.clist.len() + p.results.len()) * RECORD_BYTES);
+            }
+        }
+        let natives = self
+            .get(root)
+            .map(|p| p.vm.natives().names().iter().map(|n| n.len() + 2).sum())
+            .unwrap_or(0);
+        bytes.saturating_add(natives)
     }
 
     /// Writes the subtree rooted at `root` as snapshot bytes. The subtree must be at rest:
@@ -463,52 +493,13 @@ impl Kernel {
         {
             return Err(SnapshotError::Natives);
         }
-        let n = image.processes.len();
-        if n == 0 {
-            return corrupt("no processes");
-        }
-        let nkeys = image.keys.len();
-        let in_range = |i: u32| (i as usize) < n;
-        // Structure: parents before children, every index in range.
+        check_tree(&image.processes)?;
         for (i, p) in image.processes.iter().enumerate() {
-            let parent_ok = match p.parent {
-                None => i == 0,
-                Some(q) => i > 0 && (q as usize) < i,
-            };
-            let waits_ok = [p.waiting_on, p.calling]
-                .into_iter()
-                .flatten()
-                .chain(
-                    p.serving
-                        .iter()
-                        .flat_map(|s| [Some(s.0), s.1, s.2])
-                        .flatten(),
-                )
-                .all(in_range);
-            let fault_ok = !matches!(p.fault, Some(FaultImage::Fuel(Some(e))) if !in_range(e));
-            let keys_ok = p.clist.iter().all(|(_, k)| (k.0 as usize) < nkeys);
-            if !(parent_ok && waits_ok && fault_ok && keys_ok) {
-                return corrupt(format!("process {i} refers outside the snapshot"));
-            }
-            if p.state == State::Running || p.state == State::Killed {
-                return corrupt(format!("process {i} is in an impossible state"));
-            }
-            if p.fuel.0 > p.fuel.1 {
-                return corrupt(format!("process {i} spent more fuel than its limit"));
-            }
+            check_process(i, p, &image.processes, image.keys.len())?;
         }
-        for (i, k) in image.keys.iter().enumerate() {
-            let ok = match k.key {
-                KeyImage::Hole(_) => true,
-                KeyImage::Process(p) | KeyImage::Function { process: p, .. } => in_range(p),
-                KeyImage::Forwarder(t) => {
-                    (t as usize) < i && !matches!(image.keys[t as usize].key, KeyImage::Hole(_))
-                }
-            };
-            if !ok {
-                return corrupt(format!("key {i} refers outside the snapshot"));
-            }
-        }
+        check_waits(&image.processes)?;
+        check_keys(&image.keys, image.processes.len())?;
+        let nkeys = image.keys.len();
         // Holes: each filled by a key of its kind that the restorer holds.
         let mut fills: Vec<Option<KeyId>> = vec![None; nkeys];
         for (i, k) in image.keys.iter().enumerate() {
@@ -533,23 +524,17 @@ impl Kernel {
             }
             fills[i] = Some(key);
         }
-        // Every VM is checked before anything is added to the kernel.
-        let mut processes = Vec::with_capacity(n);
-        let mut needed = 0u64;
+        // Every VM is checked before anything is added to the kernel, then what the process
+        // holds in it.
+        let mut processes = Vec::with_capacity(image.processes.len());
         for (i, mut p) in image.processes.into_iter().enumerate() {
             p.vm.attach_natives(natives.clone());
             p.vm.check_restored()
                 .map_err(|e| SnapshotError::Corrupt(format!("process {i}: {}", e.0)))?;
-            let used = p.vm.heap.bank.used() as u64;
-            if used > p.memory_limit {
-                return Err(SnapshotError::Memory {
-                    needed: used,
-                    allowed: p.memory_limit,
-                });
-            }
-            needed = needed.saturating_add(used);
+            check_process_vm(i, &p)?;
             processes.push(p);
         }
+        let needed = check_memory(&processes)?;
         let allowed = self.memory_allowance(parent);
         if needed > allowed {
             return Err(SnapshotError::Memory { needed, allowed });
@@ -699,6 +684,223 @@ impl Kernel {
         }
         Ok(ids[0])
     }
+}
+
+/// The process tree: at least one process, the first the root, every other's parent earlier
+/// in the list (so parents exist and links have no cycles).
+fn check_tree(processes: &[ProcessIn]) -> Result<(), SnapshotError> {
+    if processes.is_empty() {
+        return corrupt("no processes");
+    }
+    for (i, p) in processes.iter().enumerate() {
+        let ok = match p.parent {
+            None => i == 0,
+            Some(q) => i > 0 && (q as usize) < i,
+        };
+        if !ok {
+            return corrupt(format!("process {i}: its parent is not an earlier process"));
+        }
+    }
+    Ok(())
+}
+
+/// Whether process `a` is `b` or one of its ancestors (`check_tree` holds, so this ends).
+fn is_ancestor_or_self(processes: &[ProcessIn], a: usize, b: usize) -> bool {
+    let mut cur = Some(b);
+    while let Some(c) = cur {
+        if c == a {
+            return true;
+        }
+        cur = processes[c].parent.map(|q| q as usize);
+    }
+    false
+}
+
+/// The fields of process `i` that do not need its VM: its state and the fault and waits the
+/// state allows, its fuel meter, and the indices it holds (processes, keys).
+fn check_process(
+    i: usize,
+    p: &ProcessIn,
+    processes: &[ProcessIn],
+    nkeys: usize,
+) -> Result<(), SnapshotError> {
+    let n = processes.len();
+    let bad = |what: &str| corrupt(format!("process {i} ('{}'): {what}", p.name));
+    let in_range = |w: u32| (w as usize) < n;
+    if matches!(p.state, State::Running | State::Killed) {
+        return bad(&format!("it cannot be {} in a snapshot", p.state.name()));
+    }
+    match &p.fault {
+        None => {}
+        Some(FaultImage::Fuel(exhausted)) => {
+            if p.state != State::Suspended {
+                return bad("an out-of-fuel fault on a process that is not suspended");
+            }
+            // The exhausted meter is its own or an ancestor's.
+            if let Some(e) = *exhausted {
+                if !in_range(e) || !is_ancestor_or_self(processes, e as usize, i) {
+                    return bad("its fault names a process that is not its ancestor");
+                }
+            }
+        }
+        Some(FaultImage::Error { .. }) if p.state != State::Failed => {
+            return bad("an error fault on a process that has not failed");
+        }
+        Some(FaultImage::Error { .. }) => {}
+    }
+    // Results are kept only once the main function returned (or the error value, once failed).
+    if !p.results.is_empty() && !matches!(p.state, State::Done | State::Failed) {
+        return bad("results on a process that has not finished");
+    }
+    if p.state == State::Failed && p.results.len() > 1 {
+        return bad("more than one error value");
+    }
+    if p.fuel.0 > p.fuel.1 {
+        return bad("it spent more fuel than its limit");
+    }
+    // Waits name other processes of the snapshot.
+    let waits = [p.waiting_on, p.calling]
+        .into_iter()
+        .chain(p.serving.iter().flat_map(|s| [Some(s.0), s.1, s.2]))
+        .flatten();
+    for w in waits {
+        if !in_range(w) {
+            return bad("it waits for a process outside the snapshot");
+        }
+        if w as usize == i {
+            return bad("it waits for itself");
+        }
+    }
+    // A waiting process is woken when the process it waits for stops: without a wait (or a
+    // trap to answer, checked with the VM) nothing would ever wake it.
+    if p.state == State::Waiting && p.waiting_on.is_none() {
+        return bad("it is waiting, but for no process");
+    }
+    if let Some((_, k)) = p.clist.iter().find(|(_, k)| (k.0 as usize) >= nkeys) {
+        return bad(&format!(
+            "its c-list holds key {}, not in the snapshot",
+            k.0
+        ));
+    }
+    Ok(())
+}
+
+/// The waits between the snapshot's processes (`waiting_on` and `calling`) have no cycle: a
+/// cycle could never be answered.
+fn check_waits(processes: &[ProcessIn]) -> Result<(), SnapshotError> {
+    let n = processes.len();
+    // Each process has at most two outgoing edges; walk from each with colours (0 new, 1 on the
+    // current path, 2 done), iteratively.
+    let edges = |i: usize| {
+        let p = &processes[i];
+        [p.waiting_on, p.calling]
+            .into_iter()
+            .flatten()
+            .map(|w| w as usize)
+    };
+    let mut colour = vec![0u8; n];
+    for start in 0..n {
+        if colour[start] != 0 {
+            continue;
+        }
+        let mut stack: Vec<(usize, usize)> = vec![(start, 0)];
+        colour[start] = 1;
+        while let Some(&mut (node, ref mut next)) = stack.last_mut() {
+            match edges(node).nth(*next) {
+                Some(to) => {
+                    *next += 1;
+                    match colour[to] {
+                        0 => {
+                            colour[to] = 1;
+                            stack.push((to, 0));
+                        }
+                        1 => {
+                            return corrupt(format!(
+                                "process {to} ('{}') waits for itself through other processes",
+                                processes[to].name
+                            ))
+                        }
+                        _ => {}
+                    }
+                }
+                None => {
+                    colour[node] = 2;
+                    stack.pop();
+                }
+            }
+        }
+    }
+    Ok(())
+}
+
+/// The key list: processes and functions of the snapshot, forwarders to earlier keys that
+/// are not holes.
+fn check_keys(keys: &[KeyEntry], n: usize) -> Result<(), SnapshotError> {
+    for (i, k) in keys.iter().enumerate() {
+        let ok = match k.key {
+            KeyImage::Hole(_) => true,
+            KeyImage::Process(p) | KeyImage::Function { process: p, .. } => (p as usize) < n,
+            KeyImage::Forwarder(t) => {
+                (t as usize) < i && !matches!(keys[t as usize].key, KeyImage::Hole(_))
+            }
+        };
+        if !ok {
+            return corrupt(format!("key {i} refers outside the snapshot"));
+        }
+    }
+    Ok(())
+}
+
+/// What process `i` holds in its (checked) VM: results and error value live in its heap, its
+/// state matching where the VM stands, one `serving` entry per callback running in it.
+fn check_process_vm(i: usize, p: &ProcessIn) -> Result<(), SnapshotError> {
+    let bad = |what: &str| corrupt(format!("process {i} ('{}'): {what}", p.name));
+    let what = if p.state == State::Failed {
+        "its error value holds"
+    } else {
+        "its results hold"
+    };
+    for &v in &p.results {
+        if !p.vm.heap.is_live(v) {
+            return bad(&format!("{what} a dangling {} handle", v.type_name()));
+        }
+    }
+    match p.state {
+        // A call into a finished process starts on its idle VM.
+        State::Done if !p.vm.is_idle() => return bad("it is done, but its VM is not at rest"),
+        State::Waiting if !p.vm.is_trapped() => {
+            return bad("it is waiting, but not in a kernel service")
+        }
+        _ => {}
+    }
+    if p.serving.len() != p.vm.callbacks_running() {
+        return bad("its list of callbacks does not match the calls running in it");
+    }
+    Ok(())
+}
+
+/// Memory: each process's heap, with those of every process below it, fits its memory limit
+/// (restoring charges each heap to every ancestor's meter, and a charge over a limit would be
+/// skipped). Returns what the whole snapshot needs.
+fn check_memory(processes: &[ProcessIn]) -> Result<u64, SnapshotError> {
+    let mut below: Vec<u64> = processes
+        .iter()
+        .map(|p| p.vm.heap.bank.used() as u64)
+        .collect();
+    // Children come after their parents: adding from the end sums each subtree.
+    for i in (0..processes.len()).rev() {
+        let p = &processes[i];
+        if below[i] > p.memory_limit {
+            return Err(SnapshotError::Memory {
+                needed: below[i],
+                allowed: p.memory_limit,
+            });
+        }
+        if let Some(q) = p.parent {
+            below[q as usize] = below[q as usize].saturating_add(below[i]);
+        }
+    }
+    Ok(below.first().copied().unwrap_or(0))
 }
 
 /// Reads the header and the MessagePack body.

@@ -3,10 +3,22 @@
 //! other values — then restored and run under a small budget. A restore may refuse the bytes
 //! or run them; it must never panic, hang past the budget, or allocate past it.
 //!
-//! `TESSERA_FUZZ_CASES` sets the number of mutated cases (default 800) and `TESSERA_FUZZ_SEED`
-//! the seed; a failure prints the seed and cases so they can be frozen as named tests.
+//! A second fuzz works on structure: the snapshot decoded as a tree (`mp::Mp`), a field of
+//! process state chosen (each field of each process in turn, or any node of the image), and
+//! changed as a crafted snapshot would — integers to boundary values or other handles, enum
+//! variants swapped, list entries dropped, duplicated or swapped, options emptied or filled —
+//! then restored from Lua and driven (`status`, `usage`, `wait`, `call`, `snapshot` and
+//! `restore` again, `kill`) under small budgets: refused, or run to an end, never a panic and
+//! never a host stopped by a deadlock.
+//!
+//! `TESSERA_FUZZ_CASES` sets the number of mutated cases (default 120 byte-level cases, 150 structural ones) and
+//! `TESSERA_FUZZ_SEED` the seed; a failure prints the seed and cases so they can be frozen as
+//! named tests (`tests/snapshot_attacks.rs`).
 
-use kernel::process::{Kernel, State};
+mod mp;
+
+use kernel::process::{Kernel, ProcessId, State};
+use mp::Mp;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use tessera_tests::{factory, Rng};
 
@@ -57,6 +69,23 @@ const SCENES: &[&str] = &[
     ]], {name = "fib", fuel = 60000})
     pcall(p.wait, p)
     "#,
+    // Snapshots returned by the root: a finished process with results, a failed one with its
+    // error value, a parent waiting for its child.
+    r#"
+    local done = spawn("function f(x) return x + 1 end return {1, 'a', {b = 2}}, 'two', 3.5", {name = "done"})
+    done:wait()
+    local failed = spawn("error(setmetatable({code = 7}, {__index = {}}))", {name = "failed"})
+    pcall(failed.wait, failed)
+    local shots = {done:snapshot(), failed:snapshot()}
+    local parent = spawn([[
+        local c = spawn("local s = 0 while true do s = s + 1 end", {name = "child", fuel = 1e9})
+        return c:wait()
+    ]], {name = "parent"})
+    while parent:status() ~= "waiting" do spawn("return"):wait() end
+    shots[#shots + 1] = parent:snapshot()
+    parent:kill()
+    return table.unpack(shots)
+    "#,
 ];
 
 /// One snapshot per process the scene left behind (besides the root).
@@ -71,7 +100,13 @@ fn seed_snapshots() -> Vec<Vec<u8>> {
         vm.start(f, &[]).expect("starts");
         let root = k.add(None, "root", vm, 1_000_000_000);
         k.run_until_idle();
-        assert_eq!(k.get(root).map(|p| p.state), Some(State::Done));
+        let p = k.get(root).expect("the root");
+        assert_eq!(p.state, State::Done, "{:?}", p.fault);
+        for &v in &p.results {
+            if let Some(b) = p.vm.str_bytes(v) {
+                out.push(b.to_vec());
+            }
+        }
         for id in k.process_ids() {
             if id != root {
                 if let Ok(bytes) = k.snapshot(id) {
@@ -80,6 +115,8 @@ fn seed_snapshots() -> Vec<Vec<u8>> {
             }
         }
     }
+    let mut seen = std::collections::HashSet::new();
+    out.retain(|b| seen.insert(b.clone()));
     assert!(out.len() >= SCENES.len(), "every scene yields a snapshot");
     out
 }
@@ -256,7 +293,7 @@ fn mutated_snapshots_never_panic() {
     let cases: usize = std::env::var("TESSERA_FUZZ_CASES")
         .ok()
         .and_then(|s| s.parse().ok())
-        .unwrap_or(800);
+        .unwrap_or(120);
     let seed = std::env::var("TESSERA_FUZZ_SEED")
         .ok()
         .and_then(|s| s.parse().ok())
@@ -279,5 +316,329 @@ fn mutated_snapshots_never_panic() {
     assert!(
         panics.is_empty(),
         "seed {seed:#x}: cases {panics:?} panicked"
+    );
+}
+
+/// What a driver root does with the copy the kernel restored into it (`caps.p`): use it every
+/// way a holder can — the methods are taken from a key of its own. Each step is protected: a
+/// refusal or a fault is an answer, not a failure.
+const DRIVE: &str = r#"
+    local h = spawn("return")
+    local p = caps.p
+    pcall(h.status, p)
+    pcall(h.usage, p)
+    pcall(h.refuel, p, 200000)
+    pcall(h.resume, p)
+    pcall(h.wait, p)
+    pcall(h.call, p, "f", 1)
+    pcall(h.status, p)
+    local ok, again = pcall(h.snapshot, p)
+    if ok then
+        local ok, q = pcall(restore, again)
+        if ok then pcall(q.refuel, q, 100000) pcall(q.resume, q) pcall(q.wait, q) pcall(q.kill, q) end
+    end
+    pcall(h.kill, p)
+"#;
+
+/// How a driven snapshot ended.
+#[derive(Debug, PartialEq, Eq)]
+enum Ending {
+    /// Refused, and why.
+    Refused(String),
+    Run,
+    /// The driver's own budget ran out (the restored tree spent it): an end, not a failure.
+    OutOfFuel,
+    /// The root did not finish: it waits for a process nothing will ever answer.
+    Stuck(String),
+}
+
+/// Restores `bytes` under a root with a small budget (holes filled with keys to a helper),
+/// gives the root a key to the copy, lets the root drive it, and runs the kernel until
+/// nothing is ready.
+fn drive(bytes: &[u8]) -> Ending {
+    use kernel::clist::KeyKind;
+    let mut k = Kernel::new();
+    k.set_factory(factory());
+    let mut vm = (factory())("root", 32 << 20).expect("root fits");
+    let proto = kernel::compiler::compile(DRIVE.as_bytes(), b"=drive").expect("compiles");
+    let f = vm.load(&proto, None).expect("loads");
+    vm.start(f, &[]).expect("starts");
+    let root: ProcessId = k.add(None, "root", vm, 2_000_000);
+    // Holes are filled with keys to a finished helper (not the root: a copy calling back into
+    // the root while the root waits for it is a wait the services answer, not restore).
+    let mut vm = (factory())("helper", 1 << 20).expect("helper fits");
+    let src = b"function f(...) return ... end return f";
+    let proto = kernel::compiler::compile(src, b"=helper").expect("compiles");
+    let f = vm.load(&proto, None).expect("loads");
+    vm.start(f, &[]).expect("starts");
+    let helper = k.add(Some(root), "helper", vm, 1_000_000);
+    let process = k.keys.create(KeyKind::Process(helper.to_u64())).ok();
+    let function = k
+        .keys
+        .create(KeyKind::FarFunction {
+            process: helper.to_u64(),
+            function: 1,
+        })
+        .ok();
+    let fill = |hole: &kernel::snapshot::Hole| match hole.kind.as_str() {
+        "function" => function,
+        _ => process,
+    };
+    let top = match k.restore(root, bytes, &fill) {
+        Ok(top) => top,
+        Err(e) => return Ending::Refused(e.to_string()),
+    };
+    k.grant_key(root, "p", KeyKind::Process(top.to_u64()))
+        .expect("the root can hold a key");
+    k.run_until_idle();
+    let p = k.get(root).expect("the root stays");
+    match p.state {
+        State::Done => Ending::Run,
+        State::Suspended => Ending::OutOfFuel,
+        other => Ending::Stuck(format!("{other:?} {:?}", p.fault)),
+    }
+}
+
+/// Boundary values and near misses for an integer field.
+fn boundary(old: i128, rng: &mut Rng) -> i128 {
+    match rng.below(14) {
+        0 => 0,
+        1 => 1,
+        2 => -1,
+        3 => old + 1,
+        4 => old - 1,
+        5 => 255,
+        6 => 65_536,
+        7 => u32::MAX as i128,
+        8 => u32::MAX as i128 + 1,
+        9 => i64::MAX as i128,
+        10 => u64::MAX as i128,
+        11 => i64::MIN as i128,
+        12 => old * 2,
+        _ => rng.int(0, 64) as i128,
+    }
+}
+
+/// Every integer, variant name and unit-variant name in the tree: the pool that mutations draw
+/// "another handle" or "another variant" from.
+struct Pool {
+    ints: Vec<i128>,
+    variants: Vec<String>,
+    units: Vec<String>,
+}
+
+fn pool(body: &Mp) -> Pool {
+    let mut p = Pool {
+        ints: Vec::new(),
+        variants: Vec::new(),
+        units: [
+            "Ready",
+            "Running",
+            "Waiting",
+            "Suspended",
+            "Done",
+            "Failed",
+            "Killed",
+            "Nil",
+        ]
+        .iter()
+        .map(|s| s.to_string())
+        .collect(),
+    };
+    let mut stack = vec![body];
+    while let Some(n) = stack.pop() {
+        match n {
+            Mp::Int(_) | Mp::UInt(_) => p.ints.extend(n.as_i128()),
+            Mp::Array(a) => stack.extend(a.iter()),
+            Mp::Map(m) => {
+                if let [(Mp::Str(name), _)] = &m[..] {
+                    if !p.variants.contains(name) {
+                        p.variants.push(name.clone());
+                    }
+                }
+                stack.extend(m.iter().flat_map(|(k, v)| [k, v]));
+            }
+            _ => {}
+        }
+    }
+    p
+}
+
+/// Changes one node as a crafted snapshot would.
+fn mutate_node(node: &mut Mp, pool: &Pool, rng: &mut Rng) {
+    if rng.chance(8) {
+        *node = Mp::Nil;
+        return;
+    }
+    match node {
+        Mp::Int(_) | Mp::UInt(_) => {
+            let old = node.as_i128().unwrap_or(0);
+            *node = Mp::int(if rng.chance(40) && !pool.ints.is_empty() {
+                pool.ints[rng.below(pool.ints.len())]
+            } else {
+                boundary(old, rng)
+            });
+        }
+        Mp::Nil => {
+            *node = if rng.chance(50) {
+                Mp::int(rng.int(0, 8) as i128)
+            } else {
+                Mp::Array(vec![Mp::int(rng.int(0, 8) as i128), Mp::Nil, Mp::Nil])
+            }
+        }
+        Mp::Bool(b) => *b = !*b,
+        Mp::F32(_) | Mp::F64(_) => {
+            *node = Mp::F64([f64::NAN, f64::INFINITY, -0.0, 1e300][rng.below(4)]);
+        }
+        Mp::Str(s) => {
+            if pool.units.contains(s) || rng.chance(50) {
+                *s = pool.units[rng.below(pool.units.len())].clone();
+            } else {
+                *s = ["", "x", "\u{0}", "key", "function"][rng.below(5)].to_string();
+            }
+        }
+        Mp::Bin(b) => match rng.below(3) {
+            0 => b.clear(),
+            1 if !b.is_empty() => {
+                let i = rng.below(b.len());
+                b[i] ^= 1 << rng.below(8);
+            }
+            _ => b.extend_from_slice(b"\xff\x00"),
+        },
+        Mp::Array(a) => {
+            let n = a.len();
+            match rng.below(5) {
+                0 if n > 0 => {
+                    a.remove(rng.below(n));
+                }
+                1 if n > 0 => {
+                    let x = a[rng.below(n)].clone();
+                    a.insert(rng.below(n + 1), x);
+                }
+                2 if n > 1 => a.swap(rng.below(n), rng.below(n)),
+                3 => a.clear(),
+                _ if n > 0 => {
+                    let i = rng.below(n);
+                    mutate_node(&mut a[i], pool, rng);
+                }
+                _ => a.push(Mp::int(rng.int(0, 4) as i128)),
+            }
+        }
+        Mp::Map(m) => {
+            if let [(Mp::Str(name), value)] = &mut m[..] {
+                // An enum variant: another variant's name, or its value changed.
+                if rng.chance(50) && !pool.variants.is_empty() {
+                    *name = pool.variants[rng.below(pool.variants.len())].clone();
+                } else {
+                    mutate_node(value, pool, rng);
+                }
+            } else if !m.is_empty() {
+                let i = rng.below(m.len());
+                match rng.below(3) {
+                    0 => {
+                        m.remove(i);
+                    }
+                    1 => {
+                        let e = m[i].clone();
+                        m.push(e);
+                    }
+                    _ => mutate_node(&mut m[i].1, pool, rng),
+                }
+            }
+        }
+    }
+}
+
+/// Fields of a process as written, by position (`snapshot::ProcessOut`).
+const PROCESS_FIELDS: usize = 12;
+/// The processes' list in the image.
+const PROCESSES: usize = 2;
+
+/// A structural mutation of `seed`: `case` picks the field of process state (in turn, so
+/// every field is covered), a random node inside it changes; now and then any node of the
+/// image changes instead.
+fn mutate_structure(seed: &[u8], case: usize, rng: &mut Rng) -> Vec<u8> {
+    let (header, mut body) = mp::decode(seed);
+    let pool = pool(&body);
+    for round in 0..1 + rng.below(2) {
+        let field = if round == 0 {
+            case % PROCESS_FIELDS
+        } else {
+            rng.below(PROCESS_FIELDS)
+        };
+        // (An earlier round may have changed the image's shape: then the whole image.)
+        let count = match body.get_mut(&[PROCESSES]) {
+            Some(Mp::Array(a)) => a.len(),
+            _ => 0,
+        };
+        let path = if count == 0 || rng.chance(15) {
+            Vec::new()
+        } else {
+            vec![PROCESSES, rng.below(count), field]
+        };
+        let Some(target) = body.get_mut(&path) else {
+            continue;
+        };
+        let paths = target.paths();
+        // The field itself half the time; else a node inside it.
+        let path = if rng.chance(50) {
+            Vec::new()
+        } else {
+            paths[rng.below(paths.len())].clone()
+        };
+        if let Some(node) = target.get_mut(&path) {
+            mutate_node(node, &pool, rng);
+        }
+    }
+    mp::encode(&header, &body)
+}
+
+#[test]
+fn unmodified_snapshots_drive_to_an_end() {
+    for (i, bytes) in seed_snapshots().iter().enumerate() {
+        let end = drive(bytes);
+        assert!(
+            matches!(end, Ending::Run | Ending::OutOfFuel),
+            "seed {i}: {end:?}"
+        );
+    }
+}
+
+#[test]
+fn structurally_mutated_snapshots_are_refused_or_run() {
+    let seeds = seed_snapshots();
+    let cases: usize = std::env::var("TESSERA_FUZZ_CASES")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(150);
+    let seed = std::env::var("TESSERA_FUZZ_SEED")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(0x005e_edf1_e1d5_u64);
+    let mut rng = Rng(seed);
+    let (mut refused, mut run, mut fuel) = (0, 0, 0);
+    let mut failures = Vec::new();
+    for case in 0..cases {
+        let bytes = mutate_structure(&seeds[case % seeds.len()], case / seeds.len(), &mut rng);
+        match catch_unwind(AssertUnwindSafe(|| drive(&bytes))) {
+            Ok(Ending::Refused(why)) => {
+                if std::env::var("TESSERA_FUZZ_VERBOSE").is_ok() {
+                    eprintln!("case {case} refused: {why}");
+                }
+                refused += 1
+            }
+            Ok(Ending::Run) => run += 1,
+            Ok(Ending::OutOfFuel) => fuel += 1,
+            Ok(Ending::Stuck(why)) => failures.push((case, why)),
+            Err(_) => failures.push((case, "panic".into())),
+        }
+        if failures.len() > 5 {
+            break;
+        }
+    }
+    eprintln!("{cases} structural mutations: {refused} refused, {run} run, {fuel} out of fuel");
+    assert!(
+        failures.is_empty(),
+        "seed {seed:#x}: failing cases {failures:?}"
     );
 }

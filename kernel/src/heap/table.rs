@@ -533,8 +533,12 @@ impl Table {
     /// part of the snapshot). Order and dead entries are kept.
     pub(crate) fn reseed(&mut self, seed: u64) {
         let old = std::mem::take(&mut self.hash);
-        let mut hash =
-            IndexMap::with_capacity_and_hasher(self.hash_capacity, Hasher::with_seed(seed));
+        // Room for the entries it holds only: the logical capacity comes from untrusted bytes
+        // and is charged (as `heap_size`) before it can be allocated by growth.
+        let mut hash = IndexMap::with_capacity_and_hasher(
+            self.hash_capacity.min(old.len()),
+            Hasher::with_seed(seed),
+        );
         hash.extend(old);
         self.hash = hash;
     }

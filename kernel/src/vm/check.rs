@@ -168,22 +168,37 @@ impl Vm {
                 return invalid("a thread appears twice in the resume chain");
             }
         }
+        // Open upvalues per thread, counted in one pass (a pass per thread would make the
+        // check quadratic in what the snapshot's bytes can hold).
+        let mut open: std::collections::HashMap<u32, usize> = std::collections::HashMap::new();
+        for (_, u) in heap.upvalues.iter() {
+            if let Upval::Open { thread, .. } = u {
+                *open.entry(thread.0).or_default() += 1;
+            }
+        }
         for (i, th) in heap.threads.iter() {
             let t = ThreadRef(i);
             let role = if t == self.current {
                 Role::Running
-            } else if chain.contains(&t) {
+            } else if seen.contains(&t.0) {
                 Role::Resuming
             } else {
                 Role::Idle
             };
-            self.check_thread(t, th, role)
+            let open_here = open.get(&i).copied().unwrap_or(0);
+            self.check_thread(t, th, role, open_here)
                 .map_err(|CheckError(m)| CheckError(format!("thread {i}: {m}")))?;
         }
         Ok(())
     }
 
-    fn check_thread(&self, t: ThreadRef, th: &Thread, role: Role) -> Result<(), CheckError> {
+    fn check_thread(
+        &self,
+        t: ThreadRef,
+        th: &Thread,
+        role: Role,
+        open_here: usize,
+    ) -> Result<(), CheckError> {
         let heap = &self.heap;
         if th.top > th.stack.len() {
             return invalid("top above the stack");
@@ -211,13 +226,7 @@ impl Vm {
                 _ => return invalid("an open upvalue list names a closed or foreign upvalue"),
             }
         }
-        let listed = th.open_upvalues.len();
-        let open_here = heap
-            .upvalues
-            .iter()
-            .filter(|(_, u)| matches!(u, Upval::Open { thread, .. } if thread == &t))
-            .count();
-        if open_here != listed {
+        if open_here != th.open_upvalues.len() {
             return invalid("an open upvalue is missing from its thread's list");
         }
         let mut prev_tbc = None;
@@ -419,6 +428,53 @@ impl Vm {
             }
         }
         Ok(())
+    }
+}
+
+/// What a process's state in a snapshot says about its VM (`snapshot` checks them against
+/// each other).
+impl Vm {
+    /// Whether a native waits for its host (a kernel service the process is waiting in).
+    pub(crate) fn is_trapped(&self) -> bool {
+        self.trapped
+    }
+
+    /// Whether the VM is at rest between calls, as a finished process's is: nothing running,
+    /// no error on its way, no trap, so `start` may begin a call on it.
+    pub(crate) fn is_idle(&self) -> bool {
+        self.th.frames.is_empty()
+            && self.current == self.main_thread
+            && self.resume_chain.is_empty()
+            && !self.trapped
+            && self.trap_error.is_none()
+            && self.unwinding.is_none()
+            && self.finished.is_none()
+    }
+
+    /// How many calls from other processes this VM is running (`process.callback` runner
+    /// frames, on any thread): a process's `serving` list has one entry for each.
+    pub(crate) fn callbacks_running(&self) -> usize {
+        let threads = self
+            .heap
+            .threads
+            .iter()
+            .filter(|(i, _)| *i != self.current.0)
+            .map(|(_, t)| t)
+            .chain([&self.th]);
+        let mut n = 0;
+        for th in threads {
+            for f in &th.frames {
+                if let FrameKind::Native(r) = f.kind {
+                    let runner = self
+                        .heap
+                        .natives
+                        .try_get(r.0)
+                        .is_some_and(|c| self.natives.name(c.id) == "process.callback");
+                    n += usize::from(runner);
+                }
+            }
+        }
+        n
     }
 }
 
