@@ -9,7 +9,6 @@
 
 use crate::audit::{Event, Op};
 use crate::clist::{KeyKind, SlotHandle};
-use crate::cost::Work;
 use crate::process::{Fault, Kernel, ProcessId, State};
 use crate::value::{UserDataRef, Value};
 use crate::vm::Vm;
@@ -248,10 +247,6 @@ fn handles_option(v: Value) -> Result<Option<u64>, Refusal> {
         )),
     }
 }
-
-/// Bytes of work `restore` does per byte of snapshot: decoding, then checking what it
-/// decoded (a heap decodes to one to four times the snapshot's size).
-const RESTORE_WORK_PER_BYTE: u64 = 4;
 
 /// The kind of a refusal that is not a fault: the requester cannot pay for its request, so it
 /// is suspended out of fuel with its trap still pending, and the request is made again from
@@ -1148,14 +1143,9 @@ impl Kernel {
                 "a process cannot snapshot a subtree it is running in",
             ));
         }
-        // Writing a snapshot walks every byte the subtree's heaps hold: paid before it starts.
-        let held: u64 = self
-            .subtree(child)
-            .iter()
-            .filter_map(|&c| self.get(c))
-            .map(|c| c.vm.heap.bank.used() as u64)
-            .sum();
-        self.charge_process(id, Work::Bytes, held)?;
+        // Writing a snapshot walks everything the subtree holds: paid before it starts.
+        let bound = self.snapshot_size_bound(child) as u64;
+        self.charge_process(id, crate::snapshot::WORK, bound)?;
         let bytes = self
             .snapshot(child)
             .map_err(|e| refuse("error", e.to_string()))?;
@@ -1197,10 +1187,9 @@ impl Kernel {
                 ))
             }
         };
-        // Decoding and checking read every byte (and what they decode to, at most a few times
-        // their size): paid before they start.
-        let price = (bytes.len() as u64).saturating_mul(RESTORE_WORK_PER_BYTE);
-        self.charge_process(id, Work::Bytes, price)?;
+        // Decoding and checking read every byte and what they decode to: paid before they
+        // start, at the rate measured for restoring.
+        self.charge_process(id, crate::snapshot::WORK, bytes.len() as u64)?;
         let p = self
             .get_mut(id)
             .ok_or_else(|| refuse("error", "no such process"))?;
