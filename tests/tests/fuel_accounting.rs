@@ -329,3 +329,14 @@ fn compiling_a_quadratic_source_is_paid_per_step() {
     );
     assert_eq!(out, "7\n");
 }
+
+#[test]
+fn spawning_a_quadratic_source_is_paid_by_the_spawner() {
+    let src = "local p = spawn('return ' .. string.rep('x and ', 20000) .. 'x')";
+    assert!(stops_out_of_fuel(src, 1_000_000));
+    let (out, _) = tessera_tests::run_root(
+        "local p = spawn('x = 3 return ' .. string.rep('x and ', 500) .. 'x') print(p:wait())",
+        10_000_000,
+    );
+    assert_eq!(out, "3\n");
+}

@@ -1067,8 +1067,28 @@ impl Kernel {
         if source.len() > room.saturating_sub(child_vm.heap.bank.used()) {
             return Err(spent());
         }
-        let proto = crate::compiler::compile(source, format!("={name}").as_bytes())
-            .map_err(|e| refuse("error", String::from_utf8_lossy(&e.message).into_owned()))?;
+        // The compiler's steps are paid as it takes them, up to what the spawner can pay.
+        let allowance = self.allowance(parent);
+        let limit = allowance.saturating_mul(crate::cost::Work::Compiler.per_unit());
+        let proto =
+            match crate::compiler::compile_within(source, format!("={name}").as_bytes(), limit) {
+                Ok((proto, steps)) => {
+                    self.charge_process(parent, crate::cost::Work::Compiler, steps)?;
+                    proto
+                }
+                Err(crate::compiler::CompileError::OverBudget { spent }) => {
+                    // The steps taken stay paid; the spawner waits for more than it had, then
+                    // spawns again from the start.
+                    self.charge_process(parent, crate::cost::Work::Compiler, spent)?;
+                    return Err(unpaid());
+                }
+                Err(crate::compiler::CompileError::Syntax(e)) => {
+                    return Err(refuse(
+                        "error",
+                        String::from_utf8_lossy(&e.message).into_owned(),
+                    ))
+                }
+            };
         let f = child_vm.load(&proto, None).map_err(|_| spent())?;
         drop(proto);
         child_vm.start(f, &[]).map_err(|_| spent())?;
