@@ -5,6 +5,7 @@
 
 use crate::support::*;
 use crate::Lib;
+use kernel::cost::Work;
 use kernel::number::str_to_number;
 use kernel::value::Value;
 use kernel::vm::frame::flags;
@@ -94,7 +95,7 @@ fn print(vm: &mut Vm, call: NativeCall) -> Result<Action, Throw> {
         }
     }
     out.push(b'\n');
-    vm.charge(1 + out.len() as u64 / 16)?;
+    vm.charge_work(Work::Bytes, out.len())?;
     if vm.has_console() {
         vm.console_write(&out);
         return Ok(Action::Return(0));
@@ -138,6 +139,8 @@ fn tostring(vm: &mut Vm, call: NativeCall) -> Result<Action, Throw> {
 fn tonumber(vm: &mut Vm, call: NativeCall) -> Result<Action, Throw> {
     if arg(vm, &call, 2).is_nil() {
         let v = check_any(vm, &call, 1)?;
+        // Converting reads every byte of a string.
+        charge_coercion(vm, v)?;
         let r = match v {
             Value::Int(_) | Value::Float(_) => v,
             Value::Str(s) => match str_to_number(vm.heap.str(s)) {
@@ -156,6 +159,7 @@ fn tonumber(vm: &mut Vm, call: NativeCall) -> Result<Action, Throw> {
     if !(2..=36).contains(&base) {
         return Err(Throw::bad_arg(2, "base out of range"));
     }
+    charge_coercion(vm, v)?;
     let bytes = vm.heap.str(s);
     let r = parse_in_base(bytes, base as u32)
         .map(Value::Int)
@@ -353,6 +357,8 @@ fn select(vm: &mut Vm, call: NativeCall) -> Result<Action, Throw> {
     } else {
         (i - 1).min(n)
     };
+    // The results are moved down to the frame's base, one by one.
+    vm.charge_work(Work::Values, (n - start) as usize)?;
     Ok(Action::Return((n - start) as usize))
 }
 
@@ -568,7 +574,7 @@ fn load(vm: &mut Vm, call: NativeCall) -> Result<Action, Throw> {
             };
             let mut joined = vm.heap.str(buf).to_vec();
             joined.extend_from_slice(vm.heap.str(s));
-            vm.charge(1 + joined.len() as u64 / 64)?;
+            vm.charge_work(Work::Bytes, joined.len())?;
             let j = vm.intern(&joined)?;
             vm.stack_set(call.base + 4, j);
             let func = vm.top();
@@ -643,7 +649,8 @@ fn finish_load(vm: &mut Vm, call: &NativeCall) -> Result<Action, Throw> {
             .as_bytes(),
         );
     }
-    vm.charge(10 + source.len() as u64 / 4)?;
+    vm.charge(10)?;
+    vm.charge_work(Work::SourceBytes, source.len())?;
     // The compiler works in host memory before the prototype is charged: make sure the bank
     // could hold what it builds (a prototype takes at most a few times its source's size).
     crate::budget::check_memory(vm, source.len().saturating_mul(3))?;
