@@ -67,8 +67,9 @@ pub fn compare<E>(
 }
 
 /// Pays for a scan whose length is known only as it goes (skipping continuation bytes,
-/// walking to the n-th character): one unit of fuel ahead of each [`Work::Bytes`]`.per_unit()`
-/// bytes, so the scan never reads a byte it has not paid for.
+/// walking to the n-th character): one unit of fuel ahead of each
+/// [`Work::MatchSteps`]`.per_unit()` bytes (a test and a branch per byte is a step, not a
+/// bulk copy), so the scan never reads a byte it has not paid for.
 #[derive(Default)]
 pub struct Scan {
     paid: u64,
@@ -84,7 +85,7 @@ impl Scan {
     pub fn step(&mut self, fuel: &mut Fuel<'_>) -> Result<(), Throw> {
         if self.done == self.paid {
             fuel.charge(1)?;
-            self.paid += Work::Bytes.per_unit();
+            self.paid += Work::MatchSteps.per_unit();
         }
         self.done += 1;
         Ok(())

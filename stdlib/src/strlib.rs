@@ -509,6 +509,10 @@ fn suspend(vm: &mut Vm, base: usize, g: &Gsub, m: &RawMatch) -> Result<(), Throw
             t
         }
     };
+    // The piece is a new string, and the slots are written again for each call: priced as
+    // the instructions a Lua loop would spend on the same bookkeeping.
+    charge(vm, Work::Instruction, 16)?;
+    charge_bytes(vm, g.out.len())?;
     if !g.out.is_empty() {
         let piece = new_string(vm, &g.out)?;
         let k = vm.heap.table(t).border() + 1;

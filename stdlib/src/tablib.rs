@@ -251,6 +251,9 @@ fn concat_range(vm: &mut Vm, base: usize, j: i64) -> Result<Action, Throw> {
 
 /// Entries looked at per charge while `concat` measures its result.
 const CONCAT_CHUNK: i64 = 1024;
+/// The price of writing a number as `tostring` does (`%.14g` for floats), in instructions;
+/// `concat` writes each number twice (to measure, then to copy).
+const NUMBER_TO_STRING: usize = 40;
 
 /// The bytes of a `concat` element: a string, or a number as `tostring` writes it.
 enum Piece {
@@ -308,6 +311,9 @@ fn concat_join(
         }
         let idx = first.wrapping_add(k.wrapping_sub(a));
         let piece = concat_piece(vm, w, k, idx)?;
+        if let Piece::Num(_) = piece {
+            charge(vm, Work::Instruction, 2 * NUMBER_TO_STRING)?;
+        }
         total = total.saturating_add(piece_len(vm, &piece));
         if k == b {
             break;
@@ -651,6 +657,9 @@ const RANLIMIT: u32 = 100;
 const FIXED_RANDOM: u32 = 0x2545_f491;
 /// Machine steps per entry before a checkpoint.
 const SORT_STEPS: u32 = 256;
+/// The price of one machine step, in instructions: a step reads and writes the machine's
+/// registers, which live in a table.
+const SORT_STEP_PRICE: usize = 2;
 
 // Register indices in the register table (1-based keys).
 const R_PC: i64 = 1;
@@ -856,12 +865,6 @@ fn sort(vm: &mut Vm, call: NativeCall) -> Result<Action, Throw> {
                         .all(|v| matches!(v, Value::Int(_) | Value::Float(_)))
                         || arr[..len].iter().all(|v| matches!(v, Value::Str(_))))
             };
-            if fast {
-                // The machine's steps, about n·log2(n) of them (string bytes are extra).
-                let n = n as u64;
-                let steps = n.saturating_mul(64 - n.leading_zeros() as u64);
-                charge(vm, Work::MatchSteps, steps as usize)?;
-            }
             s.setv(vm, R_FAST, Value::Bool(fast))?;
             vm.stack_set(base + S_W, t);
             sort_run(vm, base, None)
@@ -888,19 +891,16 @@ fn sort_run(vm: &mut Vm, base: usize, result: Option<bool>) -> Result<Action, Th
     // comparison cannot be paid for (then it is put off, see `cmp!`). Every entry pays
     // something, so an entry after a refused charge stops at once.
     let fast = s.getv(vm, R_FAST).truthy();
-    let limit = if fast {
-        charge(vm, Work::Instruction, 1)?;
-        u32::MAX
-    } else {
-        charge(vm, Work::Instruction, 4)?;
-        SORT_STEPS
-    };
+    charge(vm, Work::Instruction, 1)?;
+    let limit = if fast { u32::MAX } else { SORT_STEPS };
     let mut pc = s.get(vm, R_PC);
     let mut res = result;
     let mut steps = 0u32;
     loop {
         steps += 1;
-        if steps > limit {
+        // Each step is paid for before it is taken; one the meter refuses stops the machine
+        // at a checkpoint, from which the entry after a refuel takes it.
+        if steps > limit || charge(vm, Work::Instruction, SORT_STEP_PRICE).is_err() {
             s.set(vm, R_PC, pc)?;
             s.setv(vm, R_RES, res.map_or(Value::Nil, Value::Bool))?;
             return sort_checkpoint(vm, base);
