@@ -96,7 +96,7 @@ fn print(vm: &mut Vm, call: NativeCall) -> Result<Action, Throw> {
         }
     }
     out.push(b'\n');
-    vm.charge(1 + out.len() as u64 / 16)?;
+    vm.charge_work(Work::Bytes, out.len())?;
     if vm.has_console() {
         vm.console_write(&out);
         return Ok(Action::Return(0));
@@ -140,6 +140,8 @@ fn tostring(vm: &mut Vm, call: NativeCall) -> Result<Action, Throw> {
 fn tonumber(vm: &mut Vm, call: NativeCall) -> Result<Action, Throw> {
     if arg(vm, &call, 2).is_nil() {
         let v = check_any(vm, &call, 1)?;
+        // Converting reads every byte of a string.
+        charge_coercion(vm, v)?;
         let r = match v {
             Value::Int(_) | Value::Float(_) => v,
             Value::Str(s) => match str_to_number(vm.heap.str(s)) {
@@ -158,6 +160,7 @@ fn tonumber(vm: &mut Vm, call: NativeCall) -> Result<Action, Throw> {
     if !(2..=36).contains(&base) {
         return Err(Throw::bad_arg(2, "base out of range"));
     }
+    charge_coercion(vm, v)?;
     let bytes = vm.heap.str(s);
     let r = parse_in_base(bytes, base as u32)
         .map(Value::Int)
@@ -355,6 +358,8 @@ fn select(vm: &mut Vm, call: NativeCall) -> Result<Action, Throw> {
     } else {
         (i - 1).min(n)
     };
+    // The results are moved down to the frame's base, one by one.
+    vm.charge_work(Work::Values, (n - start) as usize)?;
     Ok(Action::Return((n - start) as usize))
 }
 
@@ -570,7 +575,7 @@ fn load(vm: &mut Vm, call: NativeCall) -> Result<Action, Throw> {
             };
             let mut joined = vm.heap.str(buf).to_vec();
             joined.extend_from_slice(vm.heap.str(s));
-            vm.charge(1 + joined.len() as u64 / 64)?;
+            vm.charge_work(Work::Bytes, joined.len())?;
             let j = vm.intern(&joined)?;
             vm.stack_set(call.base + 4, j);
             let func = vm.top();

@@ -1,32 +1,95 @@
-//! Fuel and memory accounting shared by the `string`, `table`, `math` and `utf8` natives.
+//! Fuel and memory accounting shared by the standard library's natives.
 //!
-//! Fuel: one unit per [`BYTES_PER_UNIT`] bytes (or engine steps) of work, plus one per call.
-//! A native's charge may run past the end of the runner's slice but never past the meter (see
-//! `Vm::charge`); one that the meter cannot pay ends the run out of fuel.
+//! Fuel: every loop over input is priced through the kernel's cost table
+//! ([`kernel::cost::Work`]: bytes, values, table entries, matcher steps) and charged *before*
+//! the work, so the rates live in one place. A charge the meter cannot pay ends the run out of
+//! fuel (see `Vm::charge`); the native must not have changed anything by then. Long read-only
+//! scans (comparisons, skips) are charged in [`CHUNK`]-sized pieces just before each piece.
+//!
+//! Memory: a native that builds a buffer checks the bank ([`check_memory`]) before the bytes
+//! exist on the host, and as the buffer grows ([`Hook`] with a memory limit).
+
+use std::cmp::Ordering;
 
 use kernel::bank::OutOfMemory;
+use kernel::cost::Work;
 use kernel::value::Value;
-use kernel::vm::{Throw, Vm};
+use kernel::vm::{Fuel, Throw, Vm};
 
-/// Bytes (or matcher steps) of work per unit of fuel.
-pub const BYTES_PER_UNIT: u64 = 16;
-/// Charges fuel for work proportional to `n` bytes: `1 + n / 16`.
+/// Bytes a piecewise scan looks at per charge.
+pub const CHUNK: usize = 4096;
+
+/// Charges the price of `pieces` pieces of `work`.
 ///
 /// # Errors
 /// `Throw::OutOfFuel`.
-pub fn charge_work(vm: &mut Vm, n: usize) -> Result<(), Throw> {
-    let units = 1 + n as u64 / BYTES_PER_UNIT;
-    let (_, mut fuel) = vm.heap_and_fuel();
-    fuel.charge(units)
+#[inline]
+pub fn charge(vm: &mut Vm, work: Work, pieces: usize) -> Result<(), Throw> {
+    vm.charge_work(work, pieces)
 }
 
-/// Charges `units` of fuel directly.
+/// Charges for `n` bytes of work (copied, scanned, converted).
 ///
 /// # Errors
 /// `Throw::OutOfFuel`.
-pub fn charge_units(vm: &mut Vm, units: u64) -> Result<(), Throw> {
-    let (_, mut fuel) = vm.heap_and_fuel();
-    fuel.charge(units)
+#[inline]
+pub fn charge_bytes(vm: &mut Vm, n: usize) -> Result<(), Throw> {
+    vm.charge_work(Work::Bytes, n)
+}
+
+/// Compares two byte strings as `l_strcmp` does in the C locale (bytewise, then by length),
+/// charging for the bytes compared a [`CHUNK`] at a time, each before it is compared: a
+/// comparison of two long strings that differ early stays cheap.
+///
+/// `charge(n)` is called with the number of bytes about to be compared.
+///
+/// # Errors
+/// Whatever `charge` refuses with.
+pub fn compare<E>(
+    charge: &mut impl FnMut(usize) -> Result<(), E>,
+    a: &[u8],
+    b: &[u8],
+) -> Result<Ordering, E> {
+    let common = a.len().min(b.len());
+    let mut i = 0;
+    loop {
+        let end = (i + CHUNK).min(common);
+        charge((end - i).max(1))?;
+        match a[i..end].cmp(&b[i..end]) {
+            Ordering::Equal => {}
+            other => return Ok(other),
+        }
+        if end == common {
+            return Ok(a.len().cmp(&b.len()));
+        }
+        i = end;
+    }
+}
+
+/// Pays for a scan whose length is known only as it goes (skipping continuation bytes,
+/// walking to the n-th character): one unit of fuel ahead of each
+/// [`Work::MatchSteps`]`.per_unit()` bytes (a test and a branch per byte is a step, not a
+/// bulk copy), so the scan never reads a byte it has not paid for.
+#[derive(Default)]
+pub struct Scan {
+    paid: u64,
+    done: u64,
+}
+
+impl Scan {
+    /// Pays for the next byte.
+    ///
+    /// # Errors
+    /// `Throw::OutOfFuel`.
+    #[inline]
+    pub fn step(&mut self, fuel: &mut Fuel<'_>) -> Result<(), Throw> {
+        if self.done == self.paid {
+            fuel.charge(1)?;
+            self.paid += Work::MatchSteps.per_unit();
+        }
+        self.done += 1;
+        Ok(())
+    }
 }
 
 /// Fails with `not enough memory` when `n` more bytes would not fit in the memory bank, before
@@ -38,11 +101,7 @@ pub fn check_memory(vm: &Vm, n: usize) -> Result<(), Throw> {
     let bank = &vm.heap.bank;
     match bank.used().checked_add(n) {
         Some(total) if total <= bank.limit() => Ok(()),
-        _ => Err(Throw::Memory(OutOfMemory {
-            requested: n,
-            used: bank.used(),
-            limit: bank.limit(),
-        })),
+        _ => Err(memory_error(vm, n)),
     }
 }
 
@@ -60,38 +119,42 @@ pub fn memory_left(vm: &Vm) -> usize {
     vm.heap.bank.limit().saturating_sub(vm.heap.bank.used())
 }
 
-/// A budget hook for the byte-level engines: accumulates engine units, charges one fuel unit
-/// per [`BYTES_PER_UNIT`], and (when `mem_left` is set) refuses output past the memory left.
+/// A budget hook for the byte-level engines (patterns, `format`, `pack`): the engine reports
+/// its work in its own pieces (bytes produced, matcher steps) before doing it; the hook prices
+/// them as one kind of [`Work`] and pays in whole units ahead of the work (so even a single
+/// step costs a unit: pieces are never lost in rounding when a hook is dropped), and (when
+/// `mem_left` is set) refuses output past the memory left.
 pub struct Hook<'a> {
-    pub fuel: kernel::vm::Fuel<'a>,
-    /// Engine units per fuel unit: bytes for output, 1 for matcher steps (a backtracking step
-    /// costs about what a VM instruction does).
-    per_unit: u64,
-    acc: u64,
+    pub fuel: Fuel<'a>,
+    work: Work,
+    /// Pieces already paid for and not yet used.
+    credit: u64,
     produced: u64,
     mem_left: Option<u64>,
 }
 
 impl<'a> Hook<'a> {
-    pub fn new(fuel: kernel::vm::Fuel<'a>, mem_left: Option<usize>) -> Hook<'a> {
+    /// A hook for an engine that produces bytes, refused past `mem_left` bytes of output.
+    pub fn new(fuel: Fuel<'a>, mem_left: Option<usize>) -> Hook<'a> {
         Hook {
             fuel,
-            per_unit: BYTES_PER_UNIT,
-            acc: 0,
+            work: Work::Bytes,
+            credit: 0,
             produced: 0,
             mem_left: mem_left.map(|m| m as u64),
         }
     }
 
-    /// A hook for the pattern matcher: one fuel unit per step.
-    pub fn for_matcher(fuel: kernel::vm::Fuel<'a>) -> Hook<'a> {
+    /// A hook for the pattern matcher: its pieces are matcher steps (each byte it scans or
+    /// compares counts as a step too).
+    pub fn for_matcher(fuel: Fuel<'a>) -> Hook<'a> {
         Hook {
-            per_unit: 1,
+            work: Work::MatchSteps,
             ..Hook::new(fuel, None)
         }
     }
 
-    /// Charges `n` engine units (bytes produced, or matcher steps).
+    /// Charges `n` engine pieces (bytes produced, or matcher steps).
     ///
     /// # Errors
     /// Out of fuel, or out of memory when output is tracked.
@@ -106,12 +169,14 @@ impl<'a> Hook<'a> {
                 }));
             }
         }
-        self.acc = self.acc.saturating_add(n);
-        if self.acc >= self.per_unit {
-            let units = self.acc / self.per_unit;
-            self.acc %= self.per_unit;
+        if n > self.credit {
+            let units = self.work.units(n - self.credit);
             self.fuel.charge(units)?;
+            self.credit = self
+                .credit
+                .saturating_add(units.saturating_mul(self.work.per_unit()));
         }
+        self.credit = self.credit.saturating_sub(n);
         Ok(())
     }
 }
@@ -123,4 +188,36 @@ impl<'a> Hook<'a> {
 pub fn new_string(vm: &mut Vm, bytes: &[u8]) -> Result<Value, Throw> {
     check_memory(vm, bytes.len())?;
     vm.intern(bytes)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn compare_is_lexicographic_then_by_length_and_charges_what_it_reads() {
+        let long_a = [vec![b'x'; 3 * CHUNK], b"a".to_vec()].concat();
+        let long_b = [vec![b'x'; 3 * CHUNK], b"b".to_vec()].concat();
+        let cases: &[(&[u8], &[u8], usize)] = &[
+            (b"", b"", 1),
+            (b"a", b"", 1),
+            (b"ab", b"abc", 2),
+            (b"abd", b"abc", 3),
+            (b"\0a", b"\0b", 2),
+            (b"b", &long_a, 1),
+            (&long_a, &long_b, 3 * CHUNK + 1),
+        ];
+        for &(a, b, price) in cases {
+            let mut paid = 0;
+            let mut pay = |n: usize| -> Result<(), ()> {
+                paid += n;
+                Ok(())
+            };
+            assert_eq!(compare(&mut pay, a, b), Ok(a.cmp(b)));
+            assert!(paid >= price.min(a.len().min(b.len())), "{paid} < {price}");
+            assert!(paid <= a.len().min(b.len()) + 1);
+        }
+        let mut refuse = |_: usize| -> Result<(), &str> { Err("no") };
+        assert_eq!(compare(&mut refuse, b"a", b"b"), Err("no"));
+    }
 }

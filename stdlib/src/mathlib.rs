@@ -69,7 +69,7 @@ fn open(vm: &mut Vm, t: TableRef) -> Result<(), Throw> {
     Ok(())
 }
 
-fn num(vm: &Vm, call: &NativeCall, i: usize) -> Result<f64, Throw> {
+fn num(vm: &mut Vm, call: &NativeCall, i: usize) -> Result<f64, Throw> {
     Ok(check_number(vm, call, i)?.to_f64())
 }
 
@@ -221,9 +221,15 @@ fn ult(vm: &mut Vm, call: NativeCall) -> Result<Action, Throw> {
 }
 
 /// `lua_compare(a, b, LUA_OPLT)` for numbers and strings.
-fn less_than(vm: &Vm, a: Value, b: Value) -> Result<bool, Throw> {
+fn less_than(vm: &mut Vm, a: Value, b: Value) -> Result<bool, Throw> {
     match (a, b) {
-        (Value::Str(x), Value::Str(y)) => Ok(vm.heap.str(x) < vm.heap.str(y)),
+        (Value::Str(x), Value::Str(y)) => {
+            // Priced per byte compared.
+            let (heap, mut fuel) = vm.heap_and_fuel();
+            let mut pay = |n: usize| fuel.charge_work(kernel::cost::Work::Bytes, n);
+            let order = crate::budget::compare(&mut pay, heap.str(x), heap.str(y))?;
+            Ok(order == std::cmp::Ordering::Less)
+        }
         _ => match (a.as_number(), b.as_number()) {
             (Some(x), Some(y)) => Ok(num_lt(x, y)),
             _ => {
@@ -243,7 +249,7 @@ fn minmax(vm: &mut Vm, call: NativeCall, max: bool) -> Result<Action, Throw> {
     if n < 1 {
         return Err(Throw::bad_arg(1, "value expected"));
     }
-    crate::budget::charge_units(vm, 1 + n as u64 / 8)?;
+    crate::budget::charge(vm, kernel::cost::Work::Values, n)?;
     let mut best = arg(vm, &call, 1);
     for i in 2..=n {
         let v = arg(vm, &call, i);

@@ -15,6 +15,8 @@
 //!
 //! Positions in this module are 0-based byte offsets; Lua's 1-based positions are `p + 1`.
 
+use std::collections::HashMap;
+
 use serde::{Deserialize, Serialize};
 
 /// `LUA_MAXCAPTURES`.
@@ -126,15 +128,61 @@ pub fn nospecials(pattern: &[u8]) -> bool {
     !pattern.iter().any(|c| SPECIALS.contains(c))
 }
 
-/// `lmemfind`: the first occurrence of `needle` in `subject` at or after `init`.
+/// `lmemfind`: the first occurrence of `needle` in `subject` at or after `init`, in time
+/// linear in `subject.len() - init + needle.len()` whatever the bytes (`memmem`'s two-way
+/// search: a naive search is O(n·m) on inputs like `("a"):rep(n)` and `("a"):rep(m) .. "b"`).
 pub fn find_plain(subject: &[u8], needle: &[u8], init: usize) -> Option<usize> {
     let hay = subject.get(init..)?;
-    if needle.is_empty() {
-        return Some(init);
+    memchr::memmem::find(hay, needle).map(|p| p + init)
+}
+
+/// The character sets (`[...]`) of one pattern, each compiled once into a 256-bit map the
+/// first time the matcher meets it, so that testing a subject byte against a set costs one
+/// step however long the set is. Keyed by the position of the set's `[` in the pattern.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct SetCache {
+    sets: HashMap<usize, CompiledSet>,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+struct CompiledSet {
+    /// One past the closing `]` (`classEnd`).
+    end: usize,
+    bits: [u64; 4],
+}
+
+impl CompiledSet {
+    fn has(&self, c: u8) -> bool {
+        self.bits[(c >> 6) as usize] >> (c & 63) & 1 != 0
     }
-    hay.windows(needle.len())
-        .position(|w| w == needle)
-        .map(|p| p + init)
+}
+
+/// Sets the bits `lo..=hi` a word at a time.
+fn set_range(bits: &mut [u64; 4], lo: u8, hi: u8) {
+    let (lo, hi) = (lo as usize, hi as usize);
+    for (w, word) in bits.iter_mut().enumerate() {
+        let (a, b) = (lo.max(w * 64), hi.min(w * 64 + 63));
+        if a <= b {
+            let n = b - a + 1;
+            let mask = if n == 64 {
+                !0
+            } else {
+                ((1u64 << n) - 1) << (a - w * 64)
+            };
+            *word |= mask;
+        }
+    }
+}
+
+/// The bytes `is_class(_, cl)` accepts, as a map.
+fn class_bits(cl: u8) -> [u64; 4] {
+    let mut bits = [0u64; 4];
+    for c in 0..=255u8 {
+        if is_class(c, cl) {
+            bits[(c >> 6) as usize] |= 1 << (c & 63);
+        }
+    }
+    bits
 }
 
 /// A continuation: what a suspended invocation of lstrlib's `match` does when the invocation
@@ -169,6 +217,7 @@ struct Machine<'s, 'b, A> {
     caps: Vec<(usize, isize)>,
     stack: Vec<Frame>,
     budget: &'b mut dyn FnMut(u64) -> Result<(), A>,
+    sets: &'b mut SetCache,
 }
 
 fn is_class(c: u8, cl: u8) -> bool {
@@ -209,7 +258,70 @@ impl<A> Machine<'_, '_, A> {
         (self.budget)(n).map_err(PatternError::Abort)
     }
 
-    fn class_end(&self, mut p: usize) -> Res<usize, A> {
+    /// `classEnd`; a set is compiled (and charged, per byte of its text) the first time.
+    fn class_end(&mut self, p: usize) -> Res<usize, A> {
+        if self.pc(p) == b'[' {
+            return Ok(self.set_at(p)?.end);
+        }
+        self.class_end_scan(p)
+    }
+
+    /// The set whose `[` is at `p`, compiled on first use.
+    fn set_at(&mut self, p: usize) -> Res<CompiledSet, A> {
+        if let Some(set) = self.sets.sets.get(&p) {
+            return Ok(*set);
+        }
+        let end = match self.class_end_scan(p) {
+            Ok(end) => end,
+            Err(e) => {
+                // The scan looked at the rest of the pattern before failing.
+                self.charge((self.pat.len() - p) as u64)?;
+                return Err(e);
+            }
+        };
+        // Finding the end and compiling are each one pass over the set's text.
+        self.charge(2 * (end - p) as u64)?;
+        let ec = end - 1;
+        let mut bits = [0u64; 4];
+        let mut classes: [Option<[u64; 4]>; 256] = [None; 256];
+        let mut q = p;
+        let mut negate = false;
+        if self.pc(q + 1) == b'^' {
+            negate = true;
+            q += 1;
+        }
+        // The walk of `matchbracketclass`, collecting what it would accept.
+        loop {
+            q += 1;
+            if q >= ec {
+                break;
+            }
+            let c = self.pc(q);
+            if c == b'%' {
+                q += 1;
+                let cl = self.pc(q);
+                let add = *classes[cl as usize].get_or_insert_with(|| class_bits(cl));
+                for (w, a) in bits.iter_mut().zip(add) {
+                    *w |= a;
+                }
+            } else if self.pc(q + 1) == b'-' && q + 2 < ec {
+                q += 2;
+                set_range(&mut bits, c, self.pc(q));
+            } else {
+                set_range(&mut bits, c, c);
+            }
+        }
+        if negate {
+            for w in &mut bits {
+                *w = !*w;
+            }
+        }
+        let set = CompiledSet { end, bits };
+        self.sets.sets.insert(p, set);
+        Ok(set)
+    }
+
+    fn class_end_scan(&self, mut p: usize) -> Res<usize, A> {
         let c = self.pc(p);
         p += 1;
         match c {
@@ -279,7 +391,10 @@ impl<A> Machine<'_, '_, A> {
         match self.pc(p) {
             b'.' => true,
             b'%' => is_class(c, self.pc(p + 1)),
-            b'[' => self.bracket(c, p, ep - 1),
+            b'[' => match self.sets.sets.get(&p) {
+                Some(set) => set.has(c),
+                None => self.bracket(c, p, ep - 1),
+            },
             pc => pc == c,
         }
     }
@@ -326,11 +441,11 @@ impl<A> Machine<'_, '_, A> {
                 if self.pc(p) != b'[' {
                     return lua_err("missing '[' after '%f' in pattern");
                 }
-                let ep = self.class_end(p)?;
+                let set = self.set_at(p)?;
                 let prev = if s == 0 { 0 } else { self.sc(s - 1) };
                 let cur = self.sc(s);
-                if !self.bracket(prev, p, ep - 1) && self.bracket(cur, p, ep - 1) {
-                    Ok(Step::Match(s, ep))
+                if !set.has(prev) && set.has(cur) {
+                    Ok(Step::Match(s, set.end))
                 } else {
                     Ok(Step::Return(None))
                 }
@@ -479,6 +594,7 @@ fn machine<'s, 'b, A>(
     src: &'s [u8],
     pat: &'s [u8],
     budget: &'b mut dyn FnMut(u64) -> Result<(), A>,
+    sets: &'b mut SetCache,
 ) -> Machine<'s, 'b, A> {
     Machine {
         src,
@@ -486,6 +602,7 @@ fn machine<'s, 'b, A>(
         caps: Vec::new(),
         stack: Vec::new(),
         budget,
+        sets,
     }
 }
 
@@ -497,7 +614,8 @@ pub fn match_here<A>(
     at: usize,
     budget: &mut dyn FnMut(u64) -> Result<(), A>,
 ) -> Res<Option<RawMatch>, A> {
-    let mut m = machine(subject, pattern, budget);
+    let mut sets = SetCache::default();
+    let mut m = machine(subject, pattern, budget, &mut sets);
     Ok(m.run(at, 0)?.map(|e| m.raw(at, e)))
 }
 
@@ -528,7 +646,8 @@ pub fn find_raw<A>(
 ) -> Res<Option<RawMatch>, A> {
     let anchor = anchor_ok && pattern.first() == Some(&b'^');
     let pat = if anchor { &pattern[1..] } else { pattern };
-    let mut m = machine(subject, pat, budget);
+    let mut sets = SetCache::default();
+    let mut m = machine(subject, pat, budget, &mut sets);
     let mut s = init;
     while s <= subject.len() {
         if let Some(e) = m.run(s, 0)? {
@@ -569,7 +688,8 @@ impl GmatchState {
         pattern: &[u8],
         budget: &mut dyn FnMut(u64) -> Result<(), A>,
     ) -> Res<Option<Match>, A> {
-        let mut m = machine(subject, pattern, budget);
+        let mut sets = SetCache::default();
+        let mut m = machine(subject, pattern, budget, &mut sets);
         let mut src = self.pos;
         while src <= subject.len() {
             if let Some(e) = m.run(src, 0)? {
@@ -616,6 +736,9 @@ pub struct Gsub {
     pub changed: bool,
     pub done: bool,
     pub out: Vec<u8>,
+    /// The pattern's compiled sets, kept across matches (rebuilt after a restore).
+    #[serde(skip)]
+    pub sets: SetCache,
 }
 
 impl Gsub {
@@ -630,6 +753,7 @@ impl Gsub {
             changed: false,
             done: false,
             out: Vec::new(),
+            sets: SetCache::default(),
         }
     }
 
@@ -653,7 +777,7 @@ impl Gsub {
         let pat = self.pat(pattern);
         while !self.done && self.n < self.max_n {
             let res = {
-                let mut m = machine(subject, pat, &mut *budget);
+                let mut m = machine(subject, pat, &mut *budget, &mut self.sets);
                 m.run(self.src, 0)?.map(|e| m.raw(self.src, e))
             };
             if self.anchor {
@@ -723,25 +847,49 @@ pub fn expand_replacement(
     repl: &[u8],
     out: &mut Vec<u8>,
 ) -> Result<(), String> {
+    walk_replacement(subject, m, repl, &mut |b| out.extend_from_slice(b))
+}
+
+/// The length [`expand_replacement`] would add, or the error it would raise: a caller checks
+/// its budget with this before any byte is produced (`"%0%0%0…"` multiplies a long match).
+pub fn expanded_len(subject: &[u8], m: &RawMatch, repl: &[u8]) -> Result<usize, String> {
+    let mut n = 0usize;
+    walk_replacement(subject, m, repl, &mut |b| n = n.saturating_add(b.len()))?;
+    Ok(n)
+}
+
+/// `add_s`'s walk over a replacement string, handing each piece of the expansion to `emit`.
+fn walk_replacement(
+    subject: &[u8],
+    m: &RawMatch,
+    repl: &[u8],
+    emit: &mut dyn FnMut(&[u8]),
+) -> Result<(), String> {
     let mut i = 0;
     while i < repl.len() {
         let c = repl[i];
         i += 1;
         if c != b'%' {
-            out.push(c);
+            // A run of plain bytes goes out at once.
+            let run = repl[i..]
+                .iter()
+                .position(|&b| b == b'%')
+                .map_or(repl.len(), |k| i + k);
+            emit(&repl[i - 1..run]);
+            i = run;
             continue;
         }
         // The C code reads the terminating NUL after a trailing '%'.
         let d = repl.get(i).copied().unwrap_or(0);
         i += 1;
         if d == b'%' {
-            out.push(b'%');
+            emit(b"%");
         } else if d == b'0' {
-            out.extend_from_slice(&subject[m.start..m.end]);
+            emit(&subject[m.start..m.end]);
         } else if d.is_ascii_digit() {
             match m.capture((d - b'1') as usize)? {
-                Capture::Span(a, b) => out.extend_from_slice(&subject[a..b]),
-                Capture::Position(p) => out.extend_from_slice((p + 1).to_string().as_bytes()),
+                Capture::Span(a, b) => emit(&subject[a..b]),
+                Capture::Position(p) => emit((p + 1).to_string().as_bytes()),
             }
         } else {
             return Err("invalid use of '%' in replacement string".to_string());

@@ -6,10 +6,13 @@
 
 use crate::base::index_value;
 use crate::base::NO_YIELD;
-use crate::budget::{charge_work, check_memory, memory_error, memory_left, new_string, Hook};
+use crate::budget::{
+    charge, charge_bytes, check_memory, memory_error, memory_left, new_string, Hook,
+};
 use crate::pattern::{self, Capture, GmatchState, Gsub, PatternError, RawMatch};
 use crate::support::*;
 use crate::{format, pack, Arg, EngineError, Lib};
+use kernel::cost::Work;
 use kernel::value::{StrRef, TableRef, Value};
 use kernel::vm::meta::MetaMethod;
 use kernel::vm::{Action, NativeCall, Throw, Vm};
@@ -107,7 +110,7 @@ fn sub(vm: &mut Vm, call: NativeCall) -> Result<Action, Throw> {
         return ret_str(vm, b"");
     }
     let (a, b) = (start as usize - 1, end);
-    charge_work(vm, b - a)?;
+    charge_bytes(vm, b - a)?;
     if a == 0 && b == l {
         return ret1(vm, Value::Str(s));
     }
@@ -118,7 +121,7 @@ fn sub(vm: &mut Vm, call: NativeCall) -> Result<Action, Throw> {
 fn map_bytes(vm: &mut Vm, call: NativeCall, f: fn(&[u8]) -> Vec<u8>) -> Result<Action, Throw> {
     let s = check_str(vm, &call, 1)?;
     let n = bytes(vm, s).len();
-    charge_work(vm, n)?;
+    charge_bytes(vm, n)?;
     check_memory(vm, n)?;
     let out = f(bytes(vm, s));
     ret_str(vm, &out)
@@ -157,7 +160,7 @@ fn rep(vm: &mut Vm, call: NativeCall) -> Result<Action, Throw> {
     }
     let total = (unit * n as u64 - lsep) as usize;
     check_memory(vm, total)?;
-    charge_work(vm, total)?;
+    charge_bytes(vm, total)?;
     let mut out = Vec::new();
     out.try_reserve_exact(total)
         .map_err(|_| memory_error(vm, total))?;
@@ -188,7 +191,7 @@ fn byte(vm: &mut Vm, call: NativeCall) -> Result<Action, Throw> {
     if n >= 1_000_000 {
         return Err(Throw::msg("stack overflow (string slice too long)"));
     }
-    charge_work(vm, n * 4)?;
+    charge(vm, Work::Values, n)?;
     vm.ensure_stack(vm.top() + n)?;
     for i in 0..n {
         let b = bytes(vm, s)[posi as usize - 1 + i];
@@ -199,7 +202,7 @@ fn byte(vm: &mut Vm, call: NativeCall) -> Result<Action, Throw> {
 
 fn char(vm: &mut Vm, call: NativeCall) -> Result<Action, Throw> {
     let n = nargs(vm, &call);
-    charge_work(vm, n * 4)?;
+    charge(vm, Work::Values, n)?;
     let mut out = Vec::with_capacity(n);
     for i in 1..=n {
         let c = check_integer(vm, &call, i)?;
@@ -240,9 +243,10 @@ fn find_aux(vm: &mut Vm, call: NativeCall, find: bool) -> Result<Action, Throw> 
     }
     let init = init as usize;
     let plain = arg(vm, &call, 4).truthy();
-    charge_work(vm, bytes(vm, p).len())?;
+    charge_bytes(vm, bytes(vm, p).len())?;
     if find && (plain || pattern::nospecials(bytes(vm, p))) {
-        charge_work(vm, ls - init)?;
+        // A linear search: it reads the rest of the subject at most once or twice.
+        charge_bytes(vm, 2 * (ls - init))?;
         let found = pattern::find_plain(bytes(vm, s), bytes(vm, p), init);
         return match found {
             Some(i) => {
@@ -317,7 +321,7 @@ fn gmatch_iterator(vm: &mut Vm, call: NativeCall) -> Result<Action, Throw> {
         pos: pos as usize,
         lastmatch: if last < 0 { None } else { Some(last as usize) },
     };
-    charge_work(vm, 0)?;
+    charge(vm, Work::Instruction, 1)?;
     let m = {
         let (heap, fuel) = vm.heap_and_fuel();
         let mut hook = Hook::for_matcher(fuel);
@@ -372,7 +376,7 @@ fn gsub(vm: &mut Vm, call: NativeCall) -> Result<Action, Throw> {
             v if v.is_function() => {}
             _ => return Err(type_error(vm, &call, 3, "string/function/table")),
         }
-        charge_work(vm, srcl)?;
+        charge_bytes(vm, srcl)?;
         g = Gsub::new(bytes(vm, p), max_n);
         if matches!(repl, Value::Int(_) | Value::Float(_)) {
             let r = check_str(vm, &call, 3)?;
@@ -403,31 +407,29 @@ fn gsub(vm: &mut Vm, call: NativeCall) -> Result<Action, Throw> {
                 .map_err(pattern_err)?
         };
         let Some(m) = raw else { break };
+        // Each replacement is a round of bookkeeping (captures, lookups) on top of its bytes.
+        charge(vm, Work::Instruction, 2)?;
         match repl {
             Value::Str(r) => {
-                let before = g.out.len();
+                // Measured, checked and paid for before the buffer grows.
+                let added = {
+                    let heap = &vm.heap;
+                    pattern::expanded_len(heap.str(s), &m, heap.str(r)).map_err(Throw::msg)?
+                };
+                let rl = bytes(vm, r).len();
+                charge_bytes(vm, added.saturating_add(rl))?;
+                grow_check(vm, &g, added)?;
                 {
                     let heap = &vm.heap;
                     g.add_expanded(heap.str(s), &m, heap.str(r))
                         .map_err(Throw::msg)?;
-                }
-                let added = g.out.len() - before;
-                charge_work(vm, added)?;
-                if g.out.len() > memory_left(vm) {
-                    return Err(memory_error(vm, g.out.len()));
                 }
             }
             Value::Table(t) => {
                 let first = m.capture(0).map_err(Throw::msg)?;
                 let key = capture_value(vm, s, first)?;
                 match index_peek(vm, Value::Table(t), key)? {
-                    Some(v) => {
-                        let keep = g.out.clone();
-                        add_replacement(vm, &mut g, s, m.start, m.end, v)?;
-                        let mut joined = keep;
-                        joined.extend_from_slice(&g.out);
-                        g.out = joined;
-                    }
+                    Some(v) => add_replacement(vm, &mut g, s, m.start, m.end, v)?,
                     None => {
                         // An `__index` function must run: stack the state, then its call.
                         suspend(vm, base, &g, &m)?;
@@ -481,7 +483,7 @@ fn gsub(vm: &mut Vm, call: NativeCall) -> Result<Action, Throw> {
     let total: usize =
         pieces.iter().map(|&ps| bytes(vm, ps).len()).sum::<usize>() + g.out.len() + tail;
     check_memory(vm, total)?;
-    charge_work(vm, total)?;
+    charge_bytes(vm, total)?;
     let mut out = Vec::with_capacity(total);
     for ps in pieces {
         out.extend_from_slice(bytes(vm, ps));
@@ -507,6 +509,10 @@ fn suspend(vm: &mut Vm, base: usize, g: &Gsub, m: &RawMatch) -> Result<(), Throw
             t
         }
     };
+    // The piece is a new string, and the slots are written again for each call: priced as
+    // the instructions a Lua loop would spend on the same bookkeeping.
+    charge(vm, Work::Instruction, 16)?;
+    charge_bytes(vm, g.out.len())?;
     if !g.out.is_empty() {
         let piece = new_string(vm, &g.out)?;
         let k = vm.heap.table(t).border() + 1;
@@ -526,8 +532,18 @@ fn suspend(vm: &mut Vm, base: usize, g: &Gsub, m: &RawMatch) -> Result<(), Throw
     Ok(())
 }
 
-/// `add_value` after the replacement function or table gave `v`. The buffer restarts empty
-/// (everything before was flushed by `suspend`).
+/// Fails with `not enough memory` when gsub's buffer cannot grow by `added` bytes within the
+/// bank, before it grows.
+fn grow_check(vm: &Vm, g: &Gsub, added: usize) -> Result<(), Throw> {
+    let want = g.out.len().saturating_add(added);
+    if want > memory_left(vm) {
+        return Err(memory_error(vm, want));
+    }
+    Ok(())
+}
+
+/// `add_value` after the replacement function or table gave `v`: appends to the buffer
+/// (which grows in place; it is never copied per match).
 fn add_replacement(
     vm: &mut Vm,
     g: &mut Gsub,
@@ -536,9 +552,9 @@ fn add_replacement(
     me: usize,
     v: Value,
 ) -> Result<(), Throw> {
-    g.out.clear();
     if !v.truthy() {
-        charge_work(vm, me - ms)?;
+        charge_bytes(vm, me - ms)?;
+        grow_check(vm, g, me - ms)?;
         let heap = &vm.heap;
         g.out.extend_from_slice(&heap.str(s)[ms..me]);
         return Ok(());
@@ -547,7 +563,8 @@ fn add_replacement(
         Value::Str(_) | Value::Int(_) | Value::Float(_) => {
             let r = vm.to_str(v)?.ok_or_else(|| Throw::msg("bad replacement"))?;
             let b = bytes(vm, r).len();
-            charge_work(vm, b)?;
+            charge_bytes(vm, b)?;
+            grow_check(vm, g, b)?;
             g.out.extend_from_slice(vm.heap.str(r));
             g.changed = true;
             Ok(())
@@ -585,6 +602,19 @@ pub(crate) fn index_peek(vm: &Vm, mut t: Value, k: Value) -> Result<Option<Value
         t = tm;
     }
     Err(Throw::msg("'__index' chain too long; possible loop"))
+}
+
+/// Charges for the string arguments of `format` or `pack`: each may be read whole (copied by
+/// `%s`, or converted to a number by `%d`/`i`).
+fn charge_string_args(vm: &mut Vm, vals: &[Value]) -> Result<(), Throw> {
+    let n: usize = vals
+        .iter()
+        .map(|v| match *v {
+            Value::Str(s) => bytes(vm, s).len(),
+            _ => 0,
+        })
+        .sum();
+    charge_bytes(vm, n)
 }
 
 /// Converts the argument values to the engines' [`Arg`]s (strings borrowed from the heap).
@@ -659,7 +689,8 @@ fn format_(vm: &mut Vm, call: NativeCall) -> Result<Action, Throw> {
     }
     let vals: Vec<Value> = (2..=n).map(|i| vm.stack_get(base + i - 1)).collect();
     let names: Vec<String> = vals.iter().map(|&v| type_name(vm, v)).collect();
-    charge_work(vm, bytes(vm, fmt).len())?;
+    charge_bytes(vm, bytes(vm, fmt).len())?;
+    charge_string_args(vm, &vals)?;
     let mem = memory_left(vm);
     let out = {
         let (heap, fuel) = vm.heap_and_fuel();
@@ -677,7 +708,8 @@ fn pack_(vm: &mut Vm, call: NativeCall) -> Result<Action, Throw> {
     let n = nargs(vm, &call);
     let vals: Vec<Value> = (2..=n).map(|i| arg(vm, &call, i)).collect();
     let names: Vec<String> = vals.iter().map(|&v| type_name(vm, v)).collect();
-    charge_work(vm, bytes(vm, fmt).len())?;
+    charge_bytes(vm, bytes(vm, fmt).len())?;
+    charge_string_args(vm, &vals)?;
     let mem = memory_left(vm);
     let out = {
         let (heap, fuel) = vm.heap_and_fuel();
@@ -690,7 +722,7 @@ fn pack_(vm: &mut Vm, call: NativeCall) -> Result<Action, Throw> {
 
 fn packsize(vm: &mut Vm, call: NativeCall) -> Result<Action, Throw> {
     let fmt = check_str(vm, &call, 1)?;
-    charge_work(vm, bytes(vm, fmt).len())?;
+    charge_bytes(vm, bytes(vm, fmt).len())?;
     let r = pack::packsize::<Throw>(bytes(vm, fmt)).map_err(engine_err)?;
     ret1(vm, Value::Int(r))
 }
@@ -699,7 +731,7 @@ fn unpack(vm: &mut Vm, call: NativeCall) -> Result<Action, Throw> {
     let fmt = check_str(vm, &call, 1)?;
     let data = check_str(vm, &call, 2)?;
     let init = opt_integer(vm, &call, 3, 1)?;
-    charge_work(vm, bytes(vm, fmt).len())?;
+    charge_bytes(vm, bytes(vm, fmt).len())?;
     let mem = memory_left(vm);
     let (values, next) = {
         let (heap, fuel) = vm.heap_and_fuel();
@@ -710,6 +742,7 @@ fn unpack(vm: &mut Vm, call: NativeCall) -> Result<Action, Throw> {
     if values.len() >= 1_000_000 {
         return Err(Throw::msg("stack overflow (too many results)"));
     }
+    charge(vm, Work::Values, values.len() + 1)?;
     let mut out = Vec::with_capacity(values.len() + 1);
     for v in values {
         out.push(match v {

@@ -50,16 +50,30 @@ pub fn check_table(vm: &Vm, call: &NativeCall, i: usize) -> Result<TableRef, Thr
     }
 }
 
-pub fn check_number(vm: &Vm, call: &NativeCall, i: usize) -> Result<Number, Throw> {
+/// Charges for converting `v` to a number when it is a string (per byte read).
+///
+/// # Errors
+/// `Throw::OutOfFuel`.
+pub fn charge_coercion(vm: &mut Vm, v: Value) -> Result<(), Throw> {
+    if let Value::Str(s) = v {
+        let n = vm.heap.str(s).len();
+        vm.charge_work(kernel::cost::Work::Bytes, n)?;
+    }
+    Ok(())
+}
+
+pub fn check_number(vm: &mut Vm, call: &NativeCall, i: usize) -> Result<Number, Throw> {
     let v = arg(vm, call, i);
+    charge_coercion(vm, v)?;
     match vm.to_number(v) {
         Some(n) => Ok(n),
         None => Err(type_error(vm, call, i, "number")),
     }
 }
 
-pub fn check_integer(vm: &Vm, call: &NativeCall, i: usize) -> Result<i64, Throw> {
+pub fn check_integer(vm: &mut Vm, call: &NativeCall, i: usize) -> Result<i64, Throw> {
     let v = arg(vm, call, i);
+    charge_coercion(vm, v)?;
     match vm.to_number(v) {
         Some(Number::Int(n)) => Ok(n),
         Some(Number::Float(f)) => match float_to_int(f, FloatToInt::Exact) {
@@ -70,7 +84,7 @@ pub fn check_integer(vm: &Vm, call: &NativeCall, i: usize) -> Result<i64, Throw>
     }
 }
 
-pub fn opt_integer(vm: &Vm, call: &NativeCall, i: usize, default: i64) -> Result<i64, Throw> {
+pub fn opt_integer(vm: &mut Vm, call: &NativeCall, i: usize, default: i64) -> Result<i64, Throw> {
     if arg(vm, call, i).is_nil() {
         Ok(default)
     } else {
@@ -78,7 +92,7 @@ pub fn opt_integer(vm: &Vm, call: &NativeCall, i: usize, default: i64) -> Result
     }
 }
 
-pub fn opt_number(vm: &Vm, call: &NativeCall, i: usize) -> Result<Option<Number>, Throw> {
+pub fn opt_number(vm: &mut Vm, call: &NativeCall, i: usize) -> Result<Option<Number>, Throw> {
     if arg(vm, call, i).is_nil() {
         Ok(None)
     } else {

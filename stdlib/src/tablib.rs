@@ -15,9 +15,10 @@
 //! registers live in a table on the stack.
 
 use crate::base::NO_YIELD;
-use crate::budget::{charge_units, charge_work, check_memory, memory_error};
+use crate::budget::{charge, charge_bytes, check_memory};
 use crate::support::*;
 use crate::Lib;
+use kernel::cost::Work;
 use kernel::number::{float_to_int, str_to_number, FloatToInt, Number};
 use kernel::value::{TableRef, Value};
 use kernel::vm::meta::MetaMethod;
@@ -248,7 +249,46 @@ fn concat_range(vm: &mut Vm, base: usize, j: i64) -> Result<Action, Throw> {
     }
 }
 
+/// Entries looked at per charge while `concat` measures its result.
+const CONCAT_CHUNK: i64 = 1024;
+/// The price of writing a number as `tostring` does (`%.14g` for floats), in instructions;
+/// `concat` writes each number twice (to measure, then to copy).
+const NUMBER_TO_STRING: usize = 40;
+
+/// The bytes of a `concat` element: a string, or a number as `tostring` writes it.
+enum Piece {
+    Str(kernel::value::StrRef),
+    Num(String),
+}
+
+/// `w[k]` as a piece of `concat`'s result, or the error naming index `idx`.
+fn concat_piece(vm: &Vm, w: TableRef, k: i64, idx: i64) -> Result<Piece, Throw> {
+    let v = raw_geti(vm, w, k);
+    match v {
+        Value::Str(s) => Ok(Piece::Str(s)),
+        Value::Int(_) | Value::Float(_) => Ok(Piece::Num(
+            v.as_number()
+                .map(kernel::number::number_to_string)
+                .unwrap_or_default(),
+        )),
+        _ => Err(Throw::msg(format!(
+            "invalid value ({}) at index {} in table for 'concat'",
+            type_name(vm, v),
+            idx
+        ))),
+    }
+}
+
+fn piece_len(vm: &Vm, p: &Piece) -> usize {
+    match p {
+        Piece::Str(s) => vm.heap.str(*s).len(),
+        Piece::Num(n) => n.len(),
+    }
+}
+
 /// Joins `w[a..=b]` with the separator; `first` is the index reported in errors for `a`.
+/// The result is measured first (charged per entry as it goes), then the memory bank is
+/// checked and the copy charged per byte, before a single byte is copied.
 fn concat_join(
     vm: &mut Vm,
     base: usize,
@@ -257,43 +297,49 @@ fn concat_join(
     b: i64,
     first: i64,
 ) -> Result<Action, Throw> {
-    let sep: Vec<u8> = match vm.stack_get(base + 1) {
-        Value::Str(s) => vm.heap.str(s).to_vec(),
-        _ => Vec::new(),
+    let sep = match vm.stack_get(base + 1) {
+        Value::Str(s) => Some(s),
+        _ => None,
     };
-    let mut out: Vec<u8> = Vec::new();
+    let lsep = sep.map_or(0, |s| vm.heap.str(s).len());
+    let mut total: usize = 0;
     let mut k = a;
     loop {
-        let v = raw_geti(vm, w, k);
+        if (k.wrapping_sub(a)) % CONCAT_CHUNK == 0 {
+            let left = (b as i128 - k as i128 + 1).min(CONCAT_CHUNK as i128) as usize;
+            charge(vm, Work::Entries, left)?;
+        }
         let idx = first.wrapping_add(k.wrapping_sub(a));
-        match v {
-            Value::Str(s) => out.extend_from_slice(vm.heap.str(s)),
-            Value::Int(_) | Value::Float(_) => {
-                let s = vm.to_str(v)?.ok_or_else(|| Throw::msg("bad number"))?;
-                out.extend_from_slice(vm.heap.str(s));
-            }
-            _ => {
-                return Err(Throw::msg(format!(
-                    "invalid value ({}) at index {} in table for 'concat'",
-                    type_name(vm, v),
-                    idx
-                )))
-            }
+        let piece = concat_piece(vm, w, k, idx)?;
+        if let Piece::Num(_) = piece {
+            charge(vm, Work::Instruction, 2 * NUMBER_TO_STRING)?;
+        }
+        total = total.saturating_add(piece_len(vm, &piece));
+        if k == b {
+            break;
+        }
+        total = total.saturating_add(lsep);
+        k += 1;
+    }
+    check_memory(vm, total)?;
+    charge_bytes(vm, total)?;
+    let mut out: Vec<u8> = Vec::new();
+    out.try_reserve_exact(total)
+        .map_err(|_| crate::budget::memory_error(vm, total))?;
+    let mut k = a;
+    loop {
+        match concat_piece(vm, w, k, k)? {
+            Piece::Str(s) => out.extend_from_slice(vm.heap.str(s)),
+            Piece::Num(n) => out.extend_from_slice(n.as_bytes()),
         }
         if k == b {
             break;
         }
-        out.extend_from_slice(&sep);
-        if out.len() > crate::budget::memory_left(vm) {
-            return Err(memory_error(vm, out.len()));
+        if let Some(s) = sep {
+            out.extend_from_slice(vm.heap.str(s));
         }
         k += 1;
-        if k & 1023 == 0 {
-            charge_units(vm, 16)?;
-        }
     }
-    charge_work(vm, out.len())?;
-    check_memory(vm, out.len())?;
     ret_str(vm, &out)
 }
 
@@ -340,7 +386,7 @@ fn insert(vm: &mut Vm, call: NativeCall) -> Result<Action, Throw> {
     };
     match plain(vm, t) {
         Some(tr) => {
-            charge_units(vm, 1 + (e - pos).unsigned_abs() / 8)?;
+            charge(vm, Work::Entries, 1 + (e - pos).unsigned_abs() as usize)?;
             let mut i = e;
             while i > pos {
                 let x = raw_geti(vm, tr, i - 1);
@@ -355,8 +401,9 @@ fn insert(vm: &mut Vm, call: NativeCall) -> Result<Action, Throw> {
 }
 
 /// `check_integer` on a stack slot that may lie above the original arguments.
-fn check_integer_at(vm: &Vm, call: &NativeCall, i: usize) -> Result<i64, Throw> {
+fn check_integer_at(vm: &mut Vm, call: &NativeCall, i: usize) -> Result<i64, Throw> {
     let v = vm.stack_get(call.base + i - 1);
+    charge_coercion(vm, v)?;
     match vm.to_number(v) {
         Some(Number::Int(n)) => Ok(n),
         Some(Number::Float(f)) => float_to_int(f, FloatToInt::Exact)
@@ -403,7 +450,11 @@ fn remove(vm: &mut Vm, call: NativeCall) -> Result<Action, Throw> {
     }
     match plain(vm, t) {
         Some(tr) => {
-            charge_units(vm, 1 + size.wrapping_sub(pos).unsigned_abs() / 8)?;
+            charge(
+                vm,
+                Work::Entries,
+                1 + size.wrapping_sub(pos).unsigned_abs() as usize,
+            )?;
             let r = raw_geti(vm, tr, pos);
             while pos < size {
                 let x = raw_geti(vm, tr, pos + 1);
@@ -486,7 +537,7 @@ fn move_(vm: &mut Vm, call: NativeCall) -> Result<Action, Throw> {
     let done = int_at(vm, base + 6);
     let left = (n - done) as u64 + 1; // n - done >= -1
     let chunk = left.min(MOVE_CHUNK as u64) as i64;
-    charge_units(vm, 1 + chunk as u64 / 8)?;
+    charge(vm, Work::Entries, chunk as usize)?;
     for k in done..done + chunk {
         let i = if up { k } else { n - k };
         let v = raw_geti(vm, a1, f.wrapping_add(i));
@@ -515,7 +566,8 @@ fn move_(vm: &mut Vm, call: NativeCall) -> Result<Action, Throw> {
 
 fn pack(vm: &mut Vm, call: NativeCall) -> Result<Action, Throw> {
     let n = nargs(vm, &call);
-    charge_work(vm, n * 4)?;
+    charge(vm, Work::Values, n)?;
+    charge(vm, Work::Entries, n)?;
     let t = vm.new_table(n, 1)?;
     for i in 0..n {
         let v = vm.stack_get(call.base + i);
@@ -583,7 +635,7 @@ fn unpack(vm: &mut Vm, call: NativeCall) -> Result<Action, Throw> {
 
 fn push_range(vm: &mut Vm, t: TableRef, i: i64, e: i64) -> Result<Action, Throw> {
     let n = (e as u64).wrapping_sub(i as u64) as usize + 1;
-    charge_work(vm, n * 4)?;
+    charge(vm, Work::Values, n)?;
     vm.ensure_stack(vm.top() + n)?;
     let mut k = i;
     loop {
@@ -605,6 +657,9 @@ const RANLIMIT: u32 = 100;
 const FIXED_RANDOM: u32 = 0x2545_f491;
 /// Machine steps per entry before a checkpoint.
 const SORT_STEPS: u32 = 256;
+/// The price of one machine step, in instructions: a step reads and writes the machine's
+/// registers, which live in a table.
+const SORT_STEP_PRICE: usize = 2;
 
 // Register indices in the register table (1-based keys).
 const R_PC: i64 = 1;
@@ -617,8 +672,15 @@ const R_J: i64 = 7;
 const R_V1: i64 = 9;
 const R_V2: i64 = 10;
 const R_PIV: i64 = 11;
-const R_SP: i64 = 12; // number of pending frames; frames follow from 16, four values each
-const R_STACK: i64 = 16;
+const R_SP: i64 = 12; // number of pending frames; frames follow from 20, four values each
+/// Whether the run needs no Lua call (no comparator; all numbers or all strings).
+const R_FAST: i64 = 8;
+/// A comparison put off because the meter could not pay for it: its operands and the program
+/// counter that takes its result (`PC_CMP` resumes it).
+const R_NEXT: i64 = 14;
+const R_CA: i64 = 15;
+const R_CB: i64 = 16;
+const R_STACK: i64 = 20;
 
 // Program counters of the machine.
 const PC_LOOP: i64 = 0;
@@ -632,6 +694,7 @@ const PC_PART_J: i64 = 7;
 const PC_C5: i64 = 8;
 const PC_END: i64 = 9;
 const PC_DONE: i64 = 10;
+const PC_CMP: i64 = 11;
 
 // Stack slots (offsets from the first argument): table, comparator, working table, registers,
 // original length, then the callee.
@@ -696,7 +759,11 @@ fn sort_comp(vm: &mut Vm, base: usize, a: Value, b: Value) -> Result<Cmp, Throw>
                 return Ok(Cmp::Done(kernel::number::num_lt(x, y)));
             }
             (Value::Str(x), Value::Str(y)) => {
-                return Ok(Cmp::Done(vm.heap.str(x) < vm.heap.str(y)));
+                // Priced per byte compared: long common prefixes are real work.
+                let (heap, mut fuel) = vm.heap_and_fuel();
+                let mut pay = |n: usize| fuel.charge_work(Work::Bytes, n);
+                let order = crate::budget::compare(&mut pay, heap.str(x), heap.str(y))?;
+                return Ok(Cmp::Done(order == std::cmp::Ordering::Less));
             }
             _ => {}
         }
@@ -786,7 +853,19 @@ fn sort(vm: &mut Vm, call: NativeCall) -> Result<Action, Throw> {
     s.set(vm, R_RND, 0)?;
     s.set(vm, R_SP, 0)?;
     match plain(vm, t) {
-        Some(_) => {
+        Some(tr) => {
+            // Decided once: the scan is paid for here, not on every entry of the machine.
+            charge(vm, Work::Entries, n as usize)?;
+            let fast = f.is_nil() && {
+                let arr = vm.heap.table(tr).array();
+                let len = (n as usize).min(arr.len());
+                len == n as usize
+                    && (arr[..len]
+                        .iter()
+                        .all(|v| matches!(v, Value::Int(_) | Value::Float(_)))
+                        || arr[..len].iter().all(|v| matches!(v, Value::Str(_))))
+            };
+            s.setv(vm, R_FAST, Value::Bool(fast))?;
             vm.stack_set(base + S_W, t);
             sort_run(vm, base, None)
         }
@@ -808,54 +887,41 @@ fn sort_run(vm: &mut Vm, base: usize, result: Option<bool>) -> Result<Action, Th
         return Err(Throw::msg("table.sort: lost its state"));
     };
     let s = Sorter { regs, w };
-    let fast = {
-        // No Lua call can happen: run to the end in this entry.
-        let f = vm.stack_get(base + 1);
-        f.is_nil() && {
-            let n = int_at(vm, base + S_LEN);
-            let arr = vm.heap.table(w).array();
-            let len = (n as usize).min(arr.len());
-            len == n as usize
-                && (arr[..len]
-                    .iter()
-                    .all(|v| matches!(v, Value::Int(_) | Value::Float(_)))
-                    || arr[..len].iter().all(|v| matches!(v, Value::Str(_))))
-        }
-    };
-    let limit = if fast {
-        let n = int_at(vm, base + S_LEN) as u64;
-        charge_units(vm, 1 + n * (64 - n.leading_zeros() as u64) / 4)?;
-        u32::MAX
-    } else {
-        charge_units(vm, 4)?;
-        SORT_STEPS
-    };
+    // No Lua call can happen on the fast path: run to the end in this entry, unless a
+    // comparison cannot be paid for (then it is put off, see `cmp!`). Every entry pays
+    // something, so an entry after a refused charge stops at once.
+    let fast = s.getv(vm, R_FAST).truthy();
+    charge(vm, Work::Instruction, 1)?;
+    let limit = if fast { u32::MAX } else { SORT_STEPS };
     let mut pc = s.get(vm, R_PC);
     let mut res = result;
     let mut steps = 0u32;
     loop {
         steps += 1;
-        if steps > limit {
+        // Each step is paid for before it is taken; one the meter refuses stops the machine
+        // at a checkpoint, from which the entry after a refuel takes it.
+        if steps > limit || charge(vm, Work::Instruction, SORT_STEP_PRICE).is_err() {
             s.set(vm, R_PC, pc)?;
             s.setv(vm, R_RES, res.map_or(Value::Nil, Value::Bool))?;
-            let id = vm
-                .natives()
-                .id_of("table.checkpoint")
-                .ok_or_else(|| Throw::msg("checkpoint missing"))?;
-            let cp = vm.native_value(id, Vec::new())?;
-            vm.set_top(base + S_FUNC)?;
-            vm.push(cp)?;
-            return Ok(Action::Call {
-                func: base + S_FUNC,
-                nresults: 0,
-                state: ST_CHECKPOINT,
-            });
+            return sort_checkpoint(vm, base);
         }
         // Comparisons: `cmp!(x, y, next)` compares and continues at `next` with the result.
+        // A comparison the meter cannot pay for is put off: the machine saves it as `PC_CMP`
+        // and stops at a checkpoint, so that the entry after a refuel starts there.
         macro_rules! cmp {
             ($x:expr, $y:expr, $next:expr) => {{
                 let (x, y) = ($x, $y);
-                match sort_comp(vm, base, x, y)? {
+                let compared = match sort_comp(vm, base, x, y) {
+                    Err(Throw::OutOfFuel) => {
+                        s.setv(vm, R_CA, x)?;
+                        s.setv(vm, R_CB, y)?;
+                        s.set(vm, R_NEXT, $next)?;
+                        s.set(vm, R_PC, PC_CMP)?;
+                        return sort_checkpoint(vm, base);
+                    }
+                    other => other?,
+                };
+                match compared {
                     Cmp::Done(b) => {
                         res = Some(b);
                         pc = $next;
@@ -875,6 +941,10 @@ fn sort_run(vm: &mut Vm, base: usize, result: Option<bool>) -> Result<Action, Th
         let lo = s.get(vm, R_LO);
         let up = s.get(vm, R_UP);
         match pc {
+            PC_CMP => {
+                let (x, y, next) = (s.getv(vm, R_CA), s.getv(vm, R_CB), s.get(vm, R_NEXT));
+                cmp!(x, y, next)
+            }
             PC_LOOP => {
                 if lo >= up {
                     pc = PC_END;
@@ -1055,4 +1125,21 @@ fn sort_run(vm: &mut Vm, base: usize, result: Option<bool>) -> Result<Action, Th
             }
         }
     }
+}
+
+/// Calls `table.checkpoint`, so that the machine is entered next in state `ST_CHECKPOINT`
+/// from the registers it saved.
+fn sort_checkpoint(vm: &mut Vm, base: usize) -> Result<Action, Throw> {
+    let id = vm
+        .natives()
+        .id_of("table.checkpoint")
+        .ok_or_else(|| Throw::msg("checkpoint missing"))?;
+    let cp = vm.native_value(id, Vec::new())?;
+    vm.set_top(base + S_FUNC)?;
+    vm.push(cp)?;
+    Ok(Action::Call {
+        func: base + S_FUNC,
+        nresults: 0,
+        state: ST_CHECKPOINT,
+    })
 }

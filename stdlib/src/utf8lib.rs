@@ -1,9 +1,10 @@
 //! The utf8 library (Lua 5.4 manual §6.5) as natives, following lutf8lib.c of lua5.4
 //! (sequences of up to six bytes, values up to 2^31 - 1 in lax mode).
 
-use crate::budget::charge_work;
+use crate::budget::{charge, charge_bytes, Scan};
 use crate::support::*;
 use crate::Lib;
+use kernel::cost::Work;
 use kernel::value::{TableRef, Value};
 use kernel::vm::{Action, NativeCall, Throw, Vm};
 
@@ -101,7 +102,7 @@ fn len(vm: &mut Vm, call: NativeCall) -> Result<Action, Throw> {
     if posj >= l as i64 {
         return Err(Throw::bad_arg(3, "final position out of bounds"));
     }
-    charge_work(vm, (posj - posi).max(0) as usize)?;
+    charge_bytes(vm, (posj - posi).max(0) as usize)?;
     let bytes = vm.heap.str(s);
     let mut n = 0i64;
     while posi <= posj {
@@ -132,7 +133,8 @@ fn codepoint(vm: &mut Vm, call: NativeCall) -> Result<Action, Throw> {
     if pose - posi >= i32::MAX as i64 || pose - posi >= 1_000_000 {
         return Err(Throw::msg("string slice too long"));
     }
-    charge_work(vm, ((pose - posi) as usize + 1) * 4)?;
+    charge_bytes(vm, (pose - posi) as usize + 1)?;
+    charge(vm, Work::Values, (pose - posi) as usize + 1)?;
     let bytes = vm.heap.str(s);
     let mut codes = Vec::new();
     let mut i = posi as usize - 1;
@@ -158,7 +160,7 @@ fn encode(x: u32, out: &mut Vec<u8>) {
 
 fn char(vm: &mut Vm, call: NativeCall) -> Result<Action, Throw> {
     let n = nargs(vm, &call);
-    charge_work(vm, n * 4)?;
+    charge(vm, Work::Values, n)?;
     let mut out = Vec::new();
     for i in 1..=n {
         let code = check_integer(vm, &call, i)? as u64;
@@ -180,11 +182,14 @@ fn offset(vm: &mut Vm, call: NativeCall) -> Result<Action, Throw> {
         return Err(Throw::bad_arg(3, "position out of bounds"));
     }
     posi -= 1;
-    charge_work(vm, l)?;
-    let b = vm.heap.str(s);
+    // Paid byte by byte as the walk goes: it may stop anywhere.
+    let (heap, mut fuel) = vm.heap_and_fuel();
+    let mut scan = Scan::default();
+    let b = heap.str(s);
     let mut p = posi as usize;
     if n == 0 {
         while p > 0 && iscont(b, p) {
+            scan.step(&mut fuel)?;
             p -= 1;
         }
     } else {
@@ -194,6 +199,7 @@ fn offset(vm: &mut Vm, call: NativeCall) -> Result<Action, Throw> {
         if n < 0 {
             while n < 0 && p > 0 {
                 loop {
+                    scan.step(&mut fuel)?;
                     p -= 1;
                     if !(p > 0 && iscont(b, p)) {
                         break;
@@ -205,6 +211,7 @@ fn offset(vm: &mut Vm, call: NativeCall) -> Result<Action, Throw> {
             n -= 1;
             while n > 0 && p < l {
                 loop {
+                    scan.step(&mut fuel)?;
                     p += 1;
                     if !iscont(b, p) {
                         break;
@@ -240,12 +247,15 @@ fn codes(vm: &mut Vm, call: NativeCall) -> Result<Action, Throw> {
 fn iter_aux(vm: &mut Vm, call: NativeCall, strict: bool) -> Result<Action, Throw> {
     let s = check_str(vm, &call, 1)?;
     let i = vm.to_integer(arg(vm, &call, 2)).unwrap_or(0);
-    charge_work(vm, 4)?;
-    let b = vm.heap.str(s);
+    charge_bytes(vm, 4)?;
+    let (heap, mut fuel) = vm.heap_and_fuel();
+    let mut scan = Scan::default();
+    let b = heap.str(s);
     let len = b.len() as u64;
     let mut n = i as u64;
     if n < len {
         while iscont(b, n as usize) {
+            scan.step(&mut fuel)?;
             n += 1;
         }
     }
