@@ -1,0 +1,2 @@
+-- The plain loop every row is compared with.
+while true do end

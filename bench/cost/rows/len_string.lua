@@ -1,0 +1,6 @@
+-- `#s` on a SIZE-byte string.
+local n = ...
+local s = string.rep("a", n)
+return function()
+  local _ = #s + #s + #s
+end
