@@ -340,3 +340,18 @@ fn spawning_a_quadratic_source_is_paid_by_the_spawner() {
     );
     assert_eq!(out, "3\n");
 }
+
+#[test]
+fn next_pays_for_the_empty_slots_it_skips() {
+    // Emptied by assignments, the table keeps its 100,000 slots: each `next(t)` from the
+    // start looks at all of them (lua5.4's does too).
+    let emptied = "local t = {} for i = 1, 100000 do t['k' .. i] = i end \
+                   for k in pairs(t) do t[k] = nil end ";
+    assert!(stops_out_of_fuel(
+        &format!("{emptied} for i = 1, 1000 do local k = next(t) end"),
+        2_000_000
+    ));
+    let (out, _) =
+        tessera_tests::run_root(&format!("{emptied} t.last = 1 print(next(t))"), 100_000_000);
+    assert_eq!(out, "last\t1\n");
+}

@@ -72,6 +72,17 @@ pub struct Table {
     pub absent_meta: u32,
 }
 
+/// What `Table::next_within` found.
+#[derive(Clone, Copy, Debug)]
+pub enum Next {
+    /// The entry after the key.
+    Found(Value, Value),
+    /// No entry after the key.
+    End,
+    /// The slot limit came before either.
+    Stopped,
+}
+
 /// `next` was given a key that is not in the table.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct InvalidKey;
@@ -460,45 +471,55 @@ impl Table {
     /// Traversal: the entry after `key` (`nil` starts), skipping empty slots. `Err(())` if
     /// `key` is not in the table.
     pub fn next(&self, key: Value) -> Result<Option<(Value, Value)>, InvalidKey> {
-        let start_hash = match key {
-            Value::Nil => {
-                if let Some(e) = self.next_in_array(0) {
-                    return Ok(Some(e));
-                }
-                0
-            }
+        match self.next_within(key, usize::MAX)?.0 {
+            Next::Found(k, v) => Ok(Some((k, v))),
+            Next::End | Next::Stopped => Ok(None),
+        }
+    }
+
+    /// `next`, looking at no more than `limit` slots (empty slots are skipped one by one, so
+    /// a table emptied by assignments makes one call scan many). Returns what it found and how
+    /// many slots it looked at; `Stopped` when the limit came first.
+    pub fn next_within(&self, key: Value, limit: usize) -> Result<(Next, usize), InvalidKey> {
+        let mut scanned = 0usize;
+        let (array_from, start_hash) = match key {
+            Value::Nil => (Some(0), 0),
             _ => {
                 let k = Key::new(key).map_err(|_| InvalidKey)?;
-                let in_array = match k.value() {
+                match k.value() {
                     Value::Int(i) if i >= 1 && (i as u64) <= self.array.len() as u64 => {
-                        Some(i as usize)
+                        (Some(i as usize), 0)
                     }
-                    _ => None,
-                };
-                if let Some(i) = in_array {
-                    if let Some(e) = self.next_in_array(i) {
-                        return Ok(Some(e));
-                    }
-                    0
-                } else {
-                    self.hash.get_index_of(&k).ok_or(InvalidKey)? + 1
+                    _ => (None, self.hash.get_index_of(&k).ok_or(InvalidKey)? + 1),
                 }
             }
         };
-        for idx in start_hash..self.hash.len() {
-            if let Some((k, v)) = self.hash.get_index(idx) {
-                if !v.is_nil() {
-                    return Ok(Some((k.value(), *v)));
+        if let Some(from) = array_from {
+            for i in from..self.array.len() {
+                if scanned == limit {
+                    return Ok((Next::Stopped, scanned));
+                }
+                scanned += 1;
+                if !self.array[i].is_nil() {
+                    return Ok((
+                        Next::Found(Value::Int(i as i64 + 1), self.array[i]),
+                        scanned,
+                    ));
                 }
             }
         }
-        Ok(None)
-    }
-
-    fn next_in_array(&self, from: usize) -> Option<(Value, Value)> {
-        (from..self.array.len())
-            .find(|&i| !self.array[i].is_nil())
-            .map(|i| (Value::Int(i as i64 + 1), self.array[i]))
+        for idx in start_hash..self.hash.len() {
+            if scanned == limit {
+                return Ok((Next::Stopped, scanned));
+            }
+            scanned += 1;
+            if let Some((k, v)) = self.hash.get_index(idx) {
+                if !v.is_nil() {
+                    return Ok((Next::Found(k.value(), *v), scanned));
+                }
+            }
+        }
+        Ok((Next::End, scanned))
     }
 
     /// Every live value and key, for the collector.

@@ -7,6 +7,7 @@ use super::meta::MetaMethod;
 use super::{Throw, Vm, MAX_TAG_LOOP};
 use crate::bytecode::{Instruction, OpCode, MAXARG_C};
 use crate::cost::Work;
+use crate::heap::table::Next;
 use crate::number::{self, ArithOp, FloatToInt, Number};
 use crate::value::{TableRef, Value};
 
@@ -1504,11 +1505,35 @@ impl Vm {
     }
 
     /// Values of a table for generic `for` and library use: raw `next`.
-    pub fn table_next(&self, t: TableRef, key: Value) -> Result<Option<(Value, Value)>, Throw> {
-        self.heap
+    /// `next(t, key)`, paying per slot it looks at (`Work::Entries`): a table emptied by
+    /// assignments keeps its slots, and one call may skip many. The scan stops at what the
+    /// meter can pay, and is then refused whole (its price recorded) to be made again.
+    ///
+    /// # Errors
+    /// "invalid key to 'next'", or `OutOfFuel`.
+    pub fn table_next(&mut self, t: TableRef, key: Value) -> Result<Option<(Value, Value)>, Throw> {
+        let available = self.fuel_available();
+        let limit = available
+            .saturating_mul(Work::Entries.per_unit())
+            .min(usize::MAX as u64) as usize;
+        let (found, scanned) = self
+            .heap
             .table(t)
-            .next(key)
-            .map_err(|_| Throw::msg("invalid key to 'next'"))
+            .next_within(key, limit)
+            .map_err(|_| Throw::msg("invalid key to 'next'"))?;
+        // Within the limit, so the meter can pay what was looked at.
+        self.charge_work(Work::Entries, scanned)?;
+        if matches!(found, Next::Stopped) {
+            // It needs more than it had: refused until a refuel gives more, then made again.
+            return Err(self
+                .charge(available.saturating_add(1))
+                .err()
+                .unwrap_or(Throw::OutOfFuel));
+        }
+        Ok(match found {
+            Next::Found(k, v) => Some((k, v)),
+            Next::End | Next::Stopped => None,
+        })
     }
 }
 
