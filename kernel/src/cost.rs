@@ -30,7 +30,7 @@ macro_rules! for_each_work {
             /// Steps of the pattern matcher (one backtracking step each).
             MatchSteps = 4, "matcher step";
             /// Source bytes given to the compiler (`load`, `spawn`, `import`).
-            SourceBytes = 4, "source byte";
+            SourceBytes = 1, "source byte";
             /// Compiler steps: a token read, an instruction emitted, a link of a jump list, a
             /// local, upvalue, label or goto looked at.
             Compiler = 1, "compiler step";

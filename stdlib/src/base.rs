@@ -3,6 +3,7 @@
 //! `load` (text chunks only) and `collectgarbage`. No `dofile`, `loadfile` or `require`: a
 //! process reaches nothing outside itself except through its keys.
 
+use crate::budget::charge_bytes;
 use crate::support::*;
 use crate::Lib;
 use kernel::compiler::CompileError;
@@ -498,6 +499,8 @@ fn error(vm: &mut Vm, call: NativeCall) -> Result<Action, Throw> {
         if level > 0 {
             let pos = kernel::vm::debug::where_(vm, level as usize);
             if !pos.is_empty() {
+                // The message is copied behind its position.
+                charge_bytes(vm, vm.heap.str(s).len())?;
                 let mut msg = pos.into_bytes();
                 msg.extend_from_slice(vm.heap.str(s));
                 let m = vm.intern(&msg)?;
@@ -522,6 +525,7 @@ fn assert(vm: &mut Vm, call: NativeCall) -> Result<Action, Throw> {
     if let Value::Str(s) = msg {
         let pos = kernel::vm::debug::where_(vm, 1);
         if !pos.is_empty() {
+            charge_bytes(vm, vm.heap.str(s).len())?;
             let mut m = pos.into_bytes();
             m.extend_from_slice(vm.heap.str(s));
             return Err(Throw::Value(vm.intern(&m)?));
@@ -690,7 +694,7 @@ fn collectgarbage(vm: &mut Vm, call: NativeCall) -> Result<Action, Throw> {
     };
     match opt.as_str() {
         "collect" => {
-            vm.charge(100 + vm.heap.bank.used() as u64 / 256)?;
+            vm.charge(100 + vm.collection_price())?;
             vm.full_gc();
             ret1(vm, Value::Int(0))
         }
@@ -699,7 +703,7 @@ fn collectgarbage(vm: &mut Vm, call: NativeCall) -> Result<Action, Throw> {
             ret1(vm, Value::Float(kb))
         }
         "step" => {
-            vm.charge(100 + vm.heap.bank.used() as u64 / 256)?;
+            vm.charge(100 + vm.collection_price())?;
             vm.full_gc();
             ret1(vm, Value::Bool(true))
         }

@@ -28,6 +28,37 @@ pub fn charge(vm: &mut Vm, work: Work, pieces: usize) -> Result<(), Throw> {
     vm.charge_work(work, pieces)
 }
 
+/// What a directive of `string.format` or an item of `string.pack`/`unpack` costs beyond the
+/// bytes it writes (parsing its specification, converting its value), in units: measured by
+/// `bench/cost` (`format_many`, `pack_many`, `unpack_many`).
+pub const ITEM_UNITS: u64 = 8;
+
+/// Charges for the values a formatting native converts: `ITEM_UNITS` each, plus the bytes of
+/// the `__name` each may be named by in a message (`type_name` copies it).
+///
+/// # Errors
+/// `Throw::OutOfFuel`.
+pub fn charge_items(vm: &mut Vm, values: &[Value]) -> Result<(), Throw> {
+    let names: usize = values.iter().map(|&v| name_bytes(vm, v)).sum();
+    vm.charge(
+        (values.len() as u64)
+            .saturating_mul(ITEM_UNITS)
+            .saturating_add(Work::Bytes.units_of(names)),
+    )
+}
+
+/// The length of the `__name` metafield that names `v` in messages, if it has one.
+pub fn name_bytes(vm: &Vm, v: Value) -> usize {
+    if let Value::Table(_) | Value::UserData(_) = v {
+        if let Some(mt) = vm.metatable(v) {
+            if let Value::Str(s) = vm.meta_field(mt, kernel::vm::meta::MetaMethod::Name) {
+                return vm.heap.str(s).len();
+            }
+        }
+    }
+    0
+}
+
 /// Charges for `n` bytes of work (copied, scanned, converted).
 ///
 /// # Errors

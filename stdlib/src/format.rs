@@ -141,10 +141,8 @@ pub fn format_with_pointers<A>(
     let mut out = Vec::new();
     let mut i = 0;
     let mut arg = 0usize; // index of the next value in `args`
-    let mut charge = |out: &Vec<u8>, piece: &[u8]| -> Res<(), A> {
-        let _ = out;
-        budget(piece.len() as u64).map_err(EngineError::Abort)
-    };
+                          // Bytes of work: what each piece writes (and, for `%q`, what it reads).
+    let mut charge = |n: usize| -> Res<(), A> { budget(n as u64).map_err(EngineError::Abort) };
     while i < fmt.len() {
         let c = fmt[i];
         if c != b'%' {
@@ -153,14 +151,14 @@ pub fn format_with_pointers<A>(
                 .iter()
                 .position(|&c| c == b'%')
                 .map_or(fmt.len(), |p| p + i);
-            charge(&out, &fmt[i..end])?;
+            charge(end - i)?;
             out.extend_from_slice(&fmt[i..end]);
             i = end;
             continue;
         }
         i += 1;
         if fmt.get(i) == Some(&b'%') {
-            charge(&out, b"%")?;
+            charge(1)?;
             out.push(b'%');
             i += 1;
             continue;
@@ -222,6 +220,11 @@ pub fn format_with_pointers<A>(
                         "specifier '%q' cannot have modifiers".into(),
                     ));
                 }
+                // Escaping looks at every byte of the argument (and may write four for one):
+                // paid on the input, before the work, beyond the bytes written.
+                if let Arg::Str(s) = value {
+                    charge(3 * s.len())?;
+                }
                 quote(value).map_err(arg_err)?
             }
             b's' => {
@@ -260,7 +263,7 @@ pub fn format_with_pointers<A>(
                 )));
             }
         };
-        charge(&out, &piece)?;
+        charge(piece.len())?;
         out.extend_from_slice(&piece);
     }
     Ok(out)

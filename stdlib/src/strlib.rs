@@ -688,6 +688,7 @@ fn format_(vm: &mut Vm, call: NativeCall) -> Result<Action, Throw> {
         vm.stack_set(slot, Value::Str(sv));
     }
     let vals: Vec<Value> = (2..=n).map(|i| vm.stack_get(base + i - 1)).collect();
+    crate::budget::charge_items(vm, &vals)?;
     let names: Vec<String> = vals.iter().map(|&v| type_name(vm, v)).collect();
     charge_bytes(vm, bytes(vm, fmt).len())?;
     charge_string_args(vm, &vals)?;
@@ -707,6 +708,7 @@ fn pack_(vm: &mut Vm, call: NativeCall) -> Result<Action, Throw> {
     let fmt = check_str(vm, &call, 1)?;
     let n = nargs(vm, &call);
     let vals: Vec<Value> = (2..=n).map(|i| arg(vm, &call, i)).collect();
+    crate::budget::charge_items(vm, &vals)?;
     let names: Vec<String> = vals.iter().map(|&v| type_name(vm, v)).collect();
     charge_bytes(vm, bytes(vm, fmt).len())?;
     charge_string_args(vm, &vals)?;
@@ -742,7 +744,8 @@ fn unpack(vm: &mut Vm, call: NativeCall) -> Result<Action, Throw> {
     if values.len() >= 1_000_000 {
         return Err(Throw::msg("stack overflow (too many results)"));
     }
-    charge(vm, Work::Values, values.len() + 1)?;
+    // Each item was decoded by the engine (its bytes paid there) and becomes a value.
+    vm.charge((values.len() as u64 + 1).saturating_mul(crate::budget::ITEM_UNITS / 2))?;
     let mut out = Vec::with_capacity(values.len() + 1);
     for v in values {
         out.push(match v {

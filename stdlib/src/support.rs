@@ -201,6 +201,8 @@ pub fn tostring_basic(vm: &mut Vm, v: Value) -> Result<StrRef, Throw> {
             return vm.to_str(v)?.ok_or_else(|| Throw::msg("bad number"));
         }
         _ => {
+            // The `__name` is copied into the result.
+            vm.charge_work(kernel::cost::Work::Bytes, crate::budget::name_bytes(vm, v))?;
             let name = match vm.metamethod(v, kernel::vm::meta::MetaMethod::Name) {
                 Value::Str(s) => String::from_utf8_lossy(vm.heap.str(s)).into_owned(),
                 _ => v.type_name().to_string(),

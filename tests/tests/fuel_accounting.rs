@@ -211,8 +211,9 @@ fn growing_a_string_by_concatenation_is_paid_per_byte() {
     k.run_until_idle();
     assert_eq!(k.get(root).map(|r| r.state), Some(State::Suspended));
     let (used, limit) = k.fuel_usage(root).expect("meter");
-    // The string can have grown to ~8,000 bytes: the last copy refused cost under 300 units.
-    assert!(used <= limit && limit - used < 300, "{used}");
+    // What is left is less than the refused charge: a copy of the string (a few thousand
+    // bytes by then) or a collection of the heap.
+    assert!(used <= limit && limit - used < 20_000, "{used}");
 }
 
 /// A refused step of a concatenation is taken up where it stopped after a refuel: the result

@@ -1332,6 +1332,9 @@ impl Vm {
     /// Runs pending finalizers and, when due, a collection. Only called between instructions.
     fn gc_step(&mut self) -> Result<(), Throw> {
         if self.heap.gc.should_collect() {
+            // Paid before it runs, like any work: refused, the process waits at this
+            // instruction boundary until it can pay, and the collection runs then.
+            self.charge(self.collection_price())?;
             self.full_gc();
         }
         if let Some(obj) = self.heap.gc.to_finalize.pop() {
@@ -1344,6 +1347,12 @@ impl Vm {
             }
         }
         Ok(())
+    }
+
+    /// The fuel a full collection costs: it reads every byte the heap holds (priced as
+    /// bytes, at least one unit).
+    pub fn collection_price(&self) -> u64 {
+        1 + Work::Bytes.units_of(self.heap.bank.used())
     }
 
     /// A full collection now (`collectgarbage("collect")`).
