@@ -24,7 +24,7 @@ macro_rules! for_each_work {
             /// Bytes copied, compared, hashed, scanned or converted (strings, buffers, I/O).
             Bytes = 16, "byte";
             /// Stack values moved (varargs, call arguments and results, `table.unpack`).
-            Values = 8, "value";
+            Values = 2, "value";
             /// Table entries created, visited, moved or rehashed.
             Entries = 4, "table entry";
             /// Steps of the pattern matcher (one backtracking step each).
@@ -35,7 +35,7 @@ macro_rules! for_each_work {
             /// local, upvalue, label or goto looked at.
             Compiler = 1, "compiler step";
             /// Values or table entries copied between processes (and into or out of snapshots).
-            Copied = 2, "copied value";
+            Copied = 1, "copied value";
             /// Kernel records created or walked (c-list slots, keys, meters, processes).
             Records = 1, "kernel record";
         }
