@@ -42,6 +42,15 @@ macro_rules! for_each_work {
     };
 }
 
+/// The fixed price of a kernel service trap (`status`, `wait`, `call`, `spawn`, …) beyond the
+/// work it prices itself: leaving the VM for the kernel and coming back, measured by
+/// `bench/cost` (`trap_many_procs`, `wait_results`) at about a microsecond.
+pub const SERVICE_UNITS: u64 = 32;
+
+/// The fixed price of creating a process beyond its source and copies: a VM, its standard
+/// library, its meters and records (measured by `bench/cost`, `spawn_wait`).
+pub const SPAWN_UNITS: u64 = 4096;
+
 macro_rules! declare_work {
     ($($(#[$doc:meta])* $name:ident = $per:expr, $piece:expr;)*) => {
         /// A kind of work a process can cause, priced in [`for_each_work!`].

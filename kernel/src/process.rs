@@ -19,6 +19,9 @@ use serde::{Deserialize, Serialize};
 /// Fuel units a process runs before the scheduler moves on.
 pub const SLICE: u64 = 1 << 20;
 
+/// Scheduler steps between full scans of the process table (the run queue's safety net).
+const FULL_SCAN_EVERY: u32 = 256;
+
 /// Files, sockets, listeners and directories a process may hold open at once unless its
 /// parent (`opts.handles`) or the command line (`--handles N`) says otherwise.
 pub const DEFAULT_HANDLES: u64 = 64;
@@ -149,8 +152,23 @@ pub struct Kernel {
     pub(crate) handles: MeterTree,
     #[serde(default)]
     pub(crate) open_handles: std::collections::BTreeMap<crate::clist::KeyId, MeterId>,
-    /// Round-robin position of the scheduler.
+    /// Round-robin position of the scheduler's full scans.
     cursor: usize,
+    /// Processes made ready, in order: the scheduler takes the next from here instead of
+    /// scanning the process table, so a slice costs the same however many processes wait.
+    /// Entries may be stale (checked when taken); a full scan every `FULL_SCAN_EVERY` steps,
+    /// or when the queue runs dry, finds any ready process not queued.
+    #[serde(default)]
+    run_queue: std::collections::VecDeque<ProcessId>,
+    /// What `run_queue` holds (derived; after a restore, at worst a process is queued twice).
+    #[serde(skip)]
+    queued: std::collections::HashSet<ProcessId>,
+    /// Steps since the last full scan.
+    #[serde(default)]
+    since_scan: u32,
+    /// A process stopped (done, failed, suspended, removed) since waiters were last woken.
+    #[serde(default)]
+    stopped_since_wake: bool,
     /// Every key object of the tree.
     pub keys: crate::clist::KeyTable,
     /// Every grant of authority (serialized in its own hash-chained format).
@@ -218,7 +236,7 @@ impl Kernel {
             serving: Vec::new(),
             io: None,
         };
-        match self.free.pop() {
+        let id = match self.free.pop() {
             Some(i) => {
                 let slot = &mut self.slots[i as usize];
                 slot.process = Some(process);
@@ -237,7 +255,9 @@ impl Kernel {
                     generation: 0,
                 }
             }
-        }
+        };
+        self.enqueue(id);
+        id
     }
 
     pub fn get(&self, id: ProcessId) -> Option<&Process> {
@@ -265,6 +285,8 @@ impl Kernel {
         let p = slot.process.take()?;
         slot.generation = slot.generation.wrapping_add(1);
         self.free.push(id.index);
+        // Whoever waited for it wakes.
+        self.stopped_since_wake = true;
         self.fuel.remove(p.fuel);
         // Its heap is gone: the bytes go back to every ancestor.
         self.memory.release(p.memory, p.memory_seen as u64);
@@ -351,6 +373,7 @@ impl Kernel {
             Some(p) if p.state == State::Suspended => {
                 p.state = State::Ready;
                 p.fault = None;
+                self.enqueue(id);
                 true
             }
             _ => false,
@@ -386,7 +409,55 @@ impl Kernel {
         if self.host.is_some() {
             self.poll_host(None);
         }
+        self.since_scan += 1;
+        let full_scan = self.since_scan >= FULL_SCAN_EVERY;
+        if full_scan || self.stopped_since_wake {
+            self.stopped_since_wake = false;
+            self.wake_waiters();
+        }
+        if full_scan {
+            self.since_scan = 0;
+            self.enqueue_unqueued();
+        }
+        while let Some(id) = self.run_queue.pop_front() {
+            self.queued.remove(&id);
+            if self.get(id).map(|p| p.state) == Some(State::Ready) {
+                self.run_slice(id);
+                return true;
+            }
+        }
+        // The queue ran dry: a ready process nobody queued (a restored one) is found here.
         self.wake_waiters();
+        self.since_scan = 0;
+        self.enqueue_unqueued();
+        match self.run_queue.pop_front() {
+            Some(id) => {
+                self.queued.remove(&id);
+                self.run_slice(id);
+                true
+            }
+            None => false,
+        }
+    }
+
+    /// Queues `id` to run (it was made ready).
+    pub(crate) fn enqueue(&mut self, id: ProcessId) {
+        if self.queued.insert(id) {
+            self.run_queue.push_back(id);
+        }
+    }
+
+    /// Marks `id` ready and queues it.
+    pub(crate) fn make_ready(&mut self, id: ProcessId) {
+        if let Some(p) = self.get_mut(id) {
+            p.state = State::Ready;
+        }
+        self.enqueue(id);
+    }
+
+    /// A full scan, in round-robin order from the cursor: queues every ready process that is
+    /// not queued yet.
+    fn enqueue_unqueued(&mut self) {
         let n = self.slots.len();
         for k in 0..n {
             let index = (self.cursor + k) % n.max(1);
@@ -394,12 +465,10 @@ impl Kernel {
                 continue;
             };
             if self.get(id).map(|p| p.state) == Some(State::Ready) {
-                self.cursor = index + 1;
-                self.run_slice(id);
-                return true;
+                self.enqueue(id);
             }
         }
-        false
+        self.cursor = (self.cursor + 1) % n.max(1);
     }
 
     /// Releases the c-list slots whose key userdata the process's collector freed: a key lives
@@ -504,6 +573,7 @@ impl Kernel {
             Outcome::Finished(values) => {
                 p.state = State::Done;
                 p.results = values;
+                self.stopped_since_wake = true;
             }
             Outcome::OutOfFuel => {
                 p.state = State::Ready;
@@ -512,6 +582,9 @@ impl Kernel {
                 let needed = p.vm.refused().unwrap_or(1);
                 if self.fuel.allowance(meter) < needed {
                     self.suspend_for_fuel(id, meter, needed);
+                } else {
+                    // Its slice ended: it goes to the back of the queue.
+                    self.enqueue(id);
                 }
             }
             Outcome::Error { value, traceback } => {
@@ -521,6 +594,7 @@ impl Kernel {
                 // Kept for whoever waits: the fault carries a copy. (The VM never runs again,
                 // so the collector cannot free it meanwhile.)
                 p.results = vec![value];
+                self.stopped_since_wake = true;
             }
             Outcome::Trap => p.state = State::Waiting,
         }
@@ -556,6 +630,7 @@ impl Kernel {
             p.state = State::Suspended;
             p.fault = Some(Fault::Fuel { exhausted });
         }
+        self.stopped_since_wake = true;
     }
 }
 

@@ -40,6 +40,8 @@ pub(crate) fn kernel_service(vm: &mut Vm, call: NativeCall) -> Result<Action, Th
     if call.state == 1 {
         return Ok(Action::Return(vm.top() - call.base));
     }
+    // Leaving the VM for the kernel and back: a fixed price, paid before the trap.
+    vm.charge(kernel::cost::SERVICE_UNITS)?;
     Ok(Action::Trap { state: 1 })
 }
 

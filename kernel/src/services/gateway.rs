@@ -26,7 +26,7 @@ use crate::audit::{Event, Op};
 use crate::clist::{KeyId, KeyKind};
 use crate::cost::Work;
 use crate::gateway::{HostError, HostValue, Request, ResultSize, Started, METHODS};
-use crate::process::{Kernel, Process, ProcessId, State};
+use crate::process::{Kernel, Process, ProcessId};
 use crate::value::{TableRef, Value};
 use crate::vm::{Throw, Vm};
 
@@ -627,7 +627,7 @@ impl Kernel {
                 Ok(Some(values)) => {
                     if let Some(p) = self.get_mut(id) {
                         if p.vm.complete_trap(&values).is_ok() {
-                            p.state = State::Ready;
+                            self.make_ready(id);
                         }
                     }
                 }

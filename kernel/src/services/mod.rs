@@ -369,7 +369,7 @@ impl Kernel {
             Ok(Answer::Values(values)) => {
                 if let Some(p) = self.get_mut(id) {
                     if p.vm.complete_trap(&values).is_ok() {
-                        p.state = State::Ready;
+                        self.make_ready(id);
                     }
                 }
             }
@@ -676,7 +676,7 @@ impl Kernel {
             Err(_) => vm.intern(r.message.as_bytes()).unwrap_or(Value::Nil),
         };
         vm.fail_trap(value);
-        p.state = State::Ready;
+        self.make_ready(id);
     }
 
     fn string(&mut self, id: ProcessId, s: &[u8]) -> Result<Value, Refusal> {
@@ -810,6 +810,7 @@ impl Kernel {
             c.state = State::Ready;
             Ok(())
         })?;
+        self.enqueue(callee);
         if let Some(p) = self.get_mut(id) {
             p.calling = Some(callee);
         }
@@ -878,7 +879,7 @@ impl Kernel {
             Ok(Answer::Values(values)) => {
                 if let Some(p) = self.get_mut(caller) {
                     if p.vm.complete_trap(&values).is_ok() {
-                        p.state = State::Ready;
+                        self.make_ready(caller);
                     }
                 }
             }
@@ -1049,7 +1050,11 @@ impl Kernel {
             }
         }
         // The spawner pays fuel for the spawn and for compiling the source, before either.
-        self.charge_process(parent, crate::cost::Work::Records, 1)?;
+        self.charge_process(
+            parent,
+            crate::cost::Work::Instruction,
+            crate::cost::SPAWN_UNITS,
+        )?;
         self.charge_process(parent, crate::cost::Work::SourceBytes, source.len() as u64)?;
         // The child's load (its library, the compiled chunk) is charged to its own bank, which
         // until it exists may hold no more than its parent's chain has left: what it holds then
@@ -1359,6 +1364,7 @@ impl Kernel {
             c.results.clear();
             Ok(())
         })?;
+        self.enqueue(callee);
         if let Some(p) = self.get_mut(id) {
             p.calling = Some(callee);
         }
