@@ -838,6 +838,12 @@ impl KeyTable {
         self.keys.values()
     }
 
+    /// Entries of the derived indexes (children, designations, orphans, depths): with
+    /// `len`, what the table takes in host memory.
+    pub fn index_entries(&self) -> usize {
+        self.children.len() + self.designated.len() + self.orphans.len() + self.depths.len()
+    }
+
     /// The live keys derived directly from `id`.
     pub fn children(&self, id: KeyId) -> impl Iterator<Item = KeyId> + '_ {
         self.children.get(&id).into_iter().flatten().copied()
@@ -1254,6 +1260,11 @@ impl Clist {
                 ));
             }
         }
+    }
+
+    /// How many slots the c-list has (held, free and retired).
+    pub fn slot_count(&self) -> usize {
+        self.slots.len()
     }
 
     /// How many keys are held.

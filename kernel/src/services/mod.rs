@@ -1095,6 +1095,13 @@ impl Kernel {
             return Err(e);
         }
         let ud = self.grant_process_key(parent, child, &name, Op::Grant)?;
+        // The key now in the parent's heap keeps the child's VM, bank, meters and c-list
+        // alive: their size counts as the parent's allocation, so its collector runs (and drops
+        // the keys it no longer reaches, reaping their ended children) in step with spawning.
+        let footprint = self.footprint(child);
+        if let Some(p) = self.get_mut(parent) {
+            p.vm.heap.gc.note_alloc(footprint);
+        }
         Ok((child, ud))
     }
 
