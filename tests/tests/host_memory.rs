@@ -55,3 +55,55 @@ fn every_vm_shares_one_native_table() {
     let b = stdlib::natives();
     assert!(std::rc::Rc::ptr_eq(&a, &b));
 }
+
+#[test]
+fn a_chain_of_revocable_keys_ends_with_not_enough_memory() {
+    // Each link is a key object the kernel keeps (the newest forwarder needs its whole
+    // ancestry); its holder's bank pays for the chain, so the loop ends under 1 MB instead of
+    // growing the host's key table without bound.
+    let (out, _) = run_counting(
+        r#"
+        local p = spawn("return 1")
+        p:wait()
+        local c = spawn([[
+            local k, n = caps.p, 0
+            local ok, e = pcall(function()
+              while true do k = revocable(k) n = n + 1 end
+            end)
+            return n, e.kind
+        ]], {memory = "1M", fuel = 1e9, caps = {p = p}})
+        local n, kind = c:wait()
+        print(n > 100, n < 5000, kind)
+        "#,
+    );
+    assert_eq!(out, "true\ttrue\tmemory\n");
+}
+
+#[test]
+fn received_keys_are_charged_to_the_receiver() {
+    // Every key received takes a c-list slot and keeps a key object: the receiver's bank
+    // pays for both with the key's userdata, so a loop keeping them ends out of memory.
+    let (out, _) = run_counting(
+        r#"
+        local p = spawn("return 1")
+        p:wait()
+        local get = function() return p end
+        local c = spawn([[
+            local t = {}
+            for i = 1, 10 do t[i] = caps.get() end
+            collectgarbage()
+            local before = collectgarbage("count") * 1024
+            for i = 11, 210 do t[i] = caps.get() end
+            return (collectgarbage("count") * 1024 - before) / 200
+        ]], {memory = "1M", caps = {get = get}})
+        print(c:wait() >= 48 + 256)
+        local d = spawn([[
+            local t = {}
+            for i = 1, 1e9 do t[i] = caps.get() end
+        ]], {memory = "1M", caps = {get = get}})
+        local ok, e = pcall(d.wait, d)
+        print(ok, e.message:find("not enough memory") ~= nil)
+        "#,
+    );
+    assert_eq!(out, "true\nfalse\ttrue\n");
+}
