@@ -706,6 +706,12 @@ pub enum KeyError {
 #[error("invalid key table: {0}")]
 pub struct KeyTableError(String);
 
+/// Host bytes of one c-list slot (its entry and its share of the slot vector's growth).
+pub const SLOT_BYTES: usize = 48;
+/// Host bytes of one key object with its entries in the table's indexes (the key map, depths,
+/// children, designations: ordered-map nodes at about twice their entries' size).
+pub const KEY_RECORD_BYTES: usize = 256;
+
 /// The kernel-wide store of key objects, with the children index that revocation walks.
 ///
 /// Reference counting: `create` and `derive` return a key with one holder, the caller's, who
@@ -838,9 +844,24 @@ impl KeyTable {
         self.keys.values()
     }
 
+    /// Entries of the derived indexes (children, designations, orphans, depths): with
+    /// `len`, what the table takes in host memory.
+    pub fn index_entries(&self) -> usize {
+        self.children.len() + self.designated.len() + self.orphans.len() + self.depths.len()
+    }
+
     /// The live keys derived directly from `id`.
     pub fn children(&self, id: KeyId) -> impl Iterator<Item = KeyId> + '_ {
         self.children.get(&id).into_iter().flatten().copied()
+    }
+
+    /// The host bytes a slot holding `id` keeps alive: the slot and the key objects from `id`
+    /// up its ancestry (what its holder is charged for it: a chain of forwarders whose
+    /// earlier links nobody holds lives as long as its last one).
+    pub fn record_bytes(&self, id: KeyId) -> usize {
+        KEY_RECORD_BYTES
+            .saturating_mul(self.depth(id).saturating_add(1))
+            .saturating_add(SLOT_BYTES)
     }
 
     /// Whether some live key designates process number `process`.
@@ -1254,6 +1275,11 @@ impl Clist {
                 ));
             }
         }
+    }
+
+    /// How many slots the c-list has (held, free and retired).
+    pub fn slot_count(&self) -> usize {
+        self.slots.len()
     }
 
     /// How many keys are held.

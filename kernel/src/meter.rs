@@ -178,6 +178,11 @@ impl MeterTree {
         self.get(id).map(|m| (m.used, m.limit))
     }
 
+    /// How many meter slots the tree holds (live and free): what it takes in host memory.
+    pub fn slot_count(&self) -> usize {
+        self.meters.len()
+    }
+
     /// Removes a meter (its process ended). What it used stays charged to its ancestors for
     /// fuel; memory callers release it first.
     pub fn remove(&mut self, id: MeterId) {

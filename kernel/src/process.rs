@@ -26,6 +26,20 @@ const FULL_SCAN_EVERY: u32 = 256;
 /// parent (`opts.handles`) or the command line (`--handles N`) says otherwise.
 pub const DEFAULT_HANDLES: u64 = 64;
 
+/// Host bytes of a process's kernel record beyond its heap: its slot, `Vm` and `Process`
+/// structs, its three meters, and the bookkeeping of the key table and free lists.
+pub const PROCESS_RECORD_BYTES: usize = std::mem::size_of::<Slot>() + 3 * 32 + 256;
+
+/// Sizes of the kernel's structures (`Kernel::record_counts`).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct RecordCounts {
+    pub process_slots: usize,
+    pub meter_slots: usize,
+    pub keys: usize,
+    pub key_index_entries: usize,
+    pub clist_slots: usize,
+}
+
 /// A process, named by its slot and the slot's generation.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub struct ProcessId {
@@ -305,6 +319,14 @@ impl Kernel {
         Some(p)
     }
 
+    /// The host memory a process takes: its heap (as its bank counts it) and its kernel
+    /// record. What a key to it keeps alive.
+    pub(crate) fn footprint(&self, id: ProcessId) -> usize {
+        self.get(id).map_or(0, |p| {
+            PROCESS_RECORD_BYTES.saturating_add(p.vm.heap.bank.used())
+        })
+    }
+
     pub(crate) fn id_at(&self, index: usize) -> Option<ProcessId> {
         let s = self.slots.get(index)?;
         s.process.as_ref().map(|_| ProcessId {
@@ -323,6 +345,21 @@ impl Kernel {
     /// Every process (any state).
     pub fn processes(&self) -> impl Iterator<Item = &Process> {
         self.slots.iter().filter_map(|s| s.process.as_ref())
+    }
+
+    /// How many entries the kernel's own structures hold (process slots, meter slots, key
+    /// objects and their indexes, c-list slots): a measure of the kernel's host memory that
+    /// tests can bound.
+    pub fn record_counts(&self) -> RecordCounts {
+        RecordCounts {
+            process_slots: self.slots.len(),
+            meter_slots: self.fuel.slot_count()
+                + self.memory.slot_count()
+                + self.handles.slot_count(),
+            keys: self.keys.len(),
+            key_index_entries: self.keys.index_entries(),
+            clist_slots: self.processes().map(|p| p.clist.slot_count()).sum(),
+        }
     }
 
     /// How many processes exist (any state).

@@ -56,8 +56,17 @@ pub const LIBS: &[Lib] = &[
     process::LIB,
 ];
 
-/// The table of every native of the standard library.
+/// The table of every native of the standard library: one per thread, shared by every VM
+/// built on it (a table per process would be host memory outside every bank, and its names
+/// are leaked to get `'static` strings, so building it again would leak them again).
 pub fn natives() -> Rc<NativeTable> {
+    thread_local! {
+        static NATIVES: Rc<NativeTable> = build_natives();
+    }
+    NATIVES.with(Rc::clone)
+}
+
+fn build_natives() -> Rc<NativeTable> {
     let mut t = NativeTable::new();
     for lib in LIBS {
         for &(name, f, flags) in lib.functions {

@@ -10,7 +10,7 @@
 use super::{
     gc::{proto_size, thread_size},
     Arena, Heap, Upval, CLOSURE_BASE_BYTES, NATIVE_BASE_BYTES, STRING_BASE_BYTES, UPVAL_BYTES,
-    USERDATA_BASE_BYTES, VALUE_BYTES,
+    VALUE_BYTES,
 };
 use crate::value::{Key, StrRef, Value};
 
@@ -197,7 +197,7 @@ impl Heap {
             if let Some(mt) = u.metatable {
                 self.check_value(Value::Table(mt), &format!("userdata {i}"))?;
             }
-            add(USERDATA_BASE_BYTES + u.payload.len());
+            add(u.charged_size());
         }
         let gc = &self.gc;
         for &v in gc.finalizable.iter().chain(&gc.to_finalize) {

@@ -9,7 +9,7 @@
 
 use super::{
     Heap, Upval, CLOSURE_BASE_BYTES, NATIVE_BASE_BYTES, STRING_BASE_BYTES, THREAD_BASE_BYTES,
-    UPVAL_BYTES, USERDATA_BASE_BYTES, VALUE_BYTES,
+    UPVAL_BYTES, VALUE_BYTES,
 };
 use crate::value::{StrRef, TableRef, Value};
 use serde::{Deserialize, Serialize};
@@ -61,9 +61,76 @@ enum Weakness {
     Both,
 }
 
+/// A gray object, with where its scan resumes: tables are scanned `SCAN_CHUNK` entries at a
+/// time, so the gray list never holds more than a chunk of any one table's children at once.
+#[derive(Clone, Copy)]
+struct Gray {
+    value: Value,
+    /// Entries of the table already scanned (0: not visited yet).
+    from: usize,
+}
+
+/// Table entries scanned before the scan yields to the children it found.
+const SCAN_CHUNK: usize = 256;
+
 struct Marker {
-    gray: Vec<Value>,
+    gray: Vec<Gray>,
     weak: Vec<(TableRef, Weakness)>,
+}
+
+/// The mark bits, borrowed apart from the arenas' slots, so that an object's contents can be
+/// read in place (never copied out) while its children are marked.
+struct Bits<'a> {
+    strings: &'a mut Vec<bool>,
+    tables: &'a mut Vec<bool>,
+    closures: &'a mut Vec<bool>,
+    natives: &'a mut Vec<bool>,
+    userdata: &'a mut Vec<bool>,
+    threads: &'a mut Vec<bool>,
+}
+
+impl Bits<'_> {
+    fn slot(&mut self, v: Value) -> Option<&mut bool> {
+        match v {
+            Value::Str(r) => self.strings.get_mut(r.index()),
+            Value::Table(r) => self.tables.get_mut(r.index()),
+            Value::LuaFn(r) => self.closures.get_mut(r.index()),
+            Value::Native(r) => self.natives.get_mut(r.index()),
+            Value::UserData(r) => self.userdata.get_mut(r.index()),
+            Value::Thread(r) => self.threads.get_mut(r.index()),
+            _ => None,
+        }
+    }
+
+    fn is_marked(&mut self, v: Value) -> bool {
+        self.slot(v).is_none_or(|b| *b)
+    }
+
+    /// Marks `v`; a newly marked object with contents goes onto the gray list.
+    #[inline]
+    fn mark(&mut self, gray: &mut Vec<Gray>, v: Value) {
+        if let Some(bit) = self.slot(v) {
+            if !std::mem::replace(bit, true) && !matches!(v, Value::Str(_)) {
+                gray.push(Gray { value: v, from: 0 });
+            }
+        }
+    }
+}
+
+/// The mark bits with the slots of tables, threads and native closures (read in place).
+type Split<'a> = (
+    Bits<'a>,
+    &'a [Option<super::Table>],
+    &'a [Option<super::Thread>],
+    &'a [Option<super::NativeClosure>],
+);
+
+/// The object in slot `i` of an arena's slots (a live handle: see `Arena::get`).
+fn live<T>(slots: &[Option<T>], i: u32) -> &T {
+    match slots.get(i as usize) {
+        Some(Some(v)) => v,
+        _ => super::dangling(),
+    }
 }
 
 impl Heap {
@@ -79,24 +146,34 @@ impl Heap {
         }
     }
 
-    /// Sets the mark bit; true if the object was not marked before.
-    fn set_mark(&mut self, v: Value) -> bool {
-        let slot = match v {
-            Value::Str(r) => &mut self.strings.marks[r.index()],
-            Value::Table(r) => &mut self.tables.marks[r.index()],
-            Value::LuaFn(r) => &mut self.closures.marks[r.index()],
-            Value::Native(r) => &mut self.natives.marks[r.index()],
-            Value::UserData(r) => &mut self.userdata.marks[r.index()],
-            Value::Thread(r) => &mut self.threads.marks[r.index()],
-            _ => return false,
-        };
-        !std::mem::replace(slot, true)
+    /// The mark bits, and the slots of the arenas whose objects hold values.
+    fn split(&mut self) -> Split<'_> {
+        let Heap {
+            strings,
+            tables,
+            closures,
+            natives,
+            userdata,
+            threads,
+            ..
+        } = self;
+        (
+            Bits {
+                strings: &mut strings.marks,
+                tables: &mut tables.marks,
+                closures: &mut closures.marks,
+                natives: &mut natives.marks,
+                userdata: &mut userdata.marks,
+                threads: &mut threads.marks,
+            },
+            &tables.slots,
+            &threads.slots,
+            &natives.slots,
+        )
     }
 
     fn mark(&mut self, m: &mut Marker, v: Value) {
-        if self.set_mark(v) && !matches!(v, Value::Str(_)) {
-            m.gray.push(v);
-        }
+        self.split().0.mark(&mut m.gray, v);
     }
 
     fn weakness(&self, t: TableRef) -> Weakness {
@@ -117,78 +194,100 @@ impl Heap {
         }
     }
 
-    fn propagate(&mut self, m: &mut Marker) {
-        let mut children: Vec<Value> = Vec::new();
-        while let Some(v) = m.gray.pop() {
-            children.clear();
-            match v {
-                Value::Table(t) => {
-                    let w = self.weakness(t);
-                    let table = self.tables.get(t.0);
-                    if let Some(mt) = table.metatable {
-                        children.push(Value::Table(mt));
-                    }
-                    match w {
-                        Weakness::Strong => table.for_each_entry(|k, v| {
-                            children.push(k);
-                            children.push(v);
-                        }),
-                        Weakness::Values => table.for_each_entry(|k, v| {
-                            children.push(k);
-                            // Strings are values, never cleared from weak tables.
-                            if matches!(v, Value::Str(_)) {
-                                children.push(v);
-                            }
-                        }),
-                        Weakness::Keys | Weakness::Both => table.for_each_entry(|k, v| {
-                            if matches!(k, Value::Str(_)) {
-                                children.push(k);
-                            }
-                            if matches!(v, Value::Str(_)) {
-                                children.push(v);
-                            }
-                        }),
-                    }
-                    if w != Weakness::Strong {
-                        m.weak.push((t, w));
-                    }
+    /// Scans `SCAN_CHUNK` entries of table `t` from entry `from`, marking what its weakness
+    /// keeps alive; when entries remain, its resume point goes under the children found, so
+    /// they are traced first.
+    fn scan_table(&mut self, m: &mut Marker, t: TableRef, from: usize) {
+        let w = self.weakness(t);
+        if from == 0 {
+            if let Some(mt) = self.tables.get(t.0).metatable {
+                self.mark(m, Value::Table(mt));
+            }
+            if w != Weakness::Strong {
+                m.weak.push((t, w));
+            }
+        }
+        let below = m.gray.len();
+        let gray = &mut m.gray;
+        let (mut bits, tables, _, _) = self.split();
+        let next = live(tables, t.0).scan_entries(from, SCAN_CHUNK, |k, v| match w {
+            Weakness::Strong => {
+                bits.mark(gray, k);
+                bits.mark(gray, v);
+            }
+            Weakness::Values => {
+                bits.mark(gray, k);
+                // Strings are values, never cleared from weak tables.
+                if matches!(v, Value::Str(_)) {
+                    bits.mark(gray, v);
                 }
+            }
+            Weakness::Keys | Weakness::Both => {
+                if matches!(k, Value::Str(_)) {
+                    bits.mark(gray, k);
+                }
+                if matches!(v, Value::Str(_)) {
+                    bits.mark(gray, v);
+                }
+            }
+        });
+        if let Some(from) = next {
+            m.gray.insert(
+                below,
+                Gray {
+                    value: Value::Table(t),
+                    from,
+                },
+            );
+        }
+    }
+
+    fn propagate(&mut self, m: &mut Marker) {
+        while let Some(Gray { value, from }) = m.gray.pop() {
+            match value {
+                Value::Table(t) => self.scan_table(m, t, from),
                 Value::LuaFn(c) => {
-                    let cl = self.closures.get(c.0);
-                    let proto = cl.proto;
-                    let upvals: Vec<_> = cl.upvalues.to_vec();
+                    let proto = self.closures.get(c.0).proto;
                     self.mark_proto(m, proto);
-                    for u in upvals {
+                    for i in 0..self.closures.get(c.0).upvalues.len() {
+                        let u = self.closures.get(c.0).upvalues[i];
                         self.mark_upval(m, u);
                     }
                 }
-                Value::Native(n) => children.extend(self.natives.get(n.0).upvalues.iter().copied()),
+                Value::Native(n) => {
+                    let gray = &mut m.gray;
+                    let (mut bits, _, _, natives) = self.split();
+                    for &v in &live(natives, n.0).upvalues {
+                        bits.mark(gray, v);
+                    }
+                }
                 Value::UserData(u) => {
                     if let Some(mt) = self.userdata.get(u.0).metatable {
-                        children.push(Value::Table(mt));
+                        self.mark(m, Value::Table(mt));
                     }
                 }
                 Value::Thread(t) => {
-                    let th = self.threads.get(t.0);
-                    children.extend(th.stack.iter().copied());
+                    let gray = &mut m.gray;
+                    let (mut bits, _, threads, _) = self.split();
+                    let th = live(threads, t.0);
+                    for &v in &th.stack {
+                        bits.mark(gray, v);
+                    }
                     // Functions of the thread's frames (their stack slots may be reused).
                     for f in &th.frames {
                         match f.kind {
-                            crate::vm::frame::FrameKind::Lua(c) => children.push(Value::LuaFn(c)),
+                            crate::vm::frame::FrameKind::Lua(c) => bits.mark(gray, Value::LuaFn(c)),
                             crate::vm::frame::FrameKind::Native(n) => {
-                                children.push(Value::Native(n))
+                                bits.mark(gray, Value::Native(n))
                             }
                         }
                     }
-                    let ups: Vec<_> = th.open_upvalues.clone();
-                    for u in ups {
+                    for i in 0..self.threads.get(t.0).open_upvalues.len() {
+                        let u = self.threads.get(t.0).open_upvalues[i];
                         self.mark_upval(m, u);
                     }
                 }
                 _ => {}
-            }
-            for &c in &children {
-                self.mark(m, c);
             }
         }
     }
@@ -211,13 +310,15 @@ impl Heap {
                 continue;
             }
             let fp = self.protos.get(p.0);
-            let consts: Vec<Value> = fp.constants.to_vec();
+            // Constants are shared, not copied: the handle is cloned.
+            let consts = std::rc::Rc::clone(&fp.constants);
             let source = fp.source;
             stack.extend(fp.protos.iter().copied());
-            for c in consts {
-                self.mark(m, c);
+            let mut bits = self.split().0;
+            for &c in consts.iter() {
+                bits.mark(&mut m.gray, c);
             }
-            self.mark(m, Value::Str(source));
+            bits.mark(&mut m.gray, Value::Str(source));
         }
     }
 
@@ -226,21 +327,19 @@ impl Heap {
     fn converge_ephemerons(&mut self, m: &mut Marker) {
         loop {
             let mut changed = false;
-            let weak = m.weak.clone();
-            for (t, w) in weak {
+            for i in 0..m.weak.len() {
+                let (t, w) = m.weak[i];
                 if w != Weakness::Keys {
                     continue;
                 }
-                let mut newly = Vec::new();
-                self.tables.get(t.0).for_each_entry(|k, v| {
-                    if self.is_marked(k) && !self.is_marked(v) {
-                        newly.push(v);
+                let gray = &mut m.gray;
+                let (mut bits, tables, _, _) = self.split();
+                live(tables, t.0).scan_entries(0, usize::MAX, |k, v| {
+                    if bits.is_marked(k) && !bits.is_marked(v) {
+                        bits.mark(gray, v);
+                        changed = true;
                     }
                 });
-                for v in newly {
-                    self.mark(m, v);
-                    changed = true;
-                }
             }
             self.propagate(m);
             if !changed {
@@ -288,7 +387,8 @@ impl Heap {
             self.mark(&mut m, r);
         }
         // Objects already queued for finalization stay alive until their finalizer ran.
-        for v in self.gc.to_finalize.clone() {
+        for i in 0..self.gc.to_finalize.len() {
+            let v = self.gc.to_finalize[i];
             self.mark(&mut m, v);
         }
         for k in [self.gc.mode_key, self.gc.gc_key].into_iter().flatten() {
@@ -387,7 +487,7 @@ impl Heap {
         for i in 0..self.userdata.slots.len() {
             if self.userdata.slots[i].is_some() && !self.userdata.marks[i] {
                 if let Some(u) = self.userdata.remove(i as u32) {
-                    freed += USERDATA_BASE_BYTES + u.payload.len();
+                    freed += u.charged_size();
                     if u.notify_on_free {
                         self.gc.freed_notices.push(u.payload);
                     }
@@ -400,10 +500,29 @@ impl Heap {
 
 /// Bytes charged for a loaded prototype (the same formula `load_proto` charges).
 pub fn proto_size(p: &super::FnProto) -> usize {
-    64 + p.code.len() * 8
-        + p.constants.len() * VALUE_BYTES
-        + p.loc_vars.len() * 40
-        + p.upvalues.len() * 32
+    proto_bytes(
+        p.code.len(),
+        p.constants.len(),
+        p.loc_vars.iter().map(|v| v.name.len()),
+        p.upvalues.iter().map(|u| u.name.len()),
+    )
+}
+
+/// Bytes of a prototype with these parts: each instruction with its line (4 + 4 bytes), each
+/// constant, and each local variable record and upvalue descriptor (given by their names'
+/// lengths: a record, its name's allocation header and the name).
+pub fn proto_bytes(
+    code: usize,
+    constants: usize,
+    loc_vars: impl Iterator<Item = usize>,
+    upvalues: impl Iterator<Item = usize>,
+) -> usize {
+    const NAMED_RECORD_BYTES: usize = 56;
+    let named: usize = loc_vars
+        .chain(upvalues)
+        .map(|n| NAMED_RECORD_BYTES + n)
+        .sum();
+    super::PROTO_BASE_BYTES + code * 8 + constants * VALUE_BYTES + named
 }
 
 /// Bytes charged for a thread: its base plus the stack and frames it has grown.

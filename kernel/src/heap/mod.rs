@@ -230,6 +230,21 @@ pub struct UserData {
     /// releases the key slot a key's userdata names.
     #[serde(default)]
     pub notify_on_free: bool,
+    /// Bytes of kernel records this userdata stands for (a key's c-list slot and the key
+    /// objects that slot keeps alive): charged to the bank with it, given back when it is
+    /// collected and the kernel drops the slot.
+    #[serde(default)]
+    pub records: u64,
+}
+
+impl UserData {
+    /// Bytes charged for this userdata (`new_userdata` and `new_key_userdata` charge them; the
+    /// collector gives them back).
+    pub fn charged_size(&self) -> usize {
+        USERDATA_BASE_BYTES
+            .saturating_add(self.payload.len())
+            .saturating_add(usize::try_from(self.records).unwrap_or(usize::MAX))
+    }
 }
 
 /// A coroutine's life cycle (`coroutine.status`).
@@ -281,14 +296,18 @@ impl Default for Thread {
     }
 }
 
-/// Bytes charged per object beyond its variable parts. Chosen to be at least the real size of
-/// the arena slot plus its share of bookkeeping.
-pub const STRING_BASE_BYTES: usize = 40;
+/// Bytes charged per object beyond its variable parts: at least what the host really holds
+/// for it — its arena slot (`size_of::<Option<T>>()`), its mark byte, the allocator's header
+/// and rounding of each out-of-line buffer, and its share of bookkeeping (a string's intern
+/// entry). `tests::base_charges_cover_the_slots` keeps these honest as the types change.
+pub const STRING_BASE_BYTES: usize = 64;
 pub const CLOSURE_BASE_BYTES: usize = 48;
 pub const UPVAL_BYTES: usize = 40;
-pub const NATIVE_BASE_BYTES: usize = 48;
+pub const NATIVE_BASE_BYTES: usize = 56;
 pub const THREAD_BASE_BYTES: usize = 256;
-pub const USERDATA_BASE_BYTES: usize = 48;
+pub const USERDATA_BASE_BYTES: usize = 72;
+/// A loaded prototype's fixed part: its slot and the headers of its seven buffers.
+pub const PROTO_BASE_BYTES: usize = 256;
 pub const VALUE_BYTES: usize = std::mem::size_of::<Value>();
 
 /// A process's heap.
@@ -592,7 +611,31 @@ impl Heap {
             metatable: None,
             payload,
             notify_on_free: false,
+            records: 0,
         })))
+    }
+
+    /// A new userdata standing for a key: its payload names the holder's c-list slot, and
+    /// `records` bytes of kernel records (the slot, the key objects it keeps) are charged with
+    /// it. The kernel is told when it is collected (`notify_on_free`).
+    ///
+    /// # Errors
+    /// `OutOfMemory` if the bank cannot pay for it and its records.
+    pub fn new_key_userdata(
+        &mut self,
+        payload: Vec<u8>,
+        records: usize,
+    ) -> Result<UserDataRef, OutOfMemory> {
+        let data = UserData {
+            metatable: None,
+            payload,
+            notify_on_free: true,
+            records: records as u64,
+        };
+        let size = data.charged_size();
+        self.bank.charge(size)?;
+        self.gc.note_alloc(size);
+        Ok(UserDataRef(self.userdata.insert(data)))
     }
 
     /// Loads a compiled prototype tree, interning its constants. Iterative: prototypes nest as
@@ -635,11 +678,12 @@ impl Heap {
         children: Vec<ProtoRef>,
     ) -> Result<ProtoRef, OutOfMemory> {
         use crate::proto::Constant;
-        let size = 64
-            + p.code.len() * 8
-            + p.constants.len() * VALUE_BYTES
-            + p.loc_vars.len() * 40
-            + p.upvalues.len() * 32;
+        let size = gc::proto_bytes(
+            p.code.len(),
+            p.constants.len(),
+            p.loc_vars.iter().map(|v| v.name.len()),
+            p.upvalues.iter().map(|u| u.name.len()),
+        );
         self.bank.charge(size)?;
         self.gc.note_alloc(size);
         let mut constants = Vec::with_capacity(p.constants.len());
@@ -735,6 +779,20 @@ pub enum SetError {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn base_charges_cover_the_slots() {
+        use std::mem::size_of;
+        // Slot and mark byte, plus one allocation header (16) for each buffer the object owns.
+        assert!(STRING_BASE_BYTES >= size_of::<Option<LuaString>>() + 1 + 16 + 16);
+        assert!(CLOSURE_BASE_BYTES >= size_of::<Option<Closure>>() + 1 + 16);
+        assert!(UPVAL_BYTES > size_of::<Option<Upval>>());
+        assert!(NATIVE_BASE_BYTES >= size_of::<Option<NativeClosure>>() + 1 + 16);
+        assert!(USERDATA_BASE_BYTES >= size_of::<Option<UserData>>() + 1 + 16);
+        assert!(THREAD_BASE_BYTES >= size_of::<Option<Thread>>() + 1 + 4 * 16);
+        assert!(PROTO_BASE_BYTES >= size_of::<Option<FnProto>>() + 1 + 7 * 16);
+        assert!(table::TABLE_BASE_BYTES > size_of::<Option<Table>>());
+    }
 
     #[test]
     fn decoding_arena_slots_is_charged_to_the_decode_budget() {

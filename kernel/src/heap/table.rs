@@ -54,10 +54,12 @@ type Hasher = foldhash::fast::FixedState;
 
 /// Bytes charged per array slot.
 pub const ARRAY_SLOT_BYTES: usize = std::mem::size_of::<Value>();
-/// Bytes charged per hash slot (entry plus index).
-pub const HASH_SLOT_BYTES: usize = 48;
-/// Fixed bytes charged per table.
-pub const TABLE_BASE_BYTES: usize = 64;
+/// Bytes charged per hash slot: the entry (hash, key, value: 40 bytes) and its share of the
+/// index (8-byte buckets and control bytes at most 7/8 full, about 18 bytes).
+pub const HASH_SLOT_BYTES: usize = 64;
+/// Fixed bytes charged per table: its arena slot (112 bytes), its mark, and the allocation
+/// headers of its two parts.
+pub const TABLE_BASE_BYTES: usize = 160;
 
 #[derive(Clone, Debug, Default, Serialize, Deserialize)]
 pub struct Table {
@@ -534,6 +536,36 @@ impl Table {
                 f(k.value(), *v);
             }
         }
+    }
+
+    /// Live entries at positions `from..from + limit` (the array part's slots, then the hash
+    /// part's entries), read in place for the collector. Returns where to resume when
+    /// positions remain.
+    pub fn scan_entries(
+        &self,
+        from: usize,
+        limit: usize,
+        mut f: impl FnMut(Value, Value),
+    ) -> Option<usize> {
+        let total = self.array.len() + self.hash.len();
+        let end = from.saturating_add(limit).min(total);
+        let mut i = from;
+        while i < end.min(self.array.len()) {
+            let v = self.array[i];
+            if !v.is_nil() {
+                f(Value::Int(i as i64 + 1), v);
+            }
+            i += 1;
+        }
+        while i < end {
+            if let Some((k, v)) = self.hash.get_index(i - self.array.len()) {
+                if !v.is_nil() {
+                    f(k.value(), *v);
+                }
+            }
+            i += 1;
+        }
+        (end < total).then_some(end)
     }
 
     /// Removes entries for which `dead(key, value)` holds (weak-table clearing).

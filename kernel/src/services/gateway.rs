@@ -92,14 +92,14 @@ pub(crate) fn make_gateway_key(
     handle: crate::clist::SlotHandle,
     kind: &KeyKind,
     shown: &str,
+    records: usize,
 ) -> Result<Value, Throw> {
     let mt = key_meta(vm, kind.kind_name())?;
     let u = vm
         .heap
-        .new_userdata(key_payload(handle, shown.as_bytes()))?;
+        .new_key_userdata(key_payload(handle, shown.as_bytes()), records)?;
     let data = vm.heap.userdata.get_mut(u.0);
     data.metatable = Some(mt);
-    data.notify_on_free = true;
     Ok(Value::UserData(u))
 }
 
@@ -112,11 +112,12 @@ impl Kernel {
     pub fn grant_key(&mut self, id: ProcessId, name: &str, kind: KeyKind) -> Result<KeyId, String> {
         let key = self.keys.create(kind.clone()).map_err(|e| e.to_string())?;
         let time = self.time;
+        let records = self.keys.record_bytes(key);
         let p = self.get_mut(id).ok_or("no such process")?;
         let handle = p.clist.grant(key).map_err(|e| e.to_string())?;
         let vm = &mut p.vm;
         let installed = (|| -> Result<(), Throw> {
-            let ud = make_gateway_key(vm, handle, &kind, &kind.describe())?;
+            let ud = make_gateway_key(vm, handle, &kind, &kind.describe(), records)?;
             let caps = match vm.get_global("caps") {
                 Value::Table(t) => t,
                 _ => {
@@ -569,6 +570,7 @@ impl Kernel {
             }
         }
         let time = self.time;
+        let records = self.keys.record_bytes(key);
         let p = self
             .get_mut(id)
             .ok_or_else(|| refuse("error", "no such process"))?;
@@ -577,14 +579,17 @@ impl Kernel {
             .grant(key)
             .map_err(|e| refuse("error", e.to_string()));
         let ud = granted.and_then(|handle| {
-            make_gateway_key(&mut p.vm, handle, kind, &kind.describe())
-                .map_err(|_| refuse("memory", "not enough memory for the key"))
+            make_gateway_key(&mut p.vm, handle, kind, &kind.describe(), records).map_err(|_| {
+                p.clist.drop(handle);
+                refuse("memory", "not enough memory for the key")
+            })
         });
         let ud = match ud {
             Ok(ud) => ud,
             Err(r) => {
+                // No slot holds the key: its one holder count goes.
+                let _ = self.keys.release(key);
                 // Nobody will hold the key: the object is closed and its handle given back.
-                // (A slot granted before the failure is released with the process.)
                 if let Some(host) = self.host.as_mut() {
                     host.release(key);
                 }

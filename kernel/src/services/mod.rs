@@ -168,10 +168,10 @@ impl crate::transfer::TransferHooks for KeyHooks<'_> {
             .map_err(|e| TransferError::Refused(e.to_string()))?;
         let handle = self.grant(key)?;
         // The key rides in the proxy's upvalue, out of Lua's reach (there is no debug library).
+        let records = self.keys.record_bytes(key);
         let ud = to
-            .new_userdata(key_payload(handle, b"function"))
+            .new_key_userdata(key_payload(handle, b"function"), records)
             .map_err(TransferError::Memory)?;
-        to.userdata.get_mut(ud.0).notify_on_free = true;
         let n = to
             .new_native(proxy, vec![Value::UserData(ud), Value::Int(index)])
             .map_err(TransferError::Memory)?;
@@ -203,11 +203,11 @@ impl crate::transfer::TransferHooks for KeyHooks<'_> {
             .retain(key)
             .map_err(|e| TransferError::Refused(e.to_string()))?;
         let new = self.grant(key)?;
+        let records = self.keys.record_bytes(key);
         let ud = to
-            .new_userdata(key_payload(new, &payload[12..]))
+            .new_key_userdata(key_payload(new, &payload[12..]), records)
             .map_err(TransferError::Memory)?;
         let data = to.userdata.get_mut(ud.0);
-        data.notify_on_free = true;
         match self.keys.resolve(key).map(KeyKind::kind_name) {
             Some("process") | None => data.metatable = Some(self.meta),
             Some(kind) => self.gateway_keys.push((ud, kind)),
@@ -673,7 +673,10 @@ impl Kernel {
         })();
         let value = match fault {
             Ok(v) => v,
-            Err(_) => vm.intern(r.message.as_bytes()).unwrap_or(Value::Nil),
+            // A heap too full for the fault still gets an error that says why.
+            Err(_) => vm
+                .intern(r.message.as_bytes())
+                .unwrap_or_else(|_| vm.memory_error_value()),
         };
         vm.fail_trap(value);
         self.make_ready(id);
@@ -1120,6 +1123,13 @@ impl Kernel {
             return Err(e);
         }
         let ud = self.grant_process_key(parent, child, &name, Op::Grant)?;
+        // The key now in the parent's heap keeps the child's VM, bank, meters and c-list
+        // alive: their size counts as the parent's allocation, so its collector runs (and drops
+        // the keys it no longer reaches, reaping their ended children) in step with spawning.
+        let footprint = self.footprint(child);
+        if let Some(p) = self.get_mut(parent) {
+            p.vm.heap.gc.note_alloc(footprint);
+        }
         Ok((child, ud))
     }
 
@@ -1144,8 +1154,19 @@ impl Kernel {
             .clist
             .grant(key)
             .map_err(|e| refuse("error", e.to_string()))?;
-        let ud =
-            make_key(&mut p.vm, handle, name).map_err(|_| refuse("memory", "not enough memory"))?;
+        let records = self.keys.record_bytes(key);
+        let Some(p) = self.get_mut(parent) else {
+            return Err(refuse("error", "no such process"));
+        };
+        let ud = match make_key(&mut p.vm, handle, name, records) {
+            Ok(ud) => ud,
+            Err(_) => {
+                // Its bank cannot hold the key: the slot goes, and the key with it.
+                p.clist.drop(handle);
+                let _ = self.keys.release(key);
+                return Err(refuse("memory", "not enough memory"));
+            }
+        };
         let time = self.time;
         let _ = self.audit.append(Event::new(
             op,
@@ -1641,16 +1662,25 @@ impl Kernel {
             .grant(forwarder)
             .map_err(|e| refuse("error", e.to_string()))?;
         let designated = self.keys.resolve(forwarder).cloned();
+        // The holder pays for the slot and the chain of forwarders it keeps alive.
+        let records = self.keys.record_bytes(forwarder);
         let p = self
             .get_mut(id)
             .ok_or_else(|| refuse("error", "no such process"))?;
         let proxy = match designated {
             Some(kind) if kind.kind_name() != "process" => {
-                gateway::make_gateway_key(&mut p.vm, handle, &kind, &name)
+                gateway::make_gateway_key(&mut p.vm, handle, &kind, &name, records)
             }
-            _ => make_key(&mut p.vm, handle, &name),
-        }
-        .map_err(|_| refuse("memory", "not enough memory"))?;
+            _ => make_key(&mut p.vm, handle, &name, records),
+        };
+        let proxy = match proxy {
+            Ok(proxy) => proxy,
+            Err(_) => {
+                p.clist.drop(handle);
+                let _ = self.keys.release(forwarder);
+                return Err(refuse("memory", "not enough memory"));
+            }
+        };
         let revoke_id =
             p.vm.natives()
                 .id_of("process.revoke")
@@ -2007,12 +2037,20 @@ fn shared_meta(
 
 /// A process key as Lua sees it: an opaque userdata whose payload names a slot of its
 /// holder's c-list; its metatable is protected and carries the methods.
-fn make_key(vm: &mut Vm, handle: SlotHandle, name: &str) -> Result<Value, crate::vm::Throw> {
+/// `records`: the bytes of kernel records the key's slot keeps (`KeyTable::record_bytes`),
+/// charged to the holder's bank with the userdata.
+fn make_key(
+    vm: &mut Vm,
+    handle: SlotHandle,
+    name: &str,
+    records: usize,
+) -> Result<Value, crate::vm::Throw> {
     let mt = process_key_meta(vm)?;
-    let u = vm.heap.new_userdata(key_payload(handle, name.as_bytes()))?;
+    let u = vm
+        .heap
+        .new_key_userdata(key_payload(handle, name.as_bytes()), records)?;
     let data = vm.heap.userdata.get_mut(u.0);
     data.metatable = Some(mt);
-    data.notify_on_free = true;
     Ok(Value::UserData(u))
 }
 

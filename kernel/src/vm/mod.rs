@@ -295,6 +295,8 @@ impl Vm {
         let new_len = std::cmp::min(size.max(len + len / 2).max(64), most);
         self.heap
             .charge((new_len - len) * crate::heap::VALUE_BYTES)?;
+        // Exactly what was charged: `resize` alone may double the capacity.
+        self.th.stack.reserve_exact(new_len - len);
         self.th.stack.resize(new_len, Value::Nil);
         Ok(())
     }
@@ -1545,7 +1547,9 @@ impl Vm {
         }
     }
 
-    fn memory_error_value(&mut self) -> Value {
+    /// The error value of an allocation that failed ("not enough memory", interned when the VM
+    /// was made, so raising it needs no memory).
+    pub(crate) fn memory_error_value(&mut self) -> Value {
         Value::Str(self.memory_message)
     }
 
