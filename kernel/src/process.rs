@@ -663,6 +663,17 @@ impl Kernel {
                 None
             })
             .unwrap_or(id);
+        // An ancestor's meter is the one short: what the chain has left is spent, so that
+        // ancestor stops too (at its next slice) and its parent hears of it, instead of going
+        // on with a budget too small for what runs below it.
+        if exhausted != id {
+            let left = self.fuel.allowance(meter);
+            if self.fuel.charge(meter, left).is_ok() {
+                if let Some(p) = self.get_mut(id) {
+                    p.vm.meter.used = p.vm.meter.used.saturating_add(left);
+                }
+            }
+        }
         if let Some(p) = self.get_mut(id) {
             p.state = State::Suspended;
             p.fault = Some(Fault::Fuel { exhausted });

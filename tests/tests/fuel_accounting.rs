@@ -356,3 +356,26 @@ fn next_pays_for_the_empty_slots_it_skips() {
         tessera_tests::run_root(&format!("{emptied} t.last = 1 print(next(t))"), 100_000_000);
     assert_eq!(out, "last\t1\n");
 }
+
+/// A grandchild's refused charge that the middle process's meter cannot pay stops the middle
+/// process too: its parent gets a fuel fault naming it (found by the cost audit: the middle
+/// process, left with fuel, went on and failed with the grandchild's fault as an error).
+#[test]
+fn an_ancestor_short_of_a_grandchilds_price_runs_out_of_fuel() {
+    let (out, _) = tessera_tests::run_root(
+        r#"
+        local row = spawn([[
+            local lib = spawn("function work(n) local a = string.rep('a', n) return #(a .. 'b') end", {fuel = 1e15})
+            lib:wait()
+            return lib:call("work", 1 << 20)
+        ]], {fuel = 60000, name = "row"})
+        local ok, err = pcall(row.wait, row)
+        print(ok, err.kind, tostring(err), row:status())
+        "#,
+        100_000_000,
+    );
+    assert_eq!(
+        out,
+        "false\tfuel\tfuel: process 'row' ran out of fuel\tsuspended\n"
+    );
+}
