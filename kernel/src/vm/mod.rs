@@ -39,9 +39,6 @@ const EXTRA_STACK: usize = 40;
 const MAX_C_CALLS: u16 = 200;
 /// Longest `__index`/`__newindex` chain (Lua's `MAXTAGLOOP`).
 const MAX_TAG_LOOP: usize = 2000;
-
-/// How much more a heap byte costs to collect than to copy (see `collection_price`).
-const COLLECTION_BYTE_FACTOR: u64 = 4;
 /// Continuation state delivered to a protected native when an error was caught.
 pub const STATE_ERROR: u32 = u32::MAX;
 
@@ -1354,13 +1351,11 @@ impl Vm {
         Ok(())
     }
 
-    /// The fuel a full collection costs: it visits every object the heap holds, priced by
-    /// the heap's size at four times the rate of bytes copied (marking and sweeping an object
-    /// costs more than copying its bytes: `bench/cost` rows `collect_tables`, `collect_step`).
+    /// The fuel a full collection costs: it reads every byte the heap holds (priced as
+    /// bytes, at least one unit). Collecting many small objects costs more per byte than this
+    /// (`bench/cost` rows `collect_tables`, `collect_step`); a price per object is still to come.
     pub fn collection_price(&self) -> u64 {
-        1 + Work::Bytes
-            .units_of(self.heap.bank.used())
-            .saturating_mul(COLLECTION_BYTE_FACTOR)
+        1 + Work::Bytes.units_of(self.heap.bank.used())
     }
 
     /// A full collection now (`collectgarbage("collect")`).
