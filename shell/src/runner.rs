@@ -88,6 +88,8 @@ impl Session {
     /// A failure if the budgets cannot even hold the standard library.
     pub fn new(fuel: Option<u64>, memory: usize) -> Result<Session, Failure> {
         let mut vm = new_vm(memory).map_err(|_| Failure::OutOfMemory { limit: memory })?;
+        // The root's uncaught errors read as `lua`'s, and its `__close`s see the same value.
+        vm.set_message_handler(true);
         let output = Rc::new(RefCell::new(Vec::new()));
         let sink = output.clone();
         vm.set_console(Some(Box::new(move |b: &[u8]| {

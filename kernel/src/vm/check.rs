@@ -312,7 +312,12 @@ impl Vm {
         });
         let ret_ok = match f.ret {
             ReturnTo::Normal => true,
-            ReturnTo::Discard | ReturnTo::Unwind | ReturnTo::ErrorHandler => caller.is_some(),
+            ReturnTo::Discard | ReturnTo::ErrorHandler | ReturnTo::MessageHandler => {
+                caller.is_some()
+            }
+            // A `__close` of the main chunk runs with no frame below once the error reached
+            // the top.
+            ReturnTo::Unwind => caller.is_some() || self.unwinding.is_some(),
             ReturnTo::Register(r) => caller_lua.is_some_and(|p| r < p.max_stack_size),
             // The caller stopped right after a comparison (whose result skips its JMP): the
             // verifier guarantees both of the comparison's successors are in the code.

@@ -3,7 +3,7 @@
 //! symbolic execution of the bytecode, plus `chunk:line:` positions and tracebacks.
 
 use super::exec::{OpError, Operand};
-use super::frame::{flags, Frame, FrameKind};
+use super::frame::{flags, Frame, FrameKind, ReturnTo};
 use super::meta::ALL_META;
 use super::{Throw, Vm};
 use crate::bytecode::OpCode;
@@ -646,6 +646,9 @@ pub fn traceback(vm: &Vm) -> String {
             }
         };
         lines.push(line);
+        if f.ret == ReturnTo::MessageHandler {
+            lines.push("\n\t[C]: in ?".to_string());
+        }
     }
     // Lua elides the middle of very deep tracebacks.
     if lines.len() > 22 {

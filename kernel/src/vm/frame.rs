@@ -29,6 +29,10 @@ pub enum ReturnTo {
     Reexecute { top: u32 },
     /// The message handler of an `xpcall`: its result becomes the error value.
     ErrorHandler,
+    /// The `__tostring` of an error object that reached the top, called by the top-level
+    /// message handler (`Vm::set_message_handler`): as `ErrorHandler`; a traceback shows the
+    /// handler as the `[C]` frame `lua.c`'s is.
+    MessageHandler,
 }
 
 /// What a frame runs.

@@ -115,6 +115,14 @@ pub struct Vm {
     unwinding: Option<Value>,
     /// Traceback captured when an error was raised with no protected frame above it.
     pending_traceback: Option<String>,
+    /// Errors that reach the top of the main thread go through `lua.c`'s message handler
+    /// (`top_level_message`): set for the root of a `tessera` run, whose output is `lua`'s.
+    #[serde(default)]
+    message_handler: bool,
+    /// While the handler runs an error object's `__tostring`: that object's type, for the
+    /// message when `__tostring` does not return a string.
+    #[serde(skip)]
+    message_object_type: Option<&'static str>,
     /// Result of the main function once it returned.
     finished: Option<Vec<Value>>,
     /// A concatenation whose next step the meter refused: `(a, n)`, the window of the `CONCAT`
@@ -180,6 +188,8 @@ impl Vm {
             refused: None,
             unwinding: None,
             pending_traceback: None,
+            message_handler: false,
+            message_object_type: None,
             finished: None,
             unfinished_concat: None,
             natives,
@@ -187,6 +197,13 @@ impl Vm {
             trapped: false,
             trap_error: None,
         })
+    }
+
+    /// Makes errors that reach the top of the main thread show as `lua.c` shows them: the
+    /// value passed to pending `__close`s and reported in `Outcome::Error` is the final
+    /// message, traceback included (the outcome's own traceback is then empty).
+    pub fn set_message_handler(&mut self, on: bool) {
+        self.message_handler = on;
     }
 
     /// Reattaches the native table after deserialization.
@@ -1124,8 +1141,9 @@ impl Vm {
                 // A `__close` run while an error propagates returned: propagate it further.
                 self.th.top = res;
                 self.restore_caller_top();
+                // The error already went through any message handler: it is not run again.
                 if let Some(e) = self.unwinding.take() {
-                    return Err(Throw::Value(e));
+                    return Err(Throw::Handled(e));
                 }
             }
             ReturnTo::Reexecute { top } => {
@@ -1153,7 +1171,7 @@ impl Vm {
                     }
                 }
             }
-            ReturnTo::ErrorHandler => {
+            ReturnTo::ErrorHandler | ReturnTo::MessageHandler => {
                 let v = if n > 0 {
                     self.th.stack[first]
                 } else {
@@ -1523,6 +1541,11 @@ impl Vm {
     fn handle_throw(&mut self, t: Throw) -> Option<Outcome> {
         let value = match t {
             Throw::OutOfFuel => return Some(Outcome::OutOfFuel),
+            // As in Lua, a memory error skips message handlers (no memory to run them).
+            Throw::Memory(_) => {
+                let v = self.memory_error_value();
+                return self.unwind(v, true);
+            }
             Throw::Handled(v) => {
                 // The message handler of an xpcall returned: finish unwinding to it.
                 return self.unwind(v, true);
@@ -1622,17 +1645,31 @@ impl Vm {
             }
             None => {
                 if self.is_main_thread() {
+                    let mut err = err;
+                    if self.message_handler {
+                        match (self.message_object_type.take(), handler_done) {
+                            // The error object's `__tostring` returned `err`.
+                            (Some(type_name), true) if self.str_bytes(err).is_none() => {
+                                let text = format!("(error object is a {type_name} value)");
+                                err = self.with_traceback(text.into_bytes());
+                            }
+                            // A new error (possibly raised by that `__tostring`, as in `lua.c`
+                            // where the handler handles it again).
+                            (_, false) => return self.top_level_message(err),
+                            _ => {}
+                        }
+                    }
                     let traceback = self
                         .pending_traceback
                         .take()
                         .unwrap_or_else(|| debug::traceback(self));
                     // Run pending __close handlers of the main chunk, as lua.c's pcall would.
+                    // Each handler's return (`ReturnTo::Unwind`) re-enters here for the next
+                    // one; the main chunk stays unprotected, so the last one ends the run.
+                    // As there, the stack is unwound first: no frame is below the handler.
                     if let Some(slot) = self.th.tbc.pop() {
-                        self.th.frames.truncate(1);
-                        if let Some(f) = self.th.frames.first_mut() {
-                            f.flags |= flags::PROTECTED;
-                            f.ret = ReturnTo::Normal;
-                        }
+                        self.th.frames.clear();
+                        self.th.top = self.th.top.max(slot as usize + 1);
                         self.pending_traceback = Some(traceback);
                         let v = self.th.stack[slot as usize];
                         let tm = self.metamethod(v, MetaMethod::Close);
@@ -1642,6 +1679,12 @@ impl Vm {
                     }
                     self.th.frames.clear();
                     self.close_upvals(0);
+                    // Under the message handler the value already holds what is to be shown.
+                    let traceback = if self.message_handler {
+                        String::new()
+                    } else {
+                        traceback
+                    };
                     Some(Outcome::Error {
                         value: err,
                         traceback,
@@ -1659,6 +1702,42 @@ impl Vm {
                 }
             }
         }
+    }
+
+    /// `lua.c`'s `msghandler`, for an error that reached the top of the main thread: a string
+    /// or number gets the traceback appended; another value shows as what its `__tostring`
+    /// returns (run here, at the point of the error), or as `(error object is a T value)` with
+    /// the traceback. The result goes on unwinding as handled, through pending `__close`s.
+    fn top_level_message(&mut self, err: Value) -> Option<Outcome> {
+        let text = match (self.str_bytes(err), err.as_number()) {
+            (Some(b), _) => b.to_vec(),
+            (None, Some(n)) => crate::number::number_to_string(n).into_bytes(),
+            (None, None) => {
+                let tm = self.metamethod(err, MetaMethod::ToString);
+                if !tm.is_nil() {
+                    // Its result comes back through `unwind(.., true)`: see `unwind`.
+                    self.message_object_type = Some(err.type_name());
+                    return match self.call_with(tm, &[err], 1, ReturnTo::MessageHandler) {
+                        Ok(()) => None,
+                        Err(e) => {
+                            self.message_object_type = None;
+                            self.handle_throw(e)
+                        }
+                    };
+                }
+                format!("(error object is a {} value)", err.type_name()).into_bytes()
+            }
+        };
+        let v = self.with_traceback(text);
+        self.unwind(v, true)
+    }
+
+    /// `text` and the traceback of the running thread, as one interned message.
+    fn with_traceback(&mut self, mut text: Vec<u8>) -> Value {
+        text.push(b'\n');
+        text.extend_from_slice(debug::traceback(self).as_bytes());
+        self.intern(&text)
+            .unwrap_or_else(|_| self.memory_error_value())
     }
 
     fn is_xpcall(&self, f: Frame) -> bool {

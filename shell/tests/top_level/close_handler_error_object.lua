@@ -1,0 +1,5 @@
+local a <close> = setmetatable({}, {__close = function(_, e) print("a", e) end})
+local b <close> = setmetatable({}, {__close = function(_, e)
+  error(setmetatable({}, {__tostring = function() return "from b" end}))
+end})
+error("first", 0)

@@ -1,0 +1,2 @@
+local T = setmetatable({}, {__name = "MyType"})
+error(T)

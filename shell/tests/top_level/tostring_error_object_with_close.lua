@@ -1,0 +1,2 @@
+local a <close> = setmetatable({}, {__close = function(_, e) print("a", e) end})
+error(setmetatable({}, {__tostring=function() return "custom" end}))

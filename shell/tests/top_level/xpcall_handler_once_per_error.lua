@@ -1,0 +1,5 @@
+print(xpcall(function()
+  local x <close> = setmetatable({}, {__close=function(_, e) print("close", e) end})
+  local y <close> = setmetatable({}, {__close=function(_, e) print("close2", e) error("e2", 0) end})
+  error("e", 0)
+end, function(m) print("h", m) return "H" .. m end))
