@@ -58,6 +58,7 @@ ROWS = [
     ("table_ctor_varargs", "`{...}` with SIZE values (SETLIST)", up_to(10**5), 64),
     ("table_ctor_literal", "`{1, 1, …}` literal of SIZE items (SETLIST)", up_to(10**6), 64),
     ("table_fill_hash", "fill a hash part of SIZE keys (rehashes)", up_to(10**6), 192),
+    ("table_churn", "delete and add a key in a full hash part of SIZE keys (a rehash each)", up_to(10**6), 192),
     # the compiler
     ("load_large", "`load` of SIZE bytes of statements", up_to(10**7), 192),
     ("load_and_chain", "`load` of `x and x and …`, SIZE operands", up_to(10**5), 64),

@@ -25,8 +25,11 @@ macro_rules! for_each_work {
             Bytes = 16, "byte";
             /// Stack values moved (varargs, call arguments and results, `table.unpack`).
             Values = 2, "value";
-            /// Table entries created, visited, moved or rehashed.
+            /// Table entries created, visited or moved.
             Entries = 4, "table entry";
+            /// Table slots a rehash walks and re-indexes (random access into a new index:
+            /// `bench/cost` row `table_churn`).
+            Rehash = 1, "rehashed slot";
             /// Steps of the pattern matcher (one backtracking step each).
             MatchSteps = 4, "matcher step";
             /// Source bytes given to the compiler (`load`, `spawn`, `import`).

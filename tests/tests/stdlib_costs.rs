@@ -285,3 +285,47 @@ fn utf8_walks_and_string_comparisons_in_math_are_paid_for() {
         "{used}"
     );
 }
+
+#[test]
+fn a_rehash_is_paid_per_slot_before_it_happens() {
+    // A full hash part of 2^14 keys where every op deletes one key and adds another: each
+    // insert finds the table full and rehashes all of it (as Lua does).
+    let churn = "local t, n = {}, 1 << 14
+         for i = 1, n do t[-i] = true end
+         local k = n
+         for _ = 1, 200 do t[-(k - n + 1)] = nil k = k + 1 t[-k] = true end";
+    let (_, used) = finishes(&format!("{churn} print(#t)"));
+    assert!(used >= 200 * price(Work::Rehash, 1 << 14), "{used}");
+    assert_out_of_fuel(&format!(
+        "{churn} while true do t[-(k - n + 1)] = nil k = k + 1 t[-k] = true end"
+    ));
+    // Refused mid-program (by the instruction and by `rawset`), the sets run again and the
+    // table ends as a run without refusals leaves it.
+    let out = in_small_refills(
+        "local t = {}
+         for i = 1, 3000 do t[-i] = i if i % 3 == 0 then rawset(t, 'k' .. i, i) end end
+         for i = 1, 3000, 2 do t[-i] = nil end
+         for i = 3001, 4000 do t[-i] = i end
+         local n, s = 0, 0
+         for k, v in pairs(t) do n = n + 1 s = s + v end
+         print(n, s)",
+        1 << 14,
+    );
+    assert_eq!(out, "3500\t7253500\n");
+}
+
+#[test]
+fn a_collection_is_paid_per_arena_slot_it_walks() {
+    // One live table at the end of 100,000 freed ones keeps the arena long: each collection
+    // walks every slot, so each pays for them.
+    let (out, used) = finishes(
+        "local t = {} for i = 1, 100000 do t[i] = {} end
+         local last = t[100000] t = nil
+         collectgarbage()
+         local before = collectgarbage('count')
+         for _ = 1, 10 do collectgarbage() end
+         print(last ~= nil, collectgarbage('count') == before)",
+    );
+    assert_eq!(out, "true\ttrue\n");
+    assert!(used >= 10 * price(Work::Entries, 100_000), "{used}");
+}

@@ -495,6 +495,26 @@ impl Heap {
             }
         }
         self.bank.release(freed);
+        self.strings.trim();
+        self.tables.trim();
+        self.closures.trim();
+        self.natives.trim();
+        self.upvalues.trim();
+        self.protos.trim();
+        self.threads.trim();
+        self.userdata.trim();
+    }
+
+    /// Slots of every arena, live or free: a collection walks each once.
+    pub fn slot_count(&self) -> usize {
+        self.strings.slot_count()
+            + self.tables.slot_count()
+            + self.closures.slot_count()
+            + self.natives.slot_count()
+            + self.upvalues.slot_count()
+            + self.protos.slot_count()
+            + self.threads.slot_count()
+            + self.userdata.slot_count()
     }
 }
 

@@ -94,6 +94,30 @@ impl<T> Arena<T> {
         v
     }
 
+    /// Slots the arena holds, live or free: what a sweep walks.
+    pub fn slot_count(&self) -> usize {
+        self.slots.len()
+    }
+
+    /// Gives back free slots at the end (after a sweep): the arena shrinks with the heap, as
+    /// far as its last live object.
+    fn trim(&mut self) {
+        let before = self.slots.len();
+        while matches!(self.slots.last(), Some(None)) {
+            self.slots.pop();
+        }
+        if self.slots.len() < before {
+            let len = self.slots.len() as u32;
+            self.free.retain(|&i| i < len);
+            if self.slots.capacity() > 2 * self.slots.len() + 64 {
+                self.slots
+                    .shrink_to(self.slots.len() + self.slots.len() / 4);
+                self.free.shrink_to_fit();
+            }
+        }
+        self.marks = Vec::new();
+    }
+
     pub(crate) fn iter(&self) -> impl Iterator<Item = (u32, &T)> {
         self.slots
             .iter()
@@ -473,20 +497,79 @@ impl Heap {
             table.absent_meta = 0;
             return Ok(());
         }
-        self.table_set_new(t, key, value)
+        self.table_set_new(t, key, value, false).map(|_| ())
     }
 
-    /// `table_set` for keys not yet present (and keys of other types).
+    /// `table_set`, except that a set needing a rehash is not done: it returns the number of
+    /// entries the rehash walks and moves, for the caller to pay before it sets again with
+    /// `table_set` (the VM's choke point prices work; a rehash is work a program can make
+    /// happen at every insert, by deleting and adding keys).
+    ///
+    /// # Errors
+    /// As `table_set`.
+    #[inline]
+    pub fn table_set_priced(
+        &mut self,
+        t: TableRef,
+        key: Value,
+        value: Value,
+    ) -> Result<Option<usize>, SetError> {
+        let table = self.tables.get_mut(t.0);
+        let present = match key {
+            Value::Int(i) => table.set_existing_int(i, value),
+            Value::Str(s) => table.set_existing_str(s, value),
+            _ => false,
+        };
+        if present {
+            table.absent_meta = 0;
+            return Ok(None);
+        }
+        self.table_set_new(t, key, value, true)
+    }
+
+    /// `table_set_priced` for a key the caller found absent, or present with a nil value
+    /// (`execute`'s fast path looked it up already).
+    ///
+    /// # Errors
+    /// As `table_set`.
+    pub fn table_insert_priced(
+        &mut self,
+        t: TableRef,
+        key: Value,
+        value: Value,
+    ) -> Result<Option<usize>, SetError> {
+        self.table_set_new(t, key, value, true)
+    }
+
+    /// `table_set` for keys not yet present (and keys of other types). With `priced`, a
+    /// needed rehash is not done: its size comes back instead.
     #[inline(never)]
-    fn table_set_new(&mut self, t: TableRef, key: Value, value: Value) -> Result<(), SetError> {
+    fn table_set_new(
+        &mut self,
+        t: TableRef,
+        key: Value,
+        value: Value,
+        priced: bool,
+    ) -> Result<Option<usize>, SetError> {
         self.tables.get_mut(t.0).absent_meta = 0;
         let k = crate::value::Key::new(key).map_err(SetError::Key)?;
         let table = self.tables.get_mut(t.0);
-        if table.set_existing(k, value) {
-            return Ok(());
+        // Integer and string keys were looked up by the caller (a second lookup is a second
+        // cache miss on a big table); others may normalize to one (2.0 is 2).
+        let looked_up = match key {
+            // A slot of the array part is set there, never a reason to rehash.
+            Value::Int(i) => !(i >= 1 && (i as u64) <= table.array_len() as u64),
+            Value::Str(_) => true,
+            _ => false,
+        };
+        if !looked_up && table.set_existing(k, value) {
+            return Ok(None);
         }
         if value.is_nil() {
-            return Ok(());
+            return Ok(None);
+        }
+        if priced && table.is_full() {
+            return Ok(Some(table.entry_slots()));
         }
         if let Some(resize) = table.needs_rehash(k) {
             let old = table.heap_size();
@@ -508,7 +591,7 @@ impl Heap {
         } else {
             table.insert_new(k, value);
         }
-        Ok(())
+        Ok(None)
     }
 
     /// Grows the array part of `t` to at least `n` slots (`SETLIST` does this, as Lua's

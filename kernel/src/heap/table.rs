@@ -265,9 +265,19 @@ impl Table {
         false
     }
 
+    /// Slots of both parts: what a rehash walks (and at most what it moves).
+    pub fn entry_slots(&self) -> usize {
+        self.array.len() + self.hash.len()
+    }
+
+    /// Whether a new key that is not in the array part's range needs a rehash first.
+    pub fn is_full(&self) -> bool {
+        self.hash.len() >= self.hash_capacity
+    }
+
     /// Whether inserting one more new key needs a rehash first; if so, its sizes.
     pub fn needs_rehash(&self, new_key: Key) -> Option<Resize> {
-        if self.hash.len() < self.hash_capacity {
+        if !self.is_full() {
             return None;
         }
         Some(self.compute_resize(new_key))
@@ -356,6 +366,18 @@ impl Table {
 
     /// Applies a resize: moves entries between the parts and drops dead hash entries.
     pub fn resize(&mut self, r: Resize) {
+        // The array part keeps its size, so no key changes part: the hash part drops its
+        // dead keys in place and grows. IndexMap keeps each entry's hash, so neither step
+        // hashes a key again (a rebuild would, for every key, at every rehash).
+        if r.array == self.array.len() {
+            self.hash.retain(|_, v| !v.is_nil());
+            let len = self.hash.len();
+            if r.hash > len {
+                self.hash.reserve(r.hash - len);
+            }
+            self.hash_capacity = r.hash.max(len.next_power_of_two() * (len != 0) as usize);
+            return;
+        }
         let old_array = std::mem::take(&mut self.array);
         let old_hash = std::mem::take(&mut self.hash);
         let mut array = vec![Value::Nil; r.array];

@@ -310,7 +310,7 @@ impl Vm {
                             }
                             if table.metatable.is_none() {
                                 savepc!();
-                                self.raw_set(tr, key, v)?;
+                                self.raw_set_in_instruction(tr, key, v, true)?;
                                 continue;
                             }
                         }
@@ -335,7 +335,7 @@ impl Vm {
                             }
                             if table.metatable.is_none() {
                                 savepc!();
-                                self.raw_set(tr, Value::Int(idx), v)?;
+                                self.raw_set_in_instruction(tr, Value::Int(idx), v, true)?;
                                 continue;
                             }
                         }
@@ -365,7 +365,7 @@ impl Vm {
                             }
                             if table.metatable.is_none() {
                                 savepc!();
-                                self.raw_set(tr, key, v)?;
+                                self.raw_set_in_instruction(tr, key, v, true)?;
                                 continue;
                             }
                         }
@@ -1252,7 +1252,7 @@ impl Vm {
     /// acts. Nothing was changed yet, so a refusal puts the frame back at the instruction, to
     /// be run again after a refuel. Only for one-word instructions, called from `execute`
     /// after it saved the pc and before any frame is pushed.
-    fn pay_in_instruction(&mut self, units: u64) -> Result<(), Throw> {
+    pub(super) fn pay_in_instruction(&mut self, units: u64) -> Result<(), Throw> {
         if units == 0 {
             return Ok(());
         }
@@ -1288,7 +1288,7 @@ impl Vm {
                 };
                 if tm.is_nil() {
                     self.pay_in_instruction(hops as u64)?;
-                    self.raw_set(tr, key, v)?;
+                    self.raw_set_in_instruction(tr, key, v, existing.is_nil())?;
                     return Ok(true);
                 }
                 tm
@@ -1553,7 +1553,7 @@ fn cond_jump(pc: &mut usize, code: &[Instruction], cond: bool, k: bool) {
     }
 }
 
-fn set_error(e: crate::heap::SetError) -> Throw {
+pub(super) fn set_error(e: crate::heap::SetError) -> Throw {
     match e {
         crate::heap::SetError::Key(crate::value::KeyError::Nil) => Throw::msg("table index is nil"),
         crate::heap::SetError::Key(crate::value::KeyError::NaN) => Throw::msg("table index is NaN"),

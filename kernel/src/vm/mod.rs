@@ -18,7 +18,7 @@ pub mod native;
 pub mod verify;
 
 use crate::cost::Work;
-use crate::heap::{Heap, NativeId, SetError, Thread, ThreadStatus, Upval};
+use crate::heap::{Heap, NativeId, Thread, ThreadStatus, Upval};
 use crate::number::{str_to_number, Number};
 use crate::value::{ClosureRef, StrRef, TableRef, ThreadRef, UpvalRef, Value};
 use frame::{flags, Frame, FrameKind, ReturnTo};
@@ -111,6 +111,10 @@ pub struct Vm {
     /// cannot go on until it has at least this much (it keeps what it had left).
     #[serde(skip)]
     refused: Option<u64>,
+    /// A slice is running (`run`): work is paid from its fuel. Outside one, the host is
+    /// setting up or serving the process, and its services price their own work.
+    #[serde(skip)]
+    in_slice: bool,
     /// Error being propagated while `__close` handlers run.
     unwinding: Option<Value>,
     /// Traceback captured when an error was raised with no protected frame above it.
@@ -186,6 +190,7 @@ impl Vm {
             fuel: 0,
             fuel_floor: 0,
             refused: None,
+            in_slice: false,
             unwinding: None,
             pending_traceback: None,
             message_handler: false,
@@ -364,15 +369,45 @@ impl Vm {
     /// # Errors
     /// `index is nil`, `index is NaN`, out of memory.
     pub fn raw_set(&mut self, t: TableRef, k: Value, v: Value) -> Result<(), Throw> {
-        match self.heap.table_set(t, k, v) {
-            Ok(()) => Ok(()),
-            Err(SetError::Key(crate::value::KeyError::Nil)) => {
-                Err(Throw::msg("table index is nil"))
+        if !self.in_slice {
+            return self.heap.table_set(t, k, v).map_err(exec::set_error);
+        }
+        match self.heap.table_set_priced(t, k, v) {
+            // A rehash is paid before it happens, per slot it walks.
+            Ok(Some(entries)) => {
+                self.charge_work(Work::Rehash, entries)?;
+                self.heap.table_set(t, k, v).map_err(exec::set_error)
             }
-            Err(SetError::Key(crate::value::KeyError::NaN)) => {
-                Err(Throw::msg("table index is NaN"))
+            Ok(None) => Ok(()),
+            Err(e) => Err(exec::set_error(e)),
+        }
+    }
+
+    /// `raw_set` from an instruction: a refused rehash leaves the frame at the instruction.
+    /// `absent`: the instruction found `k` absent from `t` or present with a nil value, so
+    /// it is not looked up again.
+    pub(crate) fn raw_set_in_instruction(
+        &mut self,
+        t: TableRef,
+        k: Value,
+        v: Value,
+        absent: bool,
+    ) -> Result<(), Throw> {
+        if !self.in_slice {
+            return self.heap.table_set(t, k, v).map_err(exec::set_error);
+        }
+        let priced = if absent {
+            self.heap.table_insert_priced(t, k, v)
+        } else {
+            self.heap.table_set_priced(t, k, v)
+        };
+        match priced {
+            Ok(Some(entries)) => {
+                self.pay_in_instruction(Work::Rehash.units_of(entries))?;
+                self.heap.table_set(t, k, v).map_err(exec::set_error)
             }
-            Err(SetError::Memory(m)) => Err(m.into()),
+            Ok(None) => Ok(()),
+            Err(e) => Err(exec::set_error(e)),
         }
     }
 
@@ -1250,7 +1285,9 @@ impl Vm {
         let budget = slice.min(self.fuel_left()).min(i64::MAX as u64);
         self.fuel = budget as i64;
         self.fuel_floor = -(self.fuel_left().min(i64::MAX as u64) as i64 - budget as i64);
+        self.in_slice = true;
         let outcome = self.run_loop();
+        self.in_slice = false;
         // Negative fuel is the debt of the last instruction: it was spent too.
         let spent = (budget as i128 - self.fuel as i128).max(0) as u64;
         self.meter.used = self.meter.used.saturating_add(spent);
@@ -1369,11 +1406,11 @@ impl Vm {
         Ok(())
     }
 
-    /// The fuel a full collection costs: it reads every byte the heap holds (priced as
-    /// bytes, at least one unit). Collecting many small objects costs more per byte than this
-    /// (`bench/cost` rows `collect_tables`, `collect_step`); a price per object is still to come.
+    /// The fuel a full collection costs: it reads every byte the heap holds and walks every
+    /// arena slot, live or free (priced as bytes and entries, at least one unit).
     pub fn collection_price(&self) -> u64 {
         1 + Work::Bytes.units_of(self.heap.bank.used())
+            + Work::Entries.units_of(self.heap.slot_count())
     }
 
     /// A full collection now (`collectgarbage("collect")`).
