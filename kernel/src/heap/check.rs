@@ -209,6 +209,7 @@ impl Heap {
         for k in [gc.mode_key, gc.gc_key].into_iter().flatten() {
             self.check_value(Value::Str(k), "the collector")?;
         }
+        add(self.vacancies());
         self.bank.set_used(used);
         Ok(())
     }

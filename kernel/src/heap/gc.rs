@@ -429,6 +429,7 @@ impl Heap {
     }
 
     fn sweep(&mut self) {
+        let vacant_before = self.vacancies();
         let mut freed = 0usize;
         for i in 0..self.strings.slots.len() {
             if self.strings.slots[i].is_some() && !self.strings.marks[i] {
@@ -494,15 +495,30 @@ impl Heap {
                 }
             }
         }
-        self.bank.release(freed);
-        self.strings.trim();
-        self.tables.trim();
-        self.closures.trim();
-        self.natives.trim();
-        self.upvalues.trim();
-        self.protos.trim();
-        self.threads.trim();
-        self.userdata.trim();
+        // A freed object's slot stays, held by the bank as a vacancy, until a trim.
+        let vacated = self.vacancies().saturating_sub(vacant_before);
+        self.bank.release(freed.saturating_sub(vacated));
+        let trimmed = self.strings.trim()
+            + self.tables.trim()
+            + self.closures.trim()
+            + self.natives.trim()
+            + self.upvalues.trim()
+            + self.protos.trim()
+            + self.threads.trim()
+            + self.userdata.trim();
+        self.bank.release(trimmed);
+    }
+
+    /// Bytes the bank holds for free arena slots (`Arena::VACANT_BYTES` each).
+    pub(crate) fn vacancies(&self) -> usize {
+        self.strings.vacancies()
+            + self.tables.vacancies()
+            + self.closures.vacancies()
+            + self.natives.vacancies()
+            + self.upvalues.vacancies()
+            + self.protos.vacancies()
+            + self.threads.vacancies()
+            + self.userdata.vacancies()
     }
 
     /// Slots of every arena, live or free: a collection walks each once.

@@ -47,6 +47,12 @@ impl<T> Default for Arena<T> {
 }
 
 impl<T> Arena<T> {
+    /// What a free slot keeps of host memory: the slot, its free-list entry and its mark byte.
+    /// The bank holds it for every free slot (an object's charge covers its slot while it
+    /// lives), so a heap that once held many objects pays for the room they left until the
+    /// arena shrinks (`trim`).
+    pub const VACANT_BYTES: usize = std::mem::size_of::<Option<T>>() + 4 + 1;
+
     fn insert(&mut self, value: T) -> u32 {
         if let Some(i) = self.free.pop() {
             self.slots[i as usize] = Some(value);
@@ -100,8 +106,8 @@ impl<T> Arena<T> {
     }
 
     /// Gives back free slots at the end (after a sweep): the arena shrinks with the heap, as
-    /// far as its last live object.
-    fn trim(&mut self) {
+    /// far as its last live object. Returns the bytes of the vacancies given back.
+    fn trim(&mut self) -> usize {
         let before = self.slots.len();
         while matches!(self.slots.last(), Some(None)) {
             self.slots.pop();
@@ -116,6 +122,12 @@ impl<T> Arena<T> {
             }
         }
         self.marks = Vec::new();
+        (before - self.slots.len()) * Self::VACANT_BYTES
+    }
+
+    /// Bytes the bank holds for this arena's free slots.
+    fn vacancies(&self) -> usize {
+        self.free.len().saturating_mul(Self::VACANT_BYTES)
     }
 
     pub(crate) fn iter(&self) -> impl Iterator<Item = (u32, &T)> {
@@ -124,6 +136,27 @@ impl<T> Arena<T> {
             .enumerate()
             .filter_map(|(i, s)| s.as_ref().map(|v| (i as u32, v)))
     }
+}
+
+// A freed object's charge covers the vacancy its slot leaves (checked when compiling).
+const _: () = {
+    assert!(STRING_BASE_BYTES >= Arena::<LuaString>::VACANT_BYTES);
+    assert!(CLOSURE_BASE_BYTES >= Arena::<Closure>::VACANT_BYTES);
+    assert!(UPVAL_BYTES >= Arena::<Upval>::VACANT_BYTES);
+    assert!(NATIVE_BASE_BYTES >= Arena::<NativeClosure>::VACANT_BYTES);
+    assert!(USERDATA_BASE_BYTES >= Arena::<UserData>::VACANT_BYTES);
+    assert!(THREAD_BASE_BYTES >= Arena::<Thread>::VACANT_BYTES);
+    assert!(PROTO_BASE_BYTES >= Arena::<FnProto>::VACANT_BYTES);
+    assert!(table::TABLE_BASE_BYTES >= Arena::<Table>::VACANT_BYTES);
+};
+
+/// Puts `value` in `arena`, in a free slot if there is one: the bank held that slot as a
+/// vacancy, and the object's own charge (made before) now covers it.
+fn place<T>(bank: &mut Bank, arena: &mut Arena<T>, value: T) -> u32 {
+    if !arena.free.is_empty() {
+        bank.release(Arena::<T>::VACANT_BYTES);
+    }
+    arena.insert(value)
 }
 
 /// A budget for decoding untrusted bytes (a snapshot): arena slots are the structures whose
@@ -404,10 +437,14 @@ impl Heap {
         }
         self.bank.charge(STRING_BASE_BYTES + bytes.len())?;
         self.gc.note_alloc(STRING_BASE_BYTES + bytes.len());
-        let r = StrRef(self.strings.insert(LuaString {
-            bytes: bytes.into(),
-            hash,
-        }));
+        let r = StrRef(place(
+            &mut self.bank,
+            &mut self.strings,
+            LuaString {
+                bytes: bytes.into(),
+                hash,
+            },
+        ));
         let strings = &self.strings;
         self.intern
             .insert_unique(hash, r, |r: &StrRef| strings.get(r.0).hash);
@@ -430,10 +467,14 @@ impl Heap {
         let size = STRING_BASE_BYTES + bytes.len();
         self.bank.charge(size)?;
         self.gc.note_alloc(size);
-        let r = StrRef(self.strings.insert(LuaString {
-            bytes: bytes.into_boxed_slice(),
-            hash,
-        }));
+        let r = StrRef(place(
+            &mut self.bank,
+            &mut self.strings,
+            LuaString {
+                bytes: bytes.into_boxed_slice(),
+                hash,
+            },
+        ));
         let strings = &self.strings;
         self.intern
             .insert_unique(hash, r, |r: &StrRef| strings.get(r.0).hash);
@@ -460,11 +501,11 @@ impl Heap {
         );
         self.bank.charge(size)?;
         self.gc.note_alloc(size);
-        Ok(TableRef(self.tables.insert(Table::with_seed(
-            array,
-            hash,
-            self.hash_seed,
-        ))))
+        Ok(TableRef(place(
+            &mut self.bank,
+            &mut self.tables,
+            Table::with_seed(array, hash, self.hash_seed),
+        )))
     }
 
     #[inline]
@@ -484,20 +525,8 @@ impl Heap {
     /// rehash cannot be paid for.
     #[inline]
     pub fn table_set(&mut self, t: TableRef, key: Value, value: Value) -> Result<(), SetError> {
-        let table = self.tables.get_mut(t.0);
-        // Integer and string keys first, straight from the value (building a `Key` in memory
-        // and copying it costs a store-forwarding stall on every write). Inlined so callers'
-        // values stay in registers.
-        let present = match key {
-            Value::Int(i) => table.set_existing_int(i, value),
-            Value::Str(s) => table.set_existing_str(s, value),
-            _ => false,
-        };
-        if present {
-            table.absent_meta = 0;
-            return Ok(());
-        }
-        self.table_set_new(t, key, value, false).map(|_| ())
+        self.table_set_existing_first(t, key, value, false)
+            .map(|_| ())
     }
 
     /// `table_set`, except that a set needing a rehash is not done: it returns the number of
@@ -514,7 +543,21 @@ impl Heap {
         key: Value,
         value: Value,
     ) -> Result<Option<usize>, SetError> {
+        self.table_set_existing_first(t, key, value, true)
+    }
+
+    #[inline(always)]
+    fn table_set_existing_first(
+        &mut self,
+        t: TableRef,
+        key: Value,
+        value: Value,
+        priced: bool,
+    ) -> Result<Option<usize>, SetError> {
         let table = self.tables.get_mut(t.0);
+        // Integer and string keys first, straight from the value (building a `Key` in memory
+        // and copying it costs a store-forwarding stall on every write). Inlined so callers'
+        // values stay in registers.
         let present = match key {
             Value::Int(i) => table.set_existing_int(i, value),
             Value::Str(s) => table.set_existing_str(s, value),
@@ -524,7 +567,7 @@ impl Heap {
             table.absent_meta = 0;
             return Ok(None);
         }
-        self.table_set_new(t, key, value, true)
+        self.table_set_new(t, key, value, priced)
     }
 
     /// `table_set_priced` for a key the caller found absent, or present with a nil value
@@ -640,9 +683,11 @@ impl Heap {
         let size = CLOSURE_BASE_BYTES + upvalues.len() * 4;
         self.bank.charge(size)?;
         self.gc.note_alloc(size);
-        Ok(ClosureRef(
-            self.closures.insert(Closure { proto, upvalues }),
-        ))
+        Ok(ClosureRef(place(
+            &mut self.bank,
+            &mut self.closures,
+            Closure { proto, upvalues },
+        )))
     }
 
     /// A new upvalue cell.
@@ -652,7 +697,7 @@ impl Heap {
     pub fn new_upval(&mut self, u: Upval) -> Result<UpvalRef, OutOfMemory> {
         self.bank.charge(UPVAL_BYTES)?;
         self.gc.note_alloc(UPVAL_BYTES);
-        Ok(UpvalRef(self.upvalues.insert(u)))
+        Ok(UpvalRef(place(&mut self.bank, &mut self.upvalues, u)))
     }
 
     /// A new native closure.
@@ -667,9 +712,11 @@ impl Heap {
         let size = NATIVE_BASE_BYTES + upvalues.len() * VALUE_BYTES;
         self.bank.charge(size)?;
         self.gc.note_alloc(size);
-        Ok(NativeRef(
-            self.natives.insert(NativeClosure { id, upvalues }),
-        ))
+        Ok(NativeRef(place(
+            &mut self.bank,
+            &mut self.natives,
+            NativeClosure { id, upvalues },
+        )))
     }
 
     /// A new coroutine.
@@ -679,7 +726,11 @@ impl Heap {
     pub fn new_thread(&mut self) -> Result<ThreadRef, OutOfMemory> {
         self.bank.charge(THREAD_BASE_BYTES)?;
         self.gc.note_alloc(THREAD_BASE_BYTES);
-        Ok(ThreadRef(self.threads.insert(Thread::new())))
+        Ok(ThreadRef(place(
+            &mut self.bank,
+            &mut self.threads,
+            Thread::new(),
+        )))
     }
 
     /// A new userdata.
@@ -690,12 +741,16 @@ impl Heap {
         let size = USERDATA_BASE_BYTES + payload.len();
         self.bank.charge(size)?;
         self.gc.note_alloc(size);
-        Ok(UserDataRef(self.userdata.insert(UserData {
-            metatable: None,
-            payload,
-            notify_on_free: false,
-            records: 0,
-        })))
+        Ok(UserDataRef(place(
+            &mut self.bank,
+            &mut self.userdata,
+            UserData {
+                metatable: None,
+                payload,
+                notify_on_free: false,
+                records: 0,
+            },
+        )))
     }
 
     /// A new userdata standing for a key: its payload names the holder's c-list slot, and
@@ -718,7 +773,7 @@ impl Heap {
         let size = data.charged_size();
         self.bank.charge(size)?;
         self.gc.note_alloc(size);
-        Ok(UserDataRef(self.userdata.insert(data)))
+        Ok(UserDataRef(place(&mut self.bank, &mut self.userdata, data)))
     }
 
     /// Loads a compiled prototype tree, interning its constants. Iterative: prototypes nest as
@@ -794,7 +849,7 @@ impl Heap {
             last_line_defined: p.last_line_defined,
             source,
         };
-        Ok(ProtoRef(self.protos.insert(fp)))
+        Ok(ProtoRef(place(&mut self.bank, &mut self.protos, fp)))
     }
 
     #[inline]
@@ -875,6 +930,32 @@ mod tests {
         assert!(THREAD_BASE_BYTES >= size_of::<Option<Thread>>() + 1 + 4 * 16);
         assert!(PROTO_BASE_BYTES >= size_of::<Option<FnProto>>() + 1 + 7 * 16);
         assert!(table::TABLE_BASE_BYTES > size_of::<Option<Table>>());
+    }
+
+    #[test]
+    fn free_slots_are_held_by_the_bank_until_the_arena_shrinks() {
+        let mut h = Heap::new(1 << 30, 1);
+        let empty = h.bank.used();
+        let tables: Vec<TableRef> = (0..1000)
+            .map(|_| h.new_table(0, 0).expect("fits"))
+            .collect();
+        let full = h.bank.used();
+        // Keep the last one: the arena cannot shrink below it.
+        let last = tables[999];
+        h.collect(&[Value::Table(last)]);
+        let vacant = 999 * Arena::<Table>::VACANT_BYTES;
+        assert_eq!(h.bank.used(), empty + (full - empty) / 1000 + vacant);
+        // A new table takes a free slot: the vacancy's bytes are now its charge's.
+        let again = h.new_table(0, 0).expect("fits");
+        assert_eq!(
+            h.bank.used(),
+            empty + 2 * (full - empty) / 1000 + vacant - Arena::<Table>::VACANT_BYTES
+        );
+        // Nothing live: the arena shrinks to nothing and gives every vacancy back.
+        let _ = again;
+        h.collect(&[]);
+        assert_eq!(h.bank.used(), empty);
+        assert_eq!(h.tables.slot_count(), 0);
     }
 
     #[test]
