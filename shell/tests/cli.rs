@@ -1,32 +1,15 @@
 //! The `tessera` binary as a user meets it: exit statuses, messages on stderr, `arg`, and the
 //! budget guarantees of the language-core issue (fuel, memory, stack depth, parser nesting).
 
-use std::io::Write;
-use std::process::{Command, Output, Stdio};
+mod common;
 
-fn tessera(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_tessera"))
-        .args(args)
-        .stdin(Stdio::null())
-        .output()
-        .expect("tessera runs")
-}
+use common::{stderr, stdout, tessera};
 
+/// Writes `body` to `name` in this run's directory.
 fn script(name: &str, body: &str) -> std::path::PathBuf {
     let dir = std::env::temp_dir().join(format!("tessera-cli-{}", std::process::id()));
     std::fs::create_dir_all(&dir).expect("temp dir");
-    let path = dir.join(name);
-    let mut f = std::fs::File::create(&path).expect("script file");
-    f.write_all(body.as_bytes()).expect("write script");
-    path
-}
-
-fn stdout(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stdout).into_owned()
-}
-
-fn stderr(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stderr).into_owned()
+    common::script_named(&dir, name, body)
 }
 
 #[test]

@@ -4,49 +4,21 @@
 //! only their loopback scope; a process blocked on the network or a sleep does not hold up
 //! the others. Every address used is on loopback.
 
-use std::io::Write;
-use std::path::{Path, PathBuf};
-use std::process::{Command, Output, Stdio};
-use std::sync::atomic::{AtomicUsize, Ordering};
+mod common;
 
-fn tessera(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_tessera"))
-        .args(args)
-        .stdin(Stdio::null())
-        .output()
-        .expect("tessera runs")
-}
+use common::{script, stderr, stdout, tessera};
+use std::path::PathBuf;
+use std::sync::atomic::Ordering;
 
 /// A fresh directory for one test: `root/` (what keys are granted on) and `outside/` beside it.
 fn tree(test: &str) -> PathBuf {
-    static N: AtomicUsize = AtomicUsize::new(0);
-    let dir = std::env::temp_dir().join(format!(
-        "tessera-gw-{}-{}-{test}",
-        std::process::id(),
-        N.fetch_add(1, Ordering::SeqCst)
-    ));
-    let _ = std::fs::remove_dir_all(&dir);
+    let dir = common::fresh_dir("gw", test);
     std::fs::create_dir_all(dir.join("root/sub/deeper")).expect("tree");
     std::fs::create_dir_all(dir.join("outside")).expect("tree");
     std::fs::write(dir.join("root/a.txt"), "inside a").expect("file");
     std::fs::write(dir.join("root/sub/b.txt"), "inside b").expect("file");
     std::fs::write(dir.join("outside/secret.txt"), "SECRET").expect("file");
     dir
-}
-
-fn script(dir: &Path, body: &str) -> String {
-    let path = dir.join("script.lua");
-    let mut f = std::fs::File::create(&path).expect("script");
-    f.write_all(body.as_bytes()).expect("script");
-    path.to_string_lossy().into_owned()
-}
-
-fn out(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stdout).into_owned()
-}
-
-fn err(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stderr).into_owned()
 }
 
 #[test]
@@ -59,7 +31,7 @@ fn caps_holds_exactly_what_run_grants() {
          table.sort(names) print(table.concat(names, ' '))",
     );
     let o = tessera(&["run", &s]);
-    assert_eq!(out(&o), "console=console\n");
+    assert_eq!(stdout(&o), "console=console\n");
     let spec = format!("data={}:rl", root.display());
     let o = tessera(&[
         "run",
@@ -73,13 +45,13 @@ fn caps_holds_exactly_what_run_grants() {
     ]);
     let canonical = std::fs::canonicalize(&root).expect("canonical");
     assert_eq!(
-        out(&o),
+        stdout(&o),
         format!(
             "clock=clock console=console data=dir: {} (rl) random=random web=net: 127.0.0.1:8080 (listen)\n",
             canonical.display()
         ),
         "{}",
-        err(&o)
+        stderr(&o)
     );
     // -e gets the console too; the audit log records every grant.
     let log = dir.join("audit.log");
@@ -90,9 +62,9 @@ fn caps_holds_exactly_what_run_grants() {
         "-e",
         "print(caps.clock ~= nil, caps.console ~= nil)",
     ]);
-    assert_eq!(out(&o), "true\ttrue\n");
+    assert_eq!(stdout(&o), "true\ttrue\n");
     let o = tessera(&["audit", log.to_str().expect("utf-8")]);
-    let text = out(&o);
+    let text = stdout(&o);
     assert!(text.contains("clock") && text.contains("console"), "{text}");
 }
 
@@ -112,8 +84,8 @@ fn bad_grants_are_refused_before_the_script_runs() {
     ] {
         let o = tessera(&args);
         assert_eq!(o.status.code(), Some(2), "{args:?}");
-        assert!(out(&o).is_empty(), "{args:?} ran the script");
-        let e = err(&o);
+        assert!(stdout(&o).is_empty(), "{args:?} ran the script");
+        let e = stderr(&o);
         assert!(e.contains("expected --"), "{args:?}: {e}");
     }
 }
@@ -151,10 +123,10 @@ fn dir_keys_hold_against_escapes() {
     );
     let spec = format!("data={}:rwcdl", root.display());
     let o = tessera(&["run", "--dir", &spec, &s]);
-    let text = out(&o);
+    let text = stdout(&o);
     assert!(!text.contains("SECRET"), "{text}");
     let lines: Vec<&str> = text.lines().collect();
-    assert_eq!(lines.len(), 12 + 1 + 4 + 2, "{text}\n{}", err(&o));
+    assert_eq!(lines.len(), 12 + 1 + 4 + 2, "{text}\n{}", stderr(&o));
     // Escapes are denied; malformed paths (NUL, empty, `.`, `//`, backslash) are errors.
     let kinds = [
         "denied", "denied", "denied", "error", "denied", "denied", "denied", "denied", "error",
@@ -207,13 +179,13 @@ fn rights_sub_chains_and_revocation() {
     );
     let ro = format!("data={}:rl", root.display());
     let o = tessera(&["run", "--dir", &ro, &s]);
-    let text = out(&o);
+    let text = stdout(&o);
     let lines: Vec<&str> = text.lines().collect();
     assert_eq!(
         lines[0],
         "ok\tok\tdenied\tdenied\tdenied\tdenied",
         "{text}{}",
-        err(&o)
+        stderr(&o)
     );
     assert_eq!(lines[1], "rl\tr\tdenied\tdenied");
     assert_eq!(lines[2], "ok\tdenied");
@@ -230,7 +202,7 @@ fn rights_sub_chains_and_revocation() {
     );
     let rw = format!("data={}:rw", root.display());
     let o = tessera(&["run", "--dir", &rw, &s]);
-    let text = out(&o);
+    let text = stdout(&o);
     assert!(text.starts_with("true\n"), "{text}");
     assert!(text.contains("needs the 'c' right"), "{text}");
     assert!(!root.join("fresh.txt").exists());
@@ -291,7 +263,7 @@ fn renames_while_a_process_walks_the_tree_never_leak_the_outside() {
         flips > 10,
         "the tree was renamed while the process ran ({flips})"
     );
-    assert_eq!(out(&o), "false\ttrue\n", "{}", err(&o));
+    assert_eq!(stdout(&o), "false\ttrue\n", "{}", stderr(&o));
 }
 
 /// A free loopback port (bound then released; the test binds it again at once).
@@ -352,13 +324,13 @@ fn an_echo_server_and_client_in_two_processes_on_loopback() {
     );
     let spec = format!("net=127.0.0.1:{port}:connect+listen");
     let o = tessera(&["run", "--net", &spec, "--clock", &s, &port.to_string()]);
-    let text = out(&o);
+    let text = stdout(&o);
     let lines: Vec<&str> = text.lines().collect();
     assert_eq!(
         lines[0],
         "echo:hi1 nil echo:hi2 nil echo:hi3 nil",
         "{text}{}",
-        err(&o)
+        stderr(&o)
     );
     assert_eq!(lines[1], "served 3");
     // Other names and spellings of the address are refused as out of scope; the IPv4-mapped
@@ -416,7 +388,12 @@ fn a_process_blocked_on_the_network_or_a_sleep_does_not_hold_up_the_others() {
     // If the script never connected, the peer still waits in `accept`: wake it.
     let _ = std::net::TcpStream::connect(addr);
     let _ = keep.join();
-    assert_eq!(out(&o), "3000000\ttrue\nrested\nkilled\n", "{}", err(&o));
+    assert_eq!(
+        stdout(&o),
+        "3000000\ttrue\nrested\nkilled\n",
+        "{}",
+        stderr(&o)
+    );
 }
 
 #[test]
@@ -427,8 +404,8 @@ fn the_file_server_example_runs_as_the_readme_says() {
     let dir = format!("site={site}:rl");
     let net = format!("web=127.0.0.1:{port}:connect+listen");
     let o = tessera(&["run", "--dir", &dir, "--net", &net, example, &port]);
-    let text = out(&o);
-    assert!(o.status.success(), "{text}{}", err(&o));
+    let text = stdout(&o);
+    assert!(o.status.success(), "{text}{}", stderr(&o));
     let lines: Vec<&str> = text.lines().collect();
     assert_eq!(lines[0], "server answered: 200 200 404 403 403");
     assert!(lines[1].contains("200 OK") && lines[1].contains("<!doctype html>"));
@@ -467,9 +444,9 @@ fn files_past_the_memory_budget_and_closed_ports_fail_cleanly() {
         &s,
         &port.to_string(),
     ]);
-    let text = out(&o);
+    let text = stdout(&o);
     let lines: Vec<&str> = text.lines().collect();
-    assert_eq!(lines[0], "false\tmemory", "{text}{}", err(&o));
+    assert_eq!(lines[0], "false\tmemory", "{text}{}", stderr(&o));
     assert!(lines[1].starts_with("1000\tfalse\t"), "{text}");
     assert_eq!(lines[2], "false\terror\ttrue", "{text}");
 }
@@ -495,9 +472,9 @@ fn a_snapshot_carries_no_authority_its_restorer_does_not_give() {
     );
     let spec = format!("data={}:rl", root.display());
     let o = tessera(&["run", "--dir", &spec, &s]);
-    let text = out(&o);
+    let text = stdout(&o);
     let lines: Vec<&str> = text.lines().collect();
-    assert_eq!(lines[0], "inside a", "{text}{}", err(&o));
+    assert_eq!(lines[0], "inside a", "{text}{}", stderr(&o));
     assert_eq!(lines[1], "false\tdenied");
     assert!(lines[2].starts_with("inside b\tfalse\t"), "{text}");
 }
@@ -525,9 +502,9 @@ fn modules_from_disk_come_only_through_a_lib_key() {
     );
     let spec = format!("lib={}:r", lib.display());
     let o = tessera(&["run", "--dir", &spec, &s]);
-    let text = out(&o);
+    let text = stdout(&o);
     let lines: Vec<&str> = text.lines().collect();
-    assert_eq!(lines[0], "HI!\tfalse\tfalse", "{text}{}", err(&o));
+    assert_eq!(lines[0], "HI!\tfalse\tfalse", "{text}{}", stderr(&o));
     assert!(
         lines[1].starts_with("false\t") && lines[1].contains("util/missing.lua"),
         "{text}"
@@ -540,9 +517,9 @@ fn modules_from_disk_come_only_through_a_lib_key() {
     // Without a lib key, only bundled modules exist.
     let o = tessera(&["-e", "print(pcall(import, 'util.strings'))"]);
     assert!(
-        out(&o).contains("need a 'caps.lib' directory key"),
+        stdout(&o).contains("need a 'caps.lib' directory key"),
         "{}",
-        out(&o)
+        stdout(&o)
     );
 }
 
@@ -574,8 +551,12 @@ fn killing_a_process_closes_what_only_it_held() {
     );
     let spec = format!("net=127.0.0.1:{port}:connect+listen");
     let o = tessera(&["run", "--net", &spec, "--clock", &s, &port.to_string()]);
-    let text = out(&o);
+    let text = stdout(&o);
     let lines: Vec<&str> = text.lines().collect();
-    assert!(lines[0].starts_with("true\tfalse\t"), "{text}{}", err(&o));
+    assert!(
+        lines[0].starts_with("true\tfalse\t"),
+        "{text}{}",
+        stderr(&o)
+    );
     assert_eq!(lines[1], "true", "{text}");
 }

@@ -3,46 +3,18 @@
 //! `opts.handles`), nested like memory; closing, collecting, revoking or killing gives them
 //! back; reads and writes are paid in fuel before the host does them.
 
-use std::io::Write;
-use std::path::{Path, PathBuf};
-use std::process::{Command, Output, Stdio};
-use std::sync::atomic::{AtomicUsize, Ordering};
+mod common;
 
-fn tessera(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_tessera"))
-        .args(args)
-        .stdin(Stdio::null())
-        .output()
-        .expect("tessera runs")
-}
+use common::{script, stderr, stdout, tessera};
+use std::path::PathBuf;
+use std::process::Output;
 
 /// A fresh directory with `root/a.txt` for one test.
 fn tree(test: &str) -> PathBuf {
-    static N: AtomicUsize = AtomicUsize::new(0);
-    let dir = std::env::temp_dir().join(format!(
-        "tessera-handles-{}-{}-{test}",
-        std::process::id(),
-        N.fetch_add(1, Ordering::SeqCst)
-    ));
-    let _ = std::fs::remove_dir_all(&dir);
+    let dir = common::fresh_dir("handles", test);
     std::fs::create_dir_all(dir.join("root")).expect("tree");
     std::fs::write(dir.join("root/a.txt"), "inside a").expect("file");
     dir
-}
-
-fn script(dir: &Path, body: &str) -> String {
-    let path = dir.join("script.lua");
-    let mut f = std::fs::File::create(&path).expect("script");
-    f.write_all(body.as_bytes()).expect("script");
-    path.to_string_lossy().into_owned()
-}
-
-fn out(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stdout).into_owned()
-}
-
-fn err(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stderr).into_owned()
 }
 
 /// Runs `body` with `caps.data` on `root/` (read-write), plus `extra` arguments before the
@@ -92,10 +64,10 @@ fn a_child_opening_files_in_a_loop_stops_at_its_limit_and_its_parent_can_still_o
         "#,
     );
     assert_eq!(
-        out(&o),
+        stdout(&o),
         "8\tdenied\ntrue\ttrue\n8\t8\ninside a\n55\ninside a\n",
         "{}",
-        err(&o)
+        stderr(&o)
     );
 }
 
@@ -117,9 +89,14 @@ fn closing_frees_a_handle() {
         print((pcall(caps.data.open, caps.data, "a.txt")))
         "#,
     );
-    let text = out(&o);
+    let text = stdout(&o);
     let lines: Vec<&str> = text.lines().collect();
-    assert_eq!(lines.first(), Some(&"false\tdenied"), "{text}{}", err(&o));
+    assert_eq!(
+        lines.first(),
+        Some(&"false\tdenied"),
+        "{text}{}",
+        stderr(&o)
+    );
     assert_eq!(lines.get(1), Some(&"inside a"), "{text}");
     assert!(
         lines.get(2).is_some_and(|l| l.starts_with("false")),
@@ -150,19 +127,19 @@ fn collected_and_revoked_handles_come_back() {
         print(z:read())
         "#,
     );
-    let text = out(&o);
+    let text = stdout(&o);
     let lines: Vec<&str> = text.lines().collect();
     assert_eq!(
         lines.first(),
         Some(&"opened 50 one at a time"),
         "{text}{}",
-        err(&o)
+        stderr(&o)
     );
     assert!(
         lines.get(1).is_some_and(|l| l.starts_with("true")),
         "{text}"
     );
-    assert_eq!(lines.get(2), Some(&"inside a"), "{text}{}", err(&o));
+    assert_eq!(lines.get(2), Some(&"inside a"), "{text}{}", stderr(&o));
 }
 
 #[test]
@@ -189,10 +166,10 @@ fn nested_limits_hold_and_a_killed_subtree_gives_its_handles_back() {
         print(#again, (pcall(caps.data.open, caps.data, "a.txt")))
         "#,
     );
-    let text = out(&o);
+    let text = stdout(&o);
     let lines: Vec<&str> = text.lines().collect();
     // The root holds 1, the child 2, so the grandchild gets the remaining 7.
-    assert_eq!(lines.first(), Some(&"7\tdenied\t7"), "{text}{}", err(&o));
+    assert_eq!(lines.first(), Some(&"7\tdenied\t7"), "{text}{}", stderr(&o));
     assert_eq!(lines.get(1), Some(&"9"), "{text}");
     assert!(
         lines.get(2).is_some_and(|l| l.starts_with("false")),
@@ -231,7 +208,7 @@ fn sockets_and_listeners_count_too() {
         &s,
         &port.to_string(),
     ]);
-    assert_eq!(out(&o), "false\tdenied\ntrue\n", "{}", err(&o));
+    assert_eq!(stdout(&o), "false\tdenied\ntrue\n", "{}", stderr(&o));
 }
 
 /// A sparse file of `size` bytes in a fresh tree; returns the `--dir` spec.
@@ -260,9 +237,9 @@ fn reads_are_paid_per_byte_before_they_happen() {
         "#,
     );
     let o = tessera(&["run", "--fuel", "1000000", "--dir", &spec, &s]);
-    assert_eq!(o.status.code(), Some(3), "{}", err(&o));
-    assert!(err(&o).contains("out of fuel"), "{}", err(&o));
-    let text = out(&o);
+    assert_eq!(o.status.code(), Some(3), "{}", stderr(&o));
+    assert!(stderr(&o).contains("out of fuel"), "{}", stderr(&o));
+    let text = stdout(&o);
     let last: u64 = text
         .lines()
         .last()
@@ -297,10 +274,10 @@ fn a_whole_file_read_costs_what_it_reads_and_waits_for_fuel_when_it_cannot_pay()
     );
     let o = tessera(&["run", "--fuel", "2000000", "--dir", &spec, &s]);
     assert_eq!(
-        out(&o),
+        stdout(&o),
         "small\nfalse\tfuel\tsuspended\n4194304\ntrue\ttrue\n",
         "{}",
-        err(&o)
+        stderr(&o)
     );
 }
 
@@ -317,8 +294,8 @@ fn writes_are_paid_before_they_happen() {
     );
     let spec = format!("data={}:rwc", dir.join("root").display());
     let o = tessera(&["run", "--fuel", "1000000", "--dir", &spec, &s]);
-    assert_eq!(o.status.code(), Some(3), "{}", err(&o));
-    let last: u64 = out(&o)
+    assert_eq!(o.status.code(), Some(3), "{}", stderr(&o));
+    let last: u64 = stdout(&o)
         .lines()
         .last()
         .and_then(|l| l.parse().ok())
