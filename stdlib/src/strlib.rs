@@ -788,10 +788,12 @@ fn format_(vm: &mut Vm, call: NativeCall) -> Result<Action, Throw> {
             continue;
         }
         let v = vm.stack_get(slot);
-        if matches!(v, Value::Str(_) | Value::Int(_) | Value::Float(_)) {
+        // `luaL_tolstring` asks every value for `__tostring` first: a string too, when the
+        // string metatable has one.
+        let tm = vm.metamethod(v, MetaMethod::ToString);
+        if tm.is_nil() && matches!(v, Value::Str(_) | Value::Int(_) | Value::Float(_)) {
             continue;
         }
-        let tm = vm.metamethod(v, MetaMethod::ToString);
         if !tm.is_nil() {
             vm.push(Value::Int(n as i64))?;
             let func = vm.top();
