@@ -91,6 +91,11 @@ fn build_natives() -> Rc<NativeTable> {
         }
     }
     t.register("key.tostring", process::gateway_key_tostring, 0);
+    // The string metatable's arithmetic: calls the other operand's metamethod without a
+    // continuation (`lua_call` in `trymt`), so nothing yields across it.
+    for &(name, f, _) in strlib::ARITH_METAMETHODS {
+        t.register(name, f, base::NO_YIELD);
+    }
     Rc::new(t)
 }
 

@@ -13,9 +13,10 @@ use crate::pattern::{self, Capture, GmatchState, Gsub, PatternError, RawMatch};
 use crate::support::*;
 use crate::{format, pack, Arg, EngineError, Lib};
 use kernel::cost::Work;
+use kernel::number::ArithOp;
 use kernel::value::{StrRef, TableRef, Value};
 use kernel::vm::meta::MetaMethod;
-use kernel::vm::{Action, NativeCall, Throw, Vm};
+use kernel::vm::{Action, NativeCall, NativeFn, Throw, Vm};
 
 pub const LIB: Lib = Lib {
     name: Some("string"),
@@ -41,13 +42,131 @@ pub const LIB: Lib = Lib {
     open: Some(open),
 };
 
-/// Installs the string metatable: `__index` is the `string` table.
+/// Installs the string metatable: `__index` is the `string` table, and the arithmetic
+/// metamethods of [`ARITH_METAMETHODS`] make numeric strings arithmetic.
 fn open(vm: &mut Vm, t: TableRef) -> Result<(), Throw> {
-    let mt = vm.new_table(0, 1)?;
+    let mt = vm.new_table(0, 1 + ARITH_METAMETHODS.len())?;
     let k = Value::Str(vm.meta_name(MetaMethod::Index));
     vm.raw_set(mt, k, Value::Table(t))?;
+    for &(name, _, event) in ARITH_METAMETHODS {
+        let id = vm
+            .natives()
+            .id_of(name)
+            .ok_or_else(|| Throw::msg(format!("native {name} not registered")))?;
+        let f = vm.native_value(id, Vec::new())?;
+        let k = Value::Str(vm.meta_name(event));
+        vm.raw_set(mt, k, f)?;
+    }
     vm.string_meta = Some(mt);
     Ok(())
+}
+
+/// The string metatable's arithmetic (lstrlib's `stringmetamethods`). The interpreter
+/// converts no strings: `"10" + 1` is 11 because the string's `__add` converts both operands,
+/// so a script that replaces or removes it changes what string arithmetic does, as in Lua 5.4.
+/// There are none for the bitwise operators, which never take strings. Registered after
+/// every other native (`lib::natives`), as ids are positions.
+pub const ARITH_METAMETHODS: &[(&str, NativeFn, MetaMethod)] = &[
+    ("string.metatable.__add", arith_add, MetaMethod::Add),
+    ("string.metatable.__sub", arith_sub, MetaMethod::Sub),
+    ("string.metatable.__mul", arith_mul, MetaMethod::Mul),
+    ("string.metatable.__mod", arith_mod, MetaMethod::Mod),
+    ("string.metatable.__pow", arith_pow, MetaMethod::Pow),
+    ("string.metatable.__div", arith_div, MetaMethod::Div),
+    ("string.metatable.__idiv", arith_idiv, MetaMethod::IDiv),
+    ("string.metatable.__unm", arith_unm, MetaMethod::Unm),
+];
+
+fn arith_add(vm: &mut Vm, call: NativeCall) -> Result<Action, Throw> {
+    string_arith(vm, call, ArithOp::Add, MetaMethod::Add)
+}
+
+fn arith_sub(vm: &mut Vm, call: NativeCall) -> Result<Action, Throw> {
+    string_arith(vm, call, ArithOp::Sub, MetaMethod::Sub)
+}
+
+fn arith_mul(vm: &mut Vm, call: NativeCall) -> Result<Action, Throw> {
+    string_arith(vm, call, ArithOp::Mul, MetaMethod::Mul)
+}
+
+fn arith_mod(vm: &mut Vm, call: NativeCall) -> Result<Action, Throw> {
+    string_arith(vm, call, ArithOp::Mod, MetaMethod::Mod)
+}
+
+fn arith_pow(vm: &mut Vm, call: NativeCall) -> Result<Action, Throw> {
+    string_arith(vm, call, ArithOp::Pow, MetaMethod::Pow)
+}
+
+fn arith_div(vm: &mut Vm, call: NativeCall) -> Result<Action, Throw> {
+    string_arith(vm, call, ArithOp::Div, MetaMethod::Div)
+}
+
+fn arith_idiv(vm: &mut Vm, call: NativeCall) -> Result<Action, Throw> {
+    string_arith(vm, call, ArithOp::IDiv, MetaMethod::IDiv)
+}
+
+fn arith_unm(vm: &mut Vm, call: NativeCall) -> Result<Action, Throw> {
+    string_arith(vm, call, ArithOp::Unm, MetaMethod::Unm)
+}
+
+/// The state a string metamethod is entered again in when the other operand's metamethod
+/// returned.
+const ARITH_TRIED_OTHER: u32 = 1;
+
+/// lstrlib's `arith`: both operands converted (`tonum`) and combined, or else `trymt`.
+fn string_arith(
+    vm: &mut Vm,
+    call: NativeCall,
+    op: ArithOp,
+    event: MetaMethod,
+) -> Result<Action, Throw> {
+    if call.state == ARITH_TRIED_OTHER {
+        return Ok(Action::Return(1));
+    }
+    let n = nargs(vm, &call);
+    let (a, b) = (arg(vm, &call, 1), arg(vm, &call, 2));
+    // Converting reads every byte of a string: each is paid before it is converted.
+    let x = if n >= 1 {
+        charge_coercion(vm, a)?;
+        vm.to_number(a)
+    } else {
+        None
+    };
+    let y = match x {
+        // `tonum` pushes what it converted: called with one argument, the second it
+        // converts is the first one's number.
+        Some(x) if n == 1 => Some(x),
+        Some(_) => {
+            charge_coercion(vm, b)?;
+            vm.to_number(b)
+        }
+        None => None,
+    };
+    if let (Some(x), Some(y)) = (x, y) {
+        // `lua_arith` applies a unary operator to the top value: the second operand.
+        let x = if op == ArithOp::Unm { y } else { x };
+        return match kernel::number::arith(op, x, y) {
+            Some(r) => ret1(vm, Value::from_number(r)),
+            // Raised inside the native: no position, as `luaG_runerror` from C.
+            None if op == ArithOp::Mod => Err(Throw::Plain("attempt to perform 'n%0'".into())),
+            None => Err(Throw::Plain("attempt to divide by zero".into())),
+        };
+    }
+    // `trymt`: the first operand was a string or had no such metamethod, so only the
+    // second one's can still apply.
+    let tm = match b {
+        Value::Str(_) => Value::Nil,
+        _ => vm.metamethod(b, event),
+    };
+    if tm.is_nil() {
+        return Err(Throw::msg(format!(
+            "attempt to {} a '{}' with a '{}'",
+            &event.name()[2..],
+            a.type_name(),
+            b.type_name()
+        )));
+    }
+    call_lua(vm, tm, &[a, b], 1, ARITH_TRIED_OTHER)
 }
 
 /// `posrelatI`: a start position made absolute (1-based, may exceed the length).
@@ -669,10 +788,12 @@ fn format_(vm: &mut Vm, call: NativeCall) -> Result<Action, Throw> {
             continue;
         }
         let v = vm.stack_get(slot);
-        if matches!(v, Value::Str(_) | Value::Int(_) | Value::Float(_)) {
+        // `luaL_tolstring` asks every value for `__tostring` first: a string too, when the
+        // string metatable has one.
+        let tm = vm.metamethod(v, MetaMethod::ToString);
+        if tm.is_nil() && matches!(v, Value::Str(_) | Value::Int(_) | Value::Float(_)) {
             continue;
         }
-        let tm = vm.metamethod(v, MetaMethod::ToString);
         if !tm.is_nil() {
             vm.push(Value::Int(n as i64))?;
             let func = vm.top();

@@ -26,12 +26,21 @@ pub fn type_name(vm: &Vm, v: Value) -> String {
     kernel::vm::debug::type_name_for_message(vm, v)
 }
 
+/// Type name for `luaL_typeerror`: the `__name` of any value's metatable — a string's too,
+/// unlike the interpreter's messages, which take it only from tables and userdata.
+pub fn typeerror_name(vm: &Vm, v: Value) -> String {
+    match vm.metamethod(v, kernel::vm::meta::MetaMethod::Name) {
+        Value::Str(s) => String::from_utf8_lossy(vm.heap.str(s)).into_owned(),
+        _ => v.type_name().to_string(),
+    }
+}
+
 /// `bad argument #i (<expected> expected, got <type>)`.
 pub fn type_error(vm: &Vm, call: &NativeCall, i: usize, expected: &str) -> Throw {
     let got = if i > nargs(vm, call) {
         "no value".to_string()
     } else {
-        type_name(vm, arg(vm, call, i))
+        typeerror_name(vm, arg(vm, call, i))
     };
     Throw::bad_arg(i, format!("{expected} expected, got {got}"))
 }

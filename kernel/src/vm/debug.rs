@@ -9,7 +9,6 @@ use super::{Throw, Vm};
 use crate::bytecode::OpCode;
 use crate::compiler::chunk_id;
 use crate::heap::FnProto;
-use crate::number::ArithOp;
 use crate::value::Value;
 
 /// Whether an opcode writes register A (Lua's `testAMode`).
@@ -340,14 +339,9 @@ impl Vm {
                             var_info(self, bad)
                         )
                     }
-                } else if matches!(av, Value::Str(_)) || matches!(bv, Value::Str(_)) {
-                    format!(
-                        "attempt to {} a '{}' with a '{}'",
-                        arith_verb(op),
-                        type_name_for_message(self, av),
-                        type_name_for_message(self, bv)
-                    )
                 } else {
+                    // `luaG_opinterror`: the first operand that is not a number is blamed
+                    // (a string is not one: the interpreter converts none).
                     let (bad, v) = if av.as_number().is_none() {
                         (a, av)
                     } else {
@@ -397,20 +391,6 @@ impl Vm {
             }
         };
         Throw::Plain(format!("{pos}{msg}"))
-    }
-}
-
-fn arith_verb(op: ArithOp) -> &'static str {
-    match op {
-        ArithOp::Add => "add",
-        ArithOp::Sub => "sub",
-        ArithOp::Mul => "mul",
-        ArithOp::Mod => "mod",
-        ArithOp::Pow => "pow",
-        ArithOp::Div => "div",
-        ArithOp::IDiv => "idiv",
-        ArithOp::Unm => "unm",
-        _ => "perform bitwise operation on",
     }
 }
 

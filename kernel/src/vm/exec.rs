@@ -1248,10 +1248,10 @@ impl Vm {
     }
 
     /// Pays for work the instruction being executed has found it must do (the links of an
-    /// `__index`/`__newindex` chain it walked, the bytes of strings it converts), before it
-    /// acts. Nothing was changed yet, so a refusal puts the frame back at the instruction, to
-    /// be run again after a refuel. Only for one-word instructions, called from `execute`
-    /// after it saved the pc and before any frame is pushed.
+    /// `__index`/`__newindex` chain it walked, a rehash), before it acts. Nothing was changed
+    /// yet, so a refusal puts the frame back at the instruction, to be run again after a
+    /// refuel. Only for one-word instructions, called from `execute` after it saved the pc and
+    /// before any frame is pushed.
     pub(super) fn pay_in_instruction(&mut self, units: u64) -> Result<(), Throw> {
         if units == 0 {
             return Ok(());
@@ -1311,7 +1311,11 @@ impl Vm {
         Err(Throw::msg("'__newindex' chain too long; possible loop"))
     }
 
-    /// Arithmetic after the fast path failed: string coercion, then metamethods.
+    /// Arithmetic after the fast path failed: Lua's `luaT_trybinTM`. The interpreter
+    /// converts no strings: a numeric string is arithmetic only through the string
+    /// metatable's `__add`, `__sub`, … (the string library installs them, and a script may
+    /// replace or remove them), so strings reach here and look up their metamethods like
+    /// any other value.
     pub(crate) fn arith_slow(
         &mut self,
         event: MetaMethod,
@@ -1324,53 +1328,18 @@ impl Vm {
         let Some(op) = event.arith_op() else {
             return Err(Throw::msg("invalid arithmetic event"));
         };
-        if op.is_bitwise() {
-            // Bitwise operators do not coerce strings (5.4 strings have no bitwise metamethods).
-            if let (Some(x), Some(y)) = (a.as_number(), b.as_number()) {
-                let xi = to_int_strict(x);
-                let yi = to_int_strict(y);
-                if let (Some(xi), Some(yi)) = (xi, yi) {
-                    return Ok(
-                        number::arith(op, Number::Int(xi), Number::Int(yi)).map(Value::from_number)
-                    );
-                }
-                return Err(self.op_error(OpError::Arith {
-                    a: ao,
-                    b: bo,
-                    av: a,
-                    bv: b,
-                    op,
+        if let (Some(x), Some(y)) = (a.as_number(), b.as_number()) {
+            // Two numbers the fast path did not take: bitwise operands without an integer
+            // value (an error below, as no number has metamethods) or a division by zero.
+            if let Some(n) = number::arith(op, x, y) {
+                return Ok(Some(Value::from_number(n)));
+            }
+            if !op.is_bitwise() {
+                return Err(Throw::msg(if op == ArithOp::Mod {
+                    "attempt to perform 'n%0'"
+                } else {
+                    "attempt to divide by zero"
                 }));
-            }
-        } else if let (Some(x), Some(y)) = {
-            // Converting a numeric string reads all of it.
-            let bytes: usize = [a, b]
-                .iter()
-                .map(|v| match *v {
-                    Value::Str(s) => self.heap.str(s).len(),
-                    _ => 0,
-                })
-                .sum();
-            if bytes > 0 {
-                self.pay_in_instruction(Work::Bytes.units_of(bytes))?;
-            }
-            (self.to_number(a), self.to_number(b))
-        } {
-            match number::arith(op, x, y) {
-                Some(n) => return Ok(Some(Value::from_number(n))),
-                None => {
-                    let msg = if op == ArithOp::Mod {
-                        "attempt to perform 'n%0'"
-                    } else {
-                        "attempt to divide by zero"
-                    };
-                    // With a string operand the reference raises it from the string
-                    // metamethod, a native: no position.
-                    if matches!(a, Value::Str(_)) || matches!(b, Value::Str(_)) {
-                        return Err(Throw::Plain(msg.into()));
-                    }
-                    return Err(Throw::msg(msg));
-                }
             }
         }
         let mut tm = self.metamethod(a, event);
@@ -1534,13 +1503,6 @@ impl Vm {
             Next::Found(k, v) => Some((k, v)),
             Next::End | Next::Stopped => None,
         })
-    }
-}
-
-fn to_int_strict(n: Number) -> Option<i64> {
-    match n {
-        Number::Int(i) => Some(i),
-        Number::Float(f) => number::float_to_int(f, FloatToInt::Exact),
     }
 }
 
