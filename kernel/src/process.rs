@@ -682,10 +682,25 @@ impl Kernel {
     }
 }
 
+/// How much of an error value's text a fault's message keeps: the message is a readable line
+/// held in host memory outside every bank; the whole value stays in the failed process's heap
+/// (its bank pays) and crosses to the waiter as the fault's `value`.
+pub const FAULT_MESSAGE_BYTES: usize = 4096;
+
+/// At most `FAULT_MESSAGE_BYTES` of `bytes` as text, marked with `…` when cut.
+fn message_text(bytes: &[u8]) -> String {
+    if bytes.len() <= FAULT_MESSAGE_BYTES {
+        return String::from_utf8_lossy(bytes).into_owned();
+    }
+    let mut text = String::from_utf8_lossy(&bytes[..FAULT_MESSAGE_BYTES]).into_owned();
+    text.push('…');
+    text
+}
+
 /// The text of an error value, as a fault's message shows it.
 pub(crate) fn error_message(vm: &mut Vm, value: Value) -> String {
     match (vm.str_bytes(value), value.as_number()) {
-        (Some(b), _) => String::from_utf8_lossy(b).into_owned(),
+        (Some(b), _) => message_text(b),
         (None, Some(n)) => crate::number::number_to_string(n),
         _ => fault_text(vm, value)
             .unwrap_or_else(|| format!("(error object is a {} value)", value.type_name())),
@@ -697,8 +712,7 @@ fn fault_text(vm: &mut Vm, v: Value) -> Option<String> {
     let Value::Table(t) = v else { return None };
     let mut field = |name: &[u8]| -> Option<String> {
         let k = vm.intern(name).ok()?;
-        vm.str_bytes(vm.raw_get(t, k))
-            .map(|b| String::from_utf8_lossy(b).into_owned())
+        vm.str_bytes(vm.raw_get(t, k)).map(message_text)
     };
     let kind = field(b"kind")?;
     let message = field(b"message")?;

@@ -313,8 +313,12 @@ impl Session {
                     });
                 }
                 State::Failed => {
-                    let (message, traceback) = match &root.fault {
-                        Some(Fault::Error { message, traceback }) => {
+                    let (message, traceback) = match (&root.fault, root.results.first()) {
+                        // The whole text, from the value (the fault's message is cut short).
+                        (Some(Fault::Error { traceback, .. }), Some(&value)) => {
+                            (error_message(&root.vm, value), traceback.clone())
+                        }
+                        (Some(Fault::Error { message, traceback }), None) => {
                             (message.clone(), traceback.clone())
                         }
                         _ => ("the program failed".into(), String::new()),

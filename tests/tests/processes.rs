@@ -460,3 +460,18 @@ fn a_callback_reaches_back_through_a_chain_of_calls() {
     );
     assert_eq!(out, "10\tc\nc2 b5\tdone\tdone\ninner\n");
 }
+
+#[test]
+fn a_huge_error_keeps_its_value_whole_and_its_message_short() {
+    // The message is host memory outside every bank; the value stays in the child's heap and
+    // crosses copied, paid by the waiter's bank.
+    let (out, _) = run_root(
+        r#"
+        local p = spawn("error(string.rep('x', 100000), 0)")
+        local ok, e = pcall(p.wait, p)
+        print(ok, e.kind, #e.value, #e.message <= 4096 + 3, e.message:sub(-3) == "…")
+        "#,
+        100_000_000,
+    );
+    assert_eq!(out, "false\terror\t100000\ttrue\ttrue\n");
+}
