@@ -156,6 +156,7 @@ ROWS = [
     ("file_read", "`dir:read(path)` of a SIZE-byte file", up_to(10**7), 64),
     ("file_handle_read", "`file:read(n)` of SIZE bytes after `seek`", up_to(10**7), 64),
     ("file_write", "`dir:write(path, s)` of SIZE bytes", up_to(10**7), 64),
+    ("file_create", "`dir:write` of SIZE bytes to a new file, then `remove`", up_to(10**5), 64),
     ("dir_list", "`dir:list(path)` of SIZE entries", up_to(10**4), 64),
 ]
 

@@ -50,6 +50,12 @@ macro_rules! for_each_work {
 /// `bench/cost` (`trap_many_procs`, `wait_results`) at about a microsecond.
 pub const SERVICE_UNITS: u64 = 32;
 
+/// The fixed price of a gateway call that may create, truncate or remove a directory entry
+/// (`dir` `write`, `append`, `mkdir`, `remove`, `open`), beyond its bytes: the host's file
+/// system spends far more on these than on a read (measured by `bench/cost`, `file_write`: up
+/// to ~750 µs of kernel time to create a file on an overlay file system).
+pub const FILE_SYSTEM_CHANGE_UNITS: u64 = 8192;
+
 /// The fixed price of creating a process beyond its source and copies: a VM, its standard
 /// library, its meters and records (measured by `bench/cost`, `spawn_wait`).
 pub const SPAWN_UNITS: u64 = 4096;

@@ -82,6 +82,21 @@ pub const OPENS: &[(&str, &str)] = &[
     ("listener", "accept"),
 ];
 
+/// The methods that may create, truncate or remove a directory entry: they cost
+/// `cost::FILE_SYSTEM_CHANGE_UNITS` instead of a plain call's price.
+pub const CHANGES_FILE_SYSTEM: &[(&str, &str)] = &[
+    ("dir", "write"),
+    ("dir", "append"),
+    ("dir", "mkdir"),
+    ("dir", "remove"),
+    ("dir", "open"),
+];
+
+/// Whether `kind:method` may create, truncate or remove a directory entry.
+pub fn changes_file_system(kind: &str, method: &str) -> bool {
+    CHANGES_FILE_SYSTEM.contains(&(kind, method))
+}
+
 /// The methods that close their key's object (its handle goes back to the budget).
 pub const CLOSES: &[(&str, &str)] = &[
     ("file", "close"),

@@ -303,3 +303,24 @@ fn writes_are_paid_before_they_happen() {
     // 1e6 units buy 32 MiB of writes at most (and `string.rep` paid for its MiB too).
     assert!(last > 0 && last <= 32, "wrote {last} MiB");
 }
+
+#[test]
+fn changing_the_file_system_pays_its_fixed_price() {
+    // Creating, truncating and removing entries cost the host far more than a read: each such
+    // call pays cost::FILE_SYSTEM_CHANGE_UNITS (8192) before it happens.
+    let dir = tree("fs-change");
+    let s = script(
+        &dir,
+        r#"
+        local child = spawn([[
+          for i = 1, 10 do caps.data:write("f" .. i, "x") caps.data:remove("f" .. i) end
+          caps.data:mkdir("d") caps.data:remove("d")
+        ]], {caps = {data = caps.data}})
+        child:wait()
+        print(child:usage().fuel_used >= 22 * 8192)
+        "#,
+    );
+    let spec = format!("data={}:rwcd", dir.join("root").display());
+    let o = tessera(&["run", "--dir", &spec, &s]);
+    assert_eq!(stdout(&o), "true\n", "{}", stderr(&o));
+}

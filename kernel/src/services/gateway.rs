@@ -238,7 +238,12 @@ impl Kernel {
             .map(|p| (p.fuel, p.handles))
             .ok_or_else(|| refuse("error", "no such process"))?;
         let allowance = self.fuel.allowance(fuel_meter);
-        let price_in = CALL_FUEL.saturating_add(Work::Bytes.units_of(moved));
+        let call = if crate::gateway::changes_file_system(kind_name, method) {
+            crate::cost::FILE_SYSTEM_CHANGE_UNITS
+        } else {
+            CALL_FUEL
+        };
+        let price_in = call.saturating_add(Work::Bytes.units_of(moved));
         let answer_bytes = match crate::gateway::result_size(kind_name, method, &host_args) {
             ResultSize::Fixed => 0,
             ResultSize::Asked(n) => n.min(memory),
