@@ -280,9 +280,11 @@ impl<'a> Lexer<'a> {
     }
 
     /// `lexerror`: message with position and, when `tok` is given, the offending token.
+    /// A NUL byte read as a token is token 0 in C, which `lexerror`'s `if (token)` takes for
+    /// "no token": the message then has no `near` part either.
     pub fn error(&self, msg: &[u8], tok: Option<Tok>) -> SyntaxError {
         let mut m = self.add_info(msg, self.linenumber);
-        if let Some(t) = tok {
+        if let Some(t) = tok.filter(|&t| t != Tok::Char(0)) {
             m.extend_from_slice(b" near ");
             m.extend_from_slice(&self.txt_token(t));
         }

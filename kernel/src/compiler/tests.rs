@@ -305,6 +305,14 @@ fn fixed_error_messages() {
             "local a <close>, b <close> = 1, 2",
             "t:1: multiple to-be-closed variables in local list",
         ),
+        // A NUL byte as a token is C's token 0, which `lexerror` takes for "no token".
+        ("x = \0", "t:1: unexpected symbol"),
+        ("local \0", "t:1: <name> expected"),
+        ("return 1 \0", "t:1: <eof> expected"),
+        // Other control and non-ASCII bytes are shown by number.
+        ("x = \x01", "t:1: unexpected symbol near '<\\1>'"),
+        ("x = \x7f", "t:1: unexpected symbol near '<\\127>'"),
+        ("x = \u{ff}", "t:1: unexpected symbol near '<\\195>'"),
     ];
     for (src, want) in cases {
         let got = compile(src.as_bytes(), b"=t").unwrap_err().to_string();
