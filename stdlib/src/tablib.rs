@@ -271,9 +271,10 @@ fn concat_piece(vm: &Vm, w: TableRef, k: i64, idx: i64) -> Result<Piece, Throw> 
                 .map(kernel::number::number_to_string)
                 .unwrap_or_default(),
         )),
+        // `luaL_typename` in ltablib.c: the plain type, never `__name`.
         _ => Err(Throw::msg(format!(
             "invalid value ({}) at index {} in table for 'concat'",
-            type_name(vm, v),
+            v.type_name(),
             idx
         ))),
     }
