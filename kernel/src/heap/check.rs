@@ -188,7 +188,7 @@ impl Heap {
         }
         for (i, t) in self.threads.iter() {
             let place = format!("thread {i}");
-            for &v in &t.stack {
+            for &v in t.stack.iter().chain(&t.unwinding) {
                 self.check_value(v, &place)?;
             }
             add(thread_size(t));

@@ -270,7 +270,7 @@ impl Heap {
                     let gray = &mut m.gray;
                     let (mut bits, _, threads, _) = self.split();
                     let th = live(threads, t.0);
-                    for &v in &th.stack {
+                    for &v in th.stack.iter().chain(&th.unwinding) {
                         bits.mark(gray, v);
                     }
                     // Functions of the thread's frames (their stack slots may be reused).

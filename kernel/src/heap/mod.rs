@@ -331,6 +331,10 @@ pub struct Thread {
     pub tbc: Vec<u32>,
     /// Set once the thread finished with an error (it can only be closed then).
     pub failed: bool,
+    /// The error propagating through this thread while a `__close` handler runs (each thread
+    /// has its own: a handler may close another coroutine, whose handlers unwind too).
+    #[serde(default)]
+    pub unwinding: Option<Value>,
 }
 
 impl Thread {
@@ -343,6 +347,7 @@ impl Thread {
             open_upvalues: Vec::new(),
             tbc: Vec::new(),
             failed: false,
+            unwinding: None,
         }
     }
 }

@@ -128,7 +128,7 @@ impl Vm {
                 }
             }
         }
-        let loose = [self.unwinding, self.trap_error]
+        let loose = [self.trap_error]
             .into_iter()
             .flatten()
             .chain(self.finished.iter().flatten().copied());
@@ -317,7 +317,7 @@ impl Vm {
             }
             // A `__close` of the main chunk runs with no frame below once the error reached
             // the top.
-            ReturnTo::Unwind => caller.is_some() || self.unwinding.is_some(),
+            ReturnTo::Unwind => caller.is_some() || th.unwinding.is_some(),
             ReturnTo::Register(r) => caller_lua.is_some_and(|p| r < p.max_stack_size),
             // The caller stopped right after a comparison (whose result skips its JMP): the
             // verifier guarantees both of the comparison's successors are in the code.
@@ -452,7 +452,7 @@ impl Vm {
             && self.resume_chain.is_empty()
             && !self.trapped
             && self.trap_error.is_none()
-            && self.unwinding.is_none()
+            && self.th.unwinding.is_none()
             && self.finished.is_none()
     }
 

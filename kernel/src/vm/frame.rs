@@ -20,7 +20,7 @@ pub enum ReturnTo {
     /// A call made only for its effect (`__newindex`, `__close`, a finalizer).
     Discard,
     /// A `__close` called while an error propagates: when it returns, the error (kept in
-    /// `Vm::unwinding`) continues to the next protected frame.
+    /// `Thread::unwinding`) continues to the next protected frame.
     Unwind,
     /// A `__concat` step of `CONCAT a n`: the result replaces the top pair, `n` values remain.
     Concat { a: u8, n: u8 },

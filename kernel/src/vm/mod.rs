@@ -115,8 +115,6 @@ pub struct Vm {
     /// setting up or serving the process, and its services price their own work.
     #[serde(skip)]
     in_slice: bool,
-    /// Error being propagated while `__close` handlers run.
-    unwinding: Option<Value>,
     /// Traceback captured when an error was raised with no protected frame above it.
     pending_traceback: Option<String>,
     /// Errors that reach the top of the main thread go through `lua.c`'s message handler
@@ -191,7 +189,6 @@ impl Vm {
             fuel_floor: 0,
             refused: None,
             in_slice: false,
-            unwinding: None,
             pending_traceback: None,
             message_handler: false,
             message_object_type: None,
@@ -1177,7 +1174,7 @@ impl Vm {
                 self.th.top = res;
                 self.restore_caller_top();
                 // The error already went through any message handler: it is not run again.
-                if let Some(e) = self.unwinding.take() {
+                if let Some(e) = self.th.unwinding.take() {
                     return Err(Throw::Handled(e));
                 }
             }
@@ -1431,9 +1428,6 @@ impl Vm {
         if let Some(m) = self.string_meta {
             roots.push(Value::Table(m));
         }
-        if let Some(e) = self.unwinding {
-            roots.push(e);
-        }
         for &t in &self.resume_chain {
             roots.push(Value::Thread(t));
         }
@@ -1618,7 +1612,7 @@ impl Vm {
     /// to-be-closed variables on the way; across a coroutine boundary when there is none.
     fn unwind(&mut self, err: Value, handler_done: bool) -> Option<Outcome> {
         // A new error supersedes one whose `__close` handler failed.
-        self.unwinding = None;
+        self.th.unwinding = None;
         let protected = self
             .th
             .frames
@@ -1661,13 +1655,13 @@ impl Vm {
                         self.th.tbc.pop();
                         let v = self.th.stack[slot as usize];
                         let tm = self.metamethod(v, MetaMethod::Close);
-                        self.unwinding = Some(err);
+                        self.th.unwinding = Some(err);
                         let top = self.th.top.max(slot as usize + 1);
                         self.th.top = top;
                         match self.call_with(tm, &[v, err], 0, ReturnTo::Unwind) {
                             Ok(()) => return None,
                             Err(e) => {
-                                self.unwinding = None;
+                                self.th.unwinding = None;
                                 return self.handle_throw(e);
                             }
                         }
@@ -1710,7 +1704,7 @@ impl Vm {
                         self.pending_traceback = Some(traceback);
                         let v = self.th.stack[slot as usize];
                         let tm = self.metamethod(v, MetaMethod::Close);
-                        self.unwinding = Some(err);
+                        self.th.unwinding = Some(err);
                         let _ = self.call_with(tm, &[v, err], 0, ReturnTo::Unwind);
                         return None;
                     }
