@@ -2,8 +2,13 @@
 //! conformance scripts — run under small budgets must end with a result, a Lua error or an
 //! exhausted budget, never a panic or a hang. Seeded, so a failure reproduces; the seed and
 //! the program are printed when one fails.
+//!
+//! Programs that end quickly in Lua (no loops but bounded ones, no recursion) must also end
+//! within their fuel, whatever errors unwind through pending to-be-closed variables, close
+//! handlers, protected calls and coroutines to the top of the main chunk: a run that spends
+//! its whole budget on such a program is a hang the budget merely cut short.
 
-use shell::runner::Session;
+use shell::runner::{Failure, Session};
 use std::panic::{catch_unwind, AssertUnwindSafe};
 
 struct Rng(u64);
@@ -271,6 +276,117 @@ fn random_programs_never_panic() {
                 "seed {seed} panicked on:\n{}",
                 String::from_utf8_lossy(&program)
             );
+        }
+    }
+}
+
+/// An error raised where the program stands: field access on nil, arithmetic on a table,
+/// error values of every kind, a `__tostring` that fails when the error is reported.
+const RAISES: &[&str] = &[
+    "local x = nil; return x.y",
+    "error('boom')",
+    "error('boom', 0)",
+    "error('boom', 2)",
+    "error({})",
+    "error()",
+    "error(12)",
+    "local z = 1 + {}",
+    "error(setmetatable({}, {__tostring = function() return 'TS' end}))",
+    "error(setmetatable({}, {__tostring = function() error('again') end}))",
+    "error(setmetatable({}, {__tostring = function() return 1 end}))",
+    "error(setmetatable({}, {__name = 'MyErr'}))",
+    "local t <close> = 42",
+];
+
+/// A to-be-closed value whose handler prints, fails, fails with a table or yields.
+fn closer(r: &mut Rng, k: usize) -> String {
+    let handler = r.pick(&[
+        "print('closed K', e)",
+        "print('closed K', e) error('from close K')",
+        "error({})",
+        "error(setmetatable({}, {__tostring = function() return 'close TS' end}))",
+        "coroutine.yield('K')",
+        "",
+    ]);
+    format!(
+        "setmetatable({{}}, {{__close = function(_, e) {} end}})",
+        handler.replace('K', &k.to_string())
+    )
+}
+
+/// Statements for function `k`: pending closes, calls to functions defined before it (numbered
+/// above `k`, so nothing recurses), protected calls, coroutines, closing loops and raises.
+fn unwind_stmts(r: &mut Rng, k: usize, funcs: usize, depth: usize) -> String {
+    let mut b = String::new();
+    for _ in 0..1 + r.below(4) {
+        let callee = if k < funcs {
+            Some(k + 1 + r.below(funcs - k))
+        } else {
+            None
+        };
+        let stmt = match (r.below(9), callee) {
+            (0 | 1, _) => format!("local c{k}_{} <close> = {} ", b.len(), closer(r, k)),
+            (2, Some(j)) => format!("f{j}() "),
+            (3, Some(j)) => format!("print(pcall(f{j})) "),
+            (4, Some(j)) => format!(
+                "print(xpcall(f{j}, function(m) print('handler', m) return 'handled' end)) "
+            ),
+            (5, Some(j)) => format!(
+                "local co = coroutine.create(f{j}) print(coroutine.resume(co)) print(coroutine.close(co)) "
+            ),
+            (6, Some(j)) => format!("coroutine.wrap(f{j})() "),
+            (7, _) if depth > 0 => format!(
+                "for i in function(s, c) if c < 2 then return c + 1 end end, nil, 0, {} do {}end ",
+                closer(r, k),
+                unwind_stmts(r, k, funcs, depth - 1)
+            ),
+            (8, _) if depth > 0 => format!("do {}end ", unwind_stmts(r, k, funcs, depth - 1)),
+            _ => format!("{} ", r.pick(RAISES)),
+        };
+        b.push_str(&stmt);
+    }
+    b
+}
+
+/// A loop-free program whose errors unwind through pending `<close>` variables, often to the
+/// top of the main chunk.
+fn unwinding(r: &mut Rng) -> String {
+    let funcs = r.below(4);
+    let mut src = String::new();
+    for k in (1..=funcs).rev() {
+        src.push_str(&format!(
+            "local function f{k}() {}end\n",
+            unwind_stmts(r, k, funcs, 2)
+        ));
+    }
+    src.push_str(&unwind_stmts(r, 0, funcs, 2));
+    if r.below(10) < 7 {
+        src.push_str(&format!("\n{}", r.pick(RAISES)));
+    }
+    src
+}
+
+#[test]
+fn errors_unwinding_through_closes_end_within_their_fuel() {
+    const FUEL: u64 = 2_000_000;
+    let fixed = "local function f() local t <close> = setmetatable({}, {__close = function() print(\"closed\") end}) local x = nil; return x.y end f()";
+    let mut programs = vec![fixed.to_string()];
+    for seed in 1..=600u64 {
+        let mut r = Rng(seed.wrapping_mul(0x2545_f491_4f6c_dd1d) | 1);
+        programs.push(unwinding(&mut r));
+    }
+    for (i, program) in programs.iter().enumerate() {
+        let outcome = catch_unwind(AssertUnwindSafe(|| {
+            let mut session = Session::new(Some(FUEL), 8 << 20).expect("a small session fits");
+            let mut out = Vec::new();
+            session.run_chunk(program.as_bytes(), "=unwind", &[], &mut out)
+        }));
+        match outcome {
+            Err(_) => panic!("program {i} panicked:\n{program}"),
+            Ok(Err(Failure::OutOfFuel { .. })) => {
+                panic!("program {i} did not end within {FUEL} units of fuel:\n{program}")
+            }
+            Ok(_) => {}
         }
     }
 }
