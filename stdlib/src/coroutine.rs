@@ -189,15 +189,18 @@ fn close(vm: &mut Vm, call: NativeCall) -> Result<Action, Throw> {
     }
 }
 
-/// Runs inside a coroutine being closed: calls each pending `__close(value, err)`, innermost
-/// first; an error in one becomes the error the next ones see. Returns `ok, err`.
+/// Runs inside a coroutine being closed, with `err, failed` (the coroutine's error, and
+/// whether it died of one: an error value may be nil): calls each pending
+/// `__close(value, err)`, innermost first; an error in one becomes the error the next ones
+/// see. Returns `true`, or `false, err`.
 fn close_runner(vm: &mut Vm, call: NativeCall) -> Result<Action, Throw> {
     if call.state == STATE_ERROR {
         let e = vm.stack_get(vm.top() - 1);
         vm.set_top(call.base)?;
         vm.push(e)?;
+        vm.push(Value::Bool(true))?;
     } else {
-        vm.set_top(call.base + 1)?;
+        vm.set_top(call.base + 2)?;
     }
     if let Some(v) = vm.pop_tbc() {
         let tm = vm.metamethod(v, MetaMethod::Close);
@@ -205,9 +208,9 @@ fn close_runner(vm: &mut Vm, call: NativeCall) -> Result<Action, Throw> {
         return call_lua(vm, tm, &[v, err], 0, 1);
     }
     let err = vm.stack_get(call.base);
-    if err.is_nil() {
-        ret(vm, &[Value::Bool(true)])
-    } else {
+    if vm.stack_get(call.base + 1).truthy() {
         ret(vm, &[Value::Bool(false), err])
+    } else {
+        ret(vm, &[Value::Bool(true)])
     }
 }

@@ -822,13 +822,19 @@ impl Vm {
         self.switch_to(co, ThreadStatus::Normal);
         self.th.frames.clear();
         self.th.failed = false;
+        // The runner gets the error and whether there was one (an error value may be nil).
         let func = self.th.top;
-        self.ensure_stack(func + 2 + EXTRA_STACK)?;
+        self.ensure_stack(func + 3 + EXTRA_STACK)?;
         self.th.stack[func] = runner;
         self.th.stack[func + 1] = err.unwrap_or(Value::Nil);
-        self.th.top = func + 2;
+        self.th.stack[func + 2] = Value::Bool(err.is_some());
+        self.th.top = func + 3;
         self.call_value(func, -1, ReturnTo::Normal)?;
         self.protect_current_frame();
+        // As `lua_closethread`, the handlers run from C: they cannot yield.
+        if let Some(f) = self.th.frames.last_mut() {
+            f.flags |= flags::NO_YIELD;
+        }
         Ok(CloseOutcome::Running)
     }
 
