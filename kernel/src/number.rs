@@ -489,7 +489,33 @@ fn hex_float(s: &[u8]) -> Option<f64> {
     if sticky {
         mantissa |= 1;
     }
-    Some(ldexp(mantissa as f64, exp))
+    Some(scaled_exactly(mantissa, exp))
+}
+
+/// `m * 2^exp` rounded once, to nearest even, as C's `strtod` does: the bits a double (or,
+/// below 2^-1022, a subnormal) cannot hold are rounded off the integer first, so the scaling
+/// that follows is exact. (Converting `m` and then scaling rounds twice in the subnormal range.)
+fn scaled_exactly(m: u64, exp: i64) -> f64 {
+    if m == 0 {
+        return 0.0;
+    }
+    let bits = 64 - i64::from(m.leading_zeros());
+    let top = exp + bits - 1; // the exponent of the leading bit
+    let precision = if top >= -1022 { 53 } else { top + 1075 };
+    let shift = bits - precision;
+    if shift <= 0 {
+        return ldexp(m as f64, exp);
+    }
+    if shift >= 128 {
+        return 0.0;
+    }
+    let wide = u128::from(m);
+    let kept = wide >> shift;
+    let rest = wide & ((1u128 << shift) - 1);
+    let half = 1u128 << (shift - 1);
+    let up = rest > half || (rest == half && kept & 1 == 1);
+    // At most 2^53: a double holds it exactly.
+    ldexp((kept + u128::from(up)) as f64, exp + shift)
 }
 
 /// `x * 2^e` without intermediate overflow.
@@ -597,6 +623,28 @@ pub fn number_to_string(n: Number) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn hex_floats_round_once_as_strtod_does() {
+        // Bits from glibc's strtod for the same numerals (the first was found by the
+        // differential generator: scaling after converting rounded twice).
+        for (numeral, bits) in [
+            ("BDCB692aAA02e.BDCp-1074", 0xbdcb692aaa02f_u64),
+            ("1p-1075", 0),
+            ("1.8p-1075", 1),
+            ("3p-1076", 1),
+            ("1p-1074", 1),
+            ("0.8p-1074", 0),
+            ("FFFFFFFFFFFFFFFFFFp-1100", 0x400000000000),
+            ("1.fffffffffffff8p-1023", 0x10000000000000),
+            ("1p1024", 0x7ff0000000000000),
+            ("1.fffffffffffffp1023", 0x7fefffffffffffff),
+            ("ffffffffffffffffff", 0x4470000000000000),
+        ] {
+            let v = hex_float(numeral.as_bytes()).map(f64::to_bits);
+            assert_eq!(v, Some(bits), "0x{numeral}");
+        }
+    }
 
     #[test]
     fn parses_like_lua() {
