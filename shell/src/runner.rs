@@ -272,7 +272,8 @@ impl Session {
         let proto = kernel::compiler::compile(source, chunk_name.as_bytes()).map_err(|e| {
             Failure::Error {
                 message: String::from_utf8_lossy(&e.message).into_owned(),
-                traceback: "stack traceback:\n\t[C]: in ?".into(),
+                // As `lua`: a chunk that does not compile has no traceback.
+                traceback: String::new(),
             }
         })?;
         let f = self
