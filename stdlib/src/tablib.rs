@@ -409,9 +409,10 @@ fn check_integer_at(vm: &mut Vm, call: &NativeCall, i: usize) -> Result<i64, Thr
         Some(Number::Int(n)) => Ok(n),
         Some(Number::Float(f)) => float_to_int(f, FloatToInt::Exact)
             .ok_or_else(|| Throw::bad_arg(i, "number has no integer representation")),
+        // `luaL_typeerror`: the `__name` of any value's metatable, a string's too.
         None => Err(Throw::bad_arg(
             i,
-            format!("number expected, got {}", type_name(vm, v)),
+            format!("number expected, got {}", typeerror_name(vm, v)),
         )),
     }
 }
