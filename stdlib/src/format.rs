@@ -222,14 +222,14 @@ pub fn format_with_pointers<A>(
                 }
                 // Escaping looks at every byte of the argument (and may write four for one):
                 // paid on the input, before the work, beyond the bytes written.
-                if let Arg::Str(s) = value {
+                if let Some(s) = value.str_bytes() {
                     charge(3 * s.len())?;
                 }
                 quote(value).map_err(arg_err)?
             }
             b's' => {
                 let s: Vec<u8> = match value {
-                    Arg::Str(s) => s.to_vec(),
+                    Arg::Str(s) | Arg::NamedStr(s, _) => s.to_vec(),
                     Arg::Int(v) => v.to_string().into_bytes(),
                     Arg::Float(f) => float_to_string(*f).into_bytes(),
                     Arg::Nil => b"nil".to_vec(),
@@ -487,7 +487,7 @@ fn format_a(a: f64, precision: Option<usize>, hash: bool) -> (&'static str, Stri
 /// `%q` (`addliteral`).
 fn quote(value: &Arg) -> Result<Vec<u8>, String> {
     match value {
-        Arg::Str(s) => {
+        Arg::Str(s) | Arg::NamedStr(s, _) => {
             let mut out = Vec::with_capacity(s.len() + 2);
             out.push(b'"');
             for (k, &c) in s.iter().enumerate() {

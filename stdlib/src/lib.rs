@@ -156,6 +156,9 @@ pub enum Arg<'a> {
     Int(i64),
     Float(f64),
     Str(&'a [u8]),
+    /// A string while the string metatable has a `__name`: error messages call it that
+    /// (`luaL_typeerror`); everything else treats it as `Str`.
+    NamedStr(&'a [u8], &'a str),
     Other {
         type_name: &'a str,
         tostring: Option<&'a [u8]>,
@@ -170,7 +173,15 @@ impl Arg<'_> {
             Arg::Bool(_) => "boolean",
             Arg::Int(_) | Arg::Float(_) => "number",
             Arg::Str(_) => "string",
-            Arg::Other { type_name, .. } => type_name,
+            Arg::NamedStr(_, type_name) | Arg::Other { type_name, .. } => type_name,
+        }
+    }
+
+    /// The bytes of a string argument.
+    pub fn str_bytes(&self) -> Option<&[u8]> {
+        match self {
+            Arg::Str(s) | Arg::NamedStr(s, _) => Some(s),
+            _ => None,
         }
     }
 }
@@ -202,7 +213,7 @@ pub(crate) fn check_integer(arg: Option<&Arg>) -> Result<i64, String> {
     let num = match arg {
         Some(Arg::Int(i)) => return Ok(*i),
         Some(Arg::Float(f)) => Number::Float(*f),
-        Some(Arg::Str(s)) => match str_to_number(s) {
+        Some(Arg::Str(s) | Arg::NamedStr(s, _)) => match str_to_number(s) {
             Some(n) => n,
             None => return Err(type_error("number", arg)),
         },
@@ -220,7 +231,7 @@ pub(crate) fn check_number(arg: Option<&Arg>) -> Result<f64, String> {
     match arg {
         Some(Arg::Int(i)) => Ok(*i as f64),
         Some(Arg::Float(f)) => Ok(*f),
-        Some(Arg::Str(s)) => match str_to_number(s) {
+        Some(Arg::Str(s) | Arg::NamedStr(s, _)) => match str_to_number(s) {
             Some(n) => Ok(n.to_f64()),
             None => Err(type_error("number", arg)),
         },
@@ -234,7 +245,7 @@ pub(crate) fn check_string<'a>(
 ) -> Result<std::borrow::Cow<'a, [u8]>, String> {
     use std::borrow::Cow;
     match arg {
-        Some(Arg::Str(s)) => Ok(Cow::Borrowed(s)),
+        Some(Arg::Str(s) | Arg::NamedStr(s, _)) => Ok(Cow::Borrowed(s)),
         Some(Arg::Int(i)) => Ok(Cow::Owned(i.to_string().into_bytes())),
         Some(Arg::Float(f)) => Ok(Cow::Owned(float_to_string(*f).into_bytes())),
         _ => Err(type_error("string", arg)),

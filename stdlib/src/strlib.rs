@@ -745,6 +745,8 @@ fn to_args<'a>(heap: &'a kernel::heap::Heap, vals: &[Value], names: &'a [String]
             Value::Bool(b) => Arg::Bool(b),
             Value::Int(i) => Arg::Int(i),
             Value::Float(f) => Arg::Float(f),
+            // `luaL_typeerror` names a string by the string metatable's `__name`, if any.
+            Value::Str(s) if name != "string" => Arg::NamedStr(heap.str(s), name),
             Value::Str(s) => Arg::Str(heap.str(s)),
             _ => Arg::Other {
                 type_name: name,
@@ -810,7 +812,7 @@ fn format_(vm: &mut Vm, call: NativeCall) -> Result<Action, Throw> {
     }
     let vals: Vec<Value> = (2..=n).map(|i| vm.stack_get(base + i - 1)).collect();
     crate::budget::charge_items(vm, &vals)?;
-    let names: Vec<String> = vals.iter().map(|&v| type_name(vm, v)).collect();
+    let names: Vec<String> = vals.iter().map(|&v| typeerror_name(vm, v)).collect();
     charge_bytes(vm, bytes(vm, fmt).len())?;
     charge_string_args(vm, &vals)?;
     let mem = memory_left(vm);
@@ -830,7 +832,7 @@ fn pack_(vm: &mut Vm, call: NativeCall) -> Result<Action, Throw> {
     let n = nargs(vm, &call);
     let vals: Vec<Value> = (2..=n).map(|i| arg(vm, &call, i)).collect();
     crate::budget::charge_items(vm, &vals)?;
-    let names: Vec<String> = vals.iter().map(|&v| type_name(vm, v)).collect();
+    let names: Vec<String> = vals.iter().map(|&v| typeerror_name(vm, v)).collect();
     charge_bytes(vm, bytes(vm, fmt).len())?;
     charge_string_args(vm, &vals)?;
     let mem = memory_left(vm);
