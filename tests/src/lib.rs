@@ -113,6 +113,19 @@ pub fn root_process(
     kernel::process::ProcessId,
     std::rc::Rc<std::cell::RefCell<Vec<u8>>>,
 ) {
+    root_process_with(src, fuel, &[])
+}
+
+/// `root_process`, with `globals` set to strings before the chunk starts.
+pub fn root_process_with(
+    src: &str,
+    fuel: u64,
+    globals: &[(&str, &[u8])],
+) -> (
+    kernel::process::Kernel,
+    kernel::process::ProcessId,
+    std::rc::Rc<std::cell::RefCell<Vec<u8>>>,
+) {
     use std::cell::RefCell;
     use std::rc::Rc;
     let mut k = kernel::process::Kernel::new();
@@ -123,6 +136,10 @@ pub fn root_process(
     vm.set_console(Some(Box::new(move |b: &[u8]| {
         sink.borrow_mut().extend_from_slice(b)
     })));
+    for (name, bytes) in globals {
+        let s = vm.intern(bytes).expect("fits");
+        vm.set_global(name, s).expect("fits");
+    }
     let proto = kernel::compiler::compile(src.as_bytes(), b"=root").expect("compiles");
     let f = vm.load(&proto, None).expect("loads");
     vm.start(f, &[]).expect("starts");

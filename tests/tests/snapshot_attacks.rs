@@ -10,7 +10,6 @@ use kernel::process::{Kernel, ProcessId, State};
 use mp::Mp;
 use std::cell::RefCell;
 use std::rc::Rc;
-use tessera_tests::factory;
 
 /// Fields of a process in a snapshot, in the order they are written (`snapshot::ProcessOut`).
 mod field {
@@ -30,23 +29,7 @@ const PROCESSES: usize = 2;
 /// A root process running `src` with `globals` set to strings; returns the kernel, the root and
 /// its console output.
 fn root_with(src: &str, globals: &[(&str, &[u8])]) -> (Kernel, ProcessId, Rc<RefCell<Vec<u8>>>) {
-    let mut k = Kernel::new();
-    k.set_factory(factory());
-    let mut vm = (factory())("root", 64 << 20).expect("root fits");
-    let out = Rc::new(RefCell::new(Vec::new()));
-    let sink = out.clone();
-    vm.set_console(Some(Box::new(move |b: &[u8]| {
-        sink.borrow_mut().extend_from_slice(b)
-    })));
-    for (name, bytes) in globals {
-        let s = vm.intern(bytes).expect("fits");
-        vm.set_global(name, s).expect("fits");
-    }
-    let proto = kernel::compiler::compile(src.as_bytes(), b"=root").expect("compiles");
-    let f = vm.load(&proto, None).expect("loads");
-    vm.start(f, &[]).expect("starts");
-    let root = k.add(None, "root", vm, 200_000_000);
-    (k, root, out)
+    tessera_tests::root_process_with(src, 200_000_000, globals)
 }
 
 /// The snapshot a Lua program returns (as its first result).

@@ -408,14 +408,18 @@ impl Vm {
     ///
     /// # Errors
     /// The name of the native that keeps private state.
-    pub fn snapshot_ready(&self) -> Result<(), String> {
-        let threads = self
-            .heap
+    /// Every thread: those in their slots, and the running one (outside its slot).
+    fn all_threads(&self) -> impl Iterator<Item = &Thread> {
+        self.heap
             .threads
             .iter()
             .filter(|(i, _)| *i != self.current.0)
             .map(|(_, t)| t)
-            .chain([&self.th]);
+            .chain([&self.th])
+    }
+
+    pub fn snapshot_ready(&self) -> Result<(), String> {
+        let threads = self.all_threads();
         for th in threads {
             let n = th.frames.len();
             for (i, f) in th.frames.iter().enumerate() {
@@ -459,13 +463,7 @@ impl Vm {
     /// How many calls from other processes this VM is running (`process.callback` runner
     /// frames, on any thread): a process's `serving` list has one entry for each.
     pub(crate) fn callbacks_running(&self) -> usize {
-        let threads = self
-            .heap
-            .threads
-            .iter()
-            .filter(|(i, _)| *i != self.current.0)
-            .map(|(_, t)| t)
-            .chain([&self.th]);
+        let threads = self.all_threads();
         let mut n = 0;
         for th in threads {
             for f in &th.frames {
