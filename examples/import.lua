@@ -19,10 +19,11 @@ local lib = err.process
 local usage = lib:usage()
 print("the library used " .. usage.fuel_used .. " of its " .. usage.fuel_limit .. " fuel units")
 
--- Refuel it and resume: the suspended call finishes where it stopped.
-lib:refuel(5000000)
+-- Refuel it and resume it: the suspended call finishes where it stopped (its answer goes
+-- nowhere: we had our fault), and the library is ready for the job again.
+lib:refuel(20000000)
 lib:resume()
-local text = lib:wait()
+local text = json.encode(big)
 print("after refuel: " .. #text .. " bytes of JSON, status " .. lib:status())
 
 -- Another library, another sandbox: a deterministic pretty-printer.

@@ -110,8 +110,13 @@ pub struct Process {
     pub parent: Option<ProcessId>,
     pub state: State,
     pub fault: Option<Fault>,
-    /// What its main function returned, once done; the error value, once failed.
+    /// What its main function returned, once done; the error value, once failed. Kept (and
+    /// rooted in its heap) whatever calls run later: `wait()` always answers with these.
     pub results: Vec<Value>,
+    /// The call from another process it runs or has just answered, once its chunk returned
+    /// (`proc:call`, an import proxy). A call never touches `results` or `fault`.
+    #[serde(default)]
+    pub(crate) call: Option<Call>,
     pub(crate) fuel: MeterId,
     /// Its memory meter (the credit model applied to bytes), and the bank use last charged to
     /// it.
@@ -142,6 +147,65 @@ pub(crate) struct Callback {
     pub(crate) caller: ProcessId,
     pub(crate) calling: Option<ProcessId>,
     pub(crate) waiting_on: Option<ProcessId>,
+}
+
+/// A call into a process whose chunk has returned: whom it answers, and its answer once it
+/// ended, kept (rooted in the callee's heap) until that caller takes it. While an answer waits,
+/// the callee is `done` but busy: other callers wait for it to be taken.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub(crate) struct Call {
+    /// The caller; none once it stopped waiting (a fault reached it): the answer is dropped.
+    pub(crate) caller: Option<ProcessId>,
+    pub(crate) reply: Option<Reply>,
+}
+
+/// How a call ended.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub(crate) enum Reply {
+    Values(Vec<Value>),
+    /// An error the callee did not catch: it goes back to the caller as an `error` fault and
+    /// leaves the callee `done`.
+    Error {
+        message: String,
+        traceback: String,
+        value: Value,
+    },
+}
+
+impl Reply {
+    /// The values of the callee's heap the reply holds.
+    pub(crate) fn values(&self) -> &[Value] {
+        match self {
+            Reply::Values(v) => v,
+            Reply::Error { value, .. } => std::slice::from_ref(value),
+        }
+    }
+}
+
+impl Process {
+    /// Roots what the kernel keeps in this process's heap between runs (its results, a call's
+    /// answer) so that its collector never frees them. Called whenever either changes.
+    pub(crate) fn hold_values(&mut self) {
+        let reply = self.call.iter().flat_map(|c| c.reply.iter());
+        let held = self
+            .results
+            .iter()
+            .chain(reply.flat_map(|r| r.values()))
+            .copied()
+            .collect();
+        self.vm.hold(held);
+    }
+
+    /// A call whose caller stopped waiting has no one to answer: once it ends, it is over.
+    fn drop_orphan_reply(&mut self) {
+        if self
+            .call
+            .as_ref()
+            .is_some_and(|c| c.caller.is_none() && c.reply.is_some())
+        {
+            self.call = None;
+        }
+    }
 }
 
 #[derive(Serialize, Deserialize)]
@@ -182,7 +246,7 @@ pub struct Kernel {
     since_scan: u32,
     /// A process stopped (done, failed, suspended, removed) since waiters were last woken.
     #[serde(default)]
-    stopped_since_wake: bool,
+    pub(crate) stopped_since_wake: bool,
     /// Every key object of the tree.
     pub keys: crate::clist::KeyTable,
     /// Every grant of authority (serialized in its own hash-chained format).
@@ -240,6 +304,7 @@ impl Kernel {
             state: State::Ready,
             fault: None,
             results: Vec::new(),
+            call: None,
             fuel: meter,
             memory,
             memory_seen: used,
@@ -609,7 +674,12 @@ impl Kernel {
         match outcome {
             Outcome::Finished(values) => {
                 p.state = State::Done;
-                p.results = values;
+                match p.call.as_mut() {
+                    Some(call) => call.reply = Some(Reply::Values(values)),
+                    None => p.results = values,
+                }
+                p.drop_orphan_reply();
+                p.hold_values();
                 self.stopped_since_wake = true;
             }
             Outcome::OutOfFuel => {
@@ -626,11 +696,26 @@ impl Kernel {
             }
             Outcome::Error { value, traceback } => {
                 let message = error_message(&mut p.vm, value);
-                p.state = State::Failed;
-                p.fault = Some(Fault::Error { message, traceback });
-                // Kept for whoever waits: the fault carries a copy. (The VM never runs again,
-                // so the collector cannot free it meanwhile.)
-                p.results = vec![value];
+                match p.call.as_mut() {
+                    // An error in a call is the caller's fault to handle: the callee stays
+                    // done, ready for the next call.
+                    Some(call) => {
+                        p.state = State::Done;
+                        call.reply = Some(Reply::Error {
+                            message,
+                            traceback,
+                            value,
+                        });
+                    }
+                    None => {
+                        p.state = State::Failed;
+                        p.fault = Some(Fault::Error { message, traceback });
+                        // Kept for whoever waits: the fault carries a copy.
+                        p.results = vec![value];
+                    }
+                }
+                p.drop_orphan_reply();
+                p.hold_values();
                 self.stopped_since_wake = true;
             }
             Outcome::Trap => p.state = State::Waiting,

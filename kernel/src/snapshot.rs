@@ -18,7 +18,7 @@
 
 use crate::audit::{Event, Op};
 use crate::clist::{Clist, KeyId, KeyKind};
-use crate::process::{Callback, Fault, Kernel, Process, ProcessId, State};
+use crate::process::{Call, Callback, Fault, Kernel, Process, ProcessId, Reply, State};
 use crate::value::Value;
 use crate::vm::Vm;
 use serde::{Deserialize, Serialize};
@@ -122,6 +122,8 @@ struct ProcessOut<'a> {
     waiting_on: Option<u32>,
     calling: Option<u32>,
     serving: Vec<(u32, Option<u32>, Option<u32>)>,
+    /// A call it runs or answered: its caller (none if outside the snapshot) and answer.
+    call: Option<(Option<u32>, Option<&'a Reply>)>,
     vm: &'a Vm,
 }
 
@@ -139,6 +141,7 @@ struct ProcessIn {
     waiting_on: Option<u32>,
     calling: Option<u32>,
     serving: Vec<(u32, Option<u32>, Option<u32>)>,
+    call: Option<(Option<u32>, Option<Reply>)>,
     vm: Vm,
 }
 
@@ -244,7 +247,9 @@ impl Kernel {
                 bytes = bytes
                     .saturating_add(p.vm.heap.bank.used())
                     .saturating_add(p.name.len())
-                    .saturating_add((1 + p.clist.len() + p.results.len()) * RECORD_BYTES);
+                    .saturating_add(
+                        (1 + p.clist.len() + p.results.len() + reply_len(p)) * RECORD_BYTES,
+                    );
             }
         }
         let natives = self
@@ -349,6 +354,7 @@ impl Kernel {
                 waiting_on,
                 calling,
                 serving,
+                call: call_image(p, &inside),
                 vm: &p.vm,
             });
         }
@@ -576,6 +582,7 @@ impl Kernel {
                 p.waiting_on,
                 p.calling,
                 p.serving,
+                p.call,
             ));
         }
         let undo = |k: &mut Kernel, created: &[KeyId], e: String| {
@@ -629,7 +636,7 @@ impl Kernel {
         }
         let time = self.time;
         let from = parent.to_u64();
-        for (n, (&id, (state, fault, results, mut clist, waiting_on, calling, serving))) in
+        for (n, (&id, (state, fault, results, mut clist, waiting_on, calling, serving, call))) in
             ids.iter().zip(rest).enumerate()
         {
             let mut failed = None;
@@ -673,6 +680,11 @@ impl Kernel {
                         waiting_on: map(waiting_on),
                     })
                     .collect();
+                p.call = call.map(|(caller, reply)| Call {
+                    caller: map(caller),
+                    reply,
+                });
+                p.hold_values();
             }
             if let Some(e) = failed {
                 return Err(undo(self, &created, format!("process {n}: {e}")));
@@ -683,6 +695,29 @@ impl Kernel {
             let _ = self.keys.release(key);
         }
         Ok(ids[0])
+    }
+}
+
+/// How many values a process keeps as a call's answer.
+fn reply_len(p: &crate::process::Process) -> usize {
+    p.call
+        .iter()
+        .flat_map(|c| c.reply.iter())
+        .map(|r| r.values().len())
+        .sum()
+}
+
+/// A process's call as written: its caller as an index, or none when the caller is outside
+/// the snapshot (the call then answers no one, and an answer already given is dropped).
+fn call_image<'a>(
+    p: &'a crate::process::Process,
+    inside: &impl Fn(ProcessId) -> Option<u32>,
+) -> Option<(Option<u32>, Option<&'a Reply>)> {
+    let call = p.call.as_ref()?;
+    let caller = call.caller.and_then(inside);
+    match (caller, call.reply.as_ref()) {
+        (None, Some(_)) => None,
+        (caller, reply) => Some((caller, reply)),
     }
 }
 
@@ -748,9 +783,24 @@ fn check_process(
         }
         Some(FaultImage::Error { .. }) => {}
     }
-    // Results are kept only once the main function returned (or the error value, once failed).
-    if !p.results.is_empty() && !matches!(p.state, State::Done | State::Failed) {
+    // Results are kept only once the main function returned (or the error value, once
+    // failed); a call runs only after that.
+    if !p.results.is_empty() && !matches!(p.state, State::Done | State::Failed) && p.call.is_none()
+    {
         return bad("results on a process that has not finished");
+    }
+    if let Some((caller, reply)) = &p.call {
+        match (reply, p.state) {
+            (Some(_), State::Done) if caller.is_some() => {}
+            (Some(_), _) => return bad("a call's answer on a process that is not done"),
+            (None, State::Ready | State::Waiting | State::Suspended) => {}
+            (None, _) => return bad("a call runs in a process that is not running it"),
+        }
+        if let Some(w) = *caller {
+            if !in_range(w) || w as usize == i {
+                return bad("a call from a process outside the snapshot or from itself");
+            }
+        }
     }
     if p.state == State::Failed && p.results.len() > 1 {
         return bad("more than one error value");
@@ -863,6 +913,15 @@ fn check_process_vm(i: usize, p: &ProcessIn) -> Result<(), SnapshotError> {
     for &v in &p.results {
         if !p.vm.heap.is_live(v) {
             return bad(&format!("{what} a dangling {} handle", v.type_name()));
+        }
+    }
+    let reply = p.call.iter().flat_map(|(_, r)| r.iter());
+    for &v in reply.flat_map(|r| r.values()) {
+        if !p.vm.heap.is_live(v) {
+            return bad(&format!(
+                "a call's answer holds a dangling {} handle",
+                v.type_name()
+            ));
         }
     }
     match p.state {

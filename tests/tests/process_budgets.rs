@@ -27,32 +27,41 @@ fn a_child_calls_back_into_a_parent_blocked_in_wait() {
 
 #[test]
 fn a_process_waiting_for_itself_gets_a_deadlock_fault() {
+    // A child gets its own key from its parent (a callback served while the parent waits)
+    // and waits on itself while its chunk runs: that wait could never end.
     let out = run(r#"
-        local p = spawn("function f(k) local ok, e = pcall(k.wait, k) return ok, e.kind, e.message end", {name = "selfish"})
-        p:wait()
-        print(p:call("f", p))
-        -- Uncaught, it reaches the caller as the callee's error, with the fault as its value.
-        local q = spawn("function f(k) return k:wait() end", {name = "q"})
-        q:wait()
-        local ok, e = pcall(q.call, q, "f", q)
-        print(ok, e.kind, e.value.kind)
+        local p
+        p = spawn("local k = caps.me() local ok, e = pcall(k.wait, k) return ok, e.kind, e.message",
+            {name = "selfish", caps = {me = function() return p end}})
+        print(p:wait())
+        -- Uncaught, it fails the child, and its waiter hears the fault.
+        local q
+        q = spawn("return caps.me():wait()", {name = "q", caps = {me = function() return q end}})
+        local ok, e = pcall(q.wait, q)
+        print(ok, e.kind, q:status())
+        -- Once its chunk has returned, a wait is answered with the chunk's results, even from
+        -- a call running in the process itself.
+        local r = spawn("function f(k) return k:wait() end return 'chunk', 1", {name = "r"})
+        r:wait()
+        print(r:call("f", r))
         print("alive")
     "#);
     assert_eq!(
         out,
-        "false\tdeadlock\ta process cannot wait for itself\nfalse\terror\tdeadlock\nalive\n"
+        "false\tdeadlock\ta process cannot wait for itself\nfalse\terror\tfailed\nchunk\t1\nalive\n"
     );
 }
 
 #[test]
 fn a_callee_waiting_for_its_caller_gets_a_deadlock_fault() {
-    // b calls a; a waits for b, which waits for a's answer: a's wait closes the cycle.
+    // b's chunk calls a; a waits for b, whose chunk waits for a's answer: a's wait closes the
+    // cycle.
     let out = run(r#"
-        -- Each spins first (fuel slices, not time) so that both calls are under way.
         local a = spawn("function f(b) for i = 1, 3e6 do end local ok, e = pcall(b.wait, b) return ok, e.kind end", {name = "a"})
-        local b = spawn("function g(a, me) return a:call('f', me) end", {name = "b"})
-        a:wait() b:wait()
-        print(b:call("g", a, b))
+        a:wait()
+        local b
+        b = spawn("return caps.a:call('f', caps.me())", {name = "b", caps = {a = a, me = function() return b end}})
+        print(b:wait())
         print(a:status(), b:status())
     "#);
     assert_eq!(out, "false\tdeadlock\ndone\tdone\n");
@@ -61,14 +70,14 @@ fn a_callee_waiting_for_its_caller_gets_a_deadlock_fault() {
 #[test]
 fn two_processes_waiting_for_each_other_fault_only_the_one_closing_the_cycle() {
     let out = run(r#"
-        -- Each spins first (fuel slices, not time) so that both calls are under way.
-        local a = spawn("function f(b) for i = 1, 3e6 do end local ok, e = pcall(b.wait, b) return 'a', ok, type(e) == 'table' and e.kind or 'ok' end", {name = "a"})
-        local b = spawn("function g(a) for i = 1, 3e6 do end local ok, e = pcall(a.wait, a) return 'b', ok, type(e) == 'table' and e.kind or 'ok' end", {name = "b"})
-        a:wait() b:wait()
-        local x = spawn("return caps.a:call('f', caps.b)", {caps = {a = a, b = b}})
-        local y = spawn("return caps.b:call('g', caps.a)", {caps = {a = a, b = b}})
+        -- Each gets the other's key, spins (fuel slices, not time) so that both are under way,
+        -- then waits for the other's chunk.
+        local a, b
+        local body = "local peer = caps.peer() for i = 1, 3e6 do end local ok, e = pcall(peer.wait, peer) return caps.me, ok, type(e) == 'table' and e.kind or 'ok'"
+        a = spawn(body, {name = "a", caps = {me = "a", peer = function() return b end}})
+        b = spawn(body, {name = "b", caps = {me = "b", peer = function() return a end}})
         local r = {}
-        for _, p in ipairs({x, y}) do
+        for _, p in ipairs({a, b}) do
             local who, ok, kind = p:wait()
             r[#r + 1] = who .. ":" .. kind
         end
@@ -86,9 +95,9 @@ fn a_wait_on_itself_never_stops_the_kernel() {
     // The kernel goes on running (and the root finishes) after the fault.
     let (mut k, root, out) = root_process(
         r#"
-        local p = spawn("function f(k) return pcall(k.wait, k) end", {name = "p"})
-        p:wait()
-        local ok, e = p:call("f", p)
+        local p
+        p = spawn("local k = caps.me() return pcall(k.wait, k)", {name = "p", caps = {me = function() return p end}})
+        local ok, e = p:wait()
         print(ok, e.kind)
         "#,
         100_000_000,
@@ -104,17 +113,17 @@ fn the_session_never_exits_for_a_childs_deadlock() {
     let mut out = Vec::new();
     let r = s.run_chunk(
         br#"
-        local p = spawn("function f(k) return k:wait() end")
-        p:wait()
-        local ok, e = pcall(p.call, p, "f", p)
-        print(ok, e.value.kind)
+        local p
+        p = spawn("return caps.me():wait()", {caps = {me = function() return p end}})
+        local ok, e = pcall(p.wait, p)
+        print(ok, e.kind, e.value.kind)
         "#,
         "=main",
         &[],
         &mut out,
     );
     assert!(r.is_ok(), "{:?}", r.err().map(|f| f.describe()));
-    assert_eq!(String::from_utf8_lossy(&out), "false\tdeadlock\n");
+    assert_eq!(String::from_utf8_lossy(&out), "false\terror\tdeadlock\n");
 }
 
 #[test]

@@ -564,14 +564,11 @@ impl Kernel {
     /// for nothing at all (a restored one, say). Returns whether anything changed.
     pub(crate) fn break_deadlock(&mut self) -> bool {
         // A wait whose process stopped after the waiters were woken is answered first.
-        let stale = self.processes().any(|p| {
-            p.waiting_on.is_some_and(|c| {
-                self.get(c).is_none_or(|c| {
-                    matches!(
-                        c.state,
-                        State::Done | State::Failed | State::Suspended | State::Killed
-                    )
-                })
+        let stale = (0..self.slots.len()).any(|i| {
+            self.id_at(i).is_some_and(|id| {
+                self.get(id)
+                    .and_then(|p| p.waiting_on)
+                    .is_some_and(|c| self.has_answer_for(id, c))
             })
         });
         if stale {
@@ -596,6 +593,22 @@ impl Kernel {
                 }
                 continue;
             };
+            if self.get(target).map(|t| t.state) == Some(State::Done) {
+                // Done, holding an answer its caller cannot take: nothing runs, so that caller
+                // (suspended) can never be resumed to take it.
+                let name = self.get(target).map(|t| t.name.clone()).unwrap_or_default();
+                if let Some(p) = self.get_mut(id) {
+                    p.waiting_on = None;
+                }
+                self.fail(
+                    id,
+                    deadlock(format!(
+                        "call into '{name}' would never end: its last answer waits for a \
+                         suspended caller to take it"
+                    )),
+                );
+                return true;
+            }
             let Ok(Some(cycle)) = self.wait_cycle(id, target, None) else {
                 continue;
             };
@@ -627,14 +640,7 @@ impl Kernel {
             let Some(child) = self.get(id).and_then(|p| p.waiting_on) else {
                 continue;
             };
-            let stopped = match self.get(child) {
-                Some(c) => matches!(
-                    c.state,
-                    State::Done | State::Failed | State::Suspended | State::Killed
-                ),
-                None => true,
-            };
-            if stopped {
+            if self.has_answer_for(id, child) {
                 if let Some(p) = self.get_mut(id) {
                     p.waiting_on = None;
                 }
@@ -1360,7 +1366,11 @@ impl Kernel {
             State::Ready | State::Running | State::Waiting => {
                 self.call_busy(id, callee, function, call_args)
             }
-            State::Done => self.start_call(id, callee, function, call_args),
+            State::Done if self.has_answer_for(id, callee) => {
+                self.start_call(id, callee, function, call_args)
+            }
+            // Done, holding another caller's answer: idle once that is taken.
+            State::Done => Ok(Answer::Wait(callee)),
             _ => self.answer_from(id, callee, key),
         }
     }
@@ -1382,7 +1392,13 @@ impl Kernel {
             c.vm.start(f, &copied)
                 .map_err(|_| refuse("memory", "not enough memory in the called process"))?;
             c.state = State::Ready;
-            c.results.clear();
+            // Its results stay: `wait()` answers with the chunk's own, whatever calls come.
+            c.call = Some(crate::process::Call {
+                caller: Some(id),
+                reply: None,
+            });
+            // A stale answer (its caller gone) is dropped with the call it ended.
+            c.hold_values();
             Ok(())
         })?;
         self.enqueue(callee);
@@ -1414,7 +1430,10 @@ impl Kernel {
             State::Ready | State::Running | State::Waiting => {
                 self.call_busy(id, callee, Callee::Export(index), args)
             }
-            State::Done => self.start_call(id, callee, Callee::Export(index), args),
+            State::Done if self.has_answer_for(id, callee) => {
+                self.start_call(id, callee, Callee::Export(index), args)
+            }
+            State::Done => Ok(Answer::Wait(callee)),
             _ => self.answer_from(id, callee, key),
         }
     }
@@ -1857,19 +1876,98 @@ impl Kernel {
 
     /// The answer of a call `id` made to `callee`; if `id` cannot pay for receiving it, the
     /// call stays made (it is asked for again once `id` is resumed).
+    /// The answer to the call `id` made into `callee` (it was woken: the callee stopped).
+    /// When `id` cannot pay to receive it, it keeps waiting for it (suspended) and the
+    /// answer stays with the callee.
     fn answer_again(
         &mut self,
         id: ProcessId,
         callee: ProcessId,
         key: Value,
     ) -> Result<Answer, Refusal> {
-        let r = self.answer_from(id, callee, key);
+        let r = self.call_answer(id, callee, key);
         if matches!(&r, Err(e) if e.kind == SUSPEND) {
             if let Some(p) = self.get_mut(id) {
                 p.calling = Some(callee);
             }
         }
         r
+    }
+
+    /// What `callee` has for the call `id` made: the call's answer once it ended (copied
+    /// into `id`'s heap), a wait while it runs, or the callee's fault if it stopped short.
+    fn call_answer(
+        &mut self,
+        id: ProcessId,
+        callee: ProcessId,
+        key: Value,
+    ) -> Result<Answer, Refusal> {
+        let (ours, reply) = match self.get(callee).and_then(|c| c.call.as_ref()) {
+            Some(call) => (call.caller == Some(id), call.reply.clone()),
+            None => (false, None),
+        };
+        let state = self.get(callee).map(|c| c.state).unwrap_or(State::Killed);
+        match (ours, reply, state) {
+            (true, Some(reply), _) => self.take_reply(id, callee, key, reply),
+            (_, _, State::Ready | State::Running | State::Waiting) => Ok(Answer::Wait(callee)),
+            (true, None, _) => {
+                // It stopped mid-call (suspended, killed): the caller hears why, and the call,
+                // if it is ever resumed, answers no one.
+                if let Some(call) = self.get_mut(callee).and_then(|c| c.call.as_mut()) {
+                    call.caller = None;
+                }
+                self.wait_on(id, callee, key)
+            }
+            (false, _, State::Done) => Err(refuse("error", "the answer to the call was lost")),
+            (false, _, _) => self.wait_on(id, callee, key),
+        }
+    }
+
+    /// Hands the answer of a call to its caller: values copied into its heap (it pays), or
+    /// the callee's error as an `error` fault. The callee is idle again, and the callers
+    /// waiting for it are woken. Refused for want of fuel, the answer stays.
+    fn take_reply(
+        &mut self,
+        id: ProcessId,
+        callee: ProcessId,
+        key: Value,
+        reply: crate::process::Reply,
+    ) -> Result<Answer, Refusal> {
+        let answer = match reply {
+            crate::process::Reply::Values(values) => {
+                self.copy_to(callee, &values, id).map(Answer::Values)
+            }
+            crate::process::Reply::Error { message, value, .. } => {
+                let kind = if message == "not enough memory" {
+                    "memory"
+                } else {
+                    "error"
+                };
+                // The error value itself, when it can cross.
+                let value = match kind {
+                    "error" => self
+                        .copy_to(callee, &[value], id)
+                        .ok()
+                        .and_then(|v| v.first().copied()),
+                    _ => None,
+                };
+                Err(Refusal {
+                    kind,
+                    message,
+                    process: Some(key),
+                    value,
+                })
+            }
+        };
+        if matches!(&answer, Err(e) if e.kind == SUSPEND) {
+            return answer;
+        }
+        if let Some(c) = self.get_mut(callee) {
+            c.call = None;
+            c.hold_values();
+        }
+        self.stopped_since_wake = true;
+        answer
     }
 
     /// What a stopped process has for a waiter: its results, or its fault.
@@ -1888,7 +1986,44 @@ impl Kernel {
     fn wait(&mut self, id: ProcessId, args: &[Value]) -> Result<Answer, Refusal> {
         let key = args.first().copied().unwrap_or(Value::Nil);
         let child = self.resolve(id, key)?;
+        let chunk_returned = self
+            .get(child)
+            .is_some_and(|c| c.call.is_some() && c.state != State::Killed);
+        if chunk_returned {
+            // A call runs in it (or waits to be taken): its chunk returned long ago.
+            let results = self
+                .get(child)
+                .map(|c| c.results.clone())
+                .unwrap_or_default();
+            if child == id {
+                // A call in the process itself: the values are in its own heap already.
+                return Ok(Answer::Values(results));
+            }
+            return self.copy_to(child, &results, id).map(Answer::Values);
+        }
         self.wait_on(id, child, key)
+    }
+
+    /// Whether `child` has an answer for `waiter` now: it stopped, and holds no call's answer
+    /// that another caller still waits to take.
+    pub(crate) fn has_answer_for(&self, waiter: ProcessId, child: ProcessId) -> bool {
+        let Some(c) = self.get(child) else {
+            return true;
+        };
+        match c.state {
+            State::Failed | State::Suspended | State::Killed => true,
+            State::Done => match c.call.as_ref().and_then(|call| call.caller) {
+                Some(owner) => owner == waiter || !self.takes_answer(owner, child),
+                None => true,
+            },
+            State::Ready | State::Running | State::Waiting => false,
+        }
+    }
+
+    /// Whether `caller` still waits for the answer of its call into `callee`.
+    fn takes_answer(&self, caller: ProcessId, callee: ProcessId) -> bool {
+        self.get(caller)
+            .is_some_and(|p| p.state != State::Killed && p.calling == Some(callee))
     }
 
     /// The answer `child` has for `id` (results, a fault naming `key`, or wait).

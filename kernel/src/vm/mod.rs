@@ -127,6 +127,10 @@ pub struct Vm {
     message_object_type: Option<&'static str>,
     /// Result of the main function once it returned.
     finished: Option<Vec<Value>>,
+    /// Values the host keeps in this heap between runs (a process's results, a call's
+    /// answer): roots for the collector. The host sets them again after a restore.
+    #[serde(skip)]
+    held: Vec<Value>,
     /// A concatenation whose next step the meter refused: `(a, n)`, the window of the `CONCAT`
     /// just before the running frame's pc that is still to be joined. `run` finishes it before
     /// anything else, so a refusal never leaves the work half done or done twice.
@@ -193,6 +197,7 @@ impl Vm {
             message_handler: false,
             message_object_type: None,
             finished: None,
+            held: Vec::new(),
             unfinished_concat: None,
             natives,
             console: None,
@@ -1416,6 +1421,11 @@ impl Vm {
             + Work::Entries.units_of(self.heap.slot_count())
     }
 
+    /// Sets the values the host keeps in this heap (`held`); they must be live.
+    pub fn hold(&mut self, values: Vec<Value>) {
+        self.held = values;
+    }
+
     /// A full collection now (`collectgarbage("collect")`).
     pub fn full_gc(&mut self) {
         // Dead slots above the live top must not keep garbage alive (Lua clears them too).
@@ -1447,6 +1457,7 @@ impl Vm {
                 .map(|&n| Value::Native(n)),
         );
         roots.push(Value::Str(self.memory_message));
+        roots.extend_from_slice(&self.held);
         self.heap.collect(&roots);
         self.th = std::mem::take(self.heap.thread_mut(self.current));
     }
