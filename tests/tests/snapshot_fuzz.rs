@@ -86,6 +86,32 @@ const SCENES: &[&str] = &[
     parent:kill()
     return table.unpack(shots)
     "#,
+    // Calls caught in flight: a library running a call for a sibling, and one holding an
+    // answer its caller (suspended: it cannot pay to receive it) has not taken.
+    r#"
+    local world = spawn([[
+        local lib = spawn("function sum(n) local s = 0 for i = 1, n do s = s + i end return s end return 'lib'", {name = "lib"})
+        lib:wait()
+        local caller = spawn("return caps.lib:call('sum', 1e9)", {name = "caller", caps = {lib = lib}})
+        while lib:status() == "done" do spawn("return"):wait() end
+        return lib, caller
+    ]], {name = "mid-call"})
+    world:wait()
+    local shot = world:snapshot()
+    world:kill()
+    return shot
+    "#,
+    r#"
+    local world = spawn([[
+        local lib = spawn("function big(n) local t = {} for i = 1, n do t[i] = i end return t end return 'lib'", {name = "lib"})
+        lib:wait()
+        local caller = spawn("return #caps.lib:call('big', 20000)", {name = "caller", fuel = 8000, caps = {lib = lib}})
+        while caller:status() ~= "suspended" do spawn("return"):wait() end
+        return lib, caller
+    ]], {name = "answered"})
+    world:wait()
+    return world:snapshot()
+    "#,
 ];
 
 /// One snapshot per process the scene left behind (besides the root).
@@ -118,6 +144,21 @@ fn seed_snapshots() -> Vec<Vec<u8>> {
     let mut seen = std::collections::HashSet::new();
     out.retain(|b| seen.insert(b.clone()));
     assert!(out.len() >= SCENES.len(), "every scene yields a snapshot");
+    // The scenes catch calls in flight: some process in the seeds runs or answers a call.
+    let calls = out.iter().any(|seed| {
+        let (_, mut body) = mp::decode(seed);
+        let count = match body.get_mut(&[PROCESSES]) {
+            Some(Mp::Array(a)) => a.len(),
+            _ => 0,
+        };
+        (0..count).any(|i| {
+            !matches!(
+                body.get_mut(&[PROCESSES, i, CALL_FIELD]),
+                None | Some(Mp::Nil)
+            )
+        })
+    });
+    assert!(calls, "no seed holds a call");
     out
 }
 
@@ -550,7 +591,9 @@ fn mutate_node(node: &mut Mp, pool: &Pool, rng: &mut Rng) {
 }
 
 /// Fields of a process as written, by position (`snapshot::ProcessOut`).
-const PROCESS_FIELDS: usize = 12;
+const PROCESS_FIELDS: usize = 13;
+/// The field of a process as written that holds the call it runs or answered.
+const CALL_FIELD: usize = 11;
 /// The processes' list in the image.
 const PROCESSES: usize = 2;
 

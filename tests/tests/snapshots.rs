@@ -96,6 +96,72 @@ fn a_subtree_is_saved_whole_and_its_inner_waits_survive() {
     );
 }
 
+/// A world whose processes are caught in a call: `lib` running a call for `caller`
+/// (mid-call), or done with an answer its caller, suspended, has not taken yet (answered).
+const CALL_WORLDS: &str = r#"
+    local function world(kind)
+        return spawn("local kind = '" .. kind .. "'" .. [[
+            local lib = spawn([=[
+                function sum(n) local s = 0 for i = 1, n do s = s + i end return s end
+                function big(n) local t = {} for i = 1, n do t[i] = i end return t end
+                return 'lib chunk'
+            ]=], {name = "lib"})
+            lib:wait()
+            local caller
+            if kind == "mid-call" then
+                caller = spawn("return caps.lib:call('sum', 3000000)", {name = "caller", caps = {lib = lib}})
+                while lib:status() == "done" do spawn("return"):wait() end
+            else
+                caller = spawn("return #caps.lib:call('big', 200000)", {name = "caller", fuel = 60000, caps = {lib = lib}})
+                while caller:status() ~= "suspended" do spawn("return"):wait() end
+            end
+            return lib, caller
+        ]], {name = kind})
+    end
+"#;
+
+#[test]
+fn a_call_caught_mid_flight_is_restored_with_its_caller() {
+    let (out, _) = run_root(
+        &(CALL_WORLDS.to_owned()
+            + r#"
+        local w = world("mid-call")
+        local lib, caller = w:wait()
+        local copy = restore(w:snapshot())
+        -- The original is gone; its copy finishes the call and answers the restored caller.
+        w:kill()
+        local lib2, caller2 = copy:wait()
+        print(lib2:status())
+        print(caller2:wait())
+        print(lib2:status(), lib2:wait(), lib2:call("sum", 10))
+        "#),
+        2_000_000_000,
+    );
+    assert_eq!(out, "ready\n4500001500000\ndone\tlib chunk\t55\n");
+}
+
+#[test]
+fn an_answer_not_yet_taken_is_restored_for_its_caller() {
+    let (out, _) = run_root(
+        &(CALL_WORLDS.to_owned()
+            + r#"
+        local w = world("answered")
+        local lib, caller = w:wait()
+        print(lib:status(), caller:status())
+        local copy = restore(w:snapshot())
+        local lib2, caller2 = copy:wait()
+        print(lib2:status(), caller2:status())
+        caller2:refuel(1e8) caller2:resume()
+        print(caller2:wait(), lib2:wait(), lib2:call("sum", 10))
+        "#),
+        2_000_000_000,
+    );
+    assert_eq!(
+        out,
+        "done\tsuspended\ndone\tsuspended\n200000\tlib chunk\t55\n"
+    );
+}
+
 #[test]
 fn outside_keys_are_holes_filled_by_name() {
     let (out, k) = run_root(
