@@ -22,6 +22,8 @@ mod field {
     pub const WAITING_ON: usize = 8;
     pub const CALLING: usize = 9;
     pub const SERVING: usize = 10;
+    pub const CALL: usize = 11;
+    pub const VM: usize = 12;
 }
 /// The processes' list in a snapshot's body.
 const PROCESSES: usize = 2;
@@ -252,6 +254,60 @@ fn states_faults_and_results_must_agree() {
     assert_refused(&drive(&bytes), "not its ancestor");
 }
 
+/// A world holding a call's answer its caller (suspended: it could not pay to receive it) has
+/// not taken: the world is process 0, the library 1, the caller 2.
+const ANSWERED: &str = r#"
+    local world = spawn([[
+        local lib = spawn("function big(n) local t = {} for i = 1, n do t[i] = i end return t end function f(x) return x end", {name = "lib"})
+        lib:wait()
+        local caller = spawn("return #caps.lib:call('big', 20000)", {name = "caller", fuel = 8000, caps = {lib = lib}})
+        while caller:status() ~= "suspended" do spawn("return"):wait() end
+        return lib, caller
+    ]], {name = "world"})
+    world:wait()
+    return world:snapshot()
+"#;
+
+#[test]
+fn calls_must_agree_with_states_and_hold_live_values() {
+    let answered = snapshot_from(ANSWERED);
+    let (_, mut body) = mp::decode(&answered);
+    let names: Vec<Mp> = body
+        .at(PROCESSES)
+        .items()
+        .iter_mut()
+        .map(|p| p.at(0).clone())
+        .collect();
+    assert_eq!(names[1], Mp::Str("lib".into()), "{names:?}");
+    let reply = body.at(PROCESSES).at(1).at(field::CALL).clone();
+    assert!(matches!(&reply, Mp::Array(a) if a.len() == 2), "{reply:?}");
+    assert!(drive(&answered).starts_with("restored\tdone\n"));
+    // The answer holds a handle its heap does not have.
+    let bytes = crafted(&answered, 1, |p| {
+        *p[field::CALL].at(1) = Mp::variant_of(
+            "Values",
+            Mp::Array(vec![Mp::variant_of("Table", Mp::UInt(99_999))]),
+        );
+    });
+    assert_refused(&drive(&bytes), "answer holds a dangling");
+    // A call from itself, or from outside the snapshot.
+    for caller in [1, 9] {
+        let bytes = crafted(&answered, 1, |p| *p[field::CALL].at(0) = Mp::UInt(caller));
+        assert_refused(&drive(&bytes), "from itself");
+    }
+    // An answer on a process still running, or for no caller.
+    let bytes = crafted(&answered, 1, |p| p[field::STATE] = Mp::Str("Ready".into()));
+    assert_refused(&drive(&bytes), "not done");
+    let bytes = crafted(&answered, 1, |p| *p[field::CALL].at(0) = Mp::Nil);
+    assert_refused(&drive(&bytes), "not done");
+    // A call without an answer on a process that is done (nothing would ever run it).
+    let bytes = crafted(&answered, 1, |p| *p[field::CALL].at(1) = Mp::Nil);
+    assert_refused(&drive(&bytes), "not running it");
+    // A call in a failed process.
+    let bytes = crafted(&answered, 1, |p| p[field::STATE] = Mp::Str("Failed".into()));
+    assert!(drive(&bytes).starts_with("refused"));
+}
+
 #[test]
 fn meters_and_the_tree_must_be_consistent() {
     let waiting = waiting_seed();
@@ -275,9 +331,8 @@ fn meters_and_the_tree_must_be_consistent() {
 /// allocate them (an abort, not a panic) before the memory budget was compared.
 #[test]
 fn a_huge_claimed_table_capacity_is_refused_before_it_is_allocated() {
-    const VM: usize = 11;
     let bytes = crafted(&snapshot_from(DONE), 0, |p| {
-        let tables = p[VM].at(0).at(1).at(0).items();
+        let tables = p[field::VM].at(0).at(1).at(0).items();
         for t in tables.iter_mut() {
             if let Mp::Array(fields) = t {
                 fields[2] = Mp::UInt(1 << 32);
