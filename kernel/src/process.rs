@@ -167,7 +167,6 @@ pub(crate) enum Reply {
     /// leaves the callee `done`.
     Error {
         message: String,
-        traceback: String,
         value: Value,
     },
 }
@@ -701,11 +700,8 @@ impl Kernel {
                     // done, ready for the next call.
                     Some(call) => {
                         p.state = State::Done;
-                        call.reply = Some(Reply::Error {
-                            message,
-                            traceback,
-                            value,
-                        });
+                        // (The caller's own traceback tells where it called.)
+                        call.reply = Some(Reply::Error { message, value });
                     }
                     None => {
                         p.state = State::Failed;

@@ -1937,7 +1937,7 @@ impl Kernel {
             crate::process::Reply::Values(values) => {
                 self.copy_to(callee, &values, id).map(Answer::Values)
             }
-            crate::process::Reply::Error { message, value, .. } => {
+            crate::process::Reply::Error { message, value } => {
                 let kind = if message == "not enough memory" {
                     "memory"
                 } else {
