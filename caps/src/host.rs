@@ -55,7 +55,7 @@ use std::io::BufRead;
 use std::time::{Duration, Instant};
 
 use kernel::clist::{AttenuationError, DirRights, KeyId, KeyKind};
-use kernel::gateway::{Host, HostError, HostValue, Request, Started};
+use kernel::gateway::{Host, HostError, HostFault, HostValue, Request, Started};
 
 use crate::clock::{Clock, VirtualClock};
 use crate::console::Console;
@@ -320,7 +320,7 @@ impl Gateways {
         let object = self
             .objects
             .get_mut(&request.key)
-            .ok_or_else(|| HostError::new("error", "the key has no gateway here"))?;
+            .ok_or_else(|| HostError::new(HostFault::Failed, "the key has no gateway here"))?;
         let args = Args::new(&request.method, &request.args);
         let method = request.method.as_str();
         let max = request.max_bytes;
@@ -387,7 +387,7 @@ impl Gateways {
             (Op::Readline { max }, Completion::Bytes(line)) => {
                 if line.len() > max {
                     Err(HostError::new(
-                        "memory",
+                        HostFault::TooLarge,
                         format!("readline: the line is longer than the limit of {max} bytes"),
                     ))
                 } else {
@@ -404,7 +404,7 @@ impl Gateways {
                     _ => {}
                 }
                 Err(HostError::new(
-                    "error",
+                    HostFault::Failed,
                     format!("internal: unexpected completion for {op:?}"),
                 ))
             }
@@ -504,7 +504,7 @@ fn no_method(kind: &str, method: &str) -> HostError {
         .map(|(_, m)| m.join(", "))
         .unwrap_or_default();
     HostError::new(
-        "error",
+        HostFault::Failed,
         format!("a {kind} key has no method '{method}' (its methods: {methods})"),
     )
 }
@@ -527,7 +527,7 @@ fn bytes_or_nil(b: Vec<u8>) -> HostValue {
 
 fn memory(what: &str, size: usize, max: usize) -> HostError {
     HostError::new(
-        "memory",
+        HostFault::TooLarge,
         format!("{what}: the result ({size} bytes) is over the memory limit of {max} bytes"),
     )
 }
@@ -609,7 +609,10 @@ fn dir_method(
                 .sub_dir(&String::from_utf8_lossy(&path), None)
                 .map_err(attenuation_error)?;
             let KeyKind::Dir { root, .. } = at else {
-                return Err(HostError::new("error", "internal: sub_dir made no dir"));
+                return Err(HostError::new(
+                    HostFault::Failed,
+                    "internal: sub_dir made no dir",
+                ));
             };
             let kind = KeyKind::File {
                 path: root,
@@ -704,9 +707,9 @@ fn net_method(
         "restrict" => {
             let spec = args.text(1)?;
             let narrower = kind.restrict_net(&spec).map_err(attenuation_error)?;
-            let gateway = n
-                .restricted(&narrower)
-                .ok_or_else(|| HostError::new("error", "internal: restrict made no net key"))?;
+            let gateway = n.restricted(&narrower).ok_or_else(|| {
+                HostError::new(HostFault::Failed, "internal: restrict made no net key")
+            })?;
             Ok(Answer::New(Object::Net(gateway), narrower))
         }
         _ => Err(no_method("net", method)),
@@ -836,21 +839,20 @@ fn random_method(
 // Errors
 
 fn fs_error(e: FsError) -> HostError {
-    let kind = match &e {
-        FsError::MissingRight { .. } | FsError::Widening { .. } | FsError::Escape { .. } => {
-            "denied"
-        }
+    let reason = match &e {
+        FsError::MissingRight { right, .. } => HostFault::MissingRight { right: *right },
+        FsError::Widening { .. } | FsError::Escape { .. } => HostFault::OutOfScope,
         // Paths that try to leave the root are refused before any system call; they are
         // out of scope, not malformed.
         FsError::BadPath { reason, .. }
             if *reason == "absolute path" || *reason == "'..' component" =>
         {
-            "denied"
+            HostFault::OutOfScope
         }
-        FsError::TooLarge { .. } | FsError::TooManyEntries { .. } => "memory",
-        _ => "error",
+        FsError::TooLarge { .. } | FsError::TooManyEntries { .. } => HostFault::TooLarge,
+        _ => HostFault::Failed,
     };
-    HostError::new(kind, e.to_string())
+    HostError::new(reason, e.to_string())
 }
 
 fn net_error(e: NetError) -> HostError {
@@ -858,8 +860,8 @@ fn net_error(e: NetError) -> HostError {
         NetReason::NotInScope
         | NetReason::FlagMissing(_)
         | NetReason::Forbidden { .. }
-        | NetReason::Alias(_) => "denied",
-        _ => "error",
+        | NetReason::Alias(_) => HostFault::OutOfScope,
+        _ => HostFault::Failed,
     };
     HostError::new(kind, e.to_string())
 }
@@ -867,14 +869,14 @@ fn net_error(e: NetError) -> HostError {
 fn io_error(e: IoError) -> HostError {
     match e {
         IoError::Net(e) => net_error(e),
-        other => HostError::new("error", other.to_string()),
+        other => HostError::new(HostFault::Failed, other.to_string()),
     }
 }
 
 fn random_error(e: RandomError) -> HostError {
     let kind = match e {
-        RandomError::TooMany { .. } => "memory",
-        RandomError::EmptyRange { .. } | RandomError::Os(_) => "error",
+        RandomError::TooMany { .. } => HostFault::TooLarge,
+        RandomError::EmptyRange { .. } | RandomError::Os(_) => HostFault::Failed,
     };
     HostError::new(kind, e.to_string())
 }
@@ -885,11 +887,11 @@ fn attenuation_error(e: AttenuationError) -> HostError {
         | AttenuationError::OutsideRoot { .. }
         | AttenuationError::NetPattern { .. }
         | AttenuationError::NetFlag { .. }
-        | AttenuationError::Scope { .. } => "denied",
+        | AttenuationError::Scope { .. } => HostFault::OutOfScope,
         AttenuationError::KindMismatch { .. }
         | AttenuationError::BadPath { .. }
         | AttenuationError::Forwarder
-        | AttenuationError::Spec(_) => "error",
+        | AttenuationError::Spec(_) => HostFault::Failed,
     };
     HostError::new(kind, e.to_string())
 }

@@ -192,16 +192,41 @@ pub struct Request {
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
 #[error("{message}")]
 pub struct HostError {
-    /// `denied` (missing right, out of scope), `error` (I/O failures, bad arguments),
-    /// `memory` (a result larger than the budget).
-    pub kind: &'static str,
+    pub reason: HostFault,
     pub message: String,
 }
 
+/// Why the host refused or failed a request: what the kernel decides by (the fault's kind, a
+/// hint for the missing right), never the message.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum HostFault {
+    /// The key lacks `right` (of a dir or file key): kind `denied`.
+    MissingRight { right: crate::clist::DirRights },
+    /// The request reaches outside the key's scope (a path out of its root, a host or port
+    /// it does not cover, rights it cannot widen to): kind `denied`.
+    OutOfScope,
+    /// The result would be larger than the caller's memory budget allows: kind `memory`.
+    TooLarge,
+    /// The operation failed (I/O, a malformed argument, an object that is gone): kind `error`.
+    Failed,
+}
+
+impl HostFault {
+    /// The kind of the fault the caller hears.
+    pub const fn kind(self) -> crate::fault::FaultKind {
+        use crate::fault::FaultKind;
+        match self {
+            HostFault::MissingRight { .. } | HostFault::OutOfScope => FaultKind::Denied,
+            HostFault::TooLarge => FaultKind::Memory,
+            HostFault::Failed => FaultKind::Error,
+        }
+    }
+}
+
 impl HostError {
-    pub fn new(kind: &'static str, message: impl Into<String>) -> HostError {
+    pub fn new(reason: HostFault, message: impl Into<String>) -> HostError {
         HostError {
-            kind,
+            reason,
             message: message.into(),
         }
     }

@@ -8,6 +8,7 @@ pub mod bytecode;
 pub mod clist;
 pub mod compiler;
 pub mod cost;
+pub mod fault;
 pub mod gateway;
 pub mod heap;
 pub mod meter;

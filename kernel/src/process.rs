@@ -102,6 +102,11 @@ pub enum Fault {
     Error { message: String, traceback: String },
 }
 
+/// The embedder's hint for a refused key it granted: what would grant more (`--dir …`), if
+/// it can say.
+pub type GrantHint =
+    Box<dyn Fn(&crate::clist::KeyKind, Option<crate::clist::DirRights>) -> Option<String>>;
+
 /// One process.
 #[derive(Serialize, Deserialize)]
 pub struct Process {
@@ -258,6 +263,10 @@ pub struct Kernel {
     /// The embedder's gateways (none: gateway keys are refused).
     #[serde(skip)]
     pub(crate) host: Option<Box<dyn crate::gateway::Host>>,
+    /// How the embedder would grant more to a key it granted (a flag to use), added to a
+    /// `denied` fault's message.
+    #[serde(skip)]
+    pub(crate) grant_hint: Option<GrantHint>,
     /// The next gateway request's ticket.
     #[serde(default)]
     pub(crate) next_ticket: u64,
@@ -484,6 +493,12 @@ impl Kernel {
     /// Sets how new processes get their VM (needed again after a restore).
     pub fn set_factory(&mut self, factory: VmFactory) {
         self.factory = Some(factory);
+    }
+
+    /// Sets how a `denied` fault about a key the embedder granted says what would grant more
+    /// (the key, and the missing right if one is known).
+    pub fn set_grant_hint(&mut self, hint: GrantHint) {
+        self.grant_hint = Some(hint);
     }
 
     /// Gives the kernel the embedder's gateways (`crate::gateway::Host`).
@@ -788,15 +803,29 @@ pub(crate) fn error_message(vm: &mut Vm, value: Value) -> String {
     }
 }
 
-/// `kind: message` of a fault table (what its `__tostring` gives), read without running Lua.
+/// The text of a fault table raised again: `kind: message` (what its `__tostring` gives),
+/// read without running Lua — or only the message for kind `error`, so that an error that
+/// passes through several processes does not read `error: error: …`.
 fn fault_text(vm: &mut Vm, v: Value) -> Option<String> {
     let Value::Table(t) = v else { return None };
+    // Only a fault the kernel made (its metatable is the shared one).
+    let meta = vm.intern(crate::services::FAULT_META).ok()?;
+    let is_fault = match (vm.metatable(v), vm.raw_get(vm.registry, meta)) {
+        (Some(mt), Value::Table(fault_meta)) => mt == fault_meta,
+        _ => false,
+    };
+    if !is_fault {
+        return None;
+    }
     let mut field = |name: &[u8]| -> Option<String> {
         let k = vm.intern(name).ok()?;
         vm.str_bytes(vm.raw_get(t, k)).map(message_text)
     };
     let kind = field(b"kind")?;
     let message = field(b"message")?;
+    if kind == crate::fault::FaultKind::Error.name() {
+        return Some(message);
+    }
     Some(format!("{kind}: {message}"))
 }
 

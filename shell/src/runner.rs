@@ -103,6 +103,7 @@ impl Session {
             .map_err(|_| Failure::OutOfMemory { limit: memory })?;
         let mut kernel = Kernel::new();
         kernel.set_factory(Rc::new(|_name: &str, memory: usize| new_vm(memory)));
+        kernel.set_grant_hint(Box::new(grant_hint));
         let root = kernel.add(None, "main", vm, fuel.unwrap_or(u64::MAX));
         if let Some(p) = kernel.get_mut(root) {
             // Nothing to run until a chunk is started.
@@ -348,6 +349,23 @@ impl Session {
                 }
             }
         }
+    }
+}
+
+/// The flag that would grant more to a key the command line granted, for a `denied` fault.
+fn grant_hint(
+    key: &kernel::clist::KeyKind,
+    missing: Option<kernel::clist::DirRights>,
+) -> Option<String> {
+    use kernel::clist::KeyKind;
+    match (key, missing) {
+        (KeyKind::Dir { rights, .. }, Some(letter)) => {
+            Some(format!("grant it with --dir NAME=PATH:{rights}{letter}"))
+        }
+        (KeyKind::Net { .. }, _) => {
+            Some("grant more with --net NAME=HOST:PORT[:connect|:listen]".into())
+        }
+        _ => None,
     }
 }
 

@@ -560,3 +560,38 @@ fn killing_a_process_closes_what_only_it_held() {
     );
     assert_eq!(lines[1], "true", "{text}");
 }
+
+/// A `denied` fault about a key the command line granted says which flag would grant what is
+/// missing; a key derived inside the program (a `sub`) gets no such hint.
+#[test]
+fn a_refusal_of_a_granted_key_names_the_flag_that_grants_more() {
+    let dir = tree("hint");
+    let s = script(
+        &dir,
+        "print(select(2, pcall(caps.data.write, caps.data, 'a.txt', 'x')))
+         local sub = caps.data:sub('sub', 'r')
+         print(select(2, pcall(sub.write, sub, 'b.txt', 'x')))
+         print(select(2, pcall(caps.web.connect, caps.web, '127.0.0.1', 9)))",
+    );
+    let spec = format!("data={}:rl", dir.join("root").display());
+    let o = tessera(&["run", "--dir", &spec, "--net", "web=127.0.0.1:8080", &s]);
+    let out = stdout(&o);
+    let lines: Vec<&str> = out.lines().collect();
+    assert_eq!(lines.len(), 3, "{out}{}", stderr(&o));
+    assert!(
+        lines[0].starts_with("denied: ")
+            && lines[0].ends_with(
+                "needs the 'w' right; this key has \"rl\" (grant it with --dir NAME=PATH:rlw)"
+            ),
+        "{out}"
+    );
+    assert!(
+        lines[1].starts_with("denied: ") && !lines[1].contains("--dir"),
+        "{out}"
+    );
+    assert!(
+        lines[2].starts_with("denied: ")
+            && lines[2].ends_with("(grant more with --net NAME=HOST:PORT[:connect|:listen])"),
+        "{out}"
+    );
+}

@@ -4,7 +4,7 @@
 //! for the host does not stop the others.
 
 use kernel::clist::{DirRights, KeyId, KeyKind};
-use kernel::gateway::{Host, HostError, HostValue, Request, Started};
+use kernel::gateway::{Host, HostError, HostFault, HostValue, Request, Started};
 use kernel::process::Kernel;
 use std::cell::RefCell;
 use std::rc::Rc;
@@ -45,7 +45,7 @@ impl Host for Script {
             }
             ("sub", Some(HostValue::Bytes(p))) => {
                 let KeyKind::Dir { root, .. } = &r.kind else {
-                    return Started::Done(Err(HostError::new("error", "not a dir")));
+                    return Started::Done(Err(HostError::new(HostFault::Failed, "not a dir")));
                 };
                 let kind = KeyKind::Dir {
                     root: format!("{root}/{}", String::from_utf8_lossy(p)),
@@ -63,7 +63,10 @@ impl Host for Script {
                 self.later.push((r.ticket, 3));
                 Started::Pending
             }
-            _ => Started::Done(Err(HostError::new("denied", format!("no {}", r.method)))),
+            _ => Started::Done(Err(HostError::new(
+                HostFault::OutOfScope,
+                format!("no {}", r.method),
+            ))),
         }
     }
 
@@ -146,8 +149,9 @@ fn methods_reach_the_host_through_held_keys() {
     assert_eq!(lines[2], "1\ta.txt\tfile");
     assert_eq!(lines[3], "dir: /srv/data/logs (r)\tr\tfalse\ttrue");
     assert!(lines[4].starts_with("false\tdenied\t"), "{out}");
+    // A malformed call is an error, not a missing authority.
     assert!(
-        lines[5].starts_with("false\tdenied: bad self to 'read' (dir key expected)"),
+        lines[5].starts_with("false\terror: bad self to 'read' (dir key expected)"),
         "{out}"
     );
     assert!(

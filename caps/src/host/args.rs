@@ -35,7 +35,7 @@ impl<'a> Args<'a> {
     /// `bad argument #n to 'method' (extra)`, kind `error`.
     pub(crate) fn error(&self, n: usize, extra: impl std::fmt::Display) -> HostError {
         HostError::new(
-            "error",
+            kernel::gateway::HostFault::Failed,
             format!("bad argument #{n} to '{}' ({extra})", self.method),
         )
     }
@@ -172,7 +172,10 @@ mod tests {
         assert_eq!(&*a.bytes(2).unwrap(), b"1.5");
         assert_eq!(a.integer(3).unwrap(), 12);
         assert_eq!(a.opt_integer(9, 7).unwrap(), 7);
-        assert_eq!(a.bytes(1).unwrap_err().kind, "error");
+        assert_eq!(
+            a.bytes(1).unwrap_err().reason,
+            kernel::gateway::HostFault::Failed
+        );
         assert_eq!(a.len(), 4);
     }
 }

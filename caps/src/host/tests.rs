@@ -148,7 +148,7 @@ fn int(i: i64) -> HostValue {
 fn err(answer: Answer, kind: &str) -> String {
     match answer {
         Err(e) => {
-            assert_eq!(e.kind, kind, "{}", e.message);
+            assert_eq!(e.reason.kind().name(), kind, "{}", e.message);
             e.message
         }
         Ok(v) => panic!("expected a {kind} error, got {v:?}"),

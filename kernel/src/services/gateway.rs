@@ -25,7 +25,8 @@ use super::{key_handle, key_payload, native, refuse, shared_meta, Answer, Refusa
 use crate::audit::{Event, Op};
 use crate::clist::{KeyId, KeyKind};
 use crate::cost::Work;
-use crate::gateway::{HostError, HostValue, Request, ResultSize, Started, METHODS};
+use crate::fault::FaultKind;
+use crate::gateway::{HostError, HostFault, HostValue, Request, ResultSize, Started, METHODS};
 use crate::process::{Kernel, Process, ProcessId};
 use crate::value::{TableRef, Value};
 use crate::vm::{Throw, Vm};
@@ -153,17 +154,18 @@ impl Kernel {
         let mut parts = native.splitn(3, '.').skip(1);
         let (Some(kind_name), Some(method)) = (parts.next(), parts.next()) else {
             return Err(refuse(
-                "error",
+                FaultKind::Error,
                 format!("no kernel service named '{native}'"),
             ));
         };
         let p = self
             .get(id)
-            .ok_or_else(|| refuse("error", "no such process"))?;
+            .ok_or_else(|| refuse(FaultKind::Error, "no such process"))?;
         let self_value = args.first().copied().unwrap_or(Value::Nil);
         let wrong = || {
+            // A malformed call, not a missing authority.
             refuse(
-                "denied",
+                FaultKind::Error,
                 format!("bad self to '{method}' ({kind_name} key expected)"),
             )
         };
@@ -172,11 +174,11 @@ impl Kernel {
             .and_then(|h| {
                 p.clist
                     .get(h)
-                    .ok_or_else(|| refuse("revoked", "the key is no longer held"))
+                    .ok_or_else(|| refuse(FaultKind::Revoked, "the key is no longer held"))
             })?;
         if self.keys.is_revoked(held) {
             return Err(refuse(
-                "revoked",
+                FaultKind::Revoked,
                 format!("{kind_name}:{method}: the key was revoked"),
             ));
         }
@@ -214,7 +216,7 @@ impl Kernel {
                 }
                 other => {
                     return Err(refuse(
-                        "error",
+                        FaultKind::Error,
                         format!(
                             "bad argument #{i} to '{method}' (string or number expected, got {})",
                             other.type_name()
@@ -225,7 +227,7 @@ impl Kernel {
         }
         if self.host.is_none() {
             return Err(refuse(
-                "denied",
+                FaultKind::Denied,
                 format!("{kind_name}:{method}: this kernel has no gateways"),
             ));
         }
@@ -236,7 +238,7 @@ impl Kernel {
         let (fuel_meter, handle_meter) = self
             .get(id)
             .map(|p| (p.fuel, p.handles))
-            .ok_or_else(|| refuse("error", "no such process"))?;
+            .ok_or_else(|| refuse(FaultKind::Error, "no such process"))?;
         let allowance = self.fuel.allowance(fuel_meter);
         let call = if crate::gateway::changes_file_system(kind_name, method) {
             crate::cost::FILE_SYSTEM_CHANGE_UNITS
@@ -267,7 +269,7 @@ impl Kernel {
         if opens {
             if let Err(e) = self.handles.charge(handle_meter, 1) {
                 return Err(refuse(
-                    "denied",
+                    FaultKind::Denied,
                     self.handle_denial(&kind, method, handle_meter, e),
                 ));
             }
@@ -280,7 +282,7 @@ impl Kernel {
             closes: crate::gateway::closes(kind_name, method).then_some(key),
         };
         let Some(host) = self.host.as_mut() else {
-            return Err(refuse("error", "no such process"));
+            return Err(refuse(FaultKind::Error, "no such process"));
         };
         let ticket = self.next_ticket;
         self.next_ticket += 1;
@@ -433,7 +435,7 @@ impl Kernel {
         handle: &mut bool,
     ) -> Result<Option<Vec<Value>>, Refusal> {
         let values = match result {
-            Err(e) if e.kind == "memory" && reserved.fuel_bounded => {
+            Err(e) if e.reason == HostFault::TooLarge && reserved.fuel_bounded => {
                 // The answer needs more than the fuel paid for (that fuel stays spent: the
                 // host looked): suspended, to be asked again after a refuel.
                 self.suspend_unpaid(id, Some(reserved.fuel.saturating_add(1)));
@@ -442,7 +444,7 @@ impl Kernel {
             Err(e) => {
                 self.refund_fuel(id, reserved.fuel);
                 let message = self.denial_text(key, &e);
-                return Err(refuse(e.kind, message));
+                return Err(refuse(e.reason.kind(), message));
             }
             Ok(values) => values,
         };
@@ -484,20 +486,14 @@ impl Kernel {
             .resolve_with_id(key)
             .and_then(|(k, _)| self.keys.get(k))
             .is_some_and(|k| k.parent.is_none());
-        if e.kind == "denied" && granted_by_host {
-            let missing = e
-                .message
-                .split("needs the '")
-                .nth(1)
-                .and_then(|rest| rest.chars().next());
-            match (kind, missing) {
-                (KeyKind::Dir { rights, .. }, Some(letter)) => text.push_str(&format!(
-                    " (grant it with --dir NAME=PATH:{rights}{letter})"
-                )),
-                (KeyKind::Net { .. }, _) => {
-                    text.push_str(" (grant more with --net NAME=HOST:PORT[:connect|:listen])")
-                }
-                _ => {}
+        if e.reason.kind() == FaultKind::Denied && granted_by_host {
+            // How to grant more is the embedder's business (its flags, its words).
+            let missing = match e.reason {
+                HostFault::MissingRight { right } => Some(right),
+                _ => None,
+            };
+            if let Some(hint) = self.grant_hint.as_ref().and_then(|h| h(kind, missing)) {
+                text.push_str(&format!(" ({hint})"));
             }
         }
         text
@@ -512,13 +508,13 @@ impl Kernel {
         v: &HostValue,
         handle: &mut bool,
     ) -> Result<Value, Refusal> {
-        let oom = |_| refuse("memory", "not enough memory for the result");
+        let oom = |_| refuse(FaultKind::Memory, "not enough memory for the result");
         if let HostValue::Object { token, kind } = v {
             return self.host_object(id, key, *token, kind, handle);
         }
         let p = self
             .get_mut(id)
-            .ok_or_else(|| refuse("error", "no such process"))?;
+            .ok_or_else(|| refuse(FaultKind::Error, "no such process"))?;
         let vm = &mut p.vm;
         let scalar = |vm: &mut Vm, v: &HostValue| -> Result<Value, Refusal> {
             Ok(match v {
@@ -529,7 +525,7 @@ impl Kernel {
                 HostValue::Bytes(b) => vm.intern(b).map_err(oom)?,
                 _ => {
                     return Err(refuse(
-                        "error",
+                        FaultKind::Error,
                         "the host answered with a value nested too deep",
                     ))
                 }
@@ -565,7 +561,7 @@ impl Kernel {
         let key = self
             .keys
             .derive(parent, kind.clone())
-            .map_err(|e| refuse("denied", e.to_string()))?;
+            .map_err(|e| refuse(FaultKind::Denied, e.to_string()))?;
         if let Some(host) = self.host.as_mut() {
             host.bind(token, key);
         }
@@ -578,15 +574,15 @@ impl Kernel {
         let records = self.keys.record_bytes(key);
         let p = self
             .get_mut(id)
-            .ok_or_else(|| refuse("error", "no such process"))?;
+            .ok_or_else(|| refuse(FaultKind::Error, "no such process"))?;
         let granted = p
             .clist
             .grant(key)
-            .map_err(|e| refuse("error", e.to_string()));
+            .map_err(|e| refuse(FaultKind::Error, e.to_string()));
         let ud = granted.and_then(|handle| {
             make_gateway_key(&mut p.vm, handle, kind, &kind.describe(), records).map_err(|_| {
                 p.clist.drop(handle);
-                refuse("memory", "not enough memory for the key")
+                refuse(FaultKind::Memory, "not enough memory for the key")
             })
         });
         let ud = match ud {
@@ -661,7 +657,7 @@ fn record(
     fields: &[(&'static str, HostValue)],
     scalar: &dyn Fn(&mut Vm, &HostValue) -> Result<Value, Refusal>,
 ) -> Result<Value, Refusal> {
-    let oom = |_| refuse("memory", "not enough memory for the result");
+    let oom = |_| refuse(FaultKind::Memory, "not enough memory for the result");
     let t = vm.new_table(0, fields.len()).map_err(oom)?;
     for (name, x) in fields {
         let x = scalar(vm, x)?;

@@ -9,6 +9,7 @@
 
 use crate::audit::{Event, Op};
 use crate::clist::{KeyKind, SlotHandle};
+use crate::fault::FaultKind;
 use crate::process::{Fault, Kernel, ProcessId, State};
 use crate::value::{UserDataRef, Value};
 use crate::vm::Vm;
@@ -20,7 +21,7 @@ pub(crate) mod gateway;
 const KEY_MAGIC: &[u8; 4] = b"TKEY";
 /// Registry fields holding the shared metatables.
 const KEY_META: &[u8] = b"kernel.process_key_meta";
-const FAULT_META: &[u8] = b"kernel.fault_meta";
+pub(crate) const FAULT_META: &[u8] = b"kernel.fault_meta";
 /// Registry field of an imported module's process: its exported functions, by proxy index.
 const EXPORTS: &[u8] = b"kernel.exports";
 /// Default memory budget of a spawned process.
@@ -225,14 +226,37 @@ enum Answer {
     Io,
 }
 
-/// A refusal: the fault's kind (`error`, `fuel`, `memory`, `killed`, `denied`, `revoked`),
-/// message, and the process it is about.
+/// A refusal: a fault raised in the requester (its kind, message, and the process it is
+/// about), or a request its process cannot pay for.
 struct Refusal {
-    kind: &'static str,
+    kind: Refused,
     message: String,
     process: Option<Value>,
     /// The error value itself, copied into the caller (a child's `error(…)` argument).
     value: Option<Value>,
+}
+
+/// Why a request was refused.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Refused {
+    /// A fault, raised in the requester.
+    Fault(FaultKind),
+    /// Not a fault: the requester cannot pay for its request, so it is suspended out of fuel
+    /// with its trap still pending, and the request is made again from the start once it is
+    /// resumed (every service that refuses this way has changed nothing).
+    Unpaid,
+}
+
+impl From<FaultKind> for Refused {
+    fn from(kind: FaultKind) -> Refused {
+        Refused::Fault(kind)
+    }
+}
+
+impl Refusal {
+    fn is_unpaid(&self) -> bool {
+        self.kind == Refused::Unpaid
+    }
 }
 
 /// `opts.handles`: a whole number of open files, sockets, listeners and directories.
@@ -242,30 +266,42 @@ fn handles_option(v: Value) -> Result<Option<u64>, Refusal> {
         Value::Int(n) if n >= 0 => Ok(Some(n as u64)),
         Value::Float(f) if f >= 0.0 && f.fract() == 0.0 => Ok(Some(f as u64)),
         _ => Err(refuse(
-            "error",
+            FaultKind::Error,
             "bad option 'handles' (non-negative whole number expected)",
         )),
     }
 }
 
-/// The kind of a refusal that is not a fault: the requester cannot pay for its request, so it
-/// is suspended out of fuel with its trap still pending, and the request is made again from
-/// the start once it is resumed (every service that refuses this way has changed nothing).
-const SUSPEND: &str = "suspend";
+/// The kind of fault an error that reached the top of a child (or of a call) is: `memory`
+/// for the error of an allocation its bank refused, else `error`.
+// TODO(issue 10): memory exhaustion is to suspend like fuel, never to be a Lua error; until
+// then the error value of a refused allocation is known only by its text.
+fn error_kind(message: &str) -> FaultKind {
+    if message == "not enough memory" {
+        FaultKind::Memory
+    } else {
+        FaultKind::Error
+    }
+}
 
 /// The refusal of a request its process cannot pay for.
 fn unpaid() -> Refusal {
-    refuse(SUSPEND, "out of fuel")
+    Refusal {
+        kind: Refused::Unpaid,
+        message: "out of fuel".into(),
+        process: None,
+        value: None,
+    }
 }
 
 /// The fault a request that could never be answered raises in the requester.
 fn deadlock(message: impl Into<String>) -> Refusal {
-    refuse("deadlock", message)
+    refuse(FaultKind::Deadlock, message)
 }
 
-fn refuse(kind: &'static str, message: impl Into<String>) -> Refusal {
+fn refuse(kind: FaultKind, message: impl Into<String>) -> Refusal {
     Refusal {
-        kind,
+        kind: kind.into(),
         message: message.into(),
         process: None,
         value: None,
@@ -328,7 +364,7 @@ impl Kernel {
                     Some(Value::Float(f)) if *f >= 0.0 => *f as u64,
                     _ => {
                         return Err(refuse(
-                            "error",
+                            FaultKind::Error,
                             "bad argument #1 to 'refuel' (non-negative number expected)",
                         ))
                     }
@@ -361,7 +397,7 @@ impl Kernel {
             }
             other if other.starts_with("key.") => self.gateway_call(id, other, &args),
             other => Err(refuse(
-                "error",
+                FaultKind::Error,
                 format!("no kernel service named '{other}'"),
             )),
         };
@@ -375,7 +411,7 @@ impl Kernel {
             }
             Ok(Answer::Wait(child)) => self.park(id, child),
             Ok(Answer::Io) => {}
-            Err(r) if r.kind == SUSPEND => self.suspend_unpaid(id, None),
+            Err(r) if r.is_unpaid() => self.suspend_unpaid(id, None),
             Err(r) => self.fail(id, r),
         }
         // Keys dropped by the service (a failed copy, a kill) may leave ended processes
@@ -394,7 +430,7 @@ impl Kernel {
         pieces: u64,
     ) -> Result<(), Refusal> {
         if self.get(id).is_none() {
-            return Err(refuse("error", "no such process"));
+            return Err(refuse(FaultKind::Error, "no such process"));
         }
         self.charge_fuel(id, work.units(pieces))
             .map_err(|_| unpaid())
@@ -522,7 +558,7 @@ impl Kernel {
     fn park(&mut self, id: ProcessId, target: ProcessId) {
         let cycle = match self.wait_cycle(id, target, Some(id)) {
             Ok(c) => c,
-            Err(r) if r.kind == SUSPEND => return self.suspend_unpaid(id, None),
+            Err(r) if r.is_unpaid() => return self.suspend_unpaid(id, None),
             Err(r) => return self.fail(id, r),
         };
         let Some(cycle) = cycle else {
@@ -655,7 +691,12 @@ impl Kernel {
         let vm = &mut p.vm;
         let fault = (|| -> Result<Value, crate::vm::Throw> {
             let t = vm.new_table(0, 4)?;
-            let kind = vm.intern(r.kind.as_bytes())?;
+            // An unpaid request is never raised (it suspends); were one to be, it is fuel.
+            let kind = match r.kind {
+                Refused::Fault(kind) => kind,
+                Refused::Unpaid => FaultKind::Fuel,
+            };
+            let kind = vm.intern(kind.name().as_bytes())?;
             let message = vm.intern(r.message.as_bytes())?;
             let k = vm.intern(b"kind")?;
             vm.raw_set(t, k, kind)?;
@@ -691,9 +732,9 @@ impl Kernel {
     fn string(&mut self, id: ProcessId, s: &[u8]) -> Result<Value, Refusal> {
         let p = self
             .get_mut(id)
-            .ok_or_else(|| refuse("error", "no such process"))?;
+            .ok_or_else(|| refuse(FaultKind::Error, "no such process"))?;
         p.vm.intern(s)
-            .map_err(|_| refuse("memory", "not enough memory"))
+            .map_err(|_| refuse(FaultKind::Memory, "not enough memory"))
     }
 
     /// Runs `f` with the process that the key in `args[0]` designates.
@@ -722,16 +763,17 @@ impl Kernel {
     fn resolve(&mut self, holder: ProcessId, v: Value) -> Result<ProcessId, Refusal> {
         let p = self
             .get(holder)
-            .ok_or_else(|| refuse("error", "no such process"))?;
-        let handle = key_handle(&p.vm, v).ok_or_else(|| refuse("denied", "not a process key"))?;
+            .ok_or_else(|| refuse(FaultKind::Error, "no such process"))?;
+        let handle =
+            key_handle(&p.vm, v).ok_or_else(|| refuse(FaultKind::Error, "not a process key"))?;
         let key = p
             .clist
             .get(handle)
-            .ok_or_else(|| refuse("revoked", "the process key is no longer held"))?;
+            .ok_or_else(|| refuse(FaultKind::Revoked, "the process key is no longer held"))?;
         self.charge_key_walk(holder, key)?;
         if self.keys.is_revoked(key) {
             return Err(Refusal {
-                kind: "revoked",
+                kind: FaultKind::Revoked.into(),
                 message: "the process key was revoked".into(),
                 process: Some(v),
                 value: None,
@@ -744,14 +786,14 @@ impl Kernel {
                 match self.get(child) {
                     Some(c) if c.state != State::Killed => Ok(child),
                     _ => Err(Refusal {
-                        kind: "killed",
+                        kind: FaultKind::Killed.into(),
                         message: "the process was killed".into(),
                         process: Some(v),
                         value: None,
                     }),
                 }
             }
-            _ => Err(refuse("denied", "not a process key")),
+            _ => Err(refuse(FaultKind::Error, "not a process key")),
         }
     }
 
@@ -799,17 +841,19 @@ impl Kernel {
             let copied = k.copy_between(id, args, c, callee, id, Op::CallArgument)?;
             let f = callee_function(c, &function)?;
             let runner = native(&mut c.vm, "process.callback")
-                .map_err(|_| refuse("error", "no callback native"))?;
+                .map_err(|_| refuse(FaultKind::Error, "no callback native"))?;
             crate::process::bound(&k.memory, c);
             let r = c.vm.start_trap_callback(runner, f, &copied);
             crate::process::settle(&mut k.memory, c);
             r.map_err(|e| match e {
                 crate::vm::Throw::Memory(_) => {
-                    refuse("memory", "not enough memory in the called process")
+                    refuse(FaultKind::Memory, "not enough memory in the called process")
                 }
-                crate::vm::Throw::Message(m) | crate::vm::Throw::Plain(m) => refuse("error", m),
-                crate::vm::Throw::StackOverflow => refuse("error", "stack overflow"),
-                _ => refuse("error", "the call could not be started"),
+                crate::vm::Throw::Message(m) | crate::vm::Throw::Plain(m) => {
+                    refuse(FaultKind::Error, m)
+                }
+                crate::vm::Throw::StackOverflow => refuse(FaultKind::Error, "stack overflow"),
+                _ => refuse(FaultKind::Error, "the call could not be started"),
             })?;
             c.serving.push(crate::process::Callback {
                 caller: id,
@@ -872,17 +916,16 @@ impl Kernel {
                     .ok()
                     .and_then(|v| v.first().copied());
                 Err(Refusal {
-                    kind: if message == "not enough memory" {
-                        "memory"
-                    } else {
-                        "error"
-                    },
+                    kind: error_kind(&message).into(),
                     message,
                     process: Some(key),
                     value,
                 })
             }
-            None => Err(refuse("error", "a callback ended without an answer")),
+            None => Err(refuse(
+                FaultKind::Error,
+                "a callback ended without an answer",
+            )),
         };
         match answer {
             Ok(Answer::Values(values)) => {
@@ -895,9 +938,12 @@ impl Kernel {
             Ok(Answer::Wait(_) | Answer::Io) => {}
             // The callback is over and cannot run again: its answer is abandoned (the copy
             // left nothing behind) and the caller hears why.
-            Err(r) if r.kind == SUSPEND => self.fail(
+            Err(r) if r.is_unpaid() => self.fail(
                 caller,
-                refuse("fuel", "out of fuel while receiving the results of a call"),
+                refuse(
+                    FaultKind::Fuel,
+                    "out of fuel while receiving the results of a call",
+                ),
             ),
             Err(r) => self.fail(caller, r),
         }
@@ -927,7 +973,7 @@ impl Kernel {
             .get_mut(child_index(id))
             .and_then(|s| s.process.take())
         else {
-            return Err(refuse("killed", gone));
+            return Err(refuse(FaultKind::Killed, gone));
         };
         let r = f(self, &mut p);
         if let Some(slot) = self.slots.get_mut(child_index(id)) {
@@ -957,7 +1003,7 @@ impl Kernel {
     ) -> Result<Option<(ProcessId, i64)>, Refusal> {
         let p = self
             .get(holder)
-            .ok_or_else(|| refuse("error", "no such process"))?;
+            .ok_or_else(|| refuse(FaultKind::Error, "no such process"))?;
         let Some(key) = key_handle(&p.vm, v).and_then(|h| p.clist.get(h)) else {
             return Ok(None);
         };
@@ -967,12 +1013,15 @@ impl Kernel {
             return Ok(None);
         };
         if self.keys.is_revoked(key) {
-            return Err(refuse("revoked", "the function's key was revoked"));
+            return Err(refuse(FaultKind::Revoked, "the function's key was revoked"));
         }
         let target = ProcessId::from_u64(process);
         match self.get(target) {
             Some(c) if c.state != State::Killed => Ok(Some((target, function as i64))),
-            _ => Err(refuse("killed", "the function's process was killed")),
+            _ => Err(refuse(
+                FaultKind::Killed,
+                "the function's process was killed",
+            )),
         }
     }
 
@@ -981,7 +1030,7 @@ impl Kernel {
             (Some(&Value::Str(s)), Some(p)) => p.vm.heap.str(s).to_vec(),
             _ => {
                 return Err(refuse(
-                    "error",
+                    FaultKind::Error,
                     "bad argument #1 to 'spawn' (string expected)",
                 ))
             }
@@ -1002,10 +1051,10 @@ impl Kernel {
         let factory = self
             .factory
             .clone()
-            .ok_or_else(|| refuse("denied", "this kernel cannot create processes"))?;
+            .ok_or_else(|| refuse(FaultKind::Denied, "this kernel cannot create processes"))?;
         let p = self
             .get_mut(parent)
-            .ok_or_else(|| refuse("error", "no such process"))?;
+            .ok_or_else(|| refuse(FaultKind::Error, "no such process"))?;
         let vm = &mut p.vm;
         let mut name = default_name.to_string();
         let mut memory = DEFAULT_CHILD_MEMORY;
@@ -1021,14 +1070,19 @@ impl Kernel {
             caps = field(vm, "caps");
             if !matches!(caps, Value::Nil | Value::Table(_)) {
                 return Err(refuse(
-                    "error",
+                    FaultKind::Error,
                     "bad option 'caps' (table of keys expected)",
                 ));
             }
             match field(vm, "name") {
                 Value::Str(s) => name = String::from_utf8_lossy(vm.heap.str(s)).into_owned(),
                 Value::Nil => {}
-                _ => return Err(refuse("error", "bad option 'name' (string expected)")),
+                _ => {
+                    return Err(refuse(
+                        FaultKind::Error,
+                        "bad option 'name' (string expected)",
+                    ))
+                }
             }
             match field(vm, "fuel") {
                 Value::Int(n) if n >= 0 => fuel = n as u64,
@@ -1036,7 +1090,7 @@ impl Kernel {
                 Value::Nil => {}
                 _ => {
                     return Err(refuse(
-                        "error",
+                        FaultKind::Error,
                         "bad option 'fuel' (non-negative number expected)",
                     ))
                 }
@@ -1046,13 +1100,16 @@ impl Kernel {
                 Value::Int(n) if n > 0 => memory = n as usize,
                 Value::Str(s) => {
                     memory = parse_size(vm.heap.str(s)).ok_or_else(|| {
-                        refuse("error", "bad option 'memory' (a size such as 16M expected)")
+                        refuse(
+                            FaultKind::Error,
+                            "bad option 'memory' (a size such as 16M expected)",
+                        )
                     })?
                 }
                 Value::Nil => {}
                 _ => {
                     return Err(refuse(
-                        "error",
+                        FaultKind::Error,
                         "bad option 'memory' (a size such as 16M expected)",
                     ))
                 }
@@ -1069,7 +1126,7 @@ impl Kernel {
         // until it exists may hold no more than its parent's chain has left: what it holds then
         // is charged to that chain, and fits.
         let spent = || {
-            refuse("memory", format!("not enough memory to create process '{name}': its memory budget, or what its parent (or an ancestor) has left, cannot hold it"))
+            refuse(FaultKind::Memory, format!("not enough memory to create process '{name}': its memory budget, or what its parent (or an ancestor) has left, cannot hold it"))
         };
         let room = self
             .memory_allowance(parent)
@@ -1098,7 +1155,7 @@ impl Kernel {
                 }
                 Err(crate::compiler::CompileError::Syntax(e)) => {
                     return Err(refuse(
-                        "error",
+                        FaultKind::Error,
                         String::from_utf8_lossy(&e.message).into_owned(),
                     ))
                 }
@@ -1115,7 +1172,7 @@ impl Kernel {
         // The child's `caps`: a copy of `opts.caps`, its keys granted into the child's c-list;
         // nothing else (no ambient authority).
         let installed = self.with_taken(child, "the new process vanished", |k, proc_| {
-            let oom = |_| refuse("memory", "not enough memory for the new process");
+            let oom = |_| refuse(FaultKind::Memory, "not enough memory for the new process");
             let given = match caps {
                 Value::Table(_) => k
                     .copy_between(parent, &[caps], proc_, child, parent, Op::Spawn)
@@ -1152,17 +1209,17 @@ impl Kernel {
         let key = self
             .keys
             .create(kind.clone())
-            .map_err(|e| refuse("error", e.to_string()))?;
+            .map_err(|e| refuse(FaultKind::Error, e.to_string()))?;
         let p = self
             .get_mut(parent)
-            .ok_or_else(|| refuse("error", "no such process"))?;
+            .ok_or_else(|| refuse(FaultKind::Error, "no such process"))?;
         let handle = p
             .clist
             .grant(key)
-            .map_err(|e| refuse("error", e.to_string()))?;
+            .map_err(|e| refuse(FaultKind::Error, e.to_string()))?;
         let records = self.keys.record_bytes(key);
         let Some(p) = self.get_mut(parent) else {
-            return Err(refuse("error", "no such process"));
+            return Err(refuse(FaultKind::Error, "no such process"));
         };
         let ud = match make_key(&mut p.vm, handle, name, records) {
             Ok(ud) => ud,
@@ -1170,7 +1227,7 @@ impl Kernel {
                 // Its bank cannot hold the key: the slot goes, and the key with it.
                 p.clist.drop(handle);
                 let _ = self.keys.release(key);
-                return Err(refuse("memory", "not enough memory"));
+                return Err(refuse(FaultKind::Memory, "not enough memory"));
             }
         };
         let time = self.time;
@@ -1191,7 +1248,7 @@ impl Kernel {
     fn snapshot_service(&mut self, id: ProcessId, child: ProcessId) -> Result<Vec<Value>, Refusal> {
         if self.subtree_contains(child, id) {
             return Err(refuse(
-                "error",
+                FaultKind::Error,
                 "a process cannot snapshot a subtree it is running in",
             ));
         }
@@ -1200,14 +1257,14 @@ impl Kernel {
         self.charge_process(id, crate::snapshot::WORK, bound)?;
         let bytes = self
             .snapshot(child)
-            .map_err(|e| refuse("error", e.to_string()))?;
+            .map_err(|e| refuse(FaultKind::Error, e.to_string()))?;
         let p = self
             .get_mut(id)
-            .ok_or_else(|| refuse("error", "no such process"))?;
+            .ok_or_else(|| refuse(FaultKind::Error, "no such process"))?;
         let s =
             p.vm.heap
                 .intern_owned(bytes)
-                .map_err(|_| refuse("memory", "not enough memory for the snapshot"))?;
+                .map_err(|_| refuse(FaultKind::Memory, "not enough memory for the snapshot"))?;
         Ok(vec![Value::Str(s)])
     }
 
@@ -1229,12 +1286,12 @@ impl Kernel {
     fn restore_service(&mut self, id: ProcessId, args: &[Value]) -> Result<Answer, Refusal> {
         let p = self
             .get_mut(id)
-            .ok_or_else(|| refuse("error", "no such process"))?;
+            .ok_or_else(|| refuse(FaultKind::Error, "no such process"))?;
         let bytes = match args.first() {
             Some(&Value::Str(s)) => p.vm.heap.str(s).to_vec(),
             _ => {
                 return Err(refuse(
-                    "error",
+                    FaultKind::Error,
                     "bad argument #1 to 'restore' (snapshot string expected)",
                 ))
             }
@@ -1244,18 +1301,18 @@ impl Kernel {
         self.charge_process(id, crate::snapshot::WORK, bytes.len() as u64)?;
         let p = self
             .get_mut(id)
-            .ok_or_else(|| refuse("error", "no such process"))?;
+            .ok_or_else(|| refuse(FaultKind::Error, "no such process"))?;
         // The keys `opts.caps` names, by name.
         let mut given: HashMap<String, crate::clist::KeyId> = HashMap::new();
         let mut handles = None;
         if let Some(Value::Table(opts)) = args.get(1).copied() {
             let k =
                 p.vm.intern(b"handles")
-                    .map_err(|_| refuse("memory", "not enough memory"))?;
+                    .map_err(|_| refuse(FaultKind::Memory, "not enough memory"))?;
             handles = handles_option(p.vm.raw_get(opts, k))?;
             let k =
                 p.vm.intern(b"caps")
-                    .map_err(|_| refuse("memory", "not enough memory"))?;
+                    .map_err(|_| refuse(FaultKind::Memory, "not enough memory"))?;
             match p.vm.raw_get(opts, k) {
                 Value::Table(caps) => {
                     let mut key = Value::Nil;
@@ -1273,7 +1330,7 @@ impl Kernel {
                 Value::Nil => {}
                 _ => {
                     return Err(refuse(
-                        "error",
+                        FaultKind::Error,
                         "bad option 'caps' (table of keys expected)",
                     ))
                 }
@@ -1282,12 +1339,14 @@ impl Kernel {
         let root = self
             .restore(id, &bytes, &|hole| given.get(&hole.name).copied())
             .map_err(|e| match e {
-                crate::snapshot::SnapshotError::Memory { .. } => refuse("memory", e.to_string()),
+                crate::snapshot::SnapshotError::Memory { .. } => {
+                    refuse(FaultKind::Memory, e.to_string())
+                }
                 crate::snapshot::SnapshotError::Unfilled { .. }
                 | crate::snapshot::SnapshotError::WrongKind { .. } => {
-                    refuse("denied", e.to_string())
+                    refuse(FaultKind::Denied, e.to_string())
                 }
-                _ => refuse("error", e.to_string()),
+                _ => refuse(FaultKind::Error, e.to_string()),
             })?;
         if let Some(n) = handles {
             self.set_handle_limit(root, n);
@@ -1315,7 +1374,7 @@ impl Kernel {
         let (handles_open, handles_limit) = self.handle_usage(child).unwrap_or((0, 0));
         let p = self
             .get_mut(id)
-            .ok_or_else(|| refuse("error", "no such process"))?;
+            .ok_or_else(|| refuse(FaultKind::Error, "no such process"))?;
         let vm = &mut p.vm;
         let t = (|| -> Result<Value, crate::vm::Throw> {
             let t = vm.new_table(0, 6)?;
@@ -1332,7 +1391,7 @@ impl Kernel {
             }
             Ok(Value::Table(t))
         })()
-        .map_err(|_| refuse("memory", "not enough memory"))?;
+        .map_err(|_| refuse(FaultKind::Memory, "not enough memory"))?;
         Ok(vec![t])
     }
 
@@ -1346,7 +1405,7 @@ impl Kernel {
         }
         let callee = self.resolve(id, key)?;
         if callee == id {
-            return Err(refuse("error", "a process cannot call itself"));
+            return Err(refuse(FaultKind::Error, "a process cannot call itself"));
         }
         let fname = match (args.get(1), self.get(id)) {
             (Some(&Value::Str(s)), Some(p)) => {
@@ -1354,7 +1413,7 @@ impl Kernel {
             }
             _ => {
                 return Err(refuse(
-                    "error",
+                    FaultKind::Error,
                     "bad argument #1 to 'call' (function name expected)",
                 ))
             }
@@ -1389,8 +1448,9 @@ impl Kernel {
             // The caller pays the copy of its arguments.
             let copied = k.copy_between(id, args, c, callee, id, Op::CallArgument)?;
             let f = callee_function(c, &function)?;
-            c.vm.start(f, &copied)
-                .map_err(|_| refuse("memory", "not enough memory in the called process"))?;
+            c.vm.start(f, &copied).map_err(|_| {
+                refuse(FaultKind::Memory, "not enough memory in the called process")
+            })?;
             c.state = State::Ready;
             // Its results stay: `wait()` answers with the chunk's own, whatever calls come.
             c.call = Some(crate::process::Call {
@@ -1417,7 +1477,7 @@ impl Kernel {
             .as_deref()
         {
             Some([key, Value::Int(i)]) => (*key, *i),
-            _ => return Err(refuse("error", "broken proxy")),
+            _ => return Err(refuse(FaultKind::Error, "broken proxy")),
         };
         if let Some(callee) = self.get_mut(id).and_then(|p| p.calling.take()) {
             return self.answer_again(id, callee, key);
@@ -1490,7 +1550,7 @@ impl Kernel {
         } else {
             self.get(payer)
                 .map(|p| p.fuel)
-                .ok_or_else(|| refuse("error", "no such process"))?
+                .ok_or_else(|| refuse(FaultKind::Error, "no such process"))?
         };
         let mut fuel = CopyFuel {
             left: self.fuel.allowance(meter),
@@ -1523,8 +1583,8 @@ impl Kernel {
         op: Op,
         fuel: &mut CopyFuel,
     ) -> Result<Vec<Value>, Refusal> {
-        let meta =
-            process_key_meta(&mut to.vm).map_err(|_| refuse("memory", "not enough memory"))?;
+        let meta = process_key_meta(&mut to.vm)
+            .map_err(|_| refuse(FaultKind::Memory, "not enough memory"))?;
         let proxy = to.vm.natives().id_of("process.proxy");
         let base = match self.get_mut(from) {
             Some(p) => exports_len(&mut p.vm),
@@ -1541,7 +1601,7 @@ impl Kernel {
             .get(from.index as usize)
             .filter(|s| s.generation == from.generation)
             .and_then(|s| s.process.as_ref())
-            .ok_or_else(|| refuse("killed", "the process is gone"))?;
+            .ok_or_else(|| refuse(FaultKind::Killed, "the process is gone"))?;
         let crate::process::Process {
             vm: to_vm,
             clist: to_clist,
@@ -1598,7 +1658,10 @@ impl Kernel {
                 if !functions.is_empty() {
                     if let Some(p) = self.get_mut(from) {
                         append_exports(&mut p.vm, base, &functions).map_err(|_| {
-                            refuse("memory", "not enough memory in the sending process")
+                            refuse(
+                                FaultKind::Memory,
+                                "not enough memory in the sending process",
+                            )
                         })?;
                     }
                 }
@@ -1611,7 +1674,7 @@ impl Kernel {
                 }
                 match e {
                     crate::transfer::TransferError::Fuel => Err(unpaid()),
-                    e => Err(refuse("error", e.to_string())),
+                    e => Err(refuse(FaultKind::Error, e.to_string())),
                 }
             }
         }
@@ -1622,7 +1685,7 @@ impl Kernel {
     fn key_equal(&mut self, id: ProcessId, args: &[Value]) -> Result<Answer, Refusal> {
         let p = self
             .get(id)
-            .ok_or_else(|| refuse("error", "no such process"))?;
+            .ok_or_else(|| refuse(FaultKind::Error, "no such process"))?;
         let key_of = |v: Option<&Value>| {
             v.and_then(|&v| key_handle(&p.vm, v))
                 .and_then(|h| p.clist.get(h))
@@ -1640,13 +1703,17 @@ impl Kernel {
         let v = args.first().copied().unwrap_or(Value::Nil);
         let p = self
             .get(id)
-            .ok_or_else(|| refuse("error", "no such process"))?;
-        let handle = key_handle(&p.vm, v)
-            .ok_or_else(|| refuse("denied", "bad argument #1 to 'revocable' (key expected)"))?;
+            .ok_or_else(|| refuse(FaultKind::Error, "no such process"))?;
+        let handle = key_handle(&p.vm, v).ok_or_else(|| {
+            refuse(
+                FaultKind::Error,
+                "bad argument #1 to 'revocable' (key expected)",
+            )
+        })?;
         let target = p
             .clist
             .get(handle)
-            .ok_or_else(|| refuse("revoked", "the key is no longer held"))?;
+            .ok_or_else(|| refuse(FaultKind::Revoked, "the key is no longer held"))?;
         let name = match v {
             Value::UserData(u) => key_name(&p.vm, u).unwrap_or_default(),
             _ => String::new(),
@@ -1657,7 +1724,7 @@ impl Kernel {
         let forwarder = self
             .keys
             .derive(target, KeyKind::Forwarder { target })
-            .map_err(|e| refuse("revoked", e.to_string()))?;
+            .map_err(|e| refuse(FaultKind::Revoked, e.to_string()))?;
         let kind = self
             .keys
             .resolve(forwarder)
@@ -1675,17 +1742,17 @@ impl Kernel {
         ));
         let p = self
             .get_mut(id)
-            .ok_or_else(|| refuse("error", "no such process"))?;
+            .ok_or_else(|| refuse(FaultKind::Error, "no such process"))?;
         let handle = p
             .clist
             .grant(forwarder)
-            .map_err(|e| refuse("error", e.to_string()))?;
+            .map_err(|e| refuse(FaultKind::Error, e.to_string()))?;
         let designated = self.keys.resolve(forwarder).cloned();
         // The holder pays for the slot and the chain of forwarders it keeps alive.
         let records = self.keys.record_bytes(forwarder);
         let p = self
             .get_mut(id)
-            .ok_or_else(|| refuse("error", "no such process"))?;
+            .ok_or_else(|| refuse(FaultKind::Error, "no such process"))?;
         let proxy = match designated {
             Some(kind) if kind.kind_name() != "process" => {
                 gateway::make_gateway_key(&mut p.vm, handle, &kind, &name, records)
@@ -1697,16 +1764,16 @@ impl Kernel {
             Err(_) => {
                 p.clist.drop(handle);
                 let _ = self.keys.release(forwarder);
-                return Err(refuse("memory", "not enough memory"));
+                return Err(refuse(FaultKind::Memory, "not enough memory"));
             }
         };
         let revoke_id =
             p.vm.natives()
                 .id_of("process.revoke")
-                .ok_or_else(|| refuse("error", "no revoke native"))?;
+                .ok_or_else(|| refuse(FaultKind::Error, "no revoke native"))?;
         let revoke =
             p.vm.native_value(revoke_id, vec![proxy])
-                .map_err(|_| refuse("memory", "not enough memory"))?;
+                .map_err(|_| refuse(FaultKind::Memory, "not enough memory"))?;
         Ok(Answer::Values(vec![proxy, revoke]))
     }
 
@@ -1714,14 +1781,14 @@ impl Kernel {
     fn revoke(&mut self, id: ProcessId) -> Result<Answer, Refusal> {
         let p = self
             .get(id)
-            .ok_or_else(|| refuse("error", "no such process"))?;
+            .ok_or_else(|| refuse(FaultKind::Error, "no such process"))?;
         let v = p.vm.trap_upvalues().first().copied().unwrap_or(Value::Nil);
-        let handle =
-            key_handle(&p.vm, v).ok_or_else(|| refuse("error", "broken revoke function"))?;
+        let handle = key_handle(&p.vm, v)
+            .ok_or_else(|| refuse(FaultKind::Error, "broken revoke function"))?;
         let key = p
             .clist
             .get(handle)
-            .ok_or_else(|| refuse("revoked", "the key is no longer held"))?;
+            .ok_or_else(|| refuse(FaultKind::Revoked, "the key is no longer held"))?;
         let kind = self
             .keys
             .resolve(key)
@@ -1731,7 +1798,7 @@ impl Kernel {
             let dead = self
                 .keys
                 .revoke(key)
-                .map_err(|e| refuse("error", e.to_string()))?;
+                .map_err(|e| refuse(FaultKind::Error, e.to_string()))?;
             // The host closes what only revoked keys reached (sockets, listeners, files).
             // The forwarder's target is not among them: it lives on for its other holders.
             for k in dead {
@@ -1768,7 +1835,7 @@ impl Kernel {
             ),
             _ => {
                 return Err(refuse(
-                    "error",
+                    FaultKind::Error,
                     "bad argument #1 to 'import' (module name expected)",
                 ))
             }
@@ -1804,18 +1871,18 @@ impl Kernel {
         let proxy = self
             .get(parent)
             .and_then(|p| p.vm.natives().id_of("process.proxy"))
-            .ok_or_else(|| refuse("error", "no proxy native"))?;
+            .ok_or_else(|| refuse(FaultKind::Error, "no proxy native"))?;
         let meter = self
             .get(parent)
             .map(|p| p.fuel)
-            .ok_or_else(|| refuse("error", "no such process"))?;
+            .ok_or_else(|| refuse(FaultKind::Error, "no such process"))?;
         let Some(mut c) = self
             .slots
             .get_mut(child_index(child))
             .and_then(|s| s.process.take())
         else {
             forget(self);
-            return Err(refuse("killed", "the module's process is gone"));
+            return Err(refuse(FaultKind::Killed, "the module's process is gone"));
         };
         let exported = c.results.first().copied().unwrap_or(Value::Nil);
         let base = exports_len(&mut c.vm);
@@ -1864,11 +1931,16 @@ impl Kernel {
             }
             Err(e) => {
                 forget(self);
-                Err(refuse("error", e.to_string()))
+                Err(refuse(FaultKind::Error, e.to_string()))
             }
             Ok(values) => {
                 forget(self);
-                kept.map_err(|_| refuse("memory", "not enough memory in the module's process"))?;
+                kept.map_err(|_| {
+                    refuse(
+                        FaultKind::Memory,
+                        "not enough memory in the module's process",
+                    )
+                })?;
                 Ok(Answer::Values(values))
             }
         }
@@ -1886,7 +1958,7 @@ impl Kernel {
         key: Value,
     ) -> Result<Answer, Refusal> {
         let r = self.call_answer(id, callee, key);
-        if matches!(&r, Err(e) if e.kind == SUSPEND) {
+        if matches!(&r, Err(e) if e.is_unpaid()) {
             if let Some(p) = self.get_mut(id) {
                 p.calling = Some(callee);
             }
@@ -1918,7 +1990,9 @@ impl Kernel {
                 }
                 self.wait_on(id, callee, key)
             }
-            (false, _, State::Done) => Err(refuse("error", "the answer to the call was lost")),
+            (false, _, State::Done) => {
+                Err(refuse(FaultKind::Error, "the answer to the call was lost"))
+            }
             (false, _, _) => self.wait_on(id, callee, key),
         }
     }
@@ -1938,28 +2012,24 @@ impl Kernel {
                 self.copy_to(callee, &values, id).map(Answer::Values)
             }
             crate::process::Reply::Error { message, value } => {
-                let kind = if message == "not enough memory" {
-                    "memory"
-                } else {
-                    "error"
-                };
+                let kind = error_kind(&message);
                 // The error value itself, when it can cross.
                 let value = match kind {
-                    "error" => self
+                    FaultKind::Error => self
                         .copy_to(callee, &[value], id)
                         .ok()
                         .and_then(|v| v.first().copied()),
                     _ => None,
                 };
                 Err(Refusal {
-                    kind,
+                    kind: kind.into(),
                     message,
                     process: Some(key),
                     value,
                 })
             }
         };
-        if matches!(&answer, Err(e) if e.kind == SUSPEND) {
+        if matches!(&answer, Err(e) if e.is_unpaid()) {
             return answer;
         }
         if let Some(c) = self.get_mut(callee) {
@@ -2045,11 +2115,7 @@ impl Kernel {
                     _ => "the process failed".into(),
                 };
                 // A memory error nobody caught is the child's memory budget running out.
-                let kind = if message == "not enough memory" {
-                    "memory"
-                } else {
-                    "error"
-                };
+                let kind = error_kind(&message);
                 // The error value itself, when it can cross (a function or a coroutine in it
                 // cannot: then the fault has only the message).
                 let error = self
@@ -2057,14 +2123,14 @@ impl Kernel {
                     .map(|c| c.results.clone())
                     .unwrap_or_default();
                 let value = match error.first() {
-                    Some(_) if kind == "error" => self
+                    Some(_) if kind == FaultKind::Error => self
                         .copy_to(child, &error[..1], id)
                         .ok()
                         .and_then(|v| v.first().copied()),
                     _ => None,
                 };
                 Err(Refusal {
-                    kind,
+                    kind: kind.into(),
                     message,
                     process: Some(key),
                     value,
@@ -2086,14 +2152,14 @@ impl Kernel {
                     _ => format!("process '{name}' is suspended"),
                 };
                 Err(Refusal {
-                    kind: "fuel",
+                    kind: FaultKind::Fuel.into(),
                     message,
                     process: Some(key),
                     value: None,
                 })
             }
             State::Killed => Err(Refusal {
-                kind: "killed",
+                kind: FaultKind::Killed.into(),
                 message: "the process was killed".into(),
                 process: Some(key),
                 value: None,
@@ -2110,7 +2176,7 @@ fn callee_function(c: &mut crate::process::Process, function: &Callee) -> Result
         Callee::Export(i) => {
             let k =
                 c.vm.intern(EXPORTS)
-                    .map_err(|_| refuse("memory", "not enough memory"))?;
+                    .map_err(|_| refuse(FaultKind::Memory, "not enough memory"))?;
             match c.vm.raw_get(c.vm.registry, k) {
                 Value::Table(t) => c.vm.raw_get(t, Value::Int(*i)),
                 _ => Value::Nil,
@@ -2123,7 +2189,7 @@ fn callee_function(c: &mut crate::process::Process, function: &Callee) -> Result
             Callee::Export(i) => format!("export #{i}"),
         };
         return Err(refuse(
-            "error",
+            FaultKind::Error,
             format!("process '{}' has no function '{}'", c.name, what),
         ));
     }

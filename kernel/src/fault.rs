@@ -1,0 +1,79 @@
+//! Fault kinds: why a request was refused or a child stopped short, as a process hears it.
+//!
+//! A fault reaches Lua as a table `{kind = …, message = …, process = key, value = v}`
+//! (DESIGN, "Faults"). `FaultKind` is the one list of kinds: the table's `kind` string comes
+//! from [`FaultKind::name`], and everything that decides by kind (the shell's exit code, what
+//! a waiter hears) matches on the enum, never on the text of a message.
+
+/// The kind of a fault.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
+pub enum FaultKind {
+    /// An error raised in a child (or in a call into one), or a request that is malformed.
+    Error,
+    /// A fuel meter on the chain ran dry.
+    Fuel,
+    /// A memory budget could not hold what was asked.
+    Memory,
+    /// The key designates a process that was killed (or is gone).
+    Killed,
+    /// The key lacks a right the request needs, or the request reaches outside its scope.
+    Denied,
+    /// The key (or one it was derived from) was revoked.
+    Revoked,
+    /// The request could never be answered (a wait on itself, a cycle of waits).
+    Deadlock,
+}
+
+impl FaultKind {
+    /// Every kind, in declaration order.
+    pub const ALL: &'static [FaultKind] = &[
+        FaultKind::Error,
+        FaultKind::Fuel,
+        FaultKind::Memory,
+        FaultKind::Killed,
+        FaultKind::Denied,
+        FaultKind::Revoked,
+        FaultKind::Deadlock,
+    ];
+
+    /// The `kind` field of the fault table.
+    pub const fn name(self) -> &'static str {
+        match self {
+            FaultKind::Error => "error",
+            FaultKind::Fuel => "fuel",
+            FaultKind::Memory => "memory",
+            FaultKind::Killed => "killed",
+            FaultKind::Denied => "denied",
+            FaultKind::Revoked => "revoked",
+            FaultKind::Deadlock => "deadlock",
+        }
+    }
+
+    /// The kind a `kind` string names.
+    pub fn from_name(name: &str) -> Option<FaultKind> {
+        FaultKind::ALL.iter().copied().find(|k| k.name() == name)
+    }
+}
+
+impl std::fmt::Display for FaultKind {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_are_distinct_and_read_back() {
+        for &k in FaultKind::ALL {
+            assert_eq!(FaultKind::from_name(k.name()), Some(k));
+        }
+        let mut names: Vec<&str> = FaultKind::ALL.iter().map(|k| k.name()).collect();
+        names.sort_unstable();
+        names.dedup();
+        assert_eq!(names.len(), FaultKind::ALL.len());
+        assert_eq!(FaultKind::from_name("suspend"), None);
+    }
+}
