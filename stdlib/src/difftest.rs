@@ -6,7 +6,11 @@
 //! compares line by line. Without `lua5.4` the tests pass vacuously (and say so).
 // Tests talk to the reference interpreter and write scratch files: the rules against
 // ambient authority in clippy.toml are for the library code, not for its tests.
-#![allow(clippy::disallowed_methods)]
+#![allow(
+    clippy::disallowed_methods,
+    clippy::disallowed_types,
+    clippy::disallowed_macros
+)]
 
 use crate::format::format;
 use crate::pack::{pack, packsize, unpack, Value};

@@ -3,7 +3,11 @@
 //! input and deep nesting.
 // Tests talk to the reference interpreter and write scratch files: the rules against
 // ambient authority in clippy.toml are for the library code, not for its tests.
-#![allow(clippy::disallowed_methods)]
+#![allow(
+    clippy::disallowed_methods,
+    clippy::disallowed_types,
+    clippy::disallowed_macros
+)]
 
 use super::*;
 use std::path::PathBuf;
