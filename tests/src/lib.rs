@@ -1,4 +1,5 @@
 //! Helpers shared by Tessera's integration tests.
+#![forbid(unsafe_code)]
 
 /// What running a script produced: everything it printed, and the uncaught error, if any.
 pub struct Outcome {
