@@ -2,7 +2,8 @@
 //! the `__close` handlers see, what stderr shows (`lua.c`'s message handler: traceback appended
 //! to strings and numbers, `__tostring` used for other values) and the exit status. Each script
 //! in `tests/top_level/` runs through both; stdout, stderr (with the program name `lua5.4:`
-//! read as `tessera:`) and the status must agree. Without `lua5.4` the test passes vacuously.
+//! read as `tessera:`) and the status must agree. Without `lua5.4` the test fails, unless
+//! `TESSERA_SKIP_LUA_DIFF=1` says to skip it on purpose.
 //!
 //! These are the regression scripts of a host hang (an error unwinding through a pending
 //! `<close>` to the top looped forever) and of error objects printed without their
@@ -34,6 +35,36 @@ fn run(program: &str, args: &[&str], script: &Path) -> Option<Output> {
         .ok()
 }
 
+/// The variable that skips the comparison on purpose when `lua5.4` is missing.
+const SKIP_LUA_DIFF: &str = "TESSERA_SKIP_LUA_DIFF";
+
+/// What the test does when lua5.4 does not run: it must never pass without comparing, so this
+/// panics, unless `TESSERA_SKIP_LUA_DIFF=1` asks to skip on purpose (then it says so).
+fn lua_missing(skip: bool) {
+    if skip {
+        eprintln!("lua5.4 does not run and {SKIP_LUA_DIFF}=1: comparison skipped");
+        return;
+    }
+    panic!(
+        "lua5.4 does not run: this test compares tessera with it and cannot pass without it. \
+         Install the lua5.4 package (apt-get install lua5.4), or set {SKIP_LUA_DIFF}=1 to skip \
+         it on purpose."
+    )
+}
+
+#[test]
+fn a_missing_lua_fails_loudly_unless_skipped_on_purpose() {
+    let failed = std::panic::catch_unwind(|| lua_missing(false));
+    let payload = failed.expect_err("a missing lua5.4 must fail the test");
+    let message = payload
+        .downcast_ref::<String>()
+        .cloned()
+        .unwrap_or_default();
+    assert!(message.contains("lua5.4 package"), "{message}");
+    assert!(message.contains("TESSERA_SKIP_LUA_DIFF=1"), "{message}");
+    lua_missing(true);
+}
+
 fn text(bytes: &[u8]) -> String {
     String::from_utf8_lossy(bytes).into_owned()
 }
@@ -44,8 +75,7 @@ fn uncaught_errors_end_a_run_as_they_end_lua() {
     let mut compared = 0;
     for script in scripts() {
         let Some(reference) = run("lua5.4", &[], &script) else {
-            eprintln!("lua5.4 is not installed: nothing to compare against");
-            return;
+            return lua_missing(std::env::var_os(SKIP_LUA_DIFF).is_some_and(|v| v == "1"));
         };
         let ours = run(
             env!("CARGO_BIN_EXE_tessera"),

@@ -3,10 +3,15 @@
 //! When `lua5.4` is on the PATH, each test generates hundreds of random cases with a seeded
 //! xorshift generator, runs them all through `lua5.4` in one script (each call under `pcall`,
 //! every result encoded as text), runs the same cases through this crate's engines, and
-//! compares line by line. Without `lua5.4` the tests pass vacuously (and say so).
+//! compares line by line. Without `lua5.4` the tests fail, unless `TESSERA_SKIP_LUA_DIFF=1`
+//! says to skip them on purpose.
 // Tests talk to the reference interpreter and write scratch files: the rules against
 // ambient authority in clippy.toml are for the library code, not for its tests.
-#![allow(clippy::disallowed_methods)]
+#![allow(
+    clippy::disallowed_methods,
+    clippy::disallowed_types,
+    clippy::disallowed_macros
+)]
 
 use crate::format::format;
 use crate::pack::{pack, packsize, unpack, Value};
@@ -111,18 +116,39 @@ fn enc_float(f: f64) -> String {
     format!("f{}", hex(&f.to_le_bytes()))
 }
 
-/// Runs a script through lua5.4, or `None` when there is no lua5.4.
+/// The variable that skips the differential tests on purpose when `lua5.4` is missing.
+const SKIP_LUA_DIFF: &str = "TESSERA_SKIP_LUA_DIFF";
+
+/// What a differential test does when lua5.4 does not run: a test must never pass without
+/// comparing, so this panics, unless `TESSERA_SKIP_LUA_DIFF=1` asks to skip on purpose (then
+/// it says so and returns `None`).
+fn lua_missing(name: &str, skip: bool) -> Option<Vec<String>> {
+    if skip {
+        eprintln!("lua5.4 does not run and {SKIP_LUA_DIFF}=1: differential test {name} skipped");
+        return None;
+    }
+    panic!(
+        "lua5.4 does not run: differential test {name} compares with it and cannot pass \
+         without it. Install the lua5.4 package (apt-get install lua5.4), or set \
+         {SKIP_LUA_DIFF}=1 to skip it on purpose."
+    )
+}
+
+/// Runs a script through lua5.4; `None` only when lua5.4 is missing and the differential
+/// tests are skipped on purpose (see `lua_missing`).
 fn run_lua(name: &str, script: &str) -> Option<Vec<String>> {
     let path = std::env::temp_dir().join(format!(
         "tessera-difftest-{}-{name}.lua",
         std::process::id()
     ));
-    std::fs::write(&path, script).ok()?;
+    std::fs::write(&path, script).expect("the scratch script is written");
     let out = Command::new("lua5.4").arg(&path).output();
     let _ = std::fs::remove_file(&path);
     let Ok(out) = out else {
-        eprintln!("lua5.4 not found: differential test {name} skipped");
-        return None;
+        return lua_missing(
+            name,
+            std::env::var_os(SKIP_LUA_DIFF).is_some_and(|v| v == "1"),
+        );
     };
     assert!(
         out.status.success(),
@@ -717,4 +743,17 @@ fn no_panics_on_random_input() {
         let _ = packsize::<()>(&pf);
         let _ = unpack(&pf, &s, r.below(40) as i64 - 20, &mut free);
     }
+}
+
+#[test]
+fn a_missing_lua_fails_loudly_unless_skipped_on_purpose() {
+    let failed = std::panic::catch_unwind(|| lua_missing("probe", false));
+    let payload = failed.expect_err("a missing lua5.4 must fail the test");
+    let message = payload
+        .downcast_ref::<String>()
+        .cloned()
+        .unwrap_or_default();
+    assert!(message.contains("lua5.4 package"), "{message}");
+    assert!(message.contains("TESSERA_SKIP_LUA_DIFF=1"), "{message}");
+    assert_eq!(lua_missing("probe", true), None);
 }

@@ -1,4 +1,5 @@
 //! Helpers shared by Tessera's integration tests.
+#![forbid(unsafe_code)]
 
 /// What running a script produced: everything it printed, and the uncaught error, if any.
 pub struct Outcome {
@@ -84,14 +85,42 @@ impl Rng {
     }
 }
 
-/// Whether the reference interpreter `lua5.4` can be run.
+/// The variable that skips the differential tests on purpose when `lua5.4` is missing.
+pub const SKIP_LUA_DIFF: &str = "TESSERA_SKIP_LUA_DIFF";
+
+/// Whether the reference interpreter `lua5.4` can be run (see `reference_available`).
 pub fn lua_available() -> bool {
-    std::process::Command::new("lua5.4")
+    reference_available("lua5.4")
+}
+
+/// Whether `program` (from the `lua5.4` package) runs. A differential test must never pass
+/// without comparing: when it does not run, this panics, unless `TESSERA_SKIP_LUA_DIFF=1`
+/// asks to skip the comparison on purpose (then it says so and returns false).
+pub fn reference_available(program: &str) -> bool {
+    let runs = std::process::Command::new(program)
         .arg("-v")
         .stdout(std::process::Stdio::null())
         .stderr(std::process::Stdio::null())
         .status()
-        .is_ok_and(|s| s.success())
+        .is_ok_and(|s| s.success());
+    runs || reference_missing(
+        program,
+        std::env::var_os(SKIP_LUA_DIFF).is_some_and(|v| v == "1"),
+    )
+}
+
+/// What a differential test does when `program` does not run: skip when `skip` (returns
+/// false), otherwise panic with a message naming the package and the variable.
+pub fn reference_missing(program: &str, skip: bool) -> bool {
+    if skip {
+        eprintln!("{program} does not run and {SKIP_LUA_DIFF}=1: differential test skipped");
+        return false;
+    }
+    panic!(
+        "{program} does not run: the differential tests compare Tessera with it and cannot \
+         pass without it. Install the lua5.4 package (apt-get install lua5.4), or set \
+         {SKIP_LUA_DIFF}=1 to skip them on purpose."
+    )
 }
 
 /// Builds the VM of every process of a test kernel: the standard library, a fixed hash seed.
@@ -171,4 +200,33 @@ pub fn run_root(src: &str, fuel: u64) -> (String, kernel::process::Kernel) {
     let (mut k, root, out) = root_process(src, fuel);
     let text = finish_root(&mut k, root, &out);
     (text, k)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_missing_reference_fails_loudly_unless_skipped_on_purpose() {
+        let failed = std::panic::catch_unwind(|| reference_missing("lua5.4", false));
+        let payload = failed.expect_err("a missing lua5.4 must fail the test");
+        let message = payload
+            .downcast_ref::<String>()
+            .cloned()
+            .unwrap_or_default();
+        assert!(message.contains("lua5.4 package"), "{message}");
+        assert!(message.contains("TESSERA_SKIP_LUA_DIFF=1"), "{message}");
+        assert!(!reference_missing("lua5.4", true));
+    }
+
+    #[test]
+    fn a_program_that_does_not_run_is_missing() {
+        let skip = std::env::var_os(SKIP_LUA_DIFF).is_some_and(|v| v == "1");
+        let r = std::panic::catch_unwind(|| reference_available("tessera-no-such-program"));
+        if skip {
+            assert!(matches!(r, Ok(false)));
+        } else {
+            assert!(r.is_err(), "a missing reference program must fail the test");
+        }
+    }
 }

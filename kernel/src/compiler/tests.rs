@@ -1,21 +1,64 @@
-//! Compiler tests: listings compared with `luac5.4 -l -l` (when installed), error messages
-//! compared with `lua5.4` (when installed) and with fixed expectations, robustness on random
-//! input and deep nesting.
+//! Compiler tests: listings compared with `luac5.4 -l -l`, error messages compared with
+//! `lua5.4` and with fixed expectations, robustness on random input and deep nesting. Without
+//! the lua5.4 package the comparisons fail, unless `TESSERA_SKIP_LUA_DIFF=1` says to skip them
+//! on purpose.
 // Tests talk to the reference interpreter and write scratch files: the rules against
 // ambient authority in clippy.toml are for the library code, not for its tests.
-#![allow(clippy::disallowed_methods)]
+#![allow(
+    clippy::disallowed_methods,
+    clippy::disallowed_types,
+    clippy::disallowed_macros
+)]
 
 use super::*;
 use std::path::PathBuf;
 use std::process::Command;
 
-fn tool(name: &str) -> Option<PathBuf> {
-    let out = Command::new(name).arg("-v").output().ok()?;
-    if out.status.success() {
-        Some(PathBuf::from(name))
-    } else {
-        None
+/// The variable that skips the comparisons on purpose when the lua5.4 package is missing.
+const SKIP_LUA_DIFF: &str = "TESSERA_SKIP_LUA_DIFF";
+
+/// The reference program `name` (from the lua5.4 package) if it runs. A comparison must never
+/// pass without comparing, so a missing one panics, unless `TESSERA_SKIP_LUA_DIFF=1` asks to
+/// skip on purpose (then `None`).
+fn reference(name: &str) -> Option<PathBuf> {
+    let runs = Command::new(name)
+        .arg("-v")
+        .output()
+        .is_ok_and(|out| out.status.success());
+    if runs {
+        return Some(PathBuf::from(name));
     }
+    reference_missing(
+        name,
+        std::env::var_os(SKIP_LUA_DIFF).is_some_and(|v| v == "1"),
+    )
+}
+
+/// What a comparison does when `name` does not run: `None` when `skip`, otherwise a panic
+/// naming the package and the variable.
+fn reference_missing(name: &str, skip: bool) -> Option<PathBuf> {
+    if skip {
+        eprintln!("{name} does not run and {SKIP_LUA_DIFF}=1: comparison skipped");
+        return None;
+    }
+    panic!(
+        "{name} does not run: this test compares the compiler with it and cannot pass without \
+         it. Install the lua5.4 package (apt-get install lua5.4), or set {SKIP_LUA_DIFF}=1 to \
+         skip it on purpose."
+    )
+}
+
+#[test]
+fn a_missing_reference_fails_loudly_unless_skipped_on_purpose() {
+    let failed = std::panic::catch_unwind(|| reference_missing("luac5.4", false));
+    let payload = failed.expect_err("a missing luac5.4 must fail the test");
+    let message = payload
+        .downcast_ref::<String>()
+        .cloned()
+        .unwrap_or_default();
+    assert!(message.contains("lua5.4 package"), "{message}");
+    assert!(message.contains("TESSERA_SKIP_LUA_DIFF=1"), "{message}");
+    assert_eq!(reference_missing("luac5.4", true), None);
 }
 
 /// Replaces `0x…` addresses by a fixed token, so listings from different processes compare.
@@ -70,8 +113,7 @@ pub(super) fn our_listing(name: &str, src: &str) -> String {
 }
 
 fn compare_with_luac(programs: &[(&str, &str)]) {
-    let Some(luac) = tool("luac5.4") else {
-        eprintln!("note: luac5.4 not installed; listing comparison skipped");
+    let Some(luac) = reference("luac5.4") else {
         return;
     };
     let mut failures = Vec::new();
@@ -255,8 +297,7 @@ fn our_load_message(src: &str) -> String {
 
 #[test]
 fn error_messages_match_lua() {
-    let Some(lua) = tool("lua5.4") else {
-        eprintln!("note: lua5.4 not installed; error message comparison skipped");
+    let Some(lua) = reference("lua5.4") else {
         return;
     };
     let mut failures = Vec::new();
@@ -483,8 +524,7 @@ fn random_token_soup_never_panics() {
 /// unusual but valid programs.
 #[test]
 fn random_valid_programs_match_luac() {
-    if tool("luac5.4").is_none() {
-        eprintln!("note: luac5.4 not installed; random listing comparison skipped");
+    if reference("luac5.4").is_none() {
         return;
     }
     const STMTS: &[&str] = &[
