@@ -353,10 +353,17 @@ impl Kernel {
         let args: Vec<Value> = p.vm.trap_args().to_vec();
         let answer = match name {
             "spawn" => self.spawn(id, &args),
-            "process.status" => self.with_child(id, &args, |k, _, c| {
-                let state = k.get(c).map(|p| p.state.name()).unwrap_or("killed");
-                Ok(vec![k.string(id, state.as_bytes())?])
-            }),
+            "process.status" => {
+                let key = args.first().copied().unwrap_or(Value::Nil);
+                let state = match self.resolve(id, key) {
+                    Ok(c) => Ok(self.get(c).map(|p| p.state.name()).unwrap_or("killed")),
+                    // A killed process still has a state to report (DESIGN, "Process
+                    // lifecycle"); only `status` answers instead of faulting.
+                    Err(r) if r.kind == Refused::Fault(FaultKind::Killed) => Ok("killed"),
+                    Err(r) => Err(r),
+                };
+                state.and_then(|s| Ok(Answer::Values(vec![self.string(id, s.as_bytes())?])))
+            }
             "process.usage" => self.with_child(id, &args, |k, _, c| k.usage(id, c)),
             "process.refuel" => self.with_child(id, &args, |k, args, c| {
                 let n = match args.get(1) {
