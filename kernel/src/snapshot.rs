@@ -108,6 +108,14 @@ struct KeyEntry {
     revoked: bool,
 }
 
+/// Budgets a restorer gives the restored root in place of the recorded ones: `fuel` more units
+/// to spend from where it stopped, `memory` its memory limit in bytes.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Budgets {
+    pub fuel: Option<u64>,
+    pub memory: Option<u64>,
+}
+
 /// A process as written: ids of processes and keys are indices into the snapshot's lists.
 #[derive(Serialize)]
 struct ProcessOut<'a> {
@@ -473,6 +481,18 @@ impl Kernel {
         bytes: &[u8],
         fill: &dyn Fn(&Hole) -> Option<KeyId>,
     ) -> Result<ProcessId, SnapshotError> {
+        self.restore_within(parent, bytes, fill, Budgets::default())
+    }
+
+    /// `restore`, with the restored root's budgets set by the restorer (`budgets`) instead of
+    /// those the snapshot recorded.
+    pub fn restore_within(
+        &mut self,
+        parent: ProcessId,
+        bytes: &[u8],
+        fill: &dyn Fn(&Hole) -> Option<KeyId>,
+        budgets: Budgets,
+    ) -> Result<ProcessId, SnapshotError> {
         let natives = self
             .get(parent)
             .ok_or(SnapshotError::NoProcess)?
@@ -486,10 +506,20 @@ impl Kernel {
             return Err(SnapshotError::Memory { needed, allowed });
         }
         // Arena slots are charged as they are decoded (`heap::decode_budget`).
-        let image =
+        let mut image =
             crate::heap::decode_budget::with(allowed.min(usize::MAX as u64) as usize, || {
                 decode(bytes)
             })?;
+        if let Some(root) = image.processes.first_mut() {
+            // What the restorer gives replaces what the snapshot recorded (and is checked the
+            // same way: the heaps must fit the memory limit).
+            if let Some(fuel) = budgets.fuel {
+                root.fuel.1 = root.fuel.0.saturating_add(fuel);
+            }
+            if let Some(memory) = budgets.memory {
+                root.memory_limit = memory;
+            }
+        }
         if image.natives.len() != natives.len()
             || image
                 .natives

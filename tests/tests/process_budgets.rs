@@ -73,9 +73,9 @@ fn two_processes_waiting_for_each_other_fault_only_the_one_closing_the_cycle() {
         -- Each gets the other's key, spins (fuel slices, not time) so that both are under way,
         -- then waits for the other's chunk.
         local a, b
-        local body = "local peer = caps.peer() for i = 1, 3e6 do end local ok, e = pcall(peer.wait, peer) return caps.me, ok, type(e) == 'table' and e.kind or 'ok'"
-        a = spawn(body, {name = "a", caps = {me = "a", peer = function() return b end}})
-        b = spawn(body, {name = "b", caps = {me = "b", peer = function() return a end}})
+        local body = "local peer = caps.peer() for i = 1, 3e6 do end local ok, e = pcall(peer.wait, peer) return caps.me(), ok, type(e) == 'table' and e.kind or 'ok'"
+        a = spawn(body, {name = "a", caps = {me = function() return "a" end, peer = function() return b end}})
+        b = spawn(body, {name = "b", caps = {me = function() return "b" end, peer = function() return a end}})
         local r = {}
         for _, p in ipairs({a, b}) do
             local who, ok, kind = p:wait()
@@ -214,7 +214,7 @@ fn ended_processes_nobody_can_reach_are_reaped() {
         -- Held keys keep their processes (done, failed, or still running children of a done one).
         local kept = spawn("return 'kept'")
         local bad = spawn("error('bad')")
-        local parent = spawn("local c = spawn('function f() return 1 end') c:wait() caps.box.c = c return 1", {caps = {box = {}}})
+        local parent = spawn("local c = spawn('function f() return 1 end') c:wait() box = {c = c} return 1")
         kept:wait() pcall(bad.wait, bad) parent:wait()
         collectgarbage() collectgarbage()
         print(kept:wait(), select(2, pcall(bad.wait, bad)).kind, kept:status())

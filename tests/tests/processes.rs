@@ -227,7 +227,7 @@ fn keys_cross_as_keys_and_a_library_has_only_what_it_was_given() {
         r#"
         local a = spawn("function hello(x) return 'hello ' .. x end", {name = "a"})
         a:wait()
-        local b = spawn("return caps.friend:call('hello', 'from b'), caps.n", {name = "b", caps = {friend = a, n = 5}})
+        local b = spawn("return caps.friend:call('hello', 'from b'), caps.n", {name = "b", caps = {friend = a}})
         print(b:wait())
         local snoop = spawn("return caps.friend, type(spawn), type(io)", {name = "snoop"})
         print(snoop:wait())
@@ -246,7 +246,7 @@ fn keys_cross_as_keys_and_a_library_has_only_what_it_was_given() {
         100_000_000,
     );
     let lines: Vec<&str> = out.lines().collect();
-    assert_eq!(lines[0], "hello from b\t5");
+    assert_eq!(lines[0], "hello from b\tnil");
     // A process spawned without keys has none: `caps` is empty and there is no `io`.
     assert_eq!(lines[1], "nil\tfunction\tnil");
     assert_eq!(lines[2], "process: a\thello via e");
@@ -525,7 +525,7 @@ fn callers_of_a_busy_library_each_get_their_own_answer() {
         local clients = {}
         for c = 1, 3 do
             clients[c] = spawn([[
-                local lib, me = caps.lib, caps.me
+                local lib, me = caps.lib, caps.me()
                 local seen = 0
                 for i = 1, 50 do
                     local who = lib:call("bump", me)
@@ -537,7 +537,7 @@ fn callers_of_a_busy_library_each_get_their_own_answer() {
                     end
                 end
                 return seen
-            ]], {name = "client" .. c, caps = {lib = lib, me = c}})
+            ]], {name = "client" .. c, caps = {lib = lib, me = function() return c end}})
         end
         for c = 1, 3 do print(clients[c]:wait()) end
         print(lib:status(), lib:call("bump", "me"))
@@ -584,4 +584,43 @@ fn an_answer_waits_for_its_caller_to_be_refuelled() {
     assert_eq!(lines[2], "1", "{out}");
     assert!(lines[3].starts_with("false\t"), "{out}");
     assert_eq!(lines[4], "false\terror\tdeadlock", "{out}");
+}
+
+/// `spawn`, `import` and `restore` refuse options they do not know (a typo must not pass for
+/// a budget) and `caps` entries that are not authority; `restore` honours `fuel` and
+/// `memory`.
+#[test]
+fn options_are_checked_and_restore_takes_budgets() {
+    let (out, _) = run_root(
+        r#"
+        print(pcall(spawn, "return 1", {nmae = "typo"}))
+        print(pcall(spawn, "return 1", {[1] = 2}))
+        print(pcall(spawn, "return 1", "opts"))
+        print(pcall(spawn, "return 1", {caps = {me = "a"}}))
+        print(pcall(spawn, "return 1", {caps = {f = print, k = spawn("return 2")}}))
+        print(pcall(import, "json", {colour = 1}))
+        local lib = spawn("function f() return 1 end", {name = "lib", fuel = 1000000})
+        lib:wait()
+        local snap = lib:snapshot()
+        print(pcall(restore, snap, {name = "x"}))
+        local c = restore(snap, {fuel = 500, memory = "2M"})
+        local u = c:usage()
+        print(u.fuel_limit - u.fuel_used, u.memory_limit, c:call("f"))
+        local ok, e = pcall(restore, snap, {memory = 1000})
+        print(ok, e.kind)
+        "#,
+        1_000_000_000,
+    );
+    assert_eq!(
+        out,
+        "false\terror: unknown option 'nmae' to 'spawn' (options are name, fuel, memory, handles, caps)\n\
+         false\terror: unknown option of type number to 'spawn' (options are name, fuel, memory, handles, caps)\n\
+         false\terror: bad argument #2 to 'spawn' (table of options expected, got string)\n\
+         false\terror: bad option 'caps': entry 'me' is a string (only keys and functions can be given)\n\
+         true\tprocess: child\n\
+         false\terror: unknown option 'colour' to 'import' (options are name, fuel, memory, handles, caps)\n\
+         false\terror: unknown option 'name' to 'restore' (options are fuel, memory, handles, caps)\n\
+         500\t2097152\t1\n\
+         false\tmemory\n"
+    );
 }

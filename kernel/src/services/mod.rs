@@ -342,6 +342,131 @@ fn key_handle(vm: &Vm, v: Value) -> Option<SlotHandle> {
     payload_handle(&vm.heap.userdata.try_get(u.0)?.payload)
 }
 
+/// The options of `spawn`, `import` and `restore`, checked: every key one the service knows,
+/// each value of the right shape, `caps` holding only keys and functions (authority, and
+/// nothing that could pass for it).
+#[derive(Default)]
+struct ChildOptions {
+    name: Option<String>,
+    fuel: Option<u64>,
+    memory: Option<usize>,
+    handles: Option<u64>,
+    caps: Option<crate::value::TableRef>,
+}
+
+/// The options `spawn` and `import` know.
+const SPAWN_OPTIONS: &[&str] = &["name", "fuel", "memory", "handles", "caps"];
+/// The options `restore` knows (the restored process keeps its name).
+const RESTORE_OPTIONS: &[&str] = &["fuel", "memory", "handles", "caps"];
+
+impl Kernel {
+    /// Reads `opts` (argument `position` of `service`) for process `id`, which pays for
+    /// walking the table and its `caps` before the walk.
+    fn child_options(
+        &mut self,
+        id: ProcessId,
+        opts: Option<Value>,
+        service: &str,
+        position: usize,
+        known: &[&str],
+    ) -> Result<ChildOptions, Refusal> {
+        let bad = |what: String| refuse(FaultKind::Error, what);
+        let opts = match opts {
+            None | Some(Value::Nil) => return Ok(ChildOptions::default()),
+            Some(Value::Table(t)) => t,
+            Some(other) => {
+                return Err(bad(format!(
+                    "bad argument #{position} to '{service}' (table of options expected, got {})",
+                    other.type_name()
+                )))
+            }
+        };
+        let slots = self
+            .get(id)
+            .map(|p| p.vm.heap.table(opts).entry_slots())
+            .unwrap_or(0);
+        self.charge_process(id, crate::cost::Work::Entries, slots as u64)?;
+        let p = self
+            .get(id)
+            .ok_or_else(|| refuse(FaultKind::Error, "no such process"))?;
+        let vm = &p.vm;
+        let mut entries = Vec::new();
+        vm.heap
+            .table(opts)
+            .for_each_entry(|k, v| entries.push((k, v)));
+        let mut o = ChildOptions::default();
+        let options = known.join(", ");
+        for (k, v) in entries {
+            let key = vm
+                .str_bytes(k)
+                .map(|b| String::from_utf8_lossy(b).into_owned());
+            let Some(key) = key.filter(|k| known.contains(&k.as_str())) else {
+                let shown = match vm.str_bytes(k) {
+                    Some(b) => format!("'{}'", String::from_utf8_lossy(b)),
+                    None => format!("of type {}", k.type_name()),
+                };
+                return Err(bad(format!(
+                    "unknown option {shown} to '{service}' (options are {options})"
+                )));
+            };
+            match (key.as_str(), v) {
+                ("name", Value::Str(s)) => {
+                    o.name = Some(String::from_utf8_lossy(vm.heap.str(s)).into_owned())
+                }
+                ("name", _) => return Err(bad("bad option 'name' (string expected)".into())),
+                ("fuel", Value::Int(n)) if n >= 0 => o.fuel = Some(n as u64),
+                ("fuel", Value::Float(f)) if f >= 0.0 => o.fuel = Some(f as u64),
+                ("fuel", _) => {
+                    return Err(bad(
+                        "bad option 'fuel' (non-negative number expected)".into()
+                    ))
+                }
+                ("memory", Value::Int(n)) if n > 0 => o.memory = Some(n as usize),
+                ("memory", Value::Str(s)) if parse_size(vm.heap.str(s)).is_some() => {
+                    o.memory = parse_size(vm.heap.str(s))
+                }
+                ("memory", _) => {
+                    return Err(bad(
+                        "bad option 'memory' (a size such as 16M expected)".into()
+                    ))
+                }
+                ("handles", v) => o.handles = handles_option(v)?,
+                ("caps", Value::Table(t)) => o.caps = Some(t),
+                ("caps", _) => {
+                    return Err(bad("bad option 'caps' (table of keys expected)".into()))
+                }
+                _ => {}
+            }
+        }
+        if let Some(caps) = o.caps {
+            let slots = vm.heap.table(caps).entry_slots();
+            self.charge_process(id, crate::cost::Work::Entries, slots as u64)?;
+            let p = self
+                .get(id)
+                .ok_or_else(|| refuse(FaultKind::Error, "no such process"))?;
+            let vm = &p.vm;
+            let mut wrong = None;
+            vm.heap.table(caps).for_each_entry(|k, v| {
+                let authority = v.is_function() || key_handle(vm, v).is_some();
+                if !authority && wrong.is_none() {
+                    wrong = Some((k, v));
+                }
+            });
+            if let Some((k, v)) = wrong {
+                let name = match vm.str_bytes(k) {
+                    Some(b) => format!("'{}'", String::from_utf8_lossy(b)),
+                    None => format!("of type {}", k.type_name()),
+                };
+                return Err(bad(format!(
+                    "bad option 'caps': entry {name} is a {} (only keys and functions can be given)",
+                    v.type_name()
+                )));
+            }
+        }
+        Ok(o)
+    }
+}
+
 impl Kernel {
     /// Answers the trap of process `id`.
     pub(crate) fn service(&mut self, id: ProcessId) {
@@ -1042,7 +1167,8 @@ impl Kernel {
                 ))
             }
         };
-        let (_, key) = self.create_child(parent, &source, args.get(1).copied(), "child")?;
+        let (_, key) =
+            self.create_child(parent, &source, args.get(1).copied(), "child", "spawn")?;
         Ok(Answer::Values(vec![key]))
     }
 
@@ -1054,74 +1180,18 @@ impl Kernel {
         source: &[u8],
         opts: Option<Value>,
         default_name: &str,
+        service: &str,
     ) -> Result<(ProcessId, Value), Refusal> {
         let factory = self
             .factory
             .clone()
             .ok_or_else(|| refuse(FaultKind::Denied, "this kernel cannot create processes"))?;
-        let p = self
-            .get_mut(parent)
-            .ok_or_else(|| refuse(FaultKind::Error, "no such process"))?;
-        let vm = &mut p.vm;
-        let mut name = default_name.to_string();
-        let mut memory = DEFAULT_CHILD_MEMORY;
-        let mut fuel = u64::MAX / 4;
-        let mut handles = None;
-        let mut caps = Value::Nil;
-        if let Some(Value::Table(opts)) = opts {
-            let field = |vm: &mut Vm, k: &str| {
-                vm.intern(k.as_bytes())
-                    .map(|k| vm.raw_get(opts, k))
-                    .unwrap_or(Value::Nil)
-            };
-            caps = field(vm, "caps");
-            if !matches!(caps, Value::Nil | Value::Table(_)) {
-                return Err(refuse(
-                    FaultKind::Error,
-                    "bad option 'caps' (table of keys expected)",
-                ));
-            }
-            match field(vm, "name") {
-                Value::Str(s) => name = String::from_utf8_lossy(vm.heap.str(s)).into_owned(),
-                Value::Nil => {}
-                _ => {
-                    return Err(refuse(
-                        FaultKind::Error,
-                        "bad option 'name' (string expected)",
-                    ))
-                }
-            }
-            match field(vm, "fuel") {
-                Value::Int(n) if n >= 0 => fuel = n as u64,
-                Value::Float(f) if f >= 0.0 => fuel = f as u64,
-                Value::Nil => {}
-                _ => {
-                    return Err(refuse(
-                        FaultKind::Error,
-                        "bad option 'fuel' (non-negative number expected)",
-                    ))
-                }
-            }
-            handles = handles_option(field(vm, "handles"))?;
-            match field(vm, "memory") {
-                Value::Int(n) if n > 0 => memory = n as usize,
-                Value::Str(s) => {
-                    memory = parse_size(vm.heap.str(s)).ok_or_else(|| {
-                        refuse(
-                            FaultKind::Error,
-                            "bad option 'memory' (a size such as 16M expected)",
-                        )
-                    })?
-                }
-                Value::Nil => {}
-                _ => {
-                    return Err(refuse(
-                        FaultKind::Error,
-                        "bad option 'memory' (a size such as 16M expected)",
-                    ))
-                }
-            }
-        }
+        let o = self.child_options(parent, opts, service, 2, SPAWN_OPTIONS)?;
+        let name = o.name.unwrap_or_else(|| default_name.to_string());
+        let memory = o.memory.unwrap_or(DEFAULT_CHILD_MEMORY);
+        let fuel = o.fuel.unwrap_or(u64::MAX / 4);
+        let handles = o.handles;
+        let caps = o.caps.map_or(Value::Nil, Value::Table);
         // The spawner pays fuel for the spawn and for compiling the source, before either.
         self.charge_process(
             parent,
@@ -1306,45 +1376,26 @@ impl Kernel {
         // Decoding and checking read every byte and what they decode to: paid before they
         // start, at the rate measured for restoring.
         self.charge_process(id, crate::snapshot::WORK, bytes.len() as u64)?;
-        let p = self
-            .get_mut(id)
-            .ok_or_else(|| refuse(FaultKind::Error, "no such process"))?;
-        // The keys `opts.caps` names, by name.
+        let o = self.child_options(id, args.get(1).copied(), "restore", 2, RESTORE_OPTIONS)?;
+        // The keys `opts.caps` names, by name (its walk was paid above).
         let mut given: HashMap<String, crate::clist::KeyId> = HashMap::new();
-        let mut handles = None;
-        if let Some(Value::Table(opts)) = args.get(1).copied() {
-            let k =
-                p.vm.intern(b"handles")
-                    .map_err(|_| refuse(FaultKind::Memory, "not enough memory"))?;
-            handles = handles_option(p.vm.raw_get(opts, k))?;
-            let k =
-                p.vm.intern(b"caps")
-                    .map_err(|_| refuse(FaultKind::Memory, "not enough memory"))?;
-            match p.vm.raw_get(opts, k) {
-                Value::Table(caps) => {
-                    let mut key = Value::Nil;
-                    while let Ok(Some((k, v))) = p.vm.heap.table(caps).next(key) {
-                        key = k;
-                        let (Some(name), Some(handle)) = (p.vm.str_bytes(k), key_handle(&p.vm, v))
-                        else {
-                            continue;
-                        };
-                        if let Some(held) = p.clist.get(handle) {
-                            given.insert(String::from_utf8_lossy(name).into_owned(), held);
-                        }
-                    }
+        if let (Some(caps), Some(p)) = (o.caps, self.get(id)) {
+            p.vm.heap.table(caps).for_each_entry(|k, v| {
+                let (Some(name), Some(handle)) = (p.vm.str_bytes(k), key_handle(&p.vm, v)) else {
+                    return;
+                };
+                if let Some(held) = p.clist.get(handle) {
+                    given.insert(String::from_utf8_lossy(name).into_owned(), held);
                 }
-                Value::Nil => {}
-                _ => {
-                    return Err(refuse(
-                        FaultKind::Error,
-                        "bad option 'caps' (table of keys expected)",
-                    ))
-                }
-            }
+            });
         }
+        let handles = o.handles;
+        let budgets = crate::snapshot::Budgets {
+            fuel: o.fuel,
+            memory: o.memory.map(|m| m as u64),
+        };
         let root = self
-            .restore(id, &bytes, &|hole| given.get(&hole.name).copied())
+            .restore_within(id, &bytes, &|hole| given.get(&hole.name).copied(), budgets)
             .map_err(|e| match e {
                 crate::snapshot::SnapshotError::Memory { .. } => {
                     refuse(FaultKind::Memory, e.to_string())
@@ -1847,7 +1898,8 @@ impl Kernel {
                 ))
             }
         };
-        let (child, key) = self.create_child(parent, &source, args.get(1).copied(), &name)?;
+        let (child, key) =
+            self.create_child(parent, &source, args.get(1).copied(), &name, "import")?;
         if let Some(p) = self.get_mut(parent) {
             p.calling = Some(child);
             // Keep the key value alive where the collector sees it: the registry.
