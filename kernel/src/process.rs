@@ -477,17 +477,34 @@ impl Kernel {
         }
     }
 
-    /// Makes a suspended process ready again (`proc:resume()`).
+    /// Makes a suspended process ready again (`proc:resume()`), and with it every process
+    /// that was stopped because its meter ran dry (they carry on where they stood).
     pub fn resume(&mut self, id: ProcessId) -> bool {
         match self.get_mut(id) {
             Some(p) if p.state == State::Suspended => {
                 p.state = State::Ready;
                 p.fault = None;
                 self.enqueue(id);
-                true
             }
-            _ => false,
+            _ => return false,
         }
+        for index in 0..self.slots.len() {
+            let Some(other) = self.id_at(index) else {
+                continue;
+            };
+            let stopped_by_it = self.get(other).is_some_and(|p| {
+                p.state == State::Suspended
+                    && matches!(p.fault, Some(Fault::Fuel { exhausted }) if exhausted == id)
+            });
+            if stopped_by_it {
+                if let Some(p) = self.get_mut(other) {
+                    p.state = State::Ready;
+                    p.fault = None;
+                }
+                self.enqueue(other);
+            }
+        }
+        true
     }
 
     /// Sets how new processes get their VM (needed again after a restore).
@@ -774,7 +791,46 @@ impl Kernel {
             p.state = State::Suspended;
             p.fault = Some(Fault::Fuel { exhausted });
         }
+        // The credit model (DESIGN, "Budgets"): the exhausted ancestor is suspended where it
+        // stands (its pending request is made again once it is resumed), so its parent hears
+        // of it; the processes between it and `id` keep waiting and never see a fault.
+        if exhausted != id {
+            if let Some(x) = self.get_mut(exhausted) {
+                // One waiting for the host is stopped when it next runs, out of fuel then.
+                if matches!(x.state, State::Ready | State::Waiting) && x.io.is_none() {
+                    x.state = State::Suspended;
+                    x.fault = Some(Fault::Fuel { exhausted });
+                    x.waiting_on = None;
+                }
+            }
+        }
         self.stopped_since_wake = true;
+    }
+
+    /// Whether `waiter` is to go on waiting for `child` although it is suspended: an ancestor
+    /// of the waiter (or the waiter itself) ran dry while `child` ran, so once that ancestor is
+    /// resumed `child` carries on, and nothing below the ancestor notices.
+    pub(crate) fn suspended_for_an_ancestor_of(&self, waiter: ProcessId, child: ProcessId) -> bool {
+        let Some(Fault::Fuel { exhausted }) = self
+            .get(child)
+            .filter(|c| c.state == State::Suspended)
+            .and_then(|c| c.fault.clone())
+        else {
+            return false;
+        };
+        if exhausted == child {
+            return false;
+        }
+        // The waiter's chain is walked up to the exhausted process (O(depth)).
+        let mut cur = Some(waiter);
+        for _ in 0..=self.slots.len() {
+            match cur {
+                Some(c) if c == exhausted => return true,
+                Some(c) => cur = self.get(c).and_then(|p| p.parent),
+                None => return false,
+            }
+        }
+        false
     }
 }
 

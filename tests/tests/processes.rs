@@ -55,13 +55,18 @@ fn an_ancestor_running_dry_stops_the_grandchild() {
             return g:wait()
         ]], {name = "child", fuel = 20000})
         local ok, err = pcall(child.wait, child)
-        print(ok, err.kind, child:status())
+        print(ok, err.kind, tostring(err), child:status())
+        child:refuel(1e8) child:resume()
+        print(child:wait())
         "#,
         100_000_000,
     );
-    // The child's own wait failed with the grandchild's fuel fault (its ancestor ran dry),
-    // so the child failed, or it is itself suspended: either way the root hears a fault.
-    assert!(out.starts_with("false\t"), "{out}");
+    // The grandchild's own budget is large, but it spends its ancestor's: the child is
+    // suspended where it waits, and the root hears of it; the grandchild carries on after.
+    assert_eq!(
+        out,
+        "false\tfuel\tfuel: process 'child' ran out of fuel\tsuspended\n1000000\n"
+    );
 }
 
 #[test]
@@ -622,5 +627,38 @@ fn options_are_checked_and_restore_takes_budgets() {
          false\terror: unknown option 'name' to 'restore' (options are fuel, memory, handles, caps)\n\
          500\t2097152\t1\n\
          false\tmemory\n"
+    );
+}
+
+/// DESIGN, "Budgets: the credit model": when an ancestor's meter runs dry while a descendant
+/// runs, the ancestor is suspended and its parent hears of it; the processes in between keep
+/// waiting, and after a refuel and resume of that ancestor everything below carries on
+/// exactly, no process in between having seen an error.
+#[test]
+fn an_ancestor_running_dry_is_transparent_to_the_processes_below_it() {
+    let (out, _) = run_root(
+        r#"
+        local outer = spawn([[
+            local middle = spawn([=[
+                local inner = spawn("local s = 0 for i = 1, 300000 do s = s + i end return s", {name = "inner"})
+                local ok, v = pcall(inner.wait, inner)
+                return ok and ("middle saw " .. v) or ("middle caught " .. tostring(v))
+            ]=], {name = "middle"})
+            return "outer saw: " .. middle:wait()
+        ]], {name = "outer", fuel = 200000})
+        local ok, e = pcall(outer.wait, outer)
+        print(ok, e.kind, tostring(e), outer:status())
+        -- Asked again before a resume, the fault is the same.
+        print(select(2, pcall(outer.wait, outer)).kind)
+        outer:refuel(10000000)
+        outer:resume()
+        print(outer:wait())
+        "#,
+        1_000_000_000,
+    );
+    assert_eq!(
+        out,
+        "false\tfuel\tfuel: process 'outer' ran out of fuel\tsuspended\nfuel\n\
+         outer saw: middle saw 45000150000\n"
     );
 }

@@ -72,8 +72,8 @@ fn a_restored_process_continues_exactly_where_it_stopped() {
 fn a_subtree_is_saved_whole_and_its_inner_waits_survive() {
     let (out, _) = run_root(
         r#"
-        -- The parent waits for its child; the child spends the parent's budget, the parent
-        -- hears of it, refuels the child and waits again, until its own budget is spent.
+        -- The parent waits for its child, which spends the parent's budget: the parent is
+        -- suspended where it waits (it never sees a fault), and is saved with its child.
         local parent = spawn([[
             local c = spawn("local s = 0 for i = 1, 100000 do s = s + i end return s", {name = "child"})
             local ok, e = pcall(c.wait, c)

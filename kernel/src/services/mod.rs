@@ -505,6 +505,8 @@ impl Kernel {
                 Ok(Vec::new())
             }),
             "process.resume" => self.with_child(id, &args, |k, _, c| {
+                // Finding the processes it stopped reads every process record once.
+                k.charge_process(id, crate::cost::Work::Records, k.slots.len() as u64)?;
                 k.resume(c);
                 Ok(Vec::new())
             }),
@@ -2041,6 +2043,9 @@ impl Kernel {
         match (ours, reply, state) {
             (true, Some(reply), _) => self.take_reply(id, callee, key, reply),
             (_, _, State::Ready | State::Running | State::Waiting) => Ok(Answer::Wait(callee)),
+            (_, _, State::Suspended) if self.suspended_for_an_ancestor_of(id, callee) => {
+                Ok(Answer::Wait(callee))
+            }
             (true, None, _) => {
                 // It stopped mid-call (suspended, killed): the caller hears why, and the call,
                 // if it is ever resumed, answers no one.
@@ -2140,7 +2145,8 @@ impl Kernel {
             return true;
         };
         match c.state {
-            State::Failed | State::Suspended | State::Killed => true,
+            State::Suspended => !self.suspended_for_an_ancestor_of(waiter, child),
+            State::Failed | State::Killed => true,
             State::Done => match c.call.as_ref().and_then(|call| call.caller) {
                 Some(owner) => owner == waiter || !self.takes_answer(owner, child),
                 None => true,
@@ -2194,6 +2200,10 @@ impl Kernel {
                     process: Some(key),
                     value,
                 })
+            }
+            // Stopped for an ancestor of the waiter: it carries on once that one is resumed.
+            State::Suspended if self.suspended_for_an_ancestor_of(id, child) => {
+                Ok(Answer::Wait(child))
             }
             State::Suspended => {
                 let name = self.get(child).map(|c| c.name.clone()).unwrap_or_default();
