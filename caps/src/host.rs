@@ -837,9 +837,10 @@ fn random_method(
 
 fn fs_error(e: FsError) -> HostError {
     let kind = match &e {
-        FsError::MissingRight { .. } | FsError::Widening { .. } | FsError::Escape { .. } => {
-            "denied"
-        }
+        FsError::MissingRight { .. }
+        | FsError::Widening { .. }
+        | FsError::Escape { .. }
+        | FsError::RemoveRoot => "denied",
         // Paths that try to leave the root are refused before any system call; they are
         // out of scope, not malformed.
         FsError::BadPath { reason, .. }
