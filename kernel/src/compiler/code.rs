@@ -72,15 +72,6 @@ macro_rules! define_oprs {
 
 crate::for_each_operator!(define_oprs);
 
-/// Whether an instruction is a test (followed by a jump), Lua's `testTMode`.
-fn is_test_op(op: Option<OpCode>) -> bool {
-    use OpCode::*;
-    matches!(
-        op,
-        Some(Eq | Lt | Le | EqK | EqI | LtI | LeI | GtI | GeI | Test | TestSet)
-    )
-}
-
 fn fits_c(i: i64) -> bool {
     (i as u64).wrapping_add(OFFSET_SC as u64) <= MAXARG_C as u64
 }
@@ -291,7 +282,7 @@ impl Parser<'_> {
 
     fn jump_control_pc(&self, pc: i32) -> usize {
         let pc = pc as usize;
-        if pc >= 1 && is_test_op(self.fs.code[pc - 1].opcode()) {
+        if pc >= 1 && self.fs.code[pc - 1].opcode().is_some_and(OpCode::is_test) {
             pc - 1
         } else {
             pc

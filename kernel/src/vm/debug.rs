@@ -11,42 +11,6 @@ use crate::compiler::chunk_id;
 use crate::heap::FnProto;
 use crate::value::Value;
 
-/// Whether an opcode writes register A (Lua's `testAMode`).
-fn sets_register_a(op: OpCode) -> bool {
-    use OpCode::*;
-    !matches!(
-        op,
-        SetUpval
-            | SetTabUp
-            | SetTable
-            | SetI
-            | SetField
-            | MmBin
-            | MmBinI
-            | MmBinK
-            | Close
-            | Tbc
-            | Jmp
-            | Eq
-            | Lt
-            | Le
-            | EqK
-            | EqI
-            | LtI
-            | LeI
-            | GtI
-            | GeI
-            | Test
-            | Return
-            | Return0
-            | Return1
-            | TForPrep
-            | TForCall
-            | SetList
-            | ExtraArg
-    )
-}
-
 fn is_mm_op(op: OpCode) -> bool {
     matches!(op, OpCode::MmBin | OpCode::MmBinI | OpCode::MmBinK)
 }
@@ -92,7 +56,7 @@ fn find_set_reg(p: &FnProto, mut lastpc: usize, reg: u32) -> Option<usize> {
                 }
                 false
             }
-            _ => sets_register_a(op) && reg == a,
+            _ => op.writes_a() && reg == a,
         };
         if change {
             setreg = if pc < jmptarget { None } else { Some(pc) };
