@@ -841,7 +841,9 @@ fn random_method(
 fn fs_error(e: FsError) -> HostError {
     let reason = match &e {
         FsError::MissingRight { right, .. } => HostFault::MissingRight { right: *right },
-        FsError::Widening { .. } | FsError::Escape { .. } => HostFault::OutOfScope,
+        FsError::Widening { .. } | FsError::Escape { .. } | FsError::RemoveRoot => {
+            HostFault::OutOfScope
+        }
         // Paths that try to leave the root are refused before any system call; they are
         // out of scope, not malformed.
         FsError::BadPath { reason, .. }

@@ -1,7 +1,13 @@
 //! The instruction set: one table (`for_each_op!`) gives every opcode its name, encoding mode,
-//! fuel cost, disassembly format, control flow (`Flow`) and what its operands name (`Rule`);
-//! the `OpCode` enum, the name and cost tables, the disassembler and the bytecode verifier
-//! (`vm::verify`) are all expanded from it or read it, so nothing else repeats the list.
+//! whether it writes register A or is a test, disassembly format, control flow (`Flow`) and
+//! what its operands name (`Rule`); the `OpCode` enum, the name table, the disassembler, the
+//! compiler's and the debugger's opcode properties and the bytecode verifier (`vm::verify`)
+//! are all expanded from it or read it, so nothing else repeats the list.
+//!
+//! There is no per-opcode fuel price: every instruction pays one unit (`Work::Instruction`)
+//! as it starts, and an instruction whose work depends on its data (a table's size, the
+//! values a call moves, the bytes a concatenation copies) prices that work through
+//! `cost.rs` before doing it.
 //!
 //! The encoding follows Lua 5.4's `lopcodes.h` (32-bit words, 7-bit opcode), so that the
 //! compiler's register allocation and the `luac -l`-style listing match the reference:
@@ -26,9 +32,14 @@ pub enum Mode {
     SJ,
 }
 
-/// The master opcode table. Each row: variant, listing name, mode, fuel cost, operand format;
-/// then the control flow (`Flow`) and what the operands name (`Rule`s), which the verifier
-/// (`vm::verify`) checks for every instruction of an untrusted prototype.
+/// The master opcode table. Each row: variant, listing name, mode, *writes A*, *test*, operand
+/// format; then the control flow (`Flow`) and what the operands name (`Rule`s), which the
+/// verifier (`vm::verify`) checks for every instruction of an untrusted prototype.
+///
+/// *Writes A* (Lua's `testAMode`): the instruction sets register A, which is what the
+/// debugger's symbolic execution (`vm::debug`) tracks to name a value. *Test* (Lua's
+/// `testTMode`): a comparison or test that decides whether the following JMP is taken, which
+/// the compiler looks for when it patches jump lists.
 ///
 /// The operand format drives the disassembler (`compiler::disassemble`, in the style of
 /// `luac -l -l`). Before ` ; `: the operands printed, a space-separated list among
@@ -42,179 +53,179 @@ pub enum Mode {
 macro_rules! for_each_op {
     ($m:ident) => {
         $m! {
-            Move = "MOVE", ABC, 1, "A B",
+            Move = "MOVE", ABC, true, false, "A B",
                 Next, [Reg(A), Reg(B)];
-            LoadI = "LOADI", AsBx, 1, "A sBx",
+            LoadI = "LOADI", AsBx, true, false, "A sBx",
                 Next, [Reg(A)];
-            LoadF = "LOADF", AsBx, 1, "A sBx",
+            LoadF = "LOADF", AsBx, true, false, "A sBx",
                 Next, [Reg(A)];
-            LoadK = "LOADK", ABx, 1, "A Bx ; K:Bx",
+            LoadK = "LOADK", ABx, true, false, "A Bx ; K:Bx",
                 Next, [Reg(A), K(Bx, Any)];
-            LoadKX = "LOADKX", ABx, 1, "A ; K:X",
+            LoadKX = "LOADKX", ABx, true, false, "A ; K:X",
                 Next, [Reg(A), Extra { if_k: false }, KExtra];
-            LoadFalse = "LOADFALSE", ABC, 1, "A",
+            LoadFalse = "LOADFALSE", ABC, true, false, "A",
                 Next, [Reg(A)];
-            LFalseSkip = "LFALSESKIP", ABC, 1, "A",
+            LFalseSkip = "LFALSESKIP", ABC, true, false, "A",
                 Skip, [Reg(A)];
-            LoadTrue = "LOADTRUE", ABC, 1, "A",
+            LoadTrue = "LOADTRUE", ABC, true, false, "A",
                 Next, [Reg(A)];
-            LoadNil = "LOADNIL", ABC, 1, "A B ; nil",
+            LoadNil = "LOADNIL", ABC, true, false, "A B ; nil",
                 Next, [RegsB(1)];
-            GetUpval = "GETUPVAL", ABC, 1, "A B ; U:B",
+            GetUpval = "GETUPVAL", ABC, true, false, "A B ; U:B",
                 Next, [Reg(A), Upval(B)];
-            SetUpval = "SETUPVAL", ABC, 1, "A B ; U:B",
+            SetUpval = "SETUPVAL", ABC, false, false, "A B ; U:B",
                 Next, [Reg(A), Upval(B)];
-            GetTabUp = "GETTABUP", ABC, 1, "A B C ; U:B K:C",
+            GetTabUp = "GETTABUP", ABC, true, false, "A B C ; U:B K:C",
                 Next, [Reg(A), Upval(B), K(C, Str)];
-            GetTable = "GETTABLE", ABC, 1, "A B C",
+            GetTable = "GETTABLE", ABC, true, false, "A B C",
                 Next, [Reg(A), Reg(B), Reg(C)];
-            GetI = "GETI", ABC, 1, "A B C",
+            GetI = "GETI", ABC, true, false, "A B C",
                 Next, [Reg(A), Reg(B)];
-            GetField = "GETFIELD", ABC, 1, "A B C ; K:C",
+            GetField = "GETFIELD", ABC, true, false, "A B C ; K:C",
                 Next, [Reg(A), Reg(B), K(C, Str)];
-            SetTabUp = "SETTABUP", ABC, 1, "A B Ck ; U:A K:B Kk:C",
+            SetTabUp = "SETTABUP", ABC, false, false, "A B Ck ; U:A K:B Kk:C",
                 Next, [Upval(A), K(B, Str), RegOrK(Any)];
-            SetTable = "SETTABLE", ABC, 1, "A B Ck ; Kk:C",
+            SetTable = "SETTABLE", ABC, false, false, "A B Ck ; Kk:C",
                 Next, [Reg(A), Reg(B), RegOrK(Any)];
-            SetI = "SETI", ABC, 1, "A B Ck ; Kk:C",
+            SetI = "SETI", ABC, false, false, "A B Ck ; Kk:C",
                 Next, [Reg(A), RegOrK(Any)];
-            SetField = "SETFIELD", ABC, 1, "A B Ck ; K:B Kk:C",
+            SetField = "SETFIELD", ABC, false, false, "A B Ck ; K:B Kk:C",
                 Next, [Reg(A), K(B, Str), RegOrK(Any)];
-            NewTable = "NEWTABLE", ABC, 2, "A B C ; size",
+            NewTable = "NEWTABLE", ABC, true, false, "A B C ; size",
                 Next, [Reg(A), Extra { if_k: false }];
-            SelfOp = "SELF", ABC, 1, "A B Ck ; Kk:C",
+            SelfOp = "SELF", ABC, true, false, "A B Ck ; Kk:C",
                 Next, [Regs(2), Reg(B), RegOrK(Str)];
-            AddI = "ADDI", ABC, 1, "A B sC",
+            AddI = "ADDI", ABC, true, false, "A B sC",
                 NextOrSkip, [Reg(A), Reg(B), Then(OpCode::MmBinI)];
-            AddK = "ADDK", ABC, 1, "A B C ; K:C",
+            AddK = "ADDK", ABC, true, false, "A B C ; K:C",
                 NextOrSkip, [Reg(A), Reg(B), K(C, Num), Then(OpCode::MmBinK)];
-            SubK = "SUBK", ABC, 1, "A B C ; K:C",
+            SubK = "SUBK", ABC, true, false, "A B C ; K:C",
                 NextOrSkip, [Reg(A), Reg(B), K(C, Num), Then(OpCode::MmBinK)];
-            MulK = "MULK", ABC, 1, "A B C ; K:C",
+            MulK = "MULK", ABC, true, false, "A B C ; K:C",
                 NextOrSkip, [Reg(A), Reg(B), K(C, Num), Then(OpCode::MmBinK)];
-            ModK = "MODK", ABC, 1, "A B C ; K:C",
+            ModK = "MODK", ABC, true, false, "A B C ; K:C",
                 NextOrSkip, [Reg(A), Reg(B), K(C, Num), Then(OpCode::MmBinK)];
-            PowK = "POWK", ABC, 1, "A B C ; K:C",
+            PowK = "POWK", ABC, true, false, "A B C ; K:C",
                 NextOrSkip, [Reg(A), Reg(B), K(C, Num), Then(OpCode::MmBinK)];
-            DivK = "DIVK", ABC, 1, "A B C ; K:C",
+            DivK = "DIVK", ABC, true, false, "A B C ; K:C",
                 NextOrSkip, [Reg(A), Reg(B), K(C, Num), Then(OpCode::MmBinK)];
-            IDivK = "IDIVK", ABC, 1, "A B C ; K:C",
+            IDivK = "IDIVK", ABC, true, false, "A B C ; K:C",
                 NextOrSkip, [Reg(A), Reg(B), K(C, Num), Then(OpCode::MmBinK)];
-            BAndK = "BANDK", ABC, 1, "A B C ; K:C",
+            BAndK = "BANDK", ABC, true, false, "A B C ; K:C",
                 NextOrSkip, [Reg(A), Reg(B), K(C, Num), Then(OpCode::MmBinK)];
-            BOrK = "BORK", ABC, 1, "A B C ; K:C",
+            BOrK = "BORK", ABC, true, false, "A B C ; K:C",
                 NextOrSkip, [Reg(A), Reg(B), K(C, Num), Then(OpCode::MmBinK)];
-            BXorK = "BXORK", ABC, 1, "A B C ; K:C",
+            BXorK = "BXORK", ABC, true, false, "A B C ; K:C",
                 NextOrSkip, [Reg(A), Reg(B), K(C, Num), Then(OpCode::MmBinK)];
-            ShrI = "SHRI", ABC, 1, "A B sC",
+            ShrI = "SHRI", ABC, true, false, "A B sC",
                 NextOrSkip, [Reg(A), Reg(B), Then(OpCode::MmBinI)];
-            ShlI = "SHLI", ABC, 1, "A B sC",
+            ShlI = "SHLI", ABC, true, false, "A B sC",
                 NextOrSkip, [Reg(A), Reg(B), Then(OpCode::MmBinI)];
-            Add = "ADD", ABC, 1, "A B C",
+            Add = "ADD", ABC, true, false, "A B C",
                 NextOrSkip, [Reg(A), Reg(B), Reg(C), Then(OpCode::MmBin)];
-            Sub = "SUB", ABC, 1, "A B C",
+            Sub = "SUB", ABC, true, false, "A B C",
                 NextOrSkip, [Reg(A), Reg(B), Reg(C), Then(OpCode::MmBin)];
-            Mul = "MUL", ABC, 1, "A B C",
+            Mul = "MUL", ABC, true, false, "A B C",
                 NextOrSkip, [Reg(A), Reg(B), Reg(C), Then(OpCode::MmBin)];
-            Mod = "MOD", ABC, 1, "A B C",
+            Mod = "MOD", ABC, true, false, "A B C",
                 NextOrSkip, [Reg(A), Reg(B), Reg(C), Then(OpCode::MmBin)];
-            Pow = "POW", ABC, 1, "A B C",
+            Pow = "POW", ABC, true, false, "A B C",
                 NextOrSkip, [Reg(A), Reg(B), Reg(C), Then(OpCode::MmBin)];
-            Div = "DIV", ABC, 1, "A B C",
+            Div = "DIV", ABC, true, false, "A B C",
                 NextOrSkip, [Reg(A), Reg(B), Reg(C), Then(OpCode::MmBin)];
-            IDiv = "IDIV", ABC, 1, "A B C",
+            IDiv = "IDIV", ABC, true, false, "A B C",
                 NextOrSkip, [Reg(A), Reg(B), Reg(C), Then(OpCode::MmBin)];
-            BAnd = "BAND", ABC, 1, "A B C",
+            BAnd = "BAND", ABC, true, false, "A B C",
                 NextOrSkip, [Reg(A), Reg(B), Reg(C), Then(OpCode::MmBin)];
-            BOr = "BOR", ABC, 1, "A B C",
+            BOr = "BOR", ABC, true, false, "A B C",
                 NextOrSkip, [Reg(A), Reg(B), Reg(C), Then(OpCode::MmBin)];
-            BXor = "BXOR", ABC, 1, "A B C",
+            BXor = "BXOR", ABC, true, false, "A B C",
                 NextOrSkip, [Reg(A), Reg(B), Reg(C), Then(OpCode::MmBin)];
-            Shl = "SHL", ABC, 1, "A B C",
+            Shl = "SHL", ABC, true, false, "A B C",
                 NextOrSkip, [Reg(A), Reg(B), Reg(C), Then(OpCode::MmBin)];
-            Shr = "SHR", ABC, 1, "A B C",
+            Shr = "SHR", ABC, true, false, "A B C",
                 NextOrSkip, [Reg(A), Reg(B), Reg(C), Then(OpCode::MmBin)];
-            MmBin = "MMBIN", ABC, 1, "A B C ; ev",
+            MmBin = "MMBIN", ABC, false, false, "A B C ; ev",
                 Next, [Follows, Reg(A), Reg(B), Event];
-            MmBinI = "MMBINI", ABC, 1, "A sB C k ; ev flip",
+            MmBinI = "MMBINI", ABC, false, false, "A sB C k ; ev flip",
                 Next, [Follows, Reg(A), Event];
-            MmBinK = "MMBINK", ABC, 1, "A B C k ; ev K:B flip",
+            MmBinK = "MMBINK", ABC, false, false, "A B C k ; ev K:B flip",
                 Next, [Follows, Reg(A), K(B, Num), Event];
-            Unm = "UNM", ABC, 1, "A B",
+            Unm = "UNM", ABC, true, false, "A B",
                 Next, [Reg(A), Reg(B)];
-            BNot = "BNOT", ABC, 1, "A B",
+            BNot = "BNOT", ABC, true, false, "A B",
                 Next, [Reg(A), Reg(B)];
-            Not = "NOT", ABC, 1, "A B",
+            Not = "NOT", ABC, true, false, "A B",
                 Next, [Reg(A), Reg(B)];
-            Len = "LEN", ABC, 1, "A B",
+            Len = "LEN", ABC, true, false, "A B",
                 Next, [Reg(A), Reg(B)];
-            Concat = "CONCAT", ABC, 1, "A B",
+            Concat = "CONCAT", ABC, true, false, "A B",
                 Next, [Reg(A), RegsB(0)];
-            Close = "CLOSE", ABC, 1, "A",
+            Close = "CLOSE", ABC, false, false, "A",
                 Next, [Reg(A)];
-            Tbc = "TBC", ABC, 1, "A",
+            Tbc = "TBC", ABC, false, false, "A",
                 Next, [Reg(A)];
-            Jmp = "JMP", SJ, 1, "sJ ; jmp",
+            Jmp = "JMP", SJ, false, false, "sJ ; jmp",
                 Jump, [];
-            Eq = "EQ", ABC, 1, "A B k",
+            Eq = "EQ", ABC, false, true, "A B k",
                 NextOrSkip, [Reg(A), Reg(B), Then(OpCode::Jmp)];
-            Lt = "LT", ABC, 1, "A B k",
+            Lt = "LT", ABC, false, true, "A B k",
                 NextOrSkip, [Reg(A), Reg(B), Then(OpCode::Jmp)];
-            Le = "LE", ABC, 1, "A B k",
+            Le = "LE", ABC, false, true, "A B k",
                 NextOrSkip, [Reg(A), Reg(B), Then(OpCode::Jmp)];
-            EqK = "EQK", ABC, 1, "A B k ; K:B",
+            EqK = "EQK", ABC, false, true, "A B k ; K:B",
                 NextOrSkip, [Reg(A), K(B, Any), Then(OpCode::Jmp)];
-            EqI = "EQI", ABC, 1, "A sB k",
+            EqI = "EQI", ABC, false, true, "A sB k",
                 NextOrSkip, [Reg(A), Then(OpCode::Jmp)];
-            LtI = "LTI", ABC, 1, "A sB k",
+            LtI = "LTI", ABC, false, true, "A sB k",
                 NextOrSkip, [Reg(A), Then(OpCode::Jmp)];
-            LeI = "LEI", ABC, 1, "A sB k",
+            LeI = "LEI", ABC, false, true, "A sB k",
                 NextOrSkip, [Reg(A), Then(OpCode::Jmp)];
-            GtI = "GTI", ABC, 1, "A sB k",
+            GtI = "GTI", ABC, false, true, "A sB k",
                 NextOrSkip, [Reg(A), Then(OpCode::Jmp)];
-            GeI = "GEI", ABC, 1, "A sB k",
+            GeI = "GEI", ABC, false, true, "A sB k",
                 NextOrSkip, [Reg(A), Then(OpCode::Jmp)];
-            Test = "TEST", ABC, 1, "A k",
+            Test = "TEST", ABC, false, true, "A k",
                 NextOrSkip, [Reg(A), Then(OpCode::Jmp)];
-            TestSet = "TESTSET", ABC, 1, "A B k",
+            TestSet = "TESTSET", ABC, true, true, "A B k",
                 NextOrSkip, [Reg(A), Reg(B), Then(OpCode::Jmp)];
-            Call = "CALL", ABC, 2, "A B C ; call",
+            Call = "CALL", ABC, true, false, "A B C ; call",
                 Next, [Reg(A), RegsB(0), RegsC(-1), OpenIn { first: 1 }, OpenOut { always: false }];
-            TailCall = "TAILCALL", ABC, 2, "A B Ck ; tail",
+            TailCall = "TAILCALL", ABC, true, false, "A B Ck ; tail",
                 Next, [Reg(A), RegsB(0), OpenIn { first: 1 }, OpenOut { always: true }];
-            Return = "RETURN", ABC, 1, "A B Ck ; ret",
+            Return = "RETURN", ABC, false, false, "A B Ck ; ret",
                 Return, [RegsB(-1), OpenIn { first: 0 }];
-            Return0 = "RETURN0", ABC, 1, "",
+            Return0 = "RETURN0", ABC, false, false, "",
                 Return, [];
-            Return1 = "RETURN1", ABC, 1, "A",
+            Return1 = "RETURN1", ABC, false, false, "A",
                 Return, [Reg(A)];
-            ForLoop = "FORLOOP", ABx, 1, "A Bx ; back",
+            ForLoop = "FORLOOP", ABx, true, false, "A Bx ; back",
                 ForLoop, [Regs(4)];
-            ForPrep = "FORPREP", ABx, 1, "A Bx ; forprep",
+            ForPrep = "FORPREP", ABx, true, false, "A Bx ; forprep",
                 ForPrep, [Regs(4)];
-            TForPrep = "TFORPREP", ABx, 1, "A Bx ; fwd",
+            TForPrep = "TFORPREP", ABx, false, false, "A Bx ; fwd",
                 TForPrep, [Regs(4)];
-            TForCall = "TFORCALL", ABC, 1, "A C",
+            TForCall = "TFORCALL", ABC, false, false, "A C",
                 Next, [Regs(7), RegsC(4), Then(OpCode::TForLoop)];
-            TForLoop = "TFORLOOP", ABx, 1, "A Bx ; back",
+            TForLoop = "TFORLOOP", ABx, true, false, "A Bx ; back",
                 TForLoop, [Regs(5)];
-            SetList = "SETLIST", ABC, 1, "A B C ; sizek",
+            SetList = "SETLIST", ABC, false, false, "A B C ; sizek",
                 Next, [Reg(A), RegsB(1), OpenIn { first: 1 }, Extra { if_k: true }];
-            Closure = "CLOSURE", ABx, 2, "A Bx ; proto",
+            Closure = "CLOSURE", ABx, true, false, "A Bx ; proto",
                 Next, [Reg(A), Proto];
-            Vararg = "VARARG", ABC, 1, "A C ; vout",
+            Vararg = "VARARG", ABC, true, false, "A C ; vout",
                 Next, [Reg(A), RegsC(-1), OpenOut { always: false }, VarargOnly];
-            VarargPrep = "VARARGPREP", ABC, 1, "A",
+            VarargPrep = "VARARGPREP", ABC, true, false, "A",
                 Next, [VarargOnly];
-            ExtraArg = "EXTRAARG", Ax, 1, "Ax",
+            ExtraArg = "EXTRAARG", Ax, false, false, "Ax",
                 Next, [Follows];
         }
     };
 }
 
 macro_rules! define_opcodes {
-    ($($variant:ident = $name:literal, $mode:ident, $cost:literal, $fmt:literal,
-        $flow:ident, [$($rule:expr),*];)*) => {
+    ($($variant:ident = $name:literal, $mode:ident, $writes_a:literal, $test:literal,
+        $fmt:literal, $flow:ident, [$($rule:expr),*];)*) => {
         /// A Lua 5.4 opcode (see the module docs for the encoding).
         #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
         #[repr(u8)]
@@ -234,9 +245,15 @@ macro_rules! define_opcodes {
             pub const fn mode(self) -> Mode {
                 match self { $(OpCode::$variant => Mode::$mode,)* }
             }
-            /// Base fuel charged for executing one instruction of this kind.
-            pub const fn cost(self) -> u32 {
-                match self { $(OpCode::$variant => $cost,)* }
+            /// Whether the instruction sets register A (Lua's `testAMode`). LOADNIL, CALL,
+            /// TAILCALL and TFORCALL set a range, which their readers compute themselves.
+            pub const fn writes_a(self) -> bool {
+                match self { $(OpCode::$variant => $writes_a,)* }
+            }
+            /// Whether the instruction is a test followed by the JMP it decides (Lua's
+            /// `testTMode`).
+            pub const fn is_test(self) -> bool {
+                match self { $(OpCode::$variant => $test,)* }
             }
             /// Operand format for the disassembler (see `for_each_op!`).
             pub const fn operand_format(self) -> &'static str {
@@ -572,6 +589,27 @@ mod tests {
                 op.mode() == Mode::ABx && op.name().contains("FOR")
             );
             assert_eq!(op.flow() == Flow::Jump, op.mode() == Mode::SJ);
+        }
+    }
+
+    /// The *test* and *writes A* columns agree with the rules: a test is exactly what must be
+    /// followed by a JMP; an instruction that writes A names A as a register (VARARGPREP
+    /// excepted: Lua's table marks it, though its A counts the fixed parameters).
+    #[test]
+    fn test_and_writes_a_agree_with_the_rules() {
+        for &op in ALL_OPCODES {
+            let rules = op.rules();
+            let then_jmp = rules.contains(&Rule::Then(OpCode::Jmp));
+            assert_eq!(op.is_test(), then_jmp, "{}", op.name());
+            let a_is_register = rules.iter().any(|r| {
+                matches!(
+                    r,
+                    Rule::Reg(Field::A) | Rule::Regs(_) | Rule::RegsB(_) | Rule::RegsC(_)
+                )
+            });
+            if op.writes_a() && op != OpCode::VarargPrep {
+                assert!(a_is_register, "{} writes A, not a register", op.name());
+            }
         }
     }
 

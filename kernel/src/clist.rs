@@ -623,7 +623,8 @@ impl KeyKind {
     }
 
     /// `dir:sub(path, rights)`: the dir at `path` below this one's root, with `rights`
-    /// (the parent's rights when `None`).
+    /// (the parent's rights when `None`). The path `.` names the root itself: the new key has
+    /// the same root (so `sub(".", "r")` is a read-only view of the same directory).
     ///
     /// # Errors
     /// `AttenuationError` for a non-dir key, a path that is not plain relative components, or
@@ -639,9 +640,14 @@ impl KeyKind {
                 parent: self.kind_name(),
             });
         };
-        check_relative_path(path)?;
+        let root = if path == "." {
+            root.clone()
+        } else {
+            check_relative_path(path)?;
+            join(root, path)
+        };
         self.attenuate(&KeyKind::Dir {
-            root: join(root, path),
+            root,
             rights: rights.unwrap_or(*have),
         })
     }

@@ -20,38 +20,111 @@ impl Number {
     }
 }
 
-/// Arithmetic and bitwise operators, in the order of Lua's `LUA_OP*` constants.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub enum ArithOp {
-    Add,
-    Sub,
-    Mul,
-    Mod,
-    Pow,
-    Div,
-    IDiv,
-    BAnd,
-    BOr,
-    BXor,
-    Shl,
-    Shr,
-    Unm,
-    BNot,
+/// The one table of Lua's operators: each operator is one row, and everything that lists
+/// operators is expanded from it — `ArithOp` here, the compiler's `BinOpr` and `UnOpr` with
+/// their tokens and priorities (`compiler::code`, `compiler::parser`), the opcodes an
+/// arithmetic operator compiles to, and its metamethod event (`vm::meta::MetaMethod`). An
+/// arithmetic operator's event and register-operand opcode are the ones of the same name
+/// (`Add`: `__add`, `ADD`), so a missing one is a compile error, not a silent mismatch.
+///
+/// Four groups, each in Lua's order; the enums concatenate them:
+/// - `arith_binary`: `Name = token, operands, (left, right) priority, K-operand opcode;` —
+///   binary arithmetic and bitwise operators (an `ArithOp` and a `BinOpr`). `operands` is
+///   `Num` (any numbers) or `Int` (bitwise: numbers with an integral value); the K-operand
+///   opcode (`ADDK`, …) is `None` where Lua has none.
+/// - `arith_unary`: `Name = token, operands, priority;` — unary arithmetic (an `ArithOp` and
+///   an `UnOpr`).
+/// - `binary`: `Name = token, (left, right) priority;` — the other `BinOpr`s.
+/// - `unary`: `Name = token, priority;` — the other `UnOpr`s.
+///
+/// `ArithOp` is `arith_binary` then `arith_unary` (Lua's `LUA_OP*` order, which is also the
+/// order of their events from `__add` on, `ORDER TM`); `BinOpr` is `arith_binary` then
+/// `binary` (`ORDER OPR`); `UnOpr` is `arith_unary` then `unary`.
+#[macro_export]
+macro_rules! for_each_operator {
+    ($m:ident) => {
+        $m! {
+            arith_binary {
+                Add = Tok::Char(b'+'), Num, (10, 10), Some(OpCode::AddK);
+                Sub = Tok::Char(b'-'), Num, (10, 10), Some(OpCode::SubK);
+                Mul = Tok::Char(b'*'), Num, (11, 11), Some(OpCode::MulK);
+                Mod = Tok::Char(b'%'), Num, (11, 11), Some(OpCode::ModK);
+                Pow = Tok::Char(b'^'), Num, (14, 13), Some(OpCode::PowK);
+                Div = Tok::Char(b'/'), Num, (11, 11), Some(OpCode::DivK);
+                IDiv = Tok::IDiv, Num, (11, 11), Some(OpCode::IDivK);
+                BAnd = Tok::Char(b'&'), Int, (6, 6), Some(OpCode::BAndK);
+                BOr = Tok::Char(b'|'), Int, (4, 4), Some(OpCode::BOrK);
+                BXor = Tok::Char(b'~'), Int, (5, 5), Some(OpCode::BXorK);
+                Shl = Tok::Shl, Int, (7, 7), None;
+                Shr = Tok::Shr, Int, (7, 7), None;
+            }
+            arith_unary {
+                Unm = Tok::Char(b'-'), Num, 12;
+                BNot = Tok::Char(b'~'), Int, 12;
+            }
+            binary {
+                Concat = Tok::Concat, (9, 8);
+                Eq = Tok::Eq, (3, 3);
+                Lt = Tok::Char(b'<'), (3, 3);
+                Le = Tok::Le, (3, 3);
+                Ne = Tok::Ne, (3, 3);
+                Gt = Tok::Char(b'>'), (3, 3);
+                Ge = Tok::Ge, (3, 3);
+                And = Tok::And, (2, 2);
+                Or = Tok::Or, (1, 1);
+            }
+            unary {
+                Not = Tok::Not, 12;
+                Len = Tok::Char(b'#'), 12;
+            }
+        }
+    };
 }
 
-impl ArithOp {
-    pub fn is_bitwise(self) -> bool {
-        matches!(
-            self,
-            ArithOp::BAnd
-                | ArithOp::BOr
-                | ArithOp::BXor
-                | ArithOp::Shl
-                | ArithOp::Shr
-                | ArithOp::BNot
-        )
-    }
+/// What an arithmetic operator takes: any numbers, or numbers with an integral value.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Operands {
+    Num,
+    Int,
 }
+
+macro_rules! define_arith_op {
+    (
+        arith_binary { $($b:ident = $btok:pat, $bops:ident, $bprio:tt, $bk:expr;)* }
+        arith_unary { $($u:ident = $utok:pat, $uops:ident, $uprio:literal;)* }
+        binary { $($_o:tt)* }
+        unary { $($_n:tt)* }
+    ) => {
+        /// Arithmetic and bitwise operators, in the order of Lua's `LUA_OP*` constants (from
+        /// `for_each_operator!`).
+        #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+        pub enum ArithOp {
+            $($b,)*
+            $($u,)*
+        }
+
+        impl ArithOp {
+            /// Every operator, binary ones first.
+            pub const ALL: &'static [ArithOp] = &[$(ArithOp::$b,)* $(ArithOp::$u,)*];
+
+            /// Whether the operator works on integers only (bitwise).
+            pub fn is_bitwise(self) -> bool {
+                let operands = match self {
+                    $(ArithOp::$b => Operands::$bops,)*
+                    $(ArithOp::$u => Operands::$uops,)*
+                };
+                operands == Operands::Int
+            }
+
+            /// Whether the operator takes one operand (`-x`, `~x`).
+            pub fn is_unary(self) -> bool {
+                matches!(self, $(ArithOp::$u)|*)
+            }
+        }
+    };
+}
+
+for_each_operator!(define_arith_op);
 
 /// How a float is converted to an integer (Lua's `F2Imod`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

@@ -106,7 +106,7 @@ fn dir_keys_hold_against_escapes() {
         local d = caps.data
         local paths = {"../outside/secret.txt", "sub/../../outside/secret.txt", "/etc/passwd",
             "a.txt\0.png", "rel_link", "abs_link", "dir_link/secret.txt", "sub/up/secret.txt",
-            "", ".", "sub//b.txt", "sub\\b.txt"}
+            "", "./..", "sub//b.txt", "sub\\b.txt"}
         for _, p in ipairs(paths) do
             local ok, e = pcall(d.read, d, p)
             print(ok, ok and e or e.kind)
@@ -127,7 +127,8 @@ fn dir_keys_hold_against_escapes() {
     assert!(!text.contains("SECRET"), "{text}");
     let lines: Vec<&str> = text.lines().collect();
     assert_eq!(lines.len(), 12 + 1 + 4 + 2, "{text}\n{}", stderr(&o));
-    // Escapes are denied; malformed paths (NUL, empty, `.`, `//`, backslash) are errors.
+    // Escapes are denied; malformed paths (NUL, empty, a `.` component, `//`, backslash) are
+    // errors.
     let kinds = [
         "denied", "denied", "denied", "error", "denied", "denied", "denied", "denied", "error",
         "error", "error", "error",
@@ -210,6 +211,92 @@ fn rights_sub_chains_and_revocation() {
         std::fs::read_to_string(root.join("a.txt")).expect("a"),
         "changed"
     );
+}
+
+/// `.` names the key's root, as a user expects: `list(".")`, `stat(".")`, `sub(".", "r")`;
+/// the hostile paths around it are refused with the kinds and words they always had.
+#[test]
+fn dot_names_the_root_and_opens_no_way_out() {
+    let dir = tree("dot");
+    let root = dir.join("root");
+    std::os::unix::fs::symlink("..", root.join("up")).expect("link");
+    let s = script(
+        &dir,
+        r#"
+        local d = caps.data
+        local function names(t) local n = {} for i, e in ipairs(t) do n[i] = e.name end return table.concat(n, ",") end
+        local function try(f, ...) local ok, e = pcall(f, ...) return ok and "ok" or e.kind .. ": " .. e.message end
+        print(names(d:list(".")), names(d:list()), d:stat(".").kind)
+        local r = d:sub(".", "r")
+        print(r:rights(), tostring(r) == tostring(d):gsub("%(rwcdl%)", "(r)"), r:read("a.txt"))
+        print(try(r.write, r, "a.txt", "x"))
+        print(try(r.sub, r, ".", "rw"))
+        local s = d:sub("sub"):sub(".", "l")
+        print(names(s:list(".")), try(s.read, s, "b.txt"))
+        print(try(d.read, d, "."))
+        print(try(d.remove, d, "."))
+        print(try(d.mkdir, d, "."))
+        for _, p in ipairs({"..", "./..", "a/../..", "sub/..", "/etc", "./", "sub/.", "up", "up/outside/secret.txt"}) do
+            print(p, try(d.list, d, p), try(d.sub, d, p, "r"), try(d.read, d, p))
+        end
+        "#,
+    );
+    let spec = format!("data={}:rwcdl", root.display());
+    let o = tessera(&["run", "--dir", &spec, &s]);
+    let text = stdout(&o);
+    assert!(!text.contains("SECRET"), "{text}");
+    let bad = |p: &str, why: &str| {
+        format!(
+            "dir: {} (rwcdl): bad path '{p}': {why} (paths are relative to the key's root, like \"a/b.txt\")",
+            std::fs::canonicalize(&root).expect("root").display()
+        )
+    };
+    let three = |p: &str, kind: &str, why: &str| {
+        let e = format!("{kind}: {}", bad(p, why));
+        format!("{p}\t{e}\t{e}\t{e}")
+    };
+    let canon = std::fs::canonicalize(&root).expect("root");
+    let escape = |p: &str| {
+        let e = format!(
+            "denied: dir: {} (rwcdl): '{p}' leads outside the key's root",
+            canon.display()
+        );
+        format!("{p}\t{e}\t{e}\t{e}")
+    };
+    let expected = [
+        "a.txt,sub,up\ta.txt,sub,up\tdirectory".to_owned(),
+        "r\ttrue\tinside a".to_owned(),
+        format!(
+            "denied: dir: {} (r): write 'a.txt' needs the 'w' right; this key has \"r\"",
+            canon.display()
+        ),
+        format!(
+            "denied: dir: {} (r): sub '.' cannot widen rights: asked for \"rw\", this key lacks \"w\"",
+            canon.display()
+        ),
+        format!(
+            "b.txt,deeper\tdenied: dir: {}/sub (l): read 'b.txt' needs the 'r' right; this key has \"l\"",
+            canon.display()
+        ),
+        format!("error: dir: {} (rwcdl): '.' is a directory", canon.display()),
+        format!(
+            "denied: dir: {} (rwcdl): cannot remove '.': it is the key's own root",
+            canon.display()
+        ),
+        format!("error: dir: {} (rwcdl): '.' already exists", canon.display()),
+        three("..", "denied", "'..' component"),
+        three("./..", "error", "'.' component"),
+        three("a/../..", "denied", "'..' component"),
+        three("sub/..", "denied", "'..' component"),
+        three("/etc", "denied", "absolute path"),
+        three("./", "error", "'.' component"),
+        three("sub/.", "error", "'.' component"),
+        escape("up"),
+        escape("up/outside/secret.txt"),
+    ];
+    let lines: Vec<&str> = text.lines().collect();
+    assert_eq!(lines, expected, "{}", stderr(&o));
+    assert!(root.is_dir());
 }
 
 #[test]

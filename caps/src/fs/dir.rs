@@ -12,7 +12,7 @@ use kernel::clist::DirRights;
 use super::bounded::read_up_to;
 use super::error::{from_io, shown, FsError};
 use super::file::{FileGateway, Mode};
-use super::path::check_path;
+use super::path::{check_path, is_root, ROOT};
 use super::{Entry, Kind, Stat};
 
 /// A directory the holder of a `dir` key may use, with the key's rights.
@@ -27,9 +27,6 @@ pub struct DirGateway {
     /// What `describe` shows: the host path of the grant, joined with `sub` paths.
     display: String,
 }
-
-/// The path shown when an operation names the key's root itself.
-const ROOT: &str = ".";
 
 impl DirGateway {
     /// Opens the host directory `host_path` as the root of a new gateway with `rights`.
@@ -172,18 +169,21 @@ impl DirGateway {
         }
     }
 
-    /// The entries of a directory (right `l`): the root when `path` is `None`. Sorted by name
+    /// The entries of a directory (right `l`): the root when `path` is `None` or `.`. Sorted by name
     /// (bytewise); `.` and `..` are not listed. Refuses a directory of more than `max_entries`
     /// entries rather than return part of it.
     ///
     /// # Errors
     /// `MissingRight`, `BadPath`, `Escape`, `NotFound`, `NotADirectory`, `TooManyEntries`, `Io`.
     pub fn list(&self, path: Option<&[u8]>, max_entries: usize) -> Result<Vec<Entry>, FsError> {
-        let shown = path.map_or_else(|| ROOT.to_owned(), shown);
-        self.require("list", DirRights::LIST, shown.as_bytes())?;
-        let entries = match path {
-            None => self.dir.entries(),
-            Some(p) => self.dir.read_dir(check_path(p)?),
+        let path = path.unwrap_or(ROOT);
+        self.require("list", DirRights::LIST, path)?;
+        let p = check_path(path)?;
+        let shown = shown(path);
+        let entries = if is_root(path) {
+            self.dir.entries()
+        } else {
+            self.dir.read_dir(p)
         }
         .map_err(|e| from_io(&e, &shown))?;
         let mut out = Vec::new();
@@ -209,6 +209,7 @@ impl DirGateway {
 
     /// What `path` is (right `r` or `l`). Describes the entry itself: a symlink is reported as
     /// `Symlink` and is not followed, so `stat` never reveals anything about a link's target.
+    /// `.` describes the root, through the handle (whatever its host path has become).
     ///
     /// # Errors
     /// `MissingRight`, `BadPath`, `Escape`, `NotFound`, `NotADirectory`, `Io`.
@@ -223,32 +224,41 @@ impl DirGateway {
             });
         }
         let p = check_path(path)?;
-        let meta = self
-            .dir
-            .symlink_metadata(p)
-            .map_err(|e| from_io(&e, &shown(path)))?;
+        let meta = if is_root(path) {
+            self.dir.dir_metadata()
+        } else {
+            self.dir.symlink_metadata(p)
+        }
+        .map_err(|e| from_io(&e, &shown(path)))?;
         Ok(Stat::of(&meta))
     }
 
-    /// Creates a directory (right `c`). Its parent must exist.
+    /// Creates a directory (right `c`). Its parent must exist. The root (`.`) already does.
     ///
     /// # Errors
     /// `MissingRight`, `BadPath`, `Escape`, `NotFound`, `AlreadyExists`, `Io`.
     pub fn mkdir(&self, path: &[u8]) -> Result<(), FsError> {
         self.require("mkdir", DirRights::CREATE, path)?;
         let p = check_path(path)?;
+        if is_root(path) {
+            return Err(FsError::AlreadyExists { path: shown(path) });
+        }
         self.dir
             .create_dir(p)
             .map_err(|e| from_io(&e, &shown(path)))
     }
 
-    /// Removes a file, a symlink (not its target) or an empty directory (right `d`).
+    /// Removes a file, a symlink (not its target) or an empty directory (right `d`). Never the
+    /// root (`.`): its name is an entry of its parent, outside the key.
     ///
     /// # Errors
-    /// `MissingRight`, `BadPath`, `Escape`, `NotFound`, `NotEmpty`, `Io`.
+    /// `MissingRight`, `BadPath`, `RemoveRoot`, `Escape`, `NotFound`, `NotEmpty`, `Io`.
     pub fn remove(&self, path: &[u8]) -> Result<(), FsError> {
         self.require("remove", DirRights::DELETE, path)?;
         let p = check_path(path)?;
+        if is_root(path) {
+            return Err(FsError::RemoveRoot);
+        }
         let shown = shown(path);
         // `unlinkat` refuses a directory (EISDIR on Linux, EPERM elsewhere): then it is one,
         // and `rmdir` decides. Which call runs changes nothing about confinement: both
@@ -297,7 +307,8 @@ impl DirGateway {
     /// A gateway on the subdirectory `path` with `rights`, which must be a subset of this
     /// key's. The directory is opened through this gateway's handle (so only beneath it), and
     /// the new gateway holds that directory itself: renaming it later, anywhere, cannot make
-    /// the new gateway resolve paths outside it.
+    /// the new gateway resolve paths outside it. `sub(".", rights)` is the root itself with
+    /// `rights` (a narrower view of the same directory).
     ///
     /// # Errors
     /// `Widening`, `BadPath`, `Escape`, `NotFound`, `NotADirectory`, `Io`.
@@ -313,7 +324,9 @@ impl DirGateway {
         let p = check_path(path)?;
         let shown = shown(path);
         let dir = self.dir.open_dir(p).map_err(|e| from_io(&e, &shown))?;
-        let display = if self.display.ends_with('/') {
+        let display = if is_root(path) {
+            self.display.clone()
+        } else if self.display.ends_with('/') {
             format!("{}{shown}", self.display)
         } else {
             format!("{}/{shown}", self.display)

@@ -37,6 +37,9 @@ pub enum FsError {
     /// with `..` or through a symlink that points outside.
     #[error("'{path}' leads outside the key's root")]
     Escape { path: String },
+    /// `remove(".")`: the root's own name is an entry of its parent, outside the key.
+    #[error("cannot remove '.': it is the key's own root")]
+    RemoveRoot,
     #[error("'{path}': no such file or directory")]
     NotFound { path: String },
     #[error("'{path}' is not a directory")]

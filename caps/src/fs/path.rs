@@ -2,7 +2,9 @@
 //!
 //! This check is only a first, friendly error: it refuses what can never name something inside
 //! a key's root (empty, NUL, absolute, `.` or `..` components, backslashes) with a message that
-//! says why. It confines nothing. Confinement is cap-std's `Dir`, which resolves every path
+//! says why. The one exception is the whole path `.` (`ROOT`), which names the root itself, as
+//! a user expects of `list(".")` or `sub(".", "r")`; a `.` inside a longer path is still
+//! refused, so `./..` and `a/./b` fail as before. It confines nothing. Confinement is cap-std's `Dir`, which resolves every path
 //! beneath its directory handle and refuses `..`, absolute paths and symlinks that leave it,
 //! whatever this check let through. The rules are those of `kernel::clist::check_relative_path`
 //! (the kernel's check of a dir key's scope), applied to bytes since Lua strings need not be
@@ -14,7 +16,16 @@ use std::path::Path;
 
 use super::error::{shown, FsError};
 
-/// Checks that `path` is relative and made of plain components, and returns it as a `Path`.
+/// The path that names the key's root itself.
+pub(crate) const ROOT: &[u8] = b".";
+
+/// Does `path` name the key's root itself?
+pub(crate) fn is_root(path: &[u8]) -> bool {
+    path == ROOT
+}
+
+/// Checks that `path` is relative and made of plain components, or is `ROOT`, and returns it
+/// as a `Path` (`.` for the root: resolved beneath the handle, it is the handle's directory).
 ///
 /// # Errors
 /// `FsError::BadPath` with the reason.
@@ -27,6 +38,9 @@ pub(crate) fn check_path(path: &[u8]) -> Result<&Path, FsError> {
     };
     if path.is_empty() {
         return bad("empty path");
+    }
+    if is_root(path) {
+        return Ok(Path::new("."));
     }
     if path.contains(&0) {
         return bad("NUL in path");
@@ -61,6 +75,7 @@ mod tests {
             b"\xff\xfe",
             b"...",
             b".a",
+            b".",
         ] {
             assert!(check_path(p).is_ok(), "{p:?}");
         }
@@ -68,15 +83,20 @@ mod tests {
 
     #[test]
     fn refuses_with_reasons() {
-        let cases: [(&[u8], &str); 11] = [
+        let cases: [(&[u8], &str); 16] = [
             (b"", "empty path"),
             (b"a\0b", "NUL in path"),
             (b"/etc/passwd", "absolute path"),
             (b"\\x", "absolute path"),
             (b"a//b", "empty path component"),
             (b"a/", "empty path component"),
-            (b".", "'.' component"),
+            (b"./", "'.' component"),
+            (b"./.", "'.' component"),
+            (b"./a", "'.' component"),
+            (b"a/.", "'.' component"),
             (b"a/./b", "'.' component"),
+            (b"./..", "'.' component"),
+            (b"/.", "absolute path"),
             (b"..", "'..' component"),
             (b"a/../../x", "'..' component"),
             (b"a\\..\\b", "backslash in path"),
@@ -89,17 +109,24 @@ mod tests {
         }
     }
 
-    /// The gateway and the kernel's scope check agree on every UTF-8 path.
+    /// The gateway and the kernel agree on every UTF-8 path: the kernel's scope check takes
+    /// what the gateway takes below the root, and its `sub_dir` takes the root too (as `.`).
     #[test]
     fn agrees_with_the_kernel_check() {
         let samples = [
             "a", "a/b", "", "/a", "\\a", "a//b", "a/", ".", "..", "a/./b", "a/../b", "a\\b", "a\0",
-            "...", "é/ü", "./a", "a/..",
+            "...", "é/ü", "./a", "a/..", "./..", "./", "/.",
         ];
+        let parent = kernel::clist::KeyKind::Dir {
+            root: "/data".to_owned(),
+            rights: kernel::clist::DirRights::ALL,
+        };
         for s in samples {
+            let ours = check_path(s.as_bytes()).is_ok();
+            assert_eq!(parent.sub_dir(s, None).is_ok(), ours, "{s:?}");
             assert_eq!(
-                check_path(s.as_bytes()).is_ok(),
                 kernel::clist::check_relative_path(s).is_ok(),
+                ours && !is_root(s.as_bytes()),
                 "{s:?}"
             );
         }

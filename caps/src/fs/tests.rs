@@ -359,6 +359,133 @@ fn sub_of_a_symlink_to_outside_is_refused() {
 }
 
 // ---------------------------------------------------------------------------------------------
+// `.`, the root itself
+
+fn names(entries: Vec<Entry>) -> Vec<Vec<u8>> {
+    entries.into_iter().map(|e| e.name).collect()
+}
+
+/// `.` alone names the key's root: listing, stat and `sub` work on it; reading, writing or
+/// opening it meet a directory; `mkdir` finds it there; `remove` never touches it.
+#[test]
+fn dot_names_the_root_itself() {
+    let fx = Fixture::new();
+    let g = fx.gw("rwcdl");
+    let all = names(g.list(None, 10).unwrap());
+    assert_eq!(
+        all,
+        vec![b"f.txt".to_vec(), b"gone.txt".to_vec(), b"sub".to_vec()]
+    );
+    assert_eq!(names(g.list(Some(b"."), 10).unwrap()), all);
+    assert_eq!(g.stat(b".").unwrap().kind, Kind::Dir);
+    let is_dir = |r: Result<(), FsError>| {
+        assert!(
+            matches!(&r, Err(FsError::IsADirectory { path }) if path == "."),
+            "{r:?}"
+        );
+    };
+    is_dir(g.read(b".", MB).map(drop));
+    is_dir(g.write(b".", b"x"));
+    is_dir(g.append(b".", b"x"));
+    for mode in [&b"r"[..], b"w", b"a", b"r+", b"w+", b"a+"] {
+        is_dir(g.open(b".", mode).map(drop));
+    }
+    assert!(matches!(g.mkdir(b"."), Err(FsError::AlreadyExists { path }) if path == "."));
+    assert!(matches!(g.remove(b"."), Err(FsError::RemoveRoot)));
+    assert!(fx.root.join("f.txt").exists());
+    // Rights are still checked first.
+    let none = fx.gw("");
+    assert_missing(none.list(Some(b"."), 10), "list", "l");
+    assert_missing(none.remove(b"."), "remove", "d");
+    assert_missing(fx.gw("r").mkdir(b"."), "mkdir", "c");
+    assert!(matches!(none.stat(b"."), Err(FsError::MissingRight { .. })));
+}
+
+/// `sub(".", rights)` is a narrower view of the same directory, shown as the same root; it
+/// never widens, and its own `.` is that root again.
+#[test]
+fn sub_dot_is_the_same_directory_with_fewer_rights() {
+    let fx = Fixture::new();
+    let g = fx.gw("rwcdl");
+    let r = g.sub(b".", rights("r")).unwrap();
+    assert_eq!(r.rights(), rights("r"));
+    assert_eq!(r.display(), g.display());
+    assert_eq!(r.read(b"f.txt", MB).unwrap(), b"hello");
+    assert_missing(r.write(b"f.txt", b"x"), "write", "w");
+    assert_missing(r.list(Some(b"."), 10), "list", "l");
+    match r.sub(b".", rights("rw")) {
+        Err(FsError::Widening { missing, .. }) => assert_eq!(missing, rights("w")),
+        other => panic!("{other:?}"),
+    }
+    let rl = g
+        .sub(b"sub", rights("rl"))
+        .unwrap()
+        .sub(b".", rights("l"))
+        .unwrap();
+    assert_eq!(
+        names(rl.list(Some(b"."), 10).unwrap()),
+        vec![b"inner.txt".to_vec()]
+    );
+    assert!(rl.display().ends_with("/sub"), "{}", rl.display());
+    // The view holds the directory itself, like any `sub`.
+    std::fs::rename(&fx.root, fx.outside.join("moved")).unwrap();
+    assert_eq!(r.read(b"f.txt", MB).unwrap(), b"hello");
+    assert_eq!(
+        names(rl.list(None, 10).unwrap()),
+        vec![b"inner.txt".to_vec()]
+    );
+}
+
+/// Only the whole path `.` names the root: `.` inside a longer path, and every escape through
+/// or beside it, is refused as before, by every method, with the reason it had.
+#[test]
+fn dot_does_not_open_a_way_out() {
+    let fx = Fixture::new();
+    fx.link("..", "parent");
+    let before = fx.outside_state();
+    let g = fx.gw("rwcdl");
+    let cases: [(&[u8], &str); 10] = [
+        (b"./..", "'.' component"),
+        (b"./../outside/secret.txt", "'.' component"),
+        (b"./", "'.' component"),
+        (b"./.", "'.' component"),
+        (b"./f.txt", "'.' component"),
+        (b"sub/.", "'.' component"),
+        (b"sub/./..", "'.' component"),
+        (b"/.", "absolute path"),
+        (b"..", "'..' component"),
+        (b"sub/../..", "'..' component"),
+    ];
+    let sub = g.sub(b".", DirRights::ALL).unwrap();
+    for gw in [&g, &sub] {
+        for (p, why) in cases {
+            for (op, r) in every_op(gw, p) {
+                match r {
+                    Err(FsError::BadPath { reason, .. }) => {
+                        assert_eq!(reason, why, "{op} {:?}", String::from_utf8_lossy(p));
+                    }
+                    other => panic!("{op} {:?}: {other:?}", String::from_utf8_lossy(p)),
+                }
+            }
+        }
+        assert_escape(gw.list(Some(b"parent"), 10), "parent");
+        assert_escape(gw.sub(b"parent", DirRights::ALL), "parent");
+    }
+    // The root of a `sub` is its own directory, not its parent's.
+    let inner = g.sub(b"sub", DirRights::ALL).unwrap();
+    let dot = inner.sub(b".", DirRights::ALL).unwrap();
+    assert_eq!(
+        names(dot.list(None, 10).unwrap()),
+        vec![b"inner.txt".to_vec()]
+    );
+    assert!(matches!(
+        dot.read(b"f.txt", MB),
+        Err(FsError::NotFound { .. })
+    ));
+    assert_eq!(fx.outside_state(), before);
+}
+
+// ---------------------------------------------------------------------------------------------
 // Rights
 
 #[test]

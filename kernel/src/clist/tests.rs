@@ -102,6 +102,22 @@ fn sub_dir_narrows_and_refuses_escapes() {
         Err(AttenuationError::OutsideRoot { .. })
     ));
     assert_eq!(dir("/", "r").sub_dir("x", None).unwrap(), dir("/x", "r"));
+    // `.` alone names the root itself; inside a longer path it is still refused.
+    assert_eq!(
+        d.sub_dir(".", Some(DirRights::READ)).unwrap(),
+        dir("/data", "r")
+    );
+    assert_eq!(d.sub_dir(".", None).unwrap(), dir("/data", "rl"));
+    assert!(matches!(
+        d.sub_dir(".", Some(DirRights::parse("rw").unwrap())),
+        Err(AttenuationError::Rights { .. })
+    ));
+    for bad in ["./..", "./", "./.", "a/.", "/.", "./../data"] {
+        assert!(
+            matches!(d.sub_dir(bad, None), Err(AttenuationError::BadPath { .. })),
+            "{bad:?} accepted"
+        );
+    }
 }
 
 #[test]
@@ -210,10 +226,13 @@ fn attempt(cur: &KeyKind, op: (u8, u8, u8)) -> (KeyKind, Result<KeyKind, Attenua
     match cur {
         KeyKind::Dir { root, .. } => match op.0 % 4 {
             0 => {
-                let asked = KeyKind::Dir {
-                    root: format!("{root}/{comp}"),
-                    rights,
+                // `.` names the root itself.
+                let root = if comp == "." {
+                    root.clone()
+                } else {
+                    format!("{root}/{comp}")
                 };
+                let asked = KeyKind::Dir { root, rights };
                 let r = cur.sub_dir(comp, Some(rights));
                 (asked, r)
             }

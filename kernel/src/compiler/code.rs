@@ -9,6 +9,7 @@ use super::parser::{ConstVal, ExpDesc, ExpKind, Parser, RDKCTC};
 use super::SyntaxError;
 use crate::bytecode::*;
 use crate::number::{arith, float_to_int, ArithOp, FloatToInt, Number};
+use crate::vm::meta::MetaMethod;
 
 pub const NO_JUMP: i32 = -1;
 pub const NO_REG: u32 = MAXARG_A;
@@ -19,74 +20,57 @@ const MAX_SHORT_LEN: usize = 40;
 
 type R<T> = Result<T, SyntaxError>;
 
-/// Binary operators in Lua's `BinOpr` order (ORDER OPR).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
-pub enum BinOpr {
-    Add,
-    Sub,
-    Mul,
-    Mod,
-    Pow,
-    Div,
-    IDiv,
-    BAnd,
-    BOr,
-    BXor,
-    Shl,
-    Shr,
-    Concat,
-    Eq,
-    Lt,
-    Le,
-    Ne,
-    Gt,
-    Ge,
-    And,
-    Or,
+macro_rules! define_oprs {
+    (
+        arith_binary { $($b:ident = $btok:pat, $bops:ident, $bprio:tt, $bk:expr;)* }
+        arith_unary { $($u:ident = $utok:pat, $uops:ident, $uprio:literal;)* }
+        binary { $($o:ident = $otok:pat, $oprio:tt;)* }
+        unary { $($n:ident = $ntok:pat, $nprio:literal;)* }
+    ) => {
+        /// Binary operators in Lua's `BinOpr` order (ORDER OPR), from `for_each_operator!`.
+        #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+        pub enum BinOpr {
+            $($b,)*
+            $($o,)*
+        }
+
+        /// Unary operators, from `for_each_operator!`.
+        #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+        pub enum UnOpr {
+            $($u,)*
+            $($n,)*
+        }
+
+        impl BinOpr {
+            /// The arithmetic or bitwise operator, if this is one.
+            pub fn arith(self) -> Option<ArithOp> {
+                match self {
+                    $(BinOpr::$b => Some(ArithOp::$b),)*
+                    _ => None,
+                }
+            }
+        }
+
+        /// The opcode of an arithmetic operator on registers (`ADD`, …, `UNM`, `BNOT`).
+        fn arith_opcode(op: ArithOp) -> OpCode {
+            match op {
+                $(ArithOp::$b => OpCode::$b,)*
+                $(ArithOp::$u => OpCode::$u,)*
+            }
+        }
+
+        /// The opcode of a binary arithmetic operator with a constant operand (`ADDK`, …),
+        /// where Lua has one.
+        fn arith_k_opcode(op: ArithOp) -> Option<OpCode> {
+            match op {
+                $(ArithOp::$b => $bk,)*
+                _ => None,
+            }
+        }
+    };
 }
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum UnOpr {
-    Minus,
-    BNot,
-    Not,
-    Len,
-}
-
-const ARITH_OPS: [ArithOp; 12] = [
-    ArithOp::Add,
-    ArithOp::Sub,
-    ArithOp::Mul,
-    ArithOp::Mod,
-    ArithOp::Pow,
-    ArithOp::Div,
-    ArithOp::IDiv,
-    ArithOp::BAnd,
-    ArithOp::BOr,
-    ArithOp::BXor,
-    ArithOp::Shl,
-    ArithOp::Shr,
-];
-
-/// Metamethod event number of `TM_ADD` (events follow in BinOpr order).
-const TM_ADD: u32 = 6;
-const TM_SUB: u32 = 7;
-const TM_SHL: u32 = 16;
-const TM_SHR: u32 = 17;
-
-fn op_add(base: OpCode, delta: u32) -> OpCode {
-    // Callers only offset within contiguous opcode groups of the table.
-    OpCode::from_u8(base as u8 + delta as u8).unwrap_or(base)
-}
-
-/// Whether an instruction is a test (followed by a jump), Lua's `testTMode`.
-fn is_test_op(op: Option<OpCode>) -> bool {
-    use OpCode::*;
-    matches!(
-        op,
-        Some(Eq | Lt | Le | EqK | EqI | LtI | LeI | GtI | GeI | Test | TestSet)
-    )
-}
+crate::for_each_operator!(define_oprs);
 
 fn fits_c(i: i64) -> bool {
     (i as u64).wrapping_add(OFFSET_SC as u64) <= MAXARG_C as u64
@@ -298,7 +282,7 @@ impl Parser<'_> {
 
     fn jump_control_pc(&self, pc: i32) -> usize {
         let pc = pc as usize;
-        if pc >= 1 && is_test_op(self.fs.code[pc - 1].opcode()) {
+        if pc >= 1 && self.fs.code[pc - 1].opcode().is_some_and(OpCode::is_test) {
             pc - 1
         } else {
             pc
@@ -938,21 +922,14 @@ impl Parser<'_> {
         let (Some(v1), Some(v2)) = (tonumeral(e1), tonumeral(e2)) else {
             return false;
         };
-        let valid = match op {
-            ArithOp::BAnd
-            | ArithOp::BOr
-            | ArithOp::BXor
-            | ArithOp::Shl
-            | ArithOp::Shr
-            | ArithOp::BNot => {
-                let ok = |n: Number| match n {
-                    Number::Int(_) => true,
-                    Number::Float(f) => float_to_int(f, FloatToInt::Exact).is_some(),
-                };
-                ok(v1) && ok(v2)
-            }
-            ArithOp::Div | ArithOp::IDiv | ArithOp::Mod => v2.to_f64() != 0.0,
-            _ => true,
+        let valid = if op.is_bitwise() {
+            let ok = |n: Number| match n {
+                Number::Int(_) => true,
+                Number::Float(f) => float_to_int(f, FloatToInt::Exact).is_some(),
+            };
+            ok(v1) && ok(v2)
+        } else {
+            !matches!(op, ArithOp::Div | ArithOp::IDiv | ArithOp::Mod) || v2.to_f64() != 0.0
         };
         if !valid {
             return false;
@@ -994,7 +971,7 @@ impl Parser<'_> {
         flip: bool,
         line: u32,
         mmop: OpCode,
-        event: u32,
+        event: ArithOp,
     ) -> R<()> {
         let v1 = self.exp2anyreg(e1)?;
         let pc = self.code_abck(op, 0, v1, v2, false);
@@ -1002,21 +979,22 @@ impl Parser<'_> {
         e1.info = pc;
         e1.k = ExpKind::Reloc;
         self.fix_line(line);
-        self.code_abck(mmop, v1, v2, event, flip);
+        // The `MMBIN*` operand C is the event's number (`ORDER TM`).
+        self.code_abck(mmop, v1, v2, MetaMethod::of_arith(event) as u32, flip);
         self.fix_line(line);
         Ok(())
     }
 
     fn code_binexpval(
         &mut self,
-        op: OpCode,
+        op: ArithOp,
         e1: &mut ExpDesc,
         e2: &mut ExpDesc,
         line: u32,
     ) -> R<()> {
         let v2 = self.exp2anyreg(e2)?;
-        let event = op as u32 - OpCode::Add as u32 + TM_ADD;
-        self.finish_binexpval(e1, e2, op, v2, false, line, OpCode::MmBin, event)
+        let code = arith_opcode(op);
+        self.finish_binexpval(e1, e2, code, v2, false, line, OpCode::MmBin, op)
     }
 
     #[allow(clippy::too_many_arguments)]
@@ -1027,7 +1005,7 @@ impl Parser<'_> {
         e2: &ExpDesc,
         flip: bool,
         line: u32,
-        event: u32,
+        event: ArithOp,
     ) -> R<()> {
         let v2 = int2sc(e2.ival);
         self.finish_binexpval(e1, e2, op, v2, flip, line, OpCode::MmBinI, event)
@@ -1039,7 +1017,7 @@ impl Parser<'_> {
         e2: &ExpDesc,
         op: OpCode,
         line: u32,
-        event: u32,
+        event: ArithOp,
     ) -> R<bool> {
         if !Self::is_kint(e2) {
             return Ok(false);
@@ -1056,29 +1034,27 @@ impl Parser<'_> {
 
     fn code_arith(
         &mut self,
-        opr: BinOpr,
+        op: ArithOp,
         e1: &mut ExpDesc,
         e2: &mut ExpDesc,
         flip: bool,
         line: u32,
     ) -> R<()> {
-        let event = opr as u32 + TM_ADD;
-        if tonumeral(e2).is_some() && self.exp2k(e2)? {
-            let v2 = e2.info as u32;
-            let op = op_add(OpCode::AddK, opr as u32);
-            self.finish_binexpval(e1, e2, op, v2, flip, line, OpCode::MmBinK, event)
-        } else {
-            let op = op_add(OpCode::Add, opr as u32);
-            if flip {
-                std::mem::swap(e1, e2);
+        if let Some(kop) = arith_k_opcode(op) {
+            if tonumeral(e2).is_some() && self.exp2k(e2)? {
+                let v2 = e2.info as u32;
+                return self.finish_binexpval(e1, e2, kop, v2, flip, line, OpCode::MmBinK, op);
             }
-            self.code_binexpval(op, e1, e2, line)
         }
+        if flip {
+            std::mem::swap(e1, e2);
+        }
+        self.code_binexpval(op, e1, e2, line)
     }
 
     fn code_commutative(
         &mut self,
-        opr: BinOpr,
+        op: ArithOp,
         e1: &mut ExpDesc,
         e2: &mut ExpDesc,
         line: u32,
@@ -1088,40 +1064,32 @@ impl Parser<'_> {
             std::mem::swap(e1, e2);
             flip = true;
         }
-        if opr == BinOpr::Add && Self::is_scint(e2) {
-            self.code_bini(OpCode::AddI, e1, e2, flip, line, TM_ADD)
+        if op == ArithOp::Add && Self::is_scint(e2) {
+            self.code_bini(OpCode::AddI, e1, e2, flip, line, ArithOp::Add)
         } else {
-            self.code_arith(opr, e1, e2, flip, line)
+            self.code_arith(op, e1, e2, flip, line)
         }
     }
 
     fn code_bitwise(
         &mut self,
-        opr: BinOpr,
+        op: ArithOp,
         e1: &mut ExpDesc,
         e2: &mut ExpDesc,
         line: u32,
     ) -> R<()> {
+        let Some(kop) = arith_k_opcode(op) else {
+            return self.code_binexpval(op, e1, e2, line);
+        };
         let mut flip = false;
         if e1.k == ExpKind::KInt && self.exp2rk(e1)? {
             std::mem::swap(e1, e2);
             flip = true;
         } else if !(e2.k == ExpKind::KInt && self.exp2rk(e2)?) {
-            let op = op_add(OpCode::Add, opr as u32);
             return self.code_binexpval(op, e1, e2, line);
         }
         let v2 = e2.info as u32;
-        let op = op_add(OpCode::AddK, opr as u32);
-        self.finish_binexpval(
-            e1,
-            e2,
-            op,
-            v2,
-            flip,
-            line,
-            OpCode::MmBinK,
-            opr as u32 + TM_ADD,
-        )
+        self.finish_binexpval(e1, e2, kop, v2, flip, line, OpCode::MmBinK, op)
     }
 
     fn code_order(&mut self, mut op: OpCode, e1: &mut ExpDesc, e2: &mut ExpDesc) -> R<()> {
@@ -1132,7 +1100,11 @@ impl Parser<'_> {
             isfloat = fl;
             r1 = self.exp2anyreg(e1)?;
             r2 = im;
-            op = op_add(OpCode::LtI, op as u32 - OpCode::Lt as u32);
+            op = if op == OpCode::Lt {
+                OpCode::LtI
+            } else {
+                OpCode::LeI
+            };
         } else if let Some((im, fl)) = Self::is_scnumber(e1) {
             isfloat = fl;
             r1 = self.exp2anyreg(e2)?;
@@ -1174,26 +1146,16 @@ impl Parser<'_> {
     pub fn prefix(&mut self, opr: UnOpr, e: &mut ExpDesc, line: u32) -> R<()> {
         let ef = ExpDesc::new(ExpKind::KInt, 0);
         self.discharge_vars(e);
-        match opr {
-            UnOpr::Minus | UnOpr::BNot => {
-                let aop = if opr == UnOpr::Minus {
-                    ArithOp::Unm
-                } else {
-                    ArithOp::BNot
-                };
-                if Self::const_folding(aop, e, &ef) {
-                    return Ok(());
-                }
-                let op = if opr == UnOpr::Minus {
-                    OpCode::Unm
-                } else {
-                    OpCode::BNot
-                };
-                self.code_unexpval(op, e, line)
-            }
-            UnOpr::Len => self.code_unexpval(OpCode::Len, e, line),
-            UnOpr::Not => self.code_not(e),
+        let op = match opr {
+            UnOpr::Unm => ArithOp::Unm,
+            UnOpr::BNot => ArithOp::BNot,
+            UnOpr::Len => return self.code_unexpval(OpCode::Len, e, line),
+            UnOpr::Not => return self.code_not(e),
+        };
+        if Self::const_folding(op, e, &ef) {
+            return Ok(());
         }
+        self.code_unexpval(arith_opcode(op), e, line)
     }
 
     pub fn infix(&mut self, op: BinOpr, v: &mut ExpDesc) -> R<()> {
@@ -1240,8 +1202,10 @@ impl Parser<'_> {
 
     pub fn posfix(&mut self, opr: BinOpr, e1: &mut ExpDesc, e2: &mut ExpDesc, line: u32) -> R<()> {
         self.discharge_vars(e2);
-        if opr <= BinOpr::Shr && Self::const_folding(ARITH_OPS[opr as usize], e1, e2) {
-            return Ok(());
+        if let Some(op) = opr.arith() {
+            if Self::const_folding(op, e1, e2) {
+                return Ok(());
+            }
         }
         match opr {
             BinOpr::And => {
@@ -1260,29 +1224,33 @@ impl Parser<'_> {
                 self.exp2nextreg(e2)?;
                 self.code_concat(e1, e2, line);
             }
-            BinOpr::Add | BinOpr::Mul => self.code_commutative(opr, e1, e2, line)?,
+            BinOpr::Add => self.code_commutative(ArithOp::Add, e1, e2, line)?,
+            BinOpr::Mul => self.code_commutative(ArithOp::Mul, e1, e2, line)?,
             BinOpr::Sub => {
-                if !self.finish_binexpneg(e1, e2, OpCode::AddI, line, TM_SUB)? {
-                    self.code_arith(opr, e1, e2, false, line)?;
+                if !self.finish_binexpneg(e1, e2, OpCode::AddI, line, ArithOp::Sub)? {
+                    self.code_arith(ArithOp::Sub, e1, e2, false, line)?;
                 }
             }
-            BinOpr::Div | BinOpr::IDiv | BinOpr::Mod | BinOpr::Pow => {
-                self.code_arith(opr, e1, e2, false, line)?
-            }
-            BinOpr::BAnd | BinOpr::BOr | BinOpr::BXor => self.code_bitwise(opr, e1, e2, line)?,
+            BinOpr::Div => self.code_arith(ArithOp::Div, e1, e2, false, line)?,
+            BinOpr::IDiv => self.code_arith(ArithOp::IDiv, e1, e2, false, line)?,
+            BinOpr::Mod => self.code_arith(ArithOp::Mod, e1, e2, false, line)?,
+            BinOpr::Pow => self.code_arith(ArithOp::Pow, e1, e2, false, line)?,
+            BinOpr::BAnd => self.code_bitwise(ArithOp::BAnd, e1, e2, line)?,
+            BinOpr::BOr => self.code_bitwise(ArithOp::BOr, e1, e2, line)?,
+            BinOpr::BXor => self.code_bitwise(ArithOp::BXor, e1, e2, line)?,
             BinOpr::Shl => {
                 if Self::is_scint(e1) {
                     std::mem::swap(e1, e2);
-                    self.code_bini(OpCode::ShlI, e1, e2, true, line, TM_SHL)?;
-                } else if !self.finish_binexpneg(e1, e2, OpCode::ShrI, line, TM_SHL)? {
-                    self.code_binexpval(OpCode::Shl, e1, e2, line)?;
+                    self.code_bini(OpCode::ShlI, e1, e2, true, line, ArithOp::Shl)?;
+                } else if !self.finish_binexpneg(e1, e2, OpCode::ShrI, line, ArithOp::Shl)? {
+                    self.code_binexpval(ArithOp::Shl, e1, e2, line)?;
                 }
             }
             BinOpr::Shr => {
                 if Self::is_scint(e2) {
-                    self.code_bini(OpCode::ShrI, e1, e2, false, line, TM_SHR)?;
+                    self.code_bini(OpCode::ShrI, e1, e2, false, line, ArithOp::Shr)?;
                 } else {
-                    self.code_binexpval(OpCode::Shr, e1, e2, line)?;
+                    self.code_binexpval(ArithOp::Shr, e1, e2, line)?;
                 }
             }
             BinOpr::Eq | BinOpr::Ne => self.code_eq(opr, e1, e2)?,
@@ -1396,4 +1364,24 @@ impl Parser<'_> {
 fn ceil_log2(x: u32) -> u32 {
     // ceil(log2(x)) for x >= 1
     32 - (x - 1).leading_zeros()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// An arithmetic operator compiles to the opcode of its own name, and its K form (where
+    /// Lua has one) to that name with `K`: the table links them by name, this checks the
+    /// spelling of the listing names too.
+    #[test]
+    fn arithmetic_opcodes_follow_the_operator_table() {
+        for &op in ArithOp::ALL {
+            let name = format!("{op:?}").to_uppercase();
+            assert_eq!(arith_opcode(op).name(), name);
+            match arith_k_opcode(op) {
+                Some(k) => assert_eq!(k.name(), format!("{name}K")),
+                None => assert!(matches!(op, ArithOp::Shl | ArithOp::Shr) || op.is_unary()),
+            }
+        }
+    }
 }

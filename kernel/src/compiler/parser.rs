@@ -197,68 +197,50 @@ pub struct Parser<'a> {
     source: Vec<u8>,
 }
 
-fn getunopr(t: Tok) -> Option<UnOpr> {
-    match t {
-        Tok::Not => Some(UnOpr::Not),
-        Tok::Char(b'-') => Some(UnOpr::Minus),
-        Tok::Char(b'~') => Some(UnOpr::BNot),
-        Tok::Char(b'#') => Some(UnOpr::Len),
-        _ => None,
-    }
+macro_rules! define_op_tokens {
+    (
+        arith_binary { $($b:ident = $btok:pat, $bops:ident, ($bl:literal, $br:literal), $bk:expr;)* }
+        arith_unary { $($u:ident = $utok:pat, $uops:ident, $uprio:literal;)* }
+        binary { $($o:ident = $otok:pat, ($ol:literal, $or:literal);)* }
+        unary { $($n:ident = $ntok:pat, $nprio:literal;)* }
+    ) => {
+        /// The unary operator a token starts (from `for_each_operator!`).
+        fn getunopr(t: Tok) -> Option<UnOpr> {
+            Some(match t {
+                $($utok => UnOpr::$u,)*
+                $($ntok => UnOpr::$n,)*
+                _ => return None,
+            })
+        }
+
+        /// The binary operator a token is (from `for_each_operator!`).
+        fn getbinopr(t: Tok) -> Option<BinOpr> {
+            Some(match t {
+                $($btok => BinOpr::$b,)*
+                $($otok => BinOpr::$o,)*
+                _ => return None,
+            })
+        }
+
+        /// A binary operator's (left, right) priorities (from `for_each_operator!`).
+        fn priority(op: BinOpr) -> (u8, u8) {
+            match op {
+                $(BinOpr::$b => ($bl, $br),)*
+                $(BinOpr::$o => ($ol, $or),)*
+            }
+        }
+
+        /// The priority of a unary operator's operand (from `for_each_operator!`).
+        fn unary_priority(op: UnOpr) -> u8 {
+            match op {
+                $(UnOpr::$u => $uprio,)*
+                $(UnOpr::$n => $nprio,)*
+            }
+        }
+    };
 }
 
-fn getbinopr(t: Tok) -> Option<BinOpr> {
-    Some(match t {
-        Tok::Char(b'+') => BinOpr::Add,
-        Tok::Char(b'-') => BinOpr::Sub,
-        Tok::Char(b'*') => BinOpr::Mul,
-        Tok::Char(b'%') => BinOpr::Mod,
-        Tok::Char(b'^') => BinOpr::Pow,
-        Tok::Char(b'/') => BinOpr::Div,
-        Tok::IDiv => BinOpr::IDiv,
-        Tok::Char(b'&') => BinOpr::BAnd,
-        Tok::Char(b'|') => BinOpr::BOr,
-        Tok::Char(b'~') => BinOpr::BXor,
-        Tok::Shl => BinOpr::Shl,
-        Tok::Shr => BinOpr::Shr,
-        Tok::Concat => BinOpr::Concat,
-        Tok::Ne => BinOpr::Ne,
-        Tok::Eq => BinOpr::Eq,
-        Tok::Char(b'<') => BinOpr::Lt,
-        Tok::Le => BinOpr::Le,
-        Tok::Char(b'>') => BinOpr::Gt,
-        Tok::Ge => BinOpr::Ge,
-        Tok::And => BinOpr::And,
-        Tok::Or => BinOpr::Or,
-        _ => return None,
-    })
-}
-
-/// (left, right) priorities, ORDER OPR.
-const PRIORITY: [(u8, u8); 21] = [
-    (10, 10),
-    (10, 10),
-    (11, 11),
-    (11, 11),
-    (14, 13),
-    (11, 11),
-    (11, 11),
-    (6, 6),
-    (4, 4),
-    (5, 5),
-    (7, 7),
-    (7, 7),
-    (9, 8),
-    (3, 3),
-    (3, 3),
-    (3, 3),
-    (3, 3),
-    (3, 3),
-    (3, 3),
-    (2, 2),
-    (1, 1),
-];
-const UNARY_PRIORITY: u8 = 12;
+crate::for_each_operator!(define_op_tokens);
 
 impl<'a> Parser<'a> {
     pub fn new(src: &'a [u8], chunk_name: &[u8], chunkid: Vec<u8>) -> Self {
@@ -1226,7 +1208,7 @@ impl<'a> Parser<'a> {
         let mut v = if let Some(uop) = getunopr(self.lex.t) {
             let line = self.lex.linenumber;
             self.next()?;
-            let (mut v, _) = self.subexpr(UNARY_PRIORITY)?;
+            let (mut v, _) = self.subexpr(unary_priority(uop))?;
             self.prefix(uop, &mut v, line)?;
             v
         } else {
@@ -1234,13 +1216,13 @@ impl<'a> Parser<'a> {
         };
         let mut op = getbinopr(self.lex.t);
         while let Some(o) = op {
-            if PRIORITY[o as usize].0 <= limit {
+            if priority(o).0 <= limit {
                 break;
             }
             let line = self.lex.linenumber;
             self.next()?;
             self.infix(o, &mut v)?;
-            let (mut v2, nextop) = self.subexpr(PRIORITY[o as usize].1)?;
+            let (mut v2, nextop) = self.subexpr(priority(o).1)?;
             self.posfix(o, &mut v, &mut v2, line)?;
             op = nextop;
         }

@@ -4,48 +4,12 @@
 
 use super::exec::{OpError, Operand};
 use super::frame::{flags, Frame, FrameKind, ReturnTo};
-use super::meta::ALL_META;
+use super::meta::{MetaMethod, ALL_META};
 use super::{Throw, Vm};
 use crate::bytecode::OpCode;
 use crate::compiler::chunk_id;
 use crate::heap::FnProto;
 use crate::value::Value;
-
-/// Whether an opcode writes register A (Lua's `testAMode`).
-fn sets_register_a(op: OpCode) -> bool {
-    use OpCode::*;
-    !matches!(
-        op,
-        SetUpval
-            | SetTabUp
-            | SetTable
-            | SetI
-            | SetField
-            | MmBin
-            | MmBinI
-            | MmBinK
-            | Close
-            | Tbc
-            | Jmp
-            | Eq
-            | Lt
-            | Le
-            | EqK
-            | EqI
-            | LtI
-            | LeI
-            | GtI
-            | GeI
-            | Test
-            | Return
-            | Return0
-            | Return1
-            | TForPrep
-            | TForCall
-            | SetList
-            | ExtraArg
-    )
-}
 
 fn is_mm_op(op: OpCode) -> bool {
     matches!(op, OpCode::MmBin | OpCode::MmBinI | OpCode::MmBinK)
@@ -92,7 +56,7 @@ fn find_set_reg(p: &FnProto, mut lastpc: usize, reg: u32) -> Option<usize> {
                 }
                 false
             }
-            _ => sets_register_a(op) && reg == a,
+            _ => op.writes_a() && reg == a,
         };
         if change {
             setreg = if pc < jmptarget { None } else { Some(pc) };
@@ -288,7 +252,7 @@ fn var_info(vm: &Vm, what: Operand) -> String {
 pub fn type_name_for_message(vm: &Vm, v: Value) -> String {
     if let Value::Table(_) | Value::UserData(_) = v {
         if let Some(mt) = vm.metatable(v) {
-            if let Value::Str(s) = vm.meta_field(mt, super::meta::MetaMethod::Name) {
+            if let Value::Str(s) = vm.meta_field(mt, MetaMethod::Name) {
                 return String::from_utf8_lossy(vm.heap.str(s)).into_owned();
             }
         }
@@ -414,23 +378,27 @@ pub fn function_name(vm: &Vm, index: usize) -> Option<(&'static str, String)> {
 fn name_from_call_site(vm: &Vm, caller: &Frame) -> Option<(&'static str, String)> {
     let (p, pc) = frame_proto(vm, caller)?;
     let i = *p.code.get(pc)?;
-    let tm: usize = match i.opcode()? {
+    let tm = match i.opcode()? {
         OpCode::Call | OpCode::TailCall => return object_name(vm, p, pc, i.a()),
         OpCode::TForCall => return Some(("for iterator", "for iterator".into())),
-        OpCode::SelfOp | OpCode::GetTabUp | OpCode::GetTable | OpCode::GetI | OpCode::GetField => 0,
-        OpCode::SetTabUp | OpCode::SetTable | OpCode::SetI | OpCode::SetField => 1,
-        OpCode::MmBin | OpCode::MmBinI | OpCode::MmBinK => i.c() as usize,
-        OpCode::Unm => 18,
-        OpCode::BNot => 19,
-        OpCode::Len => 4,
-        OpCode::Concat => 22,
-        OpCode::Eq => 5,
-        OpCode::Lt | OpCode::LtI | OpCode::GtI => 20,
-        OpCode::Le | OpCode::LeI | OpCode::GeI => 21,
-        OpCode::Close | OpCode::Return => 24,
+        OpCode::SelfOp | OpCode::GetTabUp | OpCode::GetTable | OpCode::GetI | OpCode::GetField => {
+            MetaMethod::Index
+        }
+        OpCode::SetTabUp | OpCode::SetTable | OpCode::SetI | OpCode::SetField => {
+            MetaMethod::NewIndex
+        }
+        OpCode::MmBin | OpCode::MmBinI | OpCode::MmBinK => *ALL_META.get(i.c() as usize)?,
+        OpCode::Unm => MetaMethod::Unm,
+        OpCode::BNot => MetaMethod::BNot,
+        OpCode::Len => MetaMethod::Len,
+        OpCode::Concat => MetaMethod::Concat,
+        OpCode::Eq => MetaMethod::Eq,
+        OpCode::Lt | OpCode::LtI | OpCode::GtI => MetaMethod::Lt,
+        OpCode::Le | OpCode::LeI | OpCode::GeI => MetaMethod::Le,
+        OpCode::Close | OpCode::Return => MetaMethod::Close,
         _ => return None,
     };
-    let name = ALL_META.get(tm)?.name();
+    let name = tm.name();
     Some(("metamethod", name[2..].to_string()))
 }
 

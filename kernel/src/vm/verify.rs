@@ -464,7 +464,7 @@ impl Verifier<'_> {
             }
             Rule::Event => {
                 let event = i.c();
-                if !(MetaMethod::Add as u32..=MetaMethod::Shr as u32).contains(&event) {
+                if MetaMethod::from_binary_operand(event).is_none() {
                     return Err(Fault::Event { event });
                 }
                 Ok(())
