@@ -6,7 +6,11 @@ use shell::runner::Session;
 use std::io::{Read, Write};
 
 fn main() {
-    let args: Vec<String> = std::env::args().collect();
+    // Never a panic on an argument that is not UTF-8 (`std::env::args` would): read lossily.
+    // TODO(issue 12): hand such arguments to `arg` as the exact bytes.
+    let args: Vec<String> = std::env::args_os()
+        .map(|a| a.to_string_lossy().into_owned())
+        .collect();
     std::process::exit(real_main(&args));
 }
 

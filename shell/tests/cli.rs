@@ -180,3 +180,20 @@ fn audit_log_of_a_run_can_be_read_verified_and_tampering_is_caught() {
     assert_eq!(bad.status.code(), Some(1), "{}", stdout(&bad));
     assert!(stderr(&bad).contains("tessera:"), "{}", stderr(&bad));
 }
+
+/// An argument that is not UTF-8 never panics the host (it reached `std::env::args`, which
+/// panics on one).
+#[cfg(unix)]
+#[test]
+fn a_non_utf8_argument_is_not_a_panic() {
+    use std::os::unix::ffi::OsStrExt;
+    let s = script("nonutf8.lua", "print(#arg[1] > 0)");
+    let o = std::process::Command::new(env!("CARGO_BIN_EXE_tessera"))
+        .arg(&s)
+        .arg(std::ffi::OsStr::from_bytes(b"\xff\xfe"))
+        .stdin(std::process::Stdio::null())
+        .output()
+        .expect("tessera runs");
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    assert_eq!(stdout(&o), "true\n");
+}
