@@ -54,8 +54,8 @@ pub enum SnapshotError {
     Version(u16),
     #[error("corrupt snapshot: {0}")]
     Corrupt(String),
-    #[error("the snapshot was written by a build with other native functions")]
-    Natives,
+    #[error("the snapshot uses the native function '{missing}', which this build does not have")]
+    Natives { missing: String },
     #[error("the snapshot needs a {kind} key named '{name}' ({describe}): pass it in opts.caps")]
     Unfilled {
         name: String,
@@ -520,15 +520,10 @@ impl Kernel {
                 root.memory_limit = memory;
             }
         }
-        if image.natives.len() != natives.len()
-            || image
-                .natives
-                .iter()
-                .zip(natives.names())
-                .any(|(a, b)| a != b)
-        {
-            return Err(SnapshotError::Natives);
-        }
+        // Natives are named, not numbered: a snapshot from a build with natives added (or
+        // listed in another order) maps each name to this build's id.
+        let native_ids: Vec<Option<crate::heap::NativeId>> =
+            image.natives.iter().map(|n| natives.id_of(n)).collect();
         check_tree(&image.processes)?;
         for (i, p) in image.processes.iter().enumerate() {
             check_process(i, p, &image.processes, image.keys.len())?;
@@ -565,6 +560,15 @@ impl Kernel {
         let mut processes = Vec::with_capacity(image.processes.len());
         for (i, mut p) in image.processes.into_iter().enumerate() {
             p.vm.attach_natives(natives.clone());
+            p.vm.renumber_natives(&native_ids)
+                .map_err(|old| match image.natives.get(old) {
+                    Some(name) => SnapshotError::Natives {
+                        missing: name.clone(),
+                    },
+                    None => SnapshotError::Corrupt(format!(
+                        "process {i}: a native function numbered {old}, not in the snapshot's list"
+                    )),
+                })?;
             p.vm.check_restored()
                 .map_err(|e| SnapshotError::Corrupt(format!("process {i}: {}", e.0)))?;
             check_process_vm(i, &p)?;

@@ -155,11 +155,25 @@ pub fn root_process_with(
     kernel::process::ProcessId,
     std::rc::Rc<std::cell::RefCell<Vec<u8>>>,
 ) {
+    root_process_in(src, fuel, globals, factory())
+}
+
+/// `root_process_with`, every VM of the kernel built by `factory`.
+pub fn root_process_in(
+    src: &str,
+    fuel: u64,
+    globals: &[(&str, &[u8])],
+    factory: kernel::process::VmFactory,
+) -> (
+    kernel::process::Kernel,
+    kernel::process::ProcessId,
+    std::rc::Rc<std::cell::RefCell<Vec<u8>>>,
+) {
     use std::cell::RefCell;
     use std::rc::Rc;
     let mut k = kernel::process::Kernel::new();
-    k.set_factory(factory());
-    let mut vm = (factory())("root", 64 << 20).expect("root fits");
+    k.set_factory(factory.clone());
+    let mut vm = (factory)("root", 64 << 20).expect("root fits");
     let out = Rc::new(RefCell::new(Vec::new()));
     let sink = out.clone();
     vm.set_console(Some(Box::new(move |b: &[u8]| {

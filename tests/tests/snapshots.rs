@@ -339,3 +339,72 @@ fn snapshot_then_restore_is_identity_at_every_cut_point() {
     assert_eq!(want, "220:54180,3:true,25,5!,6:2564");
     assert!(checked.parse::<u32>().expect("a count") > 40, "{out}");
 }
+
+/// A snapshot names its natives instead of numbering them: a build whose table has natives
+/// added (here one in front, shifting every id) and listed in another order restores a
+/// process caught mid-loop with natives in its locals, upvalues and frames, and it finishes
+/// as the original would.
+#[test]
+fn a_snapshot_restores_in_a_build_with_natives_added_and_reordered() {
+    use kernel::heap::NativeId;
+    use kernel::process::State;
+    use kernel::vm::{Action, NativeCall, NativeTable, Throw, Vm};
+    const WORKER: &str = r##"
+        local rep, fmt, up = string.rep, string.format, string.upper
+        local parts = {}
+        for i = 1, 3000 do
+            parts[#parts % 10 + 1] = fmt("%d:%s", i, up(rep("x", i % 4)))
+            table.sort(parts)
+        end
+        return table.concat(parts, ","), select("#", table.unpack(parts))
+    "##;
+    const PROGRAM: &str = r#"
+        local p = spawn(WORKER, {name = "worker", fuel = 60000})
+        local ok, e = pcall(p.wait, p)
+        assert(not ok and e.kind == "fuel")
+        return p:snapshot()
+    "#;
+    let worker: &[(&str, &[u8])] = &[("WORKER", WORKER.as_bytes())];
+    let (mut k, root, _) = tessera_tests::root_process_with(PROGRAM, 1_000_000_000, worker);
+    k.run_until_idle();
+    let p = k.get(root).expect("root");
+    assert_eq!(p.state, State::Done, "{:?}", p.fault);
+    let snapshot = p.vm.str_bytes(p.results[0]).expect("a snapshot").to_vec();
+
+    fn extra(_: &mut Vm, _: NativeCall) -> Result<Action, Throw> {
+        Err(Throw::msg("not called"))
+    }
+    let base = stdlib::natives();
+    let mut table = NativeTable::new();
+    table.register("test.added", extra, 0);
+    for i in (0..base.len()).rev() {
+        let id = NativeId(i as u16);
+        let new = table.register(base.name(id), base.func(id), base.flags_of(id));
+        if base.is_xpcall(id) {
+            table.set_xpcall(new);
+        }
+    }
+    let table = std::rc::Rc::new(table);
+    let factory: kernel::process::VmFactory = std::rc::Rc::new(move |_: &str, memory: usize| {
+        let mut vm = Vm::new(table.clone(), u64::MAX, memory, 11)?;
+        stdlib::open_libs(&mut vm)?;
+        Ok(vm)
+    });
+    let resume = r#"
+        local p = restore(SNAP, {fuel = 1e9})
+        p:resume()
+        print(p:wait())
+    "#;
+    let (mut k2, root2, out2) =
+        tessera_tests::root_process_in(resume, 2_000_000_000, &[("SNAP", &snapshot)], factory);
+    let text = tessera_tests::finish_root(&mut k2, root2, &out2);
+    // The same program run whole in this build.
+    let (mut k3, root3, out3) = tessera_tests::root_process_with(
+        "print(spawn(WORKER, {name = 'worker'}):wait())",
+        2_000_000_000,
+        worker,
+    );
+    let whole = tessera_tests::finish_root(&mut k3, root3, &out3);
+    assert_eq!(text, whole);
+    assert!(text.ends_with("\t10\n"), "{text}");
+}

@@ -412,6 +412,19 @@ impl Heap {
     }
 
     /// Rebuilds the intern table after deserialization.
+    /// Renumbers every native closure's id by `ids` (`ids[old]`: the id in this build; see
+    /// `Vm::renumber_natives`). `Err(old)` for an id with no counterpart.
+    pub(crate) fn renumber_natives(&mut self, ids: &[Option<NativeId>]) -> Result<(), usize> {
+        for n in self.natives.slots.iter_mut().flatten() {
+            let old = n.id.0 as usize;
+            match ids.get(old) {
+                Some(Some(new)) => n.id = *new,
+                _ => return Err(old),
+            }
+        }
+        Ok(())
+    }
+
     pub fn rebuild_intern(&mut self) {
         let mut table = hashbrown::HashTable::with_capacity(self.strings.live_count());
         for (i, s) in self.strings.iter() {

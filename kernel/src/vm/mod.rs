@@ -219,6 +219,27 @@ impl Vm {
         self.heap.rebuild_intern();
     }
 
+    /// Renumbers the natives of a deserialized VM: `ids[old]` is this build's id of the native
+    /// the snapshot numbered `old` (none if this build lacks it). Runs before the VM is checked,
+    /// so it trusts nothing; `Err(old)` names a native it cannot renumber.
+    pub(crate) fn renumber_natives(&mut self, ids: &[Option<NativeId>]) -> Result<(), usize> {
+        self.heap.renumber_natives(ids)?;
+        if self.light_natives.len() > ids.len() {
+            return Err(self.light_natives.len() - 1);
+        }
+        let mut light = vec![None; self.natives.len()];
+        for (old, &r) in self.light_natives.iter().enumerate() {
+            let (Some(r), Some(Some(new))) = (r, ids.get(old)) else {
+                continue;
+            };
+            if let Some(slot) = light.get_mut(new.0 as usize) {
+                *slot = Some(r);
+            }
+        }
+        self.light_natives = light;
+        Ok(())
+    }
+
     pub fn natives(&self) -> &NativeTable {
         &self.natives
     }
