@@ -70,14 +70,8 @@ fn chunk_for(text: &str) -> Chunk {
     }
     match kernel::compiler::compile(text.as_bytes(), b"=stdin") {
         Ok(_) => Chunk::Ready(text.to_string()),
-        Err(e) => {
-            let msg = String::from_utf8_lossy(&e.message).into_owned();
-            if msg.ends_with("<eof>") {
-                Chunk::Incomplete
-            } else {
-                Chunk::Error(msg)
-            }
-        }
+        Err(e) if e.at_end => Chunk::Incomplete,
+        Err(e) => Chunk::Error(String::from_utf8_lossy(&e.message).into_owned()),
     }
 }
 

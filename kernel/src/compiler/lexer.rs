@@ -288,7 +288,10 @@ impl<'a> Lexer<'a> {
             m.extend_from_slice(b" near ");
             m.extend_from_slice(&self.txt_token(t));
         }
-        SyntaxError { message: m }
+        SyntaxError {
+            message: m,
+            at_end: tok == Some(Tok::Eos),
+        }
     }
 
     /// `luaX_syntaxerror`: error near the current token.
@@ -304,6 +307,7 @@ impl<'a> Lexer<'a> {
             self.over_budget = true;
             return Err(SyntaxError {
                 message: b"not enough fuel to compile".to_vec(),
+                at_end: false,
             });
         }
         Ok(())

@@ -36,6 +36,9 @@ pub const C_CALLS_AT_LOAD: usize = 2;
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct SyntaxError {
     pub message: Vec<u8>,
+    /// The error is at the end of the source (`near <eof>`): more text could complete it
+    /// (what `lua.c`'s `incomplete` looks for, as a flag rather than in the message).
+    pub at_end: bool,
 }
 
 impl std::fmt::Display for SyntaxError {
@@ -57,6 +60,7 @@ pub fn compile(source: &[u8], chunk_name: &[u8]) -> Result<Proto, SyntaxError> {
         // Unreachable with no limit; reported as Lua reports a compiler out of resources.
         Err(CompileError::OverBudget { .. }) => Err(SyntaxError {
             message: b"not enough memory".to_vec(),
+            at_end: false,
         }),
     }
 }

@@ -289,6 +289,7 @@ impl<'a> Parser<'a> {
             // without position.
             return Err(SyntaxError {
                 message: b"C stack overflow".to_vec(),
+                at_end: false,
             });
         }
         Ok(())

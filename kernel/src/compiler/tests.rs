@@ -586,3 +586,36 @@ fn random_valid_programs_match_luac() {
         .collect();
     compare_with_luac(&refs);
 }
+
+/// `SyntaxError::at_end` is what `lua.c`'s `incomplete` reads from the message (it ends with
+/// `<eof>`): the REPL asks for more input by the flag, never by the text. Every prefix of a
+/// few programs is checked.
+#[test]
+fn an_error_at_the_end_of_the_source_says_so() {
+    let programs: [&[u8]; 4] = [
+        b"local function f(a, b)\n  if a then return 'x' .. [[long\nstring]] else\n    return {b, c = 1}\n  end\nend\nprint(f(1))\n",
+        b"for i = 1, 10 do local t = {i, 'a\\'b', --[==[ comment ]==] 3} end\nwhile x do x = x - 1 end\n",
+        b"x = = 1\nreturn 1 \0",
+        b"repeat local s = \"unfinished\nuntil true goto l ::l::",
+    ];
+    let mut seen = (0, 0);
+    for src in programs {
+        for cut in 0..=src.len() {
+            let Err(e) = compile(&src[..cut], b"=t") else {
+                continue;
+            };
+            assert_eq!(
+                e.at_end,
+                e.message.ends_with(b"<eof>"),
+                "{}",
+                String::from_utf8_lossy(&e.message)
+            );
+            if e.at_end {
+                seen.0 += 1;
+            } else {
+                seen.1 += 1;
+            }
+        }
+    }
+    assert!(seen.0 > 50 && seen.1 > 5, "{seen:?}");
+}
