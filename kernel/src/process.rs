@@ -100,6 +100,20 @@ pub enum Fault {
     Fuel { exhausted: ProcessId },
     /// An uncaught error, with its message and traceback.
     Error { message: String, traceback: String },
+    /// An allocation its bank refused, uncaught (Lua's `LUA_ERRMEM`): a `memory` fault.
+    Memory { message: String, traceback: String },
+}
+
+impl Fault {
+    /// The kind of fault a waiter hears.
+    pub fn kind(&self) -> crate::fault::FaultKind {
+        use crate::fault::FaultKind;
+        match self {
+            Fault::Fuel { .. } => FaultKind::Fuel,
+            Fault::Error { .. } => FaultKind::Error,
+            Fault::Memory { .. } => FaultKind::Memory,
+        }
+    }
 }
 
 /// The embedder's hint for a refused key it granted: what would grant more (`--dir …`), if
@@ -168,9 +182,10 @@ pub(crate) struct Call {
 #[derive(Clone, Debug, Serialize, Deserialize)]
 pub(crate) enum Reply {
     Values(Vec<Value>),
-    /// An error the callee did not catch: it goes back to the caller as an `error` fault and
-    /// leaves the callee `done`.
+    /// An error the callee did not catch: it goes back to the caller as a fault of `kind`
+    /// (`error`, or `memory` for a refused allocation) and leaves the callee `done`.
     Error {
+        kind: crate::fault::FaultKind,
         message: String,
         value: Value,
     },
@@ -725,19 +740,36 @@ impl Kernel {
                     self.enqueue(id);
                 }
             }
-            Outcome::Error { value, traceback } => {
+            Outcome::Error {
+                value,
+                traceback,
+                memory,
+            } => {
                 let message = error_message(&mut p.vm, value);
+                let kind = if memory {
+                    crate::fault::FaultKind::Memory
+                } else {
+                    crate::fault::FaultKind::Error
+                };
                 match p.call.as_mut() {
                     // An error in a call is the caller's fault to handle: the callee stays
                     // done, ready for the next call.
                     Some(call) => {
                         p.state = State::Done;
                         // (The caller's own traceback tells where it called.)
-                        call.reply = Some(Reply::Error { message, value });
+                        call.reply = Some(Reply::Error {
+                            kind,
+                            message,
+                            value,
+                        });
                     }
                     None => {
                         p.state = State::Failed;
-                        p.fault = Some(Fault::Error { message, traceback });
+                        p.fault = Some(if memory {
+                            Fault::Memory { message, traceback }
+                        } else {
+                            Fault::Error { message, traceback }
+                        });
                         // Kept for whoever waits: the fault carries a copy.
                         p.results = vec![value];
                     }

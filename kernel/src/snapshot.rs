@@ -161,6 +161,11 @@ enum FaultImage {
         message: String,
         traceback: String,
     },
+    /// An allocation refused and not caught.
+    Memory {
+        message: String,
+        traceback: String,
+    },
 }
 
 #[derive(Serialize)]
@@ -342,6 +347,10 @@ impl Kernel {
                 None => None,
                 Some(Fault::Fuel { exhausted }) => Some(FaultImage::Fuel(inside(*exhausted))),
                 Some(Fault::Error { message, traceback }) => Some(FaultImage::Error {
+                    message: message.clone(),
+                    traceback: traceback.clone(),
+                }),
+                Some(Fault::Memory { message, traceback }) => Some(FaultImage::Memory {
                     message: message.clone(),
                     traceback: traceback.clone(),
                 }),
@@ -701,6 +710,9 @@ impl Kernel {
                         exhausted: e.map(|e| ids[e as usize]).unwrap_or(root),
                     },
                     FaultImage::Error { message, traceback } => Fault::Error { message, traceback },
+                    FaultImage::Memory { message, traceback } => {
+                        Fault::Memory { message, traceback }
+                    }
                 });
                 p.results = results;
                 p.clist = clist;
@@ -812,10 +824,10 @@ fn check_process(
                 }
             }
         }
-        Some(FaultImage::Error { .. }) if p.state != State::Failed => {
+        Some(FaultImage::Error { .. } | FaultImage::Memory { .. }) if p.state != State::Failed => {
             return bad("an error fault on a process that has not failed");
         }
-        Some(FaultImage::Error { .. }) => {}
+        Some(FaultImage::Error { .. } | FaultImage::Memory { .. }) => {}
     }
     // Results are kept only once the main function returned (or the error value, once
     // failed); a call runs only after that.

@@ -315,6 +315,12 @@ impl Session {
                     });
                 }
                 State::Failed => {
+                    // The bank refused an allocation and nothing caught the error.
+                    if let Some(Fault::Memory { .. }) = root.fault {
+                        return Err(Failure::OutOfMemory {
+                            limit: self.memory_limit,
+                        });
+                    }
                     let (message, traceback) = match (&root.fault, root.results.first()) {
                         // The whole text, from the value (the fault's message is cut short).
                         (Some(Fault::Error { traceback, .. }), Some(&value)) => {
@@ -325,12 +331,6 @@ impl Session {
                         }
                         _ => ("the program failed".into(), String::new()),
                     };
-                    // The bank refused an allocation and nothing caught the error.
-                    if message == "not enough memory" {
-                        return Err(Failure::OutOfMemory {
-                            limit: self.memory_limit,
-                        });
-                    }
                     return Err(Failure::Error { message, traceback });
                 }
                 State::Killed => {

@@ -197,3 +197,26 @@ fn a_non_utf8_argument_is_not_a_panic() {
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
     assert_eq!(stdout(&o), "true\n");
 }
+
+/// Exit 3 is for a memory budget that ran out, known by the error's status, never by its
+/// text: a program that raises the same words is an ordinary error (exit 1).
+#[test]
+fn only_a_refused_allocation_exits_3() {
+    let o = tessera(&["-e", "error('not enough memory', 0)"]);
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    let o = tessera(&[
+        "--memory",
+        "4M",
+        "-e",
+        "local t = {} for i = 1, 1e9 do t[i] = i end",
+    ]);
+    assert_eq!(o.status.code(), Some(3), "{}", stderr(&o));
+    // Caught, then something else fails: that is the error reported.
+    let o = tessera(&[
+        "--memory",
+        "4M",
+        "-e",
+        "pcall(function() local t = {} for i = 1, 1e9 do t[i] = i end end) error('x')",
+    ]);
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+}

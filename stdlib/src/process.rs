@@ -122,7 +122,7 @@ pub(crate) fn gateway_key_tostring(vm: &mut Vm, call: NativeCall) -> Result<Acti
 
 /// Runs a call into this process that arrived while it waits in a kernel service (a callback
 /// from the process it is calling), in protected mode, then traps with `true, results…` or
-/// `false, error` for the kernel to hand back (`Vm::start_trap_callback`).
+/// `false, error, memory` for the kernel to hand back (`Vm::start_trap_callback`).
 fn callback(vm: &mut Vm, call: NativeCall) -> Result<Action, Throw> {
     match call.state {
         0 => {
@@ -145,10 +145,14 @@ fn callback(vm: &mut Vm, call: NativeCall) -> Result<Action, Throw> {
             Ok(Action::Trap { state: 2 })
         }
         STATE_ERROR => {
+            // [false, error, memory?]: whether the error was a refused allocation is a status,
+            // not something the kernel could read from the message.
             let err = vm.stack_get(vm.top() - 1);
+            let memory = vm.caught_memory_error();
             vm.set_top(call.base)?;
             vm.push(Value::Bool(false))?;
             vm.push(err)?;
+            vm.push(Value::Bool(memory))?;
             Ok(Action::Trap { state: 2 })
         }
         // The kernel pops the runner once it has the answer; nothing to return if it did not.

@@ -94,7 +94,10 @@ fn interrupted(n: u64) -> Vec<u8> {
     restored.attach_natives(stdlib::natives());
     attach(&mut restored, out.clone());
     let outcome = restored.run(u64::MAX);
-    if let Outcome::Error { value, traceback } = &outcome {
+    if let Outcome::Error {
+        value, traceback, ..
+    } = &outcome
+    {
         panic!(
             "after restoring at {n}: {} {traceback}",
             shell::runner::error_message(&restored, *value)

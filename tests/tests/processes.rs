@@ -662,3 +662,27 @@ fn an_ancestor_running_dry_is_transparent_to_the_processes_below_it() {
          outer saw: middle saw 45000150000\n"
     );
 }
+
+/// A `memory` fault is a refused allocation, known by its status: a child (or a call) that
+/// raises the words "not enough memory" itself is an `error`.
+#[test]
+fn memory_faults_come_from_refused_allocations_not_from_their_words() {
+    let (out, _) = run_root(
+        r#"
+        local p = spawn("error('not enough memory', 0)")
+        local ok, e = pcall(p.wait, p) print(e.kind, e.message)
+        local q = spawn("local t = {} for i = 1, 1e9 do t[i] = i end", {memory = "1M"})
+        ok, e = pcall(q.wait, q) print(e.kind, e.message)
+        local lib = spawn("function f() local t = {} for i = 1, 1e9 do t[i] = i end end function g() error('not enough memory', 0) end", {memory = "1M"})
+        lib:wait()
+        ok, e = pcall(lib.call, lib, "f") print(e.kind, e.message, lib:status())
+        ok, e = pcall(lib.call, lib, "g") print(e.kind, e.message, lib:status())
+        "#,
+        1_000_000_000,
+    );
+    assert_eq!(
+        out,
+        "error\tnot enough memory\nmemory\tnot enough memory\n\
+         memory\tnot enough memory\tdone\nerror\tnot enough memory\tdone\n"
+    );
+}

@@ -272,18 +272,6 @@ fn handles_option(v: Value) -> Result<Option<u64>, Refusal> {
     }
 }
 
-/// The kind of fault an error that reached the top of a child (or of a call) is: `memory`
-/// for the error of an allocation its bank refused, else `error`.
-// TODO(issue 10): memory exhaustion is to suspend like fuel, never to be a Lua error; until
-// then the error value of a refused allocation is known only by its text.
-fn error_kind(message: &str) -> FaultKind {
-    if message == "not enough memory" {
-        FaultKind::Memory
-    } else {
-        FaultKind::Error
-    }
-}
-
 /// The refusal of a request its process cannot pay for.
 fn unpaid() -> Refusal {
     Refusal {
@@ -1041,6 +1029,11 @@ impl Kernel {
             }
             Some((_, rest)) => {
                 let error = rest.first().copied().unwrap_or(Value::Nil);
+                // The runner says whether what it caught was a refused allocation.
+                let kind = match rest.get(1) {
+                    Some(Value::Bool(true)) => FaultKind::Memory,
+                    _ => FaultKind::Error,
+                };
                 let message = match self.get_mut(id) {
                     Some(c) => crate::process::error_message(&mut c.vm, error),
                     None => String::new(),
@@ -1050,7 +1043,7 @@ impl Kernel {
                     .ok()
                     .and_then(|v| v.first().copied());
                 Err(Refusal {
-                    kind: error_kind(&message).into(),
+                    kind: kind.into(),
                     message,
                     process: Some(key),
                     value,
@@ -2075,8 +2068,11 @@ impl Kernel {
             crate::process::Reply::Values(values) => {
                 self.copy_to(callee, &values, id).map(Answer::Values)
             }
-            crate::process::Reply::Error { message, value } => {
-                let kind = error_kind(&message);
+            crate::process::Reply::Error {
+                kind,
+                message,
+                value,
+            } => {
                 // The error value itself, when it can cross.
                 let value = match kind {
                     FaultKind::Error => self
@@ -2175,12 +2171,12 @@ impl Kernel {
                 self.copy_to(child, &results, id).map(Answer::Values)
             }
             State::Failed => {
-                let message = match self.get(child).and_then(|c| c.fault.clone()) {
-                    Some(Fault::Error { message, .. }) => message,
-                    _ => "the process failed".into(),
-                };
                 // A memory error nobody caught is the child's memory budget running out.
-                let kind = error_kind(&message);
+                let (kind, message) = match self.get(child).and_then(|c| c.fault.clone()) {
+                    Some(Fault::Error { message, .. }) => (FaultKind::Error, message),
+                    Some(Fault::Memory { message, .. }) => (FaultKind::Memory, message),
+                    _ => (FaultKind::Error, "the process failed".into()),
+                };
                 // The error value itself, when it can cross (a function or a coroutine in it
                 // cannot: then the fault has only the message).
                 let error = self

@@ -50,8 +50,13 @@ pub enum Outcome {
     /// The fuel of the slice (or the meter) ran out; `run` continues where it stopped.
     OutOfFuel,
     /// An error escaped the main function. `traceback` is Lua's `stack traceback:` text,
-    /// taken where the error was raised.
-    Error { value: Value, traceback: String },
+    /// taken where the error was raised; `memory`: it is the error of an allocation the bank
+    /// refused (Lua's `LUA_ERRMEM`), not one a program raised.
+    Error {
+        value: Value,
+        traceback: String,
+        memory: bool,
+    },
     /// A native asked its host for something (`Action::Trap`); the VM waits for
     /// `complete_trap` or `fail_trap`, and `run` returns `Trap` again until it gets one.
     Trap,
@@ -127,6 +132,10 @@ pub struct Vm {
     message_object_type: Option<&'static str>,
     /// Result of the main function once it returned.
     finished: Option<Vec<Value>>,
+    /// The error unwinding (or last caught) began as a refused allocation (`LUA_ERRMEM`): a
+    /// status, as Lua keeps one, never read from the message.
+    #[serde(default)]
+    unwinding_memory: bool,
     /// Values the host keeps in this heap between runs (a process's results, a call's
     /// answer): roots for the collector. The host sets them again after a restore.
     #[serde(skip)]
@@ -197,6 +206,7 @@ impl Vm {
             message_handler: false,
             message_object_type: None,
             finished: None,
+            unwinding_memory: false,
             held: Vec::new(),
             unfinished_concat: None,
             natives,
@@ -1328,6 +1338,7 @@ impl Vm {
 
     fn run_loop(&mut self) -> Outcome {
         if let Some(e) = self.trap_error.take() {
+            self.unwinding_memory = false;
             if let Some(o) = self.unwind(e, false) {
                 return o;
             }
@@ -1445,6 +1456,12 @@ impl Vm {
     /// Sets the values the host keeps in this heap (`held`); they must be live.
     pub fn hold(&mut self, values: Vec<Value>) {
         self.held = values;
+    }
+
+    /// Whether the error a protected native just caught (`STATE_ERROR`) was a refused
+    /// allocation rather than one a program raised.
+    pub fn caught_memory_error(&self) -> bool {
+        self.unwinding_memory
     }
 
     /// A full collection now (`collectgarbage("collect")`).
@@ -1612,17 +1629,22 @@ impl Vm {
             Throw::OutOfFuel => return Some(Outcome::OutOfFuel),
             // As in Lua, a memory error skips message handlers (no memory to run them).
             Throw::Memory(_) => {
+                self.unwinding_memory = true;
                 let v = self.memory_error_value();
                 return self.unwind(v, true);
             }
+            // The same error going on (a `__close` returned) or a handler's result for it.
             Throw::Handled(v) => {
                 // The message handler of an xpcall returned: finish unwinding to it.
                 return self.unwind(v, true);
             }
-            other => match self.error_value(other) {
-                Ok(v) => v,
-                Err(v) => v,
-            },
+            other => {
+                self.unwinding_memory = false;
+                match self.error_value(other) {
+                    Ok(v) => v,
+                    Err(v) => v,
+                }
+            }
         };
         self.unwind(value, false)
     }
@@ -1757,6 +1779,7 @@ impl Vm {
                     Some(Outcome::Error {
                         value: err,
                         traceback,
+                        memory: self.unwinding_memory,
                     })
                 } else {
                     // The coroutine dies; its resumer gets `false, err`.
