@@ -2,6 +2,8 @@
 
 use super::*;
 use quickcheck::{QuickCheck, TestResult};
+use serde::Serialize;
+use std::collections::{BTreeMap, BTreeSet};
 
 const CASES: u64 = 1000;
 

@@ -21,7 +21,8 @@
 //! end. When the opener ends while others still hold the object, the charge moves to its
 //! parent's meter (whose chain already paid for it).
 
-use super::{key_handle, key_payload, native, refuse, shared_meta, Answer, Refusal};
+use super::key_values::{key_handle, key_payload, process_key_meta};
+use super::{native, refuse, shared_meta, Answer, Refusal};
 use crate::audit::{Event, Op};
 use crate::clist::{KeyId, KeyKind};
 use crate::cost::Work;
@@ -61,7 +62,7 @@ pub(crate) struct Reservation {
 /// with the kind's methods.
 pub(crate) fn key_meta(vm: &mut Vm, kind: &str) -> Result<TableRef, Throw> {
     let Some(&(kind, methods)) = METHODS.iter().find(|(k, _)| *k == kind) else {
-        return super::process_key_meta(vm);
+        return process_key_meta(vm);
     };
     let field = format!("kernel.key_meta.{kind}");
     shared_meta(vm, field.as_bytes(), |vm, mt| {

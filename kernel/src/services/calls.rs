@@ -1,0 +1,776 @@
+//! Calls and waits between processes: `proc:call`, calls through import proxies and
+//! far-function keys, `proc:wait`, and how a caller or waiter gets its answer (the results
+//! copied into its heap, or the callee's fault). A call into a busy callee waits; a callee that
+//! waits (through others) for its caller takes the call as a callback, above its waiting trap.
+//!
+//! **Invariant:** no process waits in a cycle that could never end. Before a process waits, the
+//! chain of waits from its target is walked (bounded by the number of processes, each step
+//! paid); a cycle is broken by serving a pending call as a callback, or refused with a
+//! `deadlock` fault. When nothing can run, `break_deadlock` does the same for waits left over.
+
+use super::copy::EXPORTS;
+use super::key_values::key_handle;
+use super::{native, refuse, Answer, Refusal};
+use crate::audit::Op;
+use crate::clist::KeyKind;
+use crate::fault::FaultKind;
+use crate::process::{Fault, Kernel, ProcessId, State};
+use crate::value::Value;
+
+/// Which function of the called process runs.
+enum Callee {
+    /// A global function, by name (`proc:call`).
+    Global(String),
+    /// An exported function of an imported module, by proxy index.
+    Export(i64),
+}
+
+/// The fault a request that could never be answered raises in the requester.
+fn deadlock(message: impl Into<String>) -> Refusal {
+    refuse(FaultKind::Deadlock, message)
+}
+
+impl Kernel {
+    /// The process `id` waits for, if it waits for one (in `wait`, a call or an import).
+    fn waits_for(&self, id: ProcessId) -> Option<ProcessId> {
+        let p = self.get(id)?;
+        if p.state != State::Waiting {
+            return None;
+        }
+        p.waiting_on.or(p.calling)
+    }
+
+    /// Whether `id` would close a cycle of waits by waiting for `target`: the processes on
+    /// the way from `target` back to `id` if so. The walk is bounded by the number of
+    /// processes, and each step is charged to `payer` (`Work::Records`) before it is taken.
+    fn wait_cycle(
+        &mut self,
+        id: ProcessId,
+        target: ProcessId,
+        payer: Option<ProcessId>,
+    ) -> Result<Option<Vec<ProcessId>>, Refusal> {
+        let mut path = Vec::new();
+        let mut cur = target;
+        for _ in 0..=self.slots.len() {
+            if let Some(payer) = payer {
+                self.charge_process(payer, crate::cost::Work::Records, 1)?;
+            }
+            if cur == id {
+                return Ok(Some(path));
+            }
+            path.push(cur);
+            match self.waits_for(cur) {
+                Some(next) => cur = next,
+                None => return Ok(None),
+            }
+        }
+        Ok(None)
+    }
+
+    /// Whether `id` waits to make a call that has not started (its callee was busy): such a
+    /// call can still be served, as a callback, if its callee comes to wait for it.
+    fn pending_call(&self, id: ProcessId) -> bool {
+        self.get(id).is_some_and(|p| {
+            p.state == State::Waiting
+                && p.calling.is_none()
+                && p.vm.trap_native().is_some_and(|n| {
+                    matches!(p.vm.natives().name(n), "process.call" | "process.proxy")
+                })
+        })
+    }
+
+    /// `id` waits for `target` — unless that closes a cycle of waits (DESIGN, "Process
+    /// lifecycle"). A cycle in which some process waits to make a call is broken by serving
+    /// that call at once, above its callee's waiting trap; any other cycle could never end,
+    /// and `id`, whose request would close it, gets a `deadlock` fault instead of waiting.
+    pub(super) fn park(&mut self, id: ProcessId, target: ProcessId) {
+        let cycle = match self.wait_cycle(id, target, Some(id)) {
+            Ok(c) => c,
+            Err(r) if r.is_unpaid() => return self.suspend_unpaid(id, None),
+            Err(r) => return self.fail(id, r),
+        };
+        let Some(cycle) = cycle else {
+            if let Some(p) = self.get_mut(id) {
+                p.waiting_on = Some(target);
+            }
+            return;
+        };
+        if let Some(q) = cycle.iter().copied().find(|&q| self.pending_call(q)) {
+            if let Some(p) = self.get_mut(id) {
+                p.waiting_on = Some(target);
+            }
+            // Made again, the call finds its callee waiting for it and runs as a callback.
+            if let Some(p) = self.get_mut(q) {
+                p.waiting_on = None;
+            }
+            self.service(q);
+            return;
+        }
+        let message = self.deadlock_message(id, target);
+        if let Some(p) = self.get_mut(id) {
+            p.waiting_on = None;
+            p.calling = None;
+        }
+        self.fail(id, deadlock(message));
+    }
+
+    fn deadlock_message(&self, id: ProcessId, target: ProcessId) -> String {
+        if id == target {
+            return "a process cannot wait for itself".into();
+        }
+        let name = self.get(target).map(|p| p.name.as_str()).unwrap_or("?");
+        format!("waiting for '{name}' would never end: it waits (through other processes) for the waiter")
+    }
+
+    /// When nothing can run and nothing waits for the host, waits that can never end are
+    /// broken: a cycle with a pending call has that call served; otherwise a process in the
+    /// cycle (the first in slot order) gets a `deadlock` fault, as does a process that waits
+    /// for nothing at all (a restored one, say). Returns whether anything changed.
+    pub(crate) fn break_deadlock(&mut self) -> bool {
+        // A wait whose process stopped after the waiters were woken is answered first.
+        let stale = (0..self.slots.len()).any(|i| {
+            self.id_at(i).is_some_and(|id| {
+                self.get(id)
+                    .and_then(|p| p.waiting_on)
+                    .is_some_and(|c| self.has_answer_for(id, c))
+            })
+        });
+        if stale {
+            self.wake_waiters();
+            return true;
+        }
+        for index in 0..self.slots.len() {
+            let Some(id) = self.id_at(index) else {
+                continue;
+            };
+            let Some(p) = self.get(id) else { continue };
+            if p.state != State::Waiting || p.io.is_some() {
+                continue;
+            }
+            let Some(target) = self.waits_for(id) else {
+                if p.vm.trap_native().is_some() {
+                    self.fail(
+                        id,
+                        deadlock("the process waits for something that can never answer"),
+                    );
+                    return true;
+                }
+                continue;
+            };
+            if self.get(target).map(|t| t.state) == Some(State::Done) {
+                // Done, holding an answer its caller cannot take: nothing runs, so that caller
+                // (suspended) can never be resumed to take it.
+                let name = self.get(target).map(|t| t.name.clone()).unwrap_or_default();
+                if let Some(p) = self.get_mut(id) {
+                    p.waiting_on = None;
+                }
+                self.fail(
+                    id,
+                    deadlock(format!(
+                        "call into '{name}' would never end: its last answer waits for a \
+                         suspended caller to take it"
+                    )),
+                );
+                return true;
+            }
+            let Ok(Some(cycle)) = self.wait_cycle(id, target, None) else {
+                continue;
+            };
+            if let Some(q) = std::iter::once(id)
+                .chain(cycle.iter().copied())
+                .find(|&q| self.pending_call(q))
+            {
+                if let Some(p) = self.get_mut(q) {
+                    p.waiting_on = None;
+                }
+                self.service(q);
+                return true;
+            }
+            let message = self.deadlock_message(id, target);
+            if let Some(p) = self.get_mut(id) {
+                p.waiting_on = None;
+                p.calling = None;
+            }
+            self.fail(id, deadlock(message));
+            return true;
+        }
+        false
+    }
+
+    /// Processes waiting for a child that has stopped get their answer.
+    pub(crate) fn wake_waiters(&mut self) {
+        for i in 0..self.slots.len() {
+            let Some(id) = self.id_at(i) else { continue };
+            let Some(child) = self.get(id).and_then(|p| p.waiting_on) else {
+                continue;
+            };
+            if self.has_answer_for(id, child) {
+                if let Some(p) = self.get_mut(id) {
+                    p.waiting_on = None;
+                }
+                self.service(id);
+            }
+        }
+    }
+
+    /// A call into a busy callee: wait until it is idle, unless the callee is (through other
+    /// calls) waiting for the caller. Then the call is a callback: served at once above the
+    /// callee's waiting trap if it waits in a kernel service, refused otherwise (it could never
+    /// be answered).
+    fn call_busy(
+        &mut self,
+        id: ProcessId,
+        callee: ProcessId,
+        function: Callee,
+        args: &[Value],
+    ) -> Result<Answer, Refusal> {
+        if self.wait_cycle(id, callee, Some(id))?.is_none() {
+            return Ok(Answer::Wait(callee));
+        }
+        let parked = self.get(callee).is_some_and(|c| {
+            c.state == State::Waiting
+                && c.vm
+                    .trap_native()
+                    .is_some_and(|n| c.vm.natives().name(n) != "process.callback")
+        });
+        if parked {
+            return self.start_callback(id, callee, function, args);
+        }
+        let name = self.get(callee).map(|c| c.name.clone()).unwrap_or_default();
+        Err(deadlock(format!(
+            "call into '{name}' would never end: it is waiting for the caller and cannot take the call"
+        )))
+    }
+
+    /// Starts `function(args…)` in `callee`, which waits in a kernel service for (a process
+    /// that waits for) the caller: the call runs above that trap, and the waits the callee had
+    /// are put aside until it returns (`finish_callback`).
+    fn start_callback(
+        &mut self,
+        id: ProcessId,
+        callee: ProcessId,
+        function: Callee,
+        args: &[Value],
+    ) -> Result<Answer, Refusal> {
+        self.with_taken(callee, "the process is gone", |k, c| {
+            // The caller pays the copy of its arguments.
+            let copied = k.copy_between(id, args, c, callee, id, Op::CallArgument)?;
+            let f = callee_function(c, &function)?;
+            let runner = native(&mut c.vm, "process.callback")
+                .map_err(|_| refuse(FaultKind::Error, "no callback native"))?;
+            crate::process::bound(&k.memory, c);
+            let r = c.vm.start_trap_callback(runner, f, &copied);
+            crate::process::settle(&mut k.memory, c);
+            r.map_err(|e| match e {
+                crate::vm::Throw::Memory(_) => {
+                    refuse(FaultKind::Memory, "not enough memory in the called process")
+                }
+                crate::vm::Throw::Message(m) | crate::vm::Throw::Plain(m) => {
+                    refuse(FaultKind::Error, m)
+                }
+                crate::vm::Throw::StackOverflow => refuse(FaultKind::Error, "stack overflow"),
+                _ => refuse(FaultKind::Error, "the call could not be started"),
+            })?;
+            c.serving.push(crate::process::Callback {
+                caller: id,
+                calling: c.calling.take(),
+                waiting_on: c.waiting_on.take(),
+            });
+            c.state = State::Ready;
+            Ok(())
+        })?;
+        self.enqueue(callee);
+        if let Some(p) = self.get_mut(id) {
+            p.calling = Some(callee);
+        }
+        Ok(Answer::Wait(callee))
+    }
+
+    /// A callback's runner trapped with `true, results…` or `false, error`: hands them to the
+    /// caller (if it still waits for them) and puts the process back into the wait it had.
+    pub(super) fn finish_callback(&mut self, id: ProcessId, outcome: &[Value]) {
+        let Some(c) = self.get_mut(id) else { return };
+        let ended = c.vm.end_trap_callback();
+        let Some(entry) = c.serving.pop().filter(|_| ended.is_ok()) else {
+            // Not a callback the kernel started: nothing to hand back.
+            let message = "a callback ended that the kernel did not start";
+            c.state = State::Failed;
+            c.fault = Some(Fault::Error {
+                message: message.into(),
+                traceback: String::new(),
+            });
+            return;
+        };
+        c.state = State::Waiting;
+        c.calling = entry.calling;
+        c.waiting_on = entry.waiting_on;
+        let caller = entry.caller;
+        let waits = self.get(caller).is_some_and(|p| {
+            p.calling == Some(id) && p.state == State::Waiting && p.vm.trap_native().is_some()
+        });
+        if !waits {
+            // The caller gave up (a fault reached it, or it was killed): the answer is dropped.
+            return;
+        }
+        if let Some(p) = self.get_mut(caller) {
+            p.calling = None;
+            p.waiting_on = None;
+        }
+        let key = self.call_key(caller);
+        let answer = match outcome.split_first() {
+            Some((Value::Bool(true), results)) => {
+                self.copy_to(id, results, caller).map(Answer::Values)
+            }
+            Some((_, rest)) => {
+                let error = rest.first().copied().unwrap_or(Value::Nil);
+                // The runner says whether what it caught was a refused allocation.
+                let kind = match rest.get(1) {
+                    Some(Value::Bool(true)) => FaultKind::Memory,
+                    _ => FaultKind::Error,
+                };
+                let message = match self.get_mut(id) {
+                    Some(c) => crate::process::error_message(&mut c.vm, error),
+                    None => String::new(),
+                };
+                let value = self
+                    .copy_to(id, &[error], caller)
+                    .ok()
+                    .and_then(|v| v.first().copied());
+                Err(Refusal {
+                    kind: kind.into(),
+                    message,
+                    process: Some(key),
+                    value,
+                })
+            }
+            None => Err(refuse(
+                FaultKind::Error,
+                "a callback ended without an answer",
+            )),
+        };
+        match answer {
+            Ok(Answer::Values(values)) => {
+                if let Some(p) = self.get_mut(caller) {
+                    if p.vm.complete_trap(&values).is_ok() {
+                        self.make_ready(caller);
+                    }
+                }
+            }
+            Ok(Answer::Wait(_) | Answer::Io) => {}
+            // The callback is over and cannot run again: its answer is abandoned (the copy
+            // left nothing behind) and the caller hears why.
+            Err(r) if r.is_unpaid() => self.fail(
+                caller,
+                refuse(
+                    FaultKind::Fuel,
+                    "out of fuel while receiving the results of a call",
+                ),
+            ),
+            Err(r) => self.fail(caller, r),
+        }
+    }
+
+    /// The key value a process's pending call names (a proxy's key, or `proc:call`'s `proc`).
+    fn call_key(&self, id: ProcessId) -> Value {
+        let Some(p) = self.get(id) else {
+            return Value::Nil;
+        };
+        match p.vm.trap_upvalues() {
+            [key, Value::Int(_)] => *key,
+            _ => p.vm.trap_args().first().copied().unwrap_or(Value::Nil),
+        }
+    }
+
+    /// The process and function a far-function key held by `holder` designates, if `v` is one.
+    fn far_function(
+        &mut self,
+        holder: ProcessId,
+        v: Value,
+    ) -> Result<Option<(ProcessId, i64)>, Refusal> {
+        let p = self
+            .get(holder)
+            .ok_or_else(|| refuse(FaultKind::Error, "no such process"))?;
+        let Some(key) = key_handle(&p.vm, v).and_then(|h| p.clist.get(h)) else {
+            return Ok(None);
+        };
+        self.charge_key_walk(holder, key)?;
+        let Some(KeyKind::FarFunction { process, function }) = self.keys.resolve(key).cloned()
+        else {
+            return Ok(None);
+        };
+        if self.keys.is_revoked(key) {
+            return Err(refuse(FaultKind::Revoked, "the function's key was revoked"));
+        }
+        let target = ProcessId::from_u64(process);
+        match self.get(target) {
+            Some(c) if c.state != State::Killed => Ok(Some((target, function as i64))),
+            _ => Err(refuse(
+                FaultKind::Killed,
+                "the function's process was killed",
+            )),
+        }
+    }
+
+    /// `proc:call(fname, ...)`: runs a global function of an idle process with copies of the
+    /// arguments; the caller waits, and gets copies of the results (or its fault).
+    pub(super) fn call(&mut self, id: ProcessId, args: &[Value]) -> Result<Answer, Refusal> {
+        let key = args.first().copied().unwrap_or(Value::Nil);
+        if let Some(callee) = self.get_mut(id).and_then(|p| p.calling.take()) {
+            // The callee stopped: its results (or fault) are the call's.
+            return self.answer_again(id, callee, key);
+        }
+        let callee = self.resolve(id, key)?;
+        if callee == id {
+            return Err(refuse(FaultKind::Error, "a process cannot call itself"));
+        }
+        let fname = match (args.get(1), self.get(id)) {
+            (Some(&Value::Str(s)), Some(p)) => {
+                String::from_utf8_lossy(p.vm.heap.str(s)).into_owned()
+            }
+            _ => {
+                return Err(refuse(
+                    FaultKind::Error,
+                    "bad argument #1 to 'call' (function name expected)",
+                ))
+            }
+        };
+        let function = Callee::Global(fname);
+        let call_args = &args[2.min(args.len())..];
+        match self.get(callee).map(|c| c.state).unwrap_or(State::Killed) {
+            // Busy: wait until it is idle, then try again.
+            State::Ready | State::Running | State::Waiting => {
+                self.call_busy(id, callee, function, call_args)
+            }
+            State::Done if self.has_answer_for(id, callee) => {
+                self.start_call(id, callee, function, call_args)
+            }
+            // Done, holding another caller's answer: idle once that is taken.
+            State::Done => Ok(Answer::Wait(callee)),
+            _ => self.answer_from(id, callee, key),
+        }
+    }
+
+    /// Starts a function of the idle process `callee` with copies of `args` (its bank pays);
+    /// the caller waits for the answer.
+    fn start_call(
+        &mut self,
+        id: ProcessId,
+        callee: ProcessId,
+        function: Callee,
+        args: &[Value],
+    ) -> Result<Answer, Refusal> {
+        self.with_taken(callee, "the process is gone", |k, c| {
+            // Arguments are copied into the callee's heap (its bank pays); keys cross as keys.
+            // The caller pays the copy of its arguments.
+            let copied = k.copy_between(id, args, c, callee, id, Op::CallArgument)?;
+            let f = callee_function(c, &function)?;
+            c.vm.start(f, &copied).map_err(|_| {
+                refuse(FaultKind::Memory, "not enough memory in the called process")
+            })?;
+            c.state = State::Ready;
+            // Its results stay: `wait()` answers with the chunk's own, whatever calls come.
+            c.call = Some(crate::process::Call {
+                caller: Some(id),
+                reply: None,
+            });
+            // A stale answer (its caller gone) is dropped with the call it ended.
+            c.hold_values();
+            Ok(())
+        })?;
+        self.enqueue(callee);
+        if let Some(p) = self.get_mut(id) {
+            p.calling = Some(callee);
+        }
+        Ok(Answer::Wait(callee))
+    }
+
+    /// A call through an import proxy: the proxy's upvalues name the module's process key and
+    /// the exported function.
+    pub(super) fn proxy_call(&mut self, id: ProcessId, args: &[Value]) -> Result<Answer, Refusal> {
+        let (key, index) = match self
+            .get(id)
+            .map(|p| p.vm.trap_upvalues().to_vec())
+            .as_deref()
+        {
+            Some([key, Value::Int(i)]) => (*key, *i),
+            _ => return Err(refuse(FaultKind::Error, "broken proxy")),
+        };
+        if let Some(callee) = self.get_mut(id).and_then(|p| p.calling.take()) {
+            return self.answer_again(id, callee, key);
+        }
+        let (callee, index) = match self.far_function(id, key)? {
+            Some(target) => target,
+            None => (self.resolve(id, key)?, index),
+        };
+        match self.get(callee).map(|c| c.state).unwrap_or(State::Killed) {
+            State::Ready | State::Running | State::Waiting => {
+                self.call_busy(id, callee, Callee::Export(index), args)
+            }
+            State::Done if self.has_answer_for(id, callee) => {
+                self.start_call(id, callee, Callee::Export(index), args)
+            }
+            State::Done => Ok(Answer::Wait(callee)),
+            _ => self.answer_from(id, callee, key),
+        }
+    }
+
+    /// The answer of a call `id` made to `callee`; if `id` cannot pay for receiving it, the
+    /// call stays made (it is asked for again once `id` is resumed).
+    /// The answer to the call `id` made into `callee` (it was woken: the callee stopped).
+    /// When `id` cannot pay to receive it, it keeps waiting for it (suspended) and the
+    /// answer stays with the callee.
+    fn answer_again(
+        &mut self,
+        id: ProcessId,
+        callee: ProcessId,
+        key: Value,
+    ) -> Result<Answer, Refusal> {
+        let r = self.call_answer(id, callee, key);
+        if matches!(&r, Err(e) if e.is_unpaid()) {
+            if let Some(p) = self.get_mut(id) {
+                p.calling = Some(callee);
+            }
+        }
+        r
+    }
+
+    /// What `callee` has for the call `id` made: the call's answer once it ended (copied
+    /// into `id`'s heap), a wait while it runs, or the callee's fault if it stopped short.
+    fn call_answer(
+        &mut self,
+        id: ProcessId,
+        callee: ProcessId,
+        key: Value,
+    ) -> Result<Answer, Refusal> {
+        let (ours, reply) = match self.get(callee).and_then(|c| c.call.as_ref()) {
+            Some(call) => (call.caller == Some(id), call.reply.clone()),
+            None => (false, None),
+        };
+        let state = self.get(callee).map(|c| c.state).unwrap_or(State::Killed);
+        match (ours, reply, state) {
+            (true, Some(reply), _) => self.take_reply(id, callee, key, reply),
+            (_, _, State::Ready | State::Running | State::Waiting) => Ok(Answer::Wait(callee)),
+            (_, _, State::Suspended) if self.suspended_for_an_ancestor_of(id, callee) => {
+                Ok(Answer::Wait(callee))
+            }
+            (true, None, _) => {
+                // It stopped mid-call (suspended, killed): the caller hears why, and the call,
+                // if it is ever resumed, answers no one.
+                if let Some(call) = self.get_mut(callee).and_then(|c| c.call.as_mut()) {
+                    call.caller = None;
+                }
+                self.wait_on(id, callee, key)
+            }
+            (false, _, State::Done) => {
+                Err(refuse(FaultKind::Error, "the answer to the call was lost"))
+            }
+            (false, _, _) => self.wait_on(id, callee, key),
+        }
+    }
+
+    /// Hands the answer of a call to its caller: values copied into its heap (it pays), or
+    /// the callee's error as an `error` fault. The callee is idle again, and the callers
+    /// waiting for it are woken. Refused for want of fuel, the answer stays.
+    fn take_reply(
+        &mut self,
+        id: ProcessId,
+        callee: ProcessId,
+        key: Value,
+        reply: crate::process::Reply,
+    ) -> Result<Answer, Refusal> {
+        let answer = match reply {
+            crate::process::Reply::Values(values) => {
+                self.copy_to(callee, &values, id).map(Answer::Values)
+            }
+            crate::process::Reply::Error {
+                kind,
+                message,
+                value,
+            } => {
+                // The error value itself, when it can cross.
+                let value = match kind {
+                    FaultKind::Error => self
+                        .copy_to(callee, &[value], id)
+                        .ok()
+                        .and_then(|v| v.first().copied()),
+                    _ => None,
+                };
+                Err(Refusal {
+                    kind: kind.into(),
+                    message,
+                    process: Some(key),
+                    value,
+                })
+            }
+        };
+        if matches!(&answer, Err(e) if e.is_unpaid()) {
+            return answer;
+        }
+        if let Some(c) = self.get_mut(callee) {
+            c.call = None;
+            c.hold_values();
+        }
+        self.stopped_since_wake = true;
+        answer
+    }
+
+    /// What a stopped process has for a waiter: its results, or its fault.
+    fn answer_from(
+        &mut self,
+        id: ProcessId,
+        child: ProcessId,
+        key: Value,
+    ) -> Result<Answer, Refusal> {
+        match self.get(child).map(|c| c.state) {
+            Some(State::Ready | State::Running | State::Waiting) => Ok(Answer::Wait(child)),
+            _ => self.wait_on(id, child, key),
+        }
+    }
+
+    pub(super) fn wait(&mut self, id: ProcessId, args: &[Value]) -> Result<Answer, Refusal> {
+        let key = args.first().copied().unwrap_or(Value::Nil);
+        let child = self.resolve(id, key)?;
+        let chunk_returned = self
+            .get(child)
+            .is_some_and(|c| c.call.is_some() && c.state != State::Killed);
+        if chunk_returned {
+            // A call runs in it (or waits to be taken): its chunk returned long ago.
+            let results = self
+                .get(child)
+                .map(|c| c.results.clone())
+                .unwrap_or_default();
+            if child == id {
+                // A call in the process itself: the values are in its own heap already.
+                return Ok(Answer::Values(results));
+            }
+            return self.copy_to(child, &results, id).map(Answer::Values);
+        }
+        self.wait_on(id, child, key)
+    }
+
+    /// Whether `child` has an answer for `waiter` now: it stopped, and holds no call's answer
+    /// that another caller still waits to take.
+    pub(crate) fn has_answer_for(&self, waiter: ProcessId, child: ProcessId) -> bool {
+        let Some(c) = self.get(child) else {
+            return true;
+        };
+        match c.state {
+            State::Suspended => !self.suspended_for_an_ancestor_of(waiter, child),
+            State::Failed | State::Killed => true,
+            State::Done => match c.call.as_ref().and_then(|call| call.caller) {
+                Some(owner) => owner == waiter || !self.takes_answer(owner, child),
+                None => true,
+            },
+            State::Ready | State::Running | State::Waiting => false,
+        }
+    }
+
+    /// Whether `caller` still waits for the answer of its call into `callee`.
+    fn takes_answer(&self, caller: ProcessId, callee: ProcessId) -> bool {
+        self.get(caller)
+            .is_some_and(|p| p.state != State::Killed && p.calling == Some(callee))
+    }
+
+    /// The answer `child` has for `id` (results, a fault naming `key`, or wait).
+    fn wait_on(&mut self, id: ProcessId, child: ProcessId, key: Value) -> Result<Answer, Refusal> {
+        let state = self.get(child).map(|c| c.state).unwrap_or(State::Killed);
+        match state {
+            State::Done => {
+                // Copy the results into the waiter's heap (the waiter's bank pays); keys cross
+                // as keys.
+                let results = self
+                    .get(child)
+                    .map(|c| c.results.clone())
+                    .unwrap_or_default();
+                self.copy_to(child, &results, id).map(Answer::Values)
+            }
+            State::Failed => {
+                // A memory error nobody caught is the child's memory budget running out.
+                let (kind, message) = match self.get(child).and_then(|c| c.fault.clone()) {
+                    Some(Fault::Error { message, .. }) => (FaultKind::Error, message),
+                    Some(Fault::Memory { message, .. }) => (FaultKind::Memory, message),
+                    _ => (FaultKind::Error, "the process failed".into()),
+                };
+                // The error value itself, when it can cross (a function or a coroutine in it
+                // cannot: then the fault has only the message).
+                let error = self
+                    .get(child)
+                    .map(|c| c.results.clone())
+                    .unwrap_or_default();
+                let value = match error.first() {
+                    Some(_) if kind == FaultKind::Error => self
+                        .copy_to(child, &error[..1], id)
+                        .ok()
+                        .and_then(|v| v.first().copied()),
+                    _ => None,
+                };
+                Err(Refusal {
+                    kind: kind.into(),
+                    message,
+                    process: Some(key),
+                    value,
+                })
+            }
+            // Stopped for an ancestor of the waiter: it carries on once that one is resumed.
+            State::Suspended if self.suspended_for_an_ancestor_of(id, child) => {
+                Ok(Answer::Wait(child))
+            }
+            State::Suspended => {
+                let name = self.get(child).map(|c| c.name.clone()).unwrap_or_default();
+                let message = match self.get(child).and_then(|c| c.fault.clone()) {
+                    Some(Fault::Fuel { exhausted }) if exhausted == child => {
+                        format!("process '{name}' ran out of fuel")
+                    }
+                    Some(Fault::Fuel { exhausted }) => {
+                        let who = self
+                            .get(exhausted)
+                            .map(|p| p.name.clone())
+                            .unwrap_or_default();
+                        format!("process '{name}' stopped: its ancestor '{who}' ran out of fuel")
+                    }
+                    _ => format!("process '{name}' is suspended"),
+                };
+                Err(Refusal {
+                    kind: FaultKind::Fuel.into(),
+                    message,
+                    process: Some(key),
+                    value: None,
+                })
+            }
+            State::Killed => Err(Refusal {
+                kind: FaultKind::Killed.into(),
+                message: "the process was killed".into(),
+                process: Some(key),
+                value: None,
+            }),
+            State::Ready | State::Running | State::Waiting => Ok(Answer::Wait(child)),
+        }
+    }
+}
+
+/// The function of process `c` that a call names.
+fn callee_function(c: &mut crate::process::Process, function: &Callee) -> Result<Value, Refusal> {
+    let f = match function {
+        Callee::Global(name) => c.vm.get_global(name),
+        Callee::Export(i) => {
+            let k =
+                c.vm.intern(EXPORTS)
+                    .map_err(|_| refuse(FaultKind::Memory, "not enough memory"))?;
+            match c.vm.raw_get(c.vm.registry, k) {
+                Value::Table(t) => c.vm.raw_get(t, Value::Int(*i)),
+                _ => Value::Nil,
+            }
+        }
+    };
+    if !f.is_function() {
+        let what = match function {
+            Callee::Global(name) => name.clone(),
+            Callee::Export(i) => format!("export #{i}"),
+        };
+        return Err(refuse(
+            FaultKind::Error,
+            format!("process '{}' has no function '{}'", c.name, what),
+        ));
+    }
+    Ok(f)
+}

@@ -1,0 +1,119 @@
+//! Keys as Lua values: a key a process holds is an opaque userdata whose payload (magic, slot
+//! handle, display name) names a slot of its holder's c-list. Process keys share one protected
+//! metatable carrying their methods; `__eq` compares the key objects behind two values.
+//!
+//! **Invariant:** the payload carries a slot handle, never a key id or a process id: it means
+//! something only when looked up in its holder's c-list, so a userdata copied, forged or left
+//! stale designates nothing its holder does not hold.
+
+use super::{native, refuse, shared_meta, Answer, Refusal};
+use crate::clist::SlotHandle;
+use crate::fault::FaultKind;
+use crate::process::{Kernel, ProcessId};
+use crate::value::{UserDataRef, Value};
+use crate::vm::Vm;
+
+/// Magic prefix of a process key's userdata payload.
+const KEY_MAGIC: &[u8; 4] = b"TKEY";
+
+/// Registry fields holding the shared metatables.
+const KEY_META: &[u8] = b"kernel.process_key_meta";
+
+/// The name stored in a process key's userdata (for its `tostring`).
+pub fn key_name(vm: &Vm, u: UserDataRef) -> Option<String> {
+    let payload = &vm.heap.userdata.try_get(u.0)?.payload;
+    payload_handle(payload)?;
+    Some(String::from_utf8_lossy(&payload[12..]).into_owned())
+}
+
+/// The payload of a key's userdata: magic, the holder's slot handle, a display name.
+pub(super) fn key_payload(handle: SlotHandle, name: &[u8]) -> Vec<u8> {
+    let mut bytes = KEY_MAGIC.to_vec();
+    bytes.extend_from_slice(&handle.index.to_le_bytes());
+    bytes.extend_from_slice(&handle.generation.to_le_bytes());
+    bytes.extend_from_slice(name);
+    bytes
+}
+
+/// Reads a key's slot handle back from its payload.
+pub(crate) fn payload_handle(payload: &[u8]) -> Option<SlotHandle> {
+    if payload.len() < 12 || &payload[..4] != KEY_MAGIC {
+        return None;
+    }
+    let word =
+        |i: usize| u32::from_le_bytes([payload[i], payload[i + 1], payload[i + 2], payload[i + 3]]);
+    Some(SlotHandle {
+        index: word(4),
+        generation: word(8),
+    })
+}
+
+pub(super) fn key_handle(vm: &Vm, v: Value) -> Option<SlotHandle> {
+    let Value::UserData(u) = v else { return None };
+    payload_handle(&vm.heap.userdata.try_get(u.0)?.payload)
+}
+
+impl Kernel {
+    /// `__eq` of keys: two key values are equal when they hold the same key object, whichever
+    /// slots (and userdata) carry it.
+    pub(super) fn key_equal(&mut self, id: ProcessId, args: &[Value]) -> Result<Answer, Refusal> {
+        let p = self
+            .get(id)
+            .ok_or_else(|| refuse(FaultKind::Error, "no such process"))?;
+        let key_of = |v: Option<&Value>| {
+            v.and_then(|&v| key_handle(&p.vm, v))
+                .and_then(|h| p.clist.get(h))
+        };
+        let same = match (key_of(args.first()), key_of(args.get(1))) {
+            (Some(a), Some(b)) => a == b,
+            _ => false,
+        };
+        Ok(Answer::Values(vec![Value::Bool(same)]))
+    }
+}
+
+/// A process key as Lua sees it: an opaque userdata whose payload names a slot of its
+/// holder's c-list; its metatable is protected and carries the methods.
+/// `records`: the bytes of kernel records the key's slot keeps (`KeyTable::record_bytes`),
+/// charged to the holder's bank with the userdata.
+pub(super) fn make_key(
+    vm: &mut Vm,
+    handle: SlotHandle,
+    name: &str,
+    records: usize,
+) -> Result<Value, crate::vm::Throw> {
+    let mt = process_key_meta(vm)?;
+    let u = vm
+        .heap
+        .new_key_userdata(key_payload(handle, name.as_bytes()), records)?;
+    let data = vm.heap.userdata.get_mut(u.0);
+    data.metatable = Some(mt);
+    Ok(Value::UserData(u))
+}
+
+/// The metatable of process keys in a process: protected, with the methods.
+pub(super) fn process_key_meta(vm: &mut Vm) -> Result<crate::value::TableRef, crate::vm::Throw> {
+    shared_meta(vm, KEY_META, |vm, mt| {
+        let methods = vm.new_table(0, 8)?;
+        for m in [
+            "status", "usage", "wait", "refuel", "resume", "kill", "call", "snapshot",
+        ] {
+            let f = native(vm, &format!("process.{m}"))?;
+            let k = vm.intern(m.as_bytes())?;
+            vm.raw_set(methods, k, f)?;
+        }
+        let set = |vm: &mut Vm, k: &str, v: Value| -> Result<(), crate::vm::Throw> {
+            let k = vm.intern(k.as_bytes())?;
+            vm.raw_set(mt, k, v)
+        };
+        set(vm, "__index", Value::Table(methods))?;
+        let s = vm.intern(b"process")?;
+        set(vm, "__name", s)?;
+        let locked = vm.intern(b"process key")?;
+        set(vm, "__metatable", locked)?;
+        let f = native(vm, "process.tostring")?;
+        set(vm, "__tostring", f)?;
+        let eq = native(vm, "process.eq")?;
+        set(vm, "__eq", eq)
+    })
+}
