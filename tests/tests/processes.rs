@@ -677,12 +677,18 @@ fn memory_faults_come_from_refused_allocations_not_from_their_words() {
         lib:wait()
         ok, e = pcall(lib.call, lib, "f") print(e.kind, e.message, lib:status())
         ok, e = pcall(lib.call, lib, "g") print(e.kind, e.message, lib:status())
+        -- Arguments the callee's bank cannot hold: a memory fault, and nothing ran.
+        local counter = spawn("n = 0 function f(t) n = n + 1 return #t end function count() return n end", {memory = "1M"})
+        counter:wait()
+        local big = {} for i = 1, 200000 do big[i] = i end
+        ok, e = pcall(counter.call, counter, "f", big)
+        print(e.kind, counter:status(), counter:call("count"), counter:call("f", {1, 2}))
         "#,
         1_000_000_000,
     );
     assert_eq!(
         out,
         "error\tnot enough memory\nmemory\tnot enough memory\n\
-         memory\tnot enough memory\tdone\nerror\tnot enough memory\tdone\n"
+         memory\tnot enough memory\tdone\nerror\tnot enough memory\tdone\nmemory\tdone\t0\t2\n"
     );
 }

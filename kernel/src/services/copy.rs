@@ -363,6 +363,10 @@ impl Kernel {
                 }
                 match e {
                     crate::transfer::TransferError::Fuel => Err(unpaid()),
+                    // Nothing stays granted, and the receiver's heap holds only garbage.
+                    e @ crate::transfer::TransferError::Memory(_) => {
+                        Err(refuse(FaultKind::Memory, e.to_string()))
+                    }
                     e => Err(refuse(FaultKind::Error, e.to_string())),
                 }
             }
