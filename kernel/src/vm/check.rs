@@ -328,20 +328,8 @@ impl Vm {
                         .checked_sub(1)
                         .and_then(|i| p.code.get(i))
                         .and_then(|i| i.opcode())
-                        .is_some_and(|op| {
-                            matches!(
-                                op,
-                                O::Eq
-                                    | O::Lt
-                                    | O::Le
-                                    | O::EqK
-                                    | O::EqI
-                                    | O::LtI
-                                    | O::LeI
-                                    | O::GtI
-                                    | O::GeI
-                            )
-                        })
+                        // The comparisons: the tests that can call a metamethod.
+                        .is_some_and(|op| op.is_test() && !matches!(op, O::Test | O::TestSet))
                 });
                 after_compare
             }
