@@ -514,8 +514,6 @@ impl Kernel {
         }
     }
 
-    /// The answer of a call `id` made to `callee`; if `id` cannot pay for receiving it, the
-    /// call stays made (it is asked for again once `id` is resumed).
     /// The answer to the call `id` made into `callee` (it was woken: the callee stopped).
     /// When `id` cannot pay to receive it, it keeps waiting for it (suspended) and the
     /// answer stays with the callee.
