@@ -492,6 +492,18 @@ impl Kernel {
         }
     }
 
+    /// Raises `id`'s memory limit by `bytes` (`proc:refuel(n, memory)`): its bank may then hold
+    /// that much more, within what its ancestors' meters allow.
+    pub fn raise_memory(&mut self, id: ProcessId, bytes: u64) {
+        let Some(p) = self.get_mut(id) else { return };
+        let limit = p.vm.heap.bank.limit();
+        p.vm.heap
+            .bank
+            .set_limit(limit.saturating_add(bytes.min(usize::MAX as u64) as usize));
+        let meter = p.memory;
+        self.memory.refuel(meter, bytes);
+    }
+
     /// Makes a suspended process ready again (`proc:resume()`), and with it every process
     /// that was stopped because its meter ran dry (they carry on where they stood).
     pub fn resume(&mut self, id: ProcessId) -> bool {

@@ -692,3 +692,27 @@ fn memory_faults_come_from_refused_allocations_not_from_their_words() {
          memory\tnot enough memory\tdone\nerror\tnot enough memory\tdone\nmemory\tdone\t0\t2\n"
     );
 }
+
+/// `refuel(n, memory)` raises the memory limit too (bytes or a size such as "16M").
+#[test]
+fn refuel_raises_the_memory_limit_when_asked() {
+    let (out, _) = run_root(
+        r#"
+        local q = spawn("function grow(n) local t = {} for i = 1, n do t[i] = i end return #t end", {name = "lib", memory = "2M"})
+        q:wait()
+        local ok, e = pcall(q.call, q, "grow", 300000)
+        print(ok, e.kind)
+        q:refuel(0, "16M")
+        print(q:usage().memory_limit, q:call("grow", 300000))
+        q:refuel(0, 1024)
+        print(q:usage().memory_limit)
+        print(pcall(q.refuel, q, 0, "lots"))
+        "#,
+        1_000_000_000,
+    );
+    assert_eq!(
+        out,
+        "false\tmemory\n18874368\t300000\n18875392\n\
+         false\terror: bad argument #2 to 'refuel' (a size such as 16M expected)\n"
+    );
+}

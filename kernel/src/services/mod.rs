@@ -130,7 +130,31 @@ impl Kernel {
                         ))
                     }
                 };
+                // `memory`: bytes (or a size such as "16M") added to its memory limit.
+                let memory = match args.get(2) {
+                    None | Some(Value::Nil) => 0,
+                    Some(Value::Int(m)) if *m >= 0 => *m as u64,
+                    Some(Value::Float(f)) if *f >= 0.0 => *f as u64,
+                    Some(&Value::Str(s)) => k
+                        .get(id)
+                        .and_then(|p| spawn::parse_size(p.vm.heap.str(s)))
+                        .ok_or_else(|| {
+                            refuse(
+                                FaultKind::Error,
+                                "bad argument #2 to 'refuel' (a size such as 16M expected)",
+                            )
+                        })? as u64,
+                    Some(_) => {
+                        return Err(refuse(
+                            FaultKind::Error,
+                            "bad argument #2 to 'refuel' (a size such as 16M expected)",
+                        ))
+                    }
+                };
                 k.refuel(c, n);
+                if memory > 0 {
+                    k.raise_memory(c, memory);
+                }
                 Ok(Vec::new())
             }),
             "process.resume" => self.with_child(id, &args, |k, _, c| {

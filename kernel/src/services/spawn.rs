@@ -448,7 +448,7 @@ impl Kernel {
     }
 }
 
-fn parse_size(s: &[u8]) -> Option<usize> {
+pub(super) fn parse_size(s: &[u8]) -> Option<usize> {
     let s = std::str::from_utf8(s).ok()?.trim();
     let (digits, mult) = match s.as_bytes().last()? {
         b'k' | b'K' => (&s[..s.len() - 1], 1usize << 10),
