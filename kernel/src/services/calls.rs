@@ -436,13 +436,26 @@ impl Kernel {
         };
         let function = Callee::Global(fname);
         let call_args = &args[2.min(args.len())..];
+        self.call_into(id, callee, function, call_args, key)
+    }
+
+    /// A call by `id` into `callee` (named by `key`), made or remade: started at once if the
+    /// callee is idle, a wait while it is busy, or the callee's fault if it stopped.
+    fn call_into(
+        &mut self,
+        id: ProcessId,
+        callee: ProcessId,
+        function: Callee,
+        args: &[Value],
+        key: Value,
+    ) -> Result<Answer, Refusal> {
         match self.get(callee).map(|c| c.state).unwrap_or(State::Killed) {
             // Busy: wait until it is idle, then try again.
             State::Ready | State::Running | State::Waiting => {
-                self.call_busy(id, callee, function, call_args)
+                self.call_busy(id, callee, function, args)
             }
             State::Done if self.has_answer_for(id, callee) => {
-                self.start_call(id, callee, function, call_args)
+                self.start_call(id, callee, function, args)
             }
             // Done, holding another caller's answer: idle once that is taken.
             State::Done => Ok(Answer::Wait(callee)),
@@ -502,16 +515,7 @@ impl Kernel {
             Some(target) => target,
             None => (self.resolve(id, key)?, index),
         };
-        match self.get(callee).map(|c| c.state).unwrap_or(State::Killed) {
-            State::Ready | State::Running | State::Waiting => {
-                self.call_busy(id, callee, Callee::Export(index), args)
-            }
-            State::Done if self.has_answer_for(id, callee) => {
-                self.start_call(id, callee, Callee::Export(index), args)
-            }
-            State::Done => Ok(Answer::Wait(callee)),
-            _ => self.answer_from(id, callee, key),
-        }
+        self.call_into(id, callee, Callee::Export(index), args, key)
     }
 
     /// The answer to the call `id` made into `callee` (it was woken: the callee stopped).
