@@ -55,7 +55,7 @@ use std::io::BufRead;
 use std::time::{Duration, Instant};
 
 use kernel::clist::{AttenuationError, DirRights, KeyId, KeyKind};
-use kernel::gateway::{Host, HostError, HostFault, HostValue, Request, Started};
+use kernel::gateway::{Host, HostError, HostFault, HostValue, Method, Request, Started};
 
 use crate::clock::{Clock, VirtualClock};
 use crate::console::Console;
@@ -321,8 +321,8 @@ impl Gateways {
             .objects
             .get_mut(&request.key)
             .ok_or_else(|| HostError::new(HostFault::Failed, "the key has no gateway here"))?;
-        let args = Args::new(&request.method, &request.args);
-        let method = request.method.as_str();
+        let args = Args::new(request.method.name(), &request.args);
+        let method = request.method;
         let max = request.max_bytes;
         match object {
             Object::Dir(d) => dir_method(d, &request.kind, method, &args, max),
@@ -496,16 +496,17 @@ impl Host for Gateways {
 // ---------------------------------------------------------------------------------------------
 // Methods, by kind
 
-/// The kind's methods come from the kernel's one method table (`kernel::gateway::METHODS`).
-fn no_method(kind: &str, method: &str) -> HostError {
-    let methods = kernel::gateway::METHODS
-        .iter()
-        .find(|(k, _)| *k == kind)
-        .map(|(_, m)| m.join(", "))
-        .unwrap_or_default();
+/// A method the key's object does not have (the kernel checks kinds first, so only a host
+/// out of step with it sees this); the kind's methods come from the kernel's one table.
+fn no_method(kind: &str, method: Method) -> HostError {
+    let methods: Vec<&str> = Method::of_kind(kind).map(Method::name).collect();
     HostError::new(
         HostFault::Failed,
-        format!("a {kind} key has no method '{method}' (its methods: {methods})"),
+        format!(
+            "a {kind} key has no method '{}' (its methods: {})",
+            method.name(),
+            methods.join(", ")
+        ),
     )
 }
 
@@ -535,19 +536,19 @@ fn memory(what: &str, size: usize, max: usize) -> HostError {
 fn dir_method(
     d: &DirGateway,
     kind: &KeyKind,
-    method: &str,
+    method: Method,
     args: &Args<'_>,
     max: usize,
 ) -> Result<Answer, HostError> {
     match method {
-        "read" => {
+        Method::DirRead => {
             let data = d.read(&args.bytes(1)?, max).map_err(fs_error)?;
             now(vec![HostValue::Bytes(data)])
         }
-        "write" | "append" => {
+        Method::DirWrite | Method::DirAppend => {
             let path = args.bytes(1)?;
             let data = args.bytes(2)?;
-            if method == "write" {
+            if method == Method::DirWrite {
                 d.write(&path, &data)
             } else {
                 d.append(&path, &data)
@@ -555,7 +556,7 @@ fn dir_method(
             .map_err(fs_error)?;
             now(Vec::new())
         }
-        "list" => {
+        Method::DirList => {
             let path = args.opt_bytes(1)?;
             let limit = max.saturating_sub(64) / LIST_ENTRY_MIN;
             let entries = d.list(path.as_deref(), limit).map_err(fs_error)?;
@@ -576,7 +577,7 @@ fn dir_method(
             }
             now(vec![list])
         }
-        "stat" => {
+        Method::DirStat => {
             let st = d.stat(&args.bytes(1)?).map_err(fs_error)?;
             now(vec![HostValue::Record(vec![
                 ("kind", HostValue::Bytes(st.kind.name().as_bytes().to_vec())),
@@ -590,15 +591,15 @@ fn dir_method(
                 ),
             ])])
         }
-        "mkdir" => {
+        Method::DirMkdir => {
             d.mkdir(&args.bytes(1)?).map_err(fs_error)?;
             now(Vec::new())
         }
-        "remove" => {
+        Method::DirRemove => {
             d.remove(&args.bytes(1)?).map_err(fs_error)?;
             now(Vec::new())
         }
-        "open" => {
+        Method::DirOpen => {
             let path = args.bytes(1)?;
             let mode = args.opt_bytes(2)?;
             let file = d
@@ -620,7 +621,7 @@ fn dir_method(
             };
             Ok(Answer::New(Object::File(file), kind))
         }
-        "sub" => {
+        Method::DirSub => {
             let path = args.bytes(1)?;
             let rights = match args.opt_bytes(2)? {
                 None => d.rights(),
@@ -639,12 +640,12 @@ fn dir_method(
 
 fn file_method(
     f: &FileGateway,
-    method: &str,
+    method: Method,
     args: &Args<'_>,
     max: usize,
 ) -> Result<Answer, HostError> {
     match method {
-        "read" => {
+        Method::FileRead => {
             let data = if args.is_none(1) {
                 f.read_all(max)
             } else {
@@ -657,11 +658,11 @@ fn file_method(
             .map_err(fs_error)?;
             now(vec![bytes_or_nil(data)])
         }
-        "write" => {
+        Method::FileWrite => {
             f.write(&args.bytes(1)?).map_err(fs_error)?;
             now(Vec::new())
         }
-        "seek" => {
+        Method::FileSeek => {
             let whence = match args.opt_bytes(1)?.as_deref() {
                 None | Some(b"cur") => Whence::Cur,
                 Some(b"set") => Whence::Set,
@@ -677,7 +678,7 @@ fn file_method(
             let pos = f.seek(whence, offset).map_err(fs_error)?;
             now(vec![HostValue::Int(i64::try_from(pos).unwrap_or(i64::MAX))])
         }
-        "close" => {
+        Method::FileClose => {
             f.close().map_err(fs_error)?;
             now(Vec::new())
         }
@@ -688,23 +689,23 @@ fn file_method(
 fn net_method(
     n: &NetGateway,
     kind: &KeyKind,
-    method: &str,
+    method: Method,
     args: &Args<'_>,
 ) -> Result<Answer, HostError> {
     match method {
-        "connect" => {
+        Method::NetConnect => {
             let host = args.text(1)?;
             let port = args.port(2)?;
             let job = n.connect_job(&host, port).map_err(net_error)?;
             Ok(Answer::Later(Op::Connect, Later::Job(job)))
         }
-        "listen" => {
+        Method::NetListen => {
             let host = args.text(1)?;
             let port = args.port(2)?;
             let job = n.listen_job(&host, port).map_err(net_error)?;
             Ok(Answer::Later(Op::Listen, Later::Job(job)))
         }
-        "restrict" => {
+        Method::NetRestrict => {
             let spec = args.text(1)?;
             let narrower = kind.restrict_net(&spec).map_err(attenuation_error)?;
             let gateway = n.restricted(&narrower).ok_or_else(|| {
@@ -718,19 +719,19 @@ fn net_method(
 
 fn socket_method(
     s: &SocketGateway,
-    method: &str,
+    method: Method,
     args: &Args<'_>,
     max: usize,
 ) -> Result<Answer, HostError> {
     match method {
-        "send" => {
+        Method::SocketSend => {
             let data = args.bytes(1)?.into_owned();
             Ok(Answer::Later(
                 Op::Send,
                 Later::Abortable(s.send_job(data), s.abort_handle()),
             ))
         }
-        "recv" => {
+        Method::SocketRecv => {
             let asked = args.integer(1)?;
             if asked < 1 {
                 return Err(args.error(1, "max must be at least 1"));
@@ -744,7 +745,7 @@ fn socket_method(
                 Later::Abortable(s.recv_job(asked.min(max)), s.abort_handle()),
             ))
         }
-        "close" => {
+        Method::SocketClose => {
             s.close();
             now(Vec::new())
         }
@@ -752,13 +753,13 @@ fn socket_method(
     }
 }
 
-fn listener_method(l: &ListenerGateway, method: &str) -> Result<Answer, HostError> {
+fn listener_method(l: &ListenerGateway, method: Method) -> Result<Answer, HostError> {
     match method {
-        "accept" => Ok(Answer::Later(
+        Method::ListenerAccept => Ok(Answer::Later(
             Op::Accept,
             Later::Abortable(l.accept_job(), l.abort_handle()),
         )),
-        "close" => {
+        Method::ListenerClose => {
             l.close();
             now(Vec::new())
         }
@@ -768,12 +769,12 @@ fn listener_method(l: &ListenerGateway, method: &str) -> Result<Answer, HostErro
 
 fn console_method(
     c: &mut ConsoleGateway,
-    method: &str,
+    method: Method,
     args: &Args<'_>,
     max: usize,
 ) -> Result<Answer, HostError> {
     match method {
-        "write" => {
+        Method::ConsoleWrite => {
             // Every argument is checked before anything is written.
             let parts = (1..=args.len())
                 .map(|i| args.bytes(i))
@@ -783,7 +784,7 @@ fn console_method(
             }
             now(Vec::new())
         }
-        "readline" => {
+        Method::ConsoleReadline => {
             let prompt = args.opt_bytes(1)?;
             let Some(input) = c.input.as_mut() else {
                 return now(vec![HostValue::Nil]);
@@ -802,10 +803,10 @@ fn console_method(
     }
 }
 
-fn clock_method(c: &Clock, method: &str, args: &Args<'_>) -> Result<Answer, HostError> {
+fn clock_method(c: &Clock, method: Method, args: &Args<'_>) -> Result<Answer, HostError> {
     match method {
-        "now" => now(vec![HostValue::Float(c.now())]),
-        "sleep" => {
+        Method::ClockNow => now(vec![HostValue::Float(c.now())]),
+        Method::ClockSleep => {
             let seconds = args.number(1)?;
             Ok(Answer::Later(Op::Sleep, Later::Sleep(c.clone(), seconds)))
         }
@@ -815,17 +816,17 @@ fn clock_method(c: &Clock, method: &str, args: &Args<'_>) -> Result<Answer, Host
 
 fn random_method(
     r: &mut Random,
-    method: &str,
+    method: Method,
     args: &Args<'_>,
     max: usize,
 ) -> Result<Answer, HostError> {
     match method {
-        "bytes" => {
+        Method::RandomBytes => {
             let n = args.count(1)?;
             let data = r.bytes(n, max).map_err(random_error)?;
             now(vec![HostValue::Bytes(data)])
         }
-        "integer" => {
+        Method::RandomInteger => {
             let lo = args.integer(1)?;
             let hi = args.integer(2)?;
             let i = r.integer(lo, hi).map_err(random_error)?;

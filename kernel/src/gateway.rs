@@ -49,69 +49,197 @@
 
 use crate::clist::{KeyId, KeyKind};
 
-/// Every gateway kind with its methods, as key metatables show them. The native behind
-/// method `m` of kind `k` is named `key.k.m` (registered by the standard library).
-pub const METHODS: &[(&str, &[&str])] = &[
-    (
-        "dir",
-        &[
-            "read", "write", "append", "list", "stat", "mkdir", "remove", "open", "sub", "rights",
-            "describe",
-        ],
-    ),
-    (
-        "file",
-        &["read", "write", "seek", "close", "rights", "describe"],
-    ),
-    ("net", &["connect", "listen", "restrict", "describe"]),
-    ("socket", &["send", "recv", "close", "describe"]),
-    ("listener", &["accept", "close", "describe"]),
-    ("console", &["write", "readline"]),
-    ("clock", &["now", "sleep"]),
-    ("random", &["bytes", "integer"]),
-];
-
-/// The methods whose answer is a host object holding a descriptor: each costs one unit of the
-/// caller's `handles` budget while the object is open (`file`, `socket`, `listener`, and a
-/// directory opened by `sub`, which holds one too).
-pub const OPENS: &[(&str, &str)] = &[
-    ("dir", "open"),
-    ("dir", "sub"),
-    ("net", "connect"),
-    ("net", "listen"),
-    ("listener", "accept"),
-];
-
-/// The methods that may create, truncate or remove a directory entry: they cost
-/// `cost::FILE_SYSTEM_CHANGE_UNITS` instead of a plain call's price.
-pub const CHANGES_FILE_SYSTEM: &[(&str, &str)] = &[
-    ("dir", "write"),
-    ("dir", "append"),
-    ("dir", "mkdir"),
-    ("dir", "remove"),
-    ("dir", "open"),
-];
-
-/// Whether `kind:method` may create, truncate or remove a directory entry.
-pub fn changes_file_system(kind: &str, method: &str) -> bool {
-    CHANGES_FILE_SYSTEM.contains(&(kind, method))
+/// **The one table of gateway methods.** Each row: the variant, the key kind and method name
+/// (the key metatables show it; the native behind it is `key.KIND.METHOD`), who answers it
+/// (`Host`, or `Kernel` for what the key's kind alone says), what it does to the caller's
+/// handle budget (`Opens` a host object holding a descriptor, `Closes` its key's object, or
+/// `Keeps`), whether it may create, truncate or remove a directory entry (priced
+/// `cost::FILE_SYSTEM_CHANGE_UNITS`), and how large its result may be (`Fixed`; `Budget`: as
+/// much as the caller's memory allows; `Asked(i)`: at most argument `i` bytes; `AskedOr(i)`:
+/// that, or `Budget` when argument `i` is absent). [`Method`] and everything it answers come
+/// from here; adding a method is one row plus its host implementation.
+#[macro_export]
+macro_rules! for_each_method {
+    ($m:ident) => {
+        $m! {
+            DirRead = "dir", "read", Host, Keeps, false, Budget;
+            DirWrite = "dir", "write", Host, Keeps, true, Fixed;
+            DirAppend = "dir", "append", Host, Keeps, true, Fixed;
+            DirList = "dir", "list", Host, Keeps, false, Budget;
+            DirStat = "dir", "stat", Host, Keeps, false, Fixed;
+            DirMkdir = "dir", "mkdir", Host, Keeps, true, Fixed;
+            DirRemove = "dir", "remove", Host, Keeps, true, Fixed;
+            DirOpen = "dir", "open", Host, Opens, true, Fixed;
+            DirSub = "dir", "sub", Host, Opens, false, Fixed;
+            DirRights = "dir", "rights", Kernel, Keeps, false, Fixed;
+            DirDescribe = "dir", "describe", Kernel, Keeps, false, Fixed;
+            FileRead = "file", "read", Host, Keeps, false, AskedOr(0);
+            FileWrite = "file", "write", Host, Keeps, false, Fixed;
+            FileSeek = "file", "seek", Host, Keeps, false, Fixed;
+            FileClose = "file", "close", Host, Closes, false, Fixed;
+            FileRights = "file", "rights", Kernel, Keeps, false, Fixed;
+            FileDescribe = "file", "describe", Kernel, Keeps, false, Fixed;
+            NetConnect = "net", "connect", Host, Opens, false, Fixed;
+            NetListen = "net", "listen", Host, Opens, false, Fixed;
+            NetRestrict = "net", "restrict", Host, Keeps, false, Fixed;
+            NetDescribe = "net", "describe", Kernel, Keeps, false, Fixed;
+            SocketSend = "socket", "send", Host, Keeps, false, Fixed;
+            SocketRecv = "socket", "recv", Host, Keeps, false, Asked(0);
+            SocketClose = "socket", "close", Host, Closes, false, Fixed;
+            SocketDescribe = "socket", "describe", Kernel, Keeps, false, Fixed;
+            ListenerAccept = "listener", "accept", Host, Opens, false, Fixed;
+            ListenerClose = "listener", "close", Host, Closes, false, Fixed;
+            ListenerDescribe = "listener", "describe", Kernel, Keeps, false, Fixed;
+            ConsoleWrite = "console", "write", Host, Keeps, false, Fixed;
+            ConsoleReadline = "console", "readline", Host, Keeps, false, Budget;
+            ClockNow = "clock", "now", Host, Keeps, false, Fixed;
+            ClockSleep = "clock", "sleep", Host, Keeps, false, Fixed;
+            RandomBytes = "random", "bytes", Host, Keeps, false, Asked(0);
+            RandomInteger = "random", "integer", Host, Keeps, false, Fixed;
+        }
+    };
 }
 
-/// The methods that close their key's object (its handle goes back to the budget).
-pub const CLOSES: &[(&str, &str)] = &[
-    ("file", "close"),
-    ("socket", "close"),
-    ("listener", "close"),
-];
-
-/// Whether `kind:method` opens a host object that counts against the handle budget.
-pub fn opens(kind: &str, method: &str) -> bool {
-    OPENS.contains(&(kind, method))
+/// Who answers a method.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum AnsweredBy {
+    /// The embedder's `Host`, from the key's object.
+    Host,
+    /// The kernel, from the key's kind (`rights`, `describe`).
+    Kernel,
 }
 
-/// Whether `kind:method` closes its key's object.
-pub fn closes(kind: &str, method: &str) -> bool {
-    CLOSES.contains(&(kind, method))
+/// What a method does to the caller's handle budget.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum HandleEffect {
+    /// Its answer is a host object holding a descriptor: one unit of the caller's `handles`
+    /// budget while it is open (a directory opened by `sub` holds one too).
+    Opens,
+    /// It closes its key's object: the unit goes back.
+    Closes,
+    Keeps,
+}
+
+/// How a method's result is bounded, before the host works (see `result_size`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ResultRule {
+    Fixed,
+    Budget,
+    Asked(usize),
+    AskedOr(usize),
+}
+
+macro_rules! declare_methods {
+    ($($variant:ident = $kind:literal, $name:literal, $by:ident, $handle:ident, $fs:literal,
+       $result:ident $(($arg:literal))?;)*) => {
+        /// A gateway method (the rows of [`for_each_method!`]).
+        #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+        pub enum Method {
+            $($variant,)*
+        }
+
+        impl Method {
+            /// Every method, in table order.
+            pub const ALL: &'static [Method] = &[$(Method::$variant),*];
+
+            /// The key kind it belongs to.
+            pub const fn kind(self) -> &'static str {
+                match self { $(Method::$variant => $kind,)* }
+            }
+
+            /// Its name, as the key metatable shows it.
+            pub const fn name(self) -> &'static str {
+                match self { $(Method::$variant => $name,)* }
+            }
+
+            /// The name of the native behind it (`key.KIND.METHOD`).
+            pub const fn native_name(self) -> &'static str {
+                match self { $(Method::$variant => concat!("key.", $kind, ".", $name),)* }
+            }
+
+            pub const fn answered_by(self) -> AnsweredBy {
+                match self { $(Method::$variant => AnsweredBy::$by,)* }
+            }
+
+            pub const fn handle_effect(self) -> HandleEffect {
+                match self { $(Method::$variant => HandleEffect::$handle,)* }
+            }
+
+            /// Whether it may create, truncate or remove a directory entry.
+            pub const fn changes_file_system(self) -> bool {
+                match self { $(Method::$variant => $fs,)* }
+            }
+
+            pub const fn result_rule(self) -> ResultRule {
+                match self { $(Method::$variant => ResultRule::$result $(($arg))?,)* }
+            }
+        }
+    };
+}
+
+for_each_method!(declare_methods);
+
+impl Method {
+    /// The method `name` of key kind `kind`.
+    pub fn find(kind: &str, name: &str) -> Option<Method> {
+        Method::ALL
+            .iter()
+            .copied()
+            .find(|m| m.kind() == kind && m.name() == name)
+    }
+
+    /// The method behind the native named `native` (`key.KIND.METHOD`).
+    pub fn of_native(native: &str) -> Option<Method> {
+        Method::ALL
+            .iter()
+            .copied()
+            .find(|m| m.native_name() == native)
+    }
+
+    /// The methods of key kind `kind`, in table order.
+    pub fn of_kind(kind: &str) -> impl Iterator<Item = Method> + '_ {
+        Method::ALL
+            .iter()
+            .copied()
+            .filter(move |m| m.kind() == kind)
+    }
+
+    /// Whether it opens a host object that counts against the handle budget.
+    pub fn opens(self) -> bool {
+        self.handle_effect() == HandleEffect::Opens
+    }
+
+    /// Whether it closes its key's object.
+    pub fn closes(self) -> bool {
+        self.handle_effect() == HandleEffect::Closes
+    }
+
+    /// The result bound of a call with `args` (the arguments after the key).
+    pub fn result_size(self, args: &[HostValue]) -> ResultSize {
+        let asked = |i: usize| match args.get(i) {
+            Some(HostValue::Int(n)) => ResultSize::Asked((*n).max(0) as u64),
+            Some(HostValue::Float(f)) if *f >= 0.0 => ResultSize::Asked(*f as u64),
+            _ => ResultSize::Budget,
+        };
+        match self.result_rule() {
+            ResultRule::Fixed => ResultSize::Fixed,
+            ResultRule::Budget => ResultSize::Budget,
+            ResultRule::Asked(i) => asked(i),
+            ResultRule::AskedOr(i) if args.get(i).is_some_and(|a| *a != HostValue::Nil) => asked(i),
+            ResultRule::AskedOr(_) => ResultSize::Budget,
+        }
+    }
+}
+
+/// The key kinds that have gateway methods, in table order.
+pub fn gateway_kinds() -> Vec<&'static str> {
+    let mut kinds: Vec<&'static str> = Vec::new();
+    for m in Method::ALL {
+        if !kinds.contains(&m.kind()) {
+            kinds.push(m.kind());
+        }
+    }
+    kinds
 }
 
 /// How large a method's result may be, which the kernel prices (`cost::Work::Bytes`) before
@@ -124,21 +252,6 @@ pub enum ResultSize {
     Asked(u64),
     /// As much as the caller's memory allows (a whole file, a listing, a console line).
     Budget,
-}
-
-/// The result bound of `kind:method` called with `args` (the arguments after the key).
-pub fn result_size(kind: &str, method: &str, args: &[HostValue]) -> ResultSize {
-    let asked = |i: usize| match args.get(i) {
-        Some(HostValue::Int(n)) => ResultSize::Asked((*n).max(0) as u64),
-        Some(HostValue::Float(f)) if *f >= 0.0 => ResultSize::Asked(*f as u64),
-        _ => ResultSize::Budget,
-    };
-    match (kind, method) {
-        ("file", "read") if args.first().is_some_and(|a| *a != HostValue::Nil) => asked(0),
-        ("socket", "recv") | ("random", "bytes") => asked(0),
-        ("dir", "read" | "list") | ("file", "read") | ("console", "readline") => ResultSize::Budget,
-        _ => ResultSize::Fixed,
-    }
 }
 
 /// A value crossing between the kernel and the host: plain data, or a new host object.
@@ -181,7 +294,7 @@ pub struct Request {
     /// The key whose host object is called (through forwarders: the key they designate).
     pub key: KeyId,
     pub kind: KeyKind,
-    pub method: String,
+    pub method: Method,
     pub args: Vec<HostValue>,
     /// The most bytes a result may hold: what the caller's memory budget allows, and no more
     /// than its fuel paid for. A result that would not fit fails with kind `memory`.

@@ -91,11 +91,8 @@ fn build_natives() -> Rc<NativeTable> {
         }
     }
     // Gateway key methods: each a trap the kernel answers (appended, so ids stay stable).
-    for (kind, methods) in kernel::gateway::METHODS {
-        for m in *methods {
-            let full: &'static str = Box::leak(format!("key.{kind}.{m}").into_boxed_str());
-            t.register(full, process::kernel_service, 0);
-        }
+    for m in kernel::gateway::Method::ALL {
+        t.register(m.native_name(), process::kernel_service, 0);
     }
     t.register("key.tostring", process::gateway_key_tostring, 0);
     // The string metatable's arithmetic: calls the other operand's metamethod without a

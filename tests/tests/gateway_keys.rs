@@ -23,8 +23,8 @@ impl Host for Script {
     fn start(&mut self, r: Request) -> Started {
         self.seen
             .borrow_mut()
-            .push(format!("{} {}", r.kind.kind_name(), r.method));
-        match (r.method.as_str(), r.args.first()) {
+            .push(format!("{} {}", r.kind.kind_name(), r.method.name()));
+        match (r.method.name(), r.args.first()) {
             ("read", Some(HostValue::Bytes(p))) => {
                 let mut p = p.clone();
                 p.reverse();
@@ -65,7 +65,7 @@ impl Host for Script {
             }
             _ => Started::Done(Err(HostError::new(
                 HostFault::OutOfScope,
-                format!("no {}", r.method),
+                format!("no {}", r.method.name()),
             ))),
         }
     }

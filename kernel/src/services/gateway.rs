@@ -27,7 +27,9 @@ use crate::audit::{Event, Op};
 use crate::clist::{KeyId, KeyKind};
 use crate::cost::Work;
 use crate::fault::FaultKind;
-use crate::gateway::{HostError, HostFault, HostValue, Request, ResultSize, Started, METHODS};
+use crate::gateway::{
+    AnsweredBy, HostError, HostFault, HostValue, Method, Request, ResultSize, Started,
+};
 use crate::process::{Kernel, Process, ProcessId};
 use crate::value::{TableRef, Value};
 use crate::vm::{Throw, Vm};
@@ -61,15 +63,15 @@ pub(crate) struct Reservation {
 /// The metatable of keys of `kind` (`process`, `dir`, `net`, …) in a process: protected,
 /// with the kind's methods.
 pub(crate) fn key_meta(vm: &mut Vm, kind: &str) -> Result<TableRef, Throw> {
-    let Some(&(kind, methods)) = METHODS.iter().find(|(k, _)| *k == kind) else {
+    if Method::of_kind(kind).next().is_none() {
         return process_key_meta(vm);
-    };
+    }
     let field = format!("kernel.key_meta.{kind}");
     shared_meta(vm, field.as_bytes(), |vm, mt| {
-        let table = vm.new_table(0, methods.len())?;
-        for m in methods {
-            let f = native(vm, &format!("key.{kind}.{m}"))?;
-            let k = vm.intern(m.as_bytes())?;
+        let table = vm.new_table(0, Method::of_kind(kind).count())?;
+        for m in Method::of_kind(kind) {
+            let f = native(vm, m.native_name())?;
+            let k = vm.intern(m.name().as_bytes())?;
             vm.raw_set(table, k, f)?;
         }
         let set = |vm: &mut Vm, k: &str, v: Value| -> Result<(), Throw> {
@@ -152,13 +154,13 @@ impl Kernel {
         native: &str,
         args: &[Value],
     ) -> Result<Answer, Refusal> {
-        let mut parts = native.splitn(3, '.').skip(1);
-        let (Some(kind_name), Some(method)) = (parts.next(), parts.next()) else {
+        let Some(m) = Method::of_native(native) else {
             return Err(refuse(
                 FaultKind::Error,
                 format!("no kernel service named '{native}'"),
             ));
         };
+        let (kind_name, method) = (m.kind(), m.name());
         let p = self
             .get(id)
             .ok_or_else(|| refuse(FaultKind::Error, "no such process"))?;
@@ -191,16 +193,13 @@ impl Kernel {
         if kind.kind_name() != kind_name {
             return Err(wrong());
         }
-        match method {
-            "rights" => {
-                let text = kind.rights_text();
-                return Ok(Answer::Values(vec![self.string(id, text.as_bytes())?]));
-            }
-            "describe" => {
-                let text = kind.describe();
-                return Ok(Answer::Values(vec![self.string(id, text.as_bytes())?]));
-            }
-            _ => {}
+        if m.answered_by() == AnsweredBy::Kernel {
+            // What the key's kind alone says: its rights, or its description.
+            let text = match m {
+                Method::DirRights | Method::FileRights => kind.rights_text(),
+                _ => kind.describe(),
+            };
+            return Ok(Answer::Values(vec![self.string(id, text.as_bytes())?]));
         }
         let mut host_args = Vec::with_capacity(args.len().saturating_sub(1));
         let mut moved = 0usize;
@@ -241,13 +240,13 @@ impl Kernel {
             .map(|p| (p.fuel, p.handles))
             .ok_or_else(|| refuse(FaultKind::Error, "no such process"))?;
         let allowance = self.fuel.allowance(fuel_meter);
-        let call = if crate::gateway::changes_file_system(kind_name, method) {
+        let call = if m.changes_file_system() {
             crate::cost::FILE_SYSTEM_CHANGE_UNITS
         } else {
             CALL_FUEL
         };
         let price_in = call.saturating_add(Work::Bytes.units_of(moved));
-        let answer_bytes = match crate::gateway::result_size(kind_name, method, &host_args) {
+        let answer_bytes = match m.result_size(&host_args) {
             ResultSize::Fixed => 0,
             ResultSize::Asked(n) => n.min(memory),
             ResultSize::Budget => memory,
@@ -266,7 +265,7 @@ impl Kernel {
             memory
         };
         let max_bytes = max_bytes.min(usize::MAX as u64) as usize;
-        let opens = crate::gateway::opens(kind_name, method);
+        let opens = m.opens();
         if opens {
             if let Err(e) = self.handles.charge(handle_meter, 1) {
                 return Err(refuse(
@@ -280,7 +279,7 @@ impl Kernel {
             fuel: reserved_fuel,
             fuel_bounded,
             handle: opens,
-            closes: crate::gateway::closes(kind_name, method).then_some(key),
+            closes: m.closes().then_some(key),
         };
         let Some(host) = self.host.as_mut() else {
             return Err(refuse(FaultKind::Error, "no such process"));
@@ -291,7 +290,7 @@ impl Kernel {
             ticket,
             key,
             kind,
-            method: method.to_owned(),
+            method: m,
             args: host_args,
             max_bytes,
         });

@@ -182,7 +182,9 @@ impl Kernel {
                 self.finish_callback(id, &args);
                 return;
             }
-            other if other.starts_with("key.") => self.gateway_call(id, other, &args),
+            other if crate::gateway::Method::of_native(other).is_some() => {
+                self.gateway_call(id, other, &args)
+            }
             other => Err(refuse(
                 FaultKind::Error,
                 format!("no kernel service named '{other}'"),

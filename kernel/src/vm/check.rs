@@ -23,7 +23,7 @@ use crate::value::{ThreadRef, Value};
 /// their base when entered again.
 fn is_kernel_service(name: &str) -> bool {
     matches!(name, "spawn" | "revocable" | "import" | "restore")
-        || (name.starts_with("key.") && name != "key.tostring")
+        || crate::gateway::Method::of_native(name).is_some()
         || (name.starts_with("process.")
             && !matches!(
                 name,
