@@ -599,6 +599,11 @@ fn dir_method(
             d.remove(&args.bytes(1)?).map_err(fs_error)?;
             now(Vec::new())
         }
+        Method::DirRename => {
+            d.rename(&args.bytes(1)?, &args.bytes(2)?)
+                .map_err(fs_error)?;
+            now(Vec::new())
+        }
         Method::DirOpen => {
             let path = args.bytes(1)?;
             let mode = args.opt_bytes(2)?;
@@ -842,9 +847,10 @@ fn random_method(
 fn fs_error(e: FsError) -> HostError {
     let reason = match &e {
         FsError::MissingRight { right, .. } => HostFault::MissingRight { right: *right },
-        FsError::Widening { .. } | FsError::Escape { .. } | FsError::RemoveRoot => {
-            HostFault::OutOfScope
-        }
+        FsError::Widening { .. }
+        | FsError::Escape { .. }
+        | FsError::RemoveRoot
+        | FsError::RenameRoot => HostFault::OutOfScope,
         // Paths that try to leave the root are refused before any system call; they are
         // out of scope, not malformed.
         FsError::BadPath { reason, .. }

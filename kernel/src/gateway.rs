@@ -25,6 +25,7 @@
 //! | dir | `list` | path? | list of records `{name, kind}` (kind: file, directory, symlink, other) |
 //! | dir | `stat` | path | record `{kind, size, modified?}` |
 //! | dir | `mkdir`, `remove` | path | — |
+//! | dir | `rename` | from, to (`d` on from; `w` and `c` on to) | — |
 //! | dir | `open` | path, mode? ("r") | object (file) |
 //! | dir | `sub` | path, rights? | object (dir) |
 //! | file | `read` | n? (all) | bytes, or nil at end of file |
@@ -69,6 +70,7 @@ macro_rules! for_each_method {
             DirStat = "dir", "stat", Host, Keeps, false, Fixed;
             DirMkdir = "dir", "mkdir", Host, Keeps, true, Fixed;
             DirRemove = "dir", "remove", Host, Keeps, true, Fixed;
+            DirRename = "dir", "rename", Host, Keeps, true, Fixed;
             DirOpen = "dir", "open", Host, Opens, true, Fixed;
             DirSub = "dir", "sub", Host, Opens, false, Fixed;
             DirRights = "dir", "rights", Kernel, Keeps, false, Fixed;

@@ -681,3 +681,63 @@ fn a_refusal_of_a_granted_key_names_the_flag_that_grants_more() {
         "{out}"
     );
 }
+
+/// `dir:rename(from, to)` moves within the key's root only: `d` on the source, `w` and `c`
+/// for the target; `..`, absolute paths and symlinks out of the root are refused for either
+/// path, and nothing outside moves or appears.
+#[cfg(unix)]
+#[test]
+fn rename_moves_only_within_the_root_and_needs_its_rights() {
+    let dir = tree("rename");
+    let root = dir.join("root");
+    std::os::unix::fs::symlink("../outside", root.join("link")).expect("symlink");
+    let s = script(
+        &dir,
+        r#"
+        local d = caps.data
+        local function try(k, a, b)
+            local ok, e = pcall(k.rename, k, a, b)
+            print(ok and "ok" or (e.kind .. ": " .. e.message:gsub("^.-%): ", "")))
+        end
+        try(d, "a.txt", "sub/moved.txt")
+        print(d:read("sub/moved.txt"))
+        try(d, "sub/moved.txt", "../escaped.txt")
+        try(d, "../outside/secret.txt", "stolen.txt")
+        try(d, "link/secret.txt", "stolen.txt")
+        try(d, "sub/moved.txt", "link/planted.txt")
+        try(d, "sub/moved.txt", "/tmp/x")
+        try(d, ".", "x")
+        try(d, "missing", "x")
+        try(d:sub(".", "rwcl"), "sub/moved.txt", "c.txt")
+        try(d:sub(".", "rdl"), "sub/moved.txt", "c.txt")
+        try(d:sub(".", "rwdl"), "sub/moved.txt", "c.txt")
+        "#,
+    );
+    let spec = format!("data={}:rwcdl", root.display());
+    let o = tessera(&["run", "--dir", &spec, &s]);
+    assert_eq!(
+        stdout(&o),
+        "ok\ninside a\n\
+         denied: bad path '../escaped.txt': '..' component (paths are relative to the key's root, like \"a/b.txt\")\n\
+         denied: bad path '../outside/secret.txt': '..' component (paths are relative to the key's root, like \"a/b.txt\")\n\
+         denied: 'link/secret.txt' -> 'stolen.txt' leads outside the key's root\n\
+         denied: 'sub/moved.txt' -> 'link/planted.txt' leads outside the key's root\n\
+         denied: bad path '/tmp/x': absolute path (paths are relative to the key's root, like \"a/b.txt\")\n\
+         denied: cannot rename '.': it is the key's own root\n\
+         error: 'missing' -> 'x': no such file or directory\n\
+         denied: rename 'sub/moved.txt' needs the 'd' right; this key has \"rwcl\"\n\
+         denied: rename 'c.txt' needs the 'w' right; this key has \"rdl\"\n\
+         denied: rename 'c.txt' needs the 'c' right; this key has \"rwdl\"\n",
+        "{}",
+        stderr(&o)
+    );
+    // Nothing left the root, nothing came in, nothing appeared outside.
+    assert_eq!(
+        std::fs::read_to_string(dir.join("outside/secret.txt")).expect("still there"),
+        "SECRET"
+    );
+    assert!(!dir.join("outside/planted.txt").exists());
+    assert!(!dir.join("escaped.txt").exists());
+    assert!(!root.join("stolen.txt").exists());
+    assert!(root.join("sub/moved.txt").exists() && !root.join("a.txt").exists());
+}

@@ -280,6 +280,29 @@ impl DirGateway {
         }
     }
 
+    /// Renames (moves) `from` to `to`, both beneath the key's root: right `d` on the source
+    /// (its name goes away) and `w` and `c` for the target (a name is made, or an existing
+    /// file replaced, as `rename(2)` does). Neither may be the root. Both paths resolve
+    /// beneath the root, as every other path does: nothing moves in from or out to outside.
+    ///
+    /// # Errors
+    /// `MissingRight`, `BadPath`, `RenameRoot`, `Escape`, `NotFound`, `Io`.
+    pub fn rename(&self, from: &[u8], to: &[u8]) -> Result<(), FsError> {
+        self.require("rename", DirRights::DELETE, from)?;
+        self.require("rename", DirRights::WRITE, to)?;
+        self.require("rename", DirRights::CREATE, to)?;
+        let source = check_path(from)?;
+        let target = check_path(to)?;
+        if is_root(from) || is_root(to) {
+            return Err(FsError::RenameRoot);
+        }
+        // Either path may be the one that fails (missing, leading outside): name both.
+        let both = format!("{}' -> '{}", shown(from), shown(to));
+        self.dir
+            .rename(source, &self.dir, target)
+            .map_err(|e| from_io(&e, &both))
+    }
+
     /// Opens a file with a Lua mode (`"r"`, `"w"`, `"a"`, `"r+"`, `"w+"`, `"a+"`, each with an
     /// optional trailing `b`). Rights: `r` for a mode that reads, `w` for one that writes
     /// (truncating with `"w"` included); a mode that may create the file creates it only if

@@ -40,6 +40,9 @@ pub enum FsError {
     /// `remove(".")`: the root's own name is an entry of its parent, outside the key.
     #[error("cannot remove '.': it is the key's own root")]
     RemoveRoot,
+    /// `rename` from or onto `.`: the root's own name is an entry of its parent.
+    #[error("cannot rename '.': it is the key's own root")]
+    RenameRoot,
     #[error("'{path}': no such file or directory")]
     NotFound { path: String },
     #[error("'{path}' is not a directory")]
