@@ -22,6 +22,7 @@ pub mod heap;
 pub mod meter;
 pub mod number;
 pub mod process;
+pub mod service;
 mod services;
 pub mod snapshot;
 

@@ -176,3 +176,31 @@ fn fault_tostring(vm: &mut Vm, call: NativeCall) -> Result<Action, Throw> {
     let message = field(vm, "message")?;
     crate::support::ret_str(vm, format!("{kind}: {message}").as_bytes())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::LIB;
+    use kernel::service::Service;
+
+    /// The library registers a native for every kernel service of the kernel's table, and
+    /// every `process.*` native it registers is a service or one of its non-trap helpers.
+    #[test]
+    fn the_library_registers_exactly_the_kernels_services() {
+        let names: Vec<&str> = LIB
+            .functions
+            .iter()
+            .chain(LIB.hidden)
+            .map(|(name, _, _)| *name)
+            .collect();
+        for s in Service::ALL {
+            assert!(names.contains(&s.native_name()), "{s:?} has no native");
+        }
+        let helpers = ["process.tostring", "process.fault.tostring"];
+        for name in names {
+            assert!(
+                Service::of_native(name).is_some() || helpers.contains(&name),
+                "{name} is not in the kernel's service table"
+            );
+        }
+    }
+}

@@ -105,9 +105,24 @@ impl Kernel {
         };
         let name = p.vm.natives().name(native);
         let args: Vec<Value> = p.vm.trap_args().to_vec();
-        let answer = match name {
-            "spawn" => self.spawn(id, &args),
-            "process.status" => {
+        let service = match crate::service::Service::of_native(name) {
+            Some(service) => service,
+            None if crate::gateway::Method::of_native(name).is_some() => {
+                let answer = self.gateway_call(id, name, &args);
+                return self.answer(id, answer);
+            }
+            None => {
+                let answer = Err(refuse(
+                    FaultKind::Error,
+                    format!("no kernel service named '{name}'"),
+                ));
+                return self.answer(id, answer);
+            }
+        };
+        use crate::service::Service as S;
+        let answer = match service {
+            S::Spawn => self.spawn(id, &args),
+            S::Status => {
                 let key = args.first().copied().unwrap_or(Value::Nil);
                 let state = match self.resolve(id, key) {
                     Ok(c) => Ok(self.get(c).map(|p| p.state.name()).unwrap_or("killed")),
@@ -118,8 +133,8 @@ impl Kernel {
                 };
                 state.and_then(|s| Ok(Answer::Values(vec![self.string(id, s.as_bytes())?])))
             }
-            "process.usage" => self.with_child(id, &args, |k, _, c| k.usage(id, c)),
-            "process.refuel" => self.with_child(id, &args, |k, args, c| {
+            S::Usage => self.with_child(id, &args, |k, _, c| k.usage(id, c)),
+            S::Refuel => self.with_child(id, &args, |k, args, c| {
                 let n = match args.get(1) {
                     Some(Value::Int(n)) if *n >= 0 => *n as u64,
                     Some(Value::Float(f)) if *f >= 0.0 => *f as u64,
@@ -157,39 +172,38 @@ impl Kernel {
                 }
                 Ok(Vec::new())
             }),
-            "process.resume" => self.with_child(id, &args, |k, _, c| {
+            S::Resume => self.with_child(id, &args, |k, _, c| {
                 // Finding the processes it stopped reads every process record once.
                 k.charge_process(id, crate::cost::Work::Records, k.slots.len() as u64)?;
                 k.resume(c);
                 Ok(Vec::new())
             }),
-            "process.kill" => self.with_child(id, &args, |k, _, c| {
+            S::Kill => self.with_child(id, &args, |k, _, c| {
                 // Finding the subtree reads every process record once.
                 k.charge_process(id, crate::cost::Work::Records, k.slots.len() as u64)?;
                 k.kill(c);
                 Ok(Vec::new())
             }),
-            "process.wait" => self.wait(id, &args),
-            "process.call" => self.call(id, &args),
-            "process.proxy" => self.proxy_call(id, &args),
-            "import" => self.import(id, &args),
-            "revocable" => self.revocable(id, &args),
-            "process.revoke" => self.revoke(id),
-            "process.eq" => self.key_equal(id, &args),
-            "process.snapshot" => self.with_child(id, &args, |k, _, c| k.snapshot_service(id, c)),
-            "restore" => self.restore_service(id, &args),
-            "process.callback" => {
+            S::Wait => self.wait(id, &args),
+            S::Call => self.call(id, &args),
+            S::Proxy => self.proxy_call(id, &args),
+            S::Import => self.import(id, &args),
+            S::Revocable => self.revocable(id, &args),
+            S::Revoke => self.revoke(id),
+            S::Eq => self.key_equal(id, &args),
+            S::Snapshot => self.with_child(id, &args, |k, _, c| k.snapshot_service(id, c)),
+            S::Restore => self.restore_service(id, &args),
+            S::Callback => {
                 self.finish_callback(id, &args);
                 return;
             }
-            other if crate::gateway::Method::of_native(other).is_some() => {
-                self.gateway_call(id, other, &args)
-            }
-            other => Err(refuse(
-                FaultKind::Error,
-                format!("no kernel service named '{other}'"),
-            )),
         };
+        self.answer(id, answer);
+    }
+
+    /// Hands a service's answer to the process that asked: values (it runs on), a wait, a
+    /// suspension for want of fuel, or a fault raised in it.
+    fn answer(&mut self, id: ProcessId, answer: Result<Answer, Refusal>) {
         match answer {
             Ok(Answer::Values(values)) => {
                 if let Some(p) = self.get_mut(id) {

@@ -22,13 +22,8 @@ use crate::value::{ThreadRef, Value};
 /// The kernel services: natives that trap with state 1 and return what the kernel put above
 /// their base when entered again.
 fn is_kernel_service(name: &str) -> bool {
-    matches!(name, "spawn" | "revocable" | "import" | "restore")
+    crate::service::Service::of_native(name).is_some_and(|s| s.waits_in_trap())
         || crate::gateway::Method::of_native(name).is_some()
-        || (name.starts_with("process.")
-            && !matches!(
-                name,
-                "process.tostring" | "process.fault.tostring" | "process.callback"
-            ))
 }
 
 /// Whether native `name` may be found in `state`; `top` says whether its frame is the top of
