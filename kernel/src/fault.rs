@@ -5,6 +5,10 @@
 //! from [`FaultKind::name`], and everything that decides by kind (the shell's exit code, what
 //! a waiter hears) matches on the enum, never on the text of a message.
 
+/// The registry field of the metatable every fault table the kernel raises shares: what
+/// tells a kernel fault from a table that merely looks like one.
+pub const FAULT_META: &[u8] = b"kernel.fault_meta";
+
 /// The kind of a fault.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
 pub enum FaultKind {

@@ -188,6 +188,8 @@ pub(crate) enum Reply {
         kind: crate::fault::FaultKind,
         message: String,
         value: Value,
+        /// Where it was raised in the callee (for the fault's `traceback`).
+        traceback: String,
     },
 }
 
@@ -768,11 +770,11 @@ impl Kernel {
                     // done, ready for the next call.
                     Some(call) => {
                         p.state = State::Done;
-                        // (The caller's own traceback tells where it called.)
                         call.reply = Some(Reply::Error {
                             kind,
                             message,
                             value,
+                            traceback,
                         });
                     }
                     None => {
@@ -909,7 +911,7 @@ pub(crate) fn error_message(vm: &mut Vm, value: Value) -> String {
 fn fault_text(vm: &mut Vm, v: Value) -> Option<String> {
     let Value::Table(t) = v else { return None };
     // Only a fault the kernel made (its metatable is the shared one).
-    let meta = vm.intern(crate::services::FAULT_META).ok()?;
+    let meta = vm.intern(crate::fault::FAULT_META).ok()?;
     let is_fault = match (vm.metatable(v), vm.raw_get(vm.registry, meta)) {
         (Some(mt), Value::Table(fault_meta)) => mt == fault_meta,
         _ => false,

@@ -220,3 +220,40 @@ fn only_a_refused_allocation_exits_3() {
     ]);
     assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
 }
+
+/// An error raised inside an imported module (or any process a call or a wait reaches) that
+/// nothing catches is reported with the module's own frames, then the caller's: one
+/// traceback across the process boundary.
+#[test]
+fn an_uncaught_error_from_a_module_keeps_its_frames() {
+    let s = script(
+        "module_error.lua",
+        "local json = import('json')\nprint(pcall(json.decode, '{bad'))\nlocal t = json.decode('{bad')\n",
+    );
+    let o = tessera(&["run", s.to_str().expect("utf-8")]);
+    assert_eq!(o.status.code(), Some(1));
+    let err = stderr(&o);
+    let lines: Vec<&str> = err.lines().collect();
+    assert_eq!(
+        lines.first().copied(),
+        Some("tessera: error: json.decode: string key expected at position 2"),
+        "{err}"
+    );
+    assert_eq!(lines.get(1).copied(), Some("stack traceback:"), "{err}");
+    let boundary = lines
+        .iter()
+        .position(|l| *l == "\t(in process 'json')")
+        .unwrap_or_else(|| panic!("{err}"));
+    assert!(
+        lines[2..boundary].iter().any(|l| l.starts_with("\tjson:")),
+        "{err}"
+    );
+    assert!(
+        lines[boundary..]
+            .iter()
+            .any(|l| l.contains("module_error.lua:3: in main chunk")),
+        "{err}"
+    );
+    // Caught, it is the fault table as before (one line through tostring).
+    assert!(stdout(&o).starts_with("false\terror: json.decode: string key expected"));
+}

@@ -341,6 +341,7 @@ impl Kernel {
                     message,
                     process: Some(key),
                     value,
+                    traceback: None,
                 })
             }
             None => Err(refuse(
@@ -588,7 +589,9 @@ impl Kernel {
                 kind,
                 message,
                 value,
+                traceback,
             } => {
+                let traceback = self.traceback_in(callee, traceback);
                 // The error value itself, when it can cross.
                 let value = match kind {
                     FaultKind::Error => self
@@ -602,6 +605,7 @@ impl Kernel {
                     message,
                     process: Some(key),
                     value,
+                    traceback,
                 })
             }
         };
@@ -614,6 +618,16 @@ impl Kernel {
         }
         self.stopped_since_wake = true;
         answer
+    }
+
+    /// `traceback`, taken in process `id`, marked with that process's name, for a fault's
+    /// `traceback` field (none when there is none to show).
+    fn traceback_in(&self, id: ProcessId, traceback: String) -> Option<String> {
+        if traceback.is_empty() {
+            return None;
+        }
+        let name = self.get(id).map(|p| p.name.as_str()).unwrap_or("?");
+        Some(format!("{traceback}\n\t(in process '{name}')"))
     }
 
     /// What a stopped process has for a waiter: its results, or its fault.
@@ -688,11 +702,17 @@ impl Kernel {
             }
             State::Failed => {
                 // A memory error nobody caught is the child's memory budget running out.
-                let (kind, message) = match self.get(child).and_then(|c| c.fault.clone()) {
-                    Some(Fault::Error { message, .. }) => (FaultKind::Error, message),
-                    Some(Fault::Memory { message, .. }) => (FaultKind::Memory, message),
-                    _ => (FaultKind::Error, "the process failed".into()),
+                let (kind, message, traceback) = match self.get(child).and_then(|c| c.fault.clone())
+                {
+                    Some(Fault::Error { message, traceback }) => {
+                        (FaultKind::Error, message, traceback)
+                    }
+                    Some(Fault::Memory { message, traceback }) => {
+                        (FaultKind::Memory, message, traceback)
+                    }
+                    _ => (FaultKind::Error, "the process failed".into(), String::new()),
                 };
+                let traceback = self.traceback_in(child, traceback);
                 // The error value itself, when it can cross (a function or a coroutine in it
                 // cannot: then the fault has only the message).
                 let error = self
@@ -711,6 +731,7 @@ impl Kernel {
                     message,
                     process: Some(key),
                     value,
+                    traceback,
                 })
             }
             // Stopped for an ancestor of the waiter: it carries on once that one is resumed.
@@ -737,6 +758,7 @@ impl Kernel {
                     message,
                     process: Some(key),
                     value: None,
+                    traceback: None,
                 })
             }
             State::Killed => Err(Refusal {
@@ -744,6 +766,7 @@ impl Kernel {
                 message: "the process was killed".into(),
                 process: Some(key),
                 value: None,
+                traceback: None,
             }),
             State::Ready | State::Running | State::Waiting => Ok(Answer::Wait(child)),
         }

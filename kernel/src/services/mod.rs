@@ -33,7 +33,7 @@ use key_values::key_handle;
 pub use key_values::key_name;
 pub(crate) use key_values::payload_handle;
 
-pub(crate) const FAULT_META: &[u8] = b"kernel.fault_meta";
+use crate::fault::FAULT_META;
 
 enum Answer {
     /// Values already in the caller's heap.
@@ -52,6 +52,9 @@ struct Refusal {
     process: Option<Value>,
     /// The error value itself, copied into the caller (a child's `error(…)` argument).
     value: Option<Value>,
+    /// Where the error was raised in the other process (its traceback, naming it), for the
+    /// fault's `traceback` field.
+    traceback: Option<String>,
 }
 
 /// Why a request was refused.
@@ -84,6 +87,7 @@ fn unpaid() -> Refusal {
         message: "out of fuel".into(),
         process: None,
         value: None,
+        traceback: None,
     }
 }
 
@@ -93,6 +97,7 @@ fn refuse(kind: FaultKind, message: impl Into<String>) -> Refusal {
         message: message.into(),
         process: None,
         value: None,
+        traceback: None,
     }
 }
 
@@ -278,6 +283,11 @@ impl Kernel {
                 let k = vm.intern(b"value")?;
                 vm.raw_set(t, k, value)?;
             }
+            if let Some(traceback) = &r.traceback {
+                let k = vm.intern(b"traceback")?;
+                let v = vm.intern(traceback.as_bytes())?;
+                vm.raw_set(t, k, v)?;
+            }
             let mt = shared_meta(vm, FAULT_META, |vm, mt| {
                 let f = native(vm, "process.fault.tostring")?;
                 let k = vm.intern(b"__tostring")?;
@@ -345,6 +355,7 @@ impl Kernel {
                 message: "the process key was revoked".into(),
                 process: Some(v),
                 value: None,
+                traceback: None,
             });
         }
         // Through forwarders (`revocable`) to the process designated.
@@ -358,6 +369,7 @@ impl Kernel {
                         message: "the process was killed".into(),
                         process: Some(v),
                         value: None,
+                        traceback: None,
                     }),
                 }
             }

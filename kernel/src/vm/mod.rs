@@ -1805,6 +1805,12 @@ impl Vm {
             (Some(b), _) => b.to_vec(),
             (None, Some(n)) => crate::number::number_to_string(n).into_bytes(),
             (None, None) => {
+                if let Some(text) = self.kernel_fault_report(err) {
+                    let v = self
+                        .intern(&text)
+                        .unwrap_or_else(|_| self.memory_error_value());
+                    return self.unwind(v, true);
+                }
                 let tm = self.metamethod(err, MetaMethod::ToString);
                 if !tm.is_nil() {
                     // Its result comes back through `unwind(.., true)`: see `unwind`.
@@ -1822,6 +1828,52 @@ impl Vm {
         };
         let v = self.with_traceback(text);
         self.unwind(v, true)
+    }
+
+    /// The report of a kernel fault (a table with the kernel's fault metatable) that reached
+    /// the top: `kind: message` as its `__tostring` gives, then one traceback from where the
+    /// error was raised in the other process (its `traceback` field, when it has one) down
+    /// through this process's frames. Other error objects are `lua.c`'s business.
+    fn kernel_fault_report(&mut self, err: Value) -> Option<Vec<u8>> {
+        let Value::Table(t) = err else { return None };
+        let meta = self.heap.intern(crate::fault::FAULT_META).ok()?;
+        let is_fault = match (
+            self.metatable(err),
+            self.raw_get(self.registry, Value::Str(meta)),
+        ) {
+            (Some(mt), Value::Table(fault_meta)) => mt == fault_meta,
+            _ => false,
+        };
+        if !is_fault {
+            return None;
+        }
+        let mut field = |name: &[u8]| -> Option<Vec<u8>> {
+            let k = self.heap.intern(name).ok()?;
+            self.str_bytes(self.raw_get(t, Value::Str(k)))
+                .map(<[u8]>::to_vec)
+        };
+        let (kind, message) = (field(b"kind")?, field(b"message")?);
+        let inner = field(b"traceback");
+        let mut text = kind;
+        text.extend_from_slice(b": ");
+        text.extend_from_slice(&message);
+        let own = debug::traceback(self);
+        match inner {
+            // The other process's frames first (under one header), then ours, without a
+            // second header.
+            Some(inner) => {
+                text.push(b'\n');
+                text.extend_from_slice(&inner);
+                let ours = own.split_once('\n').map_or("", |(_, rest)| rest);
+                text.extend_from_slice(b"\n");
+                text.extend_from_slice(ours.as_bytes());
+            }
+            None => {
+                text.push(b'\n');
+                text.extend_from_slice(own.as_bytes());
+            }
+        }
+        Some(text)
     }
 
     /// `text` and the traceback of the running thread, as one interned message.
