@@ -760,6 +760,9 @@ impl Kernel {
                 memory,
             } => {
                 let message = error_message(&mut p.vm, value);
+                // Kept in host memory outside every bank: cut to a bounded length, as the
+                // message is (a function's name in it may be as long as its source).
+                let traceback = message_text(traceback.as_bytes());
                 let kind = if memory {
                     crate::fault::FaultKind::Memory
                 } else {
@@ -885,7 +888,8 @@ impl Kernel {
 /// (its bank pays) and crosses to the waiter as the fault's `value`.
 pub const FAULT_MESSAGE_BYTES: usize = 4096;
 
-/// At most `FAULT_MESSAGE_BYTES` of `bytes` as text, marked with `…` when cut.
+/// At most `FAULT_MESSAGE_BYTES` of `bytes` as text (a message, a traceback), marked with `…`
+/// when cut.
 fn message_text(bytes: &[u8]) -> String {
     if bytes.len() <= FAULT_MESSAGE_BYTES {
         return String::from_utf8_lossy(bytes).into_owned();

@@ -716,3 +716,24 @@ fn refuel_raises_the_memory_limit_when_asked() {
          false\terror: bad argument #2 to 'refuel' (a size such as 16M expected)\n"
     );
 }
+
+/// A child's traceback is kept in host memory outside every bank: it is cut to a bounded
+/// length however long the names in it are, and reaches the waiter as the fault's
+/// `traceback`, naming the process.
+#[test]
+fn a_fault_traceback_is_bounded_and_names_its_process() {
+    let (out, _) = run_root(
+        r#"
+        local name = string.rep("a", 100000)
+        local p = spawn("local function " .. name .. "() error('x') end " .. name .. "()", {name = "long"})
+        local ok, e = pcall(p.wait, p)
+        print(ok, #e.traceback <= 4200, e.traceback:match("%(in process '(%w+)'%)$"))
+        local q = spawn("local function f() error('y') end function g() f() end", {name = "short"})
+        q:wait()
+        local ok2, e2 = pcall(q.call, q, "g")
+        print(ok2, e2.traceback:find("short:1: in upvalue 'f'", 1, true) ~= nil)
+        "#,
+        1_000_000_000,
+    );
+    assert_eq!(out, "false\ttrue\tlong\nfalse\ttrue\n");
+}
