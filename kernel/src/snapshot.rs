@@ -262,7 +262,8 @@ impl Kernel {
                     .saturating_add(p.name.len())
                     .saturating_add(
                         (1 + p.clist.len() + p.results.len() + reply_len(p)) * RECORD_BYTES,
-                    );
+                    )
+                    .saturating_add(texts_len(p));
             }
         }
         let natives = self
@@ -742,6 +743,24 @@ impl Kernel {
         }
         Ok(ids[0])
     }
+}
+
+/// The bytes of the texts a process's record holds (a fault's or an answer's message and
+/// traceback), written as they are.
+fn texts_len(p: &crate::process::Process) -> usize {
+    let fault = match &p.fault {
+        Some(Fault::Error { message, traceback } | Fault::Memory { message, traceback }) => {
+            message.len() + traceback.len()
+        }
+        _ => 0,
+    };
+    let reply = match p.call.as_ref().and_then(|c| c.reply.as_ref()) {
+        Some(Reply::Error {
+            message, traceback, ..
+        }) => message.len() + traceback.len(),
+        _ => 0,
+    };
+    fault + reply
 }
 
 /// How many values a process keeps as a call's answer.

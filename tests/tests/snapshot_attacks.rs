@@ -353,6 +353,18 @@ fn the_size_bound_covers_every_snapshot() {
             local c = spawn("local s = 0 while true do s = s + 1 end", {name = "child", fuel = 3e6})
             return c:wait()
         ]], {name = "parent"})
+        -- Long texts in a process's record: a failed child's message and traceback, and a
+        -- call's error answer not yet taken.
+        local name = string.rep("n", 3000)
+        local failed = spawn("local function " .. name .. "() error(string.rep('m', 5000)) end " .. name .. "()")
+        pcall(failed.wait, failed)
+        local world = spawn([=[
+            local lib = spawn("local function ]=] .. name .. [=[() error(string.rep('m', 5000)) end function f() ]=] .. name .. [=[() end", {name = "lib"})
+            lib:wait()
+            local caller = spawn("local ok = pcall(caps.lib.call, caps.lib, 'f') while true do end", {name = "caller", fuel = 1e9, caps = {lib = lib}})
+            while lib:status() ~= "done" or caller:status() == "ready" do spawn("return"):wait() end
+        ]=], {name = "world"})
+        world:wait()
     "#;
     let (mut k, root, _) = root_with(src, &[]);
     k.run_until_idle();
@@ -364,5 +376,5 @@ fn the_size_bound_covers_every_snapshot() {
             checked += 1;
         }
     }
-    assert!(checked >= 3 && k.get(root).is_some());
+    assert!(checked >= 5 && k.get(root).is_some());
 }
