@@ -253,9 +253,7 @@ impl Kernel {
         args: &[Value],
     ) -> Result<Answer, Refusal> {
         self.with_taken(callee, "the process is gone", |k, c| {
-            // The caller pays the copy of its arguments.
-            let copied = k.copy_between(id, args, c, callee, id, Op::CallArgument)?;
-            let f = callee_function(c, &function)?;
+            let (f, copied) = k.call_arguments(id, c, callee, &function, args)?;
             let runner = native(&mut c.vm, "process.callback")
                 .map_err(|_| refuse(FaultKind::Error, "no callback native"))?;
             crate::process::bound(&k.memory, c);
@@ -464,6 +462,22 @@ impl Kernel {
         }
     }
 
+    /// What a call from `id` into `c` (process `callee`, taken out of its slot) runs: the
+    /// function it names, and the arguments copied into the callee's heap (its bank pays for
+    /// the memory, the caller for the copy; keys cross as keys).
+    fn call_arguments(
+        &mut self,
+        id: ProcessId,
+        c: &mut crate::process::Process,
+        callee: ProcessId,
+        function: &Callee,
+        args: &[Value],
+    ) -> Result<(Value, Vec<Value>), Refusal> {
+        let copied = self.copy_between(id, args, c, callee, id, Op::CallArgument)?;
+        let f = callee_function(c, function)?;
+        Ok((f, copied))
+    }
+
     /// Starts a function of the idle process `callee` with copies of `args` (its bank pays);
     /// the caller waits for the answer.
     fn start_call(
@@ -474,10 +488,7 @@ impl Kernel {
         args: &[Value],
     ) -> Result<Answer, Refusal> {
         self.with_taken(callee, "the process is gone", |k, c| {
-            // Arguments are copied into the callee's heap (its bank pays); keys cross as keys.
-            // The caller pays the copy of its arguments.
-            let copied = k.copy_between(id, args, c, callee, id, Op::CallArgument)?;
-            let f = callee_function(c, &function)?;
+            let (f, copied) = k.call_arguments(id, c, callee, &function, args)?;
             c.vm.start(f, &copied).map_err(|_| {
                 refuse(FaultKind::Memory, "not enough memory in the called process")
             })?;
