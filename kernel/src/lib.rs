@@ -19,6 +19,7 @@ pub mod cost;
 pub mod fault;
 pub mod gateway;
 pub mod heap;
+pub mod metamethod;
 pub mod meter;
 pub mod number;
 pub mod process;

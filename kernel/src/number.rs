@@ -23,7 +23,7 @@ impl Number {
 /// The one table of Lua's operators: each operator is one row, and everything that lists
 /// operators is expanded from it — `ArithOp` here, the compiler's `BinOpr` and `UnOpr` with
 /// their tokens and priorities (`compiler::code`, `compiler::parser`), the opcodes an
-/// arithmetic operator compiles to, and its metamethod event (`vm::meta::MetaMethod`). An
+/// arithmetic operator compiles to, and its metamethod event (`metamethod::MetaMethod`). An
 /// arithmetic operator's event and register-operand opcode are the ones of the same name
 /// (`Add`: `__add`, `ADD`), so a missing one is a compile error, not a silent mismatch.
 ///

@@ -386,7 +386,7 @@ pub fn error_message(vm: &Vm, v: Value) -> String {
             .map(kernel::number::number_to_string)
             .unwrap_or_default(),
         _ => {
-            if let Value::Str(s) = vm.metamethod(v, kernel::vm::meta::MetaMethod::ToString) {
+            if let Value::Str(s) = vm.metamethod(v, kernel::metamethod::MetaMethod::ToString) {
                 return String::from_utf8_lossy(vm.heap.str(s)).into_owned();
             }
             format!("(error object is a {} value)", v.type_name())

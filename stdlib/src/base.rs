@@ -8,10 +8,10 @@ use crate::support::*;
 use crate::Lib;
 use kernel::compiler::CompileError;
 use kernel::cost::Work;
+use kernel::heap::frame::flags;
+use kernel::metamethod::MetaMethod;
 use kernel::number::str_to_number;
 use kernel::value::Value;
-use kernel::vm::frame::flags;
-use kernel::vm::meta::MetaMethod;
 use kernel::vm::{Action, NativeCall, Throw, Vm, STATE_ERROR};
 
 pub const LIB: Lib = Lib {

@@ -51,7 +51,7 @@ pub fn charge_items(vm: &mut Vm, values: &[Value]) -> Result<(), Throw> {
 pub fn name_bytes(vm: &Vm, v: Value) -> usize {
     if let Value::Table(_) | Value::UserData(_) = v {
         if let Some(mt) = vm.metatable(v) {
-            if let Value::Str(s) = vm.meta_field(mt, kernel::vm::meta::MetaMethod::Name) {
+            if let Value::Str(s) = vm.meta_field(mt, kernel::metamethod::MetaMethod::Name) {
                 return vm.heap.str(s).len();
             }
         }

@@ -3,8 +3,8 @@
 
 use crate::support::*;
 use crate::Lib;
+use kernel::metamethod::MetaMethod;
 use kernel::value::{ThreadRef, Value};
-use kernel::vm::meta::MetaMethod;
 use kernel::vm::{Action, CloseOutcome, NativeCall, Throw, Vm, STATE_ERROR};
 
 pub const LIB: Lib = Lib {

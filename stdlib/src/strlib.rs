@@ -13,9 +13,9 @@ use crate::pattern::{self, Capture, GmatchState, Gsub, PatternError, RawMatch};
 use crate::support::*;
 use crate::{format, pack, Arg, EngineError, Lib};
 use kernel::cost::Work;
+use kernel::metamethod::MetaMethod;
 use kernel::number::ArithOp;
 use kernel::value::{StrRef, TableRef, Value};
-use kernel::vm::meta::MetaMethod;
 use kernel::vm::{Action, NativeCall, NativeFn, Throw, Vm};
 
 pub const LIB: Lib = Lib {

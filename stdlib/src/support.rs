@@ -29,7 +29,7 @@ pub fn type_name(vm: &Vm, v: Value) -> String {
 /// Type name for `luaL_typeerror`: the `__name` of any value's metatable — a string's too,
 /// unlike the interpreter's messages, which take it only from tables and userdata.
 pub fn typeerror_name(vm: &Vm, v: Value) -> String {
-    match vm.metamethod(v, kernel::vm::meta::MetaMethod::Name) {
+    match vm.metamethod(v, kernel::metamethod::MetaMethod::Name) {
         Value::Str(s) => String::from_utf8_lossy(vm.heap.str(s)).into_owned(),
         _ => v.type_name().to_string(),
     }
@@ -212,7 +212,7 @@ pub fn tostring_basic(vm: &mut Vm, v: Value) -> Result<StrRef, Throw> {
         _ => {
             // The `__name` is copied into the result.
             vm.charge_work(kernel::cost::Work::Bytes, crate::budget::name_bytes(vm, v))?;
-            let name = match vm.metamethod(v, kernel::vm::meta::MetaMethod::Name) {
+            let name = match vm.metamethod(v, kernel::metamethod::MetaMethod::Name) {
                 Value::Str(s) => String::from_utf8_lossy(vm.heap.str(s)).into_owned(),
                 _ => v.type_name().to_string(),
             };

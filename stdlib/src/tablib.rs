@@ -19,9 +19,9 @@ use crate::budget::{charge, charge_bytes, check_memory};
 use crate::support::*;
 use crate::Lib;
 use kernel::cost::Work;
+use kernel::metamethod::MetaMethod;
 use kernel::number::{float_to_int, str_to_number, FloatToInt, Number};
 use kernel::value::{TableRef, Value};
-use kernel::vm::meta::MetaMethod;
 use kernel::vm::{Action, NativeCall, Throw, Vm};
 
 pub const LIB: Lib = Lib {

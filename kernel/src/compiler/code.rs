@@ -8,8 +8,8 @@ use super::lexer::StrId;
 use super::parser::{ConstVal, ExpDesc, ExpKind, Parser, RDKCTC};
 use super::SyntaxError;
 use crate::bytecode::*;
+use crate::metamethod::MetaMethod;
 use crate::number::{arith, float_to_int, ArithOp, FloatToInt, Number};
-use crate::vm::meta::MetaMethod;
 
 pub const NO_JUMP: i32 = -1;
 pub const NO_REG: u32 = MAXARG_A;

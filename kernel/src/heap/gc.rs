@@ -276,8 +276,10 @@ impl Heap {
                     // Functions of the thread's frames (their stack slots may be reused).
                     for f in &th.frames {
                         match f.kind {
-                            crate::vm::frame::FrameKind::Lua(c) => bits.mark(gray, Value::LuaFn(c)),
-                            crate::vm::frame::FrameKind::Native(n) => {
+                            crate::heap::frame::FrameKind::Lua(c) => {
+                                bits.mark(gray, Value::LuaFn(c))
+                            }
+                            crate::heap::frame::FrameKind::Native(n) => {
                                 bits.mark(gray, Value::Native(n))
                             }
                         }
@@ -565,5 +567,5 @@ pub fn proto_bytes(
 pub fn thread_size(t: &super::Thread) -> usize {
     THREAD_BASE_BYTES
         + t.stack.len() * VALUE_BYTES
-        + t.frames.capacity() * std::mem::size_of::<crate::vm::frame::Frame>()
+        + t.frames.capacity() * std::mem::size_of::<crate::heap::frame::Frame>()
 }

@@ -9,16 +9,17 @@
 //! - Strings are interned: equal byte strings have the same `StrRef`.
 
 pub mod check;
+pub mod frame;
 pub mod gc;
 pub mod table;
 
 use crate::bank::{Bank, OutOfMemory};
 use crate::bytecode::Instruction;
+use crate::heap::frame::Frame;
 use crate::proto::{LocVar, UpvalDesc};
 use crate::value::{
     ClosureRef, NativeRef, ProtoRef, StrRef, TableRef, ThreadRef, UpvalRef, UserDataRef, Value,
 };
-use crate::vm::frame::Frame;
 use serde::{Deserialize, Serialize};
 use std::hash::{BuildHasher, Hasher};
 use std::rc::Rc;

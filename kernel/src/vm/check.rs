@@ -12,11 +12,11 @@
 //! checks its arguments as on any call. `snapshot_ready` applies the same rule to a live VM,
 //! so a snapshot that would be refused on restore is refused when taken.
 
-use super::frame::{flags, Frame, FrameKind, ReturnTo};
-use super::meta::ALL_META;
 use super::{Vm, EXTRA_STACK, MAX_C_CALLS, STATE_ERROR};
 use crate::heap::check::{invalid, CheckError};
+use crate::heap::frame::{flags, Frame, FrameKind, ReturnTo};
 use crate::heap::{Thread, ThreadStatus, Upval};
+use crate::metamethod::ALL_META;
 use crate::value::{ThreadRef, Value};
 
 /// The kernel services: natives that trap with state 1 and return what the kernel put above
@@ -107,8 +107,8 @@ impl Vm {
                 return invalid("a metamethod name was altered");
             }
         }
-        let mode = self.meta_names[super::meta::MetaMethod::Mode as usize];
-        let gc = self.meta_names[super::meta::MetaMethod::Gc as usize];
+        let mode = self.meta_names[crate::metamethod::MetaMethod::Mode as usize];
+        let gc = self.meta_names[crate::metamethod::MetaMethod::Gc as usize];
         if heap.gc.mode_key != Some(mode) || heap.gc.gc_key != Some(gc) {
             return invalid("the collector's metamethod names were altered");
         }

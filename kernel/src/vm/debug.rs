@@ -3,12 +3,12 @@
 //! symbolic execution of the bytecode, plus `chunk:line:` positions and tracebacks.
 
 use super::exec::{OpError, Operand};
-use super::frame::{flags, Frame, FrameKind, ReturnTo};
-use super::meta::{MetaMethod, ALL_META};
 use super::{Throw, Vm};
 use crate::bytecode::OpCode;
 use crate::compiler::chunk_id;
+use crate::heap::frame::{flags, Frame, FrameKind, ReturnTo};
 use crate::heap::FnProto;
+use crate::metamethod::{MetaMethod, ALL_META};
 use crate::value::Value;
 
 fn is_mm_op(op: OpCode) -> bool {

@@ -2,12 +2,12 @@
 //! returns in place, and returns to `run` when the top frame becomes a native, when a budget
 //! stops it, or with an error.
 
-use super::frame::{FrameKind, ReturnTo};
-use super::meta::MetaMethod;
 use super::{Throw, Vm, MAX_TAG_LOOP};
 use crate::bytecode::{Instruction, OpCode, MAXARG_C};
 use crate::cost::Work;
+use crate::heap::frame::{FrameKind, ReturnTo};
 use crate::heap::table::Next;
+use crate::metamethod::MetaMethod;
 use crate::number::{self, ArithOp, FloatToInt, Number};
 use crate::value::{TableRef, Value};
 
@@ -850,7 +850,7 @@ impl Vm {
                                     }
                                 }
                                 self.th.top = nb + ms;
-                                self.th.frames.push(super::frame::Frame {
+                                self.th.frames.push(crate::heap::frame::Frame {
                                     kind: FrameKind::Lua(callee),
                                     func: a as u32,
                                     base: nb as u32,
@@ -912,7 +912,7 @@ impl Vm {
                         };
                         self.call_value(dest, old.nresults, old.ret)?;
                         if let Some(f) = self.th.frames.last_mut() {
-                            f.flags |= super::frame::flags::TAIL;
+                            f.flags |= crate::heap::frame::flags::TAIL;
                         }
                         continue 'frame;
                     }

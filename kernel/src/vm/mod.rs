@@ -12,17 +12,15 @@
 pub mod check;
 pub mod debug;
 mod exec;
-pub mod frame;
-pub mod meta;
 pub mod native;
 pub mod verify;
 
 use crate::cost::Work;
+use crate::heap::frame::{flags, Frame, FrameKind, ReturnTo};
 use crate::heap::{Heap, NativeId, Thread, ThreadStatus, Upval};
+use crate::metamethod::{MetaMethod, ALL_META};
 use crate::number::{str_to_number, Number};
 use crate::value::{ClosureRef, StrRef, TableRef, ThreadRef, UpvalRef, Value};
-use frame::{flags, Frame, FrameKind, ReturnTo};
-use meta::{MetaMethod, ALL_META};
 pub use native::{Action, NativeCall, NativeFn, NativeTable, Throw};
 use serde::{Deserialize, Serialize};
 use std::rc::Rc;

@@ -28,8 +28,8 @@
 use crate::bytecode::{Field, Flow, Instruction, KType, OpCode, Rule, MAX_REGISTERS};
 use crate::compiler::{chunk_id, instruction_text};
 use crate::heap::{FnProto, Heap};
+use crate::metamethod::MetaMethod;
 use crate::value::{ProtoRef, Value};
-use crate::vm::meta::MetaMethod;
 
 /// The largest variable kind an upvalue descriptor may carry (`RDKCTC`, lparser.h's kinds:
 /// regular, `<const>`, `<close>`, compile-time constant).
