@@ -378,3 +378,26 @@ pub trait Host {
     /// `key` is gone (no slot holds it): its host object may be dropped.
     fn release(&mut self, key: KeyId);
 }
+
+/// A gateway call waiting for the host: its ticket, the key the caller used, and what was
+/// reserved for its answer.
+#[derive(Clone, Debug, serde::Serialize, serde::Deserialize)]
+pub(crate) struct PendingIo {
+    pub(crate) ticket: u64,
+    pub(crate) key: KeyId,
+    #[serde(default)]
+    pub(crate) reserved: Reservation,
+}
+
+/// What a request paid for before the host started it.
+#[derive(Clone, Debug, Default, serde::Serialize, serde::Deserialize)]
+pub(crate) struct Reservation {
+    /// Fuel charged for the answer's bytes (the unused part is given back).
+    pub(crate) fuel: u64,
+    /// The answer's bound was lowered to what the fuel paid for.
+    pub(crate) fuel_bounded: bool,
+    /// One unit of the caller's handle chain is reserved for the object the answer opens.
+    pub(crate) handle: bool,
+    /// The object this request closes, if it is a `close`.
+    pub(crate) closes: Option<KeyId>,
+}

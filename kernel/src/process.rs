@@ -157,7 +157,7 @@ pub struct Process {
     pub(crate) serving: Vec<Callback>,
     /// The gateway request this process waits for, if any.
     #[serde(default)]
-    pub(crate) io: Option<crate::services::gateway::PendingIo>,
+    pub(crate) io: Option<crate::gateway::PendingIo>,
 }
 
 /// A call a waiting process serves above its trap: who asked, and the waits it put aside.
@@ -648,7 +648,7 @@ impl Kernel {
         };
         let mut ended = Vec::new();
         for payload in std::mem::take(&mut p.vm.heap.gc.freed_notices) {
-            if let Some(handle) = crate::services::payload_handle(&payload) {
+            if let Some(handle) = crate::clist::SlotHandle::from_payload(&payload) {
                 if let Some(key) = p.clist.drop(handle) {
                     for gone in keys.release_all(key).unwrap_or_default() {
                         if let Some(host) = host.as_mut() {

@@ -203,7 +203,7 @@ fn global(vm: &Vm, name: &[u8]) -> Value {
 fn slot_names(p: &Process) -> HashMap<crate::clist::SlotHandle, (String, String)> {
     let mut names = HashMap::new();
     for (_, u) in p.vm.heap.userdata.iter() {
-        if let Some(h) = crate::services::payload_handle(&u.payload) {
+        if let Some(h) = crate::clist::SlotHandle::from_payload(&u.payload) {
             let shown = String::from_utf8_lossy(&u.payload[12..]).into_owned();
             names.insert(h, (shown.clone(), shown));
         }
@@ -217,7 +217,7 @@ fn slot_names(p: &Process) -> HashMap<crate::clist::SlotHandle, (String, String)
             else {
                 continue;
             };
-            if let Some(h) = crate::services::payload_handle(&data.payload) {
+            if let Some(h) = crate::clist::SlotHandle::from_payload(&data.payload) {
                 if let Some(entry) = names.get_mut(&h) {
                     entry.0 = String::from_utf8_lossy(name).into_owned();
                 }

@@ -18,6 +18,44 @@ pub struct SlotHandle {
     pub generation: u32,
 }
 
+/// Magic prefix of the payload of a key's userdata.
+const KEY_MAGIC: &[u8; 4] = b"TKEY";
+/// Magic, slot index, slot generation: the display name follows.
+const PAYLOAD_HEADER: usize = 12;
+
+impl SlotHandle {
+    /// The payload of a key's userdata: magic, this handle, a display name. The payload names
+    /// a slot, never a key or a process: it means something only in its holder's c-list.
+    pub fn to_payload(self, name: &[u8]) -> Vec<u8> {
+        let mut bytes = Vec::with_capacity(PAYLOAD_HEADER + name.len());
+        bytes.extend_from_slice(KEY_MAGIC);
+        bytes.extend_from_slice(&self.index.to_le_bytes());
+        bytes.extend_from_slice(&self.generation.to_le_bytes());
+        bytes.extend_from_slice(name);
+        bytes
+    }
+
+    /// Reads the handle back from a key's userdata payload (`None`: not a key's payload).
+    pub fn from_payload(payload: &[u8]) -> Option<SlotHandle> {
+        let header = payload.get(..PAYLOAD_HEADER)?;
+        if &header[..4] != KEY_MAGIC {
+            return None;
+        }
+        let word =
+            |i: usize| u32::from_le_bytes([header[i], header[i + 1], header[i + 2], header[i + 3]]);
+        Some(SlotHandle {
+            index: word(4),
+            generation: word(8),
+        })
+    }
+
+    /// The display name a key's payload carries (`None`: not a key's payload).
+    pub fn payload_name(payload: &[u8]) -> Option<&[u8]> {
+        SlotHandle::from_payload(payload)?;
+        payload.get(PAYLOAD_HEADER..)
+    }
+}
+
 /// One slot of a c-list.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Slot {

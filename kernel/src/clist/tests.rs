@@ -607,3 +607,18 @@ fn corrupt_states_are_refused() {
     .unwrap();
     assert!(rmp_serde::from_slice::<KeyTable>(&bytes).is_err());
 }
+
+#[test]
+fn a_key_payload_gives_back_its_handle_and_name_and_nothing_else_does() {
+    let handle = SlotHandle {
+        index: 7,
+        generation: u32::MAX - 1,
+    };
+    let payload = handle.to_payload(b"data");
+    assert_eq!(SlotHandle::from_payload(&payload), Some(handle));
+    assert_eq!(SlotHandle::payload_name(&payload), Some(&b"data"[..]));
+    for forged in [&payload[..11], b"XKEY\0\0\0\0\0\0\0\0", b""] {
+        assert_eq!(SlotHandle::from_payload(forged), None);
+        assert_eq!(SlotHandle::payload_name(forged), None);
+    }
+}

@@ -8,7 +8,7 @@
 //! bank.
 
 use super::gateway;
-use super::key_values::{key_payload, payload_handle, process_key_meta};
+use super::key_values::process_key_meta;
 use super::{refuse, unpaid, Refusal};
 use crate::audit::{Event, Op};
 use crate::clist::{KeyKind, SlotHandle};
@@ -156,7 +156,7 @@ impl crate::transfer::TransferHooks for KeyHooks<'_> {
         // The key rides in the proxy's upvalue, out of Lua's reach (there is no debug library).
         let records = self.keys.record_bytes(key);
         let ud = to
-            .new_key_userdata(key_payload(handle, b"function"), records)
+            .new_key_userdata(handle.to_payload(b"function"), records)
             .map_err(TransferError::Memory)?;
         let n = to
             .new_native(proxy, vec![Value::UserData(ud), Value::Int(index)])
@@ -176,7 +176,7 @@ impl crate::transfer::TransferHooks for KeyHooks<'_> {
             .try_get(u.0)
             .map(|d| d.payload.clone())
             .unwrap_or_default();
-        let handle = payload_handle(&payload).ok_or(TransferError::UserData)?;
+        let handle = SlotHandle::from_payload(&payload).ok_or(TransferError::UserData)?;
         let key = self.sender.get(handle).ok_or_else(|| {
             TransferError::Refused("a key that is no longer held cannot be passed on".into())
         })?;
@@ -191,7 +191,10 @@ impl crate::transfer::TransferHooks for KeyHooks<'_> {
         let new = self.grant(key)?;
         let records = self.keys.record_bytes(key);
         let ud = to
-            .new_key_userdata(key_payload(new, &payload[12..]), records)
+            .new_key_userdata(
+                new.to_payload(SlotHandle::payload_name(&payload).unwrap_or_default()),
+                records,
+            )
             .map_err(TransferError::Memory)?;
         let data = to.userdata.get_mut(ud.0);
         match self.keys.resolve(key).map(KeyKind::kind_name) {

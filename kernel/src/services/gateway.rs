@@ -21,14 +21,15 @@
 //! end. When the opener ends while others still hold the object, the charge moves to its
 //! parent's meter (whose chain already paid for it).
 
-use super::key_values::{key_handle, key_payload, process_key_meta};
+use super::key_values::{key_handle, process_key_meta};
 use super::{native, refuse, shared_meta, Answer, Refusal};
 use crate::audit::{Event, Op};
 use crate::clist::{KeyId, KeyKind};
 use crate::cost::Work;
 use crate::fault::FaultKind;
 use crate::gateway::{
-    AnsweredBy, HostError, HostFault, HostValue, Method, Request, ResultSize, Started,
+    AnsweredBy, HostError, HostFault, HostValue, Method, PendingIo, Request, Reservation,
+    ResultSize, Started,
 };
 use crate::process::{Kernel, Process, ProcessId};
 use crate::value::{TableRef, Value};
@@ -36,29 +37,6 @@ use crate::vm::{Throw, Vm};
 
 /// Fuel a gateway call costs before the bytes it moves (priced as `Work::Bytes`).
 const CALL_FUEL: u64 = 100;
-
-/// A gateway call waiting for the host: its ticket, the key the caller used, and what was
-/// reserved for its answer.
-#[derive(Clone, Debug, serde::Serialize, serde::Deserialize)]
-pub(crate) struct PendingIo {
-    pub(crate) ticket: u64,
-    pub(crate) key: KeyId,
-    #[serde(default)]
-    pub(crate) reserved: Reservation,
-}
-
-/// What a request paid for before the host started it.
-#[derive(Clone, Debug, Default, serde::Serialize, serde::Deserialize)]
-pub(crate) struct Reservation {
-    /// Fuel charged for the answer's bytes (the unused part is given back).
-    pub(crate) fuel: u64,
-    /// The answer's bound was lowered to what the fuel paid for.
-    pub(crate) fuel_bounded: bool,
-    /// One unit of the caller's handle chain is reserved for the object the answer opens.
-    pub(crate) handle: bool,
-    /// The object this request closes, if it is a `close`.
-    pub(crate) closes: Option<KeyId>,
-}
 
 /// The metatable of keys of `kind` (`process`, `dir`, `net`, …) in a process: protected,
 /// with the kind's methods.
@@ -101,7 +79,7 @@ pub(crate) fn make_gateway_key(
     let mt = key_meta(vm, kind.kind_name())?;
     let u = vm
         .heap
-        .new_key_userdata(key_payload(handle, shown.as_bytes()), records)?;
+        .new_key_userdata(handle.to_payload(shown.as_bytes()), records)?;
     let data = vm.heap.userdata.get_mut(u.0);
     data.metatable = Some(mt);
     Ok(Value::UserData(u))

@@ -13,44 +13,18 @@ use crate::process::{Kernel, ProcessId};
 use crate::value::{UserDataRef, Value};
 use crate::vm::Vm;
 
-/// Magic prefix of a process key's userdata payload.
-const KEY_MAGIC: &[u8; 4] = b"TKEY";
-
 /// Registry fields holding the shared metatables.
 const KEY_META: &[u8] = b"kernel.process_key_meta";
 
 /// The name stored in a process key's userdata (for its `tostring`).
 pub fn key_name(vm: &Vm, u: UserDataRef) -> Option<String> {
     let payload = &vm.heap.userdata.try_get(u.0)?.payload;
-    payload_handle(payload)?;
-    Some(String::from_utf8_lossy(&payload[12..]).into_owned())
-}
-
-/// The payload of a key's userdata: magic, the holder's slot handle, a display name.
-pub(super) fn key_payload(handle: SlotHandle, name: &[u8]) -> Vec<u8> {
-    let mut bytes = KEY_MAGIC.to_vec();
-    bytes.extend_from_slice(&handle.index.to_le_bytes());
-    bytes.extend_from_slice(&handle.generation.to_le_bytes());
-    bytes.extend_from_slice(name);
-    bytes
-}
-
-/// Reads a key's slot handle back from its payload.
-pub(crate) fn payload_handle(payload: &[u8]) -> Option<SlotHandle> {
-    if payload.len() < 12 || &payload[..4] != KEY_MAGIC {
-        return None;
-    }
-    let word =
-        |i: usize| u32::from_le_bytes([payload[i], payload[i + 1], payload[i + 2], payload[i + 3]]);
-    Some(SlotHandle {
-        index: word(4),
-        generation: word(8),
-    })
+    Some(String::from_utf8_lossy(SlotHandle::payload_name(payload)?).into_owned())
 }
 
 pub(super) fn key_handle(vm: &Vm, v: Value) -> Option<SlotHandle> {
     let Value::UserData(u) = v else { return None };
-    payload_handle(&vm.heap.userdata.try_get(u.0)?.payload)
+    SlotHandle::from_payload(&vm.heap.userdata.try_get(u.0)?.payload)
 }
 
 impl Kernel {
@@ -85,7 +59,7 @@ pub(super) fn make_key(
     let mt = process_key_meta(vm)?;
     let u = vm
         .heap
-        .new_key_userdata(key_payload(handle, name.as_bytes()), records)?;
+        .new_key_userdata(handle.to_payload(name.as_bytes()), records)?;
     let data = vm.heap.userdata.get_mut(u.0);
     data.metatable = Some(mt);
     Ok(Value::UserData(u))

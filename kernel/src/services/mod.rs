@@ -31,7 +31,6 @@ mod spawn;
 
 use key_values::key_handle;
 pub use key_values::key_name;
-pub(crate) use key_values::payload_handle;
 
 use crate::fault::FAULT_META;
 
