@@ -102,6 +102,9 @@ pub enum Fault {
     Error { message: String, traceback: String },
     /// An allocation its bank refused, uncaught (Lua's `LUA_ERRMEM`): a `memory` fault.
     Memory { message: String, traceback: String },
+    /// A kernel invariant broke while serving it (`what` says which): never a Lua error its
+    /// script could catch. Waiters hear an `error` fault naming it as a bug in Tessera.
+    Broken { what: String },
 }
 
 impl Fault {
@@ -110,9 +113,14 @@ impl Fault {
         use crate::fault::FaultKind;
         match self {
             Fault::Fuel { .. } => FaultKind::Fuel,
-            Fault::Error { .. } => FaultKind::Error,
+            Fault::Error { .. } | Fault::Broken { .. } => FaultKind::Error,
             Fault::Memory { .. } => FaultKind::Memory,
         }
+    }
+
+    /// The message a waiter or the command line shows for a broken invariant.
+    pub fn broken_message(what: &str) -> String {
+        format!("a kernel invariant broke ({what}); this is a bug in Tessera, please report it")
     }
 }
 
@@ -504,6 +512,20 @@ impl Kernel {
             .set_limit(limit.saturating_add(bytes.min(usize::MAX as u64) as usize));
         let meter = p.memory;
         self.memory.refuel(meter, bytes);
+    }
+
+    /// Ends `id`, failed, because a kernel invariant broke while it was being served: its
+    /// script never sees an error it could catch, and whoever waits for it hears why.
+    pub(crate) fn break_process(&mut self, id: ProcessId, what: String) {
+        let Some(p) = self.get_mut(id) else { return };
+        p.state = State::Failed;
+        p.fault = Some(Fault::Broken {
+            what: message_text(what.as_bytes()),
+        });
+        p.results.clear();
+        p.drop_orphan_reply();
+        p.hold_values();
+        self.stopped_since_wake = true;
     }
 
     /// Makes a suspended process ready again (`proc:resume()`), and with it every process

@@ -166,6 +166,10 @@ enum FaultImage {
         message: String,
         traceback: String,
     },
+    /// A kernel invariant broke while serving it.
+    Broken {
+        what: String,
+    },
 }
 
 #[derive(Serialize)]
@@ -355,6 +359,7 @@ impl Kernel {
                     message: message.clone(),
                     traceback: traceback.clone(),
                 }),
+                Some(Fault::Broken { what }) => Some(FaultImage::Broken { what: what.clone() }),
             };
             processes.push(ProcessOut {
                 name: &p.name,
@@ -714,6 +719,7 @@ impl Kernel {
                     FaultImage::Memory { message, traceback } => {
                         Fault::Memory { message, traceback }
                     }
+                    FaultImage::Broken { what } => Fault::Broken { what },
                 });
                 p.results = results;
                 p.clist = clist;
@@ -752,6 +758,7 @@ fn texts_len(p: &crate::process::Process) -> usize {
         Some(Fault::Error { message, traceback } | Fault::Memory { message, traceback }) => {
             message.len() + traceback.len()
         }
+        Some(Fault::Broken { what }) => what.len(),
         _ => 0,
     };
     let reply = match p.call.as_ref().and_then(|c| c.reply.as_ref()) {
@@ -843,10 +850,12 @@ fn check_process(
                 }
             }
         }
-        Some(FaultImage::Error { .. } | FaultImage::Memory { .. }) if p.state != State::Failed => {
+        Some(FaultImage::Error { .. } | FaultImage::Memory { .. } | FaultImage::Broken { .. })
+            if p.state != State::Failed =>
+        {
             return bad("an error fault on a process that has not failed");
         }
-        Some(FaultImage::Error { .. } | FaultImage::Memory { .. }) => {}
+        Some(FaultImage::Error { .. } | FaultImage::Memory { .. } | FaultImage::Broken { .. }) => {}
     }
     // Results are kept only once the main function returned (or the error value, once
     // failed); a call runs only after that.

@@ -329,6 +329,9 @@ impl Session {
                         (Some(Fault::Error { message, traceback }), None) => {
                             (message.clone(), traceback.clone())
                         }
+                        (Some(Fault::Broken { what }), _) => {
+                            (Fault::broken_message(what), String::new())
+                        }
                         _ => ("the program failed".into(), String::new()),
                     };
                     return Err(Failure::Error { message, traceback });

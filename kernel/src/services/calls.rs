@@ -10,7 +10,7 @@
 
 use super::copy::EXPORTS;
 use super::key_values::key_handle;
-use super::{native, refuse, Answer, Refusal};
+use super::{broken, native, refuse, Answer, Refusal};
 use crate::audit::Op;
 use crate::clist::KeyKind;
 use crate::fault::FaultKind;
@@ -254,8 +254,8 @@ impl Kernel {
     ) -> Result<Answer, Refusal> {
         self.with_taken(callee, "the process is gone", |k, c| {
             let (f, copied) = k.call_arguments(id, c, callee, &function, args)?;
-            let runner = native(&mut c.vm, "process.callback")
-                .map_err(|_| refuse(FaultKind::Error, "no callback native"))?;
+            let runner =
+                native(&mut c.vm, "process.callback").map_err(|_| broken("no callback native"))?;
             crate::process::bound(&k.memory, c);
             let r = c.vm.start_trap_callback(runner, f, &copied);
             crate::process::settle(&mut k.memory, c);
@@ -267,7 +267,7 @@ impl Kernel {
                     refuse(FaultKind::Error, m)
                 }
                 crate::vm::Throw::StackOverflow => refuse(FaultKind::Error, "stack overflow"),
-                _ => refuse(FaultKind::Error, "the call could not be started"),
+                _ => broken("the call could not be started"),
             })?;
             c.serving.push(crate::process::Callback {
                 caller: id,
@@ -291,12 +291,7 @@ impl Kernel {
         let ended = c.vm.end_trap_callback();
         let Some(entry) = c.serving.pop().filter(|_| ended.is_ok()) else {
             // Not a callback the kernel started: nothing to hand back.
-            let message = "a callback ended that the kernel did not start";
-            c.state = State::Failed;
-            c.fault = Some(Fault::Error {
-                message: message.into(),
-                traceback: String::new(),
-            });
+            self.break_process(id, "a callback ended that the kernel did not start".into());
             return;
         };
         c.state = State::Waiting;
@@ -342,10 +337,7 @@ impl Kernel {
                     traceback: None,
                 })
             }
-            None => Err(refuse(
-                FaultKind::Error,
-                "a callback ended without an answer",
-            )),
+            None => Err(broken("a callback ended without an answer")),
         };
         match answer {
             Ok(Answer::Values(values)) => {
@@ -386,9 +378,7 @@ impl Kernel {
         holder: ProcessId,
         v: Value,
     ) -> Result<Option<(ProcessId, i64)>, Refusal> {
-        let p = self
-            .get(holder)
-            .ok_or_else(|| refuse(FaultKind::Error, "no such process"))?;
+        let p = self.get(holder).ok_or_else(|| broken("no such process"))?;
         let Some(key) = key_handle(&p.vm, v).and_then(|h| p.clist.get(h)) else {
             return Ok(None);
         };
@@ -518,7 +508,7 @@ impl Kernel {
             .as_deref()
         {
             Some([key, Value::Int(i)]) => (*key, *i),
-            _ => return Err(refuse(FaultKind::Error, "broken proxy")),
+            _ => return Err(broken("broken proxy")),
         };
         if let Some(callee) = self.get_mut(id).and_then(|p| p.calling.take()) {
             return self.answer_again(id, callee, key);
@@ -575,9 +565,7 @@ impl Kernel {
                 }
                 self.wait_on(id, callee, key)
             }
-            (false, _, State::Done) => {
-                Err(refuse(FaultKind::Error, "the answer to the call was lost"))
-            }
+            (false, _, State::Done) => Err(broken("the answer to the call was lost")),
             (false, _, _) => self.wait_on(id, callee, key),
         }
     }
@@ -721,6 +709,11 @@ impl Kernel {
                     Some(Fault::Memory { message, traceback }) => {
                         (FaultKind::Memory, message, traceback)
                     }
+                    Some(Fault::Broken { what }) => (
+                        FaultKind::Error,
+                        Fault::broken_message(&what),
+                        String::new(),
+                    ),
                     _ => (FaultKind::Error, "the process failed".into(), String::new()),
                 };
                 let traceback = self.traceback_in(child, traceback);

@@ -9,7 +9,7 @@
 
 use super::gateway;
 use super::key_values::process_key_meta;
-use super::{refuse, unpaid, Refusal};
+use super::{broken, refuse, unpaid, Refusal};
 use crate::audit::{Event, Op};
 use crate::clist::{KeyKind, SlotHandle};
 use crate::fault::FaultKind;
@@ -242,7 +242,7 @@ impl Kernel {
         } else {
             self.get(payer)
                 .map(|p| p.fuel)
-                .ok_or_else(|| refuse(FaultKind::Error, "no such process"))?
+                .ok_or_else(|| broken("no such process"))?
         };
         let mut fuel = CopyFuel {
             left: self.fuel.allowance(meter),

@@ -22,7 +22,7 @@
 //! parent's meter (whose chain already paid for it).
 
 use super::key_values::{key_handle, process_key_meta};
-use super::{native, refuse, shared_meta, Answer, Refusal};
+use super::{broken, native, refuse, shared_meta, Answer, Refusal};
 use crate::audit::{Event, Op};
 use crate::clist::{KeyId, KeyKind};
 use crate::cost::Work;
@@ -133,15 +133,10 @@ impl Kernel {
         args: &[Value],
     ) -> Result<Answer, Refusal> {
         let Some(m) = Method::of_native(native) else {
-            return Err(refuse(
-                FaultKind::Error,
-                format!("no kernel service named '{native}'"),
-            ));
+            return Err(broken(format!("no kernel service named '{native}'")));
         };
         let (kind_name, method) = (m.kind(), m.name());
-        let p = self
-            .get(id)
-            .ok_or_else(|| refuse(FaultKind::Error, "no such process"))?;
+        let p = self.get(id).ok_or_else(|| broken("no such process"))?;
         let self_value = args.first().copied().unwrap_or(Value::Nil);
         let wrong = || {
             // A malformed call, not a missing authority.
@@ -216,7 +211,7 @@ impl Kernel {
         let (fuel_meter, handle_meter) = self
             .get(id)
             .map(|p| (p.fuel, p.handles))
-            .ok_or_else(|| refuse(FaultKind::Error, "no such process"))?;
+            .ok_or_else(|| broken("no such process"))?;
         let allowance = self.fuel.allowance(fuel_meter);
         let call = if m.changes_file_system() {
             crate::cost::FILE_SYSTEM_CHANGE_UNITS
@@ -260,7 +255,9 @@ impl Kernel {
             closes: m.closes().then_some(key),
         };
         let Some(host) = self.host.as_mut() else {
-            return Err(refuse(FaultKind::Error, "no such process"));
+            return Err(broken(
+                "a gateway key is held but no host serves gateway calls",
+            ));
         };
         let ticket = self.next_ticket;
         self.next_ticket += 1;
@@ -490,9 +487,7 @@ impl Kernel {
         if let HostValue::Object { token, kind } = v {
             return self.host_object(id, key, *token, kind, handle);
         }
-        let p = self
-            .get_mut(id)
-            .ok_or_else(|| refuse(FaultKind::Error, "no such process"))?;
+        let p = self.get_mut(id).ok_or_else(|| broken("no such process"))?;
         let vm = &mut p.vm;
         let scalar = |vm: &mut Vm, v: &HostValue| -> Result<Value, Refusal> {
             Ok(match v {
@@ -550,9 +545,7 @@ impl Kernel {
         }
         let time = self.time;
         let records = self.keys.record_bytes(key);
-        let p = self
-            .get_mut(id)
-            .ok_or_else(|| refuse(FaultKind::Error, "no such process"))?;
+        let p = self.get_mut(id).ok_or_else(|| broken("no such process"))?;
         let granted = p
             .clist
             .grant(key)

@@ -6,9 +6,8 @@
 //! something only when looked up in its holder's c-list, so a userdata copied, forged or left
 //! stale designates nothing its holder does not hold.
 
-use super::{native, refuse, shared_meta, Answer, Refusal};
+use super::{broken, native, shared_meta, Answer, Refusal};
 use crate::clist::SlotHandle;
-use crate::fault::FaultKind;
 use crate::process::{Kernel, ProcessId};
 use crate::value::{UserDataRef, Value};
 use crate::vm::Vm;
@@ -31,9 +30,7 @@ impl Kernel {
     /// `__eq` of keys: two key values are equal when they hold the same key object, whichever
     /// slots (and userdata) carry it.
     pub(super) fn key_equal(&mut self, id: ProcessId, args: &[Value]) -> Result<Answer, Refusal> {
-        let p = self
-            .get(id)
-            .ok_or_else(|| refuse(FaultKind::Error, "no such process"))?;
+        let p = self.get(id).ok_or_else(|| broken("no such process"))?;
         let key_of = |v: Option<&Value>| {
             v.and_then(|&v| key_handle(&p.vm, v))
                 .and_then(|h| p.clist.get(h))

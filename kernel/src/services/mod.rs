@@ -65,6 +65,10 @@ enum Refused {
     /// with its trap still pending, and the request is made again from the start once it is
     /// resumed (every service that refuses this way has changed nothing).
     Unpaid,
+    /// Not a fault of the requester's: a kernel invariant broke (a process the kernel itself
+    /// named is gone, a native it registers is missing, state it keeps disagrees with
+    /// itself). No script may catch it: the requester ends, failed (`Fault::Broken`).
+    Broken,
 }
 
 impl From<FaultKind> for Refused {
@@ -84,6 +88,17 @@ fn unpaid() -> Refusal {
     Refusal {
         kind: Refused::Unpaid,
         message: "out of fuel".into(),
+        process: None,
+        value: None,
+        traceback: None,
+    }
+}
+
+/// The refusal of a request that found a kernel invariant broken: `what` says which.
+fn broken(what: impl Into<String>) -> Refusal {
+    Refusal {
+        kind: Refused::Broken,
+        message: what.into(),
         process: None,
         value: None,
         traceback: None,
@@ -116,10 +131,7 @@ impl Kernel {
                 return self.answer(id, answer);
             }
             None => {
-                let answer = Err(refuse(
-                    FaultKind::Error,
-                    format!("no kernel service named '{name}'"),
-                ));
+                let answer = Err(broken(format!("no kernel service named '{name}'")));
                 return self.answer(id, answer);
             }
         };
@@ -219,6 +231,7 @@ impl Kernel {
             Ok(Answer::Wait(child)) => self.park(id, child),
             Ok(Answer::Io) => {}
             Err(r) if r.is_unpaid() => self.suspend_unpaid(id, None),
+            Err(r) if r.kind == Refused::Broken => self.break_process(id, r.message),
             Err(r) => self.fail(id, r),
         }
         // Keys dropped by the service (a failed copy, a kill) may leave ended processes
@@ -237,7 +250,7 @@ impl Kernel {
         pieces: u64,
     ) -> Result<(), Refusal> {
         if self.get(id).is_none() {
-            return Err(refuse(FaultKind::Error, "no such process"));
+            return Err(broken("no such process"));
         }
         self.charge_fuel(id, work.units(pieces))
             .map_err(|_| unpaid())
@@ -263,10 +276,12 @@ impl Kernel {
         let vm = &mut p.vm;
         let fault = (|| -> Result<Value, crate::vm::Throw> {
             let t = vm.new_table(0, 4)?;
-            // An unpaid request is never raised (it suspends); were one to be, it is fuel.
+            // Neither an unpaid request nor a broken invariant is raised (`answer` suspends or
+            // ends the requester); were one to be, it would be fuel, or an error.
             let kind = match r.kind {
                 Refused::Fault(kind) => kind,
                 Refused::Unpaid => FaultKind::Fuel,
+                Refused::Broken => FaultKind::Error,
             };
             let kind = vm.intern(kind.name().as_bytes())?;
             let message = vm.intern(r.message.as_bytes())?;
@@ -307,9 +322,7 @@ impl Kernel {
     }
 
     fn string(&mut self, id: ProcessId, s: &[u8]) -> Result<Value, Refusal> {
-        let p = self
-            .get_mut(id)
-            .ok_or_else(|| refuse(FaultKind::Error, "no such process"))?;
+        let p = self.get_mut(id).ok_or_else(|| broken("no such process"))?;
         p.vm.intern(s)
             .map_err(|_| refuse(FaultKind::Memory, "not enough memory"))
     }
@@ -338,9 +351,7 @@ impl Kernel {
 
     /// The process a key held by `holder` designates.
     fn resolve(&mut self, holder: ProcessId, v: Value) -> Result<ProcessId, Refusal> {
-        let p = self
-            .get(holder)
-            .ok_or_else(|| refuse(FaultKind::Error, "no such process"))?;
+        let p = self.get(holder).ok_or_else(|| broken("no such process"))?;
         let handle =
             key_handle(&p.vm, v).ok_or_else(|| refuse(FaultKind::Error, "not a process key"))?;
         let key = p
@@ -409,9 +420,7 @@ impl Kernel {
             })
             .unwrap_or((0, 0));
         let (handles_open, handles_limit) = self.handle_usage(child).unwrap_or((0, 0));
-        let p = self
-            .get_mut(id)
-            .ok_or_else(|| refuse(FaultKind::Error, "no such process"))?;
+        let p = self.get_mut(id).ok_or_else(|| broken("no such process"))?;
         let vm = &mut p.vm;
         let t = (|| -> Result<Value, crate::vm::Throw> {
             let t = vm.new_table(0, 6)?;

@@ -7,7 +7,7 @@
 
 use super::gateway;
 use super::key_values::{key_handle, key_name, make_key};
-use super::{refuse, Answer, Refusal};
+use super::{broken, refuse, Answer, Refusal};
 use crate::audit::{Event, Op};
 use crate::clist::KeyKind;
 use crate::fault::FaultKind;
@@ -19,9 +19,7 @@ impl Kernel {
     /// everything derived from it) for every holder.
     pub(super) fn revocable(&mut self, id: ProcessId, args: &[Value]) -> Result<Answer, Refusal> {
         let v = args.first().copied().unwrap_or(Value::Nil);
-        let p = self
-            .get(id)
-            .ok_or_else(|| refuse(FaultKind::Error, "no such process"))?;
+        let p = self.get(id).ok_or_else(|| broken("no such process"))?;
         let handle = key_handle(&p.vm, v).ok_or_else(|| {
             refuse(
                 FaultKind::Error,
@@ -58,9 +56,7 @@ impl Kernel {
             Some(target),
             &kind,
         ));
-        let p = self
-            .get_mut(id)
-            .ok_or_else(|| refuse(FaultKind::Error, "no such process"))?;
+        let p = self.get_mut(id).ok_or_else(|| broken("no such process"))?;
         let handle = p
             .clist
             .grant(forwarder)
@@ -68,9 +64,7 @@ impl Kernel {
         let designated = self.keys.resolve(forwarder).cloned();
         // The holder pays for the slot and the chain of forwarders it keeps alive.
         let records = self.keys.record_bytes(forwarder);
-        let p = self
-            .get_mut(id)
-            .ok_or_else(|| refuse(FaultKind::Error, "no such process"))?;
+        let p = self.get_mut(id).ok_or_else(|| broken("no such process"))?;
         let proxy = match designated {
             Some(kind) if kind.kind_name() != "process" => {
                 gateway::make_gateway_key(&mut p.vm, handle, &kind, &name, records)
@@ -88,7 +82,7 @@ impl Kernel {
         let revoke_id =
             p.vm.natives()
                 .id_of("process.revoke")
-                .ok_or_else(|| refuse(FaultKind::Error, "no revoke native"))?;
+                .ok_or_else(|| broken("no revoke native"))?;
         let revoke =
             p.vm.native_value(revoke_id, vec![proxy])
                 .map_err(|_| refuse(FaultKind::Memory, "not enough memory"))?;
@@ -97,12 +91,9 @@ impl Kernel {
 
     /// The function `revocable` returned: revokes its forwarder (its upvalue).
     pub(super) fn revoke(&mut self, id: ProcessId) -> Result<Answer, Refusal> {
-        let p = self
-            .get(id)
-            .ok_or_else(|| refuse(FaultKind::Error, "no such process"))?;
+        let p = self.get(id).ok_or_else(|| broken("no such process"))?;
         let v = p.vm.trap_upvalues().first().copied().unwrap_or(Value::Nil);
-        let handle = key_handle(&p.vm, v)
-            .ok_or_else(|| refuse(FaultKind::Error, "broken revoke function"))?;
+        let handle = key_handle(&p.vm, v).ok_or_else(|| broken("broken revoke function"))?;
         let key = p
             .clist
             .get(handle)

@@ -8,7 +8,7 @@
 
 use super::key_values::key_handle;
 use super::spawn::RESTORE_OPTIONS;
-use super::{refuse, Answer, Refusal};
+use super::{broken, refuse, Answer, Refusal};
 use crate::audit::Op;
 use crate::fault::FaultKind;
 use crate::process::{Kernel, ProcessId};
@@ -35,9 +35,7 @@ impl Kernel {
         let bytes = self
             .snapshot(child)
             .map_err(|e| refuse(FaultKind::Error, e.to_string()))?;
-        let p = self
-            .get_mut(id)
-            .ok_or_else(|| refuse(FaultKind::Error, "no such process"))?;
+        let p = self.get_mut(id).ok_or_else(|| broken("no such process"))?;
         let s =
             p.vm.heap
                 .intern_owned(bytes)
@@ -65,9 +63,7 @@ impl Kernel {
         id: ProcessId,
         args: &[Value],
     ) -> Result<Answer, Refusal> {
-        let p = self
-            .get_mut(id)
-            .ok_or_else(|| refuse(FaultKind::Error, "no such process"))?;
+        let p = self.get_mut(id).ok_or_else(|| broken("no such process"))?;
         let bytes = match args.first() {
             Some(&Value::Str(s)) => p.vm.heap.str(s).to_vec(),
             _ => {

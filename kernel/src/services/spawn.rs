@@ -10,7 +10,7 @@
 
 use super::copy::{append_exports, exports_len, CopyFuel, ProxyHooks};
 use super::key_values::{key_handle, make_key};
-use super::{child_index, refuse, unpaid, Answer, Refusal};
+use super::{broken, child_index, refuse, unpaid, Answer, Refusal};
 use crate::audit::{Event, Op};
 use crate::clist::KeyKind;
 use crate::fault::FaultKind;
@@ -78,9 +78,7 @@ impl Kernel {
             .map(|p| p.vm.heap.table(opts).entry_slots())
             .unwrap_or(0);
         self.charge_process(id, crate::cost::Work::Entries, slots as u64)?;
-        let p = self
-            .get(id)
-            .ok_or_else(|| refuse(FaultKind::Error, "no such process"))?;
+        let p = self.get(id).ok_or_else(|| broken("no such process"))?;
         let vm = &p.vm;
         let mut entries = Vec::new();
         vm.heap
@@ -133,9 +131,7 @@ impl Kernel {
         if let Some(caps) = o.caps {
             let slots = vm.heap.table(caps).entry_slots();
             self.charge_process(id, crate::cost::Work::Entries, slots as u64)?;
-            let p = self
-                .get(id)
-                .ok_or_else(|| refuse(FaultKind::Error, "no such process"))?;
+            let p = self.get(id).ok_or_else(|| broken("no such process"))?;
             let vm = &p.vm;
             let mut wrong = None;
             vm.heap.table(caps).for_each_entry(|k, v| {
@@ -290,14 +286,14 @@ impl Kernel {
             .map_err(|e| refuse(FaultKind::Error, e.to_string()))?;
         let p = self
             .get_mut(parent)
-            .ok_or_else(|| refuse(FaultKind::Error, "no such process"))?;
+            .ok_or_else(|| broken("no such process"))?;
         let handle = p
             .clist
             .grant(key)
             .map_err(|e| refuse(FaultKind::Error, e.to_string()))?;
         let records = self.keys.record_bytes(key);
         let Some(p) = self.get_mut(parent) else {
-            return Err(refuse(FaultKind::Error, "no such process"));
+            return Err(broken("no such process"));
         };
         let ud = match make_key(&mut p.vm, handle, name, records) {
             Ok(ud) => ud,
@@ -372,11 +368,11 @@ impl Kernel {
         let proxy = self
             .get(parent)
             .and_then(|p| p.vm.natives().id_of("process.proxy"))
-            .ok_or_else(|| refuse(FaultKind::Error, "no proxy native"))?;
+            .ok_or_else(|| broken("no proxy native"))?;
         let meter = self
             .get(parent)
             .map(|p| p.fuel)
-            .ok_or_else(|| refuse(FaultKind::Error, "no such process"))?;
+            .ok_or_else(|| broken("no such process"))?;
         let Some(mut c) = self
             .slots
             .get_mut(child_index(child))
