@@ -21,7 +21,7 @@ use std::collections::BinaryHeap;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use crate::io::{lock, Completion, IoError, IoPool};
+use crate::pool::{lock, IoPool, Outcome, PoolError};
 
 /// The longest sleep accepted, in seconds (366 days): longer waits are far more likely a unit
 /// mistake than an intent, and a program can sleep in steps.
@@ -41,6 +41,19 @@ pub enum ClockError {
     #[error("virtual clock: time would pass the largest time it can represent")]
     Overflow,
 }
+
+/// Why a sleep did not start.
+#[derive(Clone, Debug, PartialEq, thiserror::Error)]
+pub enum SleepError {
+    #[error(transparent)]
+    Clock(#[from] ClockError),
+    #[error(transparent)]
+    Pool(#[from] PoolError),
+}
+
+/// What a clock's sleep completes with: the pool's `T` is made `From` it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Slept;
 
 /// Validates a sleep's duration.
 ///
@@ -90,15 +103,21 @@ impl Clock {
         }
     }
 
-    /// Starts a sleep whose end arrives from `pool` as `(ticket, Completion::Done)`. Never
+    /// Starts a sleep whose end arrives from `pool` as `(ticket, T::from(Slept))`. Never
     /// blocks. For a virtual clock the end comes from [`VirtualClock::advance`].
     ///
     /// # Errors
-    /// `IoError::Clock` for a duration `sleep_duration` refuses or a virtual deadline past the
-    /// representable time; `IoError::ShutDown` if the pool is shutting down.
-    pub fn sleep(&self, pool: &IoPool, ticket: u64, seconds: f64) -> Result<(), IoError> {
+    /// `SleepError::Clock` for a duration `sleep_duration` refuses or a virtual deadline past
+    /// the representable time; `SleepError::Pool` if the pool refuses the deadline or is
+    /// shutting down.
+    pub fn sleep<T: Outcome + From<Slept>>(
+        &self,
+        pool: &IoPool<T>,
+        ticket: u64,
+        seconds: f64,
+    ) -> Result<(), SleepError> {
         match self {
-            Clock::Host => pool.after(ticket, sleep_duration(seconds)?, Completion::Done),
+            Clock::Host => Ok(pool.after(ticket, sleep_duration(seconds)?, T::from(Slept))?),
             Clock::Virtual(v) => Ok(v.sleep(ticket, seconds)?),
         }
     }
@@ -182,7 +201,7 @@ impl VirtualClock {
     /// Moves time to the earliest deadline and completes, through `pool`, every sleep due then
     /// (in the order they were asked). Returns the new time, or `None` (time unchanged) if no
     /// sleep is pending.
-    pub fn advance(&self, pool: &IoPool) -> Option<f64> {
+    pub fn advance<T: Outcome + From<Slept>>(&self, pool: &IoPool<T>) -> Option<f64> {
         let mut state = lock(&self.inner);
         let Reverse((at, _, _)) = *state.sleepers.peek()?;
         // Deadlines are never before `now` (they are `now + d` with `d >= 0`).
@@ -192,7 +211,7 @@ impl VirtualClock {
                 break;
             }
             state.sleepers.pop();
-            pool.complete(ticket, Completion::Done);
+            pool.complete(ticket, T::from(Slept));
         }
         Some(state.now.as_secs_f64())
     }
@@ -201,8 +220,28 @@ impl VirtualClock {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::pool::Panicked;
 
-    fn pool() -> IoPool {
+    /// What the tests' pool carries.
+    #[derive(Debug)]
+    enum Woke {
+        Slept,
+        Panicked,
+    }
+
+    impl From<Slept> for Woke {
+        fn from(_: Slept) -> Woke {
+            Woke::Slept
+        }
+    }
+
+    impl From<Panicked> for Woke {
+        fn from(_: Panicked) -> Woke {
+            Woke::Panicked
+        }
+    }
+
+    fn pool() -> IoPool<Woke> {
         IoPool::new().expect("the host starts the pool's threads")
     }
 
@@ -232,7 +271,7 @@ mod tests {
         let pool = pool();
         for bad in [f64::NAN, -1.0, f64::INFINITY, 1e12] {
             let err = Clock::Host.sleep(&pool, 1, bad).unwrap_err();
-            assert!(matches!(err, IoError::Clock(_)), "{err}");
+            assert!(matches!(err, SleepError::Clock(_)), "{err}");
         }
         assert_eq!(pool.pending(), 0);
     }
@@ -251,7 +290,7 @@ mod tests {
         let mut got = Vec::new();
         while got.len() < 2 {
             let (ticket, c) = pool.recv_timeout(WAIT).expect("a short sleep ends");
-            assert!(matches!(c, Completion::Done));
+            assert!(matches!(c, Woke::Slept));
             got.push(ticket);
         }
         assert_eq!(got, [3, 2]);
@@ -293,7 +332,7 @@ mod tests {
                 .recv_timeout(WAIT)
                 .expect("advance completes the sleep");
             assert_eq!(t, ticket);
-            assert!(matches!(c, Completion::Done));
+            assert!(matches!(c, Woke::Slept));
         }
         assert_eq!(v.now_exact(), Duration::from_millis(1_001_050));
         assert_eq!(clock.now(), 1001.05);

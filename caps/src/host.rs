@@ -8,6 +8,10 @@
 //! `attach_net`, …); the kernel calls `start`, `poll`, `pending`, `bind` and `release` from its
 //! one thread. Method names, arguments and results are the method table of `kernel::gateway`.
 //!
+//! The pool carries this module's `Completion`, the join of what the gateways' jobs produce (a
+//! net job's `NetCompletion`, a clock's `Slept`, a console line): each gateway builds its jobs
+//! straight into it through `From`, and knows neither the pool's other users nor this type.
+//!
 //! **Invariant: the caller's thread never waits on anything unbounded.** Network operations
 //! (connect, listen with its name resolution, accept, send, recv), console input and sleeps go
 //! to the `IoPool` (socket and listener jobs with the socket's abort hook) and are answered
@@ -57,15 +61,15 @@ use std::time::{Duration, Instant};
 use kernel::clist::{AttenuationError, DirRights, KeyId, KeyKind};
 use kernel::gateway::{Host, HostError, HostFault, HostValue, Method, Request, Started};
 
-use crate::clock::{Clock, VirtualClock};
+use crate::clock::{Clock, Slept, VirtualClock};
 use crate::console::Console;
 use crate::fs::{DirGateway, FileGateway, FsError, Whence};
-use crate::io::{Abort, Completion, IoError, IoPool, Job, PoolConfig};
-use crate::net::{ListenerGateway, NetError, NetGateway, NetReason, SocketGateway};
+use crate::net::{ListenerGateway, NetCompletion, NetError, NetGateway, NetReason, SocketGateway};
+use crate::pool::{Abort, IoPool, Panicked, PoolConfig, PoolError};
 use crate::random::{Random, RandomError};
 
 use args::Args;
-use input::LineInput;
+use input::{InputError, LineInput};
 
 /// How long an object made by a method waits for `bind` before it is closed. The kernel binds
 /// when it delivers the answer, so a minute is ample margin; an unbound socket holds its
@@ -131,6 +135,38 @@ enum Op {
     },
 }
 
+/// What a job on our pool produced: the gateways' own completions, joined.
+#[derive(Debug)]
+enum Completion {
+    Net(NetCompletion),
+    Slept,
+    /// A console line (which may hold `max + 1` bytes: it was longer than `max`), `None` at
+    /// end of input.
+    Line(Result<Option<Vec<u8>>, InputError>),
+    Panicked(Panicked),
+}
+
+impl From<NetCompletion> for Completion {
+    fn from(c: NetCompletion) -> Completion {
+        Completion::Net(c)
+    }
+}
+
+impl From<Slept> for Completion {
+    fn from(_: Slept) -> Completion {
+        Completion::Slept
+    }
+}
+
+impl From<Panicked> for Completion {
+    fn from(p: Panicked) -> Completion {
+        Completion::Panicked(p)
+    }
+}
+
+/// A pool job of ours.
+type Job = crate::pool::Job<Completion>;
+
 /// A request the pool will answer.
 struct InFlight {
     /// The kernel's ticket, given back with the answer.
@@ -171,7 +207,7 @@ pub struct Gateways {
     virtual_clocks: Vec<VirtualClock>,
     unbound_ttl: Duration,
     /// Declared last: it is dropped (joining its threads) after `Drop` closed the objects.
-    pool: IoPool,
+    pool: IoPool<Completion>,
 }
 
 impl Drop for Gateways {
@@ -201,17 +237,17 @@ impl Gateways {
     /// Gateways with an I/O pool of the default sizes, and no keys attached.
     ///
     /// # Errors
-    /// `IoError::Spawn` if the host cannot start the pool's threads.
-    pub fn new() -> Result<Gateways, IoError> {
+    /// `PoolError::Spawn` if the host cannot start the pool's threads.
+    pub fn new() -> Result<Gateways, PoolError> {
         Gateways::with_pool(PoolConfig::default())
     }
 
     /// Gateways with an I/O pool of the given sizes.
     ///
     /// # Errors
-    /// `IoError::Config` for a bad configuration, `IoError::Spawn` if the host cannot start
-    /// the pool's threads.
-    pub fn with_pool(config: PoolConfig) -> Result<Gateways, IoError> {
+    /// `PoolError::Config` for a bad configuration, `PoolError::Spawn` if the host cannot
+    /// start the pool's threads.
+    pub fn with_pool(config: PoolConfig) -> Result<Gateways, PoolError> {
         Ok(Gateways {
             objects: HashMap::new(),
             unbound: HashMap::new(),
@@ -341,16 +377,18 @@ impl Gateways {
         let ours = self.next_ticket;
         self.next_ticket += 1;
         let submitted = match later {
-            Later::Job(job) => self.pool.submit(ours, job),
-            Later::Abortable(job, abort) => self.pool.submit_abortable(ours, job, abort),
-            Later::Sleep(clock, seconds) => clock.sleep(&self.pool, ours, seconds),
+            Later::Job(job) => self.pool.submit(ours, job).map_err(failed),
+            Later::Abortable(job, abort) => {
+                self.pool.submit_abortable(ours, job, abort).map_err(failed)
+            }
+            Later::Sleep(clock, seconds) => clock.sleep(&self.pool, ours, seconds).map_err(failed),
         };
         match submitted {
             Ok(()) => {
                 self.inflight.insert(ours, InFlight { ticket, op });
                 Started::Pending
             }
-            Err(e) => Started::Done(Err(io_error(e))),
+            Err(e) => Started::Done(Err(e)),
         }
     }
 
@@ -365,17 +403,21 @@ impl Gateways {
             return;
         };
         let result = match (op, completion) {
-            (_, Completion::Failed(e)) => Err(io_error(e)),
-            (Op::Send, Completion::Sent(n)) => Ok(vec![HostValue::Int(count(n))]),
-            (Op::Recv, Completion::Bytes(b)) => Ok(vec![bytes_or_nil(b)]),
-            (Op::Connect | Op::Accept, Completion::Socket(socket)) => {
+            (_, Completion::Net(NetCompletion::Failed(e))) => Err(net_error(e)),
+            (_, Completion::Line(Err(e))) => Err(failed(e)),
+            (_, Completion::Panicked(p)) => Err(failed(p)),
+            (Op::Send, Completion::Net(NetCompletion::Sent(n))) => {
+                Ok(vec![HostValue::Int(count(n))])
+            }
+            (Op::Recv, Completion::Net(NetCompletion::Bytes(b))) => Ok(vec![bytes_or_nil(b)]),
+            (Op::Connect | Op::Accept, Completion::Net(NetCompletion::Socket(socket))) => {
                 let kind = KeyKind::Socket {
                     peer: socket.target().to_owned(),
                 };
                 let token = self.keep(Object::Socket(socket));
                 Ok(vec![HostValue::Object { token, kind }])
             }
-            (Op::Listen, Completion::Listener(listener)) => {
+            (Op::Listen, Completion::Net(NetCompletion::Listener(listener))) => {
                 let local = listener
                     .local_addr()
                     .map_or_else(|| listener.target().to_owned(), |a| a.to_string());
@@ -383,8 +425,8 @@ impl Gateways {
                 let token = self.keep(Object::Listener(listener));
                 Ok(vec![HostValue::Object { token, kind }])
             }
-            (Op::Sleep, Completion::Done) => Ok(Vec::new()),
-            (Op::Readline { max }, Completion::Bytes(line)) => {
+            (Op::Sleep, Completion::Slept) => Ok(Vec::new()),
+            (Op::Readline { max }, Completion::Line(Ok(Some(line)))) => {
                 if line.len() > max {
                     Err(HostError::new(
                         HostFault::TooLarge,
@@ -394,13 +436,13 @@ impl Gateways {
                     Ok(vec![HostValue::Bytes(line)])
                 }
             }
-            (Op::Readline { .. }, Completion::Done) => Ok(vec![HostValue::Nil]),
+            (Op::Readline { .. }, Completion::Line(Ok(None))) => Ok(vec![HostValue::Nil]),
             (op, other) => {
                 // Every job of an `Op` completes only as matched above; this is a bug, answered
                 // rather than hidden, with anything the completion held closed.
                 match other {
-                    Completion::Socket(s) => s.close(),
-                    Completion::Listener(l) => l.close(),
+                    Completion::Net(NetCompletion::Socket(s)) => s.close(),
+                    Completion::Net(NetCompletion::Listener(l)) => l.close(),
                     _ => {}
                 }
                 Err(HostError::new(
@@ -798,7 +840,7 @@ fn console_method(
                 c.console.write(&prompt);
             }
             c.console.push();
-            let (job, abort) = input.request(max).map_err(io_error)?;
+            let (job, abort) = input.request(max).map_err(failed)?;
             Ok(Answer::Later(
                 Op::Readline { max },
                 Later::Abortable(job, abort),
@@ -875,11 +917,10 @@ fn net_error(e: NetError) -> HostError {
     HostError::new(kind, e.to_string())
 }
 
-fn io_error(e: IoError) -> HostError {
-    match e {
-        IoError::Net(e) => net_error(e),
-        other => HostError::new(HostFault::Failed, other.to_string()),
-    }
+/// A failure with nothing to classify (the pool's, a clock's, the console input's, a job's
+/// panic): its message as it is.
+fn failed(e: impl std::fmt::Display) -> HostError {
+    HostError::new(HostFault::Failed, e.to_string())
 }
 
 fn random_error(e: RandomError) -> HostError {

@@ -4,9 +4,11 @@
 //! - `console`: buffered output to a host stream.
 //! - `fs`: the filesystem gateway (dir and file keys), confined by cap-std.
 //! - `host`: `Gateways`, the kernel's `Host`: the objects behind gateway keys, methods
-//!   dispatched to them, blocking work on the pool and answers through `poll`.
-//! - `io`: the worker pool and timer where blocking operations run, with completions coming
-//!   back over a channel, so that the kernel's thread never blocks.
+//!   dispatched to them, blocking work on the pool and answers through `poll`; it joins the
+//!   gateways' completions into the one type its pool carries.
+//! - `pool`: the worker pool and timer where blocking operations run, with completions coming
+//!   back over a channel, so that the kernel's thread never blocks. Generic over what a job
+//!   produces: it depends on no gateway, and every gateway that runs jobs depends on it.
 //! - `net`: the network gateway (scope checks on names and resolved addresses), sockets and
 //!   listeners.
 //! - `clock`: the host clock and the deterministic virtual clock.
@@ -19,6 +21,6 @@ pub mod console;
 pub mod fs;
 #[cfg(unix)]
 pub mod host;
-pub mod io;
 pub mod net;
+pub mod pool;
 pub mod random;

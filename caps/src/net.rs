@@ -22,12 +22,13 @@
 //! socket addresses.
 //!
 //! [`SocketGateway`] and [`ListenerGateway`] are cheap handles (`Clone`, `Send`, `Sync`) to one
-//! socket; the blocking operations are meant to run on the [`crate::io::IoPool`] (the `*_job`
-//! methods wrap them). **Cancellation:** `close` shuts a socket down (`shutdown(Both)`), which
-//! wakes a `recv` or `send` blocked in another thread; that operation then fails as "closed". A
-//! listener is non-blocking and `accept` polls it, sleeping on a condition variable between
-//! polls (1 ms doubling up to [`ACCEPT_POLL_MAX`]); `close` wakes it at once. The socket's file
-//! descriptor is released when the last in-flight operation returns.
+//! socket; the blocking operations are meant to run on the [`crate::pool::IoPool`] (the `*_job`
+//! methods wrap them, completing with a [`NetCompletion`] made into the pool's type).
+//! **Cancellation:** `close` shuts a socket down (`shutdown(Both)`), which wakes a `recv` or
+//! `send` blocked in another thread; that operation then fails as "closed". A listener is
+//! non-blocking and `accept` polls it, sleeping on a condition variable between polls (1 ms
+//! doubling up to [`ACCEPT_POLL_MAX`]); `close` wakes it at once. The socket's file descriptor
+//! is released when the last in-flight operation returns.
 
 use std::fmt;
 use std::io::{self, Read, Write};
@@ -40,7 +41,7 @@ use std::time::{Duration, Instant};
 
 use kernel::clist::{HostPort, KeyKind, PortPattern};
 
-use crate::io::{lock, Abort, Completion, IoError, Job};
+use crate::pool::{lock, Abort, Job};
 
 /// The most bytes one `recv` returns: a larger `max` is clamped to it, so a program cannot make
 /// the host allocate more than this for one call.
@@ -53,6 +54,25 @@ pub const ACCEPT_POLL_MAX: Duration = Duration::from_millis(25);
 
 /// Longest host text an error message repeats.
 const MAX_HOST_SHOWN: usize = 255;
+
+// ---------------------------------------------------------------------------------------------
+// Completions
+
+/// What a net job produced. The pool carries the caller's type, made `From` this, so a job is
+/// built straight into it.
+#[derive(Debug)]
+pub enum NetCompletion {
+    /// Bytes received (empty means end of stream).
+    Bytes(Vec<u8>),
+    /// How many bytes were sent.
+    Sent(usize),
+    /// A connected socket (from `connect` or `accept`).
+    Socket(SocketGateway),
+    /// A listening socket (from `listen`).
+    Listener(ListenerGateway),
+    /// The operation failed.
+    Failed(NetError),
+}
 
 // ---------------------------------------------------------------------------------------------
 // Errors
@@ -630,15 +650,19 @@ impl NetGateway {
     ///
     /// # Errors
     /// A refusal by flag, host form or scope.
-    pub fn connect_job(&self, host: &str, port: u16) -> Result<Job, NetError> {
+    pub fn connect_job<T: From<NetCompletion>>(
+        &self,
+        host: &str,
+        port: u16,
+    ) -> Result<Job<T>, NetError> {
         let parsed = self.check_written(NetOp::Connect, host, port)?;
         let gateway = self.clone();
         let host = host.to_owned();
         Ok(Box::new(move || {
-            match gateway.connect_checked(&host, port, parsed) {
-                Ok(socket) => Completion::Socket(socket),
-                Err(e) => Completion::Failed(e.into()),
-            }
+            T::from(match gateway.connect_checked(&host, port, parsed) {
+                Ok(socket) => NetCompletion::Socket(socket),
+                Err(e) => NetCompletion::Failed(e),
+            })
         }))
     }
 
@@ -646,15 +670,19 @@ impl NetGateway {
     ///
     /// # Errors
     /// A refusal by flag, host form or scope.
-    pub fn listen_job(&self, host: &str, port: u16) -> Result<Job, NetError> {
+    pub fn listen_job<T: From<NetCompletion>>(
+        &self,
+        host: &str,
+        port: u16,
+    ) -> Result<Job<T>, NetError> {
         let parsed = self.check_written(NetOp::Listen, host, port)?;
         let gateway = self.clone();
         let host = host.to_owned();
         Ok(Box::new(move || {
-            match gateway.listen_checked(&host, port, parsed) {
-                Ok(listener) => Completion::Listener(listener),
-                Err(e) => Completion::Failed(e.into()),
-            }
+            T::from(match gateway.listen_checked(&host, port, parsed) {
+                Ok(listener) => NetCompletion::Listener(listener),
+                Err(e) => NetCompletion::Failed(e),
+            })
         }))
     }
 }
@@ -804,20 +832,24 @@ impl SocketGateway {
     }
 
     /// `send` as a pool job: completes with `Sent(n)`.
-    pub fn send_job(&self, data: Vec<u8>) -> Job {
+    pub fn send_job<T: From<NetCompletion>>(&self, data: Vec<u8>) -> Job<T> {
         let socket = self.clone();
-        Box::new(move || match socket.send(&data) {
-            Ok(n) => Completion::Sent(n),
-            Err(e) => Completion::Failed(IoError::Net(e)),
+        Box::new(move || {
+            T::from(match socket.send(&data) {
+                Ok(n) => NetCompletion::Sent(n),
+                Err(e) => NetCompletion::Failed(e),
+            })
         })
     }
 
     /// `recv` as a pool job: completes with `Bytes` (empty at EOF).
-    pub fn recv_job(&self, max: usize) -> Job {
+    pub fn recv_job<T: From<NetCompletion>>(&self, max: usize) -> Job<T> {
         let socket = self.clone();
-        Box::new(move || match socket.recv(max) {
-            Ok(bytes) => Completion::Bytes(bytes),
-            Err(e) => Completion::Failed(IoError::Net(e)),
+        Box::new(move || {
+            T::from(match socket.recv(max) {
+                Ok(bytes) => NetCompletion::Bytes(bytes),
+                Err(e) => NetCompletion::Failed(e),
+            })
         })
     }
 
@@ -951,11 +983,13 @@ impl ListenerGateway {
     }
 
     /// `accept` as a pool job: completes with `Socket`.
-    pub fn accept_job(&self) -> Job {
+    pub fn accept_job<T: From<NetCompletion>>(&self) -> Job<T> {
         let listener = self.clone();
-        Box::new(move || match listener.accept() {
-            Ok(socket) => Completion::Socket(socket),
-            Err(e) => Completion::Failed(IoError::Net(e)),
+        Box::new(move || {
+            T::from(match listener.accept() {
+                Ok(socket) => NetCompletion::Socket(socket),
+                Err(e) => NetCompletion::Failed(e),
+            })
         })
     }
 

@@ -16,7 +16,8 @@ use std::io::{self, BufRead};
 
 use crossbeam_channel::{Receiver, Sender};
 
-use crate::io::{Abort, Completion, IoError, Job};
+use super::{Completion, Job};
+use crate::pool::Abort;
 
 /// The input source behind a console key, and its reader thread once started.
 pub(crate) struct LineInput {
@@ -33,8 +34,18 @@ struct LineRequest {
     reply: Sender<io::Result<Option<Vec<u8>>>>,
 }
 
-fn stopped() -> IoError {
-    IoError::Input("the console's input reader has stopped".to_owned())
+/// Why a console line did not come.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub(crate) enum InputError {
+    /// Reading failed, the reader stopped, or the request was cancelled.
+    #[error("console input: {0}")]
+    Read(String),
+    #[error("cannot start an I/O thread: {0}")]
+    Spawn(String),
+}
+
+fn stopped() -> InputError {
+    InputError::Read("the console's input reader has stopped".to_owned())
 }
 
 impl LineInput {
@@ -47,13 +58,13 @@ impl LineInput {
 
     /// Asks the reader for the next line (starting the reader thread on first use) and returns
     /// the pool job that waits for it, with the abort hook that makes that job return at once.
-    /// The job completes with `Bytes(line)` (which may hold `max + 1` bytes: the line was
-    /// longer than `max`), `Done` at end of input, or `Failed(IoError::Input)`.
+    /// The job completes with `Line(Ok(Some(line)))` (which may hold `max + 1` bytes: the
+    /// line was longer than `max`), `Line(Ok(None))` at end of input, or `Line(Err(_))`.
     ///
     /// # Errors
-    /// `IoError::Spawn` if the host cannot start the reader thread; `IoError::Input` if the
-    /// reader has stopped.
-    pub(crate) fn request(&mut self, max: usize) -> Result<(Job, Abort), IoError> {
+    /// `InputError::Spawn` if the host cannot start the reader thread; `InputError::Read` if
+    /// the reader has stopped.
+    pub(crate) fn request(&mut self, max: usize) -> Result<(Job, Abort), InputError> {
         let requests = self.requests()?;
         let (reply, replies) = crossbeam_channel::bounded(1);
         requests
@@ -68,7 +79,7 @@ impl LineInput {
         Ok((job, abort))
     }
 
-    fn requests(&mut self) -> Result<&Sender<LineRequest>, IoError> {
+    fn requests(&mut self) -> Result<&Sender<LineRequest>, InputError> {
         if self.requests.is_none() {
             let Some(mut source) = self.source.take() else {
                 return Err(stopped());
@@ -83,7 +94,7 @@ impl LineInput {
                         let _ = request.reply.send(line);
                     }
                 })
-                .map_err(|e| IoError::Spawn(e.to_string()))?;
+                .map_err(|e| InputError::Spawn(e.to_string()))?;
             self.requests = Some(tx);
         }
         self.requests.as_ref().ok_or_else(stopped)
@@ -95,15 +106,15 @@ fn wait_for_line(
     replies: &Receiver<io::Result<Option<Vec<u8>>>>,
     cancelled: &Receiver<()>,
 ) -> Completion {
-    crossbeam_channel::select! {
+    let line = crossbeam_channel::select! {
         recv(replies) -> got => match got {
-            Ok(Ok(Some(line))) => Completion::Bytes(line),
-            Ok(Ok(None)) => Completion::Done,
-            Ok(Err(e)) => Completion::Failed(IoError::Input(e.to_string())),
-            Err(_) => Completion::Failed(stopped()),
+            Ok(Ok(line)) => Ok(line),
+            Ok(Err(e)) => Err(InputError::Read(e.to_string())),
+            Err(_) => Err(stopped()),
         },
-        recv(cancelled) -> _ => Completion::Failed(IoError::Input("cancelled".to_owned())),
-    }
+        recv(cancelled) -> _ => Err(InputError::Read("cancelled".to_owned())),
+    };
+    Completion::Line(line)
 }
 
 /// Reads one line, without its `\n` (a `\r` before it is kept, as Lua's `io.read("l")` keeps

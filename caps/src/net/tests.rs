@@ -2,7 +2,7 @@
 //! is 127.0.0.1. Other addresses appear only in `check` calls, which never touch the network.
 
 use super::*;
-use crate::io::{IoPool, PoolConfig};
+use crate::pool::{Panicked, PoolConfig};
 use kernel::clist::NetSpec;
 use std::collections::HashMap;
 use std::net::TcpListener as StdListener;
@@ -49,6 +49,29 @@ fn gateway(spec: &str) -> NetGateway {
     NetGateway::new(spec.patterns, connect, listen).with_resolver(fake_dns())
 }
 
+/// What the tests' pool carries: a net job's completion, or a plain job's `Done`.
+#[derive(Debug)]
+enum Completion {
+    Net(NetCompletion),
+    Done,
+    Panicked,
+}
+
+impl From<NetCompletion> for Completion {
+    fn from(c: NetCompletion) -> Completion {
+        Completion::Net(c)
+    }
+}
+
+impl From<Panicked> for Completion {
+    fn from(_: Panicked) -> Completion {
+        Completion::Panicked
+    }
+}
+
+type Job = crate::pool::Job<Completion>;
+type IoPool = crate::pool::IoPool<Completion>;
+
 fn pool(core: usize, max: usize) -> IoPool {
     IoPool::with_config(PoolConfig {
         core,
@@ -94,28 +117,35 @@ impl<'a> Waiter<'a> {
 
 fn socket(c: Completion) -> SocketGateway {
     match c {
-        Completion::Socket(s) => s,
+        Completion::Net(NetCompletion::Socket(s)) => s,
         other => panic!("expected a socket, got {other:?}"),
     }
 }
 
 fn listener(c: Completion) -> ListenerGateway {
     match c {
-        Completion::Listener(l) => l,
+        Completion::Net(NetCompletion::Listener(l)) => l,
         other => panic!("expected a listener, got {other:?}"),
     }
 }
 
 fn bytes(c: Completion) -> Vec<u8> {
     match c {
-        Completion::Bytes(b) => b,
+        Completion::Net(NetCompletion::Bytes(b)) => b,
         other => panic!("expected bytes, got {other:?}"),
+    }
+}
+
+fn sent(c: Completion) -> usize {
+    match c {
+        Completion::Net(NetCompletion::Sent(n)) => n,
+        other => panic!("expected a count sent, got {other:?}"),
     }
 }
 
 fn failure(c: Completion) -> NetError {
     match c {
-        Completion::Failed(IoError::Net(e)) => e,
+        Completion::Net(NetCompletion::Failed(e)) => e,
         other => panic!("expected a net error, got {other:?}"),
     }
 }
@@ -172,15 +202,13 @@ fn echo_server_and_client_over_the_pool() {
             if echoed.is_empty() {
                 pool.submit(ticket + 1, client.send_job(message.to_vec()))
                     .unwrap();
-                assert!(
-                    matches!(w.wait_for(ticket + 1), Completion::Sent(n) if n == message.len())
-                );
+                assert_eq!(sent(w.wait_for(ticket + 1)), message.len());
             }
             echoed.extend(bytes(w.wait_for(ticket)));
             ticket += 2;
         }
         pool.submit(ticket, server.send_job(echoed)).unwrap();
-        assert!(matches!(w.wait_for(ticket), Completion::Sent(n) if n == message.len()));
+        assert_eq!(sent(w.wait_for(ticket)), message.len());
         ticket += 1;
         let mut back = Vec::new();
         while back.len() < message.len() {
@@ -216,7 +244,9 @@ fn listen_outside_the_scope_is_refused() {
     assert_eq!(e.reason, NetReason::NotInScope);
     // The job form refuses at once, without a job.
     assert_eq!(
-        g.listen_job("127.0.0.1", 9).err().map(|e| e.reason),
+        g.listen_job::<Completion>("127.0.0.1", 9)
+            .err()
+            .map(|e| e.reason),
         Some(NetReason::NotInScope)
     );
 }
@@ -230,7 +260,9 @@ fn connect_and_listen_each_need_their_flag() {
         e.to_string(),
         "connect 127.0.0.1:80: the key does not allow connect (net key 127.0.0.1:*:listen)"
     );
-    assert!(listen_only.connect_job("127.0.0.1", 80).is_err());
+    assert!(listen_only
+        .connect_job::<Completion>("127.0.0.1", 80)
+        .is_err());
     let (l, _) = loopback_listener(&listen_only);
     l.close();
 
@@ -700,7 +732,7 @@ fn a_slow_peer_parks_only_its_own_job() {
     let server = socket(w.wait_for(2));
     pool.submit(4, server.recv_job(100)).unwrap();
     pool.submit(5, client.send_job(b"ping".to_vec())).unwrap();
-    assert!(matches!(w.wait_for(5), Completion::Sent(4)));
+    assert_eq!(sent(w.wait_for(5)), 4);
     assert_eq!(bytes(w.wait_for(4)), b"ping");
     for t in 6..10 {
         pool.submit(t, Box::new(|| Completion::Done)).unwrap();

@@ -1,6 +1,23 @@
 use super::*;
 use crossbeam_channel::{unbounded, Receiver, Sender};
 
+/// What the tests' jobs produce.
+#[derive(Debug)]
+enum Completion {
+    Done,
+    Sent(usize),
+    Panicked(String),
+}
+
+impl From<Panicked> for Completion {
+    fn from(p: Panicked) -> Completion {
+        Completion::Panicked(p.0)
+    }
+}
+
+type Job = super::Job<Completion>;
+type IoPool = super::IoPool<Completion>;
+
 /// Long enough for any completion on a loaded machine; tests never wait this long when they
 /// pass.
 const WAIT: Duration = Duration::from_secs(60);
@@ -64,7 +81,7 @@ fn a_panicking_job_is_answered_and_the_worker_survives() {
     pool.submit(1, Box::new(|| panic!("boom"))).unwrap();
     let (t, c) = next(&pool);
     assert_eq!(t, 1);
-    assert!(matches!(c, Completion::Failed(IoError::Panicked(ref m)) if m == "boom"));
+    assert!(matches!(c, Completion::Panicked(ref m) if m == "boom"));
     pool.submit(2, quick(0)).unwrap();
     assert_eq!(next(&pool).0, 2);
 }
@@ -73,11 +90,11 @@ fn a_panicking_job_is_answered_and_the_worker_survives() {
 fn bad_configurations_are_refused() {
     assert_eq!(
         IoPool::with_config(config(0, 4)).err(),
-        Some(IoError::Config("at least one core worker is needed"))
+        Some(PoolError::Config("at least one core worker is needed"))
     );
     assert_eq!(
         IoPool::with_config(config(3, 2)).err(),
-        Some(IoError::Config("max must be at least core"))
+        Some(PoolError::Config("max must be at least core"))
     );
 }
 
@@ -223,7 +240,7 @@ fn timer_orders_by_deadline_then_arrival() {
     assert_eq!(pool.pending(), 1);
     assert_eq!(
         pool.after(4, Duration::MAX, Completion::Done),
-        Err(IoError::Deadline(Duration::MAX))
+        Err(PoolError::Deadline(Duration::MAX))
     );
 }
 

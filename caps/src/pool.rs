@@ -1,22 +1,27 @@
-//! The I/O worker pool: where blocking host operations run so that the kernel's thread never
+//! The worker pool: where blocking host operations run so that the kernel's thread never
 //! blocks. The kernel hands a job to [`IoPool::submit`] with a ticket of its choosing, goes on
-//! running other processes, and later collects `(ticket, Completion)` pairs from
-//! [`IoPool::try_recv`] (or waits for one with [`IoPool::recv_timeout`] when every process is
-//! waiting). Timed completions (a clock's `sleep`) go on the pool's timer, one thread with a
-//! deadline heap, and come back over the same channel.
+//! running other processes, and later collects `(ticket, T)` pairs from [`IoPool::try_recv`]
+//! (or waits for one with [`IoPool::recv_timeout`] when every process is waiting). Timed
+//! completions (a clock's `sleep`) go on the pool's timer, one thread with a deadline heap, and
+//! come back over the same channel.
+//!
+//! The pool knows no gateway: `T` is whatever its jobs produce (the caller joins the gateways'
+//! own completion types into one), and it needs of `T` only a way to say that a job panicked
+//! ([`Outcome`]). Jobs are built by the gateways straight into `T` (`T: From<...>` of their
+//! own completion), so a job is one box whatever produces it.
 //!
 //! **Invariant: every ticket accepted by `submit`, `submit_abortable`, `after` or `complete` is
 //! answered by exactly one completion**, as long as the pool lives: a job that panics is
-//! answered with [`IoError::Panicked`]. [`IoPool::pending`] counts the completions still owed,
-//! so the kernel knows whether waiting can ever end. Tickets are the caller's: the pool never
-//! interprets them and does not require them to be unique.
+//! answered with `T::from(Panicked(..))`. [`IoPool::pending`] counts the completions still
+//! owed, so the kernel knows whether waiting can ever end. Tickets are the caller's: the pool
+//! never interprets them and does not require them to be unique.
 //!
 //! **Growth policy.** `core` workers live as long as the pool. When a job is queued and no idle
 //! worker is there to take it, one more worker is started, up to `max`; a worker above `core`
 //! that stays idle for `keep_alive` exits. So N jobs parked in a blocking `recv` or `accept` take
 //! N threads and never delay other jobs while fewer than `max` are running; past `max`, jobs
-//! wait in FIFO order for a free worker. The cap bounds the host's threads; per-operation
-//! timeouts ([`crate::net::Timeouts`]) bound how long a parked job can hold one.
+//! wait in FIFO order for a free worker. The cap bounds the host's threads; the gateways'
+//! per-operation timeouts (a socket's) bound how long a parked job can hold one.
 //!
 //! **Cancellation.** A job cannot be interrupted in general. A job that may block indefinitely
 //! is submitted with an *abort* hook ([`IoPool::submit_abortable`]) that makes it return
@@ -39,45 +44,27 @@ use std::time::{Duration, Instant};
 
 use crossbeam_channel::{Receiver, Sender};
 
-use crate::clock::ClockError;
-use crate::net::{ListenerGateway, NetError, SocketGateway};
-
-/// A blocking operation to run on a worker thread.
-pub type Job = Box<dyn FnOnce() -> Completion + Send + 'static>;
+/// A blocking operation to run on a worker thread, producing a `T`.
+pub type Job<T> = Box<dyn FnOnce() -> T + Send + 'static>;
 
 /// Makes a running job return promptly (for a socket: close it). Called at most once, from the
 /// thread that drops the pool.
 pub type Abort = Box<dyn FnOnce() + Send + 'static>;
 
-/// What a job produced.
-#[derive(Debug)]
-pub enum Completion {
-    /// Nothing to return: a sleep ended, a socket was closed.
-    Done,
-    /// Bytes received (empty means end of stream) or produced.
-    Bytes(Vec<u8>),
-    /// How many bytes were sent.
-    Sent(usize),
-    /// A connected socket (from `connect` or `accept`).
-    Socket(SocketGateway),
-    /// A listening socket (from `listen`).
-    Listener(ListenerGateway),
-    /// The operation failed.
-    Failed(IoError),
-}
+/// A job panicked: its ticket is answered with this (the panic's message) instead.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[error("the I/O job failed unexpectedly: {0}")]
+pub struct Panicked(pub String);
 
-/// Why an I/O job or a pool operation failed.
-#[derive(Clone, Debug, PartialEq, thiserror::Error)]
-pub enum IoError {
-    #[error(transparent)]
-    Net(#[from] NetError),
-    #[error(transparent)]
-    Clock(#[from] ClockError),
-    /// Reading the console's input failed, or the reader stopped.
-    #[error("console input: {0}")]
-    Input(String),
-    #[error("the I/O job failed unexpectedly: {0}")]
-    Panicked(String),
+/// What the pool's jobs may produce: anything that can also carry a [`Panicked`] and cross
+/// threads. Implemented for every such type.
+pub trait Outcome: From<Panicked> + Send + 'static {}
+
+impl<T: From<Panicked> + Send + 'static> Outcome for T {}
+
+/// Why the pool refused an operation.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum PoolError {
     #[error("the I/O pool is shut down")]
     ShutDown,
     #[error("cannot start an I/O thread: {0}")]
@@ -112,27 +99,27 @@ impl Default for PoolConfig {
     }
 }
 
-/// The pool: worker threads, a timer thread and the completion channel.
-pub struct IoPool {
-    shared: Arc<Shared>,
-    completions: Receiver<(u64, Completion)>,
+/// The pool: worker threads, a timer thread and the completion channel, for jobs producing `T`.
+pub struct IoPool<T> {
+    shared: Arc<Shared<T>>,
+    completions: Receiver<(u64, T)>,
     /// Completions accepted but not yet received by the caller.
     pending: AtomicUsize,
     workers: Mutex<Vec<JoinHandle<()>>>,
     timer: Option<JoinHandle<()>>,
 }
 
-struct Shared {
+struct Shared<T> {
     config: PoolConfig,
-    state: Mutex<State>,
+    state: Mutex<State<T>>,
     work: Condvar,
-    timer: Mutex<TimerState>,
+    timer: Mutex<TimerState<T>>,
     timer_wake: Condvar,
-    done: Sender<(u64, Completion)>,
+    done: Sender<(u64, T)>,
 }
 
-struct State {
-    queue: VecDeque<Queued>,
+struct State<T> {
+    queue: VecDeque<Queued<T>>,
     /// Workers alive (counted from the moment one is decided on, before its thread starts).
     live: usize,
     /// Workers waiting for a job.
@@ -145,41 +132,40 @@ struct State {
     shutdown: bool,
 }
 
-struct Queued {
+struct Queued<T> {
     id: u64,
     ticket: u64,
-    job: Job,
+    job: Job<T>,
     abort: Option<Abort>,
 }
 
-#[derive(Default)]
-struct TimerState {
-    heap: BinaryHeap<std::cmp::Reverse<TimerEntry>>,
+struct TimerState<T> {
+    heap: BinaryHeap<std::cmp::Reverse<TimerEntry<T>>>,
     next_seq: u64,
     shutdown: bool,
 }
 
 /// A timed completion, ordered by deadline and then by arrival.
-struct TimerEntry {
+struct TimerEntry<T> {
     at: Instant,
     seq: u64,
     ticket: u64,
-    completion: Completion,
+    completion: T,
 }
 
-impl PartialEq for TimerEntry {
-    fn eq(&self, other: &TimerEntry) -> bool {
+impl<T> PartialEq for TimerEntry<T> {
+    fn eq(&self, other: &TimerEntry<T>) -> bool {
         (self.at, self.seq) == (other.at, other.seq)
     }
 }
-impl Eq for TimerEntry {}
-impl PartialOrd for TimerEntry {
-    fn partial_cmp(&self, other: &TimerEntry) -> Option<std::cmp::Ordering> {
+impl<T> Eq for TimerEntry<T> {}
+impl<T> PartialOrd for TimerEntry<T> {
+    fn partial_cmp(&self, other: &TimerEntry<T>) -> Option<std::cmp::Ordering> {
         Some(self.cmp(other))
     }
 }
-impl Ord for TimerEntry {
-    fn cmp(&self, other: &TimerEntry) -> std::cmp::Ordering {
+impl<T> Ord for TimerEntry<T> {
+    fn cmp(&self, other: &TimerEntry<T>) -> std::cmp::Ordering {
         (self.at, self.seq).cmp(&(other.at, other.seq))
     }
 }
@@ -190,24 +176,24 @@ pub(crate) fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
     mutex.lock().unwrap_or_else(PoisonError::into_inner)
 }
 
-impl IoPool {
+impl<T: Outcome> IoPool<T> {
     /// A pool with the default sizes.
     ///
     /// # Errors
-    /// `IoError::Spawn` if the host cannot start the core threads.
-    pub fn new() -> Result<IoPool, IoError> {
+    /// `PoolError::Spawn` if the host cannot start the core threads.
+    pub fn new() -> Result<IoPool<T>, PoolError> {
         IoPool::with_config(PoolConfig::default())
     }
 
     /// # Errors
-    /// `IoError::Config` for `core == 0` or `max < core`; `IoError::Spawn` if the host cannot
-    /// start the core threads.
-    pub fn with_config(config: PoolConfig) -> Result<IoPool, IoError> {
+    /// `PoolError::Config` for `core == 0` or `max < core`; `PoolError::Spawn` if the host
+    /// cannot start the core threads.
+    pub fn with_config(config: PoolConfig) -> Result<IoPool<T>, PoolError> {
         if config.core == 0 {
-            return Err(IoError::Config("at least one core worker is needed"));
+            return Err(PoolError::Config("at least one core worker is needed"));
         }
         if config.max < config.core {
-            return Err(IoError::Config("max must be at least core"));
+            return Err(PoolError::Config("max must be at least core"));
         }
         let (done, completions) = crossbeam_channel::unbounded();
         let shared = Arc::new(Shared {
@@ -222,7 +208,11 @@ impl IoPool {
                 shutdown: false,
             }),
             work: Condvar::new(),
-            timer: Mutex::new(TimerState::default()),
+            timer: Mutex::new(TimerState {
+                heap: BinaryHeap::new(),
+                next_seq: 0,
+                shutdown: false,
+            }),
             timer_wake: Condvar::new(),
             done,
         });
@@ -230,7 +220,7 @@ impl IoPool {
         let timer = std::thread::Builder::new()
             .name("tessera-timer".into())
             .spawn(move || timer_loop(&timer_shared))
-            .map_err(|e| IoError::Spawn(e.to_string()))?;
+            .map_err(|e| PoolError::Spawn(e.to_string()))?;
         let pool = IoPool {
             shared,
             completions,
@@ -253,8 +243,8 @@ impl IoPool {
     /// Runs `job` on a worker; its completion comes back with `ticket`.
     ///
     /// # Errors
-    /// `IoError::ShutDown` if the pool is shutting down (the job is dropped).
-    pub fn submit(&self, ticket: u64, job: Job) -> Result<(), IoError> {
+    /// `PoolError::ShutDown` if the pool is shutting down (the job is dropped).
+    pub fn submit(&self, ticket: u64, job: Job<T>) -> Result<(), PoolError> {
         self.enqueue(ticket, job, None)
     }
 
@@ -262,8 +252,13 @@ impl IoPool {
     /// shuts down while it runs (for a socket job, pass the socket's `abort_handle`).
     ///
     /// # Errors
-    /// `IoError::ShutDown` if the pool is shutting down (the job is dropped).
-    pub fn submit_abortable(&self, ticket: u64, job: Job, abort: Abort) -> Result<(), IoError> {
+    /// `PoolError::ShutDown` if the pool is shutting down (the job is dropped).
+    pub fn submit_abortable(
+        &self,
+        ticket: u64,
+        job: Job<T>,
+        abort: Abort,
+    ) -> Result<(), PoolError> {
         self.enqueue(ticket, job, Some(abort))
     }
 
@@ -271,19 +266,14 @@ impl IoPool {
     /// worker is held while waiting).
     ///
     /// # Errors
-    /// `IoError::Deadline` if `now + delay` overflows the host clock; `IoError::ShutDown`.
-    pub fn after(
-        &self,
-        ticket: u64,
-        delay: Duration,
-        completion: Completion,
-    ) -> Result<(), IoError> {
+    /// `PoolError::Deadline` if `now + delay` overflows the host clock; `PoolError::ShutDown`.
+    pub fn after(&self, ticket: u64, delay: Duration, completion: T) -> Result<(), PoolError> {
         let at = Instant::now()
             .checked_add(delay)
-            .ok_or(IoError::Deadline(delay))?;
+            .ok_or(PoolError::Deadline(delay))?;
         let mut timer = lock(&self.shared.timer);
         if timer.shutdown {
-            return Err(IoError::ShutDown);
+            return Err(PoolError::ShutDown);
         }
         let seq = timer.next_seq;
         timer.next_seq += 1;
@@ -301,46 +291,36 @@ impl IoPool {
 
     /// Delivers `completion` with `ticket` now, through the channel like any other completion
     /// (for operations that finish at once but whose caller expects a ticket).
-    pub fn complete(&self, ticket: u64, completion: Completion) {
+    pub fn complete(&self, ticket: u64, completion: T) {
         self.pending.fetch_add(1, Ordering::SeqCst);
         // The receiver lives in `self`, so the send cannot fail.
         let _ = self.shared.done.send((ticket, completion));
     }
 
     /// A completion if one is ready; never blocks.
-    pub fn try_recv(&self) -> Option<(u64, Completion)> {
+    pub fn try_recv(&self) -> Option<(u64, T)> {
         let got = self.completions.try_recv().ok();
         self.took(got)
     }
 
     /// Waits up to `timeout` for a completion: for when every process is waiting.
-    pub fn recv_timeout(&self, timeout: Duration) -> Option<(u64, Completion)> {
+    pub fn recv_timeout(&self, timeout: Duration) -> Option<(u64, T)> {
         // A timeout and a disconnection (impossible: the pool holds a sender) both mean none.
         let got = self.completions.recv_timeout(timeout).ok();
         self.took(got)
     }
 
-    /// Completions accepted and not yet received: if 0, waiting would never end.
-    pub fn pending(&self) -> usize {
-        self.pending.load(Ordering::SeqCst)
-    }
-
-    /// Worker threads alive now (for tests and diagnostics).
-    pub fn workers(&self) -> usize {
-        lock(&self.shared.state).live
-    }
-
-    fn took(&self, got: Option<(u64, Completion)>) -> Option<(u64, Completion)> {
+    fn took(&self, got: Option<(u64, T)>) -> Option<(u64, T)> {
         if got.is_some() {
             self.pending.fetch_sub(1, Ordering::SeqCst);
         }
         got
     }
 
-    fn enqueue(&self, ticket: u64, job: Job, abort: Option<Abort>) -> Result<(), IoError> {
+    fn enqueue(&self, ticket: u64, job: Job<T>, abort: Option<Abort>) -> Result<(), PoolError> {
         let mut state = lock(&self.shared.state);
         if state.shutdown {
-            return Err(IoError::ShutDown);
+            return Err(PoolError::ShutDown);
         }
         let id = state.next_id;
         state.next_id += 1;
@@ -372,7 +352,7 @@ impl IoPool {
 
     /// Starts a worker already counted in `live` and `starting`; un-counts it if the host
     /// refuses.
-    fn spawn_worker(&self) -> Result<(), IoError> {
+    fn spawn_worker(&self) -> Result<(), PoolError> {
         let shared = Arc::clone(&self.shared);
         let spawned = std::thread::Builder::new()
             .name("tessera-io".into())
@@ -396,9 +376,21 @@ impl IoPool {
                 state.live -= 1;
                 state.starting -= 1;
                 drop(state);
-                Err(IoError::Spawn(e.to_string()))
+                Err(PoolError::Spawn(e.to_string()))
             }
         }
+    }
+}
+
+impl<T> IoPool<T> {
+    /// Completions accepted and not yet received: if 0, waiting would never end.
+    pub fn pending(&self) -> usize {
+        self.pending.load(Ordering::SeqCst)
+    }
+
+    /// Worker threads alive now (for tests and diagnostics).
+    pub fn workers(&self) -> usize {
+        lock(&self.shared.state).live
     }
 
     fn shutdown(&mut self) {
@@ -428,13 +420,13 @@ impl IoPool {
     }
 }
 
-impl Drop for IoPool {
+impl<T> Drop for IoPool<T> {
     fn drop(&mut self) {
         self.shutdown();
     }
 }
 
-impl fmt::Debug for IoPool {
+impl<T> fmt::Debug for IoPool<T> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("IoPool")
             .field("config", &self.shared.config)
@@ -443,7 +435,7 @@ impl fmt::Debug for IoPool {
     }
 }
 
-fn worker_loop(shared: &Shared) {
+fn worker_loop<T: Outcome>(shared: &Shared<T>) {
     let mut state = lock(&shared.state);
     state.starting -= 1;
     loop {
@@ -482,7 +474,7 @@ fn worker_loop(shared: &Shared) {
 }
 
 /// Runs a job, turning a panic into a failed completion so that its ticket is still answered.
-fn run(job: Job) -> Completion {
+fn run<T: Outcome>(job: Job<T>) -> T {
     match std::panic::catch_unwind(std::panic::AssertUnwindSafe(job)) {
         Ok(completion) => completion,
         Err(payload) => {
@@ -491,12 +483,12 @@ fn run(job: Job) -> Completion {
                 .map(|s| (*s).to_owned())
                 .or_else(|| payload.downcast_ref::<String>().cloned())
                 .unwrap_or_else(|| "panic".to_owned());
-            Completion::Failed(IoError::Panicked(message))
+            T::from(Panicked(message))
         }
     }
 }
 
-fn timer_loop(shared: &Shared) {
+fn timer_loop<T>(shared: &Shared<T>) {
     let mut timer = lock(&shared.timer);
     loop {
         if timer.shutdown {
