@@ -93,11 +93,41 @@ impl State {
     }
 }
 
+/// A budget a meter tree keeps: what a process may spend, or hold.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Budget {
+    Fuel,
+    Memory,
+}
+
+impl Budget {
+    /// The fault kind a waiter hears when this budget runs out.
+    pub fn fault_kind(self) -> crate::fault::FaultKind {
+        match self {
+            Budget::Fuel => crate::fault::FaultKind::Fuel,
+            Budget::Memory => crate::fault::FaultKind::Memory,
+        }
+    }
+
+    /// What running out of it is called in a message.
+    pub fn ran_out(self) -> &'static str {
+        match self {
+            Budget::Fuel => "ran out of fuel",
+            Budget::Memory => "ran out of memory",
+        }
+    }
+}
+
 /// Why a process stopped short of finishing.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub enum Fault {
-    /// A meter on its chain ran dry: its own, or the one of the named ancestor.
-    Fuel { exhausted: ProcessId },
+    /// A budget on its chain ran out — its own, or the one of the named ancestor — before the
+    /// step that needed it: the process is suspended, and carries on with that step once the
+    /// exhausted process is given more and resumed.
+    Exhausted {
+        budget: Budget,
+        exhausted: ProcessId,
+    },
     /// An uncaught error, with its message and traceback.
     Error { message: String, traceback: String },
     /// An allocation its bank refused, uncaught (Lua's `LUA_ERRMEM`): a `memory` fault.
@@ -112,7 +142,7 @@ impl Fault {
     pub fn kind(&self) -> crate::fault::FaultKind {
         use crate::fault::FaultKind;
         match self {
-            Fault::Fuel { .. } => FaultKind::Fuel,
+            Fault::Exhausted { budget, .. } => budget.fault_kind(),
             Fault::Error { .. } | Fault::Broken { .. } => FaultKind::Error,
             Fault::Memory { .. } => FaultKind::Memory,
         }
@@ -212,6 +242,14 @@ impl Reply {
 }
 
 impl Process {
+    /// Its meter of `budget`.
+    pub(crate) fn meter(&self, budget: Budget) -> MeterId {
+        match budget {
+            Budget::Fuel => self.fuel,
+            Budget::Memory => self.memory,
+        }
+    }
+
     /// Roots what the kernel keeps in this process's heap between runs (its results, a call's
     /// answer) so that its collector never frees them. Called whenever either changes.
     pub(crate) fn hold_values(&mut self) {
@@ -545,7 +583,7 @@ impl Kernel {
             };
             let stopped_by_it = self.get(other).is_some_and(|p| {
                 p.state == State::Suspended
-                    && matches!(p.fault, Some(Fault::Fuel { exhausted }) if exhausted == id)
+                    && matches!(p.fault, Some(Fault::Exhausted { exhausted, .. }) if exhausted == id)
             });
             if stopped_by_it {
                 if let Some(p) = self.get_mut(other) {
@@ -730,7 +768,7 @@ impl Kernel {
         };
         let allowance = self.fuel.allowance(meter);
         if allowance == 0 {
-            self.suspend_for_fuel(id, meter, 1);
+            self.suspend_for(Budget::Fuel, id, 1);
             return;
         }
         self.settle_memory(id);
@@ -770,7 +808,7 @@ impl Kernel {
                 // a refuel with what it has left intact.
                 let needed = p.vm.refused().unwrap_or(1);
                 if self.fuel.allowance(meter) < needed {
-                    self.suspend_for_fuel(id, meter, needed);
+                    self.suspend_for(Budget::Fuel, id, needed);
                 } else {
                     // Its slice ended: it goes to the back of the queue.
                     self.enqueue(id);
@@ -829,17 +867,24 @@ impl Kernel {
         self.reap_if_ended(id);
     }
 
-    /// Suspends `id`, which needs `needed` units its chain cannot give.
-    pub(crate) fn suspend_for_fuel(&mut self, id: ProcessId, meter: MeterId, needed: u64) {
+    /// Suspends `id`, which needs `needed` units of `budget` its chain cannot give.
+    pub(crate) fn suspend_for(&mut self, budget: Budget, id: ProcessId, needed: u64) {
+        let Some(meter) = self.get(id).map(|p| p.meter(budget)) else {
+            return;
+        };
+        let tree = match budget {
+            Budget::Fuel => &self.fuel,
+            Budget::Memory => &self.memory,
+        };
         // The nearest meter that cannot pay names the process whose parent hears of it.
-        let exhausted_meter = self.fuel.short_of(meter, needed);
+        let exhausted_meter = tree.short_of(meter, needed);
         // The meter chain is the process chain: walk up from `id` (O(depth), not the table).
         let exhausted = exhausted_meter
             .and_then(|m| {
                 let mut cur = id;
                 for _ in 0..=self.slots.len() {
                     let p = self.get(cur)?;
-                    if p.fuel == m {
+                    if p.meter(budget) == m {
                         return Some(cur);
                     }
                     cur = p.parent?;
@@ -847,10 +892,11 @@ impl Kernel {
                 None
             })
             .unwrap_or(id);
-        // An ancestor's meter is the one short: what the chain has left is spent, so that
-        // ancestor stops too (at its next slice) and its parent hears of it, instead of going
-        // on with a budget too small for what runs below it.
-        if exhausted != id {
+        // An ancestor's fuel meter is the one short: what the chain has left is spent, so
+        // that ancestor stops too (at its next slice) and its parent hears of it, instead of
+        // going on with a budget too small for what runs below it. (Memory is held, not
+        // spent: an ancestor short of it stops at its next allocation that does not fit.)
+        if exhausted != id && budget == Budget::Fuel {
             let left = self.fuel.allowance(meter);
             if self.fuel.charge(meter, left).is_ok() {
                 if let Some(p) = self.get_mut(id) {
@@ -858,9 +904,10 @@ impl Kernel {
                 }
             }
         }
+        let fault = Fault::Exhausted { budget, exhausted };
         if let Some(p) = self.get_mut(id) {
             p.state = State::Suspended;
-            p.fault = Some(Fault::Fuel { exhausted });
+            p.fault = Some(fault.clone());
         }
         // The credit model (DESIGN, "Budgets"): the exhausted ancestor is suspended where it
         // stands (its pending request is made again once it is resumed), so its parent hears
@@ -870,7 +917,7 @@ impl Kernel {
                 // One waiting for the host is stopped when it next runs, out of fuel then.
                 if matches!(x.state, State::Ready | State::Waiting) && x.io.is_none() {
                     x.state = State::Suspended;
-                    x.fault = Some(Fault::Fuel { exhausted });
+                    x.fault = Some(fault);
                     x.waiting_on = None;
                 }
             }
@@ -882,7 +929,7 @@ impl Kernel {
     /// of the waiter (or the waiter itself) ran dry while `child` ran, so once that ancestor is
     /// resumed `child` carries on, and nothing below the ancestor notices.
     pub(crate) fn suspended_for_an_ancestor_of(&self, waiter: ProcessId, child: ProcessId) -> bool {
-        let Some(Fault::Fuel { exhausted }) = self
+        let Some(Fault::Exhausted { exhausted, .. }) = self
             .get(child)
             .filter(|c| c.state == State::Suspended)
             .and_then(|c| c.fault.clone())
@@ -1059,7 +1106,13 @@ mod tests {
         k.run_until_idle();
         let g = k.get(grandchild).unwrap();
         assert_eq!(g.state, State::Suspended);
-        assert_eq!(g.fault, Some(Fault::Fuel { exhausted: root }));
+        assert_eq!(
+            g.fault,
+            Some(Fault::Exhausted {
+                budget: Budget::Fuel,
+                exhausted: root
+            })
+        );
         let (root_used, root_limit) = k.fuel_usage(root).unwrap();
         assert_eq!(root_used, root_limit, "the root's whole budget was spent");
         let (g_used, _) = k.fuel_usage(grandchild).unwrap();

@@ -18,7 +18,7 @@
 
 use crate::audit::{Event, Op};
 use crate::clist::{Clist, KeyId, KeyKind};
-use crate::process::{Call, Callback, Fault, Kernel, Process, ProcessId, Reply, State};
+use crate::process::{Budget, Call, Callback, Fault, Kernel, Process, ProcessId, Reply, State};
 use crate::value::Value;
 use crate::vm::Vm;
 use serde::{Deserialize, Serialize};
@@ -170,6 +170,8 @@ enum FaultImage {
     Broken {
         what: String,
     },
+    /// Out of memory before a step; the exhausted meter's process, if it is in the snapshot.
+    OutOfMemory(Option<u32>),
 }
 
 #[derive(Serialize)]
@@ -350,7 +352,10 @@ impl Kernel {
             }
             let fault = match &p.fault {
                 None => None,
-                Some(Fault::Fuel { exhausted }) => Some(FaultImage::Fuel(inside(*exhausted))),
+                Some(Fault::Exhausted { budget, exhausted }) => Some(match budget {
+                    Budget::Fuel => FaultImage::Fuel(inside(*exhausted)),
+                    Budget::Memory => FaultImage::OutOfMemory(inside(*exhausted)),
+                }),
                 Some(Fault::Error { message, traceback }) => Some(FaultImage::Error {
                     message: message.clone(),
                     traceback: traceback.clone(),
@@ -712,7 +717,12 @@ impl Kernel {
             if let Some(p) = self.get_mut(id) {
                 p.state = state;
                 p.fault = fault.map(|f| match f {
-                    FaultImage::Fuel(e) => Fault::Fuel {
+                    FaultImage::Fuel(e) => Fault::Exhausted {
+                        budget: Budget::Fuel,
+                        exhausted: e.map(|e| ids[e as usize]).unwrap_or(root),
+                    },
+                    FaultImage::OutOfMemory(e) => Fault::Exhausted {
+                        budget: Budget::Memory,
                         exhausted: e.map(|e| ids[e as usize]).unwrap_or(root),
                     },
                     FaultImage::Error { message, traceback } => Fault::Error { message, traceback },
@@ -839,9 +849,9 @@ fn check_process(
     }
     match &p.fault {
         None => {}
-        Some(FaultImage::Fuel(exhausted)) => {
+        Some(FaultImage::Fuel(exhausted) | FaultImage::OutOfMemory(exhausted)) => {
             if p.state != State::Suspended {
-                return bad("an out-of-fuel fault on a process that is not suspended");
+                return bad("an exhausted budget on a process that is not suspended");
             }
             // The exhausted meter is its own or an ancestor's.
             if let Some(e) = *exhausted {

@@ -744,21 +744,28 @@ impl Kernel {
             }
             State::Suspended => {
                 let name = self.get(child).map(|c| c.name.clone()).unwrap_or_default();
-                let message = match self.get(child).and_then(|c| c.fault.clone()) {
-                    Some(Fault::Fuel { exhausted }) if exhausted == child => {
-                        format!("process '{name}' ran out of fuel")
-                    }
-                    Some(Fault::Fuel { exhausted }) => {
+                let (kind, message) = match self.get(child).and_then(|c| c.fault.clone()) {
+                    Some(Fault::Exhausted { budget, exhausted }) if exhausted == child => (
+                        budget.fault_kind(),
+                        format!("process '{name}' {}", budget.ran_out()),
+                    ),
+                    Some(Fault::Exhausted { budget, exhausted }) => {
                         let who = self
                             .get(exhausted)
                             .map(|p| p.name.clone())
                             .unwrap_or_default();
-                        format!("process '{name}' stopped: its ancestor '{who}' ran out of fuel")
+                        (
+                            budget.fault_kind(),
+                            format!(
+                                "process '{name}' stopped: its ancestor '{who}' {}",
+                                budget.ran_out()
+                            ),
+                        )
                     }
-                    _ => format!("process '{name}' is suspended"),
+                    _ => (FaultKind::Fuel, format!("process '{name}' is suspended")),
                 };
                 Err(Refusal {
-                    kind: FaultKind::Fuel.into(),
+                    kind: kind.into(),
                     message,
                     process: Some(key),
                     value: None,

@@ -267,7 +267,7 @@ impl Kernel {
             p.waiting_on = None;
         }
         let needed = needed.unwrap_or_else(|| self.fuel.allowance(meter).saturating_add(1));
-        self.suspend_for_fuel(id, meter, needed.max(1));
+        self.suspend_for(crate::process::Budget::Fuel, id, needed.max(1));
     }
 
     /// Raises a fault table in process `id`.
