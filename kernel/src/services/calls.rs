@@ -10,7 +10,7 @@
 
 use super::copy::EXPORTS;
 use super::key_values::key_handle;
-use super::{broken, native, refuse, Answer, Refusal};
+use super::{broken, native, refuse, Answer, Refusal, Refused};
 use crate::audit::Op;
 use crate::clist::KeyKind;
 use crate::fault::FaultKind;
@@ -86,7 +86,7 @@ impl Kernel {
     pub(super) fn park(&mut self, id: ProcessId, target: ProcessId) {
         let cycle = match self.wait_cycle(id, target, Some(id)) {
             Ok(c) => c,
-            Err(r) if r.is_unpaid() => return self.suspend_unpaid(id, None),
+            Err(r) if r.is_retried() => return self.suspend_to_retry(id, &r),
             Err(r) => return self.fail(id, r),
         };
         let Some(cycle) = cycle else {
@@ -350,11 +350,18 @@ impl Kernel {
             Ok(Answer::Wait(_) | Answer::Io) => {}
             // The callback is over and cannot run again: its answer is abandoned (the copy
             // left nothing behind) and the caller hears why.
-            Err(r) if r.is_unpaid() => self.fail(
+            Err(r) if r.kind == Refused::Unpaid => self.fail(
                 caller,
                 refuse(
                     FaultKind::Fuel,
                     "out of fuel while receiving the results of a call",
+                ),
+            ),
+            Err(r) if r.is_retried() => self.fail(
+                caller,
+                refuse(
+                    FaultKind::Memory,
+                    "not enough memory to receive the results of a call",
                 ),
             ),
             Err(r) => self.fail(caller, r),
@@ -530,7 +537,7 @@ impl Kernel {
         key: Value,
     ) -> Result<Answer, Refusal> {
         let r = self.call_answer(id, callee, key);
-        if matches!(&r, Err(e) if e.is_unpaid()) {
+        if matches!(&r, Err(e) if e.is_retried()) {
             if let Some(p) = self.get_mut(id) {
                 p.calling = Some(callee);
             }
@@ -608,7 +615,7 @@ impl Kernel {
                 })
             }
         };
-        if matches!(&answer, Err(e) if e.is_unpaid()) {
+        if matches!(&answer, Err(e) if e.is_retried()) {
             return answer;
         }
         if let Some(c) = self.get_mut(callee) {

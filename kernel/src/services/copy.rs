@@ -9,7 +9,7 @@
 
 use super::gateway;
 use super::key_values::process_key_meta;
-use super::{broken, refuse, unpaid, Refusal};
+use super::{broken, no_room, refuse, unpaid, Refusal, Refused};
 use crate::audit::{Event, Op};
 use crate::clist::{KeyKind, SlotHandle};
 use crate::fault::FaultKind;
@@ -250,7 +250,15 @@ impl Kernel {
         };
         // The receiver's bank pays, within what its memory chain allows.
         crate::process::bound(&self.memory, to);
-        let r = self.copy_into(from, values, to, to_id, op, &mut fuel);
+        let r = self
+            .copy_into(from, values, to, to_id, op, &mut fuel)
+            .map_err(|e| match e.kind {
+                // A receiver that asked for the values itself waits for more memory (its
+                // budget, not a fault of anyone's); another process's bank refusing them is
+                // a `memory` fault for the one who sent them.
+                Refused::NoRoom { .. } if payer != to_id => refuse(FaultKind::Memory, e.message),
+                _ => e,
+            });
         crate::process::settle(&mut self.memory, to);
         // The copy spent at most the allowance, so every meter on the chain can pay it.
         let charged = self.fuel.charge(meter, fuel.spent);
@@ -275,8 +283,7 @@ impl Kernel {
         op: Op,
         fuel: &mut CopyFuel,
     ) -> Result<Vec<Value>, Refusal> {
-        let meta = process_key_meta(&mut to.vm)
-            .map_err(|_| refuse(FaultKind::Memory, "not enough memory"))?;
+        let meta = process_key_meta(&mut to.vm).map_err(|_| no_room(1))?;
         let proxy = to.vm.natives().id_of("process.proxy");
         let base = match self.get_mut(from) {
             Some(p) => exports_len(&mut p.vm),
@@ -366,10 +373,12 @@ impl Kernel {
                 }
                 match e {
                     crate::transfer::TransferError::Fuel => Err(unpaid()),
-                    // Nothing stays granted, and the receiver's heap holds only garbage.
-                    e @ crate::transfer::TransferError::Memory(_) => {
-                        Err(refuse(FaultKind::Memory, e.to_string()))
-                    }
+                    // Nothing stays granted, and the receiver's heap holds only garbage
+                    // (`copy_between` says whose fault that is).
+                    e @ crate::transfer::TransferError::Memory(m) => Err(Refusal {
+                        message: e.to_string(),
+                        ..no_room(m.requested)
+                    }),
                     e => Err(refuse(FaultKind::Error, e.to_string())),
                 }
             }

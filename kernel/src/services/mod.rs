@@ -65,6 +65,10 @@ enum Refused {
     /// with its trap still pending, and the request is made again from the start once it is
     /// resumed (every service that refuses this way has changed nothing).
     Unpaid,
+    /// Not a fault either: what the requester asked for does not fit its own memory budget
+    /// (`needed` more bytes), so it is suspended out of memory with its trap pending and the
+    /// request is made again once it is resumed, as for `Unpaid`.
+    NoRoom { needed: u64 },
     /// Not a fault of the requester's: a kernel invariant broke (a process the kernel itself
     /// named is gone, a native it registers is missing, state it keeps disagrees with
     /// itself). No script may catch it: the requester ends, failed (`Fault::Broken`).
@@ -78,8 +82,23 @@ impl From<FaultKind> for Refused {
 }
 
 impl Refusal {
-    fn is_unpaid(&self) -> bool {
-        self.kind == Refused::Unpaid
+    /// Whether the request is made again once its process is given more (fuel or memory)
+    /// and resumed, instead of faulting.
+    fn is_retried(&self) -> bool {
+        matches!(self.kind, Refused::Unpaid | Refused::NoRoom { .. })
+    }
+}
+
+/// The refusal of a request whose answer does not fit the requester's own memory budget.
+fn no_room(needed: usize) -> Refusal {
+    Refusal {
+        kind: Refused::NoRoom {
+            needed: needed as u64,
+        },
+        message: "not enough memory".into(),
+        process: None,
+        value: None,
+        traceback: None,
     }
 }
 
@@ -230,7 +249,7 @@ impl Kernel {
             }
             Ok(Answer::Wait(child)) => self.park(id, child),
             Ok(Answer::Io) => {}
-            Err(r) if r.is_unpaid() => self.suspend_unpaid(id, None),
+            Err(r) if r.is_retried() => self.suspend_to_retry(id, &r),
             Err(r) if r.kind == Refused::Broken => self.break_process(id, r.message),
             Err(r) => self.fail(id, r),
         }
@@ -270,6 +289,20 @@ impl Kernel {
         self.suspend_for(crate::process::Budget::Fuel, id, needed.max(1));
     }
 
+    /// Suspends `id` with its trap pending after a refusal that `is_retried`: out of fuel or
+    /// out of memory, its request made again once it is resumed.
+    fn suspend_to_retry(&mut self, id: ProcessId, r: &Refusal) {
+        match r.kind {
+            Refused::NoRoom { needed } => {
+                if let Some(p) = self.get_mut(id) {
+                    p.waiting_on = None;
+                }
+                self.suspend_for(crate::process::Budget::Memory, id, needed.max(1));
+            }
+            _ => self.suspend_unpaid(id, None),
+        }
+    }
+
     /// Raises a fault table in process `id`.
     fn fail(&mut self, id: ProcessId, r: Refusal) {
         let Some(p) = self.get_mut(id) else { return };
@@ -281,6 +314,7 @@ impl Kernel {
             let kind = match r.kind {
                 Refused::Fault(kind) => kind,
                 Refused::Unpaid => FaultKind::Fuel,
+                Refused::NoRoom { .. } => FaultKind::Memory,
                 Refused::Broken => FaultKind::Error,
             };
             let kind = vm.intern(kind.name().as_bytes())?;
