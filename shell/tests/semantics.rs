@@ -151,3 +151,33 @@ c:wait()
     assert!(!e.contains("error: error:"), "{e}");
     assert!(e.contains("(in process 'child')"), "{e}");
 }
+
+#[test]
+fn results_that_do_not_fit_the_waiters_memory_suspend_it_until_it_is_given_more() {
+    // `mid` may hold 2 MB, and its child's result needs 1.2 MB on top of the child's own 1.2
+    // MB (a child's memory counts against its parent's budget): receiving it suspends `mid`
+    // out of memory, with its `wait` still pending; given more, it receives the result.
+    let o = run(
+        "memory_wait",
+        &[],
+        r#"
+local mid = spawn([[
+  local leaf = spawn("return string.rep('x', 1200000)", {name = "leaf"})
+  local s = leaf:wait()
+  return "mid got", #s
+]], {name = "mid", memory = "2M"})
+local ok, fault = pcall(mid.wait, mid)
+print(ok, fault.kind, mid:status())
+print(fault.message)
+mid:refuel(0, "4M")
+mid:resume()
+print(mid:wait())
+"#,
+    );
+    assert_eq!(
+        stdout(&o),
+        "false\tmemory\tsuspended\nprocess 'mid' ran out of memory\nmid got\t1200000\n",
+        "{}",
+        stderr(&o)
+    );
+}
