@@ -1,25 +1,19 @@
-//! Fuel charging inside a slice: the VM's side of the budget. `run` gives the slice its fuel;
-//! instructions and natives charge it before the work they price (`crate::cost`), and a charge
-//! the slice cannot pay is refused before anything is done.
+//! Fuel charging inside a slice: the VM's side of the budget. `run` gives the slice its fuel
+//! and its allowance; instructions and natives charge it before the work they price
+//! (`crate::cost`), and a charge the slice cannot pay is refused before anything is done. The
+//! VM keeps only the running slice's count: what a process used and may use is its host's
+//! record (the kernel's `MeterTree`), which charges what `last_slice_spent` reports.
 //!
 //! **Invariants:**
-//! - A charge may take the fuel below zero, down to `fuel_floor` (the meter's end) and never
-//!   further: work that straddles the slice's end is not split, and nothing spends past what
-//!   the process may spend.
+//! - A charge may take the fuel below zero, down to `fuel_floor` (the allowance's end) and
+//!   never further: work that straddles the slice's end is not split, and nothing spends past
+//!   what the process may spend.
 //! - A refused charge spends nothing and records its price (`refused`); the work is done again
 //!   from the same state once the process can pay it.
 //! - Between slices the fuel is zero: a charge then is refused, never lost.
 
 use super::{Throw, Vm};
 use crate::heap::Heap;
-use serde::{Deserialize, Serialize};
-
-/// The fuel meter of a process.
-#[derive(Clone, Debug, Serialize, Deserialize)]
-pub struct Meter {
-    pub used: u64,
-    pub limit: u64,
-}
 
 impl Vm {
     /// Charges fuel for a native's work.
@@ -33,7 +27,7 @@ impl Vm {
     }
 
     /// Charges the price of `pieces` pieces of `work` (the cost table, `crate::cost`), as
-    /// [`Vm::charge`]: before the work is done, refused when the meter cannot pay.
+    /// [`Vm::charge`]: before the work is done, refused when the slice cannot pay.
     ///
     /// # Errors
     /// `Throw::OutOfFuel`.
@@ -43,8 +37,8 @@ impl Vm {
     }
 
     /// Charges fuel for work already done that could not be priced before it (a host's
-    /// answer): at most what the meter has left, so even this never takes the meter past its
-    /// limit; work that cost more drains it, and the process stops at the next boundary.
+    /// answer): at most what the allowance has left, so even this never takes the process past
+    /// it; work that cost more drains it, and the process stops at the next boundary.
     /// Prefer [`Vm::charge_work`] before the work.
     #[inline]
     pub(crate) fn charge_debt(&mut self, units: u64) {
@@ -65,26 +59,22 @@ impl Vm {
         )
     }
 
-    /// The price of the charge the last slice's meter refused, if it ended on one: the
-    /// process needs at least this much before it can go on.
+    /// The price of the charge the last slice's allowance could not pay, if it ended on one:
+    /// the process needs at least this much before it can go on.
     pub fn refused(&self) -> Option<u64> {
         self.refused
     }
 
-    /// What a charge can take now, in the running slice (down to the meter's end): the most
+    /// What a charge can take now, in the running slice (down to the allowance's end): the most
     /// work a native may start without being refused. Zero between slices.
     pub fn fuel_available(&self) -> u64 {
         (self.fuel as i128 - self.fuel_floor as i128).max(0) as u64
     }
 
-    /// Fuel left in the meter.
-    pub fn fuel_left(&self) -> u64 {
-        self.meter.limit.saturating_sub(self.meter.used)
-    }
-
-    /// Raises the meter's limit by `units`.
-    pub fn refuel(&mut self, units: u64) {
-        self.meter.limit = self.meter.limit.saturating_add(units);
+    /// What the last slice spent, its last instruction's or native's overrun included: the
+    /// host charges it to the process's budget.
+    pub fn last_slice_spent(&self) -> u64 {
+        self.spent
     }
 }
 
@@ -115,10 +105,10 @@ impl Fuel<'_> {
     }
 }
 
-/// A charge may take the slice below zero, down to `floor` (the meter's end): a native's or an
-/// instruction's work is not split across slices, but it never spends more than the meter
-/// allows. One that the meter cannot pay is refused before the work: nothing is spent, the
-/// price is kept in `refused`, and the slice ends; the process goes on only once its meter
+/// A charge may take the slice below zero, down to `floor` (the allowance's end): a native's or
+/// an instruction's work is not split across slices, but it never spends more than the
+/// allowance. One that the allowance cannot pay is refused before the work: nothing is spent,
+/// the price is kept in `refused`, and the slice ends; the process goes on only once its budget
 /// holds the price (the work is then done from the same state).
 #[inline]
 fn charge_fuel(

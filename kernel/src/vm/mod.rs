@@ -37,7 +37,7 @@ use crate::metamethod::{MetaMethod, ALL_META};
 use crate::number::{str_to_number, Number};
 use crate::value::{StrRef, TableRef, ThreadRef, Value};
 pub use coroutine::CloseOutcome;
-pub use fuel::{Fuel, Meter};
+pub use fuel::Fuel;
 pub use native::{Action, NativeCall, NativeFn, NativeTable, Throw};
 use serde::{Deserialize, Serialize};
 use std::rc::Rc;
@@ -62,7 +62,7 @@ pub const STATE_ERROR: u32 = u32::MAX;
 pub enum Outcome {
     /// The main function returned these values.
     Finished(Vec<Value>),
-    /// The fuel of the slice (or the meter) ran out; `run` continues where it stopped.
+    /// The fuel of the slice (or the allowance) ran out; `run` continues where it stopped.
     OutOfFuel,
     /// An error escaped the main function. `traceback` is Lua's `stack traceback:` text,
     /// taken where the error was raised; `memory`: it is the error of an allocation the bank
@@ -77,7 +77,7 @@ pub enum Outcome {
     Trap,
 }
 
-/// One process's virtual machine: heap, threads, meter, globals.
+/// One process's virtual machine: heap, threads, globals, the running slice's fuel.
 #[derive(Serialize, Deserialize)]
 pub struct Vm {
     pub heap: Heap,
@@ -97,16 +97,19 @@ pub struct Vm {
     memory_message: StrRef,
     /// The one value of each native without upvalues (see `native_value`).
     light_natives: Vec<Option<crate::value::NativeRef>>,
-    pub meter: Meter,
-    /// Fuel left in the current slice (mirrors the meter while running).
+    /// Fuel left in the running slice. What a process used and may use is its host's record
+    /// (the kernel's meters): the VM knows only the slice it was given.
     fuel: i64,
-    /// How far below zero natives may take `fuel`: the meter's fuel beyond the slice.
+    /// How far below zero natives may take `fuel`: the allowance beyond the slice.
     #[serde(skip)]
     fuel_floor: i64,
-    /// The price of the charge the meter refused in this slice, if one was: the process
-    /// cannot go on until it has at least this much (it keeps what it had left).
+    /// The price of the charge the allowance could not pay in this slice, if there was one:
+    /// the process cannot go on until it has at least this much (it keeps what it had left).
     #[serde(skip)]
     refused: Option<u64>,
+    /// What the last slice spent (`last_slice_spent`).
+    #[serde(skip)]
+    spent: u64,
     /// A slice is running (`run`): work is paid from its fuel. Outside one, the host is
     /// setting up or serving the process, and its services price their own work.
     #[serde(skip)]
@@ -152,12 +155,7 @@ impl Vm {
     ///
     /// # Errors
     /// `Throw::Memory` if the memory limit cannot even hold the initial state.
-    pub fn new(
-        natives: Rc<NativeTable>,
-        fuel_limit: u64,
-        memory_limit: usize,
-        hash_seed: u64,
-    ) -> Result<Vm, Throw> {
+    pub fn new(natives: Rc<NativeTable>, memory_limit: usize, hash_seed: u64) -> Result<Vm, Throw> {
         let mut heap = Heap::new(memory_limit, hash_seed);
         let main_thread = heap.new_thread()?;
         let globals = heap.new_table(0, 32)?;
@@ -185,13 +183,10 @@ impl Vm {
             light_natives: Vec::new(),
             memory_message,
             stack_limit: MAX_STACK,
-            meter: Meter {
-                used: 0,
-                limit: fuel_limit,
-            },
             fuel: 0,
             fuel_floor: 0,
             refused: None,
+            spent: 0,
             in_slice: false,
             pending_traceback: None,
             message_handler: false,
@@ -587,18 +582,22 @@ impl Vm {
         self.call_value(0, -1, ReturnTo::Normal)
     }
 
-    /// Runs for at most `slice` units of fuel (and never past the meter's limit).
-    pub fn run(&mut self, slice: u64) -> Outcome {
+    /// Runs a slice: until `slice` units of fuel are spent, the program finishes, an error
+    /// escapes or a native traps. Work that straddles the slice's end (an instruction's, a
+    /// native's) may take it past `slice`, up to `allowance` (the most the process may spend
+    /// now), never further. What the slice spent is [`Vm::last_slice_spent`], for the host to
+    /// charge: the VM keeps no record of what a process used or may use.
+    pub fn run(&mut self, slice: u64, allowance: u64) -> Outcome {
         self.refused = None;
-        let budget = slice.min(self.fuel_left()).min(i64::MAX as u64);
+        let allowance = allowance.min(i64::MAX as u64);
+        let budget = slice.min(allowance);
         self.fuel = budget as i64;
-        self.fuel_floor = -(self.fuel_left().min(i64::MAX as u64) as i64 - budget as i64);
+        self.fuel_floor = -(allowance as i64 - budget as i64);
         self.in_slice = true;
         let outcome = self.run_loop();
         self.in_slice = false;
         // Negative fuel is the debt of the last instruction: it was spent too.
-        let spent = (budget as i128 - self.fuel as i128).max(0) as u64;
-        self.meter.used = self.meter.used.saturating_add(spent);
+        self.spent = (budget as i128 - self.fuel as i128).max(0) as u64;
         // Between slices there is nothing to spend: a charge made now is refused, never lost.
         self.fuel = 0;
         self.fuel_floor = 0;
