@@ -16,7 +16,7 @@ use std::time::{Duration, Instant};
 const LOOP: &str = "local x = 0 for i = 1, 10000000 do x = x + i % 7 end return x";
 
 fn vm(src: &str) -> Vm {
-    let mut vm = Vm::new(Rc::new(NativeTable::new()), u64::MAX, 16 << 20, 1).expect("vm");
+    let mut vm = Vm::new(Rc::new(NativeTable::new()), 16 << 20, 1).expect("vm");
     let p = kernel::compiler::compile(src.as_bytes(), b"=bench").expect("compiles");
     let f = vm.load(&p, None).expect("loads");
     vm.start(f, &[]).expect("starts");

@@ -526,11 +526,7 @@ impl Kernel {
         let Some(meter) = self.get(id).map(|p| p.fuel) else {
             return Ok(());
         };
-        self.fuel.charge(meter, units)?;
-        if let Some(p) = self.get_mut(id) {
-            p.vm.meter.used = p.vm.meter.used.saturating_add(units);
-        }
-        Ok(())
+        self.fuel.charge(meter, units)
     }
 
     /// Raises a process's fuel limit (`proc:refuel(n)`).
@@ -776,13 +772,11 @@ impl Kernel {
         let Some(p) = self.get_mut(id) else { return };
         p.state = State::Running;
         // The VM may spend exactly the allowance: natives can overrun the slice, never this.
-        let before = p.vm.meter.used;
-        p.vm.meter.limit = before.saturating_add(allowance);
-        let outcome = p.vm.run(SLICE.min(allowance));
-        let spent = p.vm.meter.used - before;
-        // The VM refuses any charge past its meter's limit, set to the allowance above, so
-        // every meter on the chain can pay this. Were that ever broken, the chain is drained
-        // rather than left unpaid: the process stops, and no meter goes past its limit.
+        let outcome = p.vm.run(SLICE.min(allowance), allowance);
+        let spent = p.vm.last_slice_spent();
+        // The VM refuses any charge past the allowance, so every meter on the chain can pay
+        // this. Were that ever broken, the chain is drained rather than left unpaid: the
+        // process stops, and no meter goes past its limit.
         if self.fuel.charge(meter, spent).is_err() {
             debug_assert!(false, "a slice spent more than its allowance");
             let left = self.fuel.allowance(meter);
@@ -898,11 +892,7 @@ impl Kernel {
         // spent: an ancestor short of it stops at its next allocation that does not fit.)
         if exhausted != id && budget == Budget::Fuel {
             let left = self.fuel.allowance(meter);
-            if self.fuel.charge(meter, left).is_ok() {
-                if let Some(p) = self.get_mut(id) {
-                    p.vm.meter.used = p.vm.meter.used.saturating_add(left);
-                }
-            }
+            self.fuel.charge(meter, left).unwrap_or_default();
         }
         let fault = Fault::Exhausted { budget, exhausted };
         if let Some(p) = self.get_mut(id) {
@@ -1075,7 +1065,7 @@ mod tests {
     use std::rc::Rc;
 
     fn vm(src: &str) -> Vm {
-        let mut vm = Vm::new(Rc::new(NativeTable::new()), u64::MAX, 16 << 20, 3).expect("vm");
+        let mut vm = Vm::new(Rc::new(NativeTable::new()), 16 << 20, 3).expect("vm");
         let p = crate::compiler::compile(src.as_bytes(), b"=proc").expect("compiles");
         let f = vm.load(&p, None).expect("loads");
         vm.start(f, &[]).expect("starts");
@@ -1093,7 +1083,13 @@ mod tests {
         assert_eq!(p.state, State::Done);
         assert!(matches!(p.results[..], [Value::Int(5000050000)]));
         let (used, _) = k.fuel_usage(root).unwrap();
-        assert_eq!(used, p.vm.meter.used);
+        // Exactly what the same program spends run whole on its own.
+        let mut alone = vm(LOOP);
+        assert!(matches!(
+            alone.run(u64::MAX, u64::MAX),
+            Outcome::Finished(_)
+        ));
+        assert_eq!(used, alone.last_slice_spent());
     }
 
     #[test]

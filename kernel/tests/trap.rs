@@ -43,7 +43,7 @@ fn natives() -> Rc<NativeTable> {
 
 fn vm_running(src: &str) -> Vm {
     let natives = natives();
-    let mut vm = Vm::new(natives.clone(), u64::MAX, 16 << 20, 1).expect("vm");
+    let mut vm = Vm::new(natives.clone(), 16 << 20, 1).expect("vm");
     for name in ["host", "pcall"] {
         let id = natives.id_of(name).expect("registered");
         let f = vm.native_value(id, Vec::new()).expect("native");
@@ -64,14 +64,14 @@ fn ints(vs: &[Value]) -> Vec<i64> {
 #[test]
 fn host_answers_a_trap_and_the_program_continues() {
     let mut vm = vm_running("local a, b = host(1, 2) return a * 10, b");
-    assert!(matches!(vm.run(u64::MAX), Outcome::Trap));
+    assert!(matches!(vm.run(u64::MAX, u64::MAX), Outcome::Trap));
     assert_eq!(ints(vm.trap_args()), vec![1, 2]);
     assert!(vm.trap_native().is_some());
     // Still waiting: running again without an answer stops at the trap again.
-    assert!(matches!(vm.run(u64::MAX), Outcome::Trap));
+    assert!(matches!(vm.run(u64::MAX, u64::MAX), Outcome::Trap));
     vm.complete_trap(&[Value::Int(3), Value::Int(4)])
         .expect("answer");
-    match vm.run(u64::MAX) {
+    match vm.run(u64::MAX, u64::MAX) {
         Outcome::Finished(v) => assert_eq!(ints(&v), vec![30, 4]),
         other => panic!("{other:?}"),
     }
@@ -81,13 +81,13 @@ fn host_answers_a_trap_and_the_program_continues() {
 #[test]
 fn a_pending_trap_survives_serialization() {
     let mut vm = vm_running("local x = host('q') return x + 1");
-    assert!(matches!(vm.run(u64::MAX), Outcome::Trap));
+    assert!(matches!(vm.run(u64::MAX, u64::MAX), Outcome::Trap));
     let bytes = rmp_serde::to_vec(&vm).expect("serializes");
     let mut restored: Vm = rmp_serde::from_slice(&bytes).expect("deserializes");
     restored.attach_natives(natives());
-    assert!(matches!(restored.run(u64::MAX), Outcome::Trap));
+    assert!(matches!(restored.run(u64::MAX, u64::MAX), Outcome::Trap));
     restored.complete_trap(&[Value::Int(41)]).expect("answer");
-    match restored.run(u64::MAX) {
+    match restored.run(u64::MAX, u64::MAX) {
         Outcome::Finished(v) => assert_eq!(ints(&v), vec![42]),
         other => panic!("{other:?}"),
     }
@@ -96,10 +96,10 @@ fn a_pending_trap_survives_serialization() {
 #[test]
 fn an_error_answer_is_raised_at_the_native() {
     let mut vm = vm_running("local ok, e = pcall(host) return ok, e");
-    assert!(matches!(vm.run(u64::MAX), Outcome::Trap));
+    assert!(matches!(vm.run(u64::MAX, u64::MAX), Outcome::Trap));
     let e = vm.intern(b"denied").expect("string");
     vm.fail_trap(e);
-    match vm.run(u64::MAX) {
+    match vm.run(u64::MAX, u64::MAX) {
         Outcome::Finished(v) => {
             assert!(matches!(v[0], Value::Bool(false)));
             assert_eq!(vm.str_bytes(v[1]), Some(&b"denied"[..]));

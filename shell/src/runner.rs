@@ -78,7 +78,7 @@ fn new_vm(memory: usize) -> Result<Vm, Throw> {
         use std::hash::BuildHasher;
         std::collections::hash_map::RandomState::new().hash_one(0x7e55_e7a0u64)
     };
-    let mut vm = Vm::new(stdlib::natives(), u64::MAX, memory, seed)?;
+    let mut vm = Vm::new(stdlib::natives(), memory, seed)?;
     stdlib::open_libs(&mut vm)?;
     Ok(vm)
 }
@@ -138,6 +138,13 @@ impl Session {
             Some(p) => p,
             None => unreachable!("the session never removes its root process"),
         }
+    }
+
+    /// The fuel the root's meter has recorded (its own work and its children's).
+    pub fn fuel_used(&self) -> u64 {
+        self.kernel
+            .fuel_usage(self.root)
+            .map_or(0, |(used, _)| used)
     }
 
     /// The kernel running the session's processes.

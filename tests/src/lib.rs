@@ -123,10 +123,39 @@ pub fn reference_missing(program: &str, skip: bool) -> bool {
     )
 }
 
+/// The fuel budget of a VM run on its own, outside a kernel (whose meters keep it otherwise):
+/// what it used and may use. Each slice is paid from it, as the kernel pays a process's slices.
+#[derive(Clone, Copy, Debug)]
+pub struct Meter {
+    pub used: u64,
+    pub limit: u64,
+}
+
+impl Meter {
+    /// A budget of `limit` units, none used.
+    pub fn new(limit: u64) -> Meter {
+        Meter { used: 0, limit }
+    }
+
+    /// Runs a slice of `vm` (at most `slice` units, overruns within what is left) and records
+    /// what it spent.
+    pub fn run(&mut self, vm: &mut kernel::vm::Vm, slice: u64) -> kernel::vm::Outcome {
+        let left = self.limit.saturating_sub(self.used);
+        let outcome = vm.run(slice, left);
+        self.used = self.used.saturating_add(vm.last_slice_spent());
+        outcome
+    }
+
+    /// Raises the limit by `units`.
+    pub fn refuel(&mut self, units: u64) {
+        self.limit = self.limit.saturating_add(units);
+    }
+}
+
 /// Builds the VM of every process of a test kernel: the standard library, a fixed hash seed.
 pub fn factory() -> kernel::process::VmFactory {
     std::rc::Rc::new(|_name: &str, memory: usize| {
-        let mut vm = kernel::vm::Vm::new(stdlib::natives(), u64::MAX, memory, 11)?;
+        let mut vm = kernel::vm::Vm::new(stdlib::natives(), memory, 11)?;
         stdlib::open_libs(&mut vm)?;
         Ok(vm)
     })

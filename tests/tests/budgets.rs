@@ -14,7 +14,7 @@ fn run(name: &str, src: &str) -> (Result<String, Failure>, u64, usize) {
     let start = Instant::now();
     let mut out = Vec::new();
     let r = session.run_chunk(src.as_bytes(), "=budget", &[], &mut out);
-    let used = session.vm().meter.used;
+    let used = session.fuel_used();
     let peak = session.vm().heap.bank.peak();
     eprintln!(
         "{name}: {:?}, fuel {used}, peak memory {peak} bytes",

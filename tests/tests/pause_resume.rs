@@ -45,8 +45,7 @@ print(ok, err)
 "#;
 
 fn new_vm(output: Rc<RefCell<Vec<u8>>>) -> Vm {
-    let mut vm =
-        Vm::new(stdlib::natives(), u64::MAX, 64 << 20, 7).expect("fresh VM fits in 64 MiB");
+    let mut vm = Vm::new(stdlib::natives(), 64 << 20, 7).expect("fresh VM fits in 64 MiB");
     stdlib::open_libs(&mut vm).expect("libraries fit in 64 MiB");
     attach(&mut vm, output);
     vm
@@ -70,9 +69,9 @@ fn uninterrupted() -> (Vec<u8>, u64) {
     let out = Rc::new(RefCell::new(Vec::new()));
     let mut vm = new_vm(out.clone());
     start(&mut vm);
-    let outcome = vm.run(u64::MAX);
+    let outcome = vm.run(u64::MAX, u64::MAX);
     assert!(matches!(outcome, Outcome::Finished(_)), "{outcome:?}");
-    let used = vm.meter.used;
+    let used = vm.last_slice_spent();
     let o = out.borrow().clone();
     (o, used)
 }
@@ -82,7 +81,7 @@ fn interrupted(n: u64) -> Vec<u8> {
     let out = Rc::new(RefCell::new(Vec::new()));
     let mut vm = new_vm(out.clone());
     start(&mut vm);
-    match vm.run(n) {
+    match vm.run(n, u64::MAX) {
         Outcome::Finished(_) => return out.borrow().clone(),
         Outcome::OutOfFuel => {}
         Outcome::Error { traceback, .. } => panic!("error before the pause: {traceback}"),
@@ -93,7 +92,7 @@ fn interrupted(n: u64) -> Vec<u8> {
     let mut restored: Vm = rmp_serde::from_slice(&bytes).expect("a VM deserializes");
     restored.attach_natives(stdlib::natives());
     attach(&mut restored, out.clone());
-    let outcome = restored.run(u64::MAX);
+    let outcome = restored.run(u64::MAX, u64::MAX);
     if let Outcome::Error {
         value, traceback, ..
     } = &outcome

@@ -386,7 +386,7 @@ fn a_snapshot_restores_in_a_build_with_natives_added_and_reordered() {
     }
     let table = std::rc::Rc::new(table);
     let factory: kernel::process::VmFactory = std::rc::Rc::new(move |_: &str, memory: usize| {
-        let mut vm = Vm::new(table.clone(), u64::MAX, memory, 11)?;
+        let mut vm = Vm::new(table.clone(), memory, 11)?;
         stdlib::open_libs(&mut vm)?;
         Ok(vm)
     });

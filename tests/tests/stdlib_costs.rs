@@ -17,7 +17,7 @@ fn run(fuel: u64, memory: usize, src: &str) -> (Result<String, Failure>, u64, us
     let mut session = Session::new(Some(fuel), memory).expect("session fits");
     let mut out = Vec::new();
     let r = session.run_chunk(src.as_bytes(), "=cost", &[], &mut out);
-    let used = session.vm().meter.used;
+    let used = session.fuel_used();
     let peak = session.vm().heap.bank.peak();
     assert!(used <= fuel, "spent {used} of {fuel}");
     assert!(peak <= memory, "peak {peak} of {memory}");
@@ -60,7 +60,8 @@ fn assert_no_memory(memory: usize, src: &str) -> usize {
 /// largest single charge the program makes (a refill does not carry over a refused charge).
 fn in_small_refills(src: &str, step: u64) -> String {
     let out = Rc::new(RefCell::new(Vec::new()));
-    let mut vm = Vm::new(stdlib::natives(), step, 256 * MB, 7).expect("VM fits");
+    let mut vm = Vm::new(stdlib::natives(), 256 * MB, 7).expect("VM fits");
+    let mut meter = tessera_tests::Meter::new(step);
     stdlib::open_libs(&mut vm).expect("libraries fit");
     let sink = out.clone();
     vm.set_console(Some(Box::new(move |b: &[u8]| {
@@ -71,12 +72,12 @@ fn in_small_refills(src: &str, step: u64) -> String {
     vm.start(f, &[]).expect("starts");
     let mut refills = 0u64;
     loop {
-        match vm.run(u64::MAX) {
+        match meter.run(&mut vm, u64::MAX) {
             Outcome::Finished(_) => break,
             Outcome::OutOfFuel => {
                 refills += 1;
                 assert!(refills < 10_000_000, "no progress");
-                vm.refuel(step);
+                meter.refuel(step);
             }
             Outcome::Error { value, .. } => {
                 panic!("{}", shell::runner::error_message(&vm, value))

@@ -339,7 +339,7 @@ fn mutate(rng: &mut Rng, root: &mut Proto) -> String {
 
 /// Whether the verifier accepted the program; runs it when it did.
 fn verify_and_run(p: &Proto, seed: u64) -> bool {
-    let Ok(mut vm) = Vm::new(stdlib::natives(), FUEL, MEMORY, seed) else {
+    let Ok(mut vm) = Vm::new(stdlib::natives(), MEMORY, seed) else {
         return false;
     };
     if stdlib::open_libs(&mut vm).is_err() {
@@ -358,7 +358,7 @@ fn verify_and_run(p: &Proto, seed: u64) -> bool {
     if vm.start(f, &[Value::Int(1), Value::Nil]).is_ok() {
         // Any outcome will do (a result, a Lua error with its traceback, the budget's end, a
         // trap); only a panic will not.
-        let _: Outcome = vm.run(FUEL);
+        let _: Outcome = vm.run(FUEL, FUEL);
     }
     true
 }

@@ -263,14 +263,6 @@ impl Kernel {
         // The copy spent at most the allowance, so every meter on the chain can pay it.
         let charged = self.fuel.charge(meter, fuel.spent);
         debug_assert!(charged.is_ok(), "a copy spent more than its allowance");
-        let vm = if payer == to_id {
-            Some(&mut to.vm)
-        } else {
-            self.get_mut(payer).map(|p| &mut p.vm)
-        };
-        if let Some(vm) = vm {
-            vm.meter.used = vm.meter.used.saturating_add(fuel.spent);
-        }
         r
     }
 

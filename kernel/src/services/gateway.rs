@@ -304,9 +304,6 @@ impl Kernel {
             return;
         };
         self.fuel.release(meter, units);
-        if let Some(p) = self.get_mut(id) {
-            p.vm.meter.used = p.vm.meter.used.saturating_sub(units);
-        }
     }
 
     /// The refusal of an open past a handle budget: which budget, how full, how to raise it.

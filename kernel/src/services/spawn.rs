@@ -407,9 +407,6 @@ impl Kernel {
         // The copy spent at most the allowance, so every meter on the chain can pay it.
         let charged = self.fuel.charge(meter, hooks.fuel.spent);
         debug_assert!(charged.is_ok(), "a copy spent more than its allowance");
-        if let Some(p) = self.get_mut(parent) {
-            p.vm.meter.used = p.vm.meter.used.saturating_add(hooks.fuel.spent);
-        }
         // The module's process keeps its exported functions reachable, by proxy index.
         let kept = match copied {
             Ok(_) => append_exports(&mut c.vm, base, &hooks.functions),

@@ -679,10 +679,10 @@ mod tests {
             last_line_defined: 0,
             source: b"@evil.lua".to_vec(),
         };
-        let mut vm = Vm::new(Rc::new(NativeTable::new()), 1_000_000, 1 << 24, 1).expect("fits");
+        let mut vm = Vm::new(Rc::new(NativeTable::new()), 1 << 24, 1).expect("fits");
         let f = vm.load(&p, None).expect("fits");
         vm.start(f, &[]).expect("starts");
-        match vm.run(1_000_000) {
+        match vm.run(1_000_000, 1_000_000) {
             Outcome::Error { value, .. } => assert_eq!(
                 vm.str_bytes(value),
                 Some(&b"evil.lua:1: attempt to index a nil value (field '?')"[..])

@@ -1,0 +1,268 @@
+//! Coroutines. The running thread is taken out of its heap slot while it runs (`Vm::th`);
+//! switching puts it back and takes the next one out. `resume_chain` lists the threads waiting
+//! in `coroutine.resume`, innermost last. Resuming, yielding, a coroutine's return or failure
+//! and `coroutine.close` move between them and hand values across (`Handoff`).
+//!
+//! **Invariants:**
+//! - Exactly one thread is out of its slot, `current`, and it is `Running`; the threads in
+//!   `resume_chain` are `Normal`, a yielded one is `Suspended`, an ended one `Dead`.
+//! - Values cross from one thread's stack straight to the other's, never through a temporary
+//!   whose size the program chooses.
+//! - A resume is refused past 200 nested resumes (Lua's C stack limit).
+
+use super::{Throw, Vm, EXTRA_STACK};
+use crate::heap::frame::{flags, ReturnTo};
+use crate::heap::{ThreadStatus, Upval};
+use crate::value::{ThreadRef, Value};
+
+/// Values handed from one thread to another at a yield, return or failure.
+pub(super) enum Handoff {
+    /// `n` values at `from` in the stack of the thread being left.
+    Range(usize, usize),
+    /// One value.
+    Value(Value),
+}
+
+/// What `close_coroutine` did.
+#[derive(Clone, Copy, Debug)]
+pub enum CloseOutcome {
+    /// Closed; the error the coroutine had died with, if any.
+    Done(Option<Value>),
+    /// The coroutine runs its `__close` handlers; the caller is re-entered with state 1.
+    Running,
+}
+
+impl Vm {
+    pub fn current_thread(&self) -> ThreadRef {
+        self.current
+    }
+
+    pub fn main_thread(&self) -> ThreadRef {
+        self.main_thread
+    }
+
+    pub fn is_main_thread(&self) -> bool {
+        self.current == self.main_thread
+    }
+
+    /// Whether the running code may yield (`coroutine.isyieldable`).
+    pub fn is_yieldable(&self) -> bool {
+        !self.is_main_thread()
+            && !self
+                .th
+                .frames
+                .iter()
+                .any(|f| f.flags & flags::NO_YIELD != 0)
+    }
+
+    /// The status of a thread as `coroutine.status` names it.
+    pub fn thread_status(&self, t: ThreadRef) -> &'static str {
+        if t == self.current {
+            return "running";
+        }
+        match self.heap.thread(t).status {
+            ThreadStatus::Suspended => "suspended",
+            ThreadStatus::Running => "running",
+            ThreadStatus::Normal => "normal",
+            ThreadStatus::Dead => "dead",
+        }
+    }
+
+    /// A new coroutine that will run `f`.
+    ///
+    /// # Errors
+    /// Out of memory.
+    pub fn new_coroutine(&mut self, f: Value) -> Result<ThreadRef, Throw> {
+        let t = self.heap.new_thread()?;
+        self.heap.charge(64 * crate::heap::VALUE_BYTES)?;
+        let th = self.heap.thread_mut(t);
+        th.stack = vec![Value::Nil; 64];
+        th.stack[0] = f;
+        th.top = 1;
+        Ok(t)
+    }
+
+    fn switch_to(&mut self, t: ThreadRef, status_of_old: ThreadStatus) {
+        // The running thread goes back into its slot (which holds a placeholder) and `t`'s
+        // thread comes out, leaving the placeholder behind: two swaps, no temporaries.
+        self.th.status = status_of_old;
+        std::mem::swap(&mut self.th, self.heap.thread_mut(self.current));
+        std::mem::swap(&mut self.th, self.heap.thread_mut(t));
+        self.current = t;
+        self.th.status = ThreadStatus::Running;
+    }
+
+    /// Resumes coroutine `co` with the top `nargs` values of the running stack. Called by the
+    /// `coroutine.resume` native, whose frame is re-entered with state 1 and `ok, values…`
+    /// above its base once the coroutine yields, returns or fails.
+    ///
+    /// # Errors
+    /// The resume messages of Lua (`cannot resume dead coroutine`, …) as `Throw::Message`.
+    pub fn resume_coroutine(&mut self, co: ThreadRef, nargs: usize) -> Result<(), Throw> {
+        if co == self.current {
+            return Err(Throw::msg("cannot resume non-suspended coroutine"));
+        }
+        let status = self.heap.thread(co).status;
+        match status {
+            ThreadStatus::Suspended => {}
+            ThreadStatus::Dead => return Err(Throw::msg("cannot resume dead coroutine")),
+            _ => return Err(Throw::msg("cannot resume non-suspended coroutine")),
+        }
+        if self.resume_chain.len() >= 200 {
+            return Err(Throw::msg("C stack overflow"));
+        }
+        let from = self.th.top - nargs;
+        self.th.top = from;
+        if let Some(f) = self.th.frames.last_mut() {
+            f.pc = 1;
+        }
+        let resumer = self.current;
+        self.resume_chain.push(resumer);
+        self.switch_to(co, ThreadStatus::Normal);
+        let fresh = self.th.frames.is_empty();
+        // The arguments, straight from the resumer's stack (now in its slot) to this one.
+        let top = self.th.top;
+        self.ensure_stack(top + nargs + EXTRA_STACK)?;
+        let src = &self.heap.threads.get(resumer.0).stack;
+        if from + nargs <= src.len() {
+            self.th.stack[top..top + nargs].copy_from_slice(&src[from..from + nargs]);
+        }
+        self.th.top = top + nargs;
+        if fresh {
+            self.call_value(0, -1, ReturnTo::Normal)?;
+        }
+        Ok(())
+    }
+
+    /// Yields the top `n` values to the resumer. Called by the `coroutine.yield` native, which
+    /// is re-entered with state 1 and the resume arguments above its base.
+    ///
+    /// # Errors
+    /// `attempt to yield from outside a coroutine`, or across a native without continuation.
+    pub fn yield_values(&mut self, n: usize) -> Result<(), Throw> {
+        if self.is_main_thread() {
+            return Err(Throw::Plain(
+                "attempt to yield from outside a coroutine".into(),
+            ));
+        }
+        if !self.is_yieldable() {
+            return Err(Throw::Plain(
+                "attempt to yield across a C-call boundary".into(),
+            ));
+        }
+        let from = self.th.top - n;
+        if let Some(f) = self.th.frames.last_mut() {
+            f.pc = 1;
+            self.th.top = f.base as usize;
+        }
+        // The values stay in this stack's slots until the resumer has copied them.
+        self.return_to_resumer(true, Handoff::Range(from, n), ThreadStatus::Suspended)
+    }
+
+    pub(super) fn return_to_resumer(
+        &mut self,
+        ok: bool,
+        values: Handoff,
+        status: ThreadStatus,
+    ) -> Result<(), Throw> {
+        let Some(resumer) = self.resume_chain.pop() else {
+            return Err(Throw::msg("attempt to yield from outside a coroutine"));
+        };
+        let from_thread = self.current;
+        self.switch_to(resumer, status);
+        let base = self.th.frames.last().map(|f| f.base as usize).unwrap_or(0);
+        // A native continuing in state 1 gets the values right at its base; other states keep
+        // what they saved above the base (one slot).
+        let keep = match self.th.frames.last() {
+            Some(f) if f.pc > 1 => 1,
+            _ => 0,
+        };
+        self.th.top = base + keep;
+        self.push(Value::Bool(ok))?;
+        match values {
+            Handoff::Value(v) => self.push(v)?,
+            Handoff::Range(from, n) => {
+                // Straight from the other thread's stack (now back in its slot) to this one.
+                let top = self.th.top;
+                self.ensure_stack(top + n + EXTRA_STACK)?;
+                let src = &self.heap.threads.get(from_thread.0).stack;
+                if from + n <= src.len() {
+                    self.th.stack[top..top + n].copy_from_slice(&src[from..from + n]);
+                }
+                self.th.top = top + n;
+            }
+        }
+        Ok(())
+    }
+
+    /// Closes a suspended or dead coroutine (`coroutine.close`). Without pending to-be-closed
+    /// variables this is immediate: `Done` with the error the coroutine died with, if any.
+    /// Otherwise the coroutine is entered once more to run `runner` (a protected native that
+    /// calls each pending `__close` with the error), and the calling native is entered again
+    /// with state 1 and `true, ok, err?` above its base: `Running`.
+    ///
+    /// # Errors
+    /// `cannot close a running coroutine` / `normal` coroutine.
+    pub fn close_coroutine(
+        &mut self,
+        co: ThreadRef,
+        runner: Value,
+        state: u32,
+    ) -> Result<CloseOutcome, Throw> {
+        if co == self.current {
+            return Err(Throw::msg("cannot close a running coroutine"));
+        }
+        let th = self.heap.thread(co);
+        if th.status == ThreadStatus::Normal {
+            return Err(Throw::msg("cannot close a normal coroutine"));
+        }
+        let err = if th.failed {
+            th.stack.get(th.top.wrapping_sub(1)).copied()
+        } else {
+            None
+        };
+        if th.tbc.is_empty() {
+            let th = self.heap.thread_mut(co);
+            let ups = std::mem::take(&mut th.open_upvalues);
+            let stack = std::mem::take(&mut th.stack);
+            th.frames.clear();
+            th.top = 0;
+            th.status = ThreadStatus::Dead;
+            for u in ups {
+                if let Upval::Open { index, .. } = *self.heap.upval(u) {
+                    let v = stack.get(index as usize).copied().unwrap_or(Value::Nil);
+                    *self.heap.upval_mut(u) = Upval::Closed(v);
+                }
+            }
+            return Ok(CloseOutcome::Done(err));
+        }
+        if let Some(f) = self.th.frames.last_mut() {
+            f.pc = state;
+        }
+        let base = self.th.frames.last().map(|f| f.base as usize).unwrap_or(0);
+        let _ = base;
+        self.resume_chain.push(self.current);
+        self.switch_to(co, ThreadStatus::Normal);
+        self.th.frames.clear();
+        self.th.failed = false;
+        // The runner gets the error and whether there was one (an error value may be nil).
+        let func = self.th.top;
+        self.ensure_stack(func + 3 + EXTRA_STACK)?;
+        self.th.stack[func] = runner;
+        self.th.stack[func + 1] = err.unwrap_or(Value::Nil);
+        self.th.stack[func + 2] = Value::Bool(err.is_some());
+        self.th.top = func + 3;
+        self.call_value(func, -1, ReturnTo::Normal)?;
+        self.protect_current_frame();
+        // As `lua_closethread`, the handlers run from C: they cannot yield.
+        if let Some(f) = self.th.frames.last_mut() {
+            f.flags |= flags::NO_YIELD;
+        }
+        Ok(CloseOutcome::Running)
+    }
+
+    /// Whether a coroutine has pending to-be-closed variables.
+    pub fn has_pending_close(&self, co: ThreadRef) -> bool {
+        co != self.current && !self.heap.thread(co).tbc.is_empty()
+    }
+}

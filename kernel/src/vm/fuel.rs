@@ -1,0 +1,131 @@
+//! Fuel charging inside a slice: the VM's side of the budget. `run` gives the slice its fuel
+//! and its allowance; instructions and natives charge it before the work they price
+//! (`crate::cost`), and a charge the slice cannot pay is refused before anything is done. The
+//! VM keeps only the running slice's count: what a process used and may use is its host's
+//! record (the kernel's `MeterTree`), which charges what `last_slice_spent` reports.
+//!
+//! **Invariants:**
+//! - A charge may take the fuel below zero, down to `fuel_floor` (the allowance's end) and
+//!   never further: work that straddles the slice's end is not split, and nothing spends past
+//!   what the process may spend.
+//! - A refused charge spends nothing and records its price (`refused`); the work is done again
+//!   from the same state once the process can pay it.
+//! - Between slices the fuel is zero: a charge then is refused, never lost.
+
+use super::{Throw, Vm};
+use crate::heap::Heap;
+
+impl Vm {
+    /// Charges fuel for a native's work.
+    ///
+    /// # Errors
+    /// `Throw::OutOfFuel` when the slice cannot pay; the native must not have changed anything
+    /// yet (it is run again from the same state after a refuel).
+    #[inline]
+    pub fn charge(&mut self, units: u64) -> Result<(), Throw> {
+        charge_fuel(&mut self.fuel, self.fuel_floor, &mut self.refused, units)
+    }
+
+    /// Charges the price of `pieces` pieces of `work` (the cost table, `crate::cost`), as
+    /// [`Vm::charge`]: before the work is done, refused when the slice cannot pay.
+    ///
+    /// # Errors
+    /// `Throw::OutOfFuel`.
+    #[inline]
+    pub fn charge_work(&mut self, work: crate::cost::Work, pieces: usize) -> Result<(), Throw> {
+        self.charge(work.units_of(pieces))
+    }
+
+    /// Charges fuel for work already done that could not be priced before it (a host's
+    /// answer): at most what the allowance has left, so even this never takes the process past
+    /// it; work that cost more drains it, and the process stops at the next boundary.
+    /// Prefer [`Vm::charge_work`] before the work.
+    #[inline]
+    pub(crate) fn charge_debt(&mut self, units: u64) {
+        let u = units.min(i64::MAX as u64) as i64;
+        self.fuel = self.fuel.saturating_sub(u).max(self.fuel_floor);
+    }
+
+    /// Lends the heap (read-only) together with the slice's fuel, so a native can charge fuel
+    /// step by step while it reads strings in place (pattern matching over a long subject).
+    pub fn heap_and_fuel(&mut self) -> (&Heap, Fuel<'_>) {
+        (
+            &self.heap,
+            Fuel {
+                fuel: &mut self.fuel,
+                floor: self.fuel_floor,
+                refused: &mut self.refused,
+            },
+        )
+    }
+
+    /// The price of the charge the last slice's allowance could not pay, if it ended on one:
+    /// the process needs at least this much before it can go on.
+    pub fn refused(&self) -> Option<u64> {
+        self.refused
+    }
+
+    /// What a charge can take now, in the running slice (down to the allowance's end): the most
+    /// work a native may start without being refused. Zero between slices.
+    pub fn fuel_available(&self) -> u64 {
+        (self.fuel as i128 - self.fuel_floor as i128).max(0) as u64
+    }
+
+    /// What the last slice spent, its last instruction's or native's overrun included: the
+    /// host charges it to the process's budget.
+    pub fn last_slice_spent(&self) -> u64 {
+        self.spent
+    }
+}
+
+/// The running slice's fuel, lent by [`Vm::heap_and_fuel`].
+pub struct Fuel<'a> {
+    fuel: &'a mut i64,
+    floor: i64,
+    refused: &'a mut Option<u64>,
+}
+
+impl Fuel<'_> {
+    /// Charges `units`, as [`Vm::charge`].
+    ///
+    /// # Errors
+    /// `Throw::OutOfFuel`.
+    #[inline]
+    pub fn charge(&mut self, units: u64) -> Result<(), Throw> {
+        charge_fuel(self.fuel, self.floor, self.refused, units)
+    }
+
+    /// Charges the price of `pieces` pieces of `work`, as [`Vm::charge_work`].
+    ///
+    /// # Errors
+    /// `Throw::OutOfFuel`.
+    #[inline]
+    pub fn charge_work(&mut self, work: crate::cost::Work, pieces: usize) -> Result<(), Throw> {
+        self.charge(work.units_of(pieces))
+    }
+}
+
+/// A charge may take the slice below zero, down to `floor` (the allowance's end): a native's or
+/// an instruction's work is not split across slices, but it never spends more than the
+/// allowance. One that the allowance cannot pay is refused before the work: nothing is spent,
+/// the price is kept in `refused`, and the slice ends; the process goes on only once its budget
+/// holds the price (the work is then done from the same state).
+#[inline]
+fn charge_fuel(
+    fuel: &mut i64,
+    floor: i64,
+    refused: &mut Option<u64>,
+    units: u64,
+) -> Result<(), Throw> {
+    let u = units.min(i64::MAX as u64) as i64;
+    match fuel.checked_sub(u) {
+        Some(left) if left >= floor => {
+            *fuel = left;
+            Ok(())
+        }
+        _ => {
+            *refused = Some(units);
+            Err(Throw::OutOfFuel)
+        }
+    }
+}
