@@ -35,7 +35,7 @@ fn factory_with_an_unserved_native() -> kernel::process::VmFactory {
     let extra = table.register("process.unserved", unserved, 0);
     let table = Rc::new(table);
     Rc::new(move |_name: &str, memory: usize| {
-        let mut vm = Vm::new(table.clone(), u64::MAX, memory, 11)?;
+        let mut vm = Vm::new(table.clone(), memory, 11)?;
         stdlib::open_libs(&mut vm)?;
         let f = vm.native_value(extra, Vec::new())?;
         vm.set_global("unserved", f)?;
