@@ -27,7 +27,7 @@ use std::collections::{BTreeMap, HashMap};
 /// The first bytes of every snapshot.
 pub const MAGIC: &[u8; 5] = b"TSNAP";
 /// The format version this build writes and reads.
-pub const VERSION: u16 = 1;
+pub const VERSION: u16 = 2;
 
 /// How many times its size in bytes a snapshot's decoding may take, as the restorer's memory
 /// allowance must cover before decoding starts. Real snapshots decode to 1–4 times their size;

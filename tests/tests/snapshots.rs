@@ -226,7 +226,7 @@ fn snapshots_refuse_what_they_cannot_hold() {
         print(ok2, e2.message)
         -- Bytes that are not a snapshot, or truncated, or of another version.
         print(pcall(restore, "hello"))
-        print(pcall(restore, "TSNAP\2\0"))
+        print(pcall(restore, "TSNAP\3\0"))
         local good = spawn("return 1", {name = "one"})
         good:wait()
         local bytes = good:snapshot()
@@ -251,7 +251,7 @@ fn snapshots_refuse_what_they_cannot_hold() {
     );
     assert_eq!(
         lines[4],
-        "false\terror: snapshot format version 2 (this build reads version 1)"
+        "false\terror: snapshot format version 3 (this build reads version 2)"
     );
     assert!(
         lines[5].starts_with("false\terror: corrupt snapshot:"),
@@ -276,7 +276,7 @@ fn a_restore_is_charged_to_the_restorers_memory() {
         local ok, e = pcall(small.call, small, "go", bytes)
         print(ok, e.message:find("not enough memory to restore", 1, true) ~= nil)
         -- Bytes that would decode into far more than the budget are refused before decoding.
-        local nils = spawn("function go(n) return restore('TSNAP\\1\\0' .. ('\\192'):rep(n)) end", {name = "nils", memory = "4M"})
+        local nils = spawn("function go(n) return restore('TSNAP\\2\\0' .. ('\\192'):rep(n)) end", {name = "nils", memory = "4M"})
         nils:wait()
         local ok2, e2 = pcall(nils.call, nils, "go", 1000000)
         print(ok2, e2.message:find("not enough memory to restore", 1, true) ~= nil)
