@@ -850,6 +850,9 @@ impl Kernel {
                 self.stopped_since_wake = true;
             }
             Outcome::Trap => p.state = State::Waiting,
+            // The step is taken up again once the exhausted process has more memory and is
+            // resumed (DESIGN, "Budgets"): memory suspends like fuel.
+            Outcome::OutOfMemory { needed } => self.suspend_for(Budget::Memory, id, needed),
         }
         self.time += 1;
         if self.get(id).map(|p| p.state) == Some(State::Waiting) {

@@ -2,7 +2,7 @@
 //! console, drives it in fuel slices, and turns the outcome into what `lua` would print and an
 //! exit status (0 ok, 1 Lua error, 3 budget exhausted).
 
-use kernel::process::{Fault, Kernel, ProcessId, State};
+use kernel::process::{Budget, Fault, Kernel, ProcessId, State};
 use kernel::value::Value;
 use kernel::vm::{Throw, Vm};
 use std::cell::RefCell;
@@ -317,8 +317,17 @@ impl Session {
             match root.state {
                 State::Done => return Ok(root.results.clone()),
                 State::Suspended => {
-                    return Err(Failure::OutOfFuel {
-                        limit: self.fuel_limit.unwrap_or(u64::MAX),
+                    let budget = match root.fault {
+                        Some(Fault::Exhausted { budget, .. }) => budget,
+                        _ => Budget::Fuel,
+                    };
+                    return Err(match budget {
+                        Budget::Memory => Failure::OutOfMemory {
+                            limit: self.memory_limit,
+                        },
+                        Budget::Fuel => Failure::OutOfFuel {
+                            limit: self.fuel_limit.unwrap_or(u64::MAX),
+                        },
                     });
                 }
                 State::Failed => {

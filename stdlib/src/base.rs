@@ -80,21 +80,21 @@ fn print(vm: &mut Vm, call: NativeCall) -> Result<Action, Throw> {
         if !tm.is_nil() {
             return call_lua(vm, tm, &[v], 1, k as u32 + 1);
         }
-        if !matches!(v, Value::Str(_)) {
-            let s = tostring_basic(vm, v)?;
-            vm.stack_set(call.base + k, Value::Str(s));
-        }
         k += 1;
     }
+    // Values without `__tostring` are shown by their plain text, made here and never written
+    // back over the argument: a step refused memory runs again over the same arguments.
     let mut out: Vec<u8> = Vec::new();
     for i in 0..n {
         if i > 0 {
             out.push(b'\t');
         }
         let v = vm.stack_get(call.base + i);
-        if let Some(s) = vm.to_str(v)? {
-            out.extend_from_slice(vm.heap.str(s));
-        }
+        let s = match v {
+            Value::Str(s) => s,
+            v => tostring_basic(vm, v)?,
+        };
+        out.extend_from_slice(vm.heap.str(s));
     }
     out.push(b'\n');
     vm.charge_work(Work::Bytes, out.len())?;

@@ -447,19 +447,24 @@ fn gmatch_iterator(vm: &mut Vm, call: NativeCall) -> Result<Action, Throw> {
         st.next(heap.str(s), heap.str(p), &mut |n| hook.step(n))
             .map_err(pattern_err)?
     };
+    // The captures are made (and may be refused memory) before the position moves on: a
+    // refused step runs again from the same state.
+    let action = match m {
+        None => Action::Return(0),
+        Some(m) => {
+            let mut out = Vec::new();
+            for c in m.values() {
+                out.push(capture_value(vm, s, c)?);
+            }
+            ret(vm, &out)?
+        }
+    };
     let ups = &mut vm.heap.natives.get_mut(call.native.index() as u32).upvalues;
     if ups.len() >= 4 {
         ups[2] = Value::Int(st.pos as i64);
         ups[3] = Value::Int(st.lastmatch.map_or(-1, |l| l as i64));
     }
-    let Some(m) = m else {
-        return Ok(Action::Return(0));
-    };
-    let mut out = Vec::new();
-    for c in m.values() {
-        out.push(capture_value(vm, s, c)?);
-    }
-    ret(vm, &out)
+    Ok(action)
 }
 
 // gsub keeps its progress in these slots (offsets from the first argument) while it calls a
@@ -807,10 +812,16 @@ fn format_(vm: &mut Vm, call: NativeCall) -> Result<Action, Throw> {
                 state: i as u32 + 1,
             });
         }
-        let sv = tostring_basic(vm, v)?;
-        vm.stack_set(slot, Value::Str(sv));
     }
-    let vals: Vec<Value> = (2..=n).map(|i| vm.stack_get(base + i - 1)).collect();
+    // Values without `__tostring` are shown by their plain text, made here and never written
+    // back over the argument: a step refused memory runs again over the same arguments.
+    let mut vals: Vec<Value> = (2..=n).map(|i| vm.stack_get(base + i - 1)).collect();
+    for i in format::tostring_args(bytes(vm, fmt)) {
+        match vals.get(i).copied() {
+            Some(Value::Str(_) | Value::Int(_) | Value::Float(_)) | None => {}
+            Some(v) => vals[i] = Value::Str(tostring_basic(vm, v)?),
+        }
+    }
     crate::budget::charge_items(vm, &vals)?;
     let names: Vec<String> = vals.iter().map(|&v| typeerror_name(vm, v)).collect();
     charge_bytes(vm, bytes(vm, fmt).len())?;

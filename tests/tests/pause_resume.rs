@@ -86,6 +86,7 @@ fn interrupted(n: u64) -> Vec<u8> {
         Outcome::OutOfFuel => {}
         Outcome::Error { traceback, .. } => panic!("error before the pause: {traceback}"),
         Outcome::Trap => panic!("the standard library never traps"),
+        Outcome::OutOfMemory { needed } => panic!("{needed} bytes refused before the pause"),
     }
     let bytes = rmp_serde::to_vec(&vm).expect("a VM serializes");
     drop(vm);

@@ -25,6 +25,14 @@ impl Vm {
     fn push_frame(&mut self, mut f: Frame) -> Result<(), Throw> {
         // A frame inherits its caller's count of calls from C; `call_from_c` adds one.
         f.c_depth = self.th.frames.last().map(|c| c.c_depth).unwrap_or(0);
+        self.reserve_frame()?;
+        self.th.frames.push(f);
+        Ok(())
+    }
+
+    /// Makes room for one more frame, charged to the bank; a call reserves it before it
+    /// changes anything, so a refusal leaves the call to be made again.
+    fn reserve_frame(&mut self) -> Result<(), Throw> {
         let cap = self.th.frames.capacity();
         if self.th.frames.len() == cap {
             let new_cap = (cap * 2).max(8);
@@ -32,7 +40,6 @@ impl Vm {
                 .charge((new_cap - cap) * std::mem::size_of::<Frame>())?;
             self.th.frames.reserve_exact(new_cap - cap);
         }
-        self.th.frames.push(f);
         Ok(())
     }
 
@@ -47,10 +54,14 @@ impl Vm {
         let mut tries = 0;
         loop {
             match f {
-                Value::LuaFn(cl) => return self.enter_lua(func, cl, nresults, ret),
+                Value::LuaFn(cl) => {
+                    let entered = self.enter_lua(func, cl, nresults, ret);
+                    self.unshift_refused_call(func, tries, &entered);
+                    return entered;
+                }
                 Value::Native(n) => {
                     let flags = self.natives.flags_of(self.heap.native(n).id);
-                    self.push_frame(Frame {
+                    let pushed = self.push_frame(Frame {
                         kind: FrameKind::Native(n),
                         func: func as u32,
                         base: func as u32 + 1,
@@ -60,8 +71,9 @@ impl Vm {
                         ret,
                         flags,
                         c_depth: 0,
-                    })?;
-                    return Ok(());
+                    });
+                    self.unshift_refused_call(func, tries, &pushed);
+                    return pushed;
                 }
                 _ => {
                     let tm = self.metamethod(f, MetaMethod::Call);
@@ -86,6 +98,17 @@ impl Vm {
         }
     }
 
+    /// A call through `tries` links of a `__call` chain shifted the callable and its
+    /// arguments up one slot per link: refused memory, the shifts are undone, so the call can
+    /// be made again from where it started.
+    fn unshift_refused_call(&mut self, func: usize, tries: usize, result: &Result<(), Throw>) {
+        if tries > 0 && matches!(result, Err(Throw::Memory(_))) {
+            let top = self.th.top;
+            self.th.stack.copy_within(func + tries..top, func);
+            self.th.top = top - tries;
+        }
+    }
+
     #[inline]
     pub(super) fn enter_lua(
         &mut self,
@@ -102,6 +125,7 @@ impl Vm {
         if self.th.frames.len() >= self.stack_limit / 4 {
             return Err(Throw::StackOverflow);
         }
+        self.reserve_frame()?;
         if nargs < num_params {
             self.ensure_stack(func + 1 + num_params)?;
             for i in nargs..num_params {
@@ -228,9 +252,15 @@ impl Vm {
 
     /// Finishes the top frame with `n` results starting at stack index `first`.
     fn post_call(&mut self, first: usize, n: usize) -> Result<(), Throw> {
-        let Some(frame) = self.th.frames.pop() else {
+        let Some(&frame) = self.th.frames.last() else {
             return Ok(());
         };
+        // Room for the results before the frame goes: refused memory, the return is made
+        // again from the same state.
+        if frame.ret == ReturnTo::Normal && frame.nresults > 0 {
+            self.ensure_stack(frame.func as usize + frame.nresults as usize + 1)?;
+        }
+        self.th.frames.pop();
         let res = frame.func as usize;
         match frame.ret {
             ReturnTo::Normal => {
@@ -366,6 +396,7 @@ impl Vm {
         let id = self.heap.native(n).id;
         let f = self.natives.func(id);
         let entry_top = self.th.top;
+        let (thread, depth) = (self.current, self.th.frames.len());
         let call = NativeCall {
             base: frame.base as usize,
             state: frame.pc,
@@ -384,7 +415,7 @@ impl Vm {
                 if let Some(fr) = self.th.frames.last_mut() {
                     fr.pc = state;
                 }
-                self.call_from_c(func, nresults, ReturnTo::Normal)
+                self.finish_native_call(func, nresults)
             }
             Ok(Action::Pending) => Ok(()),
             Ok(Action::Trap { state }) => {
@@ -398,8 +429,50 @@ impl Vm {
                 self.th.top = entry_top;
                 Err(Throw::OutOfFuel)
             }
+            // Natives allocate before their effects: with its arguments back, the step runs
+            // again from the same state once there is memory for it.
+            // (Unless it already switched threads or frames, as `coroutine.resume` does: then
+            // the refusal is raised where it happened.)
+            Err(Throw::Memory(refused))
+                if self.current == thread && self.th.frames.len() == depth =>
+            {
+                self.th.top = entry_top;
+                self.step_refused_memory(refused);
+                Err(Throw::Memory(refused))
+            }
             Err(e) => Err(e),
         }
+    }
+
+    /// Makes the call a native's step asked for. Refused memory before the callee started
+    /// (`enter_lua` changes nothing until it has its frame and stack), the call is kept in
+    /// `unfinished_call` and made again once there is memory: the native's step is done and
+    /// must not run twice.
+    pub(super) fn finish_native_call(&mut self, func: usize, nresults: i32) -> Result<(), Throw> {
+        let depth = self.th.frames.len();
+        let r = self.call_from_c(func, nresults, ReturnTo::Normal);
+        if let Err(Throw::Memory(refused)) = r {
+            if self.th.frames.len() == depth {
+                self.unfinished_call = Some((func as u32, nresults));
+                self.step_refused_memory(refused);
+            }
+        }
+        r
+    }
+
+    /// Whether a restored `unfinished_call` names a call `run` can make: a native frame on
+    /// top, the function slot inside its live stack.
+    pub(crate) fn unfinished_call_is_valid(&self) -> bool {
+        let Some((func, _)) = self.unfinished_call else {
+            return true;
+        };
+        let Some(frame) = self.th.frames.last() else {
+            return false;
+        };
+        matches!(frame.kind, FrameKind::Native(_))
+            && func >= frame.base
+            && (func as usize) < self.th.top
+            && self.th.top <= self.th.stack.len()
     }
 
     /// Values above a native frame's base (its arguments, on first entry).

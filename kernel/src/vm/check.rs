@@ -78,6 +78,9 @@ impl Vm {
         if !self.unfinished_concat_is_valid() {
             return invalid("a concatenation is left unfinished where no CONCAT stopped");
         }
+        if !self.unfinished_call_is_valid() {
+            return invalid("a native's call is left unfinished where no native waits for it");
+        }
         Ok(())
     }
 

@@ -26,7 +26,17 @@ impl Vm {
         if let Some(obj) = self.heap.gc.to_finalize.pop() {
             let tm = self.metamethod(obj, MetaMethod::Gc);
             if tm.is_function() {
-                self.call_with(tm, &[obj], 0, ReturnTo::Discard)?;
+                let top = self.th.top;
+                if let Err(t) = self.call_with(tm, &[obj], 0, ReturnTo::Discard) {
+                    if let Throw::Memory(refused) = t {
+                        // Refused before the finalizer started: it stays due, and is called
+                        // once there is memory for it.
+                        self.heap.gc.to_finalize.push(obj);
+                        self.th.top = top;
+                        self.step_refused_memory(refused);
+                    }
+                    return Err(t);
+                }
                 if let Some(f) = self.th.frames.last_mut() {
                     f.flags |= flags::FINALIZER;
                 }

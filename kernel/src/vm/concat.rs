@@ -99,7 +99,12 @@ impl Vm {
                     self.unfinished_concat = Some((a, n as u8));
                     return Err(refused);
                 }
-                self.heap.bank.charge(total).map_err(Throw::from)?;
+                if let Err(refused) = self.heap.bank.charge(total) {
+                    // As for fuel: nothing of this step is done, and it is taken up again.
+                    self.unfinished_concat = Some((a, n as u8));
+                    self.step_refused_memory(refused);
+                    return Err(Throw::Memory(refused));
+                }
                 self.heap.bank.release(total);
                 buf.reserve(total);
                 for i in (top - k)..top {
@@ -114,7 +119,14 @@ impl Vm {
                         ),
                     }
                 }
-                let s = self.heap.intern_owned(buf)?;
+                let s = match self.heap.intern_owned(buf) {
+                    Ok(s) => s,
+                    Err(refused) => {
+                        self.unfinished_concat = Some((a, n as u8));
+                        self.step_refused_memory(refused);
+                        return Err(Throw::Memory(refused));
+                    }
+                };
                 self.th.stack[top - k] = Value::Str(s);
                 n -= k - 1;
             } else {

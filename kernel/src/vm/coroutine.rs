@@ -113,14 +113,38 @@ impl Vm {
         }
         let from = self.th.top - nargs;
         self.th.top = from;
+        let state = self.th.frames.last().map(|f| f.pc);
         if let Some(f) = self.th.frames.last_mut() {
             f.pc = 1;
         }
         let resumer = self.current;
         self.resume_chain.push(resumer);
         self.switch_to(co, ThreadStatus::Normal);
+        let entered = self.enter_resumed(resumer, from, nargs);
+        if let Err(Throw::Memory(refused)) = entered {
+            // Refused memory before the coroutine ran (its stack and frames are as they were):
+            // back to the resumer as it stood, so `coroutine.resume` runs again from the start.
+            self.switch_to(resumer, ThreadStatus::Suspended);
+            self.resume_chain.pop();
+            self.th.top = from + nargs;
+            if let (Some(f), Some(state)) = (self.th.frames.last_mut(), state) {
+                f.pc = state;
+            }
+            return Err(Throw::Memory(refused));
+        }
+        entered
+    }
+
+    /// The resumed coroutine's side of `resume_coroutine`: the arguments, straight from the
+    /// resumer's stack (now in its slot), and for a fresh coroutine the call of its function.
+    /// Refused memory, it has changed nothing of the coroutine.
+    fn enter_resumed(
+        &mut self,
+        resumer: ThreadRef,
+        from: usize,
+        nargs: usize,
+    ) -> Result<(), Throw> {
         let fresh = self.th.frames.is_empty();
-        // The arguments, straight from the resumer's stack (now in its slot) to this one.
         let top = self.th.top;
         self.ensure_stack(top + nargs + EXTRA_STACK)?;
         let src = &self.heap.threads.get(resumer.0).stack;
@@ -129,7 +153,10 @@ impl Vm {
         }
         self.th.top = top + nargs;
         if fresh {
-            self.call_value(0, -1, ReturnTo::Normal)?;
+            if let Err(e) = self.call_value(0, -1, ReturnTo::Normal) {
+                self.th.top = top;
+                return Err(e);
+            }
         }
         Ok(())
     }
@@ -150,6 +177,17 @@ impl Vm {
                 "attempt to yield across a C-call boundary".into(),
             ));
         }
+        // Room for the values on the resumer's stack first: refused memory, nothing has
+        // changed and the yield is made again once there is memory.
+        if let Some(&resumer) = self.resume_chain.last() {
+            let resumer_top = self
+                .heap
+                .thread(resumer)
+                .frames
+                .last()
+                .map_or(0, |f| f.base as usize + usize::from(f.pc > 1));
+            self.reserve_stack_of(resumer, resumer_top + 1 + n + EXTRA_STACK)?;
+        }
         let from = self.th.top - n;
         if let Some(f) = self.th.frames.last_mut() {
             f.pc = 1;
@@ -157,6 +195,26 @@ impl Vm {
         }
         // The values stay in this stack's slots until the resumer has copied them.
         self.return_to_resumer(true, Handoff::Range(from, n), ThreadStatus::Suspended)
+    }
+
+    /// Grows the stack of thread `t` (not the running one) to `size` slots, charged to the
+    /// bank as `ensure_stack` grows the running one's.
+    fn reserve_stack_of(&mut self, t: ThreadRef, size: usize) -> Result<(), Throw> {
+        let len = self.heap.thread(t).stack.len();
+        if size <= len {
+            return Ok(());
+        }
+        let most = self.stack_limit + EXTRA_STACK * 4;
+        if size > most {
+            return Err(Throw::StackOverflow);
+        }
+        let new_len = std::cmp::min(size.max(len + len / 2).max(64), most);
+        self.heap
+            .charge((new_len - len) * crate::heap::VALUE_BYTES)?;
+        let stack = &mut self.heap.thread_mut(t).stack;
+        stack.reserve_exact(new_len - len);
+        stack.resize(new_len, Value::Nil);
+        Ok(())
     }
 
     pub(super) fn return_to_resumer(

@@ -112,7 +112,17 @@ fn idiv_f(a: f64, b: f64) -> f64 {
 }
 
 impl Vm {
+    /// Runs Lua instructions from the top frame (`run_instructions`); an instruction refused
+    /// memory is set back to run again (`rewind_for_memory`).
     pub(super) fn execute(&mut self) -> Result<(), Throw> {
+        let result = self.run_instructions();
+        if let Err(Throw::Memory(refused)) = result {
+            self.rewind_for_memory(refused);
+        }
+        result
+    }
+
+    fn run_instructions(&mut self) -> Result<(), Throw> {
         // Set by the RETURN fast paths: the frame reloaded next is a Lua caller whose stack top
         // must go back to its frame top (what `post_call` does for fixed result counts).
         let mut fix_top = false;
@@ -137,9 +147,10 @@ impl Vm {
             }
 
             macro_rules! savepc {
-                () => {
-                    self.th.frames[fi].pc = pc as u32
-                };
+                () => {{
+                    self.th.frames[fi].pc = pc as u32;
+                    self.progress = self.progress.wrapping_add(1);
+                }};
             }
             macro_rules! reg {
                 ($n:expr) => {

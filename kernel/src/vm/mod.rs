@@ -24,6 +24,7 @@ mod coroutine;
 pub mod debug;
 mod exec;
 mod fuel;
+mod memory;
 pub mod native;
 mod trap;
 mod unwind;
@@ -38,6 +39,7 @@ use crate::number::{str_to_number, Number};
 use crate::value::{StrRef, TableRef, ThreadRef, Value};
 pub use coroutine::CloseOutcome;
 pub use fuel::Fuel;
+use memory::StepPoint;
 pub use native::{Action, NativeCall, NativeFn, NativeTable, Throw};
 use serde::{Deserialize, Serialize};
 use std::rc::Rc;
@@ -75,6 +77,11 @@ pub enum Outcome {
     /// A native asked its host for something (`Action::Trap`); the VM waits for
     /// `complete_trap` or `fail_trap`, and `run` returns `Trap` again until it gets one.
     Trap,
+    /// The bank refused `needed` bytes to a step (an instruction, or a native's step) even
+    /// after a full collection. Nothing of the step was done: `run` takes it up again, from
+    /// the same state, once the bank's limit is raised (DESIGN, "Budgets": memory suspends
+    /// like fuel, and no `pcall` sees it).
+    OutOfMemory { needed: u64 },
 }
 
 /// One process's virtual machine: heap, threads, globals, the running slice's fuel.
@@ -139,6 +146,28 @@ pub struct Vm {
     /// anything else, so a refusal never leaves the work half done or done twice.
     #[serde(default)]
     unfinished_concat: Option<(u8, u8)>,
+    /// Set where an allocation was refused at a point the step can be taken up again from
+    /// (the instruction rewound, a native's arguments put back, a concatenation left
+    /// unfinished): `handle_throw` then suspends or collects instead of raising an error.
+    #[serde(skip)]
+    memory_stop: Option<crate::bank::OutOfMemory>,
+    /// A call a native asked for (`Action::Call`: the function at this stack index, wanting
+    /// this many results) that was refused memory after the native's step was done: `run`
+    /// makes it before anything else, so the step never runs twice.
+    #[serde(default)]
+    unfinished_call: Option<(u32, i32)>,
+    /// An error raised where its message found no room: the text, raised (before anything
+    /// else) once there is memory for it. The frames stay as they were when it was raised.
+    #[serde(default)]
+    unraised_error: Option<String>,
+    /// Protected instructions begun (counted where they save their pc): tells a step that
+    /// fails again after an emergency collection from a program that went on and filled
+    /// the heap anew.
+    #[serde(skip)]
+    progress: u64,
+    /// The last emergency collection: the step it was for and `progress` then.
+    #[serde(skip)]
+    emergency: Option<(StepPoint, u64)>,
     #[serde(skip)]
     natives: Rc<NativeTable>,
     /// A native is waiting for its host (`Action::Trap`).
@@ -195,6 +224,11 @@ impl Vm {
             unwinding_memory: false,
             held: Vec::new(),
             unfinished_concat: None,
+            memory_stop: None,
+            unfinished_call: None,
+            unraised_error: None,
+            progress: 0,
+            emergency: None,
             natives,
             console: None,
             trapped: false,
@@ -611,14 +645,41 @@ impl Vm {
                 return o;
             }
         }
-        if let Some((a, n)) = self.unfinished_concat.take() {
-            if let Err(t) = self.concat_continue(a, n) {
+        loop {
+            // An error that found no room for its message is raised before anything else.
+            if let Some(text) = self.unraised_error.take() {
+                let t = match self.heap.intern(text.as_bytes()) {
+                    Ok(s) => Throw::Value(Value::Str(s)),
+                    Err(refused) => {
+                        self.unraised_error = Some(text);
+                        self.memory_stop = Some(refused);
+                        Throw::Memory(refused)
+                    }
+                };
                 if let Some(o) = self.handle_throw(t) {
                     return o;
                 }
+                continue;
             }
-        }
-        loop {
+            // A native's call refused memory is made before anything else.
+            if let Some((func, nresults)) = self.unfinished_call.take() {
+                if let Err(t) = self.finish_native_call(func as usize, nresults) {
+                    if let Some(o) = self.handle_throw(t) {
+                        return o;
+                    }
+                }
+                continue;
+            }
+            // A concatenation refused fuel or memory part way is finished before anything else
+            // (also when an emergency collection made room within this run).
+            if let Some((a, n)) = self.unfinished_concat.take() {
+                if let Err(t) = self.concat_continue(a, n) {
+                    if let Some(o) = self.handle_throw(t) {
+                        return o;
+                    }
+                    continue;
+                }
+            }
             if self.trapped {
                 return Outcome::Trap;
             }

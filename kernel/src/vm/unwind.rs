@@ -41,6 +41,11 @@ impl Vm {
     pub(super) fn handle_throw(&mut self, t: Throw) -> Option<Outcome> {
         let value = match t {
             Throw::OutOfFuel => return Some(Outcome::OutOfFuel),
+            // Refused where the step can be taken up again: not an error at all.
+            Throw::Memory(_) if self.memory_stop.is_some() => {
+                let refused = self.memory_stop.take()?;
+                return self.out_of_memory(refused);
+            }
             // As in Lua, a memory error skips message handlers (no memory to run them).
             Throw::Memory(_) => {
                 self.unwinding_memory = true;
@@ -56,15 +61,20 @@ impl Vm {
                 self.unwinding_memory = false;
                 match self.error_value(other) {
                     Ok(v) => v,
-                    Err(v) => v,
+                    // No room for the message: the error waits, unraised, for memory.
+                    Err((refused, text)) => {
+                        self.unraised_error = Some(text);
+                        return self.out_of_memory(refused);
+                    }
                 }
             }
         };
         self.unwind(value, false)
     }
 
-    /// Converts a throw into the Lua error value, adding position information.
-    fn error_value(&mut self, t: Throw) -> Result<Value, Value> {
+    /// Converts a throw into the Lua error value, adding position information; the refusal if
+    /// the message finds no room.
+    fn error_value(&mut self, t: Throw) -> Result<Value, (crate::bank::OutOfMemory, String)> {
         let msg = match t {
             Throw::Value(v) => return Ok(v),
             Throw::Memory(_) => return Ok(self.memory_error_value()),
@@ -72,7 +82,7 @@ impl Vm {
         };
         match self.heap.intern(msg.as_bytes()) {
             Ok(s) => Ok(Value::Str(s)),
-            Err(_) => Err(self.memory_error_value()),
+            Err(refused) => Err((refused, msg)),
         }
     }
 

@@ -112,14 +112,23 @@ impl Vm {
                 self.th.tbc.pop();
                 let v = self.th.stack[slot as usize];
                 let tm = self.metamethod(v, MetaMethod::Close);
-                self.call_with(
+                let top = self.th.top;
+                let called = self.call_with(
                     tm,
                     &[v, Value::Nil],
                     0,
                     ReturnTo::Reexecute {
                         top: reexec_top as u32,
                     },
-                )?;
+                );
+                if let Err(Throw::Memory(refused)) = called {
+                    // Refused before `__close` started: the variable is still to be closed,
+                    // and the instruction runs again from the same state.
+                    self.th.tbc.push(slot);
+                    self.th.top = top;
+                    return Err(Throw::Memory(refused));
+                }
+                called?;
                 return Ok(true);
             }
         }
