@@ -181,3 +181,40 @@ print(mid:wait())
         stderr(&o)
     );
 }
+
+#[test]
+fn running_out_of_memory_suspends_past_any_pcall_and_resume_retries_the_allocation() {
+    // The child's own `pcall` does not see its memory running out: it stops before the
+    // allocation, suspended, and its parent hears a `memory` fault. Given more, it goes on
+    // from that allocation, and its `pcall` returns true. Arguments that do not fit a
+    // callee's memory are a `memory` fault for the caller, and nothing runs.
+    let o = run(
+        "memory_suspends",
+        &[],
+        r#"
+local hog = spawn([[
+  local ok = pcall(function() local t = {} for i = 1, 1e6 do t[i] = i end return #t end)
+  return "the pcall returned", ok
+]], {name = "hog", memory = "1M"})
+local ok, fault = pcall(hog.wait, hog)
+print(ok, fault.kind, fault.message, hog:status())
+hog:refuel(0, "32M")
+hog:resume()
+print(hog:wait())
+local counter = spawn("n = 0 function f(t) n = n + 1 return #t end function count() return n end",
+                      {name = "counter", memory = "1M"})
+counter:wait()
+local big = {} for i = 1, 200000 do big[i] = i end
+local ok, fault = pcall(counter.call, counter, "f", big)
+print(ok, fault.kind, counter:status(), counter:call("count"))
+"#,
+    );
+    assert_eq!(
+        stdout(&o),
+        "false\tmemory\tprocess 'hog' ran out of memory\tsuspended\n\
+         the pcall returned\ttrue\n\
+         false\tmemory\tdone\t0\n",
+        "{}",
+        stderr(&o)
+    );
+}
