@@ -51,8 +51,8 @@ pub struct Lib {
     pub open: Option<OpenFn>,
 }
 
-/// Every library, in registration order. Native ids are positions in this order, so the order
-/// is part of the snapshot format: append, never reorder.
+/// Every library, in registration order. Native ids are positions in this order; snapshots name
+/// natives by name and are renumbered on restore, so the order may change between builds.
 pub const LIBS: &[Lib] = &[
     base::LIB,
     coroutine::LIB,
@@ -89,6 +89,11 @@ fn build_natives() -> Rc<NativeTable> {
         for &(name, f, flags) in lib.hidden {
             t.register(name, f, flags);
         }
+    }
+    // Kernel services: each a trap the kernel answers, from the kernel's table.
+    for &s in kernel::service::Service::ALL {
+        let (f, flags) = process::service_native(s);
+        t.register(s.native_name(), f, flags);
     }
     // Gateway key methods: each a trap the kernel answers (appended, so ids stay stable).
     for m in kernel::gateway::Method::ALL {

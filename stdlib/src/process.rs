@@ -4,36 +4,67 @@
 //! the kernel put above its base. Outside a kernel (a lone VM), the host refuses the trap.
 
 use crate::Lib;
+use kernel::service::Service;
 use kernel::value::Value;
-use kernel::vm::{Action, NativeCall, Throw, Vm, STATE_ERROR};
+use kernel::vm::{Action, NativeCall, NativeFn, Throw, Vm, STATE_ERROR};
 
+/// The library's own helpers; its services (`spawn`, the process-key methods, …) come from
+/// the kernel's table (`kernel::service::for_each_service!`) through [`service_native`].
 pub const LIB: Lib = Lib {
     name: None,
-    functions: &[
-        ("spawn", kernel_service, 0),
-        ("import", import, 0),
-        ("revocable", kernel_service, 0),
-        ("restore", kernel_service, 0),
-    ],
-    open: None,
+    functions: &[],
+    open: Some(open),
     hidden: &[
-        ("process.status", kernel_service, 0),
-        ("process.usage", kernel_service, 0),
-        ("process.wait", kernel_service, 0),
-        ("process.refuel", kernel_service, 0),
-        ("process.resume", kernel_service, 0),
-        ("process.kill", kernel_service, 0),
-        ("process.call", kernel_service, 0),
-        ("process.snapshot", kernel_service, 0),
-        ("process.proxy", kernel_service, 0),
-        ("process.revoke", revoke, 0),
-        ("process.eq", kernel_service, 0),
         ("process.tostring", key_tostring, 0),
         ("process.fault.tostring", fault_tostring, 0),
-        // Yielding out of a callback would leave its caller waiting on a suspended coroutine.
-        ("process.callback", callback, crate::base::NO_YIELD),
     ],
 };
+
+/// The native behind each kernel service, and its flags: an exhaustive match, so a service
+/// added to the kernel's table does not build until the library says how it is asked for.
+pub fn service_native(service: Service) -> (NativeFn, u8) {
+    match service {
+        Service::Import => (import, 0),
+        Service::Revoke => (revoke, 0),
+        // Yielding out of a callback would leave its caller waiting on a suspended coroutine.
+        Service::Callback => (callback, crate::base::NO_YIELD),
+        Service::Spawn
+        | Service::Revocable
+        | Service::Restore
+        | Service::Status
+        | Service::Usage
+        | Service::Wait
+        | Service::Refuel
+        | Service::Resume
+        | Service::Kill
+        | Service::Call
+        | Service::Snapshot
+        | Service::Proxy
+        | Service::Eq => (kernel_service, 0),
+    }
+}
+
+/// Installs the global services (`service_global`).
+fn open(vm: &mut Vm, _globals: kernel::value::TableRef) -> Result<(), Throw> {
+    for &s in Service::ALL {
+        if let Some(name) = service_global(s) {
+            let id = vm
+                .natives()
+                .id_of(s.native_name())
+                .ok_or_else(|| Throw::msg(format!("native {} not registered", s.native_name())))?;
+            let f = vm.native_value(id, Vec::new())?;
+            vm.set_global(name, f)?;
+        }
+    }
+    Ok(())
+}
+
+/// The global a service is installed under: the services whose native name is a plain name
+/// (`spawn`, `import`, `revocable`, `restore`) are global functions; the rest are methods.
+pub fn service_global(service: Service) -> Option<&'static str> {
+    let name = service.native_name();
+    (!name.contains('.')).then_some(name)
+}
 
 /// Every kernel service: trap on first entry; afterwards return the kernel's answer.
 pub(crate) fn kernel_service(vm: &mut Vm, call: NativeCall) -> Result<Action, Throw> {
@@ -179,27 +210,30 @@ fn fault_tostring(vm: &mut Vm, call: NativeCall) -> Result<Action, Throw> {
 
 #[cfg(test)]
 mod tests {
-    use super::LIB;
-    use kernel::service::Service;
+    use super::*;
 
-    /// The library registers a native for every kernel service of the kernel's table, and
-    /// every `process.*` native it registers is a service or one of its non-trap helpers.
+    /// Every kernel service has its native in the shared table, under the table's name, and
+    /// the four global services are globals of a fresh VM.
     #[test]
-    fn the_library_registers_exactly_the_kernels_services() {
-        let names: Vec<&str> = LIB
-            .functions
-            .iter()
-            .chain(LIB.hidden)
-            .map(|(name, _, _)| *name)
-            .collect();
+    fn every_kernel_service_is_registered_from_the_kernels_table() {
+        let natives = crate::natives();
         for s in Service::ALL {
-            assert!(names.contains(&s.native_name()), "{s:?} has no native");
-        }
-        let helpers = ["process.tostring", "process.fault.tostring"];
-        for name in names {
             assert!(
-                Service::of_native(name).is_some() || helpers.contains(&name),
-                "{name} is not in the kernel's service table"
+                natives.id_of(s.native_name()).is_some(),
+                "{s:?} has no native"
+            );
+        }
+        let globals: Vec<&str> = Service::ALL
+            .iter()
+            .filter_map(|s| service_global(*s))
+            .collect();
+        assert_eq!(globals, ["spawn", "import", "revocable", "restore"]);
+        let mut vm = Vm::new(natives, 1 << 24, 1).expect("a VM fits");
+        crate::open_libs(&mut vm).expect("the libraries fit");
+        for name in globals {
+            assert!(
+                vm.get_global(name).is_function(),
+                "{name} is not a global function"
             );
         }
     }
