@@ -1,8 +1,9 @@
 //! The kernel services a process can ask for through a trap: `spawn`, `import`, `restore`,
 //! `revocable` and the methods of process keys. **One table rules them:** `for_each_service!`
 //! names each service and its native; [`Service`] and the kernel's dispatch
-//! (`services::Kernel::service`, an exhaustive match), and the snapshot checker's list of
-//! natives that may be caught waiting in a trap (`vm/check.rs`) come from it. Gateway
+//! (`services::Kernel::service`, an exhaustive match), the snapshot checker's list of
+//! natives that may be caught waiting in a trap (`vm/check.rs`), and the standard library's
+//! registration of their natives (`stdlib::process::service_native`) come from it. Gateway
 //! methods have their own table (`gateway::for_each_method!`).
 
 /// The table: `Variant = "native name";`.
