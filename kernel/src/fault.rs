@@ -9,50 +9,55 @@
 /// tells a kernel fault from a table that merely looks like one.
 pub const FAULT_META: &[u8] = b"kernel.fault_meta";
 
-/// The kind of a fault.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
-pub enum FaultKind {
-    /// An error raised in a child (or in a call into one), or a request that is malformed.
-    Error,
-    /// A fuel meter on the chain ran dry.
-    Fuel,
-    /// A memory budget could not hold what was asked.
-    Memory,
-    /// The key designates a process that was killed (or is gone).
-    Killed,
-    /// The key lacks a right the request needs, or the request reaches outside its scope.
-    Denied,
-    /// The key (or one it was derived from) was revoked.
-    Revoked,
-    /// The request could never be answered (a wait on itself, a cycle of waits).
-    Deadlock,
+/// The table of fault kinds: `Variant = "kind";`, each with what it means. The enum, its
+/// list and its names come from here.
+#[macro_export]
+macro_rules! for_each_fault {
+    ($m:ident) => {
+        $m! {
+            /// An error raised in a child (or in a call into one), or a request that is
+            /// malformed.
+            Error = "error";
+            /// A fuel meter on the chain ran dry.
+            Fuel = "fuel";
+            /// A memory budget could not hold what was asked.
+            Memory = "memory";
+            /// The key designates a process that was killed (or is gone).
+            Killed = "killed";
+            /// The key lacks a right the request needs, or the request reaches outside its
+            /// scope.
+            Denied = "denied";
+            /// The key (or one it was derived from) was revoked.
+            Revoked = "revoked";
+            /// The request could never be answered (a wait on itself, a cycle of waits).
+            Deadlock = "deadlock";
+        }
+    };
 }
 
-impl FaultKind {
-    /// Every kind, in declaration order.
-    pub const ALL: &'static [FaultKind] = &[
-        FaultKind::Error,
-        FaultKind::Fuel,
-        FaultKind::Memory,
-        FaultKind::Killed,
-        FaultKind::Denied,
-        FaultKind::Revoked,
-        FaultKind::Deadlock,
-    ];
-
-    /// The `kind` field of the fault table.
-    pub const fn name(self) -> &'static str {
-        match self {
-            FaultKind::Error => "error",
-            FaultKind::Fuel => "fuel",
-            FaultKind::Memory => "memory",
-            FaultKind::Killed => "killed",
-            FaultKind::Denied => "denied",
-            FaultKind::Revoked => "revoked",
-            FaultKind::Deadlock => "deadlock",
+macro_rules! declare_faults {
+    ($($(#[$doc:meta])* $variant:ident = $name:literal;)*) => {
+        /// The kind of a fault (the rows of [`for_each_fault!`]).
+        #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
+        pub enum FaultKind {
+            $($(#[$doc])* $variant,)*
         }
-    }
 
+        impl FaultKind {
+            /// Every kind, in table order.
+            pub const ALL: &'static [FaultKind] = &[$(FaultKind::$variant),*];
+
+            /// The `kind` field of the fault table.
+            pub const fn name(self) -> &'static str {
+                match self { $(FaultKind::$variant => $name,)* }
+            }
+        }
+    };
+}
+
+for_each_fault!(declare_faults);
+
+impl FaultKind {
     /// The kind a `kind` string names.
     pub fn from_name(name: &str) -> Option<FaultKind> {
         FaultKind::ALL.iter().copied().find(|k| k.name() == name)

@@ -220,3 +220,25 @@ fn the_cycle_finder_finds_a_cycle_and_nothing_else() {
     let parsed = paths("use crate::vm::Vm; x = super::gc::mark(); my_crate::no");
     assert_eq!(parsed.len(), 2);
 }
+
+/// The fault table of the Lua API reference lists exactly the kernel's fault kinds
+/// (`kernel::fault::for_each_fault!`), so the reference cannot fall behind the code.
+#[test]
+fn the_lua_api_reference_lists_exactly_the_fault_kinds() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+    let text = std::fs::read_to_string(root.join("docs/lua-api.md")).expect("docs/lua-api.md");
+    let start = text
+        .find("| kind | raised when |")
+        .expect("the fault table's header");
+    let rows: Vec<&str> = text[start..]
+        .lines()
+        .skip(2)
+        .take_while(|l| l.starts_with('|'))
+        .filter_map(|l| l.split('`').nth(1))
+        .collect();
+    let kinds: Vec<&str> = kernel::fault::FaultKind::ALL
+        .iter()
+        .map(|k| k.name())
+        .collect();
+    assert_eq!(rows, kinds);
+}
