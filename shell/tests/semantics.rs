@@ -218,3 +218,32 @@ print(ok, fault.kind, counter:status(), counter:call("count"))
         stderr(&o)
     );
 }
+
+#[test]
+fn a_process_suspended_out_of_memory_can_be_snapshotted_and_restored_with_more() {
+    let o = run(
+        "memory_snapshot",
+        &["--memory", "256M"],
+        r#"
+local hog = spawn([[
+  local words = {}
+  for i = 1, 30000 do words[#words + 1] = ("w" .. i):rep(3) end
+  return #table.concat(words, " ")
+]], {name = "hog", memory = "1M"})
+local ok, fault = pcall(hog.wait, hog)
+print(ok, fault.kind, hog:status())
+local copy = restore(hog:snapshot(), {memory = "64M"})
+copy:resume()
+print(copy:wait())
+hog:refuel(0, "64M")
+hog:resume()
+print(hog:wait())
+"#,
+    );
+    assert_eq!(
+        stdout(&o),
+        "false\tmemory\tsuspended\n536681\n536681\n",
+        "{}",
+        stderr(&o)
+    );
+}

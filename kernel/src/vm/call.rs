@@ -255,10 +255,14 @@ impl Vm {
         let Some(&frame) = self.th.frames.last() else {
             return Ok(());
         };
-        // Room for the results before the frame goes: refused memory, the return is made
-        // again from the same state.
+        // Room for the results before the frame goes (on the resumer's stack, when a
+        // coroutine's function returns): refused memory, the return is made again from the
+        // same state.
         if frame.ret == ReturnTo::Normal && frame.nresults > 0 {
             self.ensure_stack(frame.func as usize + frame.nresults as usize + 1)?;
+        }
+        if self.th.frames.len() == 1 && !self.is_main_thread() {
+            self.reserve_for_resumer(n)?;
         }
         self.th.frames.pop();
         let res = frame.func as usize;

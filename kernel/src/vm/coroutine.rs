@@ -179,15 +179,7 @@ impl Vm {
         }
         // Room for the values on the resumer's stack first: refused memory, nothing has
         // changed and the yield is made again once there is memory.
-        if let Some(&resumer) = self.resume_chain.last() {
-            let resumer_top = self
-                .heap
-                .thread(resumer)
-                .frames
-                .last()
-                .map_or(0, |f| f.base as usize + usize::from(f.pc > 1));
-            self.reserve_stack_of(resumer, resumer_top + 1 + n + EXTRA_STACK)?;
-        }
+        self.reserve_for_resumer(n)?;
         let from = self.th.top - n;
         if let Some(f) = self.th.frames.last_mut() {
             f.pc = 1;
@@ -195,6 +187,21 @@ impl Vm {
         }
         // The values stay in this stack's slots until the resumer has copied them.
         self.return_to_resumer(true, Handoff::Range(from, n), ThreadStatus::Suspended)
+    }
+
+    /// Makes room on the resumer's stack for `ok` and `n` values handed back to it (a yield,
+    /// or the coroutine's end), before anything of the hand-over is done.
+    pub(super) fn reserve_for_resumer(&mut self, n: usize) -> Result<(), Throw> {
+        let Some(&resumer) = self.resume_chain.last() else {
+            return Ok(());
+        };
+        let resumer_top = self
+            .heap
+            .thread(resumer)
+            .frames
+            .last()
+            .map_or(0, |f| f.base as usize + usize::from(f.pc > 1));
+        self.reserve_stack_of(resumer, resumer_top + 1 + n + EXTRA_STACK)
     }
 
     /// Grows the stack of thread `t` (not the running one) to `size` slots, charged to the
