@@ -211,11 +211,7 @@ impl Vm {
         if size <= len {
             return Ok(());
         }
-        let most = self.stack_limit + EXTRA_STACK * 4;
-        if size > most {
-            return Err(Throw::StackOverflow);
-        }
-        let new_len = std::cmp::min(size.max(len + len / 2).max(64), most);
+        let new_len = self.grown_stack_len(len, size)?;
         self.heap
             .charge((new_len - len) * crate::heap::VALUE_BYTES)?;
         let stack = &mut self.heap.thread_mut(t).stack;

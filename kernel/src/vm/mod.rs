@@ -346,6 +346,16 @@ impl Vm {
         Ok(())
     }
 
+    /// The length a stack of `len` slots grows to, to hold `size`: geometric, so that pushes
+    /// stay amortized O(1); past the stack limit, a stack overflow.
+    pub(super) fn grown_stack_len(&self, len: usize, size: usize) -> Result<usize, Throw> {
+        let most = self.stack_limit + EXTRA_STACK * 4;
+        if size > most {
+            return Err(Throw::StackOverflow);
+        }
+        Ok(std::cmp::min(size.max(len + len / 2).max(64), most))
+    }
+
     /// Makes the stack at least `size` slots long, charging the bank for growth.
     ///
     /// # Errors
@@ -355,12 +365,7 @@ impl Vm {
         if size <= len {
             return Ok(());
         }
-        let most = self.stack_limit + EXTRA_STACK * 4;
-        if size > most {
-            return Err(Throw::StackOverflow);
-        }
-        // Grow geometrically so that pushes stay amortized O(1).
-        let new_len = std::cmp::min(size.max(len + len / 2).max(64), most);
+        let new_len = self.grown_stack_len(len, size)?;
         self.heap
             .charge((new_len - len) * crate::heap::VALUE_BYTES)?;
         // Exactly what was charged: `resize` alone may double the capacity.

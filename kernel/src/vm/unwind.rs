@@ -134,20 +134,15 @@ impl Vm {
                 self.th.frames.truncate(i + 1);
                 self.close_upvals(level);
                 // Pending to-be-closed variables above the level get their __close(err).
-                if let Some(&slot) = self.th.tbc.last() {
-                    if slot as usize >= level {
-                        self.th.tbc.pop();
-                        let v = self.th.stack[slot as usize];
-                        let tm = self.metamethod(v, MetaMethod::Close);
-                        self.th.unwinding = Some(err);
-                        let top = self.th.top.max(slot as usize + 1);
-                        self.th.top = top;
-                        match self.call_with(tm, &[v, err], 0, ReturnTo::Unwind) {
-                            Ok(()) => return None,
-                            Err(e) => {
-                                self.th.unwinding = None;
-                                return self.handle_throw(e);
-                            }
+                if let Some((slot, v, tm)) = self.take_tbc(level) {
+                    self.th.unwinding = Some(err);
+                    let top = self.th.top.max(slot as usize + 1);
+                    self.th.top = top;
+                    match self.call_with(tm, &[v, err], 0, ReturnTo::Unwind) {
+                        Ok(()) => return None,
+                        Err(e) => {
+                            self.th.unwinding = None;
+                            return self.handle_throw(e);
                         }
                     }
                 }

@@ -103,35 +103,39 @@ impl Vm {
         Ok(())
     }
 
+    /// Takes the innermost pending to-be-closed variable at or above `level` off its list
+    /// (as Lua does, before its `__close` is called): its slot, its value and its `__close`.
+    pub(super) fn take_tbc(&mut self, level: usize) -> Option<(u32, Value, Value)> {
+        let slot = *self.th.tbc.last().filter(|&&slot| slot as usize >= level)?;
+        self.th.tbc.pop();
+        let v = self.th.stack[slot as usize];
+        Some((slot, v, self.metamethod(v, MetaMethod::Close)))
+    }
+
     /// Closes upvalues and calls one pending `__close` at or above `level`. Returns true if a
     /// call was started (the instruction must run again afterwards).
     pub(super) fn close_level(&mut self, level: usize, reexec_top: usize) -> Result<bool, Throw> {
         self.close_upvals(level);
-        if let Some(&slot) = self.th.tbc.last() {
-            if slot as usize >= level {
-                self.th.tbc.pop();
-                let v = self.th.stack[slot as usize];
-                let tm = self.metamethod(v, MetaMethod::Close);
-                let top = self.th.top;
-                let called = self.call_with(
-                    tm,
-                    &[v, Value::Nil],
-                    0,
-                    ReturnTo::Reexecute {
-                        top: reexec_top as u32,
-                    },
-                );
-                if let Err(Throw::Memory(refused)) = called {
-                    // Refused before `__close` started: the variable is still to be closed,
-                    // and the instruction runs again from the same state.
-                    self.th.tbc.push(slot);
-                    self.th.top = top;
-                    return Err(Throw::Memory(refused));
-                }
-                called?;
-                return Ok(true);
-            }
+        let Some((slot, v, tm)) = self.take_tbc(level) else {
+            return Ok(false);
+        };
+        let top = self.th.top;
+        let called = self.call_with(
+            tm,
+            &[v, Value::Nil],
+            0,
+            ReturnTo::Reexecute {
+                top: reexec_top as u32,
+            },
+        );
+        if let Err(Throw::Memory(refused)) = called {
+            // Refused before `__close` started: the variable is still to be closed, and the
+            // instruction runs again from the same state.
+            self.th.tbc.push(slot);
+            self.th.top = top;
+            return Err(Throw::Memory(refused));
         }
-        Ok(false)
+        called?;
+        Ok(true)
     }
 }
