@@ -21,8 +21,8 @@
 //!   again (`unfinished_call`), as a concatenation is (`unfinished_concat`).
 //! - An error whose message finds no room waits, unraised, with the frames as they were
 //!   (`unraised_error`), and is raised once there is memory for it.
-//! - An allocation refused anywhere else (unwinding an error, returning results, running a
-//!   finalizer) cannot be taken up again; it is raised as Lua's memory error, as before.
+//! - An allocation refused anywhere else (while an error unwinds, or a coroutine dies of
+//!   one) cannot be taken up again; it is raised as Lua's memory error, as before.
 //! - The emergency collection is paid for like any other (`collection_price`), before it runs.
 
 use super::{Outcome, Vm};
@@ -32,8 +32,9 @@ use crate::heap::frame::FrameKind;
 use crate::value::ThreadRef;
 
 /// Where a step stands: the thread, its frame depth and the frame's pc (or a native's
-/// state). Two refusals at one point with no protected instruction begun in between are the
-/// same step refused twice.
+/// state). Two refusals at one point with at most a couple of protected instructions begun in
+/// between (the retried instruction itself) are the same step refused twice; a program that
+/// went on and filled its heap anew has begun many.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(super) struct StepPoint {
     thread: ThreadRef,
@@ -89,7 +90,10 @@ impl Vm {
             pc: self.th.frames.last().map(|f| f.pc).unwrap_or(0),
         };
         let needed = refused.requested as u64;
-        let again = matches!(self.emergency, Some((p, progress)) if p == point && self.progress <= progress + 1);
+        let again = matches!(
+            self.emergency,
+            Some((p, progress)) if p == point && self.progress <= progress.wrapping_add(2)
+        );
         if again {
             self.emergency = None;
             return Some(Outcome::OutOfMemory { needed });
