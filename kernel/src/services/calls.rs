@@ -341,11 +341,7 @@ impl Kernel {
         };
         match answer {
             Ok(Answer::Values(values)) => {
-                if let Some(p) = self.get_mut(caller) {
-                    if p.vm.complete_trap(&values).is_ok() {
-                        self.make_ready(caller);
-                    }
-                }
+                self.answer_trap(caller, &values);
             }
             Ok(Answer::Wait(_) | Answer::Io) => {}
             // The callback is over and cannot run again: its answer is abandoned (the copy

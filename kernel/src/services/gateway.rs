@@ -599,11 +599,7 @@ impl Kernel {
             };
             match self.host_answer(id, io.key, result, io.reserved) {
                 Ok(Some(values)) => {
-                    if let Some(p) = self.get_mut(id) {
-                        if p.vm.complete_trap(&values).is_ok() {
-                            self.make_ready(id);
-                        }
-                    }
+                    self.answer_trap(id, &values);
                 }
                 // Suspended out of fuel, the trap still pending.
                 Ok(None) => {}

@@ -241,11 +241,7 @@ impl Kernel {
     fn answer(&mut self, id: ProcessId, answer: Result<Answer, Refusal>) {
         match answer {
             Ok(Answer::Values(values)) => {
-                if let Some(p) = self.get_mut(id) {
-                    if p.vm.complete_trap(&values).is_ok() {
-                        self.make_ready(id);
-                    }
-                }
+                self.answer_trap(id, &values);
             }
             Ok(Answer::Wait(child)) => self.park(id, child),
             Ok(Answer::Io) => {}
@@ -256,6 +252,18 @@ impl Kernel {
         // Keys dropped by the service (a failed copy, a kill) may leave ended processes
         // unreachable.
         self.reap_unheld();
+    }
+
+    /// Hands `values` (already in its heap) to the trap `id` waits in, and makes it ready. A
+    /// trap keeps room for a few values (`run_native`); an answer larger than the memory left
+    /// is raised at the trap as Lua's memory error rather than left unanswered.
+    fn answer_trap(&mut self, id: ProcessId, values: &[Value]) {
+        let Some(p) = self.get_mut(id) else { return };
+        if p.vm.complete_trap(values).is_err() {
+            let error = p.vm.memory_error_value();
+            p.vm.fail_trap(error);
+        }
+        self.make_ready(id);
     }
 
     /// Charges `pieces` of `work` to process `id` (its meter and every ancestor's) before

@@ -21,6 +21,9 @@ use crate::heap::ThreadStatus;
 use crate::metamethod::MetaMethod;
 use crate::value::{ClosureRef, Value};
 
+/// Stack slots a trapping native makes sure of for its answer.
+const TRAP_ANSWER_ROOM: usize = 8 + EXTRA_STACK;
+
 impl Vm {
     fn push_frame(&mut self, mut f: Frame) -> Result<(), Throw> {
         // A frame inherits its caller's count of calls from C; `call_from_c` adds one.
@@ -423,6 +426,14 @@ impl Vm {
             }
             Ok(Action::Pending) => Ok(()),
             Ok(Action::Trap { state }) => {
+                // Room for the host's answer (a service answers with a few values) before
+                // the host is asked, so answering never needs memory the process lacks.
+                let base = frame.base as usize;
+                if let Err(Throw::Memory(refused)) = self.ensure_stack(base + TRAP_ANSWER_ROOM) {
+                    self.th.top = entry_top;
+                    self.step_refused_memory(refused);
+                    return Err(Throw::Memory(refused));
+                }
                 if let Some(fr) = self.th.frames.last_mut() {
                     fr.pc = state;
                 }

@@ -9,7 +9,7 @@
 //! - A callback runs above the trapped native and is popped when its runner traps, leaving the
 //!   native's frame and arguments as they were.
 
-use super::{Throw, Vm};
+use super::{Throw, Vm, EXTRA_STACK};
 use crate::heap::frame::{Frame, FrameKind, ReturnTo};
 use crate::heap::NativeId;
 use crate::value::Value;
@@ -57,10 +57,10 @@ impl Vm {
             return Err(Throw::msg("no native is waiting for its host"));
         }
         let base = self.th.frames.last().map(|f| f.base as usize).unwrap_or(0);
-        self.th.top = base;
-        for &v in results {
-            self.push(v)?;
-        }
+        // Room first: refused memory, the trap still waits with its arguments as they were.
+        self.ensure_stack(base + results.len() + EXTRA_STACK)?;
+        self.th.stack[base..base + results.len()].copy_from_slice(results);
+        self.th.top = base + results.len();
         self.trapped = false;
         Ok(())
     }
