@@ -102,14 +102,16 @@ fn wrapped(vm: &mut Vm, call: NativeCall) -> Result<Action, Throw> {
             }
             let err = vm.stack_get(call.base + 1);
             if vm.has_pending_close(co) {
-                // Close the dead coroutine's pending variables first (lua_closethread).
-                vm.set_top(call.base)?;
-                vm.push(err)?;
+                // Close the dead coroutine's pending variables first (lua_closethread). The
+                // runner is made before `ok` is written over: refused memory, this step runs
+                // again from the same state.
                 let id = vm
                     .natives()
                     .id_of("coroutine.close.runner")
                     .ok_or_else(|| Throw::msg("close runner missing"))?;
                 let runner = vm.native_value(id, Vec::new())?;
+                vm.set_top(call.base)?;
+                vm.push(err)?;
                 if let CloseOutcome::Running = vm.close_coroutine(co, runner, 2)? {
                     return Ok(Action::Pending);
                 }

@@ -245,6 +245,65 @@ pub fn run_root(src: &str, fuel: u64) -> (String, kernel::process::Kernel) {
     (text, k)
 }
 
+/// Runs `source` as a root process squeezed for memory (`tests/memory_squeeze.rs`). What it
+/// printed, and how many times it ran out of memory on the way: it starts with
+/// `room` bytes beyond what its fresh VM holds, and gets `step` more (or a sixteenth of its
+/// limit, if more) each time it runs out.
+pub fn run_squeezed(
+    source: &[u8],
+    chunk: &str,
+    room: usize,
+    step: u64,
+) -> Result<(Vec<u8>, u32), String> {
+    use kernel::process::{Budget, Fault, Kernel, State};
+    use std::cell::RefCell;
+    use std::rc::Rc;
+    let factory = factory();
+    let mut k = Kernel::new();
+    k.set_factory(factory.clone());
+    let mut vm = (factory)("root", 1 << 30).map_err(|_| "the root does not fit".to_string())?;
+    let out = Rc::new(RefCell::new(Vec::new()));
+    let sink = out.clone();
+    vm.set_console(Some(Box::new(move |b: &[u8]| {
+        sink.borrow_mut().extend_from_slice(b)
+    })));
+    let proto = kernel::compiler::compile(source, chunk.as_bytes()).map_err(|e| e.to_string())?;
+    let f = vm.load(&proto, None).map_err(|_| "load".to_string())?;
+    vm.start(f, &[]).map_err(|_| "start".to_string())?;
+    let used = vm.heap.bank.used();
+    vm.heap.bank.set_limit(used + room);
+    let root = k.add(None, "root", vm, 20_000_000_000);
+    let mut suspensions = 0;
+    loop {
+        k.run_until_idle();
+        let Some(p) = k.get(root) else {
+            return Err("the root is gone".into());
+        };
+        match (p.state, &p.fault) {
+            (State::Done, _) => break,
+            (
+                State::Suspended,
+                Some(Fault::Exhausted {
+                    budget: Budget::Memory,
+                    exhausted,
+                }),
+            ) if *exhausted == root => {
+                suspensions += 1;
+                if suspensions > 2_000 {
+                    return Err("no progress after 2000 raises".into());
+                }
+                // Small steps while the heap is small, a sixteenth of it once it is large.
+                let limit = p.vm.heap.bank.limit() as u64;
+                k.raise_memory(root, step.max(limit / 16));
+                k.resume(root);
+            }
+            (state, fault) => return Err(format!("ended {state:?}: {fault:?}")),
+        }
+    }
+    let printed = out.borrow().clone();
+    Ok((printed, suspensions))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

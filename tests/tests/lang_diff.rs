@@ -2122,3 +2122,58 @@ fn language_core_matches_lua() {
     );
     eprintln!("lang_diff: {programs} programs, {total} cases, all equal");
 }
+
+/// The generated programs again, each run as a root process squeezed for memory (raised a
+/// little each time it runs out, `tessera_tests::run_squeezed`): each must print what it
+/// prints with memory to spare. Memory exhaustion suspends a step before it is done and
+/// takes it up again after the raise, so a step that is not taken up exactly shows here.
+/// `LANG_DIFF_SQUEEZED=n` squeezes `n` programs (default 40); needs no reference.
+#[test]
+fn generated_programs_squeezed_for_memory_print_what_they_print_with_room() {
+    let programs: usize = std::env::var("LANG_DIFF_SQUEEZED")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(40);
+    let base: u64 = std::env::var("LANG_DIFF_SEED")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(0x1a46_d1ff);
+    let mut failures = Vec::new();
+    let mut suspensions = 0;
+    for p in 0..programs {
+        let seed = base.wrapping_add((p as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15));
+        let (src, _) = program(seed);
+        let chunk = format!("@prog{p}.lua");
+        let roomy = tessera_tests::run_squeezed(src.as_bytes(), &chunk, 256 << 20, 0);
+        let squeezed = tessera_tests::run_squeezed(src.as_bytes(), &chunk, 0, 1 << 10);
+        match (roomy, squeezed) {
+            (Ok((want, _)), Ok((got, n))) => {
+                suspensions += n;
+                if want != got {
+                    if let Some(dir) = std::env::var_os("LANG_DIFF_DUMP") {
+                        let _ = std::fs::write(
+                            PathBuf::from(dir).join(format!("squeezed{p}.lua")),
+                            &src,
+                        );
+                    }
+                    failures.push(format!(
+                        "program {p} (seed {seed}) after {n} suspensions printed\n{}\ninstead of\n{}",
+                        String::from_utf8_lossy(&got),
+                        String::from_utf8_lossy(&want)
+                    ));
+                }
+            }
+            (Err(a), Err(b)) if a == b => {}
+            (a, b) => failures.push(format!(
+                "program {p} (seed {seed}): roomy {:?}, squeezed {:?}",
+                a.map(|r| r.1),
+                b.map(|r| r.1)
+            )),
+        }
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n\n"));
+    assert!(
+        programs == 0 || suspensions > programs as u32,
+        "{suspensions} suspensions"
+    );
+}

@@ -5,60 +5,8 @@
 //! allocation and takes it up again after the raise, so a step that changed anything before
 //! the allocation it was refused — and then ran twice — shows up as a difference here.
 
-use kernel::process::{Budget, Fault, Kernel, State};
-use std::cell::RefCell;
 use std::path::PathBuf;
-use std::rc::Rc;
-
-/// What a script printed, and how many times it ran out of memory on the way: it starts with
-/// `room` bytes beyond what its fresh VM holds, and gets `step` more (or a sixteenth of its
-/// limit, if more) each time it runs out.
-fn run(source: &[u8], chunk: &str, room: usize, step: u64) -> Result<(Vec<u8>, u32), String> {
-    let factory = tessera_tests::factory();
-    let mut k = Kernel::new();
-    k.set_factory(factory.clone());
-    let mut vm = (factory)("root", 1 << 30).map_err(|_| "the root does not fit".to_string())?;
-    let out = Rc::new(RefCell::new(Vec::new()));
-    let sink = out.clone();
-    vm.set_console(Some(Box::new(move |b: &[u8]| {
-        sink.borrow_mut().extend_from_slice(b)
-    })));
-    let proto = kernel::compiler::compile(source, chunk.as_bytes()).map_err(|e| e.to_string())?;
-    let f = vm.load(&proto, None).map_err(|_| "load".to_string())?;
-    vm.start(f, &[]).map_err(|_| "start".to_string())?;
-    let used = vm.heap.bank.used();
-    vm.heap.bank.set_limit(used + room);
-    let root = k.add(None, "root", vm, 20_000_000_000);
-    let mut suspensions = 0;
-    loop {
-        k.run_until_idle();
-        let Some(p) = k.get(root) else {
-            return Err("the root is gone".into());
-        };
-        match (p.state, &p.fault) {
-            (State::Done, _) => break,
-            (
-                State::Suspended,
-                Some(Fault::Exhausted {
-                    budget: Budget::Memory,
-                    exhausted,
-                }),
-            ) if *exhausted == root => {
-                suspensions += 1;
-                if suspensions > 2_000 {
-                    return Err("no progress after 2000 raises".into());
-                }
-                // Small steps while the heap is small, a sixteenth of it once it is large.
-                let limit = p.vm.heap.bank.limit() as u64;
-                k.raise_memory(root, step.max(limit / 16));
-                k.resume(root);
-            }
-            (state, fault) => return Err(format!("ended {state:?}: {fault:?}")),
-        }
-    }
-    let printed = out.borrow().clone();
-    Ok((printed, suspensions))
-}
+use tessera_tests::run_squeezed as run;
 
 fn corpus() -> Vec<PathBuf> {
     let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("lua");

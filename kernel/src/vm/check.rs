@@ -78,6 +78,12 @@ impl Vm {
         if !self.unfinished_concat_is_valid() {
             return invalid("a concatenation is left unfinished where no CONCAT stopped");
         }
+        if self
+            .rethrow
+            .is_some_and(|(_, top, _)| top as usize > self.th.top)
+        {
+            return invalid("an error to raise again cuts the stack above its top");
+        }
         if !self.unfinished_call_is_valid() {
             return invalid("a native's call is left unfinished where no native waits for it");
         }
@@ -126,7 +132,7 @@ impl Vm {
                 }
             }
         }
-        let loose = [self.trap_error]
+        let loose = [self.trap_error, self.rethrow.map(|(_, _, v)| v)]
             .into_iter()
             .flatten()
             .chain(self.finished.iter().flatten().copied());

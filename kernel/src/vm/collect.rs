@@ -89,6 +89,8 @@ impl Vm {
         );
         roots.push(Value::Str(self.memory_message));
         roots.extend_from_slice(&self.held);
+        roots.extend(self.trap_error);
+        roots.extend(self.rethrow.map(|(_, _, v)| v));
         self.heap.collect(&roots);
         self.th = std::mem::take(self.heap.thread_mut(self.current));
     }

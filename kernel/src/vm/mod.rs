@@ -160,6 +160,11 @@ pub struct Vm {
     /// else) once there is memory for it. The frames stay as they were when it was raised.
     #[serde(default)]
     unraised_error: Option<String>,
+    /// An error whose `xpcall` handler or pending `__close` could not be entered for want of
+    /// memory: raised again before anything else (`true`: its handler already ran), with the
+    /// stack cut back to the given top. A root of the collector.
+    #[serde(default)]
+    rethrow: Option<(bool, u32, Value)>,
     /// Protected instructions begun (counted where they save their pc): tells a step that
     /// fails again after an emergency collection from a program that went on and filled
     /// the heap anew.
@@ -227,6 +232,7 @@ impl Vm {
             memory_stop: None,
             unfinished_call: None,
             unraised_error: None,
+            rethrow: None,
             progress: 0,
             emergency: None,
             natives,
@@ -662,6 +668,13 @@ impl Vm {
                     }
                 };
                 if let Some(o) = self.handle_throw(t) {
+                    return o;
+                }
+                continue;
+            }
+            if let Some((handler_done, top, error)) = self.rethrow.take() {
+                self.th.top = (top as usize).min(self.th.top);
+                if let Some(o) = self.unwind(error, handler_done) {
                     return o;
                 }
                 continue;

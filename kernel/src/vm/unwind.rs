@@ -120,8 +120,15 @@ impl Vm {
                             let v = self.intern(b"error in error handling").unwrap_or(err);
                             return self.unwind(v, true);
                         }
+                        let top = self.th.top as u32;
                         match self.call_with(handler, &[err], 1, ReturnTo::ErrorHandler) {
                             Ok(()) => return None,
+                            // Refused memory before the handler started: the error (on top,
+                            // above the handler) is raised again once there is memory.
+                            Err(Throw::Memory(refused)) => {
+                                self.rethrow = Some((false, top, err));
+                                return self.out_of_memory(refused);
+                            }
                             Err(_) => {
                                 let v = self.intern(b"error in error handling").unwrap_or(err);
                                 return self.unwind(v, true);
@@ -136,10 +143,19 @@ impl Vm {
                 // Pending to-be-closed variables above the level get their __close(err).
                 if let Some((slot, v, tm)) = self.take_tbc(level) {
                     self.th.unwinding = Some(err);
+                    let before = self.th.top;
                     let top = self.th.top.max(slot as usize + 1);
                     self.th.top = top;
                     match self.call_with(tm, &[v, err], 0, ReturnTo::Unwind) {
                         Ok(()) => return None,
+                        // Refused memory before `__close` started: the variable is still to
+                        // be closed, and the error (on top) goes on once there is memory.
+                        Err(Throw::Memory(refused)) => {
+                            self.th.unwinding = None;
+                            self.th.tbc.push(slot);
+                            self.rethrow = Some((true, before as u32, err));
+                            return self.out_of_memory(refused);
+                        }
                         Err(e) => {
                             self.th.unwinding = None;
                             return self.handle_throw(e);
