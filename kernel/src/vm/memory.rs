@@ -6,6 +6,8 @@
 //! again from the state it started in, the refusal is marked (`memory_stop`): the
 //! instruction's frame is set back to the instruction (`rewind_for_memory`), a native's
 //! arguments are put back (`run_native`), a concatenation is left unfinished (`concat`).
+//! `tests/memory_squeeze.rs` and `lang_diff`'s squeezed pass check all of it: programs whose
+//! memory is raised a kilobyte at a time print what they print with memory to spare.
 //! `out_of_memory` then runs one emergency collection, as Lua does before it gives up on an
 //! allocation, and takes the step up again; if the same step is refused again with nothing
 //! done in between, or the collection cannot make room, `run` ends with
@@ -20,9 +22,11 @@
 //!   the same state). A call a native asked for after its step was done is kept and made
 //!   again (`unfinished_call`), as a concatenation is (`unfinished_concat`).
 //! - An error whose message finds no room waits, unraised, with the frames as they were
-//!   (`unraised_error`), and is raised once there is memory for it.
-//! - An allocation refused anywhere else (while an error unwinds, or a coroutine dies of
-//!   one) cannot be taken up again; it is raised as Lua's memory error, as before.
+//!   (`unraised_error`), and is raised once there is memory for it; an error whose `xpcall`
+//!   handler or pending `__close` cannot be entered goes on unwinding once there is memory
+//!   (`rethrow`, with the variable put back on its list).
+//! - An allocation refused anywhere else (a coroutine that died of an error handing it to
+//!   its resumer) cannot be taken up again; it is raised as Lua's memory error, as before.
 //! - The emergency collection is paid for like any other (`collection_price`), before it runs.
 
 use super::{Outcome, Vm};
