@@ -89,7 +89,11 @@ impl Vm {
                     // and at most one call's chain is left unpaid when the meter runs dry.
                     self.charge_debt(1 + Work::Values.units_of(self.th.top - func));
                     // Insert the metamethod below the callable: it becomes the first argument.
-                    self.ensure_stack(self.th.top + 1)?;
+                    if let Err(refused) = self.ensure_stack(self.th.top + 1) {
+                        let refused = Err(refused);
+                        self.unshift_refused_call(func, tries, &refused);
+                        return refused;
+                    }
                     let top = self.th.top;
                     self.th.stack.copy_within(func..top, func + 1);
                     self.th.top = top + 1;
