@@ -25,8 +25,11 @@
 //!   (`unraised_error`), and is raised once there is memory for it; an error whose `xpcall`
 //!   handler or pending `__close` cannot be entered goes on unwinding once there is memory
 //!   (`rethrow`, with the variable put back on its list).
-//! - An allocation refused anywhere else (a coroutine that died of an error handing it to
-//!   its resumer) cannot be taken up again; it is raised as Lua's memory error, as before.
+//! - A coroutine's end (a return, or an error it dies of) makes room on its resumer's stack
+//!   before anything of the hand-over is done (`reserve_for_resumer`).
+//! - A refusal at a point none of these covers (`coroutine.close` entering the coroutine to
+//!   run its closes, say) is raised as Lua's memory error, as before: no `memory_stop`, no
+//!   retry.
 //! - The emergency collection is paid for like any other (`collection_price`), before it runs.
 
 use super::{Outcome, Vm};

@@ -217,6 +217,12 @@ impl Vm {
                         memory: self.unwinding_memory,
                     })
                 } else {
+                    // Room on the resumer's stack for `false, err` first: refused memory, the
+                    // coroutine is as it was, and the error goes on once there is memory.
+                    if let Err(Throw::Memory(refused)) = self.reserve_for_resumer(1) {
+                        self.rethrow = Some((true, self.th.top as u32, err));
+                        return self.out_of_memory(refused);
+                    }
                     // The coroutine dies; its resumer gets `false, err`.
                     self.th.failed = true;
                     self.th.frames.clear();
