@@ -42,7 +42,10 @@ do
   print("using the resource")
 end
 
--- Everything is budgeted: load a runaway chunk and see it stopped by the memory limit.
-local greedy = load("local t = {} for i = 1, 1e12 do t[i] = i end")
-print("runaway allocation caught:", pcall(greedy))
+-- Everything is budgeted: a runaway child is stopped by its memory limit (no pcall inside it
+-- could catch that), its parent hears a `memory` fault, and may give it more and resume it.
+local greedy = spawn("local t = {} for i = 1, 1e12 do t[i] = i end", {name = "greedy", memory = "2M"})
+local ok, fault = pcall(greedy.wait, greedy)
+print("runaway child stopped:", ok, fault.kind, greedy:status())
+greedy:kill()
 print("strings:", ("hello"):upper(), ("%5.2f|%-5s|%x"):format(math.pi, "ab", 255))

@@ -260,3 +260,22 @@ fn an_uncaught_error_from_a_module_keeps_its_frames() {
     // Caught, it is the fault table as before (one line through tostring).
     assert!(stdout(&o).starts_with("false\terror: json.decode: string key expected"));
 }
+
+/// The README's first command: the bundled tour runs to its end within 64 MB.
+#[test]
+fn the_bundled_tour_runs_to_its_end() {
+    let tour = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../examples/tour.lua");
+    let o = tessera(&["run", "--memory", "64M", tour.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let out = stdout(&o);
+    assert!(
+        out.contains("runaway child stopped:\tfalse\tmemory\tsuspended\n"),
+        "{out}"
+    );
+    assert!(
+        out.lines()
+            .last()
+            .is_some_and(|l| l.starts_with("strings:")),
+        "{out}"
+    );
+}
