@@ -592,24 +592,7 @@ impl Kernel {
                 message,
                 value,
                 traceback,
-            } => {
-                let traceback = self.traceback_in(callee, traceback);
-                // The error value itself, when it can cross.
-                let value = match kind {
-                    FaultKind::Error => self
-                        .copy_to(callee, &[value], id)
-                        .ok()
-                        .and_then(|v| v.first().copied()),
-                    _ => None,
-                };
-                Err(Refusal {
-                    kind: kind.into(),
-                    message,
-                    process: Some(key),
-                    value,
-                    traceback,
-                })
-            }
+            } => Err(self.fault_from(id, callee, key, kind, message, Some(value), traceback)),
         };
         if matches!(&answer, Err(e) if e.is_retried()) {
             return answer;
@@ -620,6 +603,37 @@ impl Kernel {
         }
         self.stopped_since_wake = true;
         answer
+    }
+
+    /// The fault `id` hears about an error in process `from` (named by `key`): its traceback
+    /// marked with `from`'s name, and, for kind `error`, the error value itself when it can
+    /// cross (a function or a coroutine in it cannot: then the fault has only the message).
+    #[allow(clippy::too_many_arguments)]
+    fn fault_from(
+        &mut self,
+        id: ProcessId,
+        from: ProcessId,
+        key: Value,
+        kind: FaultKind,
+        message: String,
+        error: Option<Value>,
+        traceback: String,
+    ) -> Refusal {
+        let traceback = self.traceback_in(from, traceback);
+        let value = match error {
+            Some(v) if kind == FaultKind::Error => self
+                .copy_to(from, &[v], id)
+                .ok()
+                .and_then(|v| v.first().copied()),
+            _ => None,
+        };
+        Refusal {
+            kind: kind.into(),
+            message,
+            process: Some(key),
+            value,
+            traceback,
+        }
     }
 
     /// `traceback`, taken in process `id`, marked with that process's name, for a fault's
@@ -719,27 +733,8 @@ impl Kernel {
                     ),
                     _ => (FaultKind::Error, "the process failed".into(), String::new()),
                 };
-                let traceback = self.traceback_in(child, traceback);
-                // The error value itself, when it can cross (a function or a coroutine in it
-                // cannot: then the fault has only the message).
-                let error = self
-                    .get(child)
-                    .map(|c| c.results.clone())
-                    .unwrap_or_default();
-                let value = match error.first() {
-                    Some(_) if kind == FaultKind::Error => self
-                        .copy_to(child, &error[..1], id)
-                        .ok()
-                        .and_then(|v| v.first().copied()),
-                    _ => None,
-                };
-                Err(Refusal {
-                    kind: kind.into(),
-                    message,
-                    process: Some(key),
-                    value,
-                    traceback,
-                })
+                let error = self.get(child).and_then(|c| c.results.first().copied());
+                Err(self.fault_from(id, child, key, kind, message, error, traceback))
             }
             // Stopped for an ancestor of the waiter: it carries on once that one is resumed.
             State::Suspended if self.suspended_for_an_ancestor_of(id, child) => {
