@@ -87,6 +87,10 @@ pub struct Hole {
     pub kind: String,
     /// `KeyKind::describe` of the key that was there.
     pub describe: String,
+    /// The key that was there, with its scope and rights: what a restorer's key is narrowed
+    /// to, and what an unfilled hole comes back as (revoked).
+    #[serde(default)]
+    pub was: Option<KeyKind>,
 }
 
 #[derive(Clone, Debug, Serialize, Deserialize)]
@@ -106,6 +110,45 @@ enum KeyImage {
 struct KeyEntry {
     key: KeyImage,
     revoked: bool,
+}
+
+/// A snapshot decoded and checked (`Kernel::check_snapshot`), not yet in the kernel.
+pub struct Checked {
+    parent: Option<ProcessId>,
+    keys: Vec<KeyEntry>,
+    processes: Vec<ProcessIn>,
+}
+
+impl Checked {
+    /// The holes the restorer is asked to fill, in the snapshot's key order (revoked ones,
+    /// open files and sockets among them, need no key).
+    pub fn holes(&self) -> impl Iterator<Item = &Hole> {
+        self.keys.iter().filter_map(|k| match &k.key {
+            KeyImage::Hole(hole) if !k.revoked => Some(hole),
+            _ => None,
+        })
+    }
+}
+
+/// What becomes of a hole its restorer does not fill.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Unfilled {
+    /// The restore is refused (`SnapshotError::Unfilled`): `restore(bytes, opts)` from Lua.
+    Refuse,
+    /// The hole comes back as a revoked key that names itself when used (`tessera resume`
+    /// without the grant), and is a hole again in the next snapshot.
+    Revoke,
+}
+
+/// How one key of a snapshot's list is filled.
+#[derive(Clone, Debug)]
+enum Fill {
+    /// A process, function or forwarder inside the snapshot, or a revoked hole.
+    Revoked,
+    /// A hole, filled with the restorer's key.
+    Key(KeyId),
+    /// A hole the restorer left unfilled (`Unfilled::Revoke`).
+    Unfilled,
 }
 
 /// Budgets a restorer gives the restored root in place of the recorded ones: `fuel` more units
@@ -445,6 +488,10 @@ impl Kernel {
                         }
                         _ => self.keys.describe(k).unwrap_or_default(),
                     },
+                    was: match kind {
+                        Some(KeyKind::Process(_) | KeyKind::FarFunction { .. }) | None => None,
+                        Some(kind) => Some(kind.clone()),
+                    },
                 })
             };
             let image = match &object.kind {
@@ -478,7 +525,9 @@ impl Kernel {
             let i = keys.len() as u32;
             keys.push(KeyEntry {
                 key: image,
-                revoked: transient || self.keys.is_revoked(k),
+                // A hole a restorer left unfilled stays a hole (a later restorer may fill it).
+                revoked: transient
+                    || (self.keys.is_revoked(k) && self.keys.unfilled_name(k).is_none()),
             });
             key_index.insert(k, i);
         }
@@ -518,9 +567,36 @@ impl Kernel {
             .ok_or(SnapshotError::NoProcess)?
             .vm
             .natives_rc();
+        let checked = self.check_snapshot(Some(parent), natives, bytes, budgets)?;
+        self.install_checked(checked, fill, Unfilled::Refuse)
+    }
+
+    /// Decodes and checks snapshot `bytes` for a restore under `parent` (`None`: as a new
+    /// root, whose memory limit `budgets.memory` must give), without changing the kernel:
+    /// `Checked::holes` then says which keys the restorer must give, and `install_checked`
+    /// adds it. `natives` is this build's native table.
+    ///
+    /// # Errors
+    /// `SnapshotError` for bytes that are not a valid snapshot of this build, or heaps the
+    /// memory budget cannot hold.
+    pub fn check_snapshot(
+        &self,
+        parent: Option<ProcessId>,
+        natives: std::rc::Rc<crate::vm::NativeTable>,
+        bytes: &[u8],
+        budgets: Budgets,
+    ) -> Result<Checked, SnapshotError> {
         // Decoding builds host structures before any bank can be charged for them: refuse bytes
         // the restorer's budget could not hold once decoded (`DECODE_FACTOR`).
-        let allowed = self.memory_allowance(parent);
+        let allowed = match parent {
+            Some(parent) => {
+                if self.get(parent).is_none() {
+                    return Err(SnapshotError::NoProcess);
+                }
+                self.memory_allowance(parent)
+            }
+            None => budgets.memory.unwrap_or(0),
+        };
         let needed = (bytes.len() as u64).saturating_mul(DECODE_FACTOR);
         if needed > allowed {
             return Err(SnapshotError::Memory { needed, allowed });
@@ -550,31 +626,6 @@ impl Kernel {
         }
         check_waits(&image.processes)?;
         check_keys(&image.keys, image.processes.len())?;
-        let nkeys = image.keys.len();
-        // Holes: each filled by a key of its kind that the restorer holds.
-        let mut fills: Vec<Option<KeyId>> = vec![None; nkeys];
-        for (i, k) in image.keys.iter().enumerate() {
-            let KeyImage::Hole(hole) = &k.key else {
-                continue;
-            };
-            if k.revoked {
-                continue;
-            }
-            let key = fill(hole).ok_or_else(|| SnapshotError::Unfilled {
-                name: hole.name.clone(),
-                kind: hole.kind.clone(),
-                describe: hole.describe.clone(),
-            })?;
-            let given = self.keys.resolve(key).map(|k| k.kind_name()).unwrap_or("");
-            if given != hole.kind {
-                return Err(SnapshotError::WrongKind {
-                    name: hole.name.clone(),
-                    kind: hole.kind.clone(),
-                    given: given.to_owned(),
-                });
-            }
-            fills[i] = Some(key);
-        }
         // Every VM is checked before anything is added to the kernel, then what the process
         // holds in it.
         let mut processes = Vec::with_capacity(image.processes.len());
@@ -595,34 +646,97 @@ impl Kernel {
             processes.push(p);
         }
         let needed = check_memory(&processes)?;
-        let allowed = self.memory_allowance(parent);
+        let allowed = match parent {
+            Some(parent) => self.memory_allowance(parent),
+            None => processes.first().map_or(0, |p| p.memory_limit),
+        };
         if needed > allowed {
             return Err(SnapshotError::Memory { needed, allowed });
         }
-        self.install(parent, processes, &image.keys, &fills)
+        Ok(Checked {
+            parent,
+            keys: image.keys,
+            processes,
+        })
+    }
+
+    /// Adds a checked snapshot to the kernel and returns its root's id. `fill` gives, for a
+    /// hole, the key (held by the restorer) that fills it, which must be of the hole's kind;
+    /// a hole it does not fill is refused or comes back revoked, as `unfilled` says. Nothing
+    /// changes in the kernel when this fails.
+    ///
+    /// # Errors
+    /// `SnapshotError::Unfilled` (when refused), `WrongKind`, or `Keys` when the key table
+    /// cannot take the snapshot's keys.
+    pub fn install_checked(
+        &mut self,
+        checked: Checked,
+        fill: &dyn Fn(&Hole) -> Option<KeyId>,
+        unfilled: Unfilled,
+    ) -> Result<ProcessId, SnapshotError> {
+        let Checked {
+            parent,
+            keys,
+            processes,
+        } = checked;
+        // Holes: each filled by a key of its kind that the restorer holds.
+        let mut fills: Vec<Fill> = vec![Fill::Revoked; keys.len()];
+        for (i, k) in keys.iter().enumerate() {
+            let KeyImage::Hole(hole) = &k.key else {
+                continue;
+            };
+            if k.revoked {
+                continue;
+            }
+            let Some(key) = fill(hole) else {
+                match unfilled {
+                    Unfilled::Refuse => {
+                        return Err(SnapshotError::Unfilled {
+                            name: hole.name.clone(),
+                            kind: hole.kind.clone(),
+                            describe: hole.describe.clone(),
+                        })
+                    }
+                    Unfilled::Revoke => {
+                        fills[i] = Fill::Unfilled;
+                        continue;
+                    }
+                }
+            };
+            let given = self.keys.resolve(key).map(|k| k.kind_name()).unwrap_or("");
+            if given != hole.kind {
+                return Err(SnapshotError::WrongKind {
+                    name: hole.name.clone(),
+                    kind: hole.kind.clone(),
+                    given: given.to_owned(),
+                });
+            }
+            fills[i] = Fill::Key(key);
+        }
+        self.install(parent, processes, &keys, &fills)
     }
 
     /// Adds checked processes and their keys to the kernel (the part of `restore` that
     /// changes it). Undoes everything if a key cannot be created.
     fn install(
         &mut self,
-        parent: ProcessId,
+        parent: Option<ProcessId>,
         images: Vec<ProcessIn>,
         keys: &[KeyEntry],
-        fills: &[Option<KeyId>],
+        fills: &[Fill],
     ) -> Result<ProcessId, SnapshotError> {
         let mut ids: Vec<ProcessId> = Vec::with_capacity(images.len());
         let mut rest = Vec::with_capacity(images.len());
         for p in images {
             let up = match p.parent {
-                Some(q) => ids[q as usize],
+                Some(q) => Some(ids[q as usize]),
                 None => parent,
             };
             let mut vm = p.vm;
             vm.heap
                 .bank
                 .set_limit(p.memory_limit.min(usize::MAX as u64) as usize);
-            let id = self.add(Some(up), &p.name, vm, p.fuel.1);
+            let id = self.add(up, &p.name, vm, p.fuel.1);
             if let Some(proc_) = self.get(id) {
                 let meter = proc_.fuel;
                 self.fuel.set_spent(meter, p.fuel.0);
@@ -653,7 +767,7 @@ impl Kernel {
         let mut new_keys: Vec<KeyId> = Vec::with_capacity(keys.len());
         let mut created: Vec<KeyId> = Vec::new();
         for (i, k) in keys.iter().enumerate() {
-            let made = match (&k.key, fills[i]) {
+            let made = match (&k.key, &fills[i]) {
                 (KeyImage::Process(p), _) => self
                     .keys
                     .create(KeyKind::Process(ids[*p as usize].to_u64())),
@@ -667,12 +781,21 @@ impl Kernel {
                     let target = new_keys[*t as usize];
                     self.keys.derive(target, KeyKind::Forwarder { target })
                 }
-                (KeyImage::Hole(_), Some(key)) => {
-                    new_keys.push(key);
+                (KeyImage::Hole(_), Fill::Key(key)) => {
+                    new_keys.push(*key);
                     continue;
                 }
+                // A hole left unfilled: a key of the kind it had, revoked at once below,
+                // that says so when used (and is a hole again in the next snapshot).
+                (KeyImage::Hole(hole), Fill::Unfilled) => self
+                    .keys
+                    .create(hole.was.clone().unwrap_or(KeyKind::Process(u64::MAX)))
+                    .map(|key| {
+                        self.keys.mark_unfilled(key, &hole.name);
+                        key
+                    }),
                 // A revoked hole: a key to nothing, revoked at once below.
-                (KeyImage::Hole(_), None) => self.keys.create(KeyKind::Process(u64::MAX)),
+                (KeyImage::Hole(_), Fill::Revoked) => self.keys.create(KeyKind::Process(u64::MAX)),
             };
             match made {
                 Ok(key) => {
@@ -683,13 +806,13 @@ impl Kernel {
             }
         }
         for (i, k) in keys.iter().enumerate() {
-            if k.revoked {
+            if k.revoked || matches!(fills[i], Fill::Unfilled) {
                 // Revoked holes were never filled: their stand-in dies here too.
                 let _ = self.keys.revoke(new_keys[i]);
             }
         }
         let time = self.time;
-        let from = parent.to_u64();
+        let from = parent.map(ProcessId::to_u64);
         for (n, (&id, (state, fault, results, mut clist, waiting_on, calling, serving, call))) in
             ids.iter().zip(rest).enumerate()
         {
@@ -703,7 +826,7 @@ impl Kernel {
                     let _ = self.audit.append(Event::new(
                         Op::Restore,
                         time,
-                        Some(from),
+                        from,
                         id.to_u64(),
                         key,
                         None,

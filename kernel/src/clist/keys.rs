@@ -36,6 +36,10 @@ pub struct KeyObject {
     pub revoked: bool,
     /// How many slots (or in-flight references) hold this key.
     pub holders: u32,
+    /// The name of the snapshot hole this key stands in for, when the restorer left that
+    /// hole unfilled: the key is revoked and says so by name when used.
+    #[serde(default)]
+    pub unfilled: Option<String>,
 }
 
 /// A key-table operation that was refused.
@@ -262,6 +266,7 @@ impl KeyTable {
                 kind,
                 revoked: false,
                 holders: 1,
+                unfilled: None,
             },
         );
         if let Some(p) = parent {
@@ -279,6 +284,19 @@ impl KeyTable {
             return Err(AttenuationError::Forwarder.into());
         }
         self.insert(None, kind)
+    }
+
+    /// Marks `id` as the stand-in for the snapshot hole `name` that its restorer left
+    /// unfilled (see `KeyObject::unfilled`).
+    pub fn mark_unfilled(&mut self, id: KeyId, name: &str) {
+        if let Some(key) = self.keys.get_mut(&id) {
+            key.unfilled = Some(name.to_owned());
+        }
+    }
+
+    /// The hole `id` stands in for, if it is an unfilled hole's stand-in.
+    pub fn unfilled_name(&self, id: KeyId) -> Option<&str> {
+        self.keys.get(&id)?.unfilled.as_deref()
     }
 
     /// The effective kind of `id`: its own, or for a forwarder its target's (followed

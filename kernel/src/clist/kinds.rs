@@ -353,6 +353,58 @@ impl KeyKind {
         Ok(narrower.clone())
     }
 
+    /// What this key may stand in for a `recorded` one of the same kind (a snapshot's hole
+    /// filled by its restorer): this key's own scope narrowed to the recorded rights — dir
+    /// rights in both, net patterns both allow and flags both set. `None` for another kind,
+    /// or a kind whose scope is an identity (process, file, socket). Never more than `self`
+    /// (`self.attenuate(&meet)` holds) nor more rights than `recorded`.
+    pub fn meet(&self, recorded: &KeyKind) -> Option<KeyKind> {
+        use KeyKind as K;
+        match (self, recorded) {
+            (K::Console, K::Console) | (K::Clock, K::Clock) | (K::Random, K::Random) => {
+                Some(self.clone())
+            }
+            (K::Dir { root, rights }, K::Dir { rights: was, .. }) => Some(K::Dir {
+                root: root.clone(),
+                rights: rights.intersection(*was),
+            }),
+            (
+                K::Net {
+                    patterns,
+                    connect,
+                    listen,
+                },
+                K::Net {
+                    patterns: was,
+                    connect: c2,
+                    listen: l2,
+                },
+            ) => {
+                let mut both: Vec<HostPort> = Vec::new();
+                for p in patterns {
+                    for w in was {
+                        let narrower = if p.covers(w) {
+                            w
+                        } else if w.covers(p) {
+                            p
+                        } else {
+                            continue;
+                        };
+                        if !both.contains(narrower) {
+                            both.push(narrower.clone());
+                        }
+                    }
+                }
+                Some(K::Net {
+                    patterns: both,
+                    connect: *connect && *c2,
+                    listen: *listen && *l2,
+                })
+            }
+            _ => None,
+        }
+    }
+
     /// `dir:sub(path, rights)`: the dir at `path` below this one's root, with `rights`
     /// (the parent's rights when `None`). The path `.` names the root itself: the new key has
     /// the same root (so `sub(".", "r")` is a read-only view of the same directory).

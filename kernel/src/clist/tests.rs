@@ -584,6 +584,7 @@ fn corrupt_states_are_refused() {
         kind: KeyKind::Console,
         revoked: false,
         holders: 1,
+        unfilled: None,
     };
     // A parent cycle: 0 -> 1 -> 0.
     let keys = BTreeMap::from([(KeyId(0), obj(0, Some(1))), (KeyId(1), obj(1, Some(0)))]);
@@ -621,4 +622,63 @@ fn a_key_payload_gives_back_its_handle_and_name_and_nothing_else_does() {
         assert_eq!(SlotHandle::from_payload(forged), None);
         assert_eq!(SlotHandle::payload_name(forged), None);
     }
+}
+
+/// A key filling a snapshot's hole (`KeyKind::meet`) is within the filling key, and has no
+/// right or address the recorded key lacked: it narrows both ways, never widens either.
+fn prop_meet_narrows_both_ways(given: (u8, u8, u8), recorded: (u8, u8, u8)) -> bool {
+    let pick = |(a, b, c): (u8, u8, u8)| -> KeyKind {
+        if a & 1 == 0 {
+            let rights = DirRights::try_from(b & 0x1f).map_or("rwcdl".into(), |r| r.to_string());
+            dir(if a & 2 == 0 { "/data" } else { "/elsewhere" }, &rights)
+        } else {
+            let mut patterns = vec![PATTERNS[b as usize % PATTERNS.len()]];
+            if a & 4 != 0 {
+                patterns.push(PATTERNS[c as usize % PATTERNS.len()]);
+            }
+            net(&patterns, c & 0x40 != 0, c & 0x80 != 0)
+        }
+    };
+    let (given, recorded) = (pick(given), pick(recorded));
+    let Some(meet) = given.meet(&recorded) else {
+        return given.kind_name() != recorded.kind_name();
+    };
+    let no_more_than_recorded = match (&meet, &recorded) {
+        (KeyKind::Dir { rights, .. }, KeyKind::Dir { rights: was, .. }) => was.contains(*rights),
+        (
+            KeyKind::Net {
+                patterns,
+                connect,
+                listen,
+            },
+            KeyKind::Net {
+                patterns: was,
+                connect: c2,
+                listen: l2,
+            },
+        ) => {
+            patterns.iter().all(|p| was.iter().any(|w| w.covers(p)))
+                && (!connect || *c2)
+                && (!listen || *l2)
+        }
+        _ => false,
+    };
+    no_more_than_recorded && within(&given, &meet) && given.attenuate(&meet).is_ok()
+}
+
+#[test]
+fn a_filled_hole_narrows_both_ways() {
+    QuickCheck::new()
+        .tests(CASES)
+        .quickcheck(prop_meet_narrows_both_ways as fn((u8, u8, u8), (u8, u8, u8)) -> bool);
+    // The narrower of two patterns wins, whichever side it is on.
+    let wide = net(&["a:*", "b:443"], true, true);
+    let narrow = net(&["a:80", "c:1"], true, false);
+    assert_eq!(wide.meet(&narrow), Some(net(&["a:80"], true, false)));
+    assert_eq!(narrow.meet(&wide), Some(net(&["a:80"], true, false)));
+    assert_eq!(
+        dir("/new", "rwl").meet(&dir("/old", "rl")),
+        Some(dir("/new", "rl"))
+    );
+    assert_eq!(dir("/new", "rwl").meet(&net(&["a:80"], true, false)), None);
 }

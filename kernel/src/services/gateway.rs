@@ -153,10 +153,15 @@ impl Kernel {
                     .ok_or_else(|| refuse(FaultKind::Revoked, "the key is no longer held"))
             })?;
         if self.keys.is_revoked(held) {
-            return Err(refuse(
-                FaultKind::Revoked,
-                format!("{kind_name}:{method}: the key was revoked"),
-            ));
+            let message = match self.keys.unfilled_name(held) {
+                Some(name) => format!(
+                    "{kind_name}:{method}: the key '{name}' is revoked: it was not given when \
+                     this process was restored from a snapshot (its restorer gave no \
+                     {kind_name} key named '{name}')"
+                ),
+                None => format!("{kind_name}:{method}: the key was revoked"),
+            };
+            return Err(refuse(FaultKind::Revoked, message));
         }
         let (key, kind) = self
             .keys
