@@ -508,6 +508,11 @@ impl Kernel {
         self.get(id).and_then(|p| self.fuel.usage(p.fuel))
     }
 
+    /// `(used, limit)` of a process's memory meter, in bytes (its heap and its children's).
+    pub fn memory_usage(&self, id: ProcessId) -> Option<(u64, u64)> {
+        self.get(id).and_then(|p| self.memory.usage(p.memory))
+    }
+
     /// What a process may spend now: the least any meter on its chain has left.
     pub fn allowance(&self, id: ProcessId) -> u64 {
         self.get(id)

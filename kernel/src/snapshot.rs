@@ -790,10 +790,7 @@ impl Kernel {
                 (KeyImage::Hole(hole), Fill::Unfilled) => self
                     .keys
                     .create(hole.was.clone().unwrap_or(KeyKind::Process(u64::MAX)))
-                    .map(|key| {
-                        self.keys.mark_unfilled(key, &hole.name);
-                        key
-                    }),
+                    .inspect(|&key| self.keys.mark_unfilled(key, &hole.name)),
                 // A revoked hole: a key to nothing, revoked at once below.
                 (KeyImage::Hole(_), Fill::Revoked) => self.keys.create(KeyKind::Process(u64::MAX)),
             };

@@ -38,6 +38,13 @@ pub struct Options {
     pub audit_command: Option<AuditCommand>,
     /// Keys to grant the root process (`--dir`, `--net`, `--clock`, `--random`), in order.
     pub grants: Vec<Grant>,
+    /// `tessera resume SNAPSHOT …`: continue the run saved in this snapshot file.
+    pub resume: Option<String>,
+    /// `--snapshot-on-exhaust FILE`: when the root's fuel or memory runs out, save the whole
+    /// process tree there (to go on with `tessera resume FILE`).
+    pub snapshot_on_exhaust: Option<String>,
+    /// `--stats`: say on stderr, when the run ends, the fuel and memory it used.
+    pub stats: bool,
 }
 
 /// A key the command line grants, as `caps[name]`.
@@ -103,6 +110,12 @@ pub enum CliError {
     BadNet { spec: String, reason: String },
     #[error("two grants are named '{0}': each key in caps needs its own name")]
     DuplicateGrant(String),
+    #[error("usage: tessera resume SNAPSHOT [grants] [--fuel N] [--memory SIZE] [--handles N] [--audit LOG] [--snapshot-on-exhaust FILE] (a resumed run takes no script or -e: '{0}')")]
+    BadResume(String),
+    #[error(
+        "--snapshot-on-exhaust saves one running chunk: give one script or one -e, not {0} chunks"
+    )]
+    SnapshotChunks(usize),
 }
 
 /// A `caps` name: letters, digits and `_`, not starting with a digit.
@@ -171,6 +184,7 @@ pub fn parse_net_grant(spec: &str) -> Result<Grant, CliError> {
 
 pub const USAGE: &str = "usage: tessera [options] [script [args]]
        tessera run [options] script [args]
+       tessera resume SNAPSHOT [options]
 Available options are:
   -e stat         execute string 'stat'
   -v              show version information
@@ -179,12 +193,20 @@ Available options are:
   --memory SIZE   limit the program's memory (e.g. 64M); default 1G
   --handles N     limit the files, sockets and listeners open at once; default 64
   --audit LOG     write the audit log of every grant of authority to LOG
+  --snapshot-on-exhaust FILE
+                  when the fuel or memory budget runs out, save the whole run to FILE
+                  (exit status 3) to go on with 'tessera resume FILE'
+  --stats         say on stderr, when the run ends, the fuel and memory it used
   --dir NAME=PATH[:RIGHTS]
                   grant caps.NAME, a dir key on PATH (rights of rwcdl; default rl)
   --net NAME=HOST:PORT[,HOST:PORT...][:connect|:listen]
                   grant caps.NAME, a net key (default connect); PORT may be *
   --clock         grant caps.clock (now, sleep)
   --random        grant caps.random (bytes, integer)
+  tessera resume SNAPSHOT [grants] [--fuel N] [--memory SIZE] [--snapshot-on-exhaust FILE]
+                  continue a saved run where it stopped: --fuel and --memory give the budgets
+                  from there on, and the grants fill its keys by name (never with more rights
+                  than it had); a key no grant fills comes back revoked
   tessera audit LOG [--json | --dot] [--who-can RIGHT PATH] [--verify]
                   read an audit log (text by default)
   --              stop handling options
@@ -219,6 +241,14 @@ pub fn parse(args: &[String]) -> Result<Options, CliError> {
         o.interpreter_args.push("run".into());
         i = 1;
     }
+    if args.first().map(String::as_str) == Some("resume") {
+        let file = args
+            .get(1)
+            .filter(|f| !f.starts_with('-') || f.as_str() == "-")
+            .ok_or_else(|| CliError::BadResume("no snapshot file".into()))?;
+        o.resume = Some(file.clone());
+        i = 2;
+    }
     while i < args.len() {
         let a = args[i].as_str();
         let value = |i: usize| {
@@ -246,6 +276,15 @@ pub fn parse(args: &[String]) -> Result<Options, CliError> {
                 i += 2;
                 continue;
             }
+            "--snapshot-on-exhaust" => {
+                let v = value(i)?;
+                o.snapshot_on_exhaust = Some(v.clone());
+                o.interpreter_args.push(a.into());
+                o.interpreter_args.push(v);
+                i += 2;
+                continue;
+            }
+            "--stats" => o.stats = true,
             "--audit" => {
                 let v = value(i)?;
                 o.audit = Some(v.clone());
@@ -288,15 +327,21 @@ pub fn parse(args: &[String]) -> Result<Options, CliError> {
             "--" => {
                 o.interpreter_args.push(a.into());
                 if let Some(s) = args.get(i + 1) {
+                    if o.resume.is_some() {
+                        return Err(CliError::BadResume(s.clone()));
+                    }
                     o.script = Some(s.clone());
                     o.script_args = args[i + 2..].to_vec();
                 }
-                return Ok(o);
+                return check(o);
             }
             "-" => {
+                if o.resume.is_some() {
+                    return Err(CliError::BadResume("-".into()));
+                }
                 o.script = Some("-".into());
                 o.script_args = args[i + 1..].to_vec();
-                return Ok(o);
+                return check(o);
             }
             _ if a.starts_with("--fuel=") => {
                 let v = &a[7..];
@@ -316,14 +361,34 @@ pub fn parse(args: &[String]) -> Result<Options, CliError> {
                 o.chunks.push(Chunk::Code(a[2..].to_string()));
             }
             _ if a.starts_with('-') => return Err(CliError::UnknownOption(a.to_string())),
+            _ if o.resume.is_some() => return Err(CliError::BadResume(a.to_string())),
             _ => {
                 o.script = Some(a.to_string());
                 o.script_args = args[i + 1..].to_vec();
-                return Ok(o);
+                return check(o);
             }
         }
         o.interpreter_args.push(a.into());
         i += 1;
+    }
+    check(o)
+}
+
+/// What no single flag can see: a resumed run has no chunk of its own, and a run that may
+/// be saved has one chunk (a snapshot holds the chunk that was running, not those after it).
+fn check(o: Options) -> Result<Options, CliError> {
+    if o.resume.is_some() {
+        if let Some(chunk) = o.chunks.first() {
+            let Chunk::Code(code) = chunk;
+            return Err(CliError::BadResume(format!("-e {code}")));
+        }
+        if o.list {
+            return Err(CliError::BadResume("--list".into()));
+        }
+    }
+    let chunks = o.chunks.len() + usize::from(o.script.is_some());
+    if o.snapshot_on_exhaust.is_some() && o.resume.is_none() && chunks != 1 {
+        return Err(CliError::SnapshotChunks(chunks));
     }
     Ok(o)
 }

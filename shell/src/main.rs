@@ -38,6 +38,9 @@ fn real_main(argv: &[String]) -> i32 {
     }
     // The console gateway: the program's output, buffered and written to stdout.
     let mut out = caps::console::Console::stdout();
+    if let Some(file) = &opts.resume {
+        return resume(&opts, file, &mut out);
+    }
     let mut session = match Session::new(opts.fuel, opts.memory.unwrap_or(cli::DEFAULT_MEMORY)) {
         Ok(s) => s,
         Err(f) => {
@@ -161,16 +164,101 @@ fn real_main(argv: &[String]) -> i32 {
         }
         return 0;
     }
-    let mut status = 0;
+    let mut ended = Ok(Vec::new());
     for (source, name, args) in &chunks {
-        if let Err(f) = session.run_chunk(source, name, args, &mut out) {
-            let _ = out.flush();
-            eprintln!("tessera: {}", f.describe());
-            status = f.exit_code();
+        ended = session.run_chunk(source, name, args, &mut out);
+        if ended.is_err() {
             break;
         }
     }
+    finish(&opts, &mut session, ended, &mut out)
+}
+
+/// `tessera resume SNAPSHOT …`: the saved run, its holes filled from the grants, goes on
+/// where it stopped.
+fn resume(opts: &cli::Options, file: &str, out: &mut caps::console::Console) -> i32 {
+    let bytes = match std::fs::read(file) {
+        Ok(b) => b,
+        Err(e) => {
+            eprintln!(
+                "tessera: cannot open {file}: {}",
+                e.kind().to_string().replace('_', " ")
+            );
+            return 1;
+        }
+    };
+    let audit = match &opts.audit {
+        Some(path) => match shell::audit::file_sink(path) {
+            Ok(sink) => Some(sink),
+            Err(e) => {
+                eprintln!("tessera: cannot write the audit log {path}: {e}");
+                return 2;
+            }
+        },
+        None => None,
+    };
+    let input: Box<dyn std::io::BufRead + Send> =
+        Box::new(std::io::BufReader::new(std::io::stdin()));
+    let mut session = match Session::resume(
+        &bytes,
+        opts.fuel,
+        opts.memory.unwrap_or(cli::DEFAULT_MEMORY),
+        &opts.grants,
+        Some(input),
+        audit,
+    ) {
+        Ok(s) => s,
+        Err(f) => {
+            eprintln!("tessera: {}", f.describe());
+            return f.exit_code();
+        }
+    };
+    if let Some(n) = opts.handles {
+        session.set_handles(n);
+    }
+    let ended = session.continue_run(out);
+    finish(opts, &mut session, ended, out)
+}
+
+/// Reports how a run (or a resumed one) ended, saves it if its budget ran out and
+/// `--snapshot-on-exhaust` asks, and returns the exit status.
+fn finish(
+    opts: &cli::Options,
+    session: &mut Session,
+    ended: Result<Vec<kernel::value::Value>, shell::runner::Failure>,
+    out: &mut caps::console::Console,
+) -> i32 {
     let _ = out.flush();
+    let mut status = 0;
+    if let Err(f) = ended {
+        status = f.exit_code();
+        match (&opts.snapshot_on_exhaust, session.is_suspended()) {
+            (Some(path), true) => match session.save_snapshot(std::path::Path::new(path)) {
+                Ok(_) => {
+                    let budget = if matches!(f, shell::runner::Failure::OutOfMemory { .. }) {
+                        "--memory SIZE"
+                    } else {
+                        "--fuel N"
+                    };
+                    eprintln!(
+                        "tessera: {}\ntessera: the run is saved in {path}: go on with 'tessera resume {path} {budget}' and the same grants",
+                        f.describe()
+                    );
+                }
+                Err(e) => {
+                    eprintln!(
+                        "tessera: {}\ntessera: the run could not be saved: {e}",
+                        f.describe()
+                    );
+                }
+            },
+            _ => eprintln!("tessera: {}", f.describe()),
+        }
+    }
+    if opts.stats {
+        let (used, memory) = session.usage();
+        eprintln!("tessera: fuel used: {used} units in all; memory in use: {memory} bytes");
+    }
     if let Some(path) = &opts.audit {
         if let Some(e) = session.kernel().audit.sink_error() {
             eprintln!("tessera: the audit log {path} is incomplete: {e}");

@@ -18,12 +18,16 @@ pub enum Failure {
     OutOfFuel { limit: u64 },
     /// The memory budget ran out and the error reached the top.
     OutOfMemory { limit: usize },
+    /// Refused before anything ran: a grant that cannot be made or that does not fit the
+    /// snapshot being resumed.
+    Refused(String),
 }
 
 impl Failure {
     pub fn exit_code(&self) -> i32 {
         match self {
             Failure::Error { .. } => 1,
+            Failure::Refused(_) => 2,
             Failure::OutOfFuel { .. } | Failure::OutOfMemory { .. } => 3,
         }
     }
@@ -42,6 +46,7 @@ impl Failure {
             Failure::OutOfMemory { limit } => {
                 format!("not enough memory: the program reached its memory budget of {} (raise it with --memory SIZE)", human_size(*limit))
             }
+            Failure::Refused(message) => message.clone(),
         }
     }
 }
@@ -147,6 +152,16 @@ impl Session {
             .map_or(0, |(used, _)| used)
     }
 
+    /// What the run used: the fuel its root's meter recorded, over every run it was resumed
+    /// from too, and the bytes the root's tree holds now.
+    pub fn usage(&self) -> (u64, u64) {
+        let memory = self
+            .kernel
+            .memory_usage(self.root)
+            .map_or(0, |(used, _)| used);
+        (self.fuel_used(), memory)
+    }
+
     /// The kernel running the session's processes.
     pub fn kernel(&self) -> &Kernel {
         &self.kernel
@@ -181,66 +196,165 @@ impl Session {
         grants: &[crate::cli::Grant],
         input: Option<Box<dyn std::io::BufRead + Send>>,
     ) -> Result<(), String> {
-        use crate::cli::Grant;
         use kernel::clist::KeyKind;
         let mut gateways = caps::host::Gateways::new()
             .map_err(|e| format!("cannot start the I/O threads: {e}"))?;
         // Open every gateway first: a bad grant changes nothing.
-        let mut opened = Vec::with_capacity(grants.len());
-        for g in grants {
-            opened.push(match g {
-                Grant::Dir { name, path, rights } => {
-                    let host = std::path::Path::new(path);
-                    let dir = caps::fs::DirGateway::open_ambient(host, *rights).map_err(|e| {
-                        format!("cannot grant --dir {name}={path}: {e} (expected --dir NAME=PATH[:RIGHTS] with PATH an existing directory)")
-                    })?;
-                    // Scopes in the audit log are absolute, so `--who-can` finds them.
-                    let root = std::fs::canonicalize(host)
-                        .map(|p| p.to_string_lossy().into_owned())
-                        .unwrap_or_else(|_| path.clone());
-                    let kind = KeyKind::Dir {
-                        root,
-                        rights: *rights,
-                    };
-                    (name.clone(), kind, Opened::Dir(dir))
-                }
-                Grant::Net {
-                    name,
-                    patterns,
-                    connect,
-                    listen,
-                } => {
-                    let net = caps::net::NetGateway::new(patterns.clone(), *connect, *listen);
-                    let kind = KeyKind::Net {
-                        patterns: patterns.clone(),
-                        connect: *connect,
-                        listen: *listen,
-                    };
-                    (name.clone(), kind, Opened::Net(net))
-                }
-                Grant::Clock => ("clock".into(), KeyKind::Clock, Opened::Clock),
-                Grant::Random => ("random".into(), KeyKind::Random, Opened::Random),
-            });
-        }
-        // The console key writes where `print` does, so their output keeps its order.
-        let console =
-            caps::console::Console::new(Box::new(caps::console::Buffer(self.output.clone())));
-        self.console = Some(console.clone());
+        let opened = open_grants(grants)?;
         let key = self
             .kernel
             .grant_key(self.root, "console", KeyKind::Console)?;
-        gateways.attach_console(key, console, input);
+        gateways.attach_console(key, self.new_console(), input);
         for (name, kind, gateway) in opened {
             let key = self.kernel.grant_key(self.root, &name, kind)?;
-            match gateway {
-                Opened::Dir(d) => gateways.attach_dir(key, d),
-                Opened::Net(n) => gateways.attach_net(key, n),
-                Opened::Clock => gateways.attach_clock(key, caps::clock::Clock::Host),
-                Opened::Random => gateways.attach_random(key, caps::random::Random::Os),
-            }
+            gateway.attach(&mut gateways, key);
         }
         self.kernel.set_host(Box::new(gateways));
         Ok(())
+    }
+
+    /// The console key's gateway: it writes where `print` does, so their output keeps its
+    /// order.
+    fn new_console(&mut self) -> caps::console::Console {
+        let console =
+            caps::console::Console::new(Box::new(caps::console::Buffer(self.output.clone())));
+        self.console = Some(console.clone());
+        console
+    }
+
+    /// A session that goes on with the run saved in snapshot `bytes` (`tessera resume`): its
+    /// root gets `fuel` more units (unlimited if none) and a memory limit of `memory`, and the
+    /// snapshot's holes are filled from `grants` by name, each narrowed to the rights the
+    /// snapshot recorded (`KeyKind::meet`); a hole no grant fills comes back revoked. The
+    /// audit log, if any, is attached first, so it records the restore's grants.
+    ///
+    /// # Errors
+    /// `Failure::Error` for bytes that are not a snapshot this build can restore,
+    /// `Failure::Refused` for a grant that cannot be opened or is of another kind than its
+    /// hole.
+    pub fn resume(
+        bytes: &[u8],
+        fuel: Option<u64>,
+        memory: usize,
+        grants: &[crate::cli::Grant],
+        input: Option<Box<dyn std::io::BufRead + Send>>,
+        audit: Option<kernel::audit::AuditSink>,
+    ) -> Result<Session, Failure> {
+        use kernel::clist::KeyKind;
+        let mut kernel = Kernel::new();
+        kernel.set_factory(Rc::new(|_name: &str, memory: usize| new_vm(memory)));
+        kernel.set_grant_hint(Box::new(grant_hint));
+        if let Some(sink) = audit {
+            kernel
+                .audit
+                .attach_sink(sink, kernel::audit::DEFAULT_WINDOW)
+                .map_err(|e| Failure::Refused(format!("cannot write the audit log: {e}")))?;
+        }
+        let mut gateways = caps::host::Gateways::new()
+            .map_err(|e| Failure::Refused(format!("cannot start the I/O threads: {e}")))?;
+        let opened = open_grants(grants).map_err(Failure::Refused)?;
+        let budgets = kernel::snapshot::Budgets {
+            fuel: Some(fuel.unwrap_or(u64::MAX)),
+            memory: Some(memory as u64),
+        };
+        let checked = kernel
+            .check_snapshot(None, stdlib::natives(), bytes, budgets)
+            .map_err(|e| Failure::Error {
+                message: match e {
+                    kernel::snapshot::SnapshotError::Memory { .. } => {
+                        format!("cannot resume: {e} (raise it with --memory SIZE)")
+                    }
+                    _ => format!("cannot resume: {e}"),
+                },
+                traceback: String::new(),
+            })?;
+        let output = Rc::new(RefCell::new(Vec::new()));
+        let mut session = Session {
+            kernel,
+            root: ProcessId::from_u64(0),
+            output,
+            fuel_limit: fuel,
+            memory_limit: memory,
+            console: None,
+        };
+        // Each hole the grants fill gets a key of its own, narrowed to what the snapshot
+        // recorded, with a gateway opened for exactly that.
+        let mut fills: std::collections::HashMap<String, kernel::clist::KeyId> =
+            std::collections::HashMap::new();
+        let mut input = input;
+        for hole in checked.holes() {
+            if fills.contains_key(&hole.name) {
+                continue;
+            }
+            let (given, opened) = if hole.name == "console" {
+                (KeyKind::Console, None)
+            } else {
+                match opened.iter().find(|(name, _, _)| *name == hole.name) {
+                    Some((_, kind, gateway)) => (kind.clone(), Some(gateway)),
+                    None => continue,
+                }
+            };
+            if given.kind_name() != hole.kind {
+                return Err(Failure::Refused(format!(
+                    "the snapshot's key '{}' is a {} key ({}); the grant named '{}' gives a {} key",
+                    hole.name,
+                    hole.kind,
+                    hole.describe,
+                    hole.name,
+                    given.kind_name()
+                )));
+            }
+            let kind = match &hole.was {
+                Some(was) => given.meet(was).ok_or_else(|| {
+                    Failure::Refused(format!(
+                        "the snapshot's key '{}' ({}) cannot be filled with {}",
+                        hole.name,
+                        hole.describe,
+                        given.describe()
+                    ))
+                })?,
+                None => given,
+            };
+            let key = session.kernel.keys.create(kind.clone()).map_err(|e| {
+                Failure::Refused(format!("cannot make the key '{}': {e}", hole.name))
+            })?;
+            match opened {
+                None => {
+                    let console = session.new_console();
+                    gateways.attach_console(key, console, input.take());
+                }
+                Some(gateway) => gateway
+                    .narrowed(&kind)
+                    .map_err(|e| Failure::Refused(format!("cannot grant '{}': {e}", hole.name)))?
+                    .attach(&mut gateways, key),
+            }
+            fills.insert(hole.name.clone(), key);
+        }
+        let root = session
+            .kernel
+            .install_checked(
+                checked,
+                &|hole| fills.get(&hole.name).copied(),
+                kernel::snapshot::Unfilled::Revoke,
+            )
+            .map_err(|e| Failure::Error {
+                message: format!("cannot resume: {e}"),
+                traceback: String::new(),
+            })?;
+        // The slots hold the keys now: the hold taken when each was made ends.
+        for key in fills.into_values() {
+            let _ = session.kernel.keys.release(key);
+        }
+        session.root = root;
+        session.kernel.set_host(Box::new(gateways));
+        // The root writes where the console key does, as it did before it was saved.
+        if session.console.is_some() {
+            let sink = session.output.clone();
+            session.vm_mut().set_console(Some(Box::new(move |b: &[u8]| {
+                sink.borrow_mut().extend_from_slice(b)
+            })));
+        }
+        Ok(session)
     }
 
     /// Takes what the program printed so far.
@@ -310,6 +424,30 @@ impl Session {
             p.fault = None;
             p.results.clear();
         }
+        self.drive(out)
+    }
+
+    /// Continues a resumed run (`Session::resume`) where it was saved: the root, and every
+    /// process its budget stopped, carry on.
+    ///
+    /// # Errors
+    /// As `run_chunk`.
+    pub fn continue_run(&mut self, out: &mut dyn Write) -> Result<Vec<Value>, Failure> {
+        let root = self.root;
+        let state = self.root_process().state;
+        match state {
+            State::Suspended => {
+                self.kernel.resume(root);
+            }
+            State::Done => return Ok(self.root_process().results.clone()),
+            _ => {}
+        }
+        self.drive(out)
+    }
+
+    /// Runs the kernel until the root finishes, fails or is stopped by its budget, flushing
+    /// output to `out` after every slice.
+    fn drive(&mut self, out: &mut dyn Write) -> Result<Vec<Value>, Failure> {
         loop {
             let progressed = self.kernel.step();
             let _ = out.write_all(&self.take_output());
@@ -371,6 +509,65 @@ impl Session {
     }
 }
 
+impl Session {
+    /// Whether the root stopped because its fuel or memory budget ran out (not an error):
+    /// the run can be saved and resumed.
+    pub fn is_suspended(&self) -> bool {
+        self.root_process().state == State::Suspended
+    }
+
+    /// Saves the whole process tree to `path` (`--snapshot-on-exhaust`), atomically: the
+    /// snapshot is written to a temporary file beside `path`, flushed to disk, and renamed
+    /// over it, so `path` holds either its old contents or the whole snapshot. Requests
+    /// to the host still in flight are answered first (a snapshot holds no pending I/O).
+    ///
+    /// # Errors
+    /// A message saying why the tree cannot be saved or the file not written.
+    pub fn save_snapshot(&mut self, path: &std::path::Path) -> Result<u64, String> {
+        self.kernel.finish_host_requests(self.root);
+        let bytes = self.kernel.snapshot(self.root).map_err(|e| e.to_string())?;
+        write_atomically(path, &bytes)
+            .map_err(|e| format!("cannot write {}: {e}", path.display()))?;
+        Ok(bytes.len() as u64)
+    }
+}
+
+/// Writes `bytes` to a fresh temporary file in `path`'s directory, syncs it and renames it
+/// to `path` (a crash leaves the old file or the new one, never half of one).
+fn write_atomically(path: &std::path::Path, bytes: &[u8]) -> std::io::Result<()> {
+    let dir = match path.parent() {
+        Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),
+        _ => std::path::PathBuf::from("."),
+    };
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_else(|| "snapshot".into());
+    let mut attempt = 0u32;
+    let (temp, mut file) = loop {
+        let temp = dir.join(format!(".{name}.{}.{attempt}.tmp", std::process::id()));
+        match std::fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .open(&temp)
+        {
+            Ok(f) => break (temp, f),
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists && attempt < 100 => {
+                attempt += 1;
+            }
+            Err(e) => return Err(e),
+        }
+    };
+    let written = file
+        .write_all(bytes)
+        .and_then(|()| file.sync_all())
+        .and_then(|()| std::fs::rename(&temp, path));
+    if written.is_err() {
+        let _ = std::fs::remove_file(&temp);
+    }
+    written
+}
+
 /// The flag that would grant more to a key the command line granted, for a `denied` fault.
 fn grant_hint(
     key: &kernel::clist::KeyKind,
@@ -394,6 +591,98 @@ enum Opened {
     Net(caps::net::NetGateway),
     Clock,
     Random,
+}
+
+impl Opened {
+    /// Gives the host this gateway, behind `key`.
+    fn attach(self, gateways: &mut caps::host::Gateways, key: kernel::clist::KeyId) {
+        match self {
+            Opened::Dir(d) => gateways.attach_dir(key, d),
+            Opened::Net(n) => gateways.attach_net(key, n),
+            Opened::Clock => gateways.attach_clock(key, caps::clock::Clock::Host),
+            Opened::Random => gateways.attach_random(key, caps::random::Random::Os),
+        }
+    }
+
+    /// A gateway like this one with no more than `kind` allows (a snapshot's hole filled with
+    /// a narrower key than the grant).
+    fn narrowed(&self, kind: &kernel::clist::KeyKind) -> Result<Opened, String> {
+        use kernel::clist::KeyKind;
+        Ok(match (self, kind) {
+            (Opened::Dir(d), KeyKind::Dir { rights, .. }) => {
+                Opened::Dir(d.sub(b".", *rights).map_err(|e| e.to_string())?)
+            }
+            (
+                Opened::Net(_),
+                KeyKind::Net {
+                    patterns,
+                    connect,
+                    listen,
+                },
+            ) => Opened::Net(caps::net::NetGateway::new(
+                patterns.clone(),
+                *connect,
+                *listen,
+            )),
+            (Opened::Clock, _) => Opened::Clock,
+            (Opened::Random, _) => Opened::Random,
+            _ => {
+                return Err(format!(
+                    "a {} key cannot stand for this grant",
+                    kind.kind_name()
+                ))
+            }
+        })
+    }
+}
+
+/// Opens the gateway of each command-line grant, with the key kind it gives (`caps` name,
+/// kind, gateway). Nothing is kept if one fails.
+///
+/// # Errors
+/// A message naming the grant and what is wrong with it.
+fn open_grants(
+    grants: &[crate::cli::Grant],
+) -> Result<Vec<(String, kernel::clist::KeyKind, Opened)>, String> {
+    use crate::cli::Grant;
+    use kernel::clist::KeyKind;
+    let mut opened = Vec::with_capacity(grants.len());
+    for g in grants {
+        opened.push(match g {
+            Grant::Dir { name, path, rights } => {
+                let host = std::path::Path::new(path);
+                let dir = caps::fs::DirGateway::open_ambient(host, *rights).map_err(|e| {
+                    format!("cannot grant --dir {name}={path}: {e} (expected --dir NAME=PATH[:RIGHTS] with PATH an existing directory)")
+                })?;
+                // Scopes in the audit log are absolute, so `--who-can` finds them.
+                let root = std::fs::canonicalize(host)
+                    .map(|p| p.to_string_lossy().into_owned())
+                    .unwrap_or_else(|_| path.clone());
+                let kind = KeyKind::Dir {
+                    root,
+                    rights: *rights,
+                };
+                (name.clone(), kind, Opened::Dir(dir))
+            }
+            Grant::Net {
+                name,
+                patterns,
+                connect,
+                listen,
+            } => {
+                let net = caps::net::NetGateway::new(patterns.clone(), *connect, *listen);
+                let kind = KeyKind::Net {
+                    patterns: patterns.clone(),
+                    connect: *connect,
+                    listen: *listen,
+                };
+                (name.clone(), kind, Opened::Net(net))
+            }
+            Grant::Clock => ("clock".into(), KeyKind::Clock, Opened::Clock),
+            Grant::Random => ("random".into(), KeyKind::Random, Opened::Random),
+        });
+    }
+    Ok(opened)
 }
 
 /// The message `lua.c` shows for an error value.

@@ -615,6 +615,29 @@ impl Kernel {
     }
 
     /// Whether some live process waits for the host (then waiting for an answer can end).
+    /// Delivers the host's answers until no process of the subtree under `root` has a
+    /// request in flight (a snapshot holds no pending I/O). A request that makes no progress
+    /// for several seconds (a `recv` on a silent connection) is left in flight: the snapshot
+    /// then says which process waits for it.
+    pub fn finish_host_requests(&mut self, root: ProcessId) {
+        const PATIENCE: u32 = 50;
+        let mut idle = 0;
+        while idle < PATIENCE {
+            let pending = self
+                .subtree(root)
+                .into_iter()
+                .any(|id| self.get(id).is_some_and(|p| p.io.is_some()));
+            if !pending || self.host.as_ref().is_none_or(|h| h.pending() == 0) {
+                return;
+            }
+            if self.poll_host(Some(std::time::Duration::from_millis(100))) == 0 {
+                idle += 1;
+            } else {
+                idle = 0;
+            }
+        }
+    }
+
     pub(crate) fn waits_for_host(&self) -> bool {
         self.processes().any(|p| p.io.is_some())
             && self.host.as_ref().is_some_and(|h| h.pending() > 0)
