@@ -570,14 +570,10 @@ impl Kernel {
     /// Makes a suspended process ready again (`proc:resume()`), and with it every process
     /// that was stopped because its meter ran dry (they carry on where they stood).
     pub fn resume(&mut self, id: ProcessId) -> bool {
-        match self.get_mut(id) {
-            Some(p) if p.state == State::Suspended => {
-                p.state = State::Ready;
-                p.fault = None;
-                self.enqueue(id);
-            }
-            _ => return false,
+        if self.get(id).map(|p| p.state) != Some(State::Suspended) {
+            return false;
         }
+        self.carry_on(id);
         for index in 0..self.slots.len() {
             let Some(other) = self.id_at(index) else {
                 continue;
@@ -587,14 +583,24 @@ impl Kernel {
                     && matches!(p.fault, Some(Fault::Exhausted { exhausted, .. }) if exhausted == id)
             });
             if stopped_by_it {
-                if let Some(p) = self.get_mut(other) {
-                    p.state = State::Ready;
-                    p.fault = None;
-                }
-                self.enqueue(other);
+                self.carry_on(other);
             }
         }
         true
+    }
+
+    /// A suspended process goes on where it stood: ready to run, or back in the wait its
+    /// budget stopped it in (answered by the waiters' next wake if its target has stopped).
+    fn carry_on(&mut self, id: ProcessId) {
+        let Some(p) = self.get_mut(id) else { return };
+        p.fault = None;
+        if p.waiting_on.is_some() {
+            p.state = State::Waiting;
+            self.stopped_since_wake = true;
+        } else {
+            p.state = State::Ready;
+            self.enqueue(id);
+        }
     }
 
     /// Sets how new processes get their VM (needed again after a restore).
@@ -908,15 +914,18 @@ impl Kernel {
             p.fault = Some(fault.clone());
         }
         // The credit model (DESIGN, "Budgets"): the exhausted ancestor is suspended where it
-        // stands (its pending request is made again once it is resumed), so its parent hears
-        // of it; the processes between it and `id` keep waiting and never see a fault.
+        // stands (a wait it was in is kept, and goes on once it is resumed: it is not made
+        // again, so a cut costs no fuel), so its parent hears of it; the processes between it
+        // and `id` keep waiting and never see a fault.
         if exhausted != id {
             if let Some(x) = self.get_mut(exhausted) {
                 // One waiting for the host is stopped when it next runs, out of fuel then.
                 if matches!(x.state, State::Ready | State::Waiting) && x.io.is_none() {
+                    if x.state == State::Ready {
+                        x.waiting_on = None;
+                    }
                     x.state = State::Suspended;
                     x.fault = Some(fault);
-                    x.waiting_on = None;
                 }
             }
         }

@@ -180,10 +180,10 @@ fn resume(opts: &cli::Options, file: &str, out: &mut caps::console::Console) -> 
     let bytes = match std::fs::read(file) {
         Ok(b) => b,
         Err(e) => {
-            eprintln!(
-                "tessera: cannot open {file}: {}",
-                e.kind().to_string().replace('_', " ")
-            );
+            // The system's words, as `lua` prints them ("No such file or directory").
+            let text = e.to_string();
+            let text = text.split(" (os error").next().unwrap_or(&text);
+            eprintln!("tessera: cannot open {file}: {text}");
             return 1;
         }
     };

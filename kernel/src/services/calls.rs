@@ -131,6 +131,7 @@ impl Kernel {
         let stale = (0..self.slots.len()).any(|i| {
             self.id_at(i).is_some_and(|id| {
                 self.get(id)
+                    .filter(|p| p.state == State::Waiting)
                     .and_then(|p| p.waiting_on)
                     .is_some_and(|c| self.has_answer_for(id, c))
             })
@@ -201,7 +202,12 @@ impl Kernel {
     pub(crate) fn wake_waiters(&mut self) {
         for i in 0..self.slots.len() {
             let Some(id) = self.id_at(i) else { continue };
-            let Some(child) = self.get(id).and_then(|p| p.waiting_on) else {
+            // A waiter its budget stopped keeps its wait, answered once it is resumed.
+            let Some(child) = self
+                .get(id)
+                .filter(|p| p.state == State::Waiting)
+                .and_then(|p| p.waiting_on)
+            else {
                 continue;
             };
             if self.has_answer_for(id, child) {
@@ -533,7 +539,19 @@ impl Kernel {
         key: Value,
     ) -> Result<Answer, Refusal> {
         let r = self.call_answer(id, callee, key);
-        if matches!(&r, Err(e) if e.is_retried()) {
+        // Still our call (refused for want of fuel or room, or the callee stopped for a
+        // budget of ours and goes on when we are resumed): woken again, the caller asks for
+        // its answer, never starts the call anew.
+        let ours = self
+            .get(callee)
+            .and_then(|c| c.call.as_ref())
+            .is_some_and(|call| call.caller == Some(id));
+        let again = match &r {
+            Err(e) => e.is_retried(),
+            Ok(Answer::Wait(w)) => *w == callee && ours,
+            Ok(_) => false,
+        };
+        if again {
             if let Some(p) = self.get_mut(id) {
                 p.calling = Some(callee);
             }
