@@ -410,3 +410,17 @@ fn resume_and_snapshot_flags_are_checked() {
         assert!(err.contains(says), "{args:?}: {err}");
     }
 }
+
+#[test]
+fn the_bundled_jumping_example_finishes_in_pieces_with_the_same_answer() {
+    let dir = fresh_dir("jump", "example");
+    let example = concat!(env!("CARGO_MANIFEST_DIR"), "/../examples/jumping.lua");
+    let (code, whole, total, err) = run(&["run", "--stats", example]);
+    assert_eq!(code, 0, "{err}");
+    assert!(whole.ends_with("primes below 2000000: 148933\n"), "{whole}");
+    // The README's commands: pieces of 10,000,000 units, saved over the same file.
+    let (out, fuel, pieces) = cut_run(&dir, Path::new(example), &[], 10_000_000);
+    assert_eq!(out, whole);
+    assert_eq!(fuel, total);
+    assert!(pieces >= 3, "{pieces} pieces");
+}
