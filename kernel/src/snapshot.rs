@@ -91,6 +91,11 @@ pub struct Hole {
     /// to, and what an unfilled hole comes back as (revoked).
     #[serde(default)]
     pub was: Option<KeyKind>,
+    /// A dir key derived (`sub`) from another hole's key: that hole's index in the key list
+    /// and the path below it (`.` for the same directory). A restorer that fills the other
+    /// hole can fill this one by deriving the same path from its key.
+    #[serde(default)]
+    pub below: Option<(u32, String)>,
 }
 
 #[derive(Clone, Debug, Serialize, Deserialize)]
@@ -120,13 +125,17 @@ pub struct Checked {
 }
 
 impl Checked {
-    /// The holes the restorer is asked to fill, in the snapshot's key order (revoked ones,
-    /// open files and sockets among them, need no key).
-    pub fn holes(&self) -> impl Iterator<Item = &Hole> {
-        self.keys.iter().filter_map(|k| match &k.key {
-            KeyImage::Hole(hole) if !k.revoked => Some(hole),
-            _ => None,
-        })
+    /// The holes the restorer is asked to fill, with their index in the snapshot's key list
+    /// (what `Hole::below` names), in that order (revoked ones, open files and sockets among
+    /// them, need no key).
+    pub fn holes(&self) -> impl Iterator<Item = (u32, &Hole)> {
+        self.keys
+            .iter()
+            .enumerate()
+            .filter_map(|(i, k)| match &k.key {
+                KeyImage::Hole(hole) if !k.revoked => Some((i as u32, hole)),
+                _ => None,
+            })
     }
 }
 
@@ -429,6 +438,7 @@ impl Kernel {
                 vm: &p.vm,
             });
         }
+        link_derived_holes(&self.keys, &mut keys, &key_index);
         let image = ImageOut {
             natives,
             keys,
@@ -492,6 +502,7 @@ impl Kernel {
                         Some(KeyKind::Process(_) | KeyKind::FarFunction { .. }) | None => None,
                         Some(kind) => Some(kind.clone()),
                     },
+                    below: None,
                 })
             };
             let image = match &object.kind {
@@ -568,7 +579,7 @@ impl Kernel {
             .vm
             .natives_rc();
         let checked = self.check_snapshot(Some(parent), natives, bytes, budgets)?;
-        self.install_checked(checked, fill, Unfilled::Refuse)
+        self.install_checked(checked, &|_, hole| fill(hole), Unfilled::Refuse)
     }
 
     /// Decodes and checks snapshot `bytes` for a restore under `parent` (`None`: as a new
@@ -671,7 +682,7 @@ impl Kernel {
     pub fn install_checked(
         &mut self,
         checked: Checked,
-        fill: &dyn Fn(&Hole) -> Option<KeyId>,
+        fill: &dyn Fn(u32, &Hole) -> Option<KeyId>,
         unfilled: Unfilled,
     ) -> Result<ProcessId, SnapshotError> {
         let Checked {
@@ -688,7 +699,7 @@ impl Kernel {
             if k.revoked {
                 continue;
             }
-            let Some(key) = fill(hole) else {
+            let Some(key) = fill(i as u32, hole) else {
                 match unfilled {
                     Unfilled::Refuse => {
                         return Err(SnapshotError::Unfilled {
@@ -878,6 +889,50 @@ impl Kernel {
             let _ = self.keys.release(key);
         }
         Ok(ids[0])
+    }
+}
+
+/// Marks each dir hole whose key was derived from another hole's key with that hole and the
+/// path between them (`Hole::below`), so that a restorer can derive it again from what fills
+/// the other. The nearest ancestor written as a hole is taken.
+fn link_derived_holes(
+    table: &crate::clist::KeyTable,
+    keys: &mut [KeyEntry],
+    key_index: &BTreeMap<KeyId, u32>,
+) {
+    let dir_root = |entry: &KeyEntry| match &entry.key {
+        KeyImage::Hole(Hole {
+            was: Some(KeyKind::Dir { root, .. }),
+            ..
+        }) if !entry.revoked => Some(root.clone()),
+        _ => None,
+    };
+    for (&key, &i) in key_index {
+        let Some(root) = keys.get(i as usize).and_then(dir_root) else {
+            continue;
+        };
+        let found = table.ancestors(key).into_iter().find_map(|a| {
+            let j = *key_index.get(&a)?;
+            let base = keys.get(j as usize).and_then(dir_root)?;
+            let rest = if root == base {
+                ".".to_owned()
+            } else {
+                root.strip_prefix(base.trim_end_matches('/'))?
+                    .strip_prefix('/')?
+                    .to_owned()
+            };
+            Some((j, rest))
+        });
+        if let (
+            Some(below),
+            Some(KeyEntry {
+                key: KeyImage::Hole(hole),
+                ..
+            }),
+        ) = (found, keys.get_mut(i as usize))
+        {
+            hole.below = Some(below);
+        }
     }
 }
 
@@ -1091,11 +1146,22 @@ fn check_waits(processes: &[ProcessIn]) -> Result<(), SnapshotError> {
 /// are not holes.
 fn check_keys(keys: &[KeyEntry], n: usize) -> Result<(), SnapshotError> {
     for (i, k) in keys.iter().enumerate() {
-        let ok = match k.key {
+        let ok = match &k.key {
+            // A derived hole names another hole (restorers follow `below` with a bounded walk).
+            KeyImage::Hole(Hole {
+                below: Some((j, _)),
+                ..
+            }) => {
+                (*j as usize) != i
+                    && matches!(
+                        keys.get(*j as usize).map(|k| &k.key),
+                        Some(KeyImage::Hole(_))
+                    )
+            }
             KeyImage::Hole(_) => true,
-            KeyImage::Process(p) | KeyImage::Function { process: p, .. } => (p as usize) < n,
+            KeyImage::Process(p) | KeyImage::Function { process: p, .. } => (*p as usize) < n,
             KeyImage::Forwarder(t) => {
-                (t as usize) < i && !matches!(keys[t as usize].key, KeyImage::Hole(_))
+                (*t as usize) < i && !matches!(keys[*t as usize].key, KeyImage::Hole(_))
             }
         };
         if !ok {

@@ -279,13 +279,15 @@ impl Session {
         };
         // Each hole the grants fill gets a key of its own, narrowed to what the snapshot
         // recorded, with a gateway opened for exactly that.
-        let mut fills: std::collections::HashMap<String, kernel::clist::KeyId> =
-            std::collections::HashMap::new();
+        // Each hole a grant fills gets a key of its own, narrowed to what the snapshot recorded
+        // for it, with a gateway opened for exactly that (holes of one name may have recorded
+        // different rights: a parent's key and the narrower one it gave a child).
+        let holes: Vec<(u32, kernel::snapshot::Hole)> =
+            checked.holes().map(|(i, h)| (i, h.clone())).collect();
+        let mut filled: std::collections::HashMap<u32, Filled> = std::collections::HashMap::new();
+        let mut console_key = None;
         let mut input = input;
-        for hole in checked.holes() {
-            if fills.contains_key(&hole.name) {
-                continue;
-            }
+        for (index, hole) in holes.iter().filter(|(_, h)| h.below.is_none()) {
             let (given, opened) = if hole.name == "console" {
                 (KeyKind::Console, None)
             } else {
@@ -315,26 +317,99 @@ impl Session {
                 })?,
                 None => given,
             };
-            let key = session.kernel.keys.create(kind.clone()).map_err(|e| {
-                Failure::Refused(format!("cannot make the key '{}': {e}", hole.name))
-            })?;
-            match opened {
-                None => {
-                    let console = session.new_console();
-                    gateways.attach_console(key, console, input.take());
+            let cannot = |e: String| Failure::Refused(format!("cannot grant '{}': {e}", hole.name));
+            let (key, dir) = match opened {
+                // One console for every hole of it: it reads standard input.
+                None => match console_key {
+                    Some(key) => {
+                        session
+                            .kernel
+                            .keys
+                            .retain(key)
+                            .map_err(|e| cannot(e.to_string()))?;
+                        (key, None)
+                    }
+                    None => {
+                        let key = session
+                            .kernel
+                            .keys
+                            .create(kind.clone())
+                            .map_err(|e| cannot(e.to_string()))?;
+                        let console = session.new_console();
+                        gateways.attach_console(key, console, input.take());
+                        console_key = Some(key);
+                        (key, None)
+                    }
+                },
+                Some(gateway) => {
+                    let key = session
+                        .kernel
+                        .keys
+                        .create(kind.clone())
+                        .map_err(|e| cannot(e.to_string()))?;
+                    let narrowed = gateway.narrowed(&kind).map_err(cannot)?;
+                    let dir = match &narrowed {
+                        Opened::Dir(d) => Some(d.clone()),
+                        _ => None,
+                    };
+                    narrowed.attach(&mut gateways, key);
+                    (key, dir)
                 }
-                Some(gateway) => gateway
-                    .narrowed(&kind)
-                    .map_err(|e| Failure::Refused(format!("cannot grant '{}': {e}", hole.name)))?
-                    .attach(&mut gateways, key),
+            };
+            filled.insert(*index, Filled { key, kind, dir });
+        }
+        // Keys derived from filled ones (`dir:sub`) are derived again, the same path below
+        // the grant, no wider than recorded; one whose path the new tree lacks stays unfilled.
+        for _ in 0..holes.len() {
+            let mut progress = false;
+            for (index, hole) in &holes {
+                let Some((base, path)) = &hole.below else {
+                    continue;
+                };
+                if filled.contains_key(index) {
+                    continue;
+                }
+                let Some(from) = filled.get(base) else {
+                    continue;
+                };
+                let derived = from
+                    .kind
+                    .sub_dir(path, None)
+                    .ok()
+                    .and_then(|k| match &hole.was {
+                        Some(was) => k.meet(was),
+                        None => Some(k),
+                    });
+                let (Some(kind @ KeyKind::Dir { rights, .. }), Some(dir)) = (derived, &from.dir)
+                else {
+                    continue;
+                };
+                let Ok(gateway) = dir.sub(path.as_bytes(), rights) else {
+                    continue;
+                };
+                let Ok(key) = session.kernel.keys.derive(from.key, kind.clone()) else {
+                    continue;
+                };
+                gateways.attach_dir(key, gateway.clone());
+                filled.insert(
+                    *index,
+                    Filled {
+                        key,
+                        kind,
+                        dir: Some(gateway),
+                    },
+                );
+                progress = true;
             }
-            fills.insert(hole.name.clone(), key);
+            if !progress {
+                break;
+            }
         }
         let root = session
             .kernel
             .install_checked(
                 checked,
-                &|hole| fills.get(&hole.name).copied(),
+                &|index, _| filled.get(&index).map(|f| f.key),
                 kernel::snapshot::Unfilled::Revoke,
             )
             .map_err(|e| Failure::Error {
@@ -342,8 +417,8 @@ impl Session {
                 traceback: String::new(),
             })?;
         // The slots hold the keys now: the hold taken when each was made ends.
-        for key in fills.into_values() {
-            let _ = session.kernel.keys.release(key);
+        for f in filled.into_values() {
+            let _ = session.kernel.keys.release(f.key);
         }
         session.root = root;
         session.kernel.set_host(Box::new(gateways));
@@ -583,6 +658,14 @@ fn grant_hint(
         }
         _ => None,
     }
+}
+
+/// A snapshot's hole filled by `Session::resume`: the key, its (narrowed) kind, and for a
+/// directory its gateway, from which keys derived from it in the snapshot are derived again.
+struct Filled {
+    key: kernel::clist::KeyId,
+    kind: kernel::clist::KeyKind,
+    dir: Option<caps::fs::DirGateway>,
 }
 
 /// A gateway opened for a grant, before its key exists.

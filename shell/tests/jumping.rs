@@ -424,3 +424,45 @@ fn the_bundled_jumping_example_finishes_in_pieces_with_the_same_answer() {
     assert_eq!(fuel, total);
     assert!(pieces >= 3, "{pieces} pieces");
 }
+
+#[test]
+fn a_key_derived_from_a_grant_is_derived_again_from_the_resumers_grant() {
+    let dir = fresh_dir("jump", "derived");
+    for (tree, text) in [("first", "one"), ("second", "two")] {
+        std::fs::create_dir_all(dir.join(tree).join("x")).unwrap();
+        std::fs::write(dir.join(tree).join("x").join("f.txt"), text).unwrap();
+    }
+    std::fs::create_dir_all(dir.join("empty")).unwrap();
+    let script = script_named(
+        &dir,
+        "sub.lua",
+        r#"local x = caps.data:sub("x", "r")
+print(x:read("f.txt"), x:rights())
+local n = 0 for i = 1, 100000 do n = n + 1 end
+local ok, e = pcall(x.read, x, "f.txt")
+print(ok, ok and e or e.kind)"#,
+    );
+    let snap = dir.join("sub.snap");
+    let grant = |tree: &str, rights: &str| format!("data={}{rights}", dir.join(tree).display());
+    let (code, out, _, err) = run(&[
+        "run",
+        "--dir",
+        &grant("first", ":rl"),
+        "--fuel",
+        "20000",
+        "--snapshot-on-exhaust",
+        snap.to_str().unwrap(),
+        script.to_str().unwrap(),
+    ]);
+    assert_eq!((code, out.as_str()), (3, "one\tr\n"), "{err}");
+    let resume = |grant: String| run(&["resume", snap.to_str().unwrap(), "--dir", &grant]);
+    // The same sub-path of the new tree, read-only as recorded.
+    let (code, out, _, err) = resume(grant("second", ":rwl"));
+    assert_eq!((code, out.as_str()), (0, "true\ttwo\n"), "{err}");
+    // A grant without `r` narrows the derived key too.
+    let (code, out, _, err) = resume(grant("second", ":l"));
+    assert_eq!((code, out.as_str()), (0, "false\tdenied\n"), "{err}");
+    // The new tree lacks the sub-path: that key comes back revoked.
+    let (code, out, _, err) = resume(grant("empty", ""));
+    assert_eq!((code, out.as_str()), (0, "false\trevoked\n"), "{err}");
+}
