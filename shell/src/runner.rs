@@ -15,7 +15,9 @@ pub enum Failure {
     /// An uncaught Lua error (message already converted with `tostring` rules) and traceback.
     Error { message: String, traceback: String },
     /// The fuel budget ran out.
-    OutOfFuel { limit: u64 },
+    /// The fuel budget ran out: `used` of its `limit` units spent (less when the next step
+    /// costs more than what was left).
+    OutOfFuel { limit: u64, used: u64 },
     /// The memory budget ran out and the error reached the top.
     OutOfMemory { limit: usize },
     /// Refused before anything ran: a grant that cannot be made or that does not fit the
@@ -42,7 +44,8 @@ impl Failure {
                     format!("{message}\n{traceback}")
                 }
             }
-            Failure::OutOfFuel { limit } => format!("out of fuel: the program used all {limit} units of its fuel budget (raise it with --fuel N)"),
+            Failure::OutOfFuel { limit, used } if used < limit => format!("out of fuel: the program used {used} of its {limit} units, and its next step costs more than the {} left (raise it with --fuel N)", limit - used),
+            Failure::OutOfFuel { limit, .. } => format!("out of fuel: the program used all {limit} units of its fuel budget (raise it with --fuel N)"),
             Failure::OutOfMemory { limit } => {
                 format!("not enough memory: the program reached its memory budget of {} (raise it with --memory SIZE)", human_size(*limit))
             }
@@ -73,6 +76,9 @@ pub struct Session {
     memory_limit: usize,
     /// The console key's gateway, flushed into `output` after every slice.
     console: Option<caps::console::Console>,
+    /// Fuel the root's meter had recorded when this session took it over (the earlier pieces
+    /// of a resumed run).
+    fuel_before: u64,
 }
 
 /// Builds the VM of every process: the standard library, a fresh hash seed from the host
@@ -121,6 +127,7 @@ impl Session {
             fuel_limit: fuel,
             memory_limit: memory,
             console: None,
+            fuel_before: 0,
         })
     }
 
@@ -276,6 +283,7 @@ impl Session {
             fuel_limit: fuel,
             memory_limit: memory,
             console: None,
+            fuel_before: 0,
         };
         // Each hole the grants fill gets a key of its own, narrowed to what the snapshot
         // recorded, with a gateway opened for exactly that.
@@ -421,6 +429,7 @@ impl Session {
             let _ = session.kernel.keys.release(f.key);
         }
         session.root = root;
+        session.fuel_before = session.fuel_used();
         session.kernel.set_host(Box::new(gateways));
         // The root writes where the console key does, as it did before it was saved.
         if session.console.is_some() {
@@ -540,6 +549,7 @@ impl Session {
                         },
                         Budget::Fuel => Failure::OutOfFuel {
                             limit: self.fuel_limit.unwrap_or(u64::MAX),
+                            used: self.fuel_used().saturating_sub(self.fuel_before),
                         },
                     });
                 }

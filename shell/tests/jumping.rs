@@ -466,3 +466,14 @@ print(ok, ok and e or e.kind)"#,
     let (code, out, _, err) = resume(grant("empty", ""));
     assert_eq!((code, out.as_str()), (0, "false\trevoked\n"), "{err}");
 }
+
+#[test]
+fn a_budget_too_small_for_the_next_step_says_so() {
+    // A spawn with the standard library is one step of a few thousand units.
+    let (code, _, _, err) = run(&["--fuel", "1000", "-e", "local p = spawn('x = 1')"]);
+    assert_eq!(code, 3, "{err}");
+    assert!(
+        err.contains("of its 1000 units, and its next step costs more than the"),
+        "{err}"
+    );
+}
