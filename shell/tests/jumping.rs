@@ -465,6 +465,28 @@ print(ok, ok and e or e.kind)"#,
     // The new tree lacks the sub-path: that key comes back revoked.
     let (code, out, _, err) = resume(grant("empty", ""));
     assert_eq!((code, out.as_str()), (0, "false\trevoked\n"), "{err}");
+    // The resumer's grants are recorded in its audit log, each as it was narrowed.
+    let log = dir.join("resume.log");
+    let (code, _, _, err) = run(&[
+        "resume",
+        snap.to_str().unwrap(),
+        "--dir",
+        &grant("second", ":rwl"),
+        "--audit",
+        log.to_str().unwrap(),
+    ]);
+    assert_eq!(code, 0, "{err}");
+    let (code, text, _, err) = run(&["audit", log.to_str().unwrap()]);
+    assert_eq!(code, 0, "{err}");
+    // Scopes are written as the host resolves them.
+    let second = std::fs::canonicalize(dir.join("second")).unwrap();
+    for line in [
+        "restore host -> process 0: key 0 console".to_owned(),
+        format!("dir: {} (rl)", second.display()),
+        format!("dir: {} (r)", second.join("x").display()),
+    ] {
+        assert!(text.contains(&line), "{line} not in {text}");
+    }
 }
 
 #[test]
