@@ -23,6 +23,9 @@ impl Vm {
             self.charge(self.collection_price())?;
             self.full_gc();
         }
+        if self.finalizer_running() {
+            return Ok(());
+        }
         if let Some(obj) = self.heap.gc.to_finalize.pop() {
             let tm = self.metamethod(obj, MetaMethod::Gc);
             if tm.is_function() {
@@ -40,9 +43,31 @@ impl Vm {
                 if let Some(f) = self.th.frames.last_mut() {
                     f.flags |= flags::FINALIZER;
                 }
+                let index = self.th.frames.len().saturating_sub(1);
+                self.finalizer_at = u32::try_from(index).ok().map(|i| (self.current, i));
             }
         }
         Ok(())
+    }
+
+    /// Whether the last finalizer started is still running: its frame is still where it was
+    /// put (it is popped when the finalizer returns or fails, and only a finalizer's frame
+    /// carries the flag).
+    pub(super) fn finalizer_running(&self) -> bool {
+        let Some((thread, index)) = self.finalizer_at else {
+            return false;
+        };
+        let frames = if thread == self.current {
+            &self.th.frames
+        } else {
+            match self.heap.threads.try_get(thread.0) {
+                Some(th) => &th.frames,
+                None => return false,
+            }
+        };
+        frames
+            .get(index as usize)
+            .is_some_and(|f| f.flags & flags::FINALIZER != 0)
     }
 
     /// The fuel a full collection costs: it reads every byte the heap holds and walks every

@@ -127,6 +127,11 @@ impl Vm {
         // must go back to its frame top (what `post_call` does for fixed result counts).
         let mut fix_top = false;
         'frame: loop {
+            // A finalizer that returned lets the next pending one start (in `run`, between
+            // steps) before its caller goes on, as `collectgarbage()` runs them all in Lua.
+            if !self.heap.gc.to_finalize.is_empty() && !self.finalizer_running() {
+                return Ok(());
+            }
             let Some(frame) = self.th.frames.last().copied() else {
                 return Ok(());
             };

@@ -165,6 +165,11 @@ pub struct Vm {
     /// stack cut back to the given top. A root of the collector.
     #[serde(default)]
     rethrow: Option<(bool, u32, Value)>,
+    /// Where the last finalizer started: its thread and frame index. While that frame is a
+    /// finalizer's, no other finalizer starts (as in Lua, finalizers never nest: a finalizer
+    /// that allocates would otherwise start the next one above itself, without end).
+    #[serde(default)]
+    finalizer_at: Option<(ThreadRef, u32)>,
     /// Protected instructions begun (counted where they save their pc): tells a step that
     /// fails again after an emergency collection from a program that went on and filled
     /// the heap anew.
@@ -233,6 +238,7 @@ impl Vm {
             unfinished_call: None,
             unraised_error: None,
             rethrow: None,
+            finalizer_at: None,
             progress: 0,
             emergency: None,
             natives,
