@@ -62,9 +62,12 @@ pub fn reseal(bytes: &mut [u8]) {
 const DECODE_FACTOR: u64 = 8;
 
 /// The kind of work snapshots are priced as: one piece per byte of snapshot, written or read
-/// (`Work::Copied`, two bytes per unit). Measured in release, restoring takes up to ~18 ns per
-/// byte (many small tables) and writing ~4; one unit may buy ~40 ns (`cost`). Charge it
-/// *before* the work: `snapshot_size_bound` for a snapshot, the bytes' length for a restore.
+/// (`Work::Copied`, two bytes per unit). Measured in release (format 3, `snapshot_bench`, on a
+/// loaded 2-core machine), restoring takes ~3–4 ns per byte of big arrays and up to ~14–20 ns
+/// per byte of many empty tables and short strings or of many small processes (their records
+/// and checks); writing takes 2–8 ns per byte, and is charged on `snapshot_size_bound`, which
+/// is larger than what is written. One unit may buy ~40 ns (`cost`). Charge it *before* the
+/// work: `snapshot_size_bound` for a snapshot, the bytes' length for a restore.
 pub const WORK: crate::cost::Work = crate::cost::Work::Copied;
 
 /// Bytes a snapshot may write per process and per c-list slot beyond the heaps (names,
