@@ -232,7 +232,7 @@ fn encode_int(v: i64) -> Vec<u8> {
 
 fn mutate(seed: &[u8], rng: &mut Rng) -> Vec<u8> {
     let mut b = seed.to_vec();
-    let header = 7; // TSNAP + version
+    let header = mp::HEADER; // TSNAP, version, checksum
     let rounds = 1 + rng.below(3);
     for _ in 0..rounds {
         match rng.below(6) {
@@ -271,6 +271,11 @@ fn mutate(seed: &[u8], rng: &mut Rng) -> Vec<u8> {
                 b = next;
             }
         }
+    }
+    // Mostly with the checksum made to match, so the decoder and the checks see the damage;
+    // else the checksum must refuse it.
+    if rng.chance(75) {
+        kernel::snapshot::reseal(&mut b);
     }
     b
 }

@@ -1,10 +1,11 @@
 //! Checking a heap that came from untrusted bytes (a snapshot) before anything runs on it.
 //!
-//! A deserialized heap is only a shape: any handle may dangle, any string may carry a wrong
-//! hash, a table may hold keys Lua could never store, and the bank may claim any usage. The
+//! A deserialized heap is only a shape: any handle may dangle, a string may duplicate
+//! another, a table may hold keys Lua could never store, and the bank may claim any usage. The
 //! check proves the heap invariants (`heap` module doc) from scratch, and recomputes what is
-//! derived — string hashes, the intern table, the tables' seeded hashers, the bank's usage —
-//! instead of trusting the bytes. Threads' frames and the VM's own fields are checked by
+//! derived — the bank's usage — instead of trusting the bytes. A snapshot holds no hashes:
+//! its decoder (`snapshot::format`) hashes strings and builds the intern table and the tables'
+//! hash parts with the heap's seed, and the check proves the intern table sound. Threads' frames and the VM's own fields are checked by
 //! `vm::check`, which calls this first.
 
 use super::{
@@ -70,8 +71,8 @@ impl Heap {
         }
     }
 
-    /// Checks every handle of every object, recomputes string hashes and the intern table,
-    /// reseeds the tables' hashers, and sets the bank's usage to what the objects take.
+    /// Checks every handle of every object and the intern table (every string found as
+    /// itself: no duplicates), and sets the bank's usage to what the objects take.
     /// `natives` is how many natives the VM's table has. Open upvalues and thread frames need
     /// the VM (the running thread lives outside its slot) and are checked by `vm::check`.
     ///
@@ -91,45 +92,36 @@ impl Heap {
             used = used.saturating_add(bytes);
         };
 
-        // Strings: hashes are derived from the bytes and the seed; equal bytes are one string.
-        for i in 0..self.strings.slots.len() {
-            let Some(s) = self.strings.slots[i].as_ref() else {
-                continue;
-            };
-            let hash = self.hash_bytes(&s.bytes);
-            add(STRING_BASE_BYTES + s.bytes.len());
-            if let Some(s) = self.strings.slots[i].as_mut() {
-                s.hash = hash;
-            }
+        // Strings: the decoder hashed each one with the heap's seed and interned it (refusing
+        // duplicates); the intern table must find every string, by its bytes, as itself.
+        if self.intern.len() != self.strings.live_count() {
+            return invalid("the intern table does not hold every string");
         }
-        let mut intern = hashbrown::HashTable::with_capacity(self.strings.live_count());
         for (i, s) in self.strings.iter() {
             let strings = &self.strings;
-            if intern
-                .find(s.hash, |r: &StrRef| strings.get(r.0).bytes == s.bytes)
-                .is_some()
-            {
+            let found = self.intern.find(s.hash, |r: &StrRef| {
+                strings.try_get(r.0).is_some_and(|t| t.bytes == s.bytes)
+            });
+            if found != Some(&StrRef(i)) {
                 return invalid(format!("string {i} is a duplicate of another"));
             }
-            intern.insert_unique(s.hash, StrRef(i), |r: &StrRef| strings.get(r.0).hash);
+            add(STRING_BASE_BYTES + s.bytes.len());
         }
-        self.intern = intern;
 
+        // Places are named only when something is wrong there.
+        let table = |i: u32| format!("table {i}");
         for (i, t) in self.tables.iter() {
-            let place = format!("table {i}");
-            for &v in t.array() {
-                self.check_value(v, &place)?;
+            if let Some(&v) = t.array().iter().find(|&&v| !self.is_live(v)) {
+                self.check_value(v, &table(i))?;
             }
             t.check(|v| self.is_live(v))
-                .map_err(|e| CheckError(format!("{place}: {e}")))?;
+                .map_err(|e| CheckError(format!("{}: {e}", table(i))))?;
             if let Some(mt) = t.metatable {
-                self.check_value(Value::Table(mt), &place)?;
+                if !self.is_live(Value::Table(mt)) {
+                    self.check_value(Value::Table(mt), &table(i))?;
+                }
             }
             add(t.heap_size());
-        }
-        let seed = self.hash_seed;
-        for t in self.tables.slots.iter_mut().flatten() {
-            t.reseed(seed);
         }
 
         for (i, c) in self.closures.iter() {
@@ -155,14 +147,17 @@ impl Heap {
             if n.id.0 as usize >= natives {
                 return invalid(format!("native closure {i} names an unknown native"));
             }
-            for &v in &n.upvalues {
+            if let Some(&v) = n.upvalues.iter().find(|&&v| !self.is_live(v)) {
                 self.check_value(v, &format!("native closure {i}"))?;
             }
             add(NATIVE_BASE_BYTES + n.upvalues.len() * VALUE_BYTES);
         }
         for (i, u) in self.upvalues.iter() {
             match *u {
-                Upval::Closed(v) => self.check_value(v, &format!("upvalue {i}"))?,
+                Upval::Closed(v) if !self.is_live(v) => {
+                    self.check_value(v, &format!("upvalue {i}"))?
+                }
+                Upval::Closed(_) => {}
                 Upval::Open { thread, .. } => {
                     if self.threads.try_get(thread.0).is_none() {
                         return invalid(format!("upvalue {i} is open in a dangling thread"));
@@ -172,24 +167,31 @@ impl Heap {
             add(UPVAL_BYTES);
         }
         for (i, p) in self.protos.iter() {
-            let place = format!("prototype {i}");
+            let place = || format!("prototype {i}");
             for &c in p.constants.iter() {
                 match c {
                     Value::Nil | Value::Bool(_) | Value::Int(_) | Value::Float(_) => {}
-                    Value::Str(_) => self.check_value(c, &place)?,
-                    _ => return invalid(format!("{place} has a {} constant", c.type_name())),
+                    Value::Str(_) if self.is_live(c) => {}
+                    Value::Str(_) => self.check_value(c, &place())?,
+                    _ => return invalid(format!("{} has a {} constant", place(), c.type_name())),
                 }
             }
             if p.protos.iter().any(|c| self.protos.try_get(c.0).is_none()) {
-                return invalid(format!("{place} has a dangling child prototype"));
+                return invalid(format!("{} has a dangling child prototype", place()));
             }
-            self.check_value(Value::Str(p.source), &place)?;
+            if !self.is_live(Value::Str(p.source)) {
+                self.check_value(Value::Str(p.source), &place())?;
+            }
             add(proto_size(p));
         }
         for (i, t) in self.threads.iter() {
-            let place = format!("thread {i}");
-            for &v in t.stack.iter().chain(&t.unwinding) {
-                self.check_value(v, &place)?;
+            if let Some(&v) = t
+                .stack
+                .iter()
+                .chain(&t.unwinding)
+                .find(|&&v| !self.is_live(v))
+            {
+                self.check_value(v, &format!("thread {i}"))?;
             }
             add(thread_size(t));
         }

@@ -1,12 +1,11 @@
 //! Call frames. A frame is plain data (no Rust closures or pointers), so a thread's whole call
 //! chain — Lua functions, natives waiting in a continuation, pending metamethod calls —
-//! serializes with the heap.
+//! serializes with the heap (`snapshot::format`).
 
 use crate::value::{ClosureRef, NativeRef};
-use serde::{Deserialize, Serialize};
 
 /// Where a finished call's results go.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum ReturnTo {
     /// An ordinary call: results replace the function slot, adjusted to `nresults`.
     Normal,
@@ -36,7 +35,7 @@ pub enum ReturnTo {
 }
 
 /// What a frame runs.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum FrameKind {
     Lua(ClosureRef),
     Native(NativeRef),
@@ -54,7 +53,7 @@ pub mod flags {
     pub const TAIL: u8 = 8;
 }
 
-#[derive(Clone, Copy, Debug, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug)]
 pub struct Frame {
     pub kind: FrameKind,
     /// Stack index of the called function; results are stored from here.
@@ -71,6 +70,5 @@ pub struct Frame {
     pub flags: u8,
     /// Calls made "from C" (metamethods, natives calling back) at or below this frame: Lua
     /// limits their nesting to `MAX_C_CALLS` ("C stack overflow"); Lua-to-Lua calls do not count.
-    #[serde(default)]
     pub c_depth: u16,
 }

@@ -12,17 +12,16 @@ use super::{
     UPVAL_BYTES, VALUE_BYTES,
 };
 use crate::value::{StrRef, TableRef, Value};
-use serde::{Deserialize, Serialize};
 
 /// Minimum bytes allocated between two collections.
 const MIN_THRESHOLD: usize = 256 * 1024;
 
-#[derive(Clone, Debug, Default, Serialize, Deserialize)]
+#[derive(Clone, Debug, Default)]
 pub struct GcState {
     /// Bytes allocated since the last collection.
-    allocated: usize,
+    pub(crate) allocated: usize,
     /// Collect when `allocated` passes this.
-    threshold: usize,
+    pub(crate) threshold: usize,
     /// Objects whose metatable had `__gc` when it was set, in order of marking.
     pub finalizable: Vec<Value>,
     /// Unreachable finalizable objects waiting for their `__gc` call (next one last).
@@ -36,7 +35,6 @@ pub struct GcState {
     pub cycles: u64,
     /// Payloads of collected userdata that asked to be noticed (`UserData::notify_on_free`),
     /// waiting for the host.
-    #[serde(default)]
     pub freed_notices: Vec<Vec<u8>>,
 }
 

@@ -27,14 +27,11 @@ pub use table::Table;
 
 /// A slot arena with a free list. Freed slots are reused in LIFO order, and the free list is
 /// part of the serialized state, so a restored heap allocates exactly as the original would.
-#[derive(Clone, Debug, Serialize, Deserialize)]
-#[serde(bound(deserialize = "T: Deserialize<'de>"))]
+#[derive(Clone, Debug)]
 pub struct Arena<T> {
-    #[serde(deserialize_with = "decode_budget::slots")]
-    slots: Vec<Option<T>>,
-    free: Vec<u32>,
-    #[serde(skip)]
-    marks: Vec<bool>,
+    pub(crate) slots: Vec<Option<T>>,
+    pub(crate) free: Vec<u32>,
+    pub(crate) marks: Vec<bool>,
 }
 
 impl<T> Default for Arena<T> {
@@ -160,19 +157,19 @@ fn place<T>(bank: &mut Bank, arena: &mut Arena<T>, value: T) -> u32 {
     arena.insert(value)
 }
 
-/// A budget for decoding untrusted bytes (a snapshot): arena slots are the structures whose
-/// size in memory can most exceed their size in MessagePack (an empty slot is one byte there),
-/// so their decoding charges each slot's size against the budget and fails past it. Without a
-/// budget set (a trusted, in-process serialization), nothing is counted.
+/// A budget for decoding untrusted bytes (a snapshot): what decoding reserves (arena slots,
+/// value runs, strings, hash parts) can be many times the bytes it comes from (an empty slot
+/// is one byte there), so the decoder (`snapshot::format`) charges each reservation's host
+/// size against the budget first and fails past it. Without a budget set (a trusted,
+/// in-process serialization), nothing is counted.
 pub mod decode_budget {
-    use serde::de::{Deserialize, Deserializer, SeqAccess, Visitor};
     use std::cell::Cell;
 
     thread_local! {
         static LEFT: Cell<Option<usize>> = const { Cell::new(None) };
     }
 
-    /// Runs `f` with `bytes` to spend on decoded arena slots.
+    /// Runs `f` with `bytes` to spend on decoded structures.
     pub fn with<R>(bytes: usize, f: impl FnOnce() -> R) -> R {
         let before = LEFT.with(|l| l.replace(Some(bytes)));
         let r = f();
@@ -180,7 +177,8 @@ pub mod decode_budget {
         r
     }
 
-    fn charge(bytes: usize) -> bool {
+    /// Takes `bytes` from the budget; false (taking nothing) if it has less left.
+    pub(crate) fn charge(bytes: usize) -> bool {
         LEFT.with(|l| match l.get() {
             None => true,
             Some(left) if left >= bytes => {
@@ -190,35 +188,36 @@ pub mod decode_budget {
             Some(_) => false,
         })
     }
+}
 
-    /// Deserializes an arena's slots, charging each one's size first.
-    pub(super) fn slots<'de, D, T>(d: D) -> Result<Vec<Option<T>>, D::Error>
-    where
-        D: Deserializer<'de>,
-        T: Deserialize<'de>,
-    {
-        struct Slots<T>(std::marker::PhantomData<T>);
-        impl<'de, T: Deserialize<'de>> Visitor<'de> for Slots<T> {
-            type Value = Vec<Option<T>>;
-            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                f.write_str("a sequence of arena slots")
-            }
-            fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
-                let mut out = Vec::new();
-                loop {
-                    if !charge(std::mem::size_of::<Option<T>>()) {
-                        return Err(serde::de::Error::custom(
-                            "the snapshot's heap is larger than the memory budget allows",
-                        ));
-                    }
-                    match seq.next_element()? {
-                        Some(slot) => out.push(slot),
-                        None => return Ok(out),
-                    }
-                }
-            }
-        }
-        d.deserialize_seq(Slots(std::marker::PhantomData))
+/// The hash of a string's bytes in a heap seeded with `seed`.
+pub(crate) fn hash_with_seed(seed: u64, bytes: &[u8]) -> u64 {
+    let mut h = foldhash::fast::FixedState::with_seed(seed).build_hasher();
+    h.write(bytes);
+    h.finish()
+}
+
+impl Serialize for Heap {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_bytes(&crate::snapshot::format::encode_heap(self))
+    }
+}
+
+impl<'de> Deserialize<'de> for Heap {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Heap, D::Error> {
+        crate::snapshot::format::deserialize_blob(d, crate::snapshot::format::decode_heap)
+    }
+}
+
+impl Serialize for Thread {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_bytes(&crate::snapshot::format::encode_thread(self))
+    }
+}
+
+impl<'de> Deserialize<'de> for Thread {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Thread, D::Error> {
+        crate::snapshot::format::deserialize_blob(d, crate::snapshot::format::decode_thread)
     }
 }
 
@@ -228,42 +227,41 @@ fn dangling() -> ! {
     panic!("kernel bug: a dangling heap handle (heap invariant broken)")
 }
 
-/// An interned byte string.
-#[derive(Clone, Debug, Serialize, Deserialize)]
+/// An interned byte string. Its hash is derived (from the bytes and the heap's seed), never
+/// written in a snapshot.
+#[derive(Clone, Debug)]
 pub struct LuaString {
-    #[serde(with = "serde_bytes")]
     pub bytes: Box<[u8]>,
     pub hash: u64,
 }
 
 /// A Lua function value: a prototype plus its upvalue cells.
-#[derive(Clone, Debug, Serialize, Deserialize)]
+#[derive(Clone, Debug)]
 pub struct Closure {
     pub proto: ProtoRef,
     pub upvalues: Box<[UpvalRef]>,
 }
 
 /// An upvalue: open while the variable lives in a thread's stack, closed once it left it.
-#[derive(Clone, Copy, Debug, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug)]
 pub enum Upval {
     Open { thread: ThreadRef, index: u32 },
     Closed(Value),
 }
 
 /// Identifies a native function in the process's native table (see `vm::native`).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(transparent)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub struct NativeId(pub u16);
 
 /// A native function value with its own upvalues (a C closure, in Lua's terms).
-#[derive(Clone, Debug, Serialize, Deserialize)]
+#[derive(Clone, Debug)]
 pub struct NativeClosure {
     pub id: NativeId,
     pub upvalues: Vec<Value>,
 }
 
 /// A prototype loaded into a heap: its string constants interned, nested prototypes as handles.
-#[derive(Clone, Debug, Serialize, Deserialize)]
+#[derive(Clone, Debug)]
 pub struct FnProto {
     pub num_params: u8,
     pub is_vararg: bool,
@@ -280,18 +278,16 @@ pub struct FnProto {
 }
 
 /// A full userdata. Its payload is opaque to Lua.
-#[derive(Clone, Debug, Default, Serialize, Deserialize)]
+#[derive(Clone, Debug, Default)]
 pub struct UserData {
     pub metatable: Option<TableRef>,
     pub payload: Vec<u8>,
     /// When collected, hand the payload to the host (`GcState::freed_notices`): the kernel
     /// releases the key slot a key's userdata names.
-    #[serde(default)]
     pub notify_on_free: bool,
     /// Bytes of kernel records this userdata stands for (a key's c-list slot and the key
     /// objects that slot keeps alive): charged to the bank with it, given back when it is
     /// collected and the kernel drops the slot.
-    #[serde(default)]
     pub records: u64,
 }
 
@@ -306,7 +302,7 @@ impl UserData {
 }
 
 /// A coroutine's life cycle (`coroutine.status`).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum ThreadStatus {
     /// Created or yielded: can be resumed.
     Suspended,
@@ -318,8 +314,9 @@ pub enum ThreadStatus {
     Dead,
 }
 
-/// A Lua thread: its own value stack and call frames.
-#[derive(Clone, Debug, Serialize, Deserialize)]
+/// A Lua thread: its own value stack and call frames. Serialized as a blob of the snapshot's
+/// bulk encoding (`snapshot::format`).
+#[derive(Clone, Debug)]
 pub struct Thread {
     pub stack: Vec<Value>,
     /// First free stack slot (values at and above it are dead).
@@ -334,7 +331,6 @@ pub struct Thread {
     pub failed: bool,
     /// The error propagating through this thread while a `__close` handler runs (each thread
     /// has its own: a handler may close another coroutine, whose handlers unwind too).
-    #[serde(default)]
     pub unwinding: Option<Value>,
 }
 
@@ -373,8 +369,9 @@ pub const USERDATA_BASE_BYTES: usize = 72;
 pub const PROTO_BASE_BYTES: usize = 256;
 pub const VALUE_BYTES: usize = std::mem::size_of::<Value>();
 
-/// A process's heap.
-#[derive(Clone, Debug, Serialize, Deserialize)]
+/// A process's heap. Serialized as one blob of the snapshot's bulk encoding
+/// (`snapshot::format`).
+#[derive(Clone, Debug)]
 pub struct Heap {
     pub strings: Arena<LuaString>,
     pub tables: Arena<Table>,
@@ -386,9 +383,8 @@ pub struct Heap {
     pub userdata: Arena<UserData>,
     pub bank: Bank,
     /// Seed of the string hash; part of the state so hashes are reproducible after a restore.
-    hash_seed: u64,
-    #[serde(skip)]
-    intern: hashbrown::HashTable<StrRef>,
+    pub(crate) hash_seed: u64,
+    pub(crate) intern: hashbrown::HashTable<StrRef>,
     /// Collector state.
     pub gc: gc::GcState,
 }
@@ -436,9 +432,7 @@ impl Heap {
     }
 
     fn hash_bytes(&self, bytes: &[u8]) -> u64 {
-        let mut h = foldhash::fast::FixedState::with_seed(self.hash_seed).build_hasher();
-        h.write(bytes);
-        h.finish()
+        hash_with_seed(self.hash_seed, bytes)
     }
 
     /// Interns a string, charging the bank for a new one.
@@ -979,24 +973,26 @@ mod tests {
 
     #[test]
     fn decoding_arena_slots_is_charged_to_the_decode_budget() {
-        // 100,000 empty table slots: about 100 KB of MessagePack, ten times that in memory.
-        let arena: Arena<Table> = Arena {
+        // 100,000 empty table slots: about 400 KB of snapshot (a presence byte and a free-list
+        // entry each), thirty times that in memory.
+        let mut heap = Heap::new(1 << 30, 1);
+        heap.tables = Arena {
             slots: (0..100_000).map(|_| None).collect(),
             free: (0..100_000).collect(),
             marks: Vec::new(),
         };
-        let bytes = rmp_serde::to_vec(&arena).expect("serializes");
-        assert!(bytes.len() < 600_000);
+        let bytes = rmp_serde::to_vec(&heap).expect("serializes");
+        assert!(bytes.len() < 400_000, "{}", bytes.len());
         let in_memory = 100_000 * std::mem::size_of::<Option<Table>>();
         let refused = decode_budget::with(in_memory / 2, || {
-            rmp_serde::from_slice::<Arena<Table>>(&bytes).is_err()
+            rmp_serde::from_slice::<Heap>(&bytes).is_err()
         });
         assert!(refused, "a budget below the slots' size refuses them");
-        let fits = decode_budget::with(in_memory + 1024, || {
-            rmp_serde::from_slice::<Arena<Table>>(&bytes).map(|a| a.slots.len())
+        let fits = decode_budget::with(in_memory * 2, || {
+            rmp_serde::from_slice::<Heap>(&bytes).map(|h| h.tables.slots.len())
         });
         assert_eq!(fits.ok(), Some(100_000));
         // Outside a budget (trusted serialization) nothing is counted.
-        assert!(rmp_serde::from_slice::<Arena<Table>>(&bytes).is_ok());
+        assert!(rmp_serde::from_slice::<Heap>(&bytes).is_ok());
     }
 }

@@ -12,7 +12,6 @@
 
 use crate::value::{Key, StrRef, TableRef, Value};
 use indexmap::{Equivalent, IndexMap};
-use serde::{Deserialize, Serialize};
 use std::hash::Hash;
 
 /// A string key for lookups without building a `Key`: hashes as `Key` hashes a string and
@@ -50,7 +49,7 @@ impl Equivalent<Key> for IntKey {
     }
 }
 
-type Hasher = foldhash::fast::FixedState;
+pub(crate) type Hasher = foldhash::fast::FixedState;
 
 /// Bytes charged per array slot.
 pub const ARRAY_SLOT_BYTES: usize = std::mem::size_of::<Value>();
@@ -61,16 +60,16 @@ pub const HASH_SLOT_BYTES: usize = 64;
 /// headers of its two parts.
 pub const TABLE_BASE_BYTES: usize = 160;
 
-#[derive(Clone, Debug, Default, Serialize, Deserialize)]
+#[derive(Clone, Debug, Default)]
 pub struct Table {
-    array: Vec<Value>,
-    hash: IndexMap<Key, Value, Hasher>,
+    pub(crate) array: Vec<Value>,
+    /// Hashed with the heap's seed (`with_seed`; a snapshot's decoder does the same).
+    pub(crate) hash: IndexMap<Key, Value, Hasher>,
     /// Logical capacity of the hash part (0 or a power of two), as Lua's node vector size.
-    hash_capacity: usize,
+    pub(crate) hash_capacity: usize,
     pub metatable: Option<TableRef>,
     /// Cache of metamethods known to be absent (bit per `MetaMethod`), valid for this table
     /// used as a metatable; cleared on every write to the table.
-    #[serde(skip)]
     pub absent_meta: u32,
 }
 
@@ -602,20 +601,6 @@ impl Table {
                 *v = Value::Nil;
             }
         }
-    }
-
-    /// Rebuilds the hash part with a hasher seeded by `seed` (a restored table's hasher is not
-    /// part of the snapshot). Order and dead entries are kept.
-    pub(crate) fn reseed(&mut self, seed: u64) {
-        let old = std::mem::take(&mut self.hash);
-        // Room for the entries it holds only: the logical capacity comes from untrusted bytes
-        // and is charged (as `heap_size`) before it can be allocated by growth.
-        let mut hash = IndexMap::with_capacity_and_hasher(
-            self.hash_capacity.min(old.len()),
-            Hasher::with_seed(seed),
-        );
-        hash.extend(old);
-        self.hash = hash;
     }
 
     /// Entries of the hash part, dead ones included.

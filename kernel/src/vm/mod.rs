@@ -248,10 +248,13 @@ impl Vm {
         })
     }
 
-    /// Reattaches the native table after deserialization.
+    /// Reattaches the native table after deserialization (and rebuilds the intern table, if
+    /// the decoder did not).
     pub fn attach_natives(&mut self, natives: Rc<NativeTable>) {
         self.natives = natives;
-        self.heap.rebuild_intern();
+        if self.heap.intern.len() != self.heap.strings.live_count() {
+            self.heap.rebuild_intern();
+        }
     }
 
     /// Renumbers the natives of a deserialized VM: `ids[old]` is this build's id of the native

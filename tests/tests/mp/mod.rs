@@ -23,8 +23,8 @@ pub enum Mp {
     Map(Vec<(Mp, Mp)>),
 }
 
-/// The bytes of a snapshot before its MessagePack body (`TSNAP` and the version).
-pub const HEADER: usize = 7;
+/// The bytes of a snapshot before its MessagePack body (`TSNAP`, the version, the checksum).
+pub const HEADER: usize = kernel::snapshot::HEADER_LEN;
 
 /// Splits snapshot bytes into their header and decoded body.
 pub fn decode(bytes: &[u8]) -> (Vec<u8>, Mp) {
@@ -32,10 +32,12 @@ pub fn decode(bytes: &[u8]) -> (Vec<u8>, Mp) {
     (bytes[..HEADER].to_vec(), body)
 }
 
-/// Snapshot bytes from a header and a body.
+/// Snapshot bytes from a header and a body, the checksum made to match (a crafted snapshot
+/// must reach the decoder and the checks, not stop at the checksum).
 pub fn encode(header: &[u8], body: &Mp) -> Vec<u8> {
     let mut out = header.to_vec();
     rmp_serde::encode::write(&mut out, body).expect("writing to a Vec cannot fail");
+    kernel::snapshot::reseal(&mut out);
     out
 }
 
