@@ -196,6 +196,16 @@ pub struct Process {
     /// The gateway request this process waits for, if any.
     #[serde(default)]
     pub(crate) io: Option<crate::gateway::PendingIo>,
+    /// Fuel the request it is being served (its pending trap) has charged to its chain so
+    /// far. A request refused for want of fuel or memory gives it back and is made again from
+    /// the start once resumed (`suspend_unpaid`), so a cut never charges a request twice.
+    #[serde(skip)]
+    pub(crate) drawn: u64,
+    /// When it was last queued to run (the kernel's count of processes queued). A budget
+    /// stops a subtree whole; resumed, its processes are queued again in this order, the one
+    /// cut short in its slice first (0), so a cut never changes which process runs next.
+    #[serde(default)]
+    pub(crate) queued_at: u64,
 }
 
 /// A call a waiting process serves above its trap: who asked, and the waits it put aside.
@@ -311,6 +321,9 @@ pub struct Kernel {
     /// Steps since the last full scan.
     #[serde(default)]
     since_scan: u32,
+    /// How many times a process was queued (`Process::queued_at`).
+    #[serde(default)]
+    enqueued: u64,
     /// A process stopped (done, failed, suspended, removed) since waiters were last woken.
     #[serde(default)]
     pub(crate) stopped_since_wake: bool,
@@ -385,6 +398,8 @@ impl Kernel {
             calling: None,
             serving: Vec::new(),
             io: None,
+            drawn: 0,
+            queued_at: 0,
         };
         let id = match self.free.pop() {
             Some(i) => {
@@ -531,7 +546,11 @@ impl Kernel {
         let Some(meter) = self.get(id).map(|p| p.fuel) else {
             return Ok(());
         };
-        self.fuel.charge(meter, units)
+        self.fuel.charge(meter, units)?;
+        if let Some(p) = self.get_mut(id) {
+            p.drawn = p.drawn.saturating_add(units);
+        }
+        Ok(())
     }
 
     /// Raises a process's fuel limit (`proc:refuel(n)`).
@@ -573,18 +592,27 @@ impl Kernel {
         if self.get(id).map(|p| p.state) != Some(State::Suspended) {
             return false;
         }
-        self.carry_on(id);
+        let mut stopped = vec![id];
         for index in 0..self.slots.len() {
             let Some(other) = self.id_at(index) else {
                 continue;
             };
-            let stopped_by_it = self.get(other).is_some_and(|p| {
-                p.state == State::Suspended
-                    && matches!(p.fault, Some(Fault::Exhausted { exhausted, .. }) if exhausted == id)
-            });
+            let stopped_by_it = other != id
+                && self.get(other).is_some_and(|p| {
+                    p.state == State::Suspended
+                        && matches!(p.fault, Some(Fault::Exhausted { exhausted, .. }) if exhausted == id)
+                });
             if stopped_by_it {
-                self.carry_on(other);
+                stopped.push(other);
             }
+        }
+        // They run again in the order they would have run had nothing stopped them.
+        stopped.sort_by_key(|&p| self.get(p).map_or(u64::MAX, |p| p.queued_at));
+        let again: std::collections::HashSet<ProcessId> = stopped.iter().copied().collect();
+        self.run_queue.retain(|q| !again.contains(q));
+        self.queued.retain(|q| !again.contains(q));
+        for p in stopped {
+            self.carry_on(p);
         }
         true
     }
@@ -673,6 +701,20 @@ impl Kernel {
     pub(crate) fn enqueue(&mut self, id: ProcessId) {
         if self.queued.insert(id) {
             self.run_queue.push_back(id);
+            self.enqueued += 1;
+            let at = self.enqueued;
+            if let Some(p) = self.get_mut(id) {
+                p.queued_at = at;
+            }
+        }
+    }
+
+    /// `id` stops before a step it cannot pay, in its slice or in a kernel service it asked
+    /// for: an uninterrupted run would have gone on with that step at once, so once resumed it
+    /// runs before the others its budget stopped.
+    pub(crate) fn mark_cut(&mut self, id: ProcessId) {
+        if let Some(p) = self.get_mut(id) {
+            p.queued_at = 0;
         }
     }
 
@@ -774,8 +816,16 @@ impl Kernel {
             return;
         };
         let allowance = self.fuel.allowance(meter);
-        if allowance == 0 {
-            self.suspend_for(Budget::Fuel, id, 1);
+        // A step refused for want of fuel is taken up again only once its whole price can be
+        // paid: a resume with less stops it again before it does any work.
+        let needed = self
+            .get(id)
+            .and_then(|p| p.vm.refused())
+            .unwrap_or(1)
+            .max(1);
+        if allowance < needed {
+            self.mark_cut(id);
+            self.suspend_for(Budget::Fuel, id, needed);
             return;
         }
         self.settle_memory(id);
@@ -813,6 +863,7 @@ impl Kernel {
                 // a refuel with what it has left intact.
                 let needed = p.vm.refused().unwrap_or(1);
                 if self.fuel.allowance(meter) < needed {
+                    self.mark_cut(id);
                     self.suspend_for(Budget::Fuel, id, needed);
                 } else {
                     // Its slice ended: it goes to the back of the queue.
@@ -863,7 +914,10 @@ impl Kernel {
             Outcome::Trap => p.state = State::Waiting,
             // The step is taken up again once the exhausted process has more memory and is
             // resumed (DESIGN, "Budgets"): memory suspends like fuel.
-            Outcome::OutOfMemory { needed } => self.suspend_for(Budget::Memory, id, needed),
+            Outcome::OutOfMemory { needed } => {
+                self.mark_cut(id);
+                self.suspend_for(Budget::Memory, id, needed)
+            }
         }
         self.time += 1;
         if self.get(id).map(|p| p.state) == Some(State::Waiting) {
@@ -900,14 +954,6 @@ impl Kernel {
                 None
             })
             .unwrap_or(id);
-        // An ancestor's fuel meter is the one short: what the chain has left is spent, so
-        // that ancestor stops too (at its next slice) and its parent hears of it, instead of
-        // going on with a budget too small for what runs below it. (Memory is held, not
-        // spent: an ancestor short of it stops at its next allocation that does not fit.)
-        if exhausted != id && budget == Budget::Fuel {
-            let left = self.fuel.allowance(meter);
-            self.fuel.charge(meter, left).unwrap_or_default();
-        }
         let fault = Fault::Exhausted { budget, exhausted };
         if let Some(p) = self.get_mut(id) {
             p.state = State::Suspended;
@@ -917,19 +963,69 @@ impl Kernel {
         // stands (a wait it was in is kept, and goes on once it is resumed: it is not made
         // again, so a cut costs no fuel), so its parent hears of it; the processes between it
         // and `id` keep waiting and never see a fault.
+        // What the chain has left stays unspent: an uninterrupted run would have spent it on
+        // what comes next, so a cut spends exactly as much (DESIGN: totals do not depend on
+        // where a run is cut). Instead, every process under the exhausted one stops where it
+        // stands (DESIGN: "and so is every descendant that was running under it"), so none
+        // goes on with the rest while the others wait: resumed, they carry on in the order
+        // they would have run in.
+        if budget == Budget::Fuel {
+            for other in self.subtree(exhausted) {
+                if other == id || other == exhausted {
+                    continue;
+                }
+                let Some(p) = self.get_mut(other) else {
+                    continue;
+                };
+                match p.state {
+                    State::Waiting if p.io.is_some() => p.fault = Some(fault.clone()),
+                    State::Ready => {
+                        p.state = State::Suspended;
+                        p.fault = Some(fault.clone());
+                    }
+                    State::Waiting if p.waiting_on.is_some() => {
+                        p.state = State::Suspended;
+                        p.fault = Some(fault.clone());
+                    }
+                    _ => {}
+                }
+            }
+        }
         if exhausted != id {
             if let Some(x) = self.get_mut(exhausted) {
-                // One waiting for the host is stopped when it next runs, out of fuel then.
-                if matches!(x.state, State::Ready | State::Waiting) && x.io.is_none() {
-                    if x.state == State::Ready {
-                        x.waiting_on = None;
+                match x.state {
+                    // One waiting for the host keeps waiting, marked: it stops as soon as its
+                    // answer is delivered (`stop_if_marked`).
+                    State::Waiting if x.io.is_some() => x.fault = Some(fault),
+                    State::Ready | State::Waiting => {
+                        if x.state == State::Ready {
+                            x.waiting_on = None;
+                        }
+                        x.state = State::Suspended;
+                        x.fault = Some(fault);
                     }
-                    x.state = State::Suspended;
-                    x.fault = Some(fault);
+                    _ => {}
                 }
             }
         }
         self.stopped_since_wake = true;
+    }
+
+    /// A process that waited for the host when a budget of its ran out below it (marked with
+    /// that fault by `suspend_for`) stops now that its answer was delivered: suspended where it
+    /// stands, so its parent hears of it.
+    pub(crate) fn stop_if_marked(&mut self, id: ProcessId) {
+        let Some(p) = self.get_mut(id) else { return };
+        if matches!(p.state, State::Ready | State::Waiting)
+            && p.io.is_none()
+            && matches!(p.fault, Some(Fault::Exhausted { .. }))
+        {
+            if p.state == State::Ready {
+                p.waiting_on = None;
+            }
+            p.state = State::Suspended;
+            self.stopped_since_wake = true;
+        }
     }
 
     /// Whether `waiter` is to go on waiting for `child` although it is suspended: an ancestor

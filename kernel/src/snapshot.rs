@@ -216,6 +216,9 @@ struct ProcessOut<'a> {
     /// A call it runs or answered: its caller (none if outside the snapshot) and answer.
     call: Option<(Option<u32>, Option<&'a Reply>)>,
     vm: &'a Vm,
+    /// When it was last queued to run (`Process::queued_at`): the order processes a budget
+    /// stopped run in again.
+    queued_at: u64,
 }
 
 /// `ProcessOut` read back (same fields, same order).
@@ -234,6 +237,8 @@ struct ProcessIn {
     serving: Vec<(u32, Option<u32>, Option<u32>)>,
     call: Option<(Option<u32>, Option<Reply>)>,
     vm: Vm,
+    #[serde(default)]
+    queued_at: u64,
 }
 
 #[derive(Clone, Debug, Serialize, Deserialize)]
@@ -467,6 +472,7 @@ impl Kernel {
                 serving,
                 call: call_image(p, &inside),
                 vm: &p.vm,
+                queued_at: p.queued_at,
             });
         }
         link_derived_holes(&self.keys, &mut keys, &key_index);
@@ -784,7 +790,9 @@ impl Kernel {
                 .bank
                 .set_limit(p.memory_limit.min(usize::MAX as u64) as usize);
             let id = self.add(up, &p.name, vm, p.fuel.1);
-            if let Some(proc_) = self.get(id) {
+            if let Some(proc_) = self.get_mut(id) {
+                // Any number is an order: nothing to check.
+                proc_.queued_at = p.queued_at;
                 let meter = proc_.fuel;
                 self.fuel.set_spent(meter, p.fuel.0);
             }

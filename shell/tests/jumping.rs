@@ -90,6 +90,26 @@ local ok, e = pcall(mid.call, mid, "nope")
 print("missing function", ok, e.kind)
 "#,
     ),
+    (
+        "printers",
+        r#"
+-- Children print through the console key, some values through a slow __tostring, while the
+-- root waits: cuts land inside print's calls and between the two printers' turns.
+local src = [[
+  local name = ...
+  local slow = setmetatable({}, {__tostring = function()
+    local s = 0
+    for i = 1, 600 do s = s + i % 3 end
+    return name .. s
+  end})
+  for i = 1, 12 do print(name, i, slow) end
+]]
+local a = spawn("print('a start') " .. src:gsub("%.%.%.", "'a'"), {caps = {console = caps.console}})
+local b = spawn("print('b start') " .. src:gsub("%.%.%.", "'b'"), {caps = {console = caps.console}})
+a:wait() b:wait()
+print("both done")
+"#,
+    ),
 ];
 
 /// Exit status, stdout and the `--stats` total of one `tessera` run.
@@ -147,7 +167,6 @@ fn cut_run(dir: &Path, script: &Path, extra: &[&str], step: u64) -> (String, u64
 }
 
 #[test]
-#[ignore = "exact fuel across cuts at spawn and print boundaries: being fixed (issue 11)"]
 fn a_run_cut_into_pieces_prints_and_spends_what_one_run_does() {
     let dir = fresh_dir("jump", "identity");
     for (name, body) in CORPUS {

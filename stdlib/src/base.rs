@@ -115,8 +115,8 @@ fn print(vm: &mut Vm, call: NativeCall) -> Result<Action, Throw> {
     }
 }
 
-/// `print`'s state once `caps.console:write` returned.
-const PRINT_WROTE: u32 = u32::MAX - 2;
+/// `print`'s state once `caps.console:write` returned (the kernel's snapshot check knows it).
+use kernel::vm::check::PRINT_WROTE;
 
 fn type_(vm: &mut Vm, call: NativeCall) -> Result<Action, Throw> {
     let v = check_any(vm, &call, 1)?;

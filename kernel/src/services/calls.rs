@@ -352,7 +352,7 @@ impl Kernel {
             Ok(Answer::Wait(_) | Answer::Io) => {}
             // The callback is over and cannot run again: its answer is abandoned (the copy
             // left nothing behind) and the caller hears why.
-            Err(r) if r.kind == Refused::Unpaid => self.fail(
+            Err(r) if matches!(r.kind, Refused::Unpaid { .. }) => self.fail(
                 caller,
                 refuse(
                     FaultKind::Fuel,

@@ -22,11 +22,14 @@ pub(super) const EXPORTS: &[u8] = b"kernel.exports";
 
 /// The fuel a copy between processes may spend: what its payer's chain allows, taken piece by
 /// piece before each piece is copied (`Work::Copied`, `transfer`). A copy that runs out is
-/// abandoned whole (see `transfer`), and what it did spend is still charged.
-#[derive(Clone, Copy, Debug)]
+/// abandoned whole (see `transfer`); what it did spend is charged to the request, which gives
+/// it back when it is refused and made again (`Kernel::suspend_unpaid`).
+#[derive(Clone, Copy, Debug, Default)]
 pub(super) struct CopyFuel {
     pub(super) left: u64,
     pub(super) spent: u64,
+    /// The piece the allowance could not pay, if one was refused.
+    pub(super) refused: u64,
 }
 
 impl CopyFuel {
@@ -38,8 +41,9 @@ impl CopyFuel {
                 Ok(())
             }
             None => {
-                // Refused before the piece is copied: what was copied so far stays paid, the
-                // rest of the allowance stays the payer's (as a refused charge in the VM).
+                // Refused before the piece is copied: the rest of the allowance stays the
+                // payer's (as a refused charge in the VM).
+                self.refused = units;
                 Err(crate::transfer::TransferError::Fuel)
             }
         }
@@ -227,7 +231,7 @@ impl Kernel {
     /// by `payer`, the process whose request causes the copy (the caller for its arguments and
     /// a spawner for `caps`, the waiter or caller for the results it receives), charged piece
     /// by piece before each piece is copied. A payer that runs out gets [`unpaid`]: no values,
-    /// nothing granted, and what the copy spent charged.
+    /// nothing granted, and what the copy spent charged to its request (`Process::drawn`).
     pub(super) fn copy_between(
         &mut self,
         from: ProcessId,
@@ -246,7 +250,7 @@ impl Kernel {
         };
         let mut fuel = CopyFuel {
             left: self.fuel.allowance(meter),
-            spent: 0,
+            ..CopyFuel::default()
         };
         // The receiver's bank pays, within what its memory chain allows.
         crate::process::bound(&self.memory, to);
@@ -263,6 +267,15 @@ impl Kernel {
         // The copy spent at most the allowance, so every meter on the chain can pay it.
         let charged = self.fuel.charge(meter, fuel.spent);
         debug_assert!(charged.is_ok(), "a copy spent more than its allowance");
+        // Drawn by the payer's request (the payer may be `to`, out of its slot).
+        let payer_record = if payer == to_id {
+            Some(to)
+        } else {
+            self.get_mut(payer)
+        };
+        if let (Some(p), Ok(())) = (payer_record, charged) {
+            p.drawn = p.drawn.saturating_add(fuel.spent);
+        }
         r
     }
 
@@ -364,7 +377,7 @@ impl Kernel {
                     let _ = keys.release(key);
                 }
                 match e {
-                    crate::transfer::TransferError::Fuel => Err(unpaid()),
+                    crate::transfer::TransferError::Fuel => Err(unpaid(fuel.refused)),
                     // Nothing stays granted, and the receiver's heap holds only garbage
                     // (`copy_between` says whose fault that is).
                     e @ crate::transfer::TransferError::Memory(m) => Err(Refusal {

@@ -234,7 +234,8 @@ impl Kernel {
         let reserved_fuel = price_out.min(left);
         let fuel_bounded = reserved_fuel < price_out;
         if allowance < price_in || (fuel_bounded && reserved_fuel == 0) {
-            self.suspend_unpaid(id, Some(price_in.saturating_add(1)));
+            // The call and its bytes, and a unit of the answer if it has one.
+            self.suspend_unpaid(id, price_in.saturating_add(u64::from(price_out > 0)));
             return Ok(Answer::Io);
         }
         let max_bytes = if fuel_bounded {
@@ -305,9 +306,9 @@ impl Kernel {
 
     /// Gives back fuel charged for an answer that did not use it.
     fn refund_fuel(&mut self, id: ProcessId, units: u64) {
-        let Some(meter) = self.get(id).map(|p| p.fuel) else {
-            return;
-        };
+        let Some(p) = self.get_mut(id) else { return };
+        p.drawn = p.drawn.saturating_sub(units);
+        let meter = p.fuel;
         self.fuel.release(meter, units);
     }
 
@@ -413,9 +414,11 @@ impl Kernel {
     ) -> Result<Option<Vec<Value>>, Refusal> {
         let values = match result {
             Err(e) if e.reason == HostFault::TooLarge && reserved.fuel_bounded => {
-                // The answer needs more than the fuel paid for (that fuel stays spent: the
-                // host looked): suspended, to be asked again after a refuel.
-                self.suspend_unpaid(id, Some(reserved.fuel.saturating_add(1)));
+                // The answer needs more than the fuel paid for: suspended, to be asked again
+                // after a refuel, which must give what was paid and more than that again (the
+                // call is made again from the start, and paid once: the refusal gives back
+                // what it charged).
+                self.suspend_unpaid(id, reserved.fuel.saturating_add(1));
                 return Ok(None);
             }
             Err(e) => {
@@ -610,6 +613,7 @@ impl Kernel {
                 Ok(None) => {}
                 Err(r) => self.fail(id, r),
             }
+            self.stop_if_marked(id);
         }
         n
     }

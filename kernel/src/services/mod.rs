@@ -61,10 +61,11 @@ struct Refusal {
 enum Refused {
     /// A fault, raised in the requester.
     Fault(FaultKind),
-    /// Not a fault: the requester cannot pay for its request, so it is suspended out of fuel
-    /// with its trap still pending, and the request is made again from the start once it is
-    /// resumed (every service that refuses this way has changed nothing).
-    Unpaid,
+    /// Not a fault: the requester cannot pay for its request (`needed` more units, beyond
+    /// what the request charged so far), so it is suspended out of fuel with its trap still
+    /// pending, and the request is made again from the start once it is resumed (every
+    /// service that refuses this way has changed nothing, and what it charged is given back).
+    Unpaid { needed: u64 },
     /// Not a fault either: what the requester asked for does not fit its own memory budget
     /// (`needed` more bytes), so it is suspended out of memory with its trap pending and the
     /// request is made again once it is resumed, as for `Unpaid`.
@@ -85,7 +86,7 @@ impl Refusal {
     /// Whether the request is made again once its process is given more (fuel or memory)
     /// and resumed, instead of faulting.
     fn is_retried(&self) -> bool {
-        matches!(self.kind, Refused::Unpaid | Refused::NoRoom { .. })
+        matches!(self.kind, Refused::Unpaid { .. } | Refused::NoRoom { .. })
     }
 }
 
@@ -102,10 +103,11 @@ fn no_room(needed: usize) -> Refusal {
     }
 }
 
-/// The refusal of a request its process cannot pay for.
-fn unpaid() -> Refusal {
+/// The refusal of a request its process cannot pay for: it needs `needed` more units than its
+/// chain could give.
+fn unpaid(needed: u64) -> Refusal {
     Refusal {
-        kind: Refused::Unpaid,
+        kind: Refused::Unpaid { needed },
         message: "out of fuel".into(),
         process: None,
         value: None,
@@ -141,6 +143,11 @@ impl Kernel {
         let Some(native) = p.vm.trap_native() else {
             return;
         };
+        // A new attempt at the request: nothing charged for it yet.
+        if let Some(p) = self.get_mut(id) {
+            p.drawn = 0;
+        }
+        let Some(p) = self.get(id) else { return };
         let name = p.vm.natives().name(native);
         let args: Vec<Value> = p.vm.trap_args().to_vec();
         let service = match crate::service::Service::of_native(name) {
@@ -269,7 +276,8 @@ impl Kernel {
     /// Charges `pieces` of `work` to process `id` (its meter and every ancestor's) before
     /// the kernel does that work for it. A charge its chain cannot pay is refused whole with
     /// [`unpaid`], before the work: nothing is charged and the process keeps what it had (as
-    /// a refused charge in the VM).
+    /// a refused charge in the VM). What was charged is recorded as drawn by the request
+    /// (`Process::drawn`), given back if the request is refused later and made again.
     fn charge_process(
         &mut self,
         id: ProcessId,
@@ -280,21 +288,33 @@ impl Kernel {
             return Err(broken("no such process"));
         }
         self.charge_fuel(id, work.units(pieces))
-            .map_err(|_| unpaid())
+            .map_err(|e| unpaid(e.requested))
     }
 
-    /// Suspends `id` out of fuel with its trap pending and what it had left intact: resumed
-    /// once its chain can pay `needed` (by default, more than it has now), it makes its
-    /// request again.
-    pub(crate) fn suspend_unpaid(&mut self, id: ProcessId, needed: Option<u64>) {
-        let Some(meter) = self.get(id).map(|p| p.fuel) else {
-            return;
-        };
+    /// Suspends `id` out of fuel with its trap pending and what it had left intact: its
+    /// request needed `needed` more units than its chain could give. What the request charged
+    /// so far is given back (a refused request spends nothing, as a refused step does in the
+    /// VM), so it is resumed once its chain can pay the whole of it, and makes its request
+    /// again from the start: a cut never charges the same work twice.
+    pub(crate) fn suspend_unpaid(&mut self, id: ProcessId, needed: u64) {
+        let drawn = self.give_back_drawn(id);
+        let price = drawn.saturating_add(needed).max(1);
         if let Some(p) = self.get_mut(id) {
             p.waiting_on = None;
+            p.vm.refuse_request(price);
         }
-        let needed = needed.unwrap_or_else(|| self.fuel.allowance(meter).saturating_add(1));
-        self.suspend_for(crate::process::Budget::Fuel, id, needed.max(1));
+        self.mark_cut(id);
+        self.suspend_for(crate::process::Budget::Fuel, id, price);
+    }
+
+    /// Gives back to `id`'s chain the fuel its request charged so far (it is refused, to be
+    /// made again from the start), and returns how much that was.
+    fn give_back_drawn(&mut self, id: ProcessId) -> u64 {
+        let Some(p) = self.get_mut(id) else { return 0 };
+        let drawn = std::mem::take(&mut p.drawn);
+        let meter = p.fuel;
+        self.fuel.release(meter, drawn);
+        drawn
     }
 
     /// Suspends `id` with its trap pending after a refusal that `is_retried`: out of fuel or
@@ -302,12 +322,15 @@ impl Kernel {
     fn suspend_to_retry(&mut self, id: ProcessId, r: &Refusal) {
         match r.kind {
             Refused::NoRoom { needed } => {
+                self.give_back_drawn(id);
                 if let Some(p) = self.get_mut(id) {
                     p.waiting_on = None;
                 }
+                self.mark_cut(id);
                 self.suspend_for(crate::process::Budget::Memory, id, needed.max(1));
             }
-            _ => self.suspend_unpaid(id, None),
+            Refused::Unpaid { needed } => self.suspend_unpaid(id, needed),
+            _ => {}
         }
     }
 
@@ -321,7 +344,7 @@ impl Kernel {
             // ends the requester); were one to be, it would be fuel, or an error.
             let kind = match r.kind {
                 Refused::Fault(kind) => kind,
-                Refused::Unpaid => FaultKind::Fuel,
+                Refused::Unpaid { .. } => FaultKind::Fuel,
                 Refused::NoRoom { .. } => FaultKind::Memory,
                 Refused::Broken => FaultKind::Error,
             };

@@ -222,10 +222,12 @@ impl Kernel {
                     proto
                 }
                 Err(crate::compiler::CompileError::OverBudget { spent }) => {
-                    // The steps taken stay paid; the spawner waits for more than it had, then
-                    // spawns again from the start.
+                    // The spawner waits until it can pay the steps taken and more than it had
+                    // again, then spawns again from the start (and pays once: the refusal
+                    // gives back what this attempt charged). Asking for twice what it had
+                    // bounds the work redone over any number of such refusals.
                     self.charge_process(parent, crate::cost::Work::Compiler, spent)?;
-                    return Err(unpaid());
+                    return Err(unpaid(allowance.saturating_add(1)));
                 }
                 Err(crate::compiler::CompileError::Syntax(e)) => {
                     return Err(refuse(
@@ -391,7 +393,7 @@ impl Kernel {
             functions: Vec::new(),
             fuel: CopyFuel {
                 left: self.fuel.allowance(meter),
-                spent: 0,
+                ..CopyFuel::default()
             },
         };
         self.bound_memory(parent);
@@ -405,7 +407,7 @@ impl Kernel {
         };
         self.settle_memory(parent);
         // The copy spent at most the allowance, so every meter on the chain can pay it.
-        let charged = self.fuel.charge(meter, hooks.fuel.spent);
+        let charged = self.charge_fuel(parent, hooks.fuel.spent);
         debug_assert!(charged.is_ok(), "a copy spent more than its allowance");
         // The module's process keeps its exported functions reachable, by proxy index.
         let kept = match copied {
@@ -421,7 +423,7 @@ impl Kernel {
                 if let Some(p) = self.get_mut(parent) {
                     p.calling = Some(child);
                 }
-                Err(unpaid())
+                Err(unpaid(hooks.fuel.refused))
             }
             Err(e) => {
                 forget(self);

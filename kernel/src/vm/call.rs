@@ -407,6 +407,7 @@ impl Vm {
         let id = self.heap.native(n).id;
         let f = self.natives.func(id);
         let entry_top = self.th.top;
+        let entry_fuel = self.fuel;
         let (thread, depth) = (self.current, self.th.frames.len());
         let call = NativeCall {
             base: frame.base as usize,
@@ -445,7 +446,9 @@ impl Vm {
                 Ok(())
             }
             Err(Throw::OutOfFuel) => {
+                // Entered again from the same state: what it charged so far is given back.
                 self.th.top = entry_top;
+                self.refuse_step(entry_fuel);
                 Err(Throw::OutOfFuel)
             }
             // Natives allocate before their effects: with its arguments back, the step runs

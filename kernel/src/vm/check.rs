@@ -26,8 +26,14 @@ fn is_kernel_service(name: &str) -> bool {
         || crate::gateway::Method::of_native(name).is_some()
 }
 
+/// `print`'s state once the `caps.console:write` call it made returned (it returns nothing,
+/// reading nothing).
+pub const PRINT_WROTE: u32 = u32::MAX - 2;
+
 /// Whether native `name` may be found in `state`; `top` says whether its frame is the top of
-/// its thread, `trapped` whether it is the VM's pending trap.
+/// its thread, `trapped` whether it is the VM's pending trap. Natives caught waiting for a
+/// call they made (a budget may stop a process anywhere in it) are judged by
+/// `Vm::waiting_native_ok`, which also reads their stack.
 fn native_state_ok(name: &str, state: u32, top: bool, trapped: bool) -> bool {
     if trapped {
         return (is_kernel_service(name) && state == 1)
@@ -244,7 +250,8 @@ impl Vm {
             let f = th.frames[i];
             let caller = i.checked_sub(1).map(|j| th.frames[j]);
             let top = i + 1 == n;
-            self.check_frame(th, f, caller, top, role)
+            let above = th.frames.get(i + 1).copied();
+            self.check_frame(th, f, caller, above, top, role)
                 .map_err(|CheckError(m)| CheckError(format!("frame {i}: {m}")))?;
         }
         // Where each role stands: who waits in a resume, who in a yield.
@@ -286,11 +293,13 @@ impl Vm {
         Ok(())
     }
 
+    #[allow(clippy::too_many_arguments)]
     fn check_frame(
         &self,
         th: &Thread,
         f: Frame,
         caller: Option<Frame>,
+        above: Option<Frame>,
         top: bool,
         role: Role,
     ) -> Result<(), CheckError> {
@@ -378,7 +387,9 @@ impl Vm {
                 };
                 let name = self.natives.name(c.id);
                 let trapped = top && role == Role::Running && self.trapped;
-                if f.pc == STATE_ERROR || !native_state_ok(name, f.pc, top, trapped) {
+                let ok = native_state_ok(name, f.pc, top, trapped)
+                    || (!trapped && self.waiting_native_ok(th, f, name, above));
+                if f.pc == STATE_ERROR || !ok {
                     return invalid(format!("'{name}' caught in state {}", f.pc));
                 }
                 if f.flags & flags::PROTECTED != 0 && !may_protect(name) {
@@ -410,6 +421,65 @@ impl Vm {
             .chain([&self.th])
     }
 
+    /// Whether native `name`, in the continuation state its frame `f` holds, may be saved
+    /// and restored: waiting for the call it made (`above`, the frame of that call), or on
+    /// top with the call's results delivered. A budget may stop a process anywhere inside
+    /// such a call, so every such state a native reaches must be accepted — and checked
+    /// against what the native reads when it is entered again, so that a damaged snapshot is
+    /// refused rather than read out of place:
+    /// - a kernel service (state 1) serving a callback: the `process.callback` runner is the
+    ///   frame right above it, and the service returns what is above its base once answered;
+    /// - `print` in state `k + 1` (argument `k`'s `__tostring` called): its `n` arguments,
+    ///   then `Int(n)`, then the call (one result), `k < n`; read back at the top, so its
+    ///   count must be the one its layout gives; after `caps.console:write`, `PRINT_WROTE`
+    ///   (no result, nothing read);
+    /// - `tostring` (state 1) after `__tostring` (one result, read at the top).
+    fn waiting_native_ok(&self, th: &Thread, f: Frame, name: &str, above: Option<Frame>) -> bool {
+        let base = f.base as usize;
+        let state = f.pc;
+        // Where the call's function (and then its results) stands, and how many it returns.
+        let (func, results) = match above {
+            Some(a) => {
+                if is_kernel_service(name) {
+                    let runner = match a.kind {
+                        FrameKind::Native(r) => self
+                            .heap
+                            .natives
+                            .try_get(r.0)
+                            .is_some_and(|c| self.natives.name(c.id) == "process.callback"),
+                        FrameKind::Lua(_) => false,
+                    };
+                    return state == 1 && runner;
+                }
+                if a.ret != ReturnTo::Normal || (a.func as usize) < base {
+                    return false;
+                }
+                (a.func as usize, Some(a.nresults))
+            }
+            // On top: the results are delivered, just below the top.
+            None => (th.top, None),
+        };
+        match name {
+            "print" if state == PRINT_WROTE => results.is_none_or(|r| r == 0),
+            "print" if state >= 1 => {
+                // Above, the call's function at `base + n + 1`; on top, its one result.
+                let count_at = match results {
+                    Some(1) => func.checked_sub(1),
+                    Some(_) => None,
+                    None => func.checked_sub(2),
+                };
+                let Some(at) = count_at.filter(|&at| at >= base) else {
+                    return false;
+                };
+                let n = at - base;
+                matches!(th.stack.get(at), Some(&Value::Int(c)) if c == n as i64)
+                    && (state as usize) <= n
+            }
+            "tostring" => state == 1 && results.is_none_or(|r| r == 1) && func > base,
+            _ => false,
+        }
+    }
+
     pub fn snapshot_ready(&self) -> Result<(), String> {
         let threads = self.all_threads();
         for th in threads {
@@ -421,7 +491,10 @@ impl Vm {
                 let name = self.natives.name(self.heap.native(native).id);
                 let top = i + 1 == n;
                 let trapped = top && std::ptr::eq(th, &self.th) && self.trapped;
-                if !native_state_ok(name, f.pc, top, trapped) {
+                let above = th.frames.get(i + 1).copied();
+                let ok = native_state_ok(name, f.pc, top, trapped)
+                    || (!trapped && self.waiting_native_ok(th, *f, name, above));
+                if !ok {
                     return Err(format!(
                         "it is inside '{name}', which cannot be saved mid-call; take the snapshot before or after that call"
                     ));

@@ -169,6 +169,7 @@ impl Vm {
                 ($result:expr, $ipc:expr) => {
                     if matches!($result, Err(Throw::OutOfFuel)) && self.th.frames.len() == fi + 1 {
                         self.th.frames[fi].pc = $ipc as u32;
+                        self.refuse_step(self.step_start);
                     }
                 };
             }
@@ -185,6 +186,7 @@ impl Vm {
                     savepc!();
                     return Err(Throw::OutOfFuel);
                 }
+                self.step_start = self.fuel;
                 self.fuel -= 1;
                 let Some(&i) = code.get(pc) else {
                     savepc!();
@@ -1277,6 +1279,7 @@ impl Vm {
             if let Some(f) = self.th.frames.last_mut() {
                 f.pc = f.pc.saturating_sub(1);
             }
+            self.refuse_step(self.step_start);
         }
         paid
     }

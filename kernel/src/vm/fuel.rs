@@ -9,7 +9,9 @@
 //!   never further: work that straddles the slice's end is not split, and nothing spends past
 //!   what the process may spend.
 //! - A refused charge spends nothing and records its price (`refused`); the work is done again
-//!   from the same state once the process can pay it.
+//!   from the same state once the process can pay it. A step refused part way (an
+//!   instruction rewound, a native entered again) gives back what it charged before
+//!   (`refuse_step`): its price is the whole step's, paid once.
 //! - Between slices the fuel is zero: a charge then is refused, never lost.
 
 use super::{Throw, Vm};
@@ -57,6 +59,25 @@ impl Vm {
                 refused: &mut self.refused,
             },
         )
+    }
+
+    /// A step (an instruction, a native's entry) was refused fuel and will be taken up again
+    /// from its start, when the slice's fuel was `start`: what it charged before the refusal
+    /// is given back, and the price recorded is the whole step's, so a cut never charges a
+    /// step twice and the process waits until it can pay all of it.
+    pub(super) fn refuse_step(&mut self, start: i64) {
+        let charged = start.saturating_sub(self.fuel).max(0) as u64;
+        if charged > 0 {
+            self.fuel = start;
+            self.refused = Some(self.refused.unwrap_or(0).saturating_add(charged));
+        }
+    }
+
+    /// The host refused the request of the pending trap for want of `units` of fuel (it will
+    /// be made again from the start): the process is not run again until its budget holds
+    /// them (`refused`).
+    pub fn refuse_request(&mut self, units: u64) {
+        self.refused = Some(units);
     }
 
     /// The price of the charge the last slice's allowance could not pay, if it ended on one:

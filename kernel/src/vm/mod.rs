@@ -114,6 +114,10 @@ pub struct Vm {
     /// the process cannot go on until it has at least this much (it keeps what it had left).
     #[serde(skip)]
     refused: Option<u64>,
+    /// The slice's fuel when the running instruction began: a step refused and taken up
+    /// again from its start gives back what it had charged (`refuse_step`).
+    #[serde(skip)]
+    step_start: i64,
     /// What the last slice spent (`last_slice_spent`).
     #[serde(skip)]
     spent: u64,
@@ -225,6 +229,7 @@ impl Vm {
             fuel: 0,
             fuel_floor: 0,
             refused: None,
+            step_start: 0,
             spent: 0,
             in_slice: false,
             pending_traceback: None,
