@@ -133,6 +133,8 @@ struct ProcessOut<'a> {
     /// A call it runs or answered: its caller (none if outside the snapshot) and answer.
     call: Option<(Option<u32>, Option<&'a Reply>)>,
     vm: &'a Vm,
+    /// Its deterministic state (clock, seeds, generator), if it is deterministic.
+    det: &'a Option<crate::determinism::Determinism>,
 }
 
 /// `ProcessOut` read back (same fields, same order).
@@ -151,6 +153,8 @@ struct ProcessIn {
     serving: Vec<(u32, Option<u32>, Option<u32>)>,
     call: Option<(Option<u32>, Option<Reply>)>,
     vm: Vm,
+    #[serde(default)]
+    det: Option<crate::determinism::Determinism>,
 }
 
 #[derive(Clone, Debug, Serialize, Deserialize)]
@@ -384,6 +388,7 @@ impl Kernel {
                 serving,
                 call: call_image(p, &inside),
                 vm: &p.vm,
+                det: &p.det,
             });
         }
         let image = ImageOut {
@@ -623,7 +628,8 @@ impl Kernel {
                 .bank
                 .set_limit(p.memory_limit.min(usize::MAX as u64) as usize);
             let id = self.add(Some(up), &p.name, vm, p.fuel.1);
-            if let Some(proc_) = self.get(id) {
+            if let Some(proc_) = self.get_mut(id) {
+                proc_.det = p.det;
                 let meter = proc_.fuel;
                 self.fuel.set_spent(meter, p.fuel.0);
             }
