@@ -38,6 +38,18 @@ pub struct Options {
     pub audit_command: Option<AuditCommand>,
     /// Keys to grant the root process (`--dir`, `--net`, `--clock`, `--random`), in order.
     pub grants: Vec<Grant>,
+    /// `--deterministic`: a virtual clock, seeded random sources, a run that repeats exactly.
+    pub deterministic: bool,
+    /// `--seed N`: the seed of a deterministic run (and implies `--deterministic`).
+    pub seed: Option<u64>,
+}
+
+impl Options {
+    /// The seed of the run if it is deterministic (`--deterministic`, `--seed N`; seed 0
+    /// unless given), `None` if it is not.
+    pub fn determinism(&self) -> Option<u64> {
+        (self.deterministic || self.seed.is_some()).then(|| self.seed.unwrap_or(0))
+    }
 }
 
 /// A key the command line grants, as `caps[name]`.
@@ -95,6 +107,8 @@ pub enum CliError {
     BadMemory(String),
     #[error("bad value for --handles: '{0}' (expected a whole number of open files, sockets and listeners, e.g. --handles 64)")]
     BadHandles(String),
+    #[error("bad value for --seed: '{0}' (expected a whole number from 0 to 18446744073709551615, e.g. --seed 7)")]
+    BadSeed(String),
     #[error("usage: tessera audit LOG [--json | --dot] [--who-can RIGHT PATH] [--verify]")]
     BadAudit,
     #[error("bad grant --dir {spec}: {reason} (expected --dir NAME=PATH[:RIGHTS], RIGHTS letters of rwcdl, e.g. --dir data=./data:rl)")]
@@ -185,6 +199,10 @@ Available options are:
                   grant caps.NAME, a net key (default connect); PORT may be *
   --clock         grant caps.clock (now, sleep)
   --random        grant caps.random (bytes, integer)
+  --deterministic run deterministically: a virtual clock, seeded random
+                  sources; the same inputs give the same output and fuel
+  --seed N        the seed of a deterministic run (implies --deterministic);
+                  default 0
   tessera audit LOG [--json | --dot] [--who-can RIGHT PATH] [--verify]
                   read an audit log (text by default)
   --              stop handling options
@@ -268,6 +286,15 @@ pub fn parse(args: &[String]) -> Result<Options, CliError> {
                 continue;
             }
             "--clock" => add_grant(&mut o, Grant::Clock)?,
+            "--deterministic" => o.deterministic = true,
+            "--seed" => {
+                let v = value(i)?;
+                o.seed = Some(v.parse().map_err(|_| CliError::BadSeed(v.clone()))?);
+                o.interpreter_args.push(a.into());
+                o.interpreter_args.push(v);
+                i += 2;
+                continue;
+            }
             "--random" => add_grant(&mut o, Grant::Random)?,
             "--handles" => {
                 let v = value(i)?;
@@ -304,6 +331,10 @@ pub fn parse(args: &[String]) -> Result<Options, CliError> {
             }
             _ if a.starts_with("--dir=") => add_grant(&mut o, parse_dir_grant(&a[6..])?)?,
             _ if a.starts_with("--net=") => add_grant(&mut o, parse_net_grant(&a[6..])?)?,
+            _ if a.starts_with("--seed=") => {
+                let v = &a[7..];
+                o.seed = Some(v.parse().map_err(|_| CliError::BadSeed(v.into()))?);
+            }
             _ if a.starts_with("--handles=") => {
                 let v = &a[10..];
                 o.handles = Some(v.parse().map_err(|_| CliError::BadHandles(v.into()))?);
@@ -469,6 +500,36 @@ mod tests {
         assert_eq!(p(&["--handles=3", "x.lua"]).unwrap().handles, Some(3));
         assert_eq!(o.script.as_deref(), Some("x.lua"));
         assert_eq!(o.script_args, vec!["a", "--fuel"]);
+    }
+
+    #[test]
+    fn determinism_flags() {
+        assert_eq!(p(&["x.lua"]).unwrap().determinism(), None);
+        let o = p(&["--deterministic", "x.lua"]).unwrap();
+        assert_eq!(o.determinism(), Some(0));
+        assert_eq!(o.interpreter_args, vec!["--deterministic"]);
+        // A seed implies the mode, before or after the flag.
+        assert_eq!(p(&["--seed", "7", "x.lua"]).unwrap().determinism(), Some(7));
+        assert_eq!(
+            p(&["--seed=7", "--deterministic", "x.lua"])
+                .unwrap()
+                .determinism(),
+            Some(7)
+        );
+        let max = p(&["--seed", "18446744073709551615"]).unwrap();
+        assert_eq!(max.determinism(), Some(u64::MAX));
+        // After the script, they are the script's arguments.
+        let o = p(&["x.lua", "--seed", "3"]).unwrap();
+        assert_eq!((o.determinism(), o.script_args.len()), (None, 2));
+        for bad in ["-1", "x", "", "1.5", "18446744073709551616"] {
+            assert_eq!(
+                p(&["--seed", bad]),
+                Err(CliError::BadSeed(bad.into())),
+                "{bad}"
+            );
+        }
+        assert_eq!(p(&["--seed"]), Err(CliError::MissingValue("--seed".into())));
+        assert!(USAGE.contains("--deterministic") && USAGE.contains("--seed N"));
     }
 
     #[test]

@@ -164,6 +164,14 @@ impl Session {
             .map_err(|e| e.to_string())
     }
 
+    /// Makes the session deterministic (`--deterministic`, `--seed N`): the root and every
+    /// process it creates get a virtual clock and random sources seeded from `seed`, and a
+    /// request to the host holds the run until it is answered. Call before granting keys and
+    /// running chunks.
+    pub fn set_deterministic(&mut self, seed: u64) {
+        self.kernel.make_deterministic(self.root, seed);
+    }
+
     /// Sets the root's handle budget (`--handles N`): files, sockets, listeners and
     /// directories open at once in the whole tree.
     pub fn set_handles(&mut self, limit: u64) {
