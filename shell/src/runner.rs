@@ -72,7 +72,9 @@ pub struct Session {
 
 /// Builds the VM of every process: the standard library, a fresh hash seed from the host
 /// (table iteration order does not depend on it, so runs stay reproducible, but colliding keys
-/// cannot be chosen in advance).
+/// cannot be chosen in advance; `math.random`'s first seed derives from it, so it differs
+/// between runs as lua5.4's does). A deterministic process's seed is replaced by the kernel
+/// with one derived from `--seed`.
 fn new_vm(memory: usize) -> Result<Vm, Throw> {
     let seed = {
         use std::hash::BuildHasher;
