@@ -16,6 +16,7 @@ pub mod bytecode;
 pub mod clist;
 pub mod compiler;
 pub mod cost;
+pub mod determinism;
 pub mod fault;
 pub mod gateway;
 pub mod heap;

@@ -206,6 +206,10 @@ pub struct Process {
     /// cut short in its slice first (0), so a cut never changes which process runs next.
     #[serde(default)]
     pub(crate) queued_at: u64,
+    /// Its virtual clock, seeds and generator if it is deterministic (`--deterministic`,
+    /// `opts.deterministic`); then so are its descendants.
+    #[serde(default)]
+    pub(crate) det: Option<crate::determinism::Determinism>,
 }
 
 /// A call a waiting process serves above its trap: who asked, and the waits it put aside.
@@ -346,6 +350,10 @@ pub struct Kernel {
     /// The next gateway request's ticket.
     #[serde(default)]
     pub(crate) next_ticket: u64,
+    /// A deterministic process waiting for the host: nothing else runs until it is answered,
+    /// so answers arrive at fixed points of the run, whatever the host's timing.
+    #[serde(skip)]
+    pub(crate) held_for_io: Option<ProcessId>,
 }
 
 impl Kernel {
@@ -400,6 +408,7 @@ impl Kernel {
             io: None,
             drawn: 0,
             queued_at: 0,
+            det: None,
         };
         let id = match self.free.pop() {
             Some(i) => {
@@ -631,6 +640,69 @@ impl Kernel {
         }
     }
 
+    /// Makes `id` the deterministic root of its tree, with `seed` (`--seed N`): its hash seed
+    /// and generators are derived from the seed, its clock is virtual, and every process it
+    /// creates is deterministic too. For a process that has not run yet (its heap is made
+    /// again for the new hash seed). False if there is no such process or it already is.
+    pub fn make_deterministic(&mut self, id: ProcessId, seed: u64) -> bool {
+        let used = self.fuel_usage(id).map_or(0, |(used, _)| used);
+        let Some(p) = self.get_mut(id) else {
+            return false;
+        };
+        if p.det.is_some() {
+            return false;
+        }
+        let det = crate::determinism::Determinism::root(seed, used);
+        p.vm.heap.set_hash_seed(det.hash_seed());
+        p.det = Some(det);
+        true
+    }
+
+    /// Whether `id` is deterministic.
+    pub fn is_deterministic(&self, id: ProcessId) -> bool {
+        self.get(id).is_some_and(|p| p.det.is_some())
+    }
+
+    /// The virtual time of deterministic process `id`, in nanoseconds since the Unix epoch.
+    pub fn virtual_now(&mut self, id: ProcessId) -> Option<u64> {
+        let used = self.fuel_usage(id).map_or(0, |(used, _)| used);
+        self.get_mut(id)?.det.as_mut().map(|d| d.now_ns(used))
+    }
+
+    /// Adds a sleep of `ns` to the clock of deterministic process `id` and of each
+    /// deterministic ancestor (a parent's clock counts what its children do).
+    pub(crate) fn virtual_sleep(&mut self, id: ProcessId, ns: u64) {
+        let mut cur = Some(id);
+        for _ in 0..=self.slots.len() {
+            let Some(p) = cur.and_then(|c| self.get_mut(c)) else {
+                return;
+            };
+            let Some(d) = p.det.as_mut() else { return };
+            d.slept(ns);
+            cur = p.parent;
+        }
+    }
+
+    /// The state of the next child of `parent`: its parent's next child if `parent` is
+    /// deterministic, a new tree's root (seed 0) if only the child is to be; `None` for a
+    /// child that is not deterministic.
+    /// `fuel_used` is what the child's meter starts at (0 for a new process).
+    pub(crate) fn child_determinism(
+        &mut self,
+        parent: ProcessId,
+        wanted: bool,
+        fuel_used: u64,
+    ) -> Option<crate::determinism::Determinism> {
+        match self.virtual_now(parent) {
+            Some(now) => {
+                let p = self.get(parent)?;
+                p.det.as_ref().map(|d| d.child(now, fuel_used))
+            }
+            None if wanted => Some(crate::determinism::Determinism::root(0, fuel_used)),
+            None => None,
+        }
+    }
+
     /// Sets how new processes get their VM (needed again after a restore).
     pub fn set_factory(&mut self, factory: VmFactory) {
         self.factory = Some(factory);
@@ -650,6 +722,15 @@ impl Kernel {
     /// Runs one slice of the next ready process. When none is ready but some wait for the
     /// host, waits for the host's next answer. Returns false when nothing can happen any more.
     pub fn step(&mut self) -> bool {
+        if let Some(id) = self.held_for_io {
+            let waiting = self.get(id).is_some_and(|p| p.io.is_some())
+                && self.host.as_ref().is_some_and(|h| h.pending() > 0);
+            if waiting {
+                self.poll_host(Some(std::time::Duration::from_millis(100)));
+                return true;
+            }
+            self.held_for_io = None;
+        }
         if self.step_ready() {
             return true;
         }

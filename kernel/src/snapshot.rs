@@ -219,6 +219,8 @@ struct ProcessOut<'a> {
     /// When it was last queued to run (`Process::queued_at`): the order processes a budget
     /// stopped run in again.
     queued_at: u64,
+    /// Its deterministic state (clock, seeds, generator), if it is deterministic.
+    det: &'a Option<crate::determinism::Determinism>,
 }
 
 /// `ProcessOut` read back (same fields, same order).
@@ -239,6 +241,8 @@ struct ProcessIn {
     vm: Vm,
     #[serde(default)]
     queued_at: u64,
+    #[serde(default)]
+    det: Option<crate::determinism::Determinism>,
 }
 
 #[derive(Clone, Debug, Serialize, Deserialize)]
@@ -473,6 +477,7 @@ impl Kernel {
                 call: call_image(p, &inside),
                 vm: &p.vm,
                 queued_at: p.queued_at,
+                det: &p.det,
             });
         }
         link_derived_holes(&self.keys, &mut keys, &key_index);
@@ -793,6 +798,7 @@ impl Kernel {
             if let Some(proc_) = self.get_mut(id) {
                 // Any number is an order: nothing to check.
                 proc_.queued_at = p.queued_at;
+                proc_.det = p.det;
                 let meter = proc_.fuel;
                 self.fuel.set_spent(meter, p.fuel.0);
             }

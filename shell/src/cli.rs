@@ -45,6 +45,18 @@ pub struct Options {
     pub snapshot_on_exhaust: Option<String>,
     /// `--stats`: say on stderr, when the run ends, the fuel and memory it used.
     pub stats: bool,
+    /// `--deterministic`: a virtual clock, seeded random sources, a run that repeats exactly.
+    pub deterministic: bool,
+    /// `--seed N`: the seed of a deterministic run (and implies `--deterministic`).
+    pub seed: Option<u64>,
+}
+
+impl Options {
+    /// The seed of the run if it is deterministic (`--deterministic`, `--seed N`; seed 0
+    /// unless given), `None` if it is not.
+    pub fn determinism(&self) -> Option<u64> {
+        (self.deterministic || self.seed.is_some()).then(|| self.seed.unwrap_or(0))
+    }
 }
 
 /// A key the command line grants, as `caps[name]`.
@@ -102,6 +114,8 @@ pub enum CliError {
     BadMemory(String),
     #[error("bad value for --handles: '{0}' (expected a whole number of open files, sockets and listeners, e.g. --handles 64)")]
     BadHandles(String),
+    #[error("bad value for --seed: '{0}' (expected a whole number from 0 to 18446744073709551615, e.g. --seed 7)")]
+    BadSeed(String),
     #[error("usage: tessera audit LOG [--json | --dot] [--who-can RIGHT PATH] [--verify]")]
     BadAudit,
     #[error("bad grant --dir {spec}: {reason} (expected --dir NAME=PATH[:RIGHTS], RIGHTS letters of rwcdl, e.g. --dir data=./data:rl)")]
@@ -203,6 +217,10 @@ Available options are:
                   grant caps.NAME, a net key (default connect); PORT may be *
   --clock         grant caps.clock (now, sleep)
   --random        grant caps.random (bytes, integer)
+  --deterministic run deterministically: a virtual clock, seeded random
+                  sources; the same inputs give the same output and fuel
+  --seed N        the seed of a deterministic run (implies --deterministic);
+                  default 0
   tessera resume SNAPSHOT [grants] [--fuel N] [--memory SIZE] [--snapshot-on-exhaust FILE]
                   continue a saved run where it stopped: --fuel and --memory give the budgets
                   from there on, and the grants fill its keys by name (never with more rights
@@ -307,6 +325,15 @@ pub fn parse(args: &[String]) -> Result<Options, CliError> {
                 continue;
             }
             "--clock" => add_grant(&mut o, Grant::Clock)?,
+            "--deterministic" => o.deterministic = true,
+            "--seed" => {
+                let v = value(i)?;
+                o.seed = Some(v.parse().map_err(|_| CliError::BadSeed(v.clone()))?);
+                o.interpreter_args.push(a.into());
+                o.interpreter_args.push(v);
+                i += 2;
+                continue;
+            }
             "--random" => add_grant(&mut o, Grant::Random)?,
             "--handles" => {
                 let v = value(i)?;
@@ -349,6 +376,10 @@ pub fn parse(args: &[String]) -> Result<Options, CliError> {
             }
             _ if a.starts_with("--dir=") => add_grant(&mut o, parse_dir_grant(&a[6..])?)?,
             _ if a.starts_with("--net=") => add_grant(&mut o, parse_net_grant(&a[6..])?)?,
+            _ if a.starts_with("--seed=") => {
+                let v = &a[7..];
+                o.seed = Some(v.parse().map_err(|_| CliError::BadSeed(v.into()))?);
+            }
             _ if a.starts_with("--handles=") => {
                 let v = &a[10..];
                 o.handles = Some(v.parse().map_err(|_| CliError::BadHandles(v.into()))?);
@@ -384,6 +415,12 @@ fn check(o: Options) -> Result<Options, CliError> {
         }
         if o.list {
             return Err(CliError::BadResume("--list".into()));
+        }
+        // A saved run is deterministic if it was run so: the snapshot carries its seeds.
+        if o.determinism().is_some() {
+            return Err(CliError::BadResume(
+                "--deterministic and --seed apply to 'run'; a deterministic run stays so when resumed".into(),
+            ));
         }
     }
     let chunks = o.chunks.len() + usize::from(o.script.is_some());
@@ -534,6 +571,36 @@ mod tests {
         assert_eq!(p(&["--handles=3", "x.lua"]).unwrap().handles, Some(3));
         assert_eq!(o.script.as_deref(), Some("x.lua"));
         assert_eq!(o.script_args, vec!["a", "--fuel"]);
+    }
+
+    #[test]
+    fn determinism_flags() {
+        assert_eq!(p(&["x.lua"]).unwrap().determinism(), None);
+        let o = p(&["--deterministic", "x.lua"]).unwrap();
+        assert_eq!(o.determinism(), Some(0));
+        assert_eq!(o.interpreter_args, vec!["--deterministic"]);
+        // A seed implies the mode, before or after the flag.
+        assert_eq!(p(&["--seed", "7", "x.lua"]).unwrap().determinism(), Some(7));
+        assert_eq!(
+            p(&["--seed=7", "--deterministic", "x.lua"])
+                .unwrap()
+                .determinism(),
+            Some(7)
+        );
+        let max = p(&["--seed", "18446744073709551615"]).unwrap();
+        assert_eq!(max.determinism(), Some(u64::MAX));
+        // After the script, they are the script's arguments.
+        let o = p(&["x.lua", "--seed", "3"]).unwrap();
+        assert_eq!((o.determinism(), o.script_args.len()), (None, 2));
+        for bad in ["-1", "x", "", "1.5", "18446744073709551616"] {
+            assert_eq!(
+                p(&["--seed", bad]),
+                Err(CliError::BadSeed(bad.into())),
+                "{bad}"
+            );
+        }
+        assert_eq!(p(&["--seed"]), Err(CliError::MissingValue("--seed".into())));
+        assert!(USAGE.contains("--deterministic") && USAGE.contains("--seed N"));
     }
 
     #[test]

@@ -51,6 +51,9 @@ fn real_main(argv: &[String]) -> i32 {
     if let Some(n) = opts.handles {
         session.set_handles(n);
     }
+    if let Some(seed) = opts.determinism() {
+        session.set_deterministic(seed);
+    }
     // The audit log is written record by record as grants happen, never kept whole in memory.
     if let Some(path) = &opts.audit {
         let attached = shell::audit::file_sink(path).and_then(|sink| session.attach_audit(sink));

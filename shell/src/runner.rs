@@ -83,7 +83,9 @@ pub struct Session {
 
 /// Builds the VM of every process: the standard library, a fresh hash seed from the host
 /// (table iteration order does not depend on it, so runs stay reproducible, but colliding keys
-/// cannot be chosen in advance).
+/// cannot be chosen in advance; `math.random`'s first seed derives from it, so it differs
+/// between runs as lua5.4's does). A deterministic process's seed is replaced by the kernel
+/// with one derived from `--seed`.
 fn new_vm(memory: usize) -> Result<Vm, Throw> {
     let seed = {
         use std::hash::BuildHasher;
@@ -184,6 +186,14 @@ impl Session {
             .audit
             .attach_sink(sink, kernel::audit::DEFAULT_WINDOW)
             .map_err(|e| e.to_string())
+    }
+
+    /// Makes the session deterministic (`--deterministic`, `--seed N`): the root and every
+    /// process it creates get a virtual clock and random sources seeded from `seed`, and a
+    /// request to the host holds the run until it is answered. Call before granting keys and
+    /// running chunks.
+    pub fn set_deterministic(&mut self, seed: u64) {
+        self.kernel.make_deterministic(self.root, seed);
     }
 
     /// Sets the root's handle budget (`--handles N`): files, sockets, listeners and

@@ -2,10 +2,12 @@
 //!
 //! `math.random` is lmathlib's xoshiro256** with the same seeding, `project` and float
 //! conversion, so a seeded sequence matches lua5.4 exactly. The generator's state lives in the
-//! registry (it is part of the process and serialises with it). The kernel reads no clock:
-//! a fresh process is seeded as by `math.randomseed(0)`, and `math.randomseed()` without
-//! arguments reseeds from the generator itself (lua5.4 seeds from the clock in both cases, so
-//! programs that want reproducible numbers must seed explicitly anyway).
+//! registry (it is part of the process and serialises with it). The library reads no clock:
+//! a fresh process's generator starts from a seed derived from its heap's hash seed
+//! (`Heap::secret_seed`), which the embedder draws from the host's randomness — so, as in
+//! lua5.4, each run gives other numbers — or, in a deterministic process, derives from
+//! `--seed` and the process's place in its tree. `math.randomseed()` without arguments
+//! reseeds from the generator itself (lua5.4 seeds from the clock).
 //!
 //! `math.max`/`math.min` compare numbers and strings as `lua_compare` does; other values
 //! raise the comparison error (their `__lt` metamethods are not called).
@@ -335,7 +337,8 @@ fn load_state(vm: &mut Vm) -> Result<[u64; 4], Throw> {
         }
         return Ok(s);
     }
-    Ok(seeded(0, 0))
+    let [n1, n2] = vm.heap.secret_seed(b"math.random");
+    Ok(seeded(n1, n2))
 }
 
 fn store_state(vm: &mut Vm, s: &[u64; 4]) -> Result<(), Throw> {

@@ -431,6 +431,43 @@ impl Heap {
         self.intern = table;
     }
 
+    /// Changes the hash seed: every string's hash, the intern table and every table's hasher
+    /// are made again (table order is kept). Work in proportion to the heap, unpaid: for a
+    /// fresh process's heap (the standard library), before it runs.
+    pub fn set_hash_seed(&mut self, seed: u64) {
+        self.hash_seed = seed;
+        for i in 0..self.strings.slots.len() {
+            let Some(s) = self.strings.slots[i].as_ref() else {
+                continue;
+            };
+            let hash = self.hash_bytes(&s.bytes);
+            if let Some(s) = self.strings.slots[i].as_mut() {
+                s.hash = hash;
+            }
+        }
+        self.rebuild_intern();
+        for t in self.tables.slots.iter_mut().flatten() {
+            t.reseed(seed);
+        }
+    }
+
+    /// Two words derived from the hash seed and `purpose` through SHA-256, which does not
+    /// give the seed away: a generator seeded with them (`math.random`'s first state) is as
+    /// unpredictable as the seed, and reveals nothing that would let keys be chosen to collide.
+    pub fn secret_seed(&self, purpose: &[u8]) -> [u64; 2] {
+        use sha2::{Digest, Sha256};
+        let mut h = Sha256::new();
+        h.update(self.hash_seed.to_le_bytes());
+        h.update(purpose);
+        let d = h.finalize();
+        let word = |i: usize| {
+            let mut b = [0u8; 8];
+            b.copy_from_slice(&d[i..i + 8]);
+            u64::from_le_bytes(b)
+        };
+        [word(0), word(8)]
+    }
+
     fn hash_bytes(&self, bytes: &[u8]) -> u64 {
         hash_with_seed(self.hash_seed, bytes)
     }

@@ -603,6 +603,18 @@ impl Table {
         }
     }
 
+    /// Rebuilds the hash part with a hasher seeded by `seed` (`Heap::set_hash_seed`: a fresh
+    /// heap given a deterministic seed). Order and dead entries are kept.
+    pub(crate) fn reseed(&mut self, seed: u64) {
+        let old = std::mem::take(&mut self.hash);
+        let mut hash = IndexMap::with_capacity_and_hasher(
+            self.hash_capacity.min(old.len()),
+            Hasher::with_seed(seed),
+        );
+        hash.extend(old);
+        self.hash = hash;
+    }
+
     /// Entries of the hash part, dead ones included.
     pub(crate) fn hash_entries(&self) -> usize {
         self.hash.len()

@@ -179,6 +179,11 @@ impl Kernel {
             };
             return Ok(Answer::Values(vec![self.string(id, text.as_bytes())?]));
         }
+        // A deterministic process's clock and random keys are answered from its own state
+        // (`determinism`), never by the host: the key still says whether it may ask.
+        let virtual_answer = matches!(kind, KeyKind::Clock | KeyKind::Random)
+            && self.get(id).is_some_and(|p| p.det.is_some());
+        let p = self.get(id).ok_or_else(|| broken("no such process"))?;
         let mut host_args = Vec::with_capacity(args.len().saturating_sub(1));
         let mut moved = 0usize;
         for (i, &v) in args.iter().enumerate().skip(1) {
@@ -203,7 +208,7 @@ impl Kernel {
                 }
             });
         }
-        if self.host.is_none() {
+        if self.host.is_none() && !virtual_answer {
             return Err(refuse(
                 FaultKind::Denied,
                 format!("{kind_name}:{method}: this kernel has no gateways"),
@@ -260,21 +265,25 @@ impl Kernel {
             handle: opens,
             closes: m.closes().then_some(key),
         };
-        let Some(host) = self.host.as_mut() else {
-            return Err(broken(
-                "a gateway key is held but no host serves gateway calls",
-            ));
-        };
         let ticket = self.next_ticket;
         self.next_ticket += 1;
-        let started = host.start(Request {
-            ticket,
-            key,
-            kind,
-            method: m,
-            args: host_args,
-            max_bytes,
-        });
+        let started = if virtual_answer {
+            Started::Done(self.virtual_call(id, m, &host_args, max_bytes))
+        } else {
+            let Some(host) = self.host.as_mut() else {
+                return Err(broken(
+                    "a gateway key is held but no host serves gateway calls",
+                ));
+            };
+            host.start(Request {
+                ticket,
+                key,
+                kind,
+                method: m,
+                args: host_args,
+                max_bytes,
+            })
+        };
         // Keys the answer makes derive from the key the caller used (a forwarder, say), so
         // revoking that one reaches them too.
         match started {
@@ -289,9 +298,44 @@ impl Kernel {
                         key: held,
                         reserved: reservation,
                     });
+                    if p.det.is_some() {
+                        // Its answer must arrive before anything else runs (`Kernel::step`).
+                        self.held_for_io = Some(id);
+                    }
                 }
                 Ok(Answer::Io)
             }
+        }
+    }
+
+    /// A clock or random method of deterministic process `id`, answered from its state.
+    fn virtual_call(
+        &mut self,
+        id: ProcessId,
+        m: Method,
+        args: &[HostValue],
+        max_bytes: usize,
+    ) -> Result<Vec<HostValue>, HostError> {
+        let failed = |what: &str| HostError::new(HostFault::Failed, what);
+        match m {
+            Method::ClockNow => {
+                let ns = self
+                    .virtual_now(id)
+                    .ok_or_else(|| failed("no virtual clock"))?;
+                Ok(vec![HostValue::Float(
+                    std::time::Duration::from_nanos(ns).as_secs_f64(),
+                )])
+            }
+            Method::ClockSleep => {
+                let ns = crate::determinism::sleep_ns(args)?;
+                self.virtual_sleep(id, ns);
+                Ok(Vec::new())
+            }
+            _ => self
+                .get_mut(id)
+                .and_then(|p| p.det.as_mut())
+                .ok_or_else(|| failed("no deterministic state"))?
+                .random_method(m, args, max_bytes),
         }
     }
 

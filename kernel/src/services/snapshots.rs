@@ -56,6 +56,32 @@ impl Kernel {
         false
     }
 
+    /// Makes the restored subtree at `root` deterministic where it must be: a process the
+    /// snapshot recorded as deterministic stays so; any other becomes so under a deterministic
+    /// parent, or at the root if the restorer asked (`wanted`). Its state then derives from
+    /// its new parent's (a new tree of seed 0 under a parent that is not deterministic); its
+    /// heap keeps the hash seed the snapshot recorded.
+    fn adopt_determinism(&mut self, root: ProcessId, wanted: bool) {
+        for id in self.subtree(root) {
+            if self.is_deterministic(id) {
+                continue;
+            }
+            let Some(parent) = self.get(id).and_then(|p| p.parent) else {
+                continue;
+            };
+            let used = self.fuel_usage(id).map_or(0, |(used, _)| used);
+            let Some(det) = self.child_determinism(parent, wanted && id == root, used) else {
+                continue;
+            };
+            if let Some(d) = self.get_mut(parent).and_then(|p| p.det.as_mut()) {
+                d.count_child();
+            }
+            if let Some(p) = self.get_mut(id) {
+                p.det = Some(det);
+            }
+        }
+    }
+
     /// `restore(bytes, opts)`: the snapshot as a new child subtree of the caller; its holes
     /// are filled from `opts.caps` by name. Answers with a key to the restored root.
     pub(super) fn restore_service(
@@ -109,6 +135,7 @@ impl Kernel {
         if let Some(n) = handles {
             self.set_handle_limit(root, n);
         }
+        self.adopt_determinism(root, o.deterministic == Some(true));
         let name = self.get(root).map(|p| p.name.clone()).unwrap_or_default();
         match self.grant_process_key(id, root, &name, Op::Restore) {
             Ok(key) => Ok(Answer::Values(vec![key])),

@@ -43,13 +43,16 @@ pub(super) struct ChildOptions {
     pub(super) memory: Option<usize>,
     pub(super) handles: Option<u64>,
     pub(super) caps: Option<crate::value::TableRef>,
+    /// `opts.deterministic`: `Some(true)` makes the child (and its descendants)
+    /// deterministic; a deterministic creator's children are so whatever it says.
+    pub(super) deterministic: Option<bool>,
 }
 
 /// The options `spawn` and `import` know.
-const SPAWN_OPTIONS: &[&str] = &["name", "fuel", "memory", "handles", "caps"];
+const SPAWN_OPTIONS: &[&str] = &["name", "fuel", "memory", "handles", "caps", "deterministic"];
 
 /// The options `restore` knows (the restored process keeps its name).
-pub(super) const RESTORE_OPTIONS: &[&str] = &["fuel", "memory", "handles", "caps"];
+pub(super) const RESTORE_OPTIONS: &[&str] = &["fuel", "memory", "handles", "caps", "deterministic"];
 
 impl Kernel {
     /// Reads `opts` (argument `position` of `service`) for process `id`, which pays for
@@ -124,6 +127,17 @@ impl Kernel {
                 ("caps", Value::Table(t)) => o.caps = Some(t),
                 ("caps", _) => {
                     return Err(bad("bad option 'caps' (table of keys expected)".into()))
+                }
+                ("deterministic", Value::Bool(false)) if p.det.is_some() => {
+                    return Err(bad(
+                        "bad option 'deterministic' (the children of a deterministic process \
+                         are deterministic)"
+                            .into(),
+                    ))
+                }
+                ("deterministic", Value::Bool(b)) => o.deterministic = Some(b),
+                ("deterministic", _) => {
+                    return Err(bad("bad option 'deterministic' (boolean expected)".into()))
                 }
                 _ => {}
             }
@@ -236,12 +250,26 @@ impl Kernel {
                     ))
                 }
             };
+        // A deterministic child's hash seed comes from its place in the tree, set before its
+        // chunk is loaded (the heap holds only the library: little to hash again).
+        let det = self.child_determinism(parent, o.deterministic == Some(true), 0);
+        if let Some(d) = &det {
+            child_vm.heap.set_hash_seed(d.hash_seed());
+        }
         let f = child_vm.load(&proto, None).map_err(|_| spent())?;
         drop(proto);
         child_vm.start(f, &[]).map_err(|_| spent())?;
         // From now on its bank is bounded by its intent and, before each slice, its chain.
         child_vm.heap.bank.set_limit(memory);
         let child = self.add(Some(parent), &name, child_vm, fuel);
+        if det.is_some() {
+            if let Some(d) = self.get_mut(parent).and_then(|p| p.det.as_mut()) {
+                d.count_child();
+            }
+            if let Some(c) = self.get_mut(child) {
+                c.det = det;
+            }
+        }
         if let Some(n) = handles {
             self.set_handle_limit(child, n);
         }
