@@ -118,12 +118,12 @@ print(try(restore, snap, {fuel = 5, speed = 2}))
     );
     assert_eq!(
         stdout(&o),
-        "error: unknown option 'colour' to 'spawn' (options are name, fuel, memory, handles, caps)\n\
+        "error: unknown option 'colour' to 'spawn' (options are name, fuel, memory, handles, caps, deterministic)\n\
          error: bad option 'caps': entry 'x' is a number (only keys and functions can be given)\n\
-         error: unknown option 'nmae' to 'import' (options are name, fuel, memory, handles, caps)\n\
+         error: unknown option 'nmae' to 'import' (options are name, fuel, memory, handles, caps, deterministic)\n\
          error: bad option 'caps': entry 'f' is a string (only keys and functions can be given)\n\
          5\t67108864\t3\n\
-         error: unknown option 'speed' to 'restore' (options are fuel, memory, handles, caps)\n",
+         error: unknown option 'speed' to 'restore' (options are fuel, memory, handles, caps, deterministic)\n",
         "{}",
         stderr(&o)
     );
