@@ -31,8 +31,6 @@ use crate::vm::Vm;
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, HashMap};
 
-pub(crate) mod format;
-
 /// The first bytes of every snapshot.
 pub const MAGIC: &[u8; 5] = b"TSNAP";
 /// The format version this build writes and reads.

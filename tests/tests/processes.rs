@@ -631,13 +631,13 @@ fn options_are_checked_and_restore_takes_budgets() {
     );
     assert_eq!(
         out,
-        "false\terror: unknown option 'nmae' to 'spawn' (options are name, fuel, memory, handles, caps)\n\
-         false\terror: unknown option of type number to 'spawn' (options are name, fuel, memory, handles, caps)\n\
+        "false\terror: unknown option 'nmae' to 'spawn' (options are name, fuel, memory, handles, caps, deterministic)\n\
+         false\terror: unknown option of type number to 'spawn' (options are name, fuel, memory, handles, caps, deterministic)\n\
          false\terror: bad argument #2 to 'spawn' (table of options expected, got string)\n\
          false\terror: bad option 'caps': entry 'me' is a string (only keys and functions can be given)\n\
          true\tprocess: child\n\
-         false\terror: unknown option 'colour' to 'import' (options are name, fuel, memory, handles, caps)\n\
-         false\terror: unknown option 'name' to 'restore' (options are fuel, memory, handles, caps)\n\
+         false\terror: unknown option 'colour' to 'import' (options are name, fuel, memory, handles, caps, deterministic)\n\
+         false\terror: unknown option 'name' to 'restore' (options are fuel, memory, handles, caps, deterministic)\n\
          500\t2097152\t1\n\
          false\tmemory\n"
     );

@@ -24,7 +24,7 @@ mod field {
     pub const SERVING: usize = 10;
     pub const CALL: usize = 11;
     // 12 is the VM, whose heap is one `bin` of the bulk encoding: crafted heaps are the
-    // kernel's own tests (`snapshot::format::tests`).
+    // kernel's own tests (`heap::encoding::tests`).
 }
 /// The processes' list in a snapshot's body.
 const PROCESSES: usize = 2;

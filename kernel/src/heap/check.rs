@@ -4,7 +4,7 @@
 //! another, a table may hold keys Lua could never store, and the bank may claim any usage. The
 //! check proves the heap invariants (`heap` module doc) from scratch, and recomputes what is
 //! derived — the bank's usage — instead of trusting the bytes. A snapshot holds no hashes:
-//! its decoder (`snapshot::format`) hashes strings and builds the intern table and the tables'
+//! its decoder (`heap::encoding`) hashes strings and builds the intern table and the tables'
 //! hash parts with the heap's seed, and the check proves the intern table sound. Threads' frames and the VM's own fields are checked by
 //! `vm::check`, which calls this first.
 

@@ -1,6 +1,6 @@
 //! Call frames. A frame is plain data (no Rust closures or pointers), so a thread's whole call
 //! chain — Lua functions, natives waiting in a continuation, pending metamethod calls —
-//! serializes with the heap (`snapshot::format`).
+//! serializes with the heap (`heap::encoding`).
 
 use crate::value::{ClosureRef, NativeRef};
 

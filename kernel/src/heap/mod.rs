@@ -9,6 +9,7 @@
 //! - Strings are interned: equal byte strings have the same `StrRef`.
 
 pub mod check;
+pub(crate) mod encoding;
 pub mod frame;
 pub mod gc;
 pub mod table;
@@ -159,7 +160,7 @@ fn place<T>(bank: &mut Bank, arena: &mut Arena<T>, value: T) -> u32 {
 
 /// A budget for decoding untrusted bytes (a snapshot): what decoding reserves (arena slots,
 /// value runs, strings, hash parts) can be many times the bytes it comes from (an empty slot
-/// is one byte there), so the decoder (`snapshot::format`) charges each reservation's host
+/// is one byte there), so the decoder (`heap::encoding`) charges each reservation's host
 /// size against the budget first and fails past it. Without a budget set (a trusted,
 /// in-process serialization), nothing is counted.
 pub mod decode_budget {
@@ -199,25 +200,25 @@ pub(crate) fn hash_with_seed(seed: u64, bytes: &[u8]) -> u64 {
 
 impl Serialize for Heap {
     fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        s.serialize_bytes(&crate::snapshot::format::encode_heap(self))
+        s.serialize_bytes(&encoding::encode_heap(self))
     }
 }
 
 impl<'de> Deserialize<'de> for Heap {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Heap, D::Error> {
-        crate::snapshot::format::deserialize_blob(d, crate::snapshot::format::decode_heap)
+        encoding::deserialize_blob(d, encoding::decode_heap)
     }
 }
 
 impl Serialize for Thread {
     fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        s.serialize_bytes(&crate::snapshot::format::encode_thread(self))
+        s.serialize_bytes(&encoding::encode_thread(self))
     }
 }
 
 impl<'de> Deserialize<'de> for Thread {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Thread, D::Error> {
-        crate::snapshot::format::deserialize_blob(d, crate::snapshot::format::decode_thread)
+        encoding::deserialize_blob(d, encoding::decode_thread)
     }
 }
 
@@ -315,7 +316,7 @@ pub enum ThreadStatus {
 }
 
 /// A Lua thread: its own value stack and call frames. Serialized as a blob of the snapshot's
-/// bulk encoding (`snapshot::format`).
+/// bulk encoding (`heap::encoding`).
 #[derive(Clone, Debug)]
 pub struct Thread {
     pub stack: Vec<Value>,
@@ -370,7 +371,7 @@ pub const PROTO_BASE_BYTES: usize = 256;
 pub const VALUE_BYTES: usize = std::mem::size_of::<Value>();
 
 /// A process's heap. Serialized as one blob of the snapshot's bulk encoding
-/// (`snapshot::format`).
+/// (`heap::encoding`).
 #[derive(Clone, Debug)]
 pub struct Heap {
     pub strings: Arena<LuaString>,
