@@ -94,26 +94,10 @@ pub struct Seeded {
     s: [u64; 4],
 }
 
-/// One step of splitmix64: advances `x` and returns the next output.
-fn splitmix64(x: &mut u64) -> u64 {
-    *x = x.wrapping_add(0x9e37_79b9_7f4a_7c15);
-    let mut z = *x;
-    z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
-    z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
-    z ^ (z >> 31)
-}
-
 impl Seeded {
     pub fn new(seed: u64) -> Seeded {
-        let mut x = seed;
-        // splitmix64 never yields four zero words in a row, so the state is never all zero.
         Seeded {
-            s: [
-                splitmix64(&mut x),
-                splitmix64(&mut x),
-                splitmix64(&mut x),
-                splitmix64(&mut x),
-            ],
+            s: kernel::xoshiro::from_seed(seed),
         }
     }
 
@@ -133,16 +117,7 @@ impl Seeded {
     }
 
     pub fn next_u64(&mut self) -> u64 {
-        let s = &mut self.s;
-        let result = s[1].wrapping_mul(5).rotate_left(7).wrapping_mul(9);
-        let t = s[1] << 17;
-        s[2] ^= s[0];
-        s[3] ^= s[1];
-        s[1] ^= s[2];
-        s[0] ^= s[3];
-        s[2] ^= t;
-        s[3] = s[3].rotate_left(45);
-        result
+        kernel::xoshiro::next(&mut self.s)
     }
 
     /// Fills `out` with the little-endian bytes of successive outputs.
@@ -162,7 +137,9 @@ mod tests {
     #[test]
     fn splitmix64_matches_the_reference_outputs() {
         let mut x = 0;
-        let got: Vec<u64> = (0..3).map(|_| splitmix64(&mut x)).collect();
+        let got: Vec<u64> = (0..3)
+            .map(|_| kernel::xoshiro::splitmix64(&mut x))
+            .collect();
         assert_eq!(
             got,
             [

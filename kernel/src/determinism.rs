@@ -58,14 +58,7 @@ pub struct Determinism {
     random: [u64; 4],
 }
 
-/// One step of splitmix64: advances `x` and returns the next output.
-fn splitmix64(x: &mut u64) -> u64 {
-    *x = x.wrapping_add(0x9e37_79b9_7f4a_7c15);
-    let mut z = *x;
-    z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
-    z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
-    z ^ (z >> 31)
-}
+use crate::xoshiro::splitmix64;
 
 /// Two words mixed into one (splitmix64 of each, chained): the derivation of positions and
 /// seeds. Fixed arithmetic, so the same on every machine.
@@ -88,13 +81,7 @@ impl Determinism {
     }
 
     fn born(seed: u64, position: u64, born_ns: u64, born_fuel: u64) -> Determinism {
-        let mut x = mix(position, RANDOM_PURPOSE);
-        let random = [
-            splitmix64(&mut x),
-            splitmix64(&mut x),
-            splitmix64(&mut x),
-            splitmix64(&mut x),
-        ];
+        let random = crate::xoshiro::from_seed(mix(position, RANDOM_PURPOSE));
         Determinism {
             seed,
             position,
@@ -157,16 +144,7 @@ impl Determinism {
         if self.random == [0; 4] {
             self.random = Determinism::root(0, 0).random;
         }
-        let s = &mut self.random;
-        let result = s[1].wrapping_mul(5).rotate_left(7).wrapping_mul(9);
-        let t = s[1] << 17;
-        s[2] ^= s[0];
-        s[3] ^= s[1];
-        s[1] ^= s[2];
-        s[0] ^= s[3];
-        s[2] ^= t;
-        s[3] = s[3].rotate_left(45);
-        result
+        crate::xoshiro::next(&mut self.random)
     }
 
     /// A uniformly distributed integer in `lo..=hi` (`lo <= hi`), by rejection as the host's
@@ -265,19 +243,6 @@ fn bad_arg(method: &str, n: usize, extra: &str) -> HostError {
     )
 }
 
-/// Lua's name of an argument's type (`no value` when absent).
-fn type_name(v: Option<&HostValue>) -> &'static str {
-    match v {
-        None => "no value",
-        Some(HostValue::Nil) => "nil",
-        Some(HostValue::Bool(_)) => "boolean",
-        Some(HostValue::Int(_) | HostValue::Float(_)) => "number",
-        Some(HostValue::Bytes(_)) => "string",
-        Some(HostValue::List(_) | HostValue::Record(_)) => "table",
-        Some(HostValue::Object { .. }) => "userdata",
-    }
-}
-
 /// Argument `n` (from 1, after the key) as a number (`luaL_checknumber`).
 fn number_value(
     method: &str,
@@ -286,7 +251,13 @@ fn number_value(
 ) -> Result<crate::number::Number, HostError> {
     use crate::number::Number;
     let v = args.get(n - 1);
-    let expected = || bad_arg(method, n, &format!("number expected, got {}", type_name(v)));
+    let expected = || {
+        bad_arg(
+            method,
+            n,
+            &format!("number expected, got {}", HostValue::type_name_of(v)),
+        )
+    };
     match v {
         Some(HostValue::Int(i)) => Ok(Number::Int(*i)),
         Some(HostValue::Float(f)) => Ok(Number::Float(*f)),

@@ -277,6 +277,19 @@ pub enum HostValue {
 }
 
 impl HostValue {
+    /// Lua's name for an argument's type (`luaL_typename`); `no value` for a missing one.
+    pub fn type_name_of(v: Option<&HostValue>) -> &'static str {
+        match v {
+            None => "no value",
+            Some(HostValue::Nil) => "nil",
+            Some(HostValue::Bool(_)) => "boolean",
+            Some(HostValue::Int(_) | HostValue::Float(_)) => "number",
+            Some(HostValue::Bytes(_)) => "string",
+            Some(HostValue::List(_) | HostValue::Record(_)) => "table",
+            Some(HostValue::Object { .. }) => "userdata",
+        }
+    }
+
     /// Bytes this value takes (what the caller's heap will be charged, roughly).
     pub fn size(&self) -> usize {
         match self {

@@ -33,3 +33,4 @@ pub mod proto;
 pub mod transfer;
 pub mod value;
 pub mod vm;
+pub mod xoshiro;

@@ -278,15 +278,7 @@ fn min(vm: &mut Vm, call: NativeCall) -> Result<Action, Throw> {
 // ----- xoshiro256** -----------------------------------------------------------------------
 
 fn next_rand(s: &mut [u64; 4]) -> u64 {
-    let result = s[1].wrapping_mul(5).rotate_left(7).wrapping_mul(9);
-    let t = s[1] << 17;
-    s[2] ^= s[0];
-    s[3] ^= s[1];
-    s[1] ^= s[2];
-    s[0] ^= s[3];
-    s[2] ^= t;
-    s[3] = s[3].rotate_left(45);
-    result
+    kernel::xoshiro::next(s)
 }
 
 fn seeded(n1: u64, n2: u64) -> [u64; 4] {

@@ -14,19 +14,6 @@ pub(crate) struct Args<'a> {
     values: &'a [HostValue],
 }
 
-/// Lua's name for a value's type (`luaL_typename`); `no value` for a missing argument.
-fn type_name(v: Option<&HostValue>) -> &'static str {
-    match v {
-        None => "no value",
-        Some(HostValue::Nil) => "nil",
-        Some(HostValue::Bool(_)) => "boolean",
-        Some(HostValue::Int(_) | HostValue::Float(_)) => "number",
-        Some(HostValue::Bytes(_)) => "string",
-        Some(HostValue::List(_) | HostValue::Record(_)) => "table",
-        Some(HostValue::Object { .. }) => "userdata",
-    }
-}
-
 impl<'a> Args<'a> {
     pub(crate) fn new(method: &'a str, values: &'a [HostValue]) -> Args<'a> {
         Args { method, values }
@@ -45,7 +32,7 @@ impl<'a> Args<'a> {
     }
 
     fn type_error(&self, n: usize, expected: &str) -> HostError {
-        let got = type_name(self.get(n));
+        let got = HostValue::type_name_of(self.get(n));
         self.error(n, format!("{expected} expected, got {got}"))
     }
 
