@@ -518,3 +518,33 @@ fn a_budget_too_small_for_the_next_step_says_so() {
         "{err}"
     );
 }
+
+#[test]
+fn a_restored_process_is_charged_what_it_was_charged_live() {
+    // Collections come when the bank says so: a restored copy whose bank counted otherwise
+    // would collect at other points, and spend other fuel, than the run it continues.
+    let dir = fresh_dir("jump", "bank");
+    let script = script_named(
+        &dir,
+        "bank.lua",
+        r#"
+local cases = {
+  "return 1",
+  "local t = {} for i = 1, 100 do t['k'..i] = i end return 1",
+  "local s = {} for i = 1, 100 do s[i] = ('x'):rep(i) end return 1",
+  "local function f(n) if n == 0 then return 0 end return 1 + f(n - 1) end f(200) return 1",
+  "local co = coroutine.create(function() coroutine.yield() end) coroutine.resume(co) return 1",
+}
+for i, src in ipairs(cases) do
+  local c = spawn(src)
+  c:wait()
+  local before = c:usage().memory_used
+  local r = restore(c:snapshot())
+  print(i, r:usage().memory_used - before)
+end
+"#,
+    );
+    let (code, out, _, err) = run(&["run", script.to_str().unwrap()]);
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(out, "1\t0\n2\t0\n3\t0\n4\t0\n5\t0\n");
+}

@@ -613,6 +613,9 @@ fn write_thread(w: &mut Writer, t: &Thread) {
     w.values(stack);
     w.len(*top);
     w.len(frames.len());
+    // The room the frames had grown to is charged (`gc::thread_size`): kept, so a restored
+    // thread is charged what the live one was and collections come at the same points.
+    w.len(frames.capacity() - frames.len());
     for f in frames {
         write_frame(w, f);
     }
@@ -1211,7 +1214,13 @@ fn read_thread(r: &mut Reader<'_>) -> Result<Thread> {
     let top = r.usize()?;
     // A frame takes at least ten bytes.
     let n = r.count(10)?;
-    let mut frames = r.vec(n)?;
+    let spare = r.usize()?;
+    // The spare room is host memory like any other: charged before it is reserved.
+    let mut frames = r.vec(
+        n.checked_add(spare)
+            .ok_or(())
+            .or_else(|()| bad("a thread's frame room overflows"))?,
+    )?;
     for _ in 0..n {
         frames.push(read_frame(r)?);
     }
