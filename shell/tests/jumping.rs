@@ -125,12 +125,37 @@ fn run(args: &[&str]) -> (i32, String, u64, String) {
     (o.status.code().unwrap_or(-1), stdout(&o), fuel, err)
 }
 
+/// `--fuel`'s value, always 20 digits: the interpreter's options are in `arg` (and so in the
+/// heap), and a run compared with another must hold the same bytes there, or its collections
+/// come at other points.
+fn fuel_arg(units: u64) -> String {
+    format!("{units:020}")
+}
+
+/// One uninterrupted run of `script` with the same options, and so the same `arg`, as the
+/// first piece of `cut_run`: its output and `--stats` total.
+fn whole_run(dir: &Path, script: &Path, extra: &[&str]) -> (i32, String, u64, String) {
+    let snap = dir.join("run.snap");
+    let fuel = fuel_arg(u64::MAX / 2);
+    let mut args = vec![
+        "run",
+        "--stats",
+        "--fuel",
+        &fuel,
+        "--snapshot-on-exhaust",
+        snap.to_str().expect("utf-8 temp path"),
+    ];
+    args.extend_from_slice(extra);
+    args.push(script.to_str().expect("utf-8 temp path"));
+    run(&args)
+}
+
 /// Runs `script` cut every `step` units of fuel: `run --snapshot-on-exhaust`, then `resume`
 /// until it ends. Returns the joined output, the total fuel and the number of pieces.
 fn cut_run(dir: &Path, script: &Path, extra: &[&str], step: u64) -> (String, u64, usize) {
     let snap = dir.join("run.snap");
     let snap = snap.to_str().expect("utf-8 temp path");
-    let step = step.to_string();
+    let step = fuel_arg(step);
     let script = script.to_str().expect("utf-8 temp path");
     let mut args = vec![
         "run",
@@ -151,7 +176,17 @@ fn cut_run(dir: &Path, script: &Path, extra: &[&str], step: u64) -> (String, u64
         let moved = moved.to_str().expect("utf-8 temp path");
         let mut args = vec!["resume", moved, "--stats", "--fuel", &step];
         args.extend_from_slice(&["--snapshot-on-exhaust", snap]);
-        args.extend_from_slice(extra);
+        // The grants again; a deterministic run's seed is in its snapshot.
+        let mut rest = extra.iter();
+        while let Some(&a) = rest.next() {
+            match a {
+                "--seed" => {
+                    rest.next();
+                }
+                "--deterministic" => {}
+                _ => args.push(a),
+            }
+        }
         let (c, o, f, e) = run(&args);
         (code, fuel, err) = (c, f, e);
         out.push_str(&o);
@@ -171,7 +206,7 @@ fn a_run_cut_into_pieces_prints_and_spends_what_one_run_does() {
     let dir = fresh_dir("jump", "identity");
     for (name, body) in CORPUS {
         let script = script_named(&dir, &format!("{name}.lua"), body);
-        let (code, whole, total, err) = run(&["run", "--stats", script.to_str().unwrap()]);
+        let (code, whole, total, err) = whole_run(&dir, &script, &[]);
         assert_eq!(code, 0, "{name}: {err}");
         assert!(total > 1000 && total < u64::MAX, "{name}: {err}");
         // Budgets from a few pieces to many; each above the dearest single step (a spawn with
@@ -434,7 +469,7 @@ fn resume_and_snapshot_flags_are_checked() {
 fn the_bundled_jumping_example_finishes_in_pieces_with_the_same_answer() {
     let dir = fresh_dir("jump", "example");
     let example = concat!(env!("CARGO_MANIFEST_DIR"), "/../examples/jumping.lua");
-    let (code, whole, total, err) = run(&["run", "--stats", example]);
+    let (code, whole, total, err) = whole_run(&dir, Path::new(example), &[]);
     assert_eq!(code, 0, "{err}");
     assert!(whole.ends_with("primes below 2000000: 148933\n"), "{whole}");
     // The README's commands: pieces of 10,000,000 units, saved over the same file.
@@ -547,4 +582,49 @@ end
     let (code, out, _, err) = run(&["run", script.to_str().unwrap()]);
     assert_eq!(code, 0, "{err}");
     assert_eq!(out, "1\t0\n2\t0\n3\t0\n4\t0\n5\t0\n");
+}
+
+#[test]
+fn a_deterministic_run_cut_into_pieces_repeats_the_uncut_run_byte_for_byte() {
+    let dir = fresh_dir("jump", "deterministic");
+    let script = script_named(
+        &dir,
+        "det.lua",
+        r#"
+local workers = {}
+for w = 1, 3 do
+  workers[w] = spawn([[
+    function step(n)
+      local s = 0
+      for i = 1, n do s = s + math.random(1000) end
+      print("worker", n, s, caps.clock:now())
+      return s
+    end
+  ]], {caps = {console = caps.console, clock = caps.clock}})
+end
+local t = {}
+for i = 1, 3000 do t["k" .. i] = i end
+for i = 1, 3000, 3 do t["k" .. i] = nil end
+local first = {}
+for k in pairs(t) do first[#first + 1] = k if #first == 5 then break end end
+print(table.concat(first, " "))
+for round = 1, 2 do
+  for w = 1, 3 do print("got", w, workers[w]:call("step", 1000 * w)) end
+  caps.clock:sleep(1)
+  print("now", caps.clock:now(), math.random(1 << 40), caps.random:integer(1, 1000000))
+end
+"#,
+    );
+    let flags = ["--seed", "7", "--clock", "--random"];
+    let (code, whole, total, err) = whole_run(&dir, &script, &flags);
+    assert_eq!(code, 0, "{err}");
+    // The same again: nothing in it depends on the host or on timing.
+    let (_, again, again_total, _) = whole_run(&dir, &script, &flags);
+    assert_eq!((again, again_total), (whole.clone(), total));
+    for step in [total / 2 + 1, total / 5 + 7] {
+        let (out, fuel, pieces) = cut_run(&dir, &script, &flags, step);
+        assert!(pieces >= 2);
+        assert_eq!(out, whole, "cut every {step}");
+        assert_eq!(fuel, total, "cut every {step}");
+    }
 }
