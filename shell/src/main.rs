@@ -41,16 +41,13 @@ fn real_main(argv: &[String]) -> i32 {
     if let Some(file) = &opts.resume {
         return resume(&opts, file, &mut out);
     }
-    let mut session = match Session::new(opts.fuel, opts.memory.unwrap_or(cli::DEFAULT_MEMORY)) {
+    let mut session = match started(
+        &opts,
+        Session::new(opts.fuel, opts.memory.unwrap_or(cli::DEFAULT_MEMORY)),
+    ) {
         Ok(s) => s,
-        Err(f) => {
-            eprintln!("tessera: {}", f.describe());
-            return f.exit_code();
-        }
+        Err(code) => return code,
     };
-    if let Some(n) = opts.handles {
-        session.set_handles(n);
-    }
     if let Some(seed) = opts.determinism() {
         session.set_deterministic(seed);
     }
@@ -202,25 +199,40 @@ fn resume(opts: &cli::Options, file: &str, out: &mut caps::console::Console) -> 
     };
     let input: Box<dyn std::io::BufRead + Send> =
         Box::new(std::io::BufReader::new(std::io::stdin()));
-    let mut session = match Session::resume(
+    let resumed = Session::resume(
         &bytes,
         opts.fuel,
         opts.memory.unwrap_or(cli::DEFAULT_MEMORY),
         &opts.grants,
         Some(input),
         audit,
-    ) {
+    );
+    let mut session = match started(opts, resumed) {
         Ok(s) => s,
-        Err(f) => {
-            eprintln!("tessera: {}", f.describe());
-            return f.exit_code();
-        }
+        Err(code) => return code,
     };
-    if let Some(n) = opts.handles {
-        session.set_handles(n);
-    }
     let ended = session.continue_run(out);
     finish(opts, &mut session, ended, out)
+}
+
+/// A session made for a run or a resume, with its handle budget (`--handles N`); or the exit
+/// status after saying why it could not be made.
+fn started(
+    opts: &cli::Options,
+    made: Result<Session, shell::runner::Failure>,
+) -> Result<Session, i32> {
+    match made {
+        Ok(mut session) => {
+            if let Some(n) = opts.handles {
+                session.set_handles(n);
+            }
+            Ok(session)
+        }
+        Err(f) => {
+            eprintln!("tessera: {}", f.describe());
+            Err(f.exit_code())
+        }
+    }
 }
 
 /// Reports how a run (or a resumed one) ended, saves it if its budget ran out and

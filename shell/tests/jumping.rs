@@ -9,106 +9,33 @@ use common::{fresh_dir, script_named, stderr, stdout, tessera};
 use std::path::Path;
 
 /// Programs that are cut mid-way through what a snapshot must carry: child processes in the
-/// middle of a call with a callback running, coroutines mid-yield, pcall frames, to-be-closed
-/// variables, pattern iterators.
+/// middle of a call with a callback running, nested spawns, coroutines mid-yield, pcall frames,
+/// to-be-closed variables, prints through `__tostring` and console keys. Shared with the
+/// kernel-level sweep (`tests/tests/budget_cuts.rs`).
 const CORPUS: &[(&str, &str)] = &[
     (
-        "calls",
-        r#"
-local child = spawn([[
-  function work(n, report)
-    local s = 0
-    for i = 1, n do
-      s = s + i % 7
-      if i % 1500 == 0 then report(i, s) end
-    end
-    return s
-  end
-  print("child ready")
-]], {caps = {console = caps.console}})
-child:wait()
-local seen = 0
-for round = 1, 3 do
-  local got = child:call("work", 4500, function(i, s)
-    seen = seen + 1
-    print("progress", round, i, s)
-    return seen
-  end)
-  print("round", round, got, seen)
-end
-"#,
+        "spawn_wait_print",
+        include_str!("../../tests/cuts/spawn_wait_print.lua"),
+    ),
+    (
+        "calls_with_callbacks",
+        include_str!("../../tests/cuts/calls_with_callbacks.lua"),
+    ),
+    (
+        "nested_spawns",
+        include_str!("../../tests/cuts/nested_spawns.lua"),
     ),
     (
         "coroutines",
-        r#"
-local function gen(n)
-  return coroutine.wrap(function()
-    for i = 1, n do
-      local ok, v = pcall(function()
-        if i % 97 == 0 then error("bad " .. i) end
-        return i * i
-      end)
-      coroutine.yield(ok and v or -1)
-    end
-  end)
-end
-local total = 0
-do
-  local guard <close> = setmetatable({}, {__close = function() print("closed at", total) end})
-  for v in gen(900) do
-    total = total + v
-    if v == -1 then print("error seen, total", total) end
-  end
-end
-local counts = {}
-for w in ("the quick brown fox jumps over the lazy dog "):rep(60):gmatch("%a+") do
-  counts[w] = (counts[w] or 0) + 1
-end
-local words = {}
-for k in pairs(counts) do words[#words + 1] = k end
-table.sort(words)
-for _, k in ipairs(words) do print(k, counts[k]) end
-"#,
+        include_str!("../../tests/cuts/coroutines.lua"),
     ),
     (
-        "nested",
-        r#"
--- A child that spawns its own child and waits for it, while the root calls into it.
-local mid = spawn([[
-  local leaf = spawn("local t = {} for i = 1, 3000 do t[i] = i * 2 end local s = 0 for _, v in ipairs(t) do s = s + v end print('leaf', s) return s", {caps = {console = caps.console}})
-  local got = leaf:wait()
-  function twice(x)
-    local acc = {}
-    for i = 1, 400 do acc[#acc + 1] = tostring(x + i) end
-    return #table.concat(acc, ",")
-  end
-  print("mid", got)
-]], {caps = {console = caps.console}})
-mid:wait()
-for i = 1, 4 do print("twice", i, mid:call("twice", i * 1000)) end
-local ok, e = pcall(mid.call, mid, "nope")
-print("missing function", ok, e.kind)
-"#,
+        "print_tostring",
+        include_str!("../../tests/cuts/print_tostring.lua"),
     ),
     (
-        "printers",
-        r#"
--- Children print through the console key, some values through a slow __tostring, while the
--- root waits: cuts land inside print's calls and between the two printers' turns.
-local src = [[
-  local name = ...
-  local slow = setmetatable({}, {__tostring = function()
-    local s = 0
-    for i = 1, 600 do s = s + i % 3 end
-    return name .. s
-  end})
-  for i = 1, 12 do print(name, i, slow) end
-]]
-local a = spawn("print('a start') " .. src:gsub("%.%.%.", "'a'"), {caps = {console = caps.console}})
-local b = spawn("print('b start') " .. src:gsub("%.%.%.", "'b'"), {caps = {console = caps.console}})
-a:wait() b:wait()
-print("both done")
-"#,
+        "concurrent_printers",
+        include_str!("../../tests/cuts/concurrent_printers.lua"),
     ),
 ];
 
@@ -204,20 +131,28 @@ fn cut_run(dir: &Path, script: &Path, extra: &[&str], step: u64) -> (String, u64
 #[test]
 fn a_run_cut_into_pieces_prints_and_spends_what_one_run_does() {
     let dir = fresh_dir("jump", "identity");
+    let mut cuts = 0;
     for (name, body) in CORPUS {
         let script = script_named(&dir, &format!("{name}.lua"), body);
         let (code, whole, total, err) = whole_run(&dir, &script, &[]);
         assert_eq!(code, 0, "{name}: {err}");
         assert!(total > 1000 && total < u64::MAX, "{name}: {err}");
-        // Budgets from a few pieces to many; each above the dearest single step (a spawn with
-        // the standard library), which a smaller budget could never pay.
-        for step in [total / 2 + 1, total / 3, total / 7 + 13, 5003, 7919] {
+        // Budgets from a few pieces to many; with processes, each above the dearest single
+        // step (a spawn with the standard library), which a smaller budget could never pay.
+        let floor = if body.contains("spawn") { 5003 } else { 1 };
+        let steps = [total / 2 + 1, total / 3, total / 7 + 13, 997, 5003, 7919];
+        for step in steps
+            .into_iter()
+            .filter(|&s| s >= floor && s < total && total / s <= 100)
+        {
             let (out, fuel, pieces) = cut_run(&dir, &script, &[], step);
             assert!(pieces >= 2, "{name}: step {step} made no cut");
             assert_eq!(out, whole, "{name}: output differs when cut every {step}");
             assert_eq!(fuel, total, "{name}: fuel differs when cut every {step}");
+            cuts += pieces - 1;
         }
     }
+    assert!(cuts >= 30, "only {cuts} cuts");
 }
 
 #[test]

@@ -7,102 +7,23 @@
 
 use tessera_tests::Rng;
 
-/// Child programs: each prints through its `caps.console` key (it has no console of its own).
+/// Child programs (`tests/cuts/`, shared with the binary's `jumping` tests): each prints
+/// through its `caps.console` key (it has no console of its own).
 const CORPUS: &[(&str, &str)] = &[
     (
         "spawn_wait_print",
-        r#"local c = spawn("print(1)", {caps = {console = caps.console}}) c:wait() print(2)"#,
+        include_str!("../cuts/spawn_wait_print.lua"),
     ),
     (
         "calls_with_callbacks",
-        r#"
-local child = spawn([[
-  function work(n, report)
-    local s = 0
-    for i = 1, n do
-      s = s + i % 7
-      if i % 500 == 0 then report(i, s) end
-    end
-    return s
-  end
-  print("child ready")
-]], {caps = {console = caps.console}})
-child:wait()
-local seen = 0
-for round = 1, 3 do
-  local got = child:call("work", 1500, function(i, s)
-    seen = seen + 1
-    print("progress", round, i, s)
-    return seen
-  end)
-  print("round", round, got, seen)
-end
-"#,
+        include_str!("../cuts/calls_with_callbacks.lua"),
     ),
-    (
-        "nested_spawns",
-        r#"
-local mid = spawn([[
-  local leaf = spawn("local s = 0 for i = 1, 600 do s = s + i end print('leaf', s) return s",
-    {caps = {console = caps.console}})
-  local got = leaf:wait()
-  function twice(x)
-    local acc = {}
-    for i = 1, 60 do acc[#acc + 1] = tostring(x + i) end
-    return #table.concat(acc, ",")
-  end
-  print("mid", got)
-]], {caps = {console = caps.console}})
-mid:wait()
-for i = 1, 3 do print("twice", i, mid:call("twice", i * 1000)) end
-local ok, e = pcall(mid.call, mid, "nope")
-print("missing function", ok, e.kind)
-"#,
-    ),
-    (
-        "coroutines",
-        r#"
-local function gen(n)
-  return coroutine.wrap(function()
-    for i = 1, n do
-      local ok, v = pcall(function()
-        if i % 37 == 0 then error("bad " .. i) end
-        return i * i
-      end)
-      coroutine.yield(ok and v or -1)
-    end
-  end)
-end
-local total = 0
-do
-  local guard <close> = setmetatable({}, {__close = function() print("closed at", total) end})
-  for v in gen(200) do
-    total = total + v
-    if v == -1 then print("error seen, total", total) end
-  end
-end
-"#,
-    ),
-    (
-        "print_tostring",
-        r#"
-local slow = setmetatable({}, {__tostring = function()
-  local s = 0
-  for i = 1, 700 do s = s + i % 5 end
-  return "slow" .. s
-end})
-for i = 1, 6 do print(i, slow, tostring(slow), i * 2) end
-"#,
-    ),
+    ("nested_spawns", include_str!("../cuts/nested_spawns.lua")),
+    ("coroutines", include_str!("../cuts/coroutines.lua")),
+    ("print_tostring", include_str!("../cuts/print_tostring.lua")),
     (
         "concurrent_printers",
-        r#"
-local src = "local name = ... for i = 1, 8 do local s = 0 for j = 1, 90 do s = s + j end print(name, i, s) end"
-local a = spawn("print('a start') " .. src:gsub("%.%.%.", "'a'"), {caps = {console = caps.console}})
-local b = spawn("print('b start') " .. src:gsub("%.%.%.", "'b'"), {caps = {console = caps.console}})
-a:wait() b:wait()
-print("both done")
-"#,
+        include_str!("../cuts/concurrent_printers.lua"),
     ),
 ];
 
