@@ -955,12 +955,38 @@ fn link_derived_holes(
         }) if !entry.revoked => Some(root.clone()),
         _ => None,
     };
+    let is_dir_hole = |k: KeyId| {
+        key_index
+            .get(&k)
+            .filter(|&&j| keys.get(j as usize).and_then(dir_root).is_some())
+            .copied()
+    };
+    // For each key walked, the nearest ancestor written as a dir hole: remembered, so that
+    // keys sharing a long chain of ancestors walk it once (the work stays linear in the key
+    // table, which the snapshot's price covers).
+    let mut nearest: BTreeMap<KeyId, Option<u32>> = BTreeMap::new();
+    let mut found_below = Vec::new();
     for (&key, &i) in key_index {
         let Some(root) = keys.get(i as usize).and_then(dir_root) else {
             continue;
         };
-        let found = table.ancestors(key).into_iter().find_map(|a| {
-            let j = *key_index.get(&a)?;
+        let mut path = vec![key];
+        let mut cur = table.get(key).and_then(|k| k.parent);
+        let answer = loop {
+            let Some(a) = cur else { break None };
+            if let Some(j) = is_dir_hole(a) {
+                break Some(j);
+            }
+            if let Some(&known) = nearest.get(&a) {
+                break known;
+            }
+            path.push(a);
+            cur = table.get(a).and_then(|k| k.parent);
+        };
+        for k in path {
+            nearest.insert(k, answer);
+        }
+        let found = answer.and_then(|j| {
             let base = keys.get(j as usize).and_then(dir_root)?;
             let rest = if root == base {
                 ".".to_owned()
@@ -971,6 +997,9 @@ fn link_derived_holes(
             };
             Some((j, rest))
         });
+        found_below.push((i, found));
+    }
+    for (i, found) in found_below {
         if let (
             Some(below),
             Some(KeyEntry {
