@@ -378,15 +378,35 @@ impl Session {
         }
         // Keys derived from filled ones (`dir:sub`) are derived again, the same path below
         // the grant, no wider than recorded; one whose path the new tree lacks stays unfilled.
-        for _ in 0..holes.len() {
-            let mut progress = false;
-            for (index, hole) in &holes {
+        // Each derived hole is settled once, its bases first (a walk down its `below` chain,
+        // which a cycle in untrusted bytes ends): linear in the number of holes.
+        let position: std::collections::HashMap<u32, usize> = holes
+            .iter()
+            .enumerate()
+            .map(|(p, (i, _))| (*i, p))
+            .collect();
+        let mut settled: std::collections::HashSet<u32> = std::collections::HashSet::new();
+        for (start, _) in &holes {
+            let mut chain = Vec::new();
+            let mut on_chain = std::collections::HashSet::new();
+            let mut at = *start;
+            while !settled.contains(&at) && on_chain.insert(at) {
+                let Some(&p) = position.get(&at) else { break };
+                let Some((base, _)) = &holes[p].1.below else {
+                    break;
+                };
+                chain.push(at);
+                at = *base;
+            }
+            for &index in chain.iter().rev() {
+                settled.insert(index);
+                let Some(&p) = position.get(&index) else {
+                    continue;
+                };
+                let hole = &holes[p].1;
                 let Some((base, path)) = &hole.below else {
                     continue;
                 };
-                if filled.contains_key(index) {
-                    continue;
-                }
                 let Some(from) = filled.get(base) else {
                     continue;
                 };
@@ -410,17 +430,13 @@ impl Session {
                 };
                 gateways.attach_dir(key, gateway.clone());
                 filled.insert(
-                    *index,
+                    index,
                     Filled {
                         key,
                         kind,
                         dir: Some(gateway),
                     },
                 );
-                progress = true;
-            }
-            if !progress {
-                break;
             }
         }
         let root = session
