@@ -12,9 +12,19 @@ use kernel::heap::frame::flags;
 use kernel::metamethod::MetaMethod;
 use kernel::number::str_to_number;
 use kernel::value::Value;
+use kernel::vm::native::{CallSlot, Resumable, Resume};
 use kernel::vm::{Action, NativeCall, Throw, Vm, STATE_ERROR};
 
 pub const LIB: Lib = Lib {
+    resumable: &[
+        ("print", &PRINT_RESUMES),
+        ("tostring", &TOSTRING_RESUMES),
+        ("pairs", &PAIRS_RESUMES),
+        ("ipairs.iterator", &IPAIRS_RESUMES),
+        ("pcall", &PCALL_RESUMES),
+        ("xpcall", &XPCALL_RESUMES),
+        ("load", &LOAD_RESUMES),
+    ],
     name: None,
     functions: &[
         ("print", print, NO_YIELD),
@@ -52,6 +62,20 @@ fn tostring_result(vm: &mut Vm, v: Value) -> Result<Value, Throw> {
     }
 }
 
+/// `print` waits for `__tostring` of argument `k` in state `k + 1` (its result lands above
+/// the count), and for `caps.console:write` in `PRINT_WROTE` (called from its base).
+const PRINT_RESUMES: Resumable = Resumable {
+    protects: false,
+    states: &[
+        Resume {
+            states: (1, PRINT_WROTE - 1),
+            call: CallSlot::Counted { spare: 0 },
+            nresults: 1,
+        },
+        Resume::one(PRINT_WROTE, CallSlot::At(0), 0),
+    ],
+};
+
 fn print(vm: &mut Vm, call: NativeCall) -> Result<Action, Throw> {
     // Layout: the n arguments, then Int(n); a __tostring call for argument k is pushed above
     // them and its result lands right after Int(n). State k+1 means that call returned.
@@ -64,15 +88,23 @@ fn print(vm: &mut Vm, call: NativeCall) -> Result<Action, Throw> {
         (n, 0)
     } else {
         let top = vm.top();
-        let Value::Int(n) = vm.stack_get(top - 2) else {
+        let k = call.state as usize - 1;
+        // The count right below the result, counting the values below it (a restored frame
+        // is checked to hold them so; read as it could be anyway).
+        let n = match vm.stack_get(top.saturating_sub(2)) {
+            Value::Int(n) => usize::try_from(n)
+                .ok()
+                .filter(|&n| call.base.checked_add(n + 2) == Some(top) && k < n),
+            _ => None,
+        };
+        let Some(n) = n else {
             return Err(Throw::msg("print: lost its arguments"));
         };
-        let k = call.state as usize - 1;
         let r = vm.stack_get(top - 1);
         let r = tostring_result(vm, r)?;
         vm.stack_set(call.base + k, r);
         vm.set_top(top - 1)?;
-        (n as usize, k + 1)
+        (n, k + 1)
     };
     while k < n {
         let v = vm.stack_get(call.base + k);
@@ -115,13 +147,19 @@ fn print(vm: &mut Vm, call: NativeCall) -> Result<Action, Throw> {
     }
 }
 
-/// `print`'s state once `caps.console:write` returned (the kernel's snapshot check knows it).
-use kernel::vm::check::PRINT_WROTE;
+/// `print`'s state once `caps.console:write` returned (it returns nothing, reading nothing).
+const PRINT_WROTE: u32 = u32::MAX - 2;
 
 fn type_(vm: &mut Vm, call: NativeCall) -> Result<Action, Throw> {
     let v = check_any(vm, &call, 1)?;
     ret_str(vm, v.type_name().as_bytes())
 }
+
+/// `tostring` waits for `__tostring`, called above its arguments.
+const TOSTRING_RESUMES: Resumable = Resumable {
+    protects: false,
+    states: &[Resume::one(1, CallSlot::From(1), 1)],
+};
 
 fn tostring(vm: &mut Vm, call: NativeCall) -> Result<Action, Throw> {
     if call.state == 1 {
@@ -212,6 +250,12 @@ fn parse_in_base(s: &[u8], base: u32) -> Option<i64> {
     Some(if neg { n.wrapping_neg() } else { n })
 }
 
+/// `pairs` waits for `__pairs` (three results), called above its arguments.
+const PAIRS_RESUMES: Resumable = Resumable {
+    protects: false,
+    states: &[Resume::one(1, CallSlot::From(1), 3)],
+};
+
 fn pairs(vm: &mut Vm, call: NativeCall) -> Result<Action, Throw> {
     if call.state == 1 {
         // __pairs returned: keep exactly three results.
@@ -258,6 +302,12 @@ fn ipairs(vm: &mut Vm, call: NativeCall) -> Result<Action, Throw> {
     let f = vm.native_value(id, Vec::new())?;
     ret(vm, &[f, t, Value::Int(0)])
 }
+
+/// The `ipairs` iterator waits for an `__index` function, called above its two arguments.
+const IPAIRS_RESUMES: Resumable = Resumable {
+    protects: false,
+    states: &[Resume::one(1, CallSlot::From(2), 1)],
+};
 
 fn ipairs_iterator(vm: &mut Vm, call: NativeCall) -> Result<Action, Throw> {
     if call.state == 1 {
@@ -431,6 +481,18 @@ fn getmetatable(vm: &mut Vm, call: NativeCall) -> Result<Action, Throw> {
     ret1(vm, r)
 }
 
+/// `pcall` waits for its function, moved above `true`.
+const PCALL_RESUMES: Resumable = Resumable {
+    protects: true,
+    states: &[Resume::one(1, CallSlot::At(1), -1)],
+};
+
+/// `xpcall` waits for its function, moved above the handler and `true`.
+const XPCALL_RESUMES: Resumable = Resumable {
+    protects: true,
+    states: &[Resume::one(1, CallSlot::At(3), -1)],
+};
+
 fn pcall(vm: &mut Vm, call: NativeCall) -> Result<Action, Throw> {
     match call.state {
         0 => {
@@ -455,7 +517,7 @@ fn pcall(vm: &mut Vm, call: NativeCall) -> Result<Action, Throw> {
             vm.set_top(call.base)?;
             ret(vm, &[Value::Bool(false), err])
         }
-        _ => Ok(Action::Return(vm.top() - call.base)),
+        _ => Ok(Action::Return(vm.top().saturating_sub(call.base))),
     }
 }
 
@@ -488,7 +550,11 @@ fn xpcall(vm: &mut Vm, call: NativeCall) -> Result<Action, Throw> {
             vm.set_top(call.base)?;
             ret(vm, &[Value::Bool(false), err])
         }
-        _ => Ok(Action::Return(vm.top() - call.base - 2)),
+        // `true` and the results above the function and its handler (a restored frame may
+        // hold less: it returns what it has).
+        _ => Ok(Action::Return(
+            vm.top().saturating_sub(call.base).saturating_sub(2),
+        )),
     }
 }
 
@@ -534,6 +600,13 @@ fn assert(vm: &mut Vm, call: NativeCall) -> Result<Action, Throw> {
     Err(Throw::Value(msg))
 }
 
+/// `load` waits for its reader, called above its five slots (chunk, name, mode, env, the
+/// text so far) and whether it was given an environment.
+const LOAD_RESUMES: Resumable = Resumable {
+    protects: true,
+    states: &[Resume::one(1, CallSlot::At(6), 1)],
+};
+
 fn load(vm: &mut Vm, call: NativeCall) -> Result<Action, Throw> {
     // State 0: start. State 1: the reader function returned a piece (on top).
     // While reading, the pieces are accumulated in a string kept at base+4 (slot 5).
@@ -546,6 +619,8 @@ fn load(vm: &mut Vm, call: NativeCall) -> Result<Action, Throw> {
         // Normalize the argument slots: chunk, chunkname, mode, env, buffer.
         let has_env = n >= 4;
         vm.set_top(call.base + 6)?;
+        // The text-so-far slot says a reader is used: never an extra argument's value.
+        vm.stack_set(call.base + 4, Value::Nil);
         vm.stack_set(call.base + 5, Value::Bool(has_env));
         match chunk {
             Value::Str(_) => return finish_load(vm, &call),
@@ -577,9 +652,12 @@ fn load(vm: &mut Vm, call: NativeCall) -> Result<Action, Throw> {
             let Value::Str(buf) = vm.stack_get(call.base + 4) else {
                 return Err(Throw::msg("load buffer lost"));
             };
+            // Paid, and checked against the bank, before the copy is made.
+            let len = vm.heap.str(buf).len().saturating_add(vm.heap.str(s).len());
+            vm.charge_work(Work::Bytes, len)?;
+            crate::budget::check_memory(vm, len)?;
             let mut joined = vm.heap.str(buf).to_vec();
             joined.extend_from_slice(vm.heap.str(s));
-            vm.charge_work(Work::Bytes, joined.len())?;
             let j = vm.intern(&joined)?;
             vm.stack_set(call.base + 4, j);
             let func = vm.top();

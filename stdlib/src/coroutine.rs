@@ -8,6 +8,7 @@ use kernel::value::{ThreadRef, Value};
 use kernel::vm::{Action, CloseOutcome, NativeCall, Throw, Vm, STATE_ERROR};
 
 pub const LIB: Lib = Lib {
+    resumable: &[],
     name: Some("coroutine"),
     functions: &[
         ("create", create, 0),
@@ -98,7 +99,9 @@ fn wrapped(vm: &mut Vm, call: NativeCall) -> Result<Action, Throw> {
         let err = if call.state == 1 {
             let ok = vm.stack_get(call.base);
             if ok.truthy() {
-                return Ok(Action::Return(vm.top() - call.base - 1));
+                return Ok(Action::Return(
+                    vm.top().saturating_sub(call.base).saturating_sub(1),
+                ));
             }
             let err = vm.stack_get(call.base + 1);
             if vm.has_pending_close(co) {

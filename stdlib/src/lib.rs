@@ -34,6 +34,7 @@ mod difftest;
 
 use kernel::number::{float_to_int, float_to_string, str_to_number, FloatToInt, Number};
 use kernel::value::Value;
+use kernel::vm::native::Resumable;
 use kernel::vm::{NativeFn, NativeTable, Throw, Vm};
 use std::rc::Rc;
 
@@ -46,6 +47,10 @@ pub struct Lib {
     pub name: Option<&'static str>,
     pub functions: &'static [(&'static str, NativeFn, u8)],
     pub hidden: &'static [(&'static str, NativeFn, u8)],
+    /// The natives of this library that may be saved mid-call (by full name: `table.sort`),
+    /// each with the continuation states it declares next to its code; the snapshot check
+    /// accepts nothing else (`kernel::vm::native::Resumable`).
+    pub resumable: &'static [(&'static str, &'static Resumable)],
     /// Extra set-up after the functions are installed (constants, the string metatable),
     /// given the library's table (the globals table for `name: None`).
     pub open: Option<OpenFn>,
@@ -103,7 +108,16 @@ fn build_natives() -> Rc<NativeTable> {
     // The string metatable's arithmetic: calls the other operand's metamethod without a
     // continuation (`lua_call` in `trymt`), so nothing yields across it.
     for &(name, f, _) in strlib::ARITH_METAMETHODS {
-        t.register(name, f, base::NO_YIELD);
+        let id = t.register(name, f, base::NO_YIELD);
+        t.set_resumable(id, &strlib::ARITH_RESUMES);
+    }
+    for lib in LIBS {
+        for &(name, r) in lib.resumable {
+            // Every name is registered above (a test holds the lists to it).
+            if let Some(id) = t.id_of(name) {
+                t.set_resumable(id, r);
+            }
+        }
     }
     Rc::new(t)
 }

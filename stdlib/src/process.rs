@@ -6,11 +6,13 @@
 use crate::Lib;
 use kernel::service::Service;
 use kernel::value::Value;
+use kernel::vm::native::{CallSlot, Resumable, Resume};
 use kernel::vm::{Action, NativeCall, NativeFn, Throw, Vm, STATE_ERROR};
 
 /// The library's own helpers; its services (`spawn`, the process-key methods, …) come from
 /// the kernel's table (`kernel::service::for_each_service!`) through [`service_native`].
 pub const LIB: Lib = Lib {
+    resumable: &[("import", &IMPORT_RESUMES)],
     name: None,
     functions: &[],
     open: Some(open),
@@ -79,12 +81,18 @@ pub(crate) fn kernel_service(vm: &mut Vm, call: NativeCall) -> Result<Action, Th
 /// `import`'s state once `caps.lib:read(path)` returned the module's source.
 const MODULE_READ: u32 = 2;
 
+/// `import` waits for `caps.lib:read`, called above the name and options it hands on.
+const IMPORT_RESUMES: Resumable = Resumable {
+    protects: false,
+    states: &[Resume::one(MODULE_READ, CallSlot::At(2), 1)],
+};
+
 /// `import(name, opts)`: finds the module's source — a bundled module, or `a/b.lua` for
 /// `"a.b"` read through the importer's `caps.lib` directory key — and hands it to the kernel,
 /// which runs it in a child and answers with the proxy.
 fn import(vm: &mut Vm, call: NativeCall) -> Result<Action, Throw> {
     match call.state {
-        1 => return Ok(Action::Return(vm.top() - call.base)),
+        1 => return Ok(Action::Return(vm.top().saturating_sub(call.base))),
         MODULE_READ => {
             // [name, opts, source]: hand them to the kernel.
             if !matches!(vm.stack_get(call.base + 2), Value::Str(_)) {

@@ -16,9 +16,14 @@ use kernel::cost::Work;
 use kernel::metamethod::MetaMethod;
 use kernel::number::ArithOp;
 use kernel::value::{StrRef, TableRef, Value};
+use kernel::vm::native::{CallSlot, Resumable, Resume};
 use kernel::vm::{Action, NativeCall, NativeFn, Throw, Vm};
 
 pub const LIB: Lib = Lib {
+    resumable: &[
+        ("string.format", &FORMAT_RESUMES),
+        ("string.gsub", &GSUB_RESUMES),
+    ],
     name: Some("string"),
     functions: &[
         ("byte", byte, 0),
@@ -112,6 +117,13 @@ fn arith_unm(vm: &mut Vm, call: NativeCall) -> Result<Action, Throw> {
 /// The state a string metamethod is entered again in when the other operand's metamethod
 /// returned.
 const ARITH_TRIED_OTHER: u32 = 1;
+
+/// A string metamethod waits for the other operand's, called above both operands; it
+/// returns that result, reading nothing else.
+pub const ARITH_RESUMES: Resumable = Resumable {
+    protects: false,
+    states: &[Resume::one(ARITH_TRIED_OTHER, CallSlot::From(2), 1)],
+};
 
 /// lstrlib's `arith`: both operands converted (`tonum`) and combined, or else `trymt`.
 fn string_arith(
@@ -479,10 +491,28 @@ const GS_MSTART: usize = 10;
 const GS_MEND: usize = 11;
 const GS_FUNC: usize = 12;
 
+/// gsub waits for a replacement function or an `__index` function, called above its slots.
+const GSUB_RESUMES: Resumable = Resumable {
+    protects: false,
+    states: &[Resume::one(1, CallSlot::At(GS_FUNC), 1)],
+};
+
 fn int_at(vm: &Vm, i: usize) -> i64 {
     match vm.stack_get(i) {
         Value::Int(n) => n,
         _ => 0,
+    }
+}
+
+/// A position in the subject saved in slot `i`: `0..=len`, or (`-1` allowed) none.
+fn position_at(vm: &Vm, i: usize, len: usize, none: bool) -> Result<Option<usize>, Throw> {
+    match vm.stack_get(i) {
+        Value::Int(-1) if none => Ok(None),
+        Value::Int(p) => match usize::try_from(p) {
+            Ok(p) if p <= len => Ok(Some(p)),
+            _ => Err(Throw::msg("string.gsub: lost its state")),
+        },
+        _ => Err(Throw::msg("string.gsub: lost its state")),
     }
 }
 
@@ -501,6 +531,9 @@ fn gsub(vm: &mut Vm, call: NativeCall) -> Result<Action, Throw> {
             _ => return Err(type_error(vm, &call, 3, "string/function/table")),
         }
         charge_bytes(vm, srcl)?;
+        // Above the four arguments only gsub's own slots (an extra argument is no pieces
+        // table).
+        vm.set_top(base + GS_PIECES)?;
         g = Gsub::new(bytes(vm, p), max_n);
         if matches!(repl, Value::Int(_) | Value::Float(_)) {
             let r = check_str(vm, &call, 3)?;
@@ -510,16 +543,19 @@ fn gsub(vm: &mut Vm, call: NativeCall) -> Result<Action, Throw> {
         // A replacement function or `__index` returned: restore the loop and add its value.
         let max_n = int_at(vm, base + 3);
         g = Gsub::new(bytes(vm, p), max_n);
-        g.src = int_at(vm, base + GS_SRC) as usize;
-        let last = int_at(vm, base + GS_LAST);
-        g.lastmatch = if last < 0 { None } else { Some(last as usize) };
+        // Positions in the subject, as `suspend` wrote them (a restored frame's slots may
+        // hold anything: every one is checked before it is used).
+        let lost = || Throw::msg("string.gsub: lost its state");
+        g.src = position_at(vm, base + GS_SRC, srcl, false)?.ok_or_else(lost)?;
+        g.lastmatch = position_at(vm, base + GS_LAST, srcl, true)?;
         g.n = int_at(vm, base + GS_N);
         g.changed = vm.stack_get(base + GS_CHANGED).truthy();
         g.done = vm.stack_get(base + GS_DONE).truthy();
-        let (ms, me) = (
-            int_at(vm, base + GS_MSTART) as usize,
-            int_at(vm, base + GS_MEND) as usize,
-        );
+        let ms = position_at(vm, base + GS_MSTART, srcl, false)?.ok_or_else(lost)?;
+        let me = position_at(vm, base + GS_MEND, srcl, false)?.ok_or_else(lost)?;
+        if ms > me {
+            return Err(lost());
+        }
         let v = vm.stack_get(vm.top().saturating_sub(1).max(base + GS_FUNC));
         add_replacement(vm, &mut g, s, ms, me, v)?;
     }
@@ -593,9 +629,12 @@ fn gsub(vm: &mut Vm, call: NativeCall) -> Result<Action, Throw> {
         return ret(vm, &[Value::Str(s), Value::Int(n)]);
     }
     let mut pieces: Vec<StrRef> = Vec::new();
-    if call.state != 0 || vm.top() > base + GS_PIECES {
+    if call.state != 0 {
         if let Value::Table(t) = vm.stack_get(base + GS_PIECES) {
+            // One piece per call made (each paid where it was made); a restored table may
+            // hold more: each is looked at only once paid for.
             let k = vm.heap.table(t).border();
+            charge(vm, Work::Entries, usize::try_from(k).unwrap_or(0))?;
             for i in 1..=k {
                 if let Value::Str(ps) = vm.heap.table(t).get_int(i) {
                     pieces.push(ps);
@@ -604,8 +643,11 @@ fn gsub(vm: &mut Vm, call: NativeCall) -> Result<Action, Throw> {
         }
     }
     let tail = srcl - g.src.min(srcl);
-    let total: usize =
-        pieces.iter().map(|&ps| bytes(vm, ps).len()).sum::<usize>() + g.out.len() + tail;
+    let total: usize = pieces
+        .iter()
+        .fold(g.out.len().saturating_add(tail), |n, &ps| {
+            n.saturating_add(bytes(vm, ps).len())
+        });
     check_memory(vm, total)?;
     charge_bytes(vm, total)?;
     let mut out = Vec::with_capacity(total);
@@ -761,6 +803,17 @@ fn to_args<'a>(heap: &'a kernel::heap::Heap, vals: &[Value], names: &'a [String]
         .collect()
 }
 
+/// `format` waits in state `i + 1` for `__tostring` of value `i` (after the format), called
+/// above the count of its arguments.
+const FORMAT_RESUMES: Resumable = Resumable {
+    protects: false,
+    states: &[Resume {
+        states: (1, u32::MAX - 1),
+        call: CallSlot::Counted { spare: 1 },
+        nresults: 1,
+    }],
+};
+
 fn format_(vm: &mut Vm, call: NativeCall) -> Result<Action, Throw> {
     let base = call.base;
     let fmt = check_str(vm, &call, 1)?;
@@ -771,7 +824,15 @@ fn format_(vm: &mut Vm, call: NativeCall) -> Result<Action, Throw> {
         // the result replaces the argument; the count of arguments sits below the call.
         let top = vm.top();
         let r = vm.stack_get(top - 1);
-        let n = int_at(vm, top - 2) as usize;
+        // The count right below the result, counting the values below it; the argument
+        // converted is one of them (a restored frame is checked to hold them so; read as it
+        // could be anyway).
+        let n = usize::try_from(int_at(vm, top.saturating_sub(2)))
+            .ok()
+            .filter(|&n| base.checked_add(n + 2) == Some(top) && (call.state as usize) < n);
+        let Some(n) = n else {
+            return Err(Throw::msg("string.format: lost its arguments"));
+        };
         let r = match r {
             Value::Str(_) | Value::Int(_) | Value::Float(_) => r,
             _ => return Err(Throw::msg("'__tostring' must return a string")),

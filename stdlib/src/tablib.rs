@@ -22,9 +22,18 @@ use kernel::cost::Work;
 use kernel::metamethod::MetaMethod;
 use kernel::number::{float_to_int, str_to_number, FloatToInt, Number};
 use kernel::value::{TableRef, Value};
+use kernel::vm::native::{CallSlot, Resumable, Resume};
 use kernel::vm::{Action, NativeCall, Throw, Vm};
 
 pub const LIB: Lib = Lib {
+    resumable: &[
+        ("table.concat", &CONCAT_RESUMES),
+        ("table.insert", &INSERT_RESUMES),
+        ("table.remove", &REMOVE_RESUMES),
+        ("table.move", &MOVE_RESUMES),
+        ("table.unpack", &UNPACK_RESUMES),
+        ("table.sort", &SORT_RESUMES),
+    ],
     name: Some("table"),
     functions: &[
         ("concat", concat, NO_YIELD),
@@ -187,6 +196,16 @@ fn raw_seti(vm: &mut Vm, t: TableRef, i: i64, v: Value) -> Result<(), Throw> {
 
 // ----- concat -----------------------------------------------------------------------------
 
+/// `concat` waits for `__len` (state 1) or the collect helper (state 2), both called above
+/// its four slots (table, separator, first index, count).
+const CONCAT_RESUMES: Resumable = Resumable {
+    protects: false,
+    states: &[
+        Resume::one(1, CallSlot::At(4), 1),
+        Resume::one(2, CallSlot::At(4), 1),
+    ],
+};
+
 fn concat(vm: &mut Vm, call: NativeCall) -> Result<Action, Throw> {
     let base = call.base;
     match call.state {
@@ -220,7 +239,11 @@ fn concat(vm: &mut Vm, call: NativeCall) -> Result<Action, Throw> {
             let Value::Table(w) = vm.stack_get(base + 4) else {
                 return Err(Throw::msg("table.concat: lost its values"));
             };
+            // At least one value was collected (a restored frame may say otherwise).
             let n = int_at(vm, base + 3);
+            if n < 1 {
+                return Err(Throw::msg("table.concat: lost its values"));
+            }
             concat_join(vm, base, w, 1, n, int_at(vm, base + 2))
         }
     }
@@ -346,6 +369,26 @@ fn concat_join(
 
 // ----- insert / remove --------------------------------------------------------------------
 
+/// `insert` waits for `__len` (state 1) or the insert helper (state 2), called above its
+/// three arguments and their count.
+const INSERT_RESUMES: Resumable = Resumable {
+    protects: false,
+    states: &[
+        Resume::one(1, CallSlot::At(4), 1),
+        Resume::one(2, CallSlot::At(4), 0),
+    ],
+};
+
+/// `remove` waits for `__len` (state 1) or the remove helper (state 2), called above its two
+/// arguments.
+const REMOVE_RESUMES: Resumable = Resumable {
+    protects: false,
+    states: &[
+        Resume::one(1, CallSlot::At(2), 1),
+        Resume::one(2, CallSlot::At(2), 1),
+    ],
+};
+
 fn insert(vm: &mut Vm, call: NativeCall) -> Result<Action, Throw> {
     let base = call.base;
     let (n, size) = match call.state {
@@ -387,7 +430,9 @@ fn insert(vm: &mut Vm, call: NativeCall) -> Result<Action, Throw> {
     };
     match plain(vm, t) {
         Some(tr) => {
-            charge(vm, Work::Entries, 1 + (e - pos).unsigned_abs() as usize)?;
+            // The moves made: none when a length from `__len` (the metatable since removed)
+            // or a restored frame put `e` below `pos`.
+            charge(vm, Work::Entries, 1 + e.saturating_sub(pos).max(0) as usize)?;
             let mut i = e;
             while i > pos {
                 let x = raw_geti(vm, tr, i - 1);
@@ -475,6 +520,16 @@ fn remove(vm: &mut Vm, call: NativeCall) -> Result<Action, Throw> {
 /// Elements moved per entry before a checkpoint.
 const MOVE_CHUNK: i64 = 1 << 14;
 
+/// `move` waits at a checkpoint between chunks (state 1, above its nine slots) or for the
+/// move helper (state 2, above the destination).
+const MOVE_RESUMES: Resumable = Resumable {
+    protects: false,
+    states: &[
+        Resume::one(1, CallSlot::At(9), 0),
+        Resume::one(2, CallSlot::At(5), 1),
+    ],
+};
+
 fn move_(vm: &mut Vm, call: NativeCall) -> Result<Action, Throw> {
     let base = call.base;
     if call.state == 2 {
@@ -532,11 +587,21 @@ fn move_(vm: &mut Vm, call: NativeCall) -> Result<Action, Throw> {
     let (Value::Table(a1), Value::Table(a2)) = (vm.stack_get(base), vm.stack_get(base + 4)) else {
         return Err(Throw::msg("table.move: lost its tables"));
     };
-    let f = int_at(vm, base + 1);
-    let t = int_at(vm, base + 2);
-    let n = int_at(vm, base + 3);
+    // Its registers, as state 0 set them (a restored frame's may hold anything).
+    let regs = (
+        vm.stack_get(base + 1),
+        vm.stack_get(base + 2),
+        vm.stack_get(base + 3),
+        vm.stack_get(base + 6),
+    );
+    let (Value::Int(f), Value::Int(t), Value::Int(n), Value::Int(done)) = regs else {
+        return Err(Throw::msg("table.move: lost its state"));
+    };
+    // State 0 makes `0 <= n < i64::MAX` and `t + n` fit; `done` counts up to `n + 1`.
+    if !(0..=n).contains(&done) || n == i64::MAX || t.checked_add(n).is_none() {
+        return Err(Throw::msg("table.move: lost its state"));
+    }
     let up = vm.stack_get(base + 5).truthy();
-    let done = int_at(vm, base + 6);
     let left = (n - done) as u64 + 1; // n - done >= -1
     let chunk = left.min(MOVE_CHUNK as u64) as i64;
     charge(vm, Work::Entries, chunk as usize)?;
@@ -580,6 +645,16 @@ fn pack(vm: &mut Vm, call: NativeCall) -> Result<Action, Throw> {
     ret1(vm, Value::Table(t))
 }
 
+/// `unpack` waits for `__len` (state 1) or the collect helper (state 2), called above its
+/// three slots (table, first index, count).
+const UNPACK_RESUMES: Resumable = Resumable {
+    protects: false,
+    states: &[
+        Resume::one(1, CallSlot::At(3), 1),
+        Resume::one(2, CallSlot::At(3), 1),
+    ],
+};
+
 fn unpack(vm: &mut Vm, call: NativeCall) -> Result<Action, Throw> {
     let base = call.base;
     let (i, e) = match call.state {
@@ -612,7 +687,11 @@ fn unpack(vm: &mut Vm, call: NativeCall) -> Result<Action, Throw> {
             let Value::Table(w) = vm.stack_get(vm.top() - 1) else {
                 return Err(Throw::msg("table.unpack: lost its values"));
             };
+            // The count state 0 checked (a restored frame's may be anything).
             let n = int_at(vm, base + 2);
+            if !(1..kernel::vm::MAX_STACK as i64).contains(&n) {
+                return Err(Throw::msg("table.unpack: lost its values"));
+            }
             vm.set_top(base + 3)?;
             return push_range(vm, w, 1, n);
         }
@@ -621,7 +700,7 @@ fn unpack(vm: &mut Vm, call: NativeCall) -> Result<Action, Throw> {
         return Ok(Action::Return(0));
     }
     let n = (e as u64).wrapping_sub(i as u64);
-    if n >= i32::MAX as u64 || n as usize + 1 >= kernel::vm::MAX_STACK - vm.top() {
+    if n >= i32::MAX as u64 || n as usize + 1 >= kernel::vm::MAX_STACK.saturating_sub(vm.top()) {
         return Err(Throw::msg("too many results to unpack"));
     }
     let t = vm.stack_get(base);
@@ -683,6 +762,12 @@ const R_NEXT: i64 = 14;
 const R_CA: i64 = 15;
 const R_CB: i64 = 16;
 const R_STACK: i64 = 20;
+/// A cut: the machine stopped at a step the meter refused (not at its step limit). The steps
+/// its entry had taken (the entry after the cut goes on counting them), and, when a refused
+/// comparison stopped it, how many chunks of it were paid (its step was paid too): a cut
+/// run pays what one uninterrupted entry pays, nothing twice.
+const R_CUT: i64 = 17;
+const R_CUT_PAID: i64 = 18;
 
 // Program counters of the machine.
 const PC_LOOP: i64 = 0;
@@ -712,6 +797,22 @@ const ST_RUN: u32 = 3;
 const ST_WRITTEN: u32 = 4;
 const ST_CHECKPOINT: u32 = 5;
 const R_RES: i64 = 13;
+
+/// `sort` waits, always above its five slots, for `__len` (`ST_LEN`), the collect helper
+/// (`ST_COPIED`), a comparison (`ST_RUN`), the writeback helper (`ST_WRITTEN`) or a
+/// checkpoint (`ST_CHECKPOINT`). Its machine's registers live in a table a restored frame may
+/// have filled with anything: the machine computes with them without overflow, every step
+/// paid for, so at worst it sorts wrongly or fails.
+const SORT_RESUMES: Resumable = Resumable {
+    protects: false,
+    states: &[
+        Resume::one(ST_LEN, CallSlot::At(S_FUNC), 1),
+        Resume::one(ST_COPIED, CallSlot::At(S_FUNC), 1),
+        Resume::one(ST_RUN, CallSlot::At(S_FUNC), 1),
+        Resume::one(ST_WRITTEN, CallSlot::At(S_FUNC), 0),
+        Resume::one(ST_CHECKPOINT, CallSlot::At(S_FUNC), 0),
+    ],
+};
 
 struct Sorter {
     regs: TableRef,
@@ -749,8 +850,17 @@ enum Cmp {
     Call,
 }
 
-/// `sort_comp(a, b)`: `a < b` by the comparator, `__lt`, or the primitive order.
-fn sort_comp(vm: &mut Vm, base: usize, a: Value, b: Value) -> Result<Cmp, Throw> {
+/// `sort_comp(a, b)`: `a < b` by the comparator, `__lt`, or the primitive order. A string
+/// comparison is paid by chunks: the first `credit` are paid already (by a comparison of the
+/// same strings refused after them); `chunks` counts those paid, the credit included.
+fn sort_comp(
+    vm: &mut Vm,
+    base: usize,
+    a: Value,
+    b: Value,
+    credit: u64,
+    chunks: &mut u64,
+) -> Result<Cmp, Throw> {
     let f = vm.stack_get(base + 1);
     if f.is_nil() {
         match (a, b) {
@@ -763,7 +873,13 @@ fn sort_comp(vm: &mut Vm, base: usize, a: Value, b: Value) -> Result<Cmp, Throw>
             (Value::Str(x), Value::Str(y)) => {
                 // Priced per byte compared: long common prefixes are real work.
                 let (heap, mut fuel) = vm.heap_and_fuel();
-                let mut pay = |n: usize| fuel.charge_work(Work::Bytes, n);
+                let mut pay = |n: usize| {
+                    if *chunks >= credit {
+                        fuel.charge_work(Work::Bytes, n)?;
+                    }
+                    *chunks += 1;
+                    Ok::<(), Throw>(())
+                };
                 let order = crate::budget::compare(&mut pay, heap.str(x), heap.str(y))?;
                 return Ok(Cmp::Done(order == std::cmp::Ordering::Less));
             }
@@ -815,11 +931,11 @@ fn sort(vm: &mut Vm, call: NativeCall) -> Result<Action, Throw> {
         ST_COPIED => {
             let w = vm.stack_get(base + S_FUNC);
             vm.stack_set(base + S_W, w);
-            return sort_run(vm, base, None);
+            return sort_run(vm, base, None, false);
         }
         ST_RUN => {
             let r = vm.stack_get(vm.top().saturating_sub(1).max(base + S_FUNC));
-            return sort_run(vm, base, Some(r.truthy()));
+            return sort_run(vm, base, Some(r.truthy()), false);
         }
         ST_CHECKPOINT => {
             let r = match vm.stack_get(base + S_REGS) {
@@ -829,7 +945,7 @@ fn sort(vm: &mut Vm, call: NativeCall) -> Result<Action, Throw> {
                 },
                 _ => None,
             };
-            return sort_run(vm, base, r);
+            return sort_run(vm, base, r, true);
         }
         _ => return Ok(Action::Return(0)),
     };
@@ -869,7 +985,7 @@ fn sort(vm: &mut Vm, call: NativeCall) -> Result<Action, Throw> {
             };
             s.setv(vm, R_FAST, Value::Bool(fast))?;
             vm.stack_set(base + S_W, t);
-            sort_run(vm, base, None)
+            sort_run(vm, base, None, false)
         }
         None => call_helper(
             vm,
@@ -882,7 +998,13 @@ fn sort(vm: &mut Vm, call: NativeCall) -> Result<Action, Throw> {
 }
 
 /// Runs the auxsort machine; `result` is the outcome of the comparison that was called.
-fn sort_run(vm: &mut Vm, base: usize, result: Option<bool>) -> Result<Action, Throw> {
+/// `checkpoint`: entered from a checkpoint, which may be a cut (`R_CUT`).
+fn sort_run(
+    vm: &mut Vm,
+    base: usize,
+    result: Option<bool>,
+    checkpoint: bool,
+) -> Result<Action, Throw> {
     let (Value::Table(regs), Value::Table(w)) =
         (vm.stack_get(base + S_REGS), vm.stack_get(base + S_W))
     else {
@@ -890,39 +1012,85 @@ fn sort_run(vm: &mut Vm, base: usize, result: Option<bool>) -> Result<Action, Th
     };
     let s = Sorter { regs, w };
     // No Lua call can happen on the fast path: run to the end in this entry, unless a
-    // comparison cannot be paid for (then it is put off, see `cmp!`). Every entry pays
-    // something, so an entry after a refused charge stops at once.
+    // comparison cannot be paid for (then it is put off, see `cmp!`).
     let fast = s.getv(vm, R_FAST).truthy();
-    charge(vm, Work::Instruction, 1)?;
-    let limit = if fast { u32::MAX } else { SORT_STEPS };
+    let limit = if fast { u64::MAX } else { SORT_STEPS as u64 };
+    // After a cut, the entry it stopped goes on (`R_CUT`); until its first step is through,
+    // a refusal leaves the native as it was entered, so it stops at once. Any other entry
+    // pays for itself first, and so stops at once when it cannot.
+    let cut = match (checkpoint, s.getv(vm, R_CUT)) {
+        (true, Value::Int(steps)) => Some(steps as u64),
+        _ => None,
+    };
     let mut pc = s.get(vm, R_PC);
+    let mut credit = match (cut, s.getv(vm, R_CUT_PAID)) {
+        (Some(_), Value::Int(chunks)) if pc == PC_CMP => Some(chunks as u64),
+        _ => None,
+    };
+    if cut.is_none() {
+        charge(vm, Work::Instruction, 1)?;
+    }
+    let mut pending = cut.is_some();
+    let mut step_paid = credit.is_some();
     let mut res = result;
-    let mut steps = 0u32;
+    let mut steps = cut.unwrap_or(0);
+    // The machine's arithmetic wraps: with the registers it writes, nothing overflows (the
+    // length is below `i32::MAX`), and registers a restored frame filled with anything
+    // must not stop the host.
     loop {
-        steps += 1;
-        // Each step is paid for before it is taken; one the meter refuses stops the machine
-        // at a checkpoint, from which the entry after a refuel takes it.
-        if steps > limit || charge(vm, Work::Instruction, SORT_STEP_PRICE).is_err() {
+        steps = steps.wrapping_add(1);
+        // Each step is paid for before it is taken (a comparison's step before the cut
+        // that stopped it). A step past the limit stops the machine at a checkpoint; one the
+        // meter refuses, at a cut, from which the entry after a refuel takes it.
+        if step_paid {
+            // Paid before the cut: the refused comparison is tried again below.
+            step_paid = false;
+        } else if steps > limit {
             s.set(vm, R_PC, pc)?;
             s.setv(vm, R_RES, res.map_or(Value::Nil, Value::Bool))?;
             return sort_checkpoint(vm, base);
+        } else if charge(vm, Work::Instruction, SORT_STEP_PRICE).is_err() {
+            if pending {
+                return Err(Throw::OutOfFuel);
+            }
+            s.set(vm, R_PC, pc)?;
+            s.setv(vm, R_RES, res.map_or(Value::Nil, Value::Bool))?;
+            s.set(vm, R_CUT, steps.wrapping_sub(1) as i64)?;
+            s.setv(vm, R_CUT_PAID, Value::Nil)?;
+            return sort_checkpoint(vm, base);
+        } else if pending {
+            pending = false;
+            s.setv(vm, R_CUT, Value::Nil)?;
         }
         // Comparisons: `cmp!(x, y, next)` compares and continues at `next` with the result.
         // A comparison the meter cannot pay for is put off: the machine saves it as `PC_CMP`
-        // and stops at a checkpoint, so that the entry after a refuel starts there.
+        // and stops at a cut, so that the entry after a refuel starts there.
         macro_rules! cmp {
             ($x:expr, $y:expr, $next:expr) => {{
                 let (x, y) = ($x, $y);
-                let compared = match sort_comp(vm, base, x, y) {
+                let mut chunks = 0;
+                let compared = sort_comp(vm, base, x, y, credit.take().unwrap_or(0), &mut chunks);
+                let compared = match compared {
                     Err(Throw::OutOfFuel) => {
+                        if pending {
+                            return Err(Throw::OutOfFuel);
+                        }
                         s.setv(vm, R_CA, x)?;
                         s.setv(vm, R_CB, y)?;
                         s.set(vm, R_NEXT, $next)?;
                         s.set(vm, R_PC, PC_CMP)?;
+                        s.setv(vm, R_RES, res.map_or(Value::Nil, Value::Bool))?;
+                        s.set(vm, R_CUT, steps.wrapping_sub(1) as i64)?;
+                        s.set(vm, R_CUT_PAID, chunks as i64)?;
                         return sort_checkpoint(vm, base);
                     }
                     other => other?,
                 };
+                if pending {
+                    pending = false;
+                    s.setv(vm, R_CUT, Value::Nil)?;
+                    s.setv(vm, R_CUT_PAID, Value::Nil)?;
+                }
                 match compared {
                     Cmp::Done(b) => {
                         res = Some(b);
@@ -963,17 +1131,19 @@ fn sort_run(vm: &mut Vm, base: usize, result: Option<bool>) -> Result<Action, Th
                     s.seta(vm, lo, y)?;
                     s.seta(vm, up, x)?;
                 }
-                if up - lo == 1 {
+                if up.wrapping_sub(lo) == 1 {
                     pc = PC_END;
                     continue;
                 }
                 let rnd = s.get(vm, R_RND) as u32;
                 let (ulo, uup) = (lo as u32, up as u32);
-                let p = if uup - ulo < RANLIMIT || rnd == 0 {
-                    (ulo + uup) / 2
+                let span = uup.wrapping_sub(ulo);
+                let p = if span < RANLIMIT || rnd == 0 {
+                    ulo.wrapping_add(uup) / 2
                 } else {
-                    let r4 = (uup - ulo) / 4;
-                    rnd % (r4 * 2) + (ulo + r4)
+                    // `span >= RANLIMIT`: `r4 * 2` is neither 0 nor past `u32::MAX`.
+                    let r4 = span / 4;
+                    (rnd % (r4 * 2)).wrapping_add(ulo.wrapping_add(r4))
                 } as i64;
                 s.set(vm, R_P, p)?;
                 let (x, y) = (s.a(vm, p), s.a(vm, lo));
@@ -1005,22 +1175,22 @@ fn sort_run(vm: &mut Vm, base: usize, result: Option<bool>) -> Result<Action, Th
                 pc = PC_AFTER3;
             }
             PC_AFTER3 => {
-                if up - lo == 2 {
+                if up.wrapping_sub(lo) == 2 {
                     pc = PC_END;
                     continue;
                 }
                 let p = s.get(vm, R_P);
                 let piv = s.a(vm, p);
-                let last = s.a(vm, up - 1);
+                let last = s.a(vm, up.wrapping_sub(1));
                 s.seta(vm, p, last)?;
-                s.seta(vm, up - 1, piv)?;
+                s.seta(vm, up.wrapping_sub(1), piv)?;
                 s.setv(vm, R_PIV, piv)?;
                 s.set(vm, R_I, lo)?;
-                s.set(vm, R_J, up - 1)?;
+                s.set(vm, R_J, up.wrapping_sub(1))?;
                 pc = PC_PART_I;
             }
             PC_PART_I => {
-                let i = s.get(vm, R_I) + 1;
+                let i = s.get(vm, R_I).wrapping_add(1);
                 s.set(vm, R_I, i)?;
                 let x = s.a(vm, i);
                 s.setv(vm, R_V1, x)?;
@@ -1029,7 +1199,7 @@ fn sort_run(vm: &mut Vm, base: usize, result: Option<bool>) -> Result<Action, Th
             }
             PC_C4 => {
                 if res.take().unwrap_or(false) {
-                    if s.get(vm, R_I) == up - 1 {
+                    if s.get(vm, R_I) == up.wrapping_sub(1) {
                         return Err(Throw::msg("invalid order function for sorting"));
                     }
                     pc = PC_PART_I;
@@ -1038,7 +1208,7 @@ fn sort_run(vm: &mut Vm, base: usize, result: Option<bool>) -> Result<Action, Th
                 }
             }
             PC_PART_J => {
-                let j = s.get(vm, R_J) - 1;
+                let j = s.get(vm, R_J).wrapping_sub(1);
                 s.set(vm, R_J, j)?;
                 let y = s.a(vm, j);
                 s.setv(vm, R_V2, y)?;
@@ -1058,23 +1228,24 @@ fn sort_run(vm: &mut Vm, base: usize, result: Option<bool>) -> Result<Action, Th
                 if j < i {
                     // Partition done at p = i.
                     let piv = s.getv(vm, R_PIV);
-                    s.seta(vm, up - 1, vi)?;
+                    s.seta(vm, up.wrapping_sub(1), vi)?;
                     s.seta(vm, i, piv)?;
                     let p = i;
                     let rnd = s.get(vm, R_RND);
                     let sp = s.get(vm, R_SP);
-                    let fr = R_STACK + sp * 4;
+                    let fr = R_STACK.wrapping_add(sp.wrapping_mul(4));
                     // Recurse on the smaller side; the other side continues afterwards.
-                    let (rlo, rup, tlo, tup, n) = if p - lo < up - p {
-                        (lo, p - 1, p + 1, up, p - lo)
+                    let (below, above) = (p.wrapping_sub(lo), up.wrapping_sub(p));
+                    let (rlo, rup, tlo, tup, n) = if below < above {
+                        (lo, p.wrapping_sub(1), p.wrapping_add(1), up, below)
                     } else {
-                        (p + 1, up, lo, p - 1, up - p)
+                        (p.wrapping_add(1), up, lo, p.wrapping_sub(1), above)
                     };
                     s.set(vm, fr, tlo)?;
-                    s.set(vm, fr + 1, tup)?;
-                    s.set(vm, fr + 2, n)?;
-                    s.set(vm, fr + 3, rnd)?;
-                    s.set(vm, R_SP, sp + 1)?;
+                    s.set(vm, fr.wrapping_add(1), tup)?;
+                    s.set(vm, fr.wrapping_add(2), n)?;
+                    s.set(vm, fr.wrapping_add(3), rnd)?;
+                    s.set(vm, R_SP, sp.wrapping_add(1))?;
                     s.set(vm, R_LO, rlo)?;
                     s.set(vm, R_UP, rup)?;
                     pc = PC_LOOP;
@@ -1090,14 +1261,14 @@ fn sort_run(vm: &mut Vm, base: usize, result: Option<bool>) -> Result<Action, Th
                     pc = PC_DONE;
                     continue;
                 }
-                let fr = R_STACK + (sp - 1) * 4;
+                let fr = R_STACK.wrapping_add(sp.wrapping_sub(1).wrapping_mul(4));
                 let (tlo, tup, n, rnd) = (
                     s.get(vm, fr),
-                    s.get(vm, fr + 1),
-                    s.get(vm, fr + 2),
-                    s.get(vm, fr + 3),
+                    s.get(vm, fr.wrapping_add(1)),
+                    s.get(vm, fr.wrapping_add(2)),
+                    s.get(vm, fr.wrapping_add(3)),
                 );
-                s.set(vm, R_SP, sp - 1)?;
+                s.set(vm, R_SP, sp.wrapping_sub(1))?;
                 s.set(vm, R_LO, tlo)?;
                 s.set(vm, R_UP, tup)?;
                 let span = (tup as u32).wrapping_sub(tlo as u32);

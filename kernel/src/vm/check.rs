@@ -15,9 +15,10 @@
 use super::{Vm, EXTRA_STACK, MAX_C_CALLS, STATE_ERROR};
 use crate::heap::check::{invalid, CheckError};
 use crate::heap::frame::{flags, Frame, FrameKind, ReturnTo};
-use crate::heap::{Thread, ThreadStatus, Upval};
+use crate::heap::{NativeId, Thread, ThreadStatus, Upval};
 use crate::metamethod::ALL_META;
 use crate::value::{ThreadRef, Value};
+use super::native::Waiting;
 
 /// The kernel services: natives that trap with state 1 and return what the kernel put above
 /// their base when entered again.
@@ -26,41 +27,43 @@ fn is_kernel_service(name: &str) -> bool {
         || crate::gateway::Method::of_native(name).is_some()
 }
 
-/// `print`'s state once the `caps.console:write` call it made returned (it returns nothing,
-/// reading nothing).
-pub const PRINT_WROTE: u32 = u32::MAX - 2;
+/// Whether native `name` may be the VM's pending trap in `state`: a kernel service waiting
+/// for its answer, or the callback runner handing its results back.
+fn trap_ok(name: &str, state: u32) -> bool {
+    (is_kernel_service(name) && state == 1) || (name == "process.callback" && state == 2)
+}
 
-/// Whether native `name` may be found in `state`; `top` says whether its frame is the top of
-/// its thread, `trapped` whether it is the VM's pending trap. Natives caught waiting for a
-/// call they made (a budget may stop a process anywhere in it) are judged by
-/// `Vm::waiting_native_ok`, which also reads their stack.
-fn native_state_ok(name: &str, state: u32, top: bool, trapped: bool) -> bool {
-    if trapped {
-        return (is_kernel_service(name) && state == 1)
-            || (name == "process.callback" && state == 2);
-    }
-    if state == 0 {
-        return top;
-    }
+/// Where a native frame stands in its thread, for `Vm::native_frame_ok`.
+#[derive(Clone, Copy)]
+struct Stand {
+    /// The top frame of its thread.
+    top: bool,
+    /// The VM's pending trap.
+    trapped: bool,
+    /// A call it asked for that is still to be made (`Vm::unfinished_call`, on the running
+    /// thread's top frame only).
+    unfinished: Option<(u32, i32)>,
+}
+
+/// The natives whose continuations the kernel itself drives: coroutine switches (the VM
+/// pushes what the other thread handed over at their base) and the callback runner. Whether
+/// `name` may be found in `state` (not 0) outside a trap.
+fn kernel_continuation_ok(name: &str, state: u32) -> bool {
     match name {
-        "pcall"
-        | "xpcall"
-        | "coroutine.resume"
+        "coroutine.resume"
         | "coroutine.yield"
         | "coroutine.close"
         | "coroutine.close.runner"
         | "process.callback" => state == 1,
         "coroutine.wrap.function" => state == 1 || state == 2,
-        _ => is_kernel_service(name) && state == 1 && top,
+        _ => false,
     }
 }
 
-/// Natives whose frames catch errors (`flags::PROTECTED`).
-fn may_protect(name: &str) -> bool {
-    matches!(
-        name,
-        "pcall" | "xpcall" | "process.callback" | "coroutine.close.runner"
-    )
+/// Natives whose frames the kernel lets catch errors (`flags::PROTECTED`); the library's own
+/// say so in their `Resumable`.
+fn kernel_protects(name: &str) -> bool {
+    matches!(name, "process.callback" | "coroutine.close.runner")
 }
 
 impl Vm {
@@ -286,7 +289,7 @@ impl Vm {
         }
         if role == Role::Running && self.trapped {
             match top_native {
-                Some((name, state)) if native_state_ok(name, state, true, true) => {}
+                Some((name, state)) if trap_ok(name, state) => {}
                 _ => return invalid("the pending trap is not a native that traps"),
             }
         }
@@ -386,13 +389,18 @@ impl Vm {
                     return invalid("a dangling native");
                 };
                 let name = self.natives.name(c.id);
-                let trapped = top && role == Role::Running && self.trapped;
-                let ok = native_state_ok(name, f.pc, top, trapped)
-                    || (!trapped && self.waiting_native_ok(th, f, name, above));
-                if f.pc == STATE_ERROR || !ok {
+                let running_top = top && role == Role::Running;
+                let stand = Stand {
+                    top,
+                    trapped: running_top && self.trapped,
+                    unfinished: self.unfinished_call.filter(|_| running_top),
+                };
+                if f.pc == STATE_ERROR || !self.native_frame_ok(th, f, c.id, above, stand) {
                     return invalid(format!("'{name}' caught in state {}", f.pc));
                 }
-                if f.flags & flags::PROTECTED != 0 && !may_protect(name) {
+                let protects = kernel_protects(name)
+                    || self.natives.resumable(c.id).is_some_and(|r| r.protects);
+                if f.flags & flags::PROTECTED != 0 && !protects {
                     return invalid(format!("'{name}' cannot catch errors"));
                 }
                 if name == "xpcall" && base + 2 > len {
@@ -406,11 +414,6 @@ impl Vm {
         Ok(())
     }
 
-    /// Whether a snapshot of this (live, not running) VM could be restored: every native
-    /// caught mid-call must be one whose states `check_restored` accepts.
-    ///
-    /// # Errors
-    /// The name of the native that keeps private state.
     /// Every thread: those in their slots, and the running one (outside its slot).
     fn all_threads(&self) -> impl Iterator<Item = &Thread> {
         self.heap
@@ -421,65 +424,74 @@ impl Vm {
             .chain([&self.th])
     }
 
-    /// Whether native `name`, in the continuation state its frame `f` holds, may be saved
-    /// and restored: waiting for the call it made (`above`, the frame of that call), or on
-    /// top with the call's results delivered. A budget may stop a process anywhere inside
-    /// such a call, so every such state a native reaches must be accepted — and checked
-    /// against what the native reads when it is entered again, so that a damaged snapshot is
-    /// refused rather than read out of place:
-    /// - a kernel service (state 1) serving a callback: the `process.callback` runner is the
-    ///   frame right above it, and the service returns what is above its base once answered;
-    /// - `print` in state `k + 1` (argument `k`'s `__tostring` called): its `n` arguments,
-    ///   then `Int(n)`, then the call (one result), `k < n`; read back at the top, so its
-    ///   count must be the one its layout gives; after `caps.console:write`, `PRINT_WROTE`
-    ///   (no result, nothing read);
-    /// - `tostring` (state 1) after `__tostring` (one result, read at the top).
-    fn waiting_native_ok(&self, th: &Thread, f: Frame, name: &str, above: Option<Frame>) -> bool {
-        let base = f.base as usize;
+    /// Whether a native, in the state its frame `f` holds, may be saved and restored. State 0
+    /// (about to run, checking its arguments as on any call) only on top of its thread; a
+    /// pending trap only in a native that traps; the kernel's own continuations
+    /// (`kernel_continuation_ok`); a kernel service waiting in state 1 for its answer, on top
+    /// or serving a callback (the `process.callback` runner right above it). Any other state
+    /// only as the native's `Resumable` declares it: a budget may stop a process anywhere
+    /// inside the call the native waits for (`above`, the frame of that call), or once the
+    /// call returned and the native is to be entered again (on top, its results delivered),
+    /// so each such state is accepted where its call and results stand as the native left
+    /// them — and nowhere else.
+    fn native_frame_ok(
+        &self,
+        th: &Thread,
+        f: Frame,
+        id: NativeId,
+        above: Option<Frame>,
+        stand: Stand,
+    ) -> bool {
+        let name = self.natives.name(id);
         let state = f.pc;
-        // Where the call's function (and then its results) stands, and how many it returns.
-        let (func, results) = match above {
-            Some(a) => {
-                if is_kernel_service(name) {
-                    let runner = match a.kind {
-                        FrameKind::Native(r) => self
-                            .heap
-                            .natives
-                            .try_get(r.0)
-                            .is_some_and(|c| self.natives.name(c.id) == "process.callback"),
-                        FrameKind::Lua(_) => false,
-                    };
-                    return state == 1 && runner;
-                }
-                if a.ret != ReturnTo::Normal || (a.func as usize) < base {
-                    return false;
-                }
-                (a.func as usize, Some(a.nresults))
-            }
-            // On top: the results are delivered, just below the top.
-            None => (th.top, None),
-        };
-        match name {
-            "print" if state == PRINT_WROTE => results.is_none_or(|r| r == 0),
-            "print" if state >= 1 => {
-                // Above, the call's function at `base + n + 1`; on top, its one result.
-                let count_at = match results {
-                    Some(1) => func.checked_sub(1),
-                    Some(_) => None,
-                    None => func.checked_sub(2),
-                };
-                let Some(at) = count_at.filter(|&at| at >= base) else {
-                    return false;
-                };
-                let n = at - base;
-                matches!(th.stack.get(at), Some(&Value::Int(c)) if c == n as i64)
-                    && (state as usize) <= n
-            }
-            "tostring" => state == 1 && results.is_none_or(|r| r == 1) && func > base,
-            _ => false,
+        if stand.trapped {
+            return trap_ok(name, state);
         }
+        if state == 0 {
+            return stand.top;
+        }
+        if kernel_continuation_ok(name, state) {
+            return true;
+        }
+        if is_kernel_service(name) && state == 1 {
+            let serving = above.is_some_and(|a| match a.kind {
+                FrameKind::Native(r) => self
+                    .heap
+                    .natives
+                    .try_get(r.0)
+                    .is_some_and(|c| self.natives.name(c.id) == "process.callback"),
+                FrameKind::Lua(_) => false,
+            });
+            // On top, it returns what the kernel put above its base.
+            if serving || (above.is_none() && stand.top) {
+                return true;
+            }
+        }
+        let Some(r) = self.natives.resumable(id) else {
+            return false;
+        };
+        let waiting = match (above, stand.unfinished) {
+            (Some(a), _) if a.ret == ReturnTo::Normal => Waiting::Call {
+                func: a.func as usize,
+                nresults: a.nresults,
+            },
+            // A `__close` or message handler run while an error unwinds to this frame: it is
+            // entered next with the error (`STATE_ERROR`), its call's slots no longer read.
+            (Some(_), _) => return r.protects && f.flags & flags::PROTECTED != 0 && r.has_state(state),
+            (None, Some((func, nresults))) => Waiting::Call {
+                func: func as usize,
+                nresults,
+            },
+            (None, None) => Waiting::Returned { top: th.top },
+        };
+        r.accepts(&th.stack, f.base as usize, state, waiting)
     }
 
+    /// Whether a snapshot of this (live, not running) VM could be restored: every native
+    /// caught mid-call must be one whose states `check_restored` accepts.
+    ///
+    /// # Errors
+    /// The name of the native that cannot be saved where it stands.
     pub fn snapshot_ready(&self) -> Result<(), String> {
         let threads = self.all_threads();
         for th in threads {
@@ -488,13 +500,17 @@ impl Vm {
                 let FrameKind::Native(native) = f.kind else {
                     continue;
                 };
-                let name = self.natives.name(self.heap.native(native).id);
+                let id = self.heap.native(native).id;
+                let name = self.natives.name(id);
                 let top = i + 1 == n;
-                let trapped = top && std::ptr::eq(th, &self.th) && self.trapped;
+                let running_top = top && std::ptr::eq(th, &self.th);
+                let stand = Stand {
+                    top,
+                    trapped: running_top && self.trapped,
+                    unfinished: self.unfinished_call.filter(|_| running_top),
+                };
                 let above = th.frames.get(i + 1).copied();
-                let ok = native_state_ok(name, f.pc, top, trapped)
-                    || (!trapped && self.waiting_native_ok(th, *f, name, above));
-                if !ok {
+                if !self.native_frame_ok(th, *f, id, above, stand) {
                     return Err(format!(
                         "it is inside '{name}', which cannot be saved mid-call; take the snapshot before or after that call"
                     ));
@@ -502,6 +518,16 @@ impl Vm {
             }
         }
         Ok(())
+    }
+}
+
+impl Vm {
+    /// The running thread (kept outside its heap slot while it runs): for tests that look at
+    /// its frames, or damage a deserialized VM as a hostile snapshot could before
+    /// `check_restored` judges it. The embedder owns the VM; a script cannot reach this.
+    #[doc(hidden)]
+    pub fn running_thread_mut(&mut self) -> &mut Thread {
+        &mut self.th
     }
 }
 

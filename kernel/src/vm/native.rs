@@ -5,6 +5,15 @@
 //! (`NativeId`), so a heap holding native functions still serializes. A native that needs to
 //! call Lua does not call it: it returns `Action::Call` and is entered again, with the state
 //! number it chose, once the callee returned — a continuation, as Lua's `lua_callk`.
+//!
+//! A budget may stop a process while a native waits for such a call, so a snapshot may hold
+//! a native mid-call. **One table rules what may be saved:** each native that continues after
+//! a call declares its continuation states once, next to its code (`Resumable`, registered
+//! with `NativeTable::set_resumable`), and the snapshot check (`vm::check`) accepts a native
+//! caught in state `s` only as its declaration says: where the call it waits for stands in its
+//! frame and how many results it takes. What a state's stack slots hold is not checked: every
+//! continuation treats them as hostile (a snapshot's bytes are), and fails with a Lua error
+//! when they are not what it left there.
 
 use crate::heap::NativeId;
 use crate::value::NativeRef;
@@ -88,6 +97,106 @@ pub type NativeFn = fn(&mut super::Vm, NativeCall) -> Result<Action, Throw>;
 /// Stack slot (relative to the native's function slot) where `xpcall` keeps its handler.
 pub const XPCALL_HANDLER_SLOT: usize = 2;
 
+/// Where the call a native waits for stands in its frame, relative to its base (the first
+/// argument slot).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum CallSlot {
+    /// The function slot is `base + k`.
+    At(usize),
+    /// At or above `base + k` (pushed above the arguments, however many there were).
+    From(usize),
+    /// Right above `Int(n)`, which sits right above the `n` values it counts from the base,
+    /// and the state is at most `n - spare` (`print`, `string.format`: state `k + 1` while
+    /// value `k` is being converted).
+    Counted { spare: usize },
+}
+
+/// A continuation state (or a range of them) and the call the native makes before it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Resume {
+    /// The first and last state of the range.
+    pub states: (u32, u32),
+    pub call: CallSlot,
+    /// The results the call is made for (`-1`: all of them).
+    pub nresults: i32,
+}
+
+impl Resume {
+    /// State `state`: a call at `call` for `nresults` results.
+    pub const fn one(state: u32, call: CallSlot, nresults: i32) -> Resume {
+        Resume {
+            states: (state, state),
+            call,
+            nresults,
+        }
+    }
+}
+
+/// The states a native may be saved in mid-call (state 0, about to run, needs no
+/// declaration).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Resumable {
+    /// Whether its frame may catch errors (`flags::PROTECTED`): while an error unwinds to
+    /// it, the frame above may be a `__close` or a message handler instead of its call.
+    pub protects: bool,
+    pub states: &'static [Resume],
+}
+
+/// Where a native caught mid-call stands, as the snapshot check sees it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Waiting {
+    /// Its call is still to return: its function slot and the results it was made for.
+    Call { func: usize, nresults: i32 },
+    /// Its frame is on top: the call returned, its results end at `top`.
+    Returned { top: usize },
+}
+
+impl Resumable {
+    /// Whether `state` is one of the declared states.
+    pub fn has_state(&self, state: u32) -> bool {
+        self.states
+            .iter()
+            .any(|r| (r.states.0..=r.states.1).contains(&state))
+    }
+
+    /// Whether a native whose frame's base is `base`, in `state`, may stand as `waiting`
+    /// says on `stack`: one declared state places its call there and takes that many
+    /// results.
+    pub fn accepts(&self, stack: &[crate::value::Value], base: usize, state: u32, waiting: Waiting) -> bool {
+        self.states
+            .iter()
+            .filter(|r| (r.states.0..=r.states.1).contains(&state))
+            .any(|r| {
+                let slot_ok = |func: usize| match r.call {
+                    CallSlot::At(k) => Some(func) == base.checked_add(k),
+                    CallSlot::From(k) => base.checked_add(k).is_some_and(|at| func >= at),
+                    CallSlot::Counted { spare } => {
+                        let Some(at) = func.checked_sub(1).filter(|&at| at >= base) else {
+                            return false;
+                        };
+                        let n = at - base;
+                        matches!(stack.get(at), Some(&crate::value::Value::Int(c)) if c == n as i64)
+                            && (state as usize).saturating_add(spare) <= n
+                    }
+                };
+                match waiting {
+                    Waiting::Call { func, nresults } => nresults == r.nresults && slot_ok(func),
+                    // A call for a fixed number of results leaves the top right above them;
+                    // one for all of them, anywhere above its function slot.
+                    Waiting::Returned { top } => match usize::try_from(r.nresults) {
+                        Ok(n) => top.checked_sub(n).is_some_and(slot_ok),
+                        Err(_) => match r.call {
+                            CallSlot::At(k) | CallSlot::From(k) => {
+                                base.checked_add(k).is_some_and(|at| top >= at)
+                            }
+                            CallSlot::Counted { .. } => false,
+                        },
+                    },
+                }
+            })
+    }
+}
+
 /// One registered native.
 #[derive(Clone)]
 pub struct NativeEntry {
@@ -95,6 +204,8 @@ pub struct NativeEntry {
     pub func: NativeFn,
     /// Frame flags the native's frames start with (see `frame::flags`).
     pub flags: u8,
+    /// The states it may be saved in mid-call, if any.
+    pub resumable: Option<&'static Resumable>,
 }
 
 /// The natives a process can name. Built once by the embedder; the same table must be given
@@ -113,7 +224,12 @@ impl NativeTable {
 
     /// Registers a native and returns its id.
     pub fn register(&mut self, name: &'static str, func: NativeFn, flags: u8) -> NativeId {
-        self.entries.push(NativeEntry { name, func, flags });
+        self.entries.push(NativeEntry {
+            name,
+            func,
+            flags,
+            resumable: None,
+        });
         let id = NativeId((self.entries.len() - 1) as u16);
         self.by_name.insert(name, id);
         id
@@ -152,6 +268,18 @@ impl NativeTable {
             .get(id.0 as usize)
             .map(|e| e.flags)
             .unwrap_or(0)
+    }
+
+    /// Declares the states native `id` may be saved in mid-call.
+    pub fn set_resumable(&mut self, id: NativeId, r: &'static Resumable) {
+        if let Some(e) = self.entries.get_mut(id.0 as usize) {
+            e.resumable = Some(r);
+        }
+    }
+
+    /// The states native `id` may be saved in mid-call (`None`: only about to run).
+    pub fn resumable(&self, id: NativeId) -> Option<&'static Resumable> {
+        self.entries.get(id.0 as usize).and_then(|e| e.resumable)
     }
 
     pub fn len(&self) -> usize {
