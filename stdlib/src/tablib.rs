@@ -520,8 +520,9 @@ fn remove(vm: &mut Vm, call: NativeCall) -> Result<Action, Throw> {
 /// Elements moved per entry before a checkpoint.
 const MOVE_CHUNK: i64 = 1 << 14;
 
-/// `move` waits at a checkpoint between chunks (state 1, above its nine slots) or for the
-/// move helper (state 2, above the destination).
+/// `move` waits at a checkpoint between chunks or after a refused write (state 1, above its
+/// nine slots: the tables, its registers) or for the move helper (state 2, above the
+/// destination).
 const MOVE_RESUMES: Resumable = Resumable {
     protects: false,
     states: &[
@@ -536,7 +537,7 @@ fn move_(vm: &mut Vm, call: NativeCall) -> Result<Action, Throw> {
         // The helper returned the destination.
         return Ok(Action::Return(1));
     }
-    if call.state == 0 {
+    let mut m = if call.state == 0 {
         let f = check_integer(vm, &call, 2)?;
         let e = check_integer(vm, &call, 3)?;
         let t = check_integer(vm, &call, 4)?;
@@ -559,7 +560,7 @@ fn move_(vm: &mut Vm, call: NativeCall) -> Result<Action, Throw> {
             return Err(Throw::bad_arg(4, "destination wrap around"));
         }
         let up = t > e || t <= f || (tt != 1 && !a1.raw_eq(a2));
-        let (Some(_), Some(_)) = (plain(vm, a1), plain(vm, a2)) else {
+        let (Some(a1), Some(a2)) = (plain(vm, a1), plain(vm, a2)) else {
             vm.set_top(base + 5)?;
             return call_helper(
                 vm,
@@ -576,57 +577,121 @@ fn move_(vm: &mut Vm, call: NativeCall) -> Result<Action, Throw> {
                 2,
             );
         };
-        // Registers: f, t, n, up, done (elements moved so far).
-        vm.stack_set(base + 1, Value::Int(f));
-        vm.stack_set(base + 2, Value::Int(t));
-        vm.stack_set(base + 3, Value::Int(n));
-        vm.stack_set(base + 5, Value::Bool(up));
-        vm.stack_set(base + 6, Value::Int(0));
-    }
-    vm.set_top(base + 9)?;
-    let (Value::Table(a1), Value::Table(a2)) = (vm.stack_get(base), vm.stack_get(base + 4)) else {
-        return Err(Throw::msg("table.move: lost its tables"));
+        // The registers stay in hand until the first chunk is paid and moved: until then the
+        // arguments are as they were, for an entry after a refusal.
+        Mover {
+            a1,
+            a2,
+            f,
+            t,
+            n,
+            up,
+            done: 0,
+            paid: 0,
+        }
+    } else {
+        Mover::saved(vm, base)?
     };
-    // Its registers, as state 0 set them (a restored frame's may hold anything).
-    let regs = (
-        vm.stack_get(base + 1),
-        vm.stack_get(base + 2),
-        vm.stack_get(base + 3),
-        vm.stack_get(base + 6),
-    );
-    let (Value::Int(f), Value::Int(t), Value::Int(n), Value::Int(done)) = regs else {
-        return Err(Throw::msg("table.move: lost its state"));
-    };
-    // State 0 makes `0 <= n < i64::MAX` and `t + n` fit; `done` counts up to `n + 1`.
-    if !(0..=n).contains(&done) || n == i64::MAX || t.checked_add(n).is_none() {
-        return Err(Throw::msg("table.move: lost its state"));
+    if m.done == m.paid {
+        let chunk = ((m.n - m.done) as u64 + 1).min(MOVE_CHUNK as u64);
+        charge(vm, Work::Entries, chunk as usize)?;
+        m.paid = m.done + chunk as i64;
     }
-    let up = vm.stack_get(base + 5).truthy();
-    let left = (n - done) as u64 + 1; // n - done >= -1
-    let chunk = left.min(MOVE_CHUNK as u64) as i64;
-    charge(vm, Work::Entries, chunk as usize)?;
-    for k in done..done + chunk {
-        let i = if up { k } else { n - k };
-        let v = raw_geti(vm, a1, f.wrapping_add(i));
-        raw_seti(vm, a2, t.wrapping_add(i), v)?;
+    // A write may be refused (the fuel or memory of a rehash): refused before any move of
+    // this entry, the entry is taken up again as it was entered (its chunk paid again);
+    // after some, those are kept and the chunk goes on from a checkpoint.
+    let entered = m.done;
+    while m.done < m.paid {
+        let i = if m.up { m.done } else { m.n - m.done };
+        let v = raw_geti(vm, m.a1, m.f.wrapping_add(i));
+        match raw_seti(vm, m.a2, m.t.wrapping_add(i), v) {
+            Ok(()) => m.done += 1,
+            Err(e @ (Throw::OutOfFuel | Throw::Memory(_))) if m.done == entered => return Err(e),
+            Err(Throw::OutOfFuel | Throw::Memory(_)) => break,
+            Err(e) => return Err(e),
+        }
     }
-    let done = done + chunk;
-    if done > n {
+    if m.done > m.n {
         vm.set_top(base + 5)?;
         return Ok(Action::Return(1));
     }
-    vm.stack_set(base + 6, Value::Int(done));
+    m.save(vm, base);
     let id = vm
         .natives()
         .id_of("table.checkpoint")
         .ok_or_else(|| Throw::msg("checkpoint missing"))?;
     let cp = vm.native_value(id, Vec::new())?;
+    vm.set_top(base + 9)?;
     vm.push(cp)?;
     Ok(Action::Call {
         func: base + 9,
         nresults: 0,
         state: 1,
     })
+}
+
+/// `table.move` between plain tables, a chunk at a time: `a1[f + i]` to `a2[t + i]` for `i`
+/// in `0..=n`, upwards or downwards; `done` moved, the first `paid` paid for.
+struct Mover {
+    a1: TableRef,
+    a2: TableRef,
+    f: i64,
+    t: i64,
+    n: i64,
+    up: bool,
+    done: i64,
+    paid: i64,
+}
+
+impl Mover {
+    /// The registers as `save` wrote them above the tables (a restored frame's may hold
+    /// anything: what they must satisfy is checked).
+    fn saved(vm: &Vm, base: usize) -> Result<Mover, Throw> {
+        let slots = [1, 2, 3, 6, 7].map(|k| vm.stack_get(base + k));
+        let (
+            Value::Table(a1),
+            Value::Table(a2),
+            [Value::Int(f), Value::Int(t), Value::Int(n), Value::Int(done), Value::Int(paid)],
+        ) = (vm.stack_get(base), vm.stack_get(base + 4), slots)
+        else {
+            return Err(Throw::msg("table.move: lost its state"));
+        };
+        // State 0 makes `0 <= n < i64::MAX` and `t + n` fit; `done <= paid <= n + 1`, a chunk
+        // apart at most.
+        let fits = (0..i64::MAX).contains(&n)
+            && t.checked_add(n).is_some()
+            && (0..=n).contains(&done)
+            && (done..=n + 1).contains(&paid)
+            && paid - done <= MOVE_CHUNK;
+        if !fits {
+            return Err(Throw::msg("table.move: lost its state"));
+        }
+        Ok(Mover {
+            a1,
+            a2,
+            f,
+            t,
+            n,
+            up: vm.stack_get(base + 5).truthy(),
+            done,
+            paid,
+        })
+    }
+
+    fn save(&self, vm: &mut Vm, base: usize) {
+        vm.stack_set(base, Value::Table(self.a1));
+        vm.stack_set(base + 4, Value::Table(self.a2));
+        for (k, v) in [
+            (1, self.f),
+            (2, self.t),
+            (3, self.n),
+            (6, self.done),
+            (7, self.paid),
+        ] {
+            vm.stack_set(base + k, Value::Int(v));
+        }
+        vm.stack_set(base + 5, Value::Bool(self.up));
+    }
 }
 
 // ----- pack / unpack ------------------------------------------------------------------------
@@ -961,7 +1026,14 @@ fn sort(vm: &mut Vm, call: NativeCall) -> Result<Action, Throw> {
         return Err(type_error(vm, &call, 2, "function"));
     }
     let t = vm.stack_get(base);
-    let regs = vm.new_table(R_STACK as usize + 16, 0)?;
+    // Room for every register and the deepest stack of pending ranges (the smaller side is
+    // sorted first: at most one frame per halving), so that no register write grows the
+    // table, which could be refused a rehash's fuel in the middle of a step.
+    let frames = (64 - n.leading_zeros()) as usize + 1;
+    let regs = vm.new_table(
+        (R_STACK as usize + 4 * frames).max(R_STACK as usize + 16),
+        0,
+    )?;
     vm.stack_set(base + S_REGS, Value::Table(regs));
     vm.stack_set(base + S_LEN, Value::Int(n));
     let s = Sorter { regs, w: regs };
@@ -1019,7 +1091,9 @@ fn sort_run(
     // a refusal leaves the native as it was entered, so it stops at once. Any other entry
     // pays for itself first, and so stops at once when it cannot.
     let cut = match (checkpoint, s.getv(vm, R_CUT)) {
-        (true, Value::Int(steps)) => Some(steps as u64),
+        // Below the limit, as a cut leaves it (else a cut would end at the limit with no
+        // step paid, and a checkpoint there start such a cut again).
+        (true, Value::Int(steps)) if (steps as u64) < limit => Some(steps as u64),
         _ => None,
     };
     let mut pc = s.get(vm, R_PC);
