@@ -6,19 +6,30 @@
 //! chain. `check_restored` proves those invariants of a deserialized VM (after the heap's own
 //! check, `heap::check`), so that running it can fail only with Lua errors.
 //!
-//! Natives keep private state between entries (`NativeCall::state`); only the natives whose
-//! continuation states are listed in `native_state_ok` may be caught mid-call in a snapshot.
-//! Every other native may appear only about to run (state 0, on top of its thread), where it
-//! checks its arguments as on any call. `snapshot_ready` applies the same rule to a live VM,
-//! so a snapshot that would be refused on restore is refused when taken.
+//! Natives keep private state between entries (`NativeCall::state`), and a budget may stop a
+//! process while one waits for a Lua call it made (a comparator, a `__tostring`, a reader)
+//! or right after that call returned. Which states a native may be saved in is declared once,
+//! next to the native (`native::Resumable`, in the library's tables): for each state, where
+//! the call it waits for stands in its frame and how many results it takes. The check
+//! (`Vm::native_frame_ok`) accepts a native caught in state `s` only where its declaration
+//! puts the call (the frame right above it, or on top the results it left), so a damaged
+//! frame is refused rather than read out of place; the kernel's own continuations (coroutine
+//! switches, the callback runner, services waiting for their answer) are listed here. A
+//! native without a declaration may appear only about to run (state 0, on top of its thread),
+//! where it checks its arguments as on any call. What a declared state's stack slots hold is
+//! not checked: a snapshot's bytes are hostile, so every continuation reads its slots as
+//! untrusted (positions checked against the string, registers computed without overflow,
+//! loops paid for) and fails with a Lua error ("table.sort: lost its state") when they are
+//! not what it left. `snapshot_ready` applies the same rule to a live VM, so a snapshot that
+//! would be refused on restore is refused when taken.
 
+use super::native::Waiting;
 use super::{Vm, EXTRA_STACK, MAX_C_CALLS, STATE_ERROR};
 use crate::heap::check::{invalid, CheckError};
 use crate::heap::frame::{flags, Frame, FrameKind, ReturnTo};
 use crate::heap::{NativeId, Thread, ThreadStatus, Upval};
 use crate::metamethod::ALL_META;
 use crate::value::{ThreadRef, Value};
-use super::native::Waiting;
 
 /// The kernel services: natives that trap with state 1 and return what the kernel put above
 /// their base when entered again.
@@ -477,7 +488,9 @@ impl Vm {
             },
             // A `__close` or message handler run while an error unwinds to this frame: it is
             // entered next with the error (`STATE_ERROR`), its call's slots no longer read.
-            (Some(_), _) => return r.protects && f.flags & flags::PROTECTED != 0 && r.has_state(state),
+            (Some(_), _) => {
+                return r.protects && f.flags & flags::PROTECTED != 0 && r.has_state(state)
+            }
             (None, Some((func, nresults))) => Waiting::Call {
                 func: func as usize,
                 nresults,

@@ -162,7 +162,13 @@ impl Resumable {
     /// Whether a native whose frame's base is `base`, in `state`, may stand as `waiting`
     /// says on `stack`: one declared state places its call there and takes that many
     /// results.
-    pub fn accepts(&self, stack: &[crate::value::Value], base: usize, state: u32, waiting: Waiting) -> bool {
+    pub fn accepts(
+        &self,
+        stack: &[crate::value::Value],
+        base: usize,
+        state: u32,
+        waiting: Waiting,
+    ) -> bool {
         self.states
             .iter()
             .filter(|r| (r.states.0..=r.states.1).contains(&state))
