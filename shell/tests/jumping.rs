@@ -10,7 +10,8 @@ use std::path::Path;
 
 /// Programs that are cut mid-way through what a snapshot must carry: child processes in the
 /// middle of a call with a callback running, nested spawns, coroutines mid-yield, pcall frames,
-/// to-be-closed variables, prints through `__tostring` and console keys. Shared with the
+/// to-be-closed variables, prints through `__tostring` and console keys, built-ins waiting for
+/// the Lua they call (sort's comparator, gsub's function, a `load` reader, proxy tables). Shared with the
 /// kernel-level sweep (`tests/tests/budget_cuts.rs`).
 const CORPUS: &[(&str, &str)] = &[
     (
@@ -36,6 +37,23 @@ const CORPUS: &[(&str, &str)] = &[
     (
         "concurrent_printers",
         include_str!("../../tests/cuts/concurrent_printers.lua"),
+    ),
+    // Natives waiting for the Lua they call: sort's comparator, gsub's function, a reader...
+    (
+        "sort_calls",
+        include_str!("../../tests/cuts/sort_calls.lua"),
+    ),
+    (
+        "string_calls",
+        include_str!("../../tests/cuts/string_calls.lua"),
+    ),
+    (
+        "table_calls",
+        include_str!("../../tests/cuts/table_calls.lua"),
+    ),
+    (
+        "load_close",
+        include_str!("../../tests/cuts/load_close.lua"),
     ),
 ];
 

@@ -25,6 +25,11 @@ const CORPUS: &[(&str, &str)] = &[
         "concurrent_printers",
         include_str!("../cuts/concurrent_printers.lua"),
     ),
+    // Natives waiting for the Lua they call: sort's comparator, gsub's function, a reader...
+    ("sort_calls", include_str!("../cuts/sort_calls.lua")),
+    ("string_calls", include_str!("../cuts/string_calls.lua")),
+    ("table_calls", include_str!("../cuts/table_calls.lua")),
+    ("load_close", include_str!("../cuts/load_close.lua")),
 ];
 
 /// A parent that runs `child` with `first` units of fuel and, each time it stops, refuels it by
