@@ -1090,15 +1090,16 @@ fn sort_run(
     // After a cut, the entry it stopped goes on (`R_CUT`); until its first step is through,
     // a refusal leaves the native as it was entered, so it stops at once. Any other entry
     // pays for itself first, and so stops at once when it cannot.
-    let cut = match (checkpoint, s.getv(vm, R_CUT)) {
+    // (Read only on an entry from a checkpoint: a comparator's call returns to the others.)
+    let cut = match checkpoint.then(|| s.getv(vm, R_CUT)) {
         // Below the limit, as a cut leaves it (else a cut would end at the limit with no
         // step paid, and a checkpoint there start such a cut again).
-        (true, Value::Int(steps)) if (steps as u64) < limit => Some(steps as u64),
+        Some(Value::Int(steps)) if (steps as u64) < limit => Some(steps as u64),
         _ => None,
     };
     let mut pc = s.get(vm, R_PC);
-    let mut credit = match (cut, s.getv(vm, R_CUT_PAID)) {
-        (Some(_), Value::Int(chunks)) if pc == PC_CMP => Some(chunks as u64),
+    let mut credit = match cut.map(|_| s.getv(vm, R_CUT_PAID)) {
+        Some(Value::Int(chunks)) if pc == PC_CMP => Some(chunks as u64),
         _ => None,
     };
     if cut.is_none() {
