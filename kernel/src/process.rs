@@ -1050,26 +1050,24 @@ impl Kernel {
         // stands (DESIGN: "and so is every descendant that was running under it"), so none
         // goes on with the rest while the others wait: resumed, they carry on in the order
         // they would have run in.
-        if budget == Budget::Fuel {
-            for other in self.subtree(exhausted) {
-                if other == id || other == exhausted {
-                    continue;
+        for other in self.subtree(exhausted) {
+            if other == id || other == exhausted {
+                continue;
+            }
+            let Some(p) = self.get_mut(other) else {
+                continue;
+            };
+            match p.state {
+                State::Waiting if p.io.is_some() => p.fault = Some(fault.clone()),
+                State::Ready => {
+                    p.state = State::Suspended;
+                    p.fault = Some(fault.clone());
                 }
-                let Some(p) = self.get_mut(other) else {
-                    continue;
-                };
-                match p.state {
-                    State::Waiting if p.io.is_some() => p.fault = Some(fault.clone()),
-                    State::Ready => {
-                        p.state = State::Suspended;
-                        p.fault = Some(fault.clone());
-                    }
-                    State::Waiting if p.waiting_on.is_some() => {
-                        p.state = State::Suspended;
-                        p.fault = Some(fault.clone());
-                    }
-                    _ => {}
+                State::Waiting if p.waiting_on.is_some() => {
+                    p.state = State::Suspended;
+                    p.fault = Some(fault.clone());
                 }
+                _ => {}
             }
         }
         if exhausted != id {
