@@ -37,23 +37,7 @@ print("cuts", n)
 
 /// What the parent printed before its count of cuts, and the count.
 fn output(first: &str, step: &str) -> (String, u64) {
-    let mut session =
-        shell::runner::Session::new(Some(1 << 40), 1 << 30).expect("a session fits in 1 GiB");
-    session.grant(&[], None).expect("the console is granted");
-    let mut out = Vec::new();
-    let source = parent(first, step);
-    let r = session.run_chunk(source.as_bytes(), "=parent", &[], &mut out);
-    assert!(
-        r.is_ok(),
-        "the parent failed: {:?}",
-        r.err().map(|f| f.describe())
-    );
-    let text = String::from_utf8_lossy(&out).into_owned();
-    let (printed, cuts) = text
-        .trim_end()
-        .rsplit_once("cuts\t")
-        .unwrap_or_else(|| panic!("no count of cuts in {text}"));
-    (printed.to_string(), cuts.parse().unwrap_or(0))
+    tessera_tests::run_tagged(&parent(first, step), 1 << 40, "cuts")
 }
 
 #[test]
