@@ -160,9 +160,12 @@ pub fn parse_dir_grant(spec: &str) -> Result<Grant, CliError> {
         reason: reason.to_owned(),
     };
     let (name, rest) = grant_name(spec, &bad)?;
+    // A last `:` followed by letters only is the rights, checked letter by letter, so that a
+    // mistyped right is reported as one (not as a path that does not exist); a path that
+    // itself ends in `:letters` is written with its rights after it (`./a:b:rl`).
     let (path, rights) = match rest.rsplit_once(':') {
         Some((path, letters))
-            if !letters.is_empty() && letters.chars().all(|c| "rwcdl".contains(c)) =>
+            if !letters.is_empty() && letters.chars().all(|c| c.is_ascii_alphabetic()) =>
         {
             (path, letters)
         }
@@ -283,7 +286,7 @@ pub fn parse(args: &[String]) -> Result<Options, CliError> {
                 i += 2;
                 continue;
             }
-            "-v" => o.version = true,
+            "-v" | "--version" => o.version = true,
             "-h" | "--help" => o.help = true,
             "-l" | "--list" => o.list = true,
             "--fuel" => {
@@ -392,6 +395,8 @@ pub fn parse(args: &[String]) -> Result<Options, CliError> {
                 o.chunks.push(Chunk::Code(a[2..].to_string()));
             }
             _ if a.starts_with('-') => return Err(CliError::UnknownOption(a.to_string())),
+            // `run` may come after options too (`tessera --dir d=. run script.lua`).
+            "run" if o.resume.is_none() && !o.interpreter_args.iter().any(|x| x == "run") => {}
             _ if o.resume.is_some() => return Err(CliError::BadResume(a.to_string())),
             _ => {
                 o.script = Some(a.to_string());

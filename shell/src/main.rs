@@ -6,20 +6,40 @@ use shell::runner::Session;
 use std::io::{Read, Write};
 
 fn main() {
-    // Never a panic on an argument that is not UTF-8 (`std::env::args` would): read lossily.
-    // TODO(issue 12): hand such arguments to `arg` as the exact bytes.
-    let args: Vec<String> = std::env::args_os()
+    // Never a panic on an argument that is not UTF-8 (`std::env::args` would): options are
+    // read lossily, and the script's name and arguments reach it as their exact bytes.
+    let raw: Vec<std::ffi::OsString> = std::env::args_os().collect();
+    let args: Vec<String> = raw
+        .iter()
         .map(|a| a.to_string_lossy().into_owned())
         .collect();
-    std::process::exit(real_main(&args));
+    std::process::exit(real_main(&args, &raw));
 }
 
-fn real_main(argv: &[String]) -> i32 {
+/// An argument's bytes, as the operating system gave them.
+fn os_bytes(a: &std::ffi::OsStr) -> Vec<u8> {
+    #[cfg(unix)]
+    {
+        std::os::unix::ffi::OsStrExt::as_bytes(a).to_vec()
+    }
+    #[cfg(not(unix))]
+    {
+        a.to_string_lossy().into_owned().into_bytes()
+    }
+}
+
+fn real_main(argv: &[String], raw: &[std::ffi::OsString]) -> i32 {
     let program = argv.first().cloned().unwrap_or_else(|| "tessera".into());
     let opts = match cli::parse(&argv[1.min(argv.len())..]) {
         Ok(o) => o,
-        Err(e) => {
+        // An option the parser does not know gets the whole usage, as `lua` does; a known
+        // one with a bad value, just what is wrong with it.
+        Err(e @ (cli::CliError::UnknownOption(_) | cli::CliError::MissingValue(_))) => {
             eprintln!("tessera: {e}\n{USAGE}");
+            return 2;
+        }
+        Err(e) => {
+            eprintln!("tessera: {e}\n(see tessera --help)");
             return 2;
         }
     };
@@ -71,19 +91,29 @@ fn real_main(argv: &[String]) -> i32 {
         eprintln!("tessera: {e}");
         return 2;
     }
-    // arg: interpreter and options at negative indices, script at 0, its arguments after.
-    let mut entries: Vec<(i64, String)> = Vec::new();
-    let pre: Vec<String> = std::iter::once(program.clone())
+    // arg: interpreter and options at negative indices, script at 0, its arguments after. The
+    // script and its arguments are the last of the command line: taken from it as bytes.
+    let mut entries: Vec<(i64, Vec<u8>)> = Vec::new();
+    let pre: Vec<Vec<u8>> = std::iter::once(program.clone())
         .chain(opts.interpreter_args.iter().cloned())
+        .map(String::into_bytes)
         .collect();
+    let script_at = raw.len().checked_sub(opts.script_args.len() + 1);
+    let script_path = script_at.and_then(|at| raw.get(at));
+    let script_args: Vec<Vec<u8>> = script_at
+        .map(|at| raw[at + 1..].iter().map(|a| os_bytes(a)).collect())
+        .unwrap_or_default();
     match &opts.script {
         Some(s) => {
             let n = pre.len() as i64;
             for (i, a) in pre.iter().enumerate() {
                 entries.push((i as i64 - n, a.clone()));
             }
-            entries.push((0, s.clone()));
-            for (i, a) in opts.script_args.iter().enumerate() {
+            entries.push((
+                0,
+                script_path.map_or_else(|| s.clone().into_bytes(), |p| os_bytes(p)),
+            ));
+            for (i, a) in script_args.iter().enumerate() {
                 entries.push((i as i64 + 1, a.clone()));
             }
         }
@@ -97,7 +127,7 @@ fn real_main(argv: &[String]) -> i32 {
         eprintln!("tessera: not enough memory for the arguments");
         return 3;
     }
-    let mut chunks: Vec<(Vec<u8>, String, Vec<String>)> = Vec::new();
+    let mut chunks: Vec<(Vec<u8>, String, Vec<Vec<u8>>)> = Vec::new();
     for c in &opts.chunks {
         let Chunk::Code(code) = c;
         chunks.push((
@@ -115,18 +145,16 @@ fn real_main(argv: &[String]) -> i32 {
             }
             (buf, "=stdin".to_string())
         } else {
-            match std::fs::read(script) {
+            let path = script_path.map_or_else(|| std::path::PathBuf::from(script), Into::into);
+            match std::fs::read(path) {
                 Ok(b) => (b, format!("@{script}")),
                 Err(e) => {
-                    eprintln!(
-                        "tessera: cannot open {script}: {}",
-                        e.kind().to_string().replace('_', " ")
-                    );
+                    eprintln!("tessera: cannot open {script}: {}", os_error_text(&e));
                     return 1;
                 }
             }
         };
-        chunks.push((source, name, opts.script_args.clone()));
+        chunks.push((source, name, script_args.clone()));
     }
     if chunks.is_empty() && !opts.version {
         // No script and no -e: the interactive shell on a terminal, else stdin as the script.
@@ -281,4 +309,14 @@ fn finish(
         }
     }
     status
+}
+
+/// An operating-system error as the C library words it (`lua` prints `strerror`): "No such
+/// file or directory", without Rust's " (os error 2)".
+fn os_error_text(e: &std::io::Error) -> String {
+    let text = e.to_string();
+    match text.rfind(" (os error ") {
+        Some(at) if e.raw_os_error().is_some() => text[..at].to_string(),
+        _ => text,
+    }
 }

@@ -480,10 +480,10 @@ impl Session {
     ///
     /// # Errors
     /// Out of memory.
-    pub fn set_arg(&mut self, entries: &[(i64, String)]) -> Result<(), Throw> {
+    pub fn set_arg(&mut self, entries: &[(i64, Vec<u8>)]) -> Result<(), Throw> {
         let t = self.vm_mut().new_table(entries.len(), 0)?;
         for (i, s) in entries {
-            let v = self.vm_mut().intern(s.as_bytes())?;
+            let v = self.vm_mut().intern(s)?;
             self.vm_mut().raw_set(t, Value::Int(*i), v)?;
         }
         self.vm_mut().set_global("arg", Value::Table(t))
@@ -497,7 +497,7 @@ impl Session {
         &mut self,
         source: &[u8],
         chunk_name: &str,
-        args: &[String],
+        args: &[Vec<u8>],
         out: &mut dyn Write,
     ) -> Result<Vec<Value>, Failure> {
         let source = skip_shebang(source);
@@ -516,13 +516,9 @@ impl Session {
             })?;
         let mut argv = Vec::with_capacity(args.len());
         for a in args {
-            argv.push(
-                self.vm_mut()
-                    .intern(a.as_bytes())
-                    .map_err(|_| Failure::OutOfMemory {
-                        limit: self.memory_limit,
-                    })?,
-            );
+            argv.push(self.vm_mut().intern(a).map_err(|_| Failure::OutOfMemory {
+                limit: self.memory_limit,
+            })?);
         }
         self.vm_mut()
             .start(f, &argv)

@@ -79,8 +79,9 @@ fn bad_command_line_exits_2() {
 fn missing_script_is_an_error() {
     let o = tessera(&["run", "/nonexistent/nothing.lua"]);
     assert_eq!(o.status.code(), Some(1));
+    // Worded as `lua` words it (the C library's message), not as Rust's error kinds.
     assert!(
-        stderr(&o).contains("cannot open /nonexistent/nothing.lua"),
+        stderr(&o).contains("cannot open /nonexistent/nothing.lua: No such file or directory\n"),
         "{}",
         stderr(&o)
     );
@@ -188,9 +189,12 @@ fn audit_log_of_a_run_can_be_read_verified_and_tampering_is_caught() {
 /// panics on one).
 #[cfg(unix)]
 #[test]
-fn a_non_utf8_argument_is_not_a_panic() {
+fn a_non_utf8_argument_reaches_arg_as_its_bytes() {
     use std::os::unix::ffi::OsStrExt;
-    let s = script("nonutf8.lua", "print(#arg[1] > 0)");
+    let s = script(
+        "nonutf8.lua",
+        "print(#arg[1], arg[1]:byte(1, -1)) print(select('#', ...), #(...))",
+    );
     let o = std::process::Command::new(env!("CARGO_BIN_EXE_tessera"))
         .arg(&s)
         .arg(std::ffi::OsStr::from_bytes(b"\xff\xfe"))
@@ -198,7 +202,62 @@ fn a_non_utf8_argument_is_not_a_panic() {
         .output()
         .expect("tessera runs");
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
-    assert_eq!(stdout(&o), "true\n");
+    assert_eq!(stdout(&o), "2\t255\t254\n1\t2\n");
+}
+
+#[test]
+fn a_script_whose_name_is_not_utf8_is_found_and_named_exactly() {
+    use std::os::unix::ffi::OsStrExt;
+    let dir = common::fresh_dir("cli", "nonutf8name");
+    let path = dir.join(std::ffi::OsStr::from_bytes(b"s\xff.lua"));
+    std::fs::write(&path, "print(arg[0]:byte(-5))").expect("script written");
+    let o = std::process::Command::new(env!("CARGO_BIN_EXE_tessera"))
+        .arg(&path)
+        .stdin(std::process::Stdio::null())
+        .output()
+        .expect("tessera runs");
+    assert_eq!(stdout(&o), "255\n", "{}", stderr(&o));
+}
+
+#[test]
+fn version_flags_print_the_version() {
+    for flag in ["-v", "--version"] {
+        let o = tessera(&[flag]);
+        assert_eq!(o.status.code(), Some(0), "{flag}");
+        assert!(stdout(&o).starts_with("Tessera "), "{flag}: {}", stdout(&o));
+    }
+}
+
+#[test]
+fn grant_flags_work_before_and_after_run() {
+    let dir = common::fresh_dir("cli", "grant-order");
+    let d = format!("d={}", dir.display());
+    let p = script("grant_order.lua", "print(caps.d ~= nil, arg[-1])");
+    let after = tessera(&["run", "--dir", &d, p.to_str().unwrap()]);
+    assert_eq!(
+        stdout(&after),
+        "true\t".to_string() + &d + "\n",
+        "{}",
+        stderr(&after)
+    );
+    let before = tessera(&["--dir", &d, "run", p.to_str().unwrap()]);
+    assert_eq!(stdout(&before), "true\trun\n", "{}", stderr(&before));
+}
+
+#[test]
+fn a_bad_right_letter_is_reported_as_a_bad_right() {
+    let dir = common::fresh_dir("cli", "bad-right");
+    let o = tessera(&[
+        "run",
+        "--dir",
+        &format!("d={}:rwx", dir.display()),
+        "-e",
+        "print(1)",
+    ]);
+    assert_eq!(o.status.code(), Some(2));
+    let e = stderr(&o);
+    assert!(e.contains("unknown right 'x' in \"rwx\""), "{e}");
+    assert!(!e.contains("no such file"), "{e}");
 }
 
 /// Exit 3 is for a memory budget that ran out, known by the error's status, never by its
