@@ -173,6 +173,10 @@ pub fn run(cmd: &AuditCommand) -> i32 {
     let mut out = std::io::BufWriter::new(stdout.lock());
     let status = match answer(cmd, &mut out) {
         Ok(status) => status,
+        // A closed pipe (`| head`) ends the answer quietly.
+        Err(AuditToolError::Output(e)) if e.kind() == std::io::ErrorKind::BrokenPipe => {
+            return 0;
+        }
         Err(e) => {
             let _ = out.flush();
             eprintln!("tessera: {e}");
@@ -383,7 +387,7 @@ fn verify(
         Some(Ok(HeadMatch::Earlier { record })) => writeln!(
             out,
             "{ok}; the head you kept is record {record}, and {} records were added after it",
-            log.len() as u64 - record - 1
+            (log.len() as u64).saturating_sub(record + 1)
         )?,
         Some(Err(e)) => {
             eprintln!("tessera: {path}: {e}");
