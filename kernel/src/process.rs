@@ -159,6 +159,10 @@ impl Fault {
 pub type GrantHint =
     Box<dyn Fn(&crate::clist::KeyKind, Option<crate::clist::DirRights>) -> Option<String>>;
 
+/// The embedder's wall clock, for the time of audit records: nanoseconds since the Unix
+/// epoch.
+pub type AuditClock = Box<dyn Fn() -> u64>;
+
 /// One process.
 #[derive(Serialize, Deserialize)]
 pub struct Process {
@@ -347,6 +351,9 @@ pub struct Kernel {
     /// `denied` fault's message.
     #[serde(skip)]
     pub(crate) grant_hint: Option<GrantHint>,
+    /// The embedder's wall clock for audit records (the kernel reads none itself).
+    #[serde(skip)]
+    pub(crate) audit_clock: Option<AuditClock>,
     /// The next gateway request's ticket.
     #[serde(default)]
     pub(crate) next_ticket: u64,
@@ -712,6 +719,62 @@ impl Kernel {
     /// (the key, and the missing right if one is known).
     pub fn set_grant_hint(&mut self, hint: GrantHint) {
         self.grant_hint = Some(hint);
+    }
+
+    /// Sets the wall clock audit records are stamped with. A deterministic process's records
+    /// take its virtual clock instead, so a deterministic run's log repeats exactly; without a
+    /// clock, other records carry time 0.
+    pub fn set_audit_clock(&mut self, clock: AuditClock) {
+        self.audit_clock = Some(clock);
+    }
+
+    /// Appends an audit event about `key` (of `kind`), given by `from` (`None`: the host or
+    /// the kernel) to `to`, stamped with the acting process's time and both processes'
+    /// names.
+    pub(crate) fn record_grant(
+        &mut self,
+        op: crate::audit::Op,
+        from: Option<ProcessId>,
+        to: ProcessId,
+        key: crate::clist::KeyId,
+        parent: Option<crate::clist::KeyId>,
+        kind: &crate::clist::KeyKind,
+    ) {
+        let to_name = self.get(to).map(|p| p.name.clone()).unwrap_or_default();
+        let event = crate::audit::Event::new(
+            op,
+            0,
+            from.map(ProcessId::to_u64),
+            to.to_u64(),
+            key,
+            parent,
+            kind,
+        );
+        self.record_event(event, from.unwrap_or(to), &to_name);
+    }
+
+    /// Appends `event`, stamped with the time of `actor` (its virtual clock if it is
+    /// deterministic, else the embedder's wall clock) and named: `from` as the kernel knows
+    /// it, `to` as `to_name` (the receiver may be out of its slot, a copy in progress).
+    pub(crate) fn record_event(
+        &mut self,
+        event: crate::audit::Event,
+        actor: ProcessId,
+        to_name: &str,
+    ) {
+        let time = match self.virtual_now(actor) {
+            Some(t) => t,
+            None => self.audit_clock.as_ref().map_or(0, |c| c()),
+        };
+        let from_name = event
+            .from
+            .map(ProcessId::from_u64)
+            .and_then(|f| self.get(f))
+            .map(|p| p.name.clone())
+            .unwrap_or_default();
+        let event = crate::audit::Event { time, ..event }.named(&from_name, to_name);
+        // Encoding these types cannot fail; a failing sink is remembered by the log.
+        let _ = self.audit.append(event);
     }
 
     /// Gives the kernel the embedder's gateways (`crate::gateway::Host`).

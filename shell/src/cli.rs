@@ -32,8 +32,11 @@ pub struct Options {
     pub list: bool,
     pub version: bool,
     pub help: bool,
-    /// `--audit LOG`: write the audit log of the run there.
+    /// `--audit LOG` (a new file) or `--audit-append LOG`: write the audit log of the run
+    /// there.
     pub audit: Option<String>,
+    /// `--audit-append LOG`: continue the chain of the log already in LOG (verified first).
+    pub audit_append: bool,
     /// `tessera audit LOG …`: read an audit log instead of running anything.
     pub audit_command: Option<AuditCommand>,
     /// Keys to grant the root process (`--dir`, `--net`, `--clock`, `--random`), in order.
@@ -92,14 +95,40 @@ impl Grant {
     }
 }
 
-/// `tessera audit LOG [--json | --dot] [--who-can RIGHT PATH] [--verify]`.
+/// `tessera audit LOG [--json | --dot] [--who-can RIGHT PATH | --tree KEY | --reach PROCESS]`
+/// or `tessera audit LOG --verify [--head HASH]`.
 #[derive(Clone, Debug, PartialEq, Eq, Default)]
 pub struct AuditCommand {
     pub log: String,
-    pub json: bool,
-    pub dot: bool,
+    pub format: AuditFormat,
+    /// `--verify`: check the chain (and the kept head) instead of listing.
     pub verify: bool,
-    pub who_can: Option<(char, String)>,
+    /// `--head HASH`: the head hash kept from an earlier `--verify`.
+    pub head: Option<[u8; 32]>,
+    pub query: Option<AuditQuery>,
+}
+
+/// How `tessera audit` writes what it shows.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub enum AuditFormat {
+    #[default]
+    Text,
+    /// `--json`: one JSON object per line.
+    Json,
+    /// `--dot`: a Graphviz picture.
+    Dot,
+}
+
+/// A question `tessera audit` answers instead of listing the log.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum AuditQuery {
+    /// `--who-can RIGHT TARGET`: a dir right letter on a path (relative paths are taken from
+    /// the current directory when answering), or `connect`/`listen` on `HOST:PORT`.
+    WhoCan { right: String, target: String },
+    /// `--tree KEY`: the derivation tree of key number `KEY`.
+    Tree(u64),
+    /// `--reach PROCESS`: a process number or name.
+    Reach(String),
 }
 
 #[derive(Debug, Error, PartialEq, Eq)]
@@ -116,8 +145,16 @@ pub enum CliError {
     BadHandles(String),
     #[error("bad value for --seed: '{0}' (expected a whole number from 0 to 18446744073709551615, e.g. --seed 7)")]
     BadSeed(String),
-    #[error("usage: tessera audit LOG [--json | --dot] [--who-can RIGHT PATH] [--verify]")]
-    BadAudit,
+    #[error("{0} (usage: tessera audit LOG [--json | --dot] [--who-can RIGHT PATH | --tree KEY | --reach PROCESS], or tessera audit LOG --verify [--head HASH])")]
+    BadAudit(String),
+    #[error("bad --who-can: {0}")]
+    BadWhoCan(kernel::audit::AccessError),
+    #[error("bad --tree: '{0}' is not a key number (the numbers 'tessera audit LOG' shows, e.g. --tree 3)")]
+    BadAuditKey(String),
+    #[error(
+        "bad --head: '{0}' is not a hash (64 hex digits, as 'tessera audit LOG --verify' prints)"
+    )]
+    BadAuditHead(String),
     #[error("bad grant --dir {spec}: {reason} (expected --dir NAME=PATH[:RIGHTS], RIGHTS letters of rwcdl, e.g. --dir data=./data:rl)")]
     BadDir { spec: String, reason: String },
     #[error("bad grant --net {spec}: {reason} (expected --net NAME=HOST:PORT[,HOST:PORT…][:connect|:listen], e.g. --net web=127.0.0.1:8080:listen)")]
@@ -209,7 +246,9 @@ Available options are:
   --fuel N        stop the program after N units of fuel (instructions and library work)
   --memory SIZE   limit the program's memory (e.g. 64M); default 1G
   --handles N     limit the files, sockets and listeners open at once; default 64
-  --audit LOG     write the audit log of every grant of authority to LOG
+  --audit LOG     write the audit log of every grant of authority to LOG (a new file)
+  --audit-append LOG
+                  continue the audit log in LOG (checked first) with this run's grants
   --snapshot-on-exhaust FILE
                   when the fuel or memory budget runs out, save the whole run to FILE
                   (exit status 3) to go on with 'tessera resume FILE'
@@ -228,8 +267,12 @@ Available options are:
                   continue a saved run where it stopped: --fuel and --memory give the budgets
                   from there on, and the grants fill its keys by name (never with more rights
                   than it had); a key no grant fills comes back revoked
-  tessera audit LOG [--json | --dot] [--who-can RIGHT PATH] [--verify]
-                  read an audit log (text by default)
+  tessera audit LOG [--json | --dot] [--who-can RIGHT PATH | --tree KEY | --reach PROCESS]
+                  read an audit log: the tree of grants (text by default), or who can use
+                  a right (r w c d l on a path, connect or listen on HOST:PORT), the
+                  derivation tree of a key, what a process (number or name) can reach
+  tessera audit LOG --verify [--head HASH]
+                  check the log's hash chain (and that it still ends at a head you kept)
   --              stop handling options
   -               execute stdin and stop handling options";
 
@@ -306,9 +349,10 @@ pub fn parse(args: &[String]) -> Result<Options, CliError> {
                 continue;
             }
             "--stats" => o.stats = true,
-            "--audit" => {
+            "--audit" | "--audit-append" => {
                 let v = value(i)?;
                 o.audit = Some(v.clone());
+                o.audit_append = a == "--audit-append";
                 o.interpreter_args.push(a.into());
                 o.interpreter_args.push(v);
                 i += 2;
@@ -446,30 +490,109 @@ fn add_grant(o: &mut Options, g: Grant) -> Result<(), CliError> {
 fn parse_audit(args: &[String]) -> Result<AuditCommand, CliError> {
     let mut c = AuditCommand::default();
     let mut i = 0;
+    let bad = |why: &str| CliError::BadAudit(why.to_owned());
+    let value = |i: usize, flag: &str| {
+        args.get(i)
+            .cloned()
+            .ok_or_else(|| CliError::MissingValue(flag.to_owned()))
+    };
     while i < args.len() {
-        match args[i].as_str() {
-            "--json" => c.json = true,
-            "--dot" => c.dot = true,
-            "--verify" => c.verify = true,
-            "--who-can" => {
-                let right = args
-                    .get(i + 1)
-                    .and_then(|r| r.chars().next())
-                    .filter(|r| "rwcdl".contains(*r))
-                    .ok_or(CliError::BadAudit)?;
-                let path = args.get(i + 2).ok_or(CliError::BadAudit)?;
-                c.who_can = Some((right, path.clone()));
-                i += 2;
+        let a = args[i].as_str();
+        let query = match a {
+            "--json" | "--dot" => {
+                let f = if a == "--json" {
+                    AuditFormat::Json
+                } else {
+                    AuditFormat::Dot
+                };
+                if c.format != AuditFormat::Text && c.format != f {
+                    return Err(bad("--json and --dot do not go together"));
+                }
+                c.format = f;
+                None
             }
-            s if !s.starts_with('-') && c.log.is_empty() => c.log = s.to_string(),
-            _ => return Err(CliError::BadAudit),
+            "--verify" => {
+                c.verify = true;
+                None
+            }
+            "--head" => {
+                let v = value(i + 1, a)?;
+                let hash = parse_hash(&v).ok_or(CliError::BadAuditHead(v))?;
+                c.head = Some(hash);
+                i += 1;
+                None
+            }
+            "--who-can" => {
+                let right = value(i + 1, a)?;
+                let target = args
+                    .get(i + 2)
+                    .cloned()
+                    .ok_or_else(|| bad("--who-can needs a right and a path or HOST:PORT"))?;
+                // The right and the shape of the target are checked now (exit 2 before the
+                // log is read); a path is resolved when answering.
+                kernel::audit::Access::parse(&right, &target).map_err(CliError::BadWhoCan)?;
+                i += 2;
+                Some(AuditQuery::WhoCan { right, target })
+            }
+            "--tree" => {
+                let v = value(i + 1, a)?;
+                let key = v
+                    .strip_prefix("key")
+                    .unwrap_or(&v)
+                    .trim()
+                    .parse()
+                    .map_err(|_| CliError::BadAuditKey(v.clone()))?;
+                i += 1;
+                Some(AuditQuery::Tree(key))
+            }
+            "--reach" => {
+                let v = value(i + 1, a)?;
+                if v.is_empty() {
+                    return Err(bad("--reach needs a process number or name"));
+                }
+                i += 1;
+                Some(AuditQuery::Reach(v))
+            }
+            s if !s.starts_with('-') && c.log.is_empty() => {
+                c.log = s.to_owned();
+                None
+            }
+            s if s.starts_with('-') => return Err(CliError::UnknownOption(s.to_owned())),
+            s => return Err(bad(&format!("one log at a time ('{}' and '{s}')", c.log))),
+        };
+        if let Some(q) = query {
+            if c.query.is_some() {
+                return Err(bad("one question at a time"));
+            }
+            c.query = Some(q);
         }
         i += 1;
     }
-    if c.log.is_empty() || (c.json && c.dot) {
-        return Err(CliError::BadAudit);
+    if c.log.is_empty() {
+        return Err(bad("no log file"));
+    }
+    if c.head.is_some() && !c.verify {
+        return Err(bad("--head goes with --verify"));
+    }
+    if c.verify && (c.query.is_some() || c.format != AuditFormat::Text) {
+        return Err(bad(
+            "--verify checks the log; ask a question or list it without it",
+        ));
     }
     Ok(c)
+}
+
+/// A SHA-256 hash written as 64 hex digits.
+fn parse_hash(text: &str) -> Option<[u8; 32]> {
+    let text = text.trim();
+    if text.len() != 64 || !text.is_ascii() {
+        return None;
+    }
+    let mut out = [0u8; 32];
+    for (i, b) in out.iter_mut().enumerate() {
+        *b = u8::from_str_radix(&text[2 * i..2 * i + 2], 16).ok()?;
+    }
+    Some(out)
 }
 
 #[cfg(test)]

@@ -32,6 +32,11 @@ fn real_main(argv: &[String], raw: &[std::ffi::OsString]) -> i32 {
     let program = argv.first().cloned().unwrap_or_else(|| "tessera".into());
     let opts = match cli::parse(&argv[1.min(argv.len())..]) {
         Ok(o) => o,
+        // `tessera audit`'s errors carry their own usage line.
+        Err(e) if argv.get(1).map(String::as_str) == Some("audit") => {
+            eprintln!("tessera: {e}");
+            return 2;
+        }
         // An option the parser does not know gets the whole usage, as `lua` does; a known
         // one with a bad value, just what is wrong with it.
         Err(e @ (cli::CliError::UnknownOption(_) | cli::CliError::MissingValue(_))) => {
@@ -73,10 +78,11 @@ fn real_main(argv: &[String], raw: &[std::ffi::OsString]) -> i32 {
     }
     // The audit log is written record by record as grants happen, never kept whole in memory.
     if let Some(path) = &opts.audit {
-        let attached = shell::audit::file_sink(path).and_then(|sink| session.attach_audit(sink));
+        let attached = shell::audit::AuditFile::open(path, opts.audit_append)
+            .and_then(|file| session.attach_audit(file));
         if let Err(e) = attached {
-            eprintln!("tessera: cannot write the audit log {path}: {e}");
-            return 2;
+            eprintln!("tessera: {e}");
+            return e.exit_code();
         }
     }
     // The root's keys: the console, and what the command line grants (refused before the
@@ -216,11 +222,11 @@ fn resume(opts: &cli::Options, file: &str, out: &mut caps::console::Console) -> 
         }
     };
     let audit = match &opts.audit {
-        Some(path) => match shell::audit::file_sink(path) {
-            Ok(sink) => Some(sink),
+        Some(path) => match shell::audit::AuditFile::open(path, opts.audit_append) {
+            Ok(file) => Some(file),
             Err(e) => {
-                eprintln!("tessera: cannot write the audit log {path}: {e}");
-                return 2;
+                eprintln!("tessera: {e}");
+                return e.exit_code();
             }
         },
         None => None,

@@ -54,6 +54,14 @@ impl Failure {
     }
 }
 
+/// The wall clock audit records are stamped with: nanoseconds since the Unix epoch (0 for a
+/// clock set before it).
+fn wall_clock() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| u64::try_from(d.as_nanos()).unwrap_or(u64::MAX))
+}
+
 fn human_size(n: usize) -> String {
     if n >= 1 << 30 && n.is_multiple_of(1 << 30) {
         format!("{}G", n >> 30)
@@ -117,6 +125,7 @@ impl Session {
         let mut kernel = Kernel::new();
         kernel.set_factory(Rc::new(|_name: &str, memory: usize| new_vm(memory)));
         kernel.set_grant_hint(Box::new(grant_hint));
+        kernel.set_audit_clock(Box::new(wall_clock));
         let root = kernel.add(None, "main", vm, fuel.unwrap_or(u64::MAX));
         if let Some(p) = kernel.get_mut(root) {
             // Nothing to run until a chunk is started.
@@ -176,16 +185,16 @@ impl Session {
         &self.kernel
     }
 
-    /// Sends the session's audit log to `sink` as records happen (those already made first);
+    /// Sends the session's audit log to `file` as records happen (those already made first);
     /// memory keeps only the latest window.
     ///
     /// # Errors
-    /// The sink's first error.
-    pub fn attach_audit(&mut self, sink: kernel::audit::AuditSink) -> Result<(), String> {
-        self.kernel
-            .audit
-            .attach_sink(sink, kernel::audit::DEFAULT_WINDOW)
-            .map_err(|e| e.to_string())
+    /// The file could not be written.
+    pub fn attach_audit(
+        &mut self,
+        file: crate::audit::AuditFile,
+    ) -> Result<(), crate::audit::AuditToolError> {
+        file.attach(&mut self.kernel.audit)
     }
 
     /// Makes the session deterministic (`--deterministic`, `--seed N`): the root and every
@@ -255,17 +264,16 @@ impl Session {
         memory: usize,
         grants: &[crate::cli::Grant],
         input: Option<Box<dyn std::io::BufRead + Send>>,
-        audit: Option<kernel::audit::AuditSink>,
+        audit: Option<crate::audit::AuditFile>,
     ) -> Result<Session, Failure> {
         use kernel::clist::KeyKind;
         let mut kernel = Kernel::new();
         kernel.set_factory(Rc::new(|_name: &str, memory: usize| new_vm(memory)));
         kernel.set_grant_hint(Box::new(grant_hint));
-        if let Some(sink) = audit {
-            kernel
-                .audit
-                .attach_sink(sink, kernel::audit::DEFAULT_WINDOW)
-                .map_err(|e| Failure::Refused(format!("cannot write the audit log: {e}")))?;
+        kernel.set_audit_clock(Box::new(wall_clock));
+        if let Some(file) = audit {
+            file.attach(&mut kernel.audit)
+                .map_err(|e| Failure::Refused(e.to_string()))?;
         }
         let mut gateways = caps::host::Gateways::new()
             .map_err(|e| Failure::Refused(format!("cannot start the I/O threads: {e}")))?;

@@ -470,7 +470,8 @@ print(ok, ok and e or e.kind)"#,
     // Scopes are written as the host resolves them.
     let second = std::fs::canonicalize(dir.join("second")).unwrap();
     for line in [
-        "restore host -> process 0: key 0 console".to_owned(),
+        "key 0  console\n".to_owned(),
+        "restore host -> main (0)\n".to_owned(),
         format!("dir: {} (rl)", second.display()),
         format!("dir: {} (r)", second.join("x").display()),
     ] {

@@ -11,7 +11,7 @@
 use super::copy::{append_exports, exports_len, CopyFuel, ProxyHooks};
 use super::key_values::{key_handle, make_key, new_process_key_bytes, process_key_meta};
 use super::{broken, child_index, no_room, refuse, unpaid, Answer, Refusal};
-use crate::audit::{Event, Op};
+use crate::audit::Op;
 use crate::clist::KeyKind;
 use crate::fault::FaultKind;
 use crate::process::{Kernel, ProcessId, State};
@@ -292,11 +292,16 @@ impl Kernel {
         }
         // The child's `caps`: a copy of `opts.caps`, its keys granted into the child's c-list;
         // nothing else (no ambient authority).
+        let given_as = if service == "import" {
+            Op::Import
+        } else {
+            Op::Spawn
+        };
         let installed = self.with_taken(child, "the new process vanished", |k, proc_| {
             let oom = |_| refuse(FaultKind::Memory, "not enough memory for the new process");
             let given = match caps {
                 Value::Table(_) => k
-                    .copy_between(parent, &[caps], proc_, child, parent, Op::Spawn)
+                    .copy_between(parent, &[caps], proc_, child, parent, given_as)
                     .map(|v| v.first().copied().unwrap_or(Value::Nil))?,
                 _ => proc_.vm.new_table(0, 0).map(Value::Table).map_err(oom)?,
             };
@@ -351,16 +356,7 @@ impl Kernel {
                 return Err(refuse(FaultKind::Memory, "not enough memory"));
             }
         };
-        let time = self.time;
-        let _ = self.audit.append(Event::new(
-            op,
-            time,
-            None,
-            parent.to_u64(),
-            key,
-            None,
-            &kind,
-        ));
+        self.record_grant(op, None, parent, key, None, &kind);
         Ok(ud)
     }
 
