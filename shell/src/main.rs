@@ -301,7 +301,12 @@ fn finish(
                     );
                 }
             },
-            _ => eprintln!("tessera: {}", f.describe()),
+            _ => {
+                eprintln!("tessera: {}", f.describe());
+                if let Some(hint) = session.hint(&f) {
+                    eprintln!("hint: {hint}");
+                }
+            }
         }
     }
     if opts.stats {

@@ -181,6 +181,17 @@ impl Session {
     }
 
     /// The kernel running the session's processes.
+    /// A hint for `failure` if it is an uncaught error naming a library Tessera leaves out or
+    /// a key that was not granted (`hints`).
+    pub fn hint(&self, failure: &Failure) -> Option<String> {
+        let Failure::Error { message, .. } = failure else {
+            return None;
+        };
+        self.vm()
+            .blame_of(message)
+            .and_then(crate::hints::for_blame)
+    }
+
     pub fn kernel(&self) -> &Kernel {
         &self.kernel
     }

@@ -337,3 +337,27 @@ fn the_bundled_tour_runs_to_its_end() {
         "{out}"
     );
 }
+
+/// An uncaught error naming a library Tessera leaves out, or a key the command line did not
+/// grant, is followed by a hint saying what to use instead; other errors get none.
+#[test]
+fn errors_naming_absent_libraries_or_ungranted_keys_get_a_hint() {
+    let hint = |code: &str| {
+        let o = tessera(&["-e", code]);
+        assert_eq!(o.status.code(), Some(1), "{code}");
+        stderr(&o)
+            .lines()
+            .find_map(|l| l.strip_prefix("hint: ").map(str::to_string))
+    };
+    assert!(hint("io.write('x')").is_some_and(|h| h.contains("--dir NAME=PATH")));
+    assert!(hint("print(os.time())").is_some_and(|h| h.contains("--clock")));
+    assert!(hint("local m = require('m')").is_some_and(|h| h.contains("import(")));
+    assert!(hint("caps.data:read('x')").is_some_and(|h| h.contains("--dir data=PATH")));
+    assert_eq!(hint("local t = {} t.x.y = 1"), None);
+    assert_eq!(hint("local caps = {} caps.data:read('x')"), None);
+    // Caught, it is forgotten: the error that ends the run is another.
+    assert_eq!(
+        hint("pcall(function() return io.write end) error('x')"),
+        None
+    );
+}

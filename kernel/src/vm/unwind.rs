@@ -267,7 +267,20 @@ impl Vm {
                 format!("(error object is a {} value)", err.type_name()).into_bytes()
             }
         };
+        // The error the last blame was for keeps it through the handler (`Vm::blame_of`).
+        let blamed = self
+            .blame
+            .as_ref()
+            .is_some_and(|b| b.message.as_bytes() == text.as_slice());
         let v = self.with_traceback(text);
+        if blamed {
+            let handled = self
+                .str_bytes(v)
+                .map(|b| String::from_utf8_lossy(b).into_owned());
+            if let (Some(b), Some(handled)) = (self.blame.as_mut(), handled) {
+                b.message = handled;
+            }
+        }
         self.unwind(v, true)
     }
 
