@@ -459,6 +459,18 @@ impl Kernel {
 
     /// Removes a process (after it was collected by its parent); its id never names another.
     pub fn remove(&mut self, id: ProcessId) -> Option<Process> {
+        // The audit log hears that it holds nothing any more (`--who-can` answers with the
+        // living), while it still has its name.
+        let held: Vec<(crate::clist::KeyId, crate::clist::KeyKind)> = self
+            .get(id)
+            .map(|p| {
+                p.clist
+                    .iter()
+                    .filter_map(|(_, key)| Some((key, self.keys.get(key)?.kind.clone())))
+                    .collect()
+            })
+            .unwrap_or_default();
+        self.record_drops(id, &held);
         let slot = self
             .slots
             .get_mut(id.index as usize)
@@ -900,9 +912,13 @@ impl Kernel {
             return;
         };
         let mut ended = Vec::new();
+        let mut dropped = Vec::new();
         for payload in std::mem::take(&mut p.vm.heap.gc.freed_notices) {
             if let Some(handle) = crate::clist::SlotHandle::from_payload(&payload) {
                 if let Some(key) = p.clist.drop(handle) {
+                    if let Some(k) = keys.get(key) {
+                        dropped.push((key, k.kind.clone()));
+                    }
                     for gone in keys.release_all(key).unwrap_or_default() {
                         if let Some(host) = host.as_mut() {
                             host.release(gone);
@@ -914,6 +930,19 @@ impl Kernel {
         }
         for key in ended {
             self.release_handle(key);
+        }
+        self.record_drops(id, &dropped);
+    }
+
+    /// Records in the audit log that `id` gave up one slot holding each of `keys` (its
+    /// collector freed the key's value, or the process is gone).
+    fn record_drops(
+        &mut self,
+        id: ProcessId,
+        keys: &[(crate::clist::KeyId, crate::clist::KeyKind)],
+    ) {
+        for (key, kind) in keys {
+            self.record_grant(crate::audit::Op::Drop, None, id, *key, None, kind);
         }
     }
 

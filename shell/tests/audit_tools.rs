@@ -839,3 +839,51 @@ fn a_killed_run_leaves_a_log_that_verifies_up_to_its_last_whole_record() {
         Some(d) => panic!("not a torn record: {d}"),
     }
 }
+
+/// A key whose value was collected, and every key of a process that is gone, are recorded as
+/// dropped: `--who-can` answers with those who hold the authority now.
+#[test]
+fn dropped_keys_and_ended_processes_hold_nothing() {
+    let dir = std::fs::canonicalize(fresh_dir("audit", "drops")).expect("canonical dir");
+    std::fs::create_dir_all(dir.join("data/notes")).expect("data");
+    script_named(
+        &dir,
+        "drops.lua",
+        r#"
+local p = spawn("return 1", {name = "short", caps = {d = caps.data}})
+p:wait()
+p = nil
+local ro = caps.data:sub("notes", "rl")
+ro = nil
+collectgarbage() collectgarbage()
+print("done")
+"#,
+    );
+    let o = tessera_in(
+        &dir,
+        &[
+            "run",
+            "--audit",
+            "drops.log",
+            "--dir",
+            "data=data:rwcdl",
+            "drops.lua",
+        ],
+    );
+    assert_eq!(stdout(&o), "done\n", "{}", stderr(&o));
+    let (code, out, _) = audit(&dir, &dir, &["drops.log", "--who-can", "r", "data/notes/x"]);
+    assert_eq!(code, 0);
+    assert_eq!(
+        out,
+        format!(
+            "who can r $DIR/data/notes/x:\n{}",
+            holding(
+                "main (0)",
+                "key 1 dir: $DIR/data (rwcdl)",
+                &["#1    <t>  grant host -> main (0): key 1"]
+            )
+        )
+    );
+    let (_, out, _) = audit(&dir, &dir, &["drops.log", "--reach", "short"]);
+    assert_eq!(out, "short (1) holds 0 keys\n");
+}
