@@ -4,5 +4,6 @@
 
 pub mod audit;
 pub mod cli;
+pub mod commands;
 pub mod repl;
 pub mod runner;
