@@ -50,6 +50,8 @@ fn real_main(argv: &[String]) -> i32 {
         Ok(s) => s,
         Err(code) => return code,
     };
+    // On a terminal, output shows as it is printed (a long run, one Ctrl-C stops).
+    session.set_live_output(std::io::IsTerminal::is_terminal(&std::io::stdout()));
     if let Some(seed) = opts.determinism() {
         session.set_deterministic(seed);
     }

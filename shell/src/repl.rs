@@ -107,6 +107,8 @@ pub fn run(
     out: &mut dyn Write,
     err: &mut dyn Write,
 ) -> i32 {
+    let mut session = session;
+    session.set_live_output(true);
     let session = Rc::new(RefCell::new(session));
     let mut lines: Box<dyn Lines> = if terminal {
         match terminal_lines(session.clone()) {

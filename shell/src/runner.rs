@@ -113,6 +113,9 @@ pub struct Session {
     fuel_before: u64,
     /// The shell's locals (empty outside the shell).
     shell: ShellLocals,
+    /// Output is flushed after every slice that printed (a terminal, the shell), as a
+    /// terminal's line-buffered stdout shows `lua`'s as it goes.
+    live: bool,
 }
 
 /// Builds the VM of every process: the standard library, a fresh hash seed from the host
@@ -165,6 +168,7 @@ impl Session {
             console: None,
             fuel_before: 0,
             shell: ShellLocals::default(),
+            live: false,
         })
     }
 
@@ -330,6 +334,7 @@ impl Session {
             console: None,
             fuel_before: 0,
             shell: ShellLocals::default(),
+            live: false,
         };
         // Each hole the grants fill gets a key of its own, narrowed to what the snapshot
         // recorded, with a gateway opened for exactly that.
@@ -739,6 +744,11 @@ impl Session {
         self.fuel_before = self.fuel_used();
     }
 
+    /// Flushes the output after every slice that printed (`true` on a terminal).
+    pub fn set_live_output(&mut self, live: bool) {
+        self.live = live;
+    }
+
     /// The root process (the shell's, or the run's).
     pub fn root(&self) -> ProcessId {
         self.root
@@ -804,7 +814,13 @@ impl Session {
                 self.kernel.interrupt(root);
             }
             let progressed = self.kernel.step();
-            let _ = out.write_all(&self.take_output());
+            let printed = self.take_output();
+            if !printed.is_empty() {
+                let _ = out.write_all(&printed);
+                if self.live {
+                    let _ = out.flush();
+                }
+            }
             let root = self.root_process();
             match root.state {
                 State::Done => return Ok(root.results.clone()),
