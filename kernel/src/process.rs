@@ -614,6 +614,99 @@ impl Kernel {
         self.stopped_since_wake = true;
     }
 
+    /// Ctrl-C in the shell or during a run: every process below `id` that is running or
+    /// waiting (not one that is done, failed or suspended: an imported library between calls
+    /// lives on) is killed with its subtree, and `id` raises "interrupted!" where it stands
+    /// (`Vm::interrupt`), its waits for those processes or the host dropped. False if `id` is
+    /// not running or waiting.
+    pub fn interrupt(&mut self, id: ProcessId) -> bool {
+        let busy: Vec<ProcessId> = self
+            .subtree(id)
+            .into_iter()
+            .filter(|&p| {
+                p != id
+                    && self.get(p).is_some_and(|p| {
+                        matches!(p.state, State::Ready | State::Running | State::Waiting)
+                    })
+            })
+            .collect();
+        for p in busy {
+            // One killed above it took it already.
+            if self.get(p).is_some() {
+                self.kill(p);
+            }
+        }
+        let Some(p) = self.get_mut(id) else {
+            return false;
+        };
+        match p.state {
+            State::Ready | State::Running => p.vm.interrupt(),
+            State::Waiting => {
+                // Its host request (if any) is answered to nobody: a stale ticket is ignored.
+                p.waiting_on = None;
+                p.calling = None;
+                p.io = None;
+                p.drawn = 0;
+                p.vm.interrupt();
+                self.make_ready(id);
+            }
+            _ => return false,
+        }
+        if self.held_for_io == Some(id) {
+            self.held_for_io = None;
+        }
+        true
+    }
+
+    /// Kills a process and every process below it (the shell's `:kill`): keys to them answer
+    /// with a `killed` fault from now on. The root of a tree (no parent) is not killed: its
+    /// embedder holds it. False if there is no such process or it is a root.
+    pub fn kill_process(&mut self, id: ProcessId) -> bool {
+        if self.get(id).is_none_or(|p| p.parent.is_none()) {
+            return false;
+        }
+        self.kill(id);
+        true
+    }
+
+    /// Revokes `key` and every key derived from it for all their holders, as the function
+    /// `revocable` returns does, on behalf of process `by` (the shell's `:revoke`): the host
+    /// closes what only revoked keys reached, and the audit log records it.
+    ///
+    /// # Errors
+    /// No such key.
+    pub fn revoke_key(
+        &mut self,
+        by: ProcessId,
+        key: crate::clist::KeyId,
+    ) -> Result<(), crate::clist::KeyError> {
+        let kind = self
+            .keys
+            .resolve(key)
+            .cloned()
+            .unwrap_or(crate::clist::KeyKind::Forwarder { target: key });
+        if self.keys.is_revoked(key) {
+            return Ok(());
+        }
+        for k in self.keys.revoke(key)? {
+            if let Some(host) = self.host.as_mut() {
+                host.release(k);
+            }
+            self.release_handle(k);
+        }
+        let time = self.time;
+        let _ = self.audit.append(crate::audit::Event::new(
+            crate::audit::Op::Revoke,
+            time,
+            Some(by.to_u64()),
+            by.to_u64(),
+            key,
+            None,
+            &kind,
+        ));
+        Ok(())
+    }
+
     /// Makes a suspended process ready again (`proc:resume()`), and with it every process
     /// that was stopped because its meter ran dry (they carry on where they stood).
     pub fn resume(&mut self, id: ProcessId) -> bool {

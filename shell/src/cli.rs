@@ -32,6 +32,8 @@ pub struct Options {
     pub list: bool,
     pub version: bool,
     pub help: bool,
+    /// `-i`: the interactive shell after the script or `-e` chunks.
+    pub interactive: bool,
     /// `--audit LOG` (a new file) or `--audit-append LOG`: write the audit log of the run
     /// there.
     pub audit: Option<String>,
@@ -241,6 +243,7 @@ pub const USAGE: &str = "usage: tessera [options] [script [args]]
        tessera resume SNAPSHOT [options]
 Available options are:
   -e stat         execute string 'stat'
+  -i              enter the interactive shell after running 'script' or -e
   -v              show version information
   -l, --list      print the bytecode listing of the chunks instead of running them
   --fuel N        stop the program after N units of fuel (instructions and library work)
@@ -330,6 +333,7 @@ pub fn parse(args: &[String]) -> Result<Options, CliError> {
                 continue;
             }
             "-v" | "--version" => o.version = true,
+            "-i" => o.interactive = true,
             "-h" | "--help" => o.help = true,
             "-l" | "--list" => o.list = true,
             "--fuel" => {

@@ -51,6 +51,8 @@ fn real_main(argv: &[String], raw: &[std::ffi::OsString]) -> i32 {
     if let Some(cmd) = &opts.audit_command {
         return shell::audit::run(cmd);
     }
+    // Ctrl-C stops the running chunk with "interrupted!" (outside a chunk it ends the command).
+    shell::runner::catch_interrupts();
     if opts.help {
         println!("{USAGE}");
         return 0;
@@ -73,6 +75,8 @@ fn real_main(argv: &[String], raw: &[std::ffi::OsString]) -> i32 {
         Ok(s) => s,
         Err(code) => return code,
     };
+    // On a terminal, output shows as it is printed (a long run, one Ctrl-C stops).
+    session.set_live_output(std::io::IsTerminal::is_terminal(&std::io::stdout()));
     if let Some(seed) = opts.determinism() {
         session.set_deterministic(seed);
     }
@@ -88,11 +92,15 @@ fn real_main(argv: &[String], raw: &[std::ffi::OsString]) -> i32 {
     // The root's keys: the console, and what the command line grants (refused before the
     // script runs if any grant is bad). The shell reads stdin itself, so only scripts get it
     // for `readline`.
-    let input: Option<Box<dyn std::io::BufRead + Send>> = if opts.script.as_deref() == Some("-") {
-        None
-    } else {
-        Some(Box::new(std::io::BufReader::new(std::io::stdin())))
-    };
+    use std::io::IsTerminal;
+    let no_chunk = opts.chunks.is_empty() && opts.script.is_none();
+    let shell = opts.interactive || (no_chunk && !opts.version && std::io::stdin().is_terminal());
+    let input: Option<Box<dyn std::io::BufRead + Send>> =
+        if opts.script.as_deref() == Some("-") || shell {
+            None
+        } else {
+            Some(Box::new(std::io::BufReader::new(std::io::stdin())))
+        };
     if let Err(e) = session.grant(&opts.grants, input) {
         eprintln!("tessera: {e}");
         return 2;
@@ -162,20 +170,9 @@ fn real_main(argv: &[String], raw: &[std::ffi::OsString]) -> i32 {
         };
         chunks.push((source, name, script_args.clone()));
     }
-    if chunks.is_empty() && !opts.version {
-        // No script and no -e: the interactive shell on a terminal, else stdin as the script.
-        use std::io::IsTerminal;
+    if chunks.is_empty() && !opts.version && !shell {
+        // No script and no -e, stdin not a terminal: stdin is the script.
         let stdin = std::io::stdin();
-        if stdin.is_terminal() {
-            let code = shell::repl::run(
-                &mut session,
-                &mut stdin.lock(),
-                &mut out,
-                &mut std::io::stderr(),
-            );
-            let _ = out.flush();
-            return code;
-        }
         let mut buf = Vec::new();
         if stdin.lock().read_to_end(&mut buf).is_err() {
             eprintln!("tessera: cannot read stdin");
@@ -204,6 +201,15 @@ fn real_main(argv: &[String], raw: &[std::ffi::OsString]) -> i32 {
         if ended.is_err() {
             break;
         }
+    }
+    if shell && ended.is_ok() {
+        // As `lua -i`: the shell after the chunks ran well, reading a pipe if stdin is one.
+        let _ = out.flush();
+        let terminal = std::io::stdin().is_terminal();
+        let input = Box::new(std::io::BufReader::new(std::io::stdin()));
+        let code = shell::repl::run(session, terminal, input, &mut out, &mut std::io::stderr());
+        let _ = out.flush();
+        return code;
     }
     finish(&opts, &mut session, ended, &mut out)
 }
