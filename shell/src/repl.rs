@@ -213,7 +213,8 @@ fn repl(
                     .and_then(|values| print_results(&mut s, &values, out));
                 let _ = out.flush();
                 if let Err(f) = ran {
-                    report(&f, colour, err);
+                    let hint = s.hint(&f);
+                    report(&f, hint.as_deref(), colour, err);
                     s.next_line(out);
                 }
             }
@@ -232,8 +233,8 @@ fn print_results(s: &mut Session, values: &[Value], out: &mut dyn Write) -> Resu
 }
 
 /// A line's failure, as `lua.c` reports it (message and traceback, no program name); a budget
-/// also says what the next line gets.
-fn report(f: &Failure, colour: bool, err: &mut dyn Write) {
+/// also says what the next line gets, and an error naming what Tessera leaves out, a hint.
+fn report(f: &Failure, hint: Option<&str>, colour: bool, err: &mut dyn Write) {
     let text = match f {
         Failure::OutOfFuel { .. } | Failure::OutOfMemory { .. } => format!(
             "{} — the line is abandoned; each line gets the --fuel budget afresh",
@@ -242,6 +243,9 @@ fn report(f: &Failure, colour: bool, err: &mut dyn Write) {
         _ => f.describe(),
     };
     let _ = writeln!(err, "{}", paint(&text, colour));
+    if let Some(hint) = hint {
+        let _ = writeln!(err, "hint: {hint}");
+    }
 }
 
 /// Red on a terminal, plain elsewhere.
