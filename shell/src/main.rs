@@ -1,65 +1,47 @@
 //! `tessera`: run Lua 5.4 scripts as capability-secure processes.
 #![forbid(unsafe_code)]
 
-use shell::cli::{self, Chunk, USAGE};
+use shell::cli::{self, os_bytes, Chunk, Invocation};
 use shell::runner::Session;
+use std::ffi::OsString;
 use std::io::{Read, Write};
 
 fn main() {
-    // Never a panic on an argument that is not UTF-8 (`std::env::args` would): options are
-    // read lossily, and the script's name and arguments reach it as their exact bytes.
-    let raw: Vec<std::ffi::OsString> = std::env::args_os().collect();
-    let args: Vec<String> = raw
-        .iter()
-        .map(|a| a.to_string_lossy().into_owned())
-        .collect();
-    std::process::exit(real_main(&args, &raw));
+    // Never a panic on an argument that is not UTF-8 (`std::env::args` would): the parser
+    // takes `OsString`s, and the script's name and arguments reach it as their exact bytes.
+    let argv: Vec<OsString> = std::env::args_os().collect();
+    std::process::exit(real_main(&argv));
 }
 
-/// An argument's bytes, as the operating system gave them.
-fn os_bytes(a: &std::ffi::OsStr) -> Vec<u8> {
-    #[cfg(unix)]
-    {
-        std::os::unix::ffi::OsStrExt::as_bytes(a).to_vec()
-    }
-    #[cfg(not(unix))]
-    {
-        a.to_string_lossy().into_owned().into_bytes()
-    }
-}
-
-fn real_main(argv: &[String], raw: &[std::ffi::OsString]) -> i32 {
-    let program = argv.first().cloned().unwrap_or_else(|| "tessera".into());
-    let opts = match cli::parse(&argv[1.min(argv.len())..]) {
-        Ok(o) => o,
-        // `tessera audit`'s errors carry their own usage line.
-        Err(e) if argv.get(1).map(String::as_str) == Some("audit") => {
-            eprintln!("tessera: {e}");
-            return 2;
+fn real_main(argv: &[OsString]) -> i32 {
+    let program = argv
+        .first()
+        .cloned()
+        .unwrap_or_else(|| OsString::from("tessera"));
+    let opts = match cli::parse(argv.iter().skip(1)) {
+        Ok(Invocation::Run(o)) => o,
+        Ok(Invocation::Audit(cmd)) => return shell::audit::run(&cmd),
+        Ok(Invocation::Help(text)) => {
+            let mut stdout = std::io::stdout();
+            // A closed pipe (`| head`) ends the help quietly.
+            let _ = writeln!(stdout, "{}", text.trim_end()).and_then(|()| stdout.flush());
+            return 0;
         }
-        // An option the parser does not know gets the whole usage, as `lua` does; a known
-        // one with a bad value, just what is wrong with it.
-        Err(e @ (cli::CliError::UnknownOption(_) | cli::CliError::MissingValue(_))) => {
-            eprintln!("tessera: {e}\n{USAGE}");
-            return 2;
+        // A usage error from clap shows the usage; a bad value names what is wrong with it.
+        Err(e) if e.shows_usage() => {
+            eprintln!("tessera: {e}");
+            return e.exit_code();
         }
         Err(e) => {
             eprintln!("tessera: {e}\n(see tessera --help)");
-            return 2;
+            return e.exit_code();
         }
     };
-    if let Some(cmd) = &opts.audit_command {
-        return shell::audit::run(cmd);
-    }
     // Ctrl-C stops the running chunk with "interrupted!" (outside a chunk it ends the command).
     shell::runner::catch_interrupts();
-    if opts.help {
-        println!("{USAGE}");
-        return 0;
-    }
     if opts.version {
         println!("Tessera {} (Lua 5.4)", env!("CARGO_PKG_VERSION"));
-        if opts.chunks.is_empty() && opts.script.is_none() {
+        if opts.chunks.is_empty() && opts.script.is_none() && opts.resume.is_none() {
             return 0;
         }
     }
@@ -96,7 +78,7 @@ fn real_main(argv: &[String], raw: &[std::ffi::OsString]) -> i32 {
     let no_chunk = opts.chunks.is_empty() && opts.script.is_none();
     let shell = opts.interactive || (no_chunk && !opts.version && std::io::stdin().is_terminal());
     let input: Option<Box<dyn std::io::BufRead + Send>> =
-        if opts.script.as_deref() == Some("-") || shell {
+        if opts.script.as_deref() == Some("-".as_ref()) || shell {
             None
         } else {
             Some(Box::new(std::io::BufReader::new(std::io::stdin())))
@@ -105,28 +87,21 @@ fn real_main(argv: &[String], raw: &[std::ffi::OsString]) -> i32 {
         eprintln!("tessera: {e}");
         return 2;
     }
-    // arg: interpreter and options at negative indices, script at 0, its arguments after. The
-    // script and its arguments are the last of the command line: taken from it as bytes.
-    let mut entries: Vec<(i64, Vec<u8>)> = Vec::new();
-    let pre: Vec<Vec<u8>> = std::iter::once(program.clone())
-        .chain(opts.interpreter_args.iter().cloned())
-        .map(String::into_bytes)
+    // arg: interpreter and options at negative indices, script at 0, its arguments after; with
+    // no script, the whole command line from 0. Each is the command line's exact bytes.
+    let pre: Vec<Vec<u8>> = std::iter::once(&program)
+        .chain(opts.interpreter_args.iter())
+        .map(|a| os_bytes(a))
         .collect();
-    let script_at = raw.len().checked_sub(opts.script_args.len() + 1);
-    let script_path = script_at.and_then(|at| raw.get(at));
-    let script_args: Vec<Vec<u8>> = script_at
-        .map(|at| raw[at + 1..].iter().map(|a| os_bytes(a)).collect())
-        .unwrap_or_default();
+    let script_args: Vec<Vec<u8>> = opts.script_args.iter().map(|a| os_bytes(a)).collect();
+    let mut entries: Vec<(i64, Vec<u8>)> = Vec::new();
     match &opts.script {
         Some(s) => {
             let n = pre.len() as i64;
             for (i, a) in pre.iter().enumerate() {
                 entries.push((i as i64 - n, a.clone()));
             }
-            entries.push((
-                0,
-                script_path.map_or_else(|| s.clone().into_bytes(), |p| os_bytes(p)),
-            ));
+            entries.push((0, os_bytes(s)));
             for (i, a) in script_args.iter().enumerate() {
                 entries.push((i as i64 + 1, a.clone()));
             }
@@ -144,11 +119,7 @@ fn real_main(argv: &[String], raw: &[std::ffi::OsString]) -> i32 {
     let mut chunks: Vec<(Vec<u8>, String, Vec<Vec<u8>>)> = Vec::new();
     for c in &opts.chunks {
         let Chunk::Code(code) = c;
-        chunks.push((
-            code.clone().into_bytes(),
-            "=(command line)".into(),
-            Vec::new(),
-        ));
+        chunks.push((code.clone(), "=(command line)".into(), Vec::new()));
     }
     if let Some(script) = &opts.script {
         let (source, name) = if script == "-" {
@@ -159,11 +130,11 @@ fn real_main(argv: &[String], raw: &[std::ffi::OsString]) -> i32 {
             }
             (buf, "=stdin".to_string())
         } else {
-            let path = script_path.map_or_else(|| std::path::PathBuf::from(script), Into::into);
-            match std::fs::read(path) {
-                Ok(b) => (b, format!("@{script}")),
+            let shown = script.to_string_lossy();
+            match std::fs::read(script) {
+                Ok(b) => (b, format!("@{shown}")),
                 Err(e) => {
-                    eprintln!("tessera: cannot open {script}: {}", os_error_text(&e));
+                    eprintln!("tessera: cannot open {shown}: {}", os_error_text(&e));
                     return 1;
                 }
             }

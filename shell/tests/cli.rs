@@ -361,3 +361,90 @@ fn errors_naming_absent_libraries_or_ungranted_keys_get_a_hint() {
         None
     );
 }
+
+/// `--help` and `-h` print on stdout and exit 0; so does `tessera audit --help`.
+#[test]
+fn help_is_printed_on_stdout_with_status_0() {
+    for args in [
+        &["--help"][..],
+        &["-h"],
+        &["run", "--help"],
+        &["audit", "--help"],
+    ] {
+        let o = tessera(args);
+        assert_eq!(o.status.code(), Some(0), "{args:?}");
+        assert!(stderr(&o).is_empty(), "{args:?}: {}", stderr(&o));
+        assert!(stdout(&o).contains("Usage: tessera"), "{args:?}");
+    }
+    let main = stdout(&tessera(&["--help"]));
+    assert!(
+        main.contains("Exit status:") && main.contains(":help"),
+        "{main}"
+    );
+    let audit = stdout(&tessera(&["audit", "--help"]));
+    assert!(audit.contains("--who-can <RIGHT> <TARGET>"), "{audit}");
+}
+
+/// Each documented exit status, from the command line that causes it.
+#[test]
+fn exit_statuses_are_the_documented_ones() {
+    let loop_ = script("status_loop.lua", "while true do end\n");
+    for (args, status) in [
+        (vec!["-e", "print(1)"], 0),
+        (vec!["-v"], 0),
+        (vec!["-e", "error('x')"], 1),
+        (vec!["-e", "x = = 1"], 1),
+        (vec!["run", "/nonexistent/nothing.lua"], 1),
+        (vec!["--nope"], 2),
+        (vec!["-e"], 2),
+        (vec!["--memory", "lots", "-e", "print(1)"], 2),
+        (vec!["--dir", "d=/:rwx", "-e", "print(1)"], 2),
+        (vec!["--clock", "run", "--clock", "-e", "print(1)"], 2),
+        (vec!["resume"], 2),
+        (vec!["audit"], 2),
+        (vec!["audit", "a.log", "--json", "--dot"], 2),
+        (vec!["--fuel", "100000", loop_.to_str().unwrap()], 3),
+    ] {
+        let o = tessera(&args);
+        assert_eq!(o.status.code(), Some(status), "{args:?}: {}", stderr(&o));
+        if status == 2 {
+            // Refused before anything runs, said on stderr as tessera's.
+            assert!(stdout(&o).is_empty(), "{args:?}");
+            assert!(
+                stderr(&o).starts_with("tessera: "),
+                "{args:?}: {}",
+                stderr(&o)
+            );
+        }
+    }
+}
+
+/// Options before `run` and after it are the same options, and `arg`'s negative indices are
+/// the command line before the script, as written.
+#[test]
+fn arg_holds_the_command_line_before_the_script_in_order() {
+    let p = script(
+        "arg_order.lua",
+        "local t = {} for i = -7, #arg do t[#t + 1] = tostring(arg[i]) end print(table.concat(t, ' '))",
+    );
+    let p = p.to_str().unwrap();
+    let o = tessera(&[
+        "--fuel=100000000",
+        "--clock",
+        "run",
+        "-e",
+        "x=1",
+        p,
+        "a",
+        "--clock",
+    ]);
+    assert_eq!(
+        stdout(&o),
+        format!(
+            "nil {} --fuel=100000000 --clock run -e x=1 {p} a --clock\n",
+            env!("CARGO_BIN_EXE_tessera")
+        ),
+        "{}",
+        stderr(&o)
+    );
+}

@@ -382,7 +382,7 @@ fn damaged_snapshot_files_are_refused_cleanly() {
 #[test]
 fn resume_and_snapshot_flags_are_checked() {
     for (args, says) in [
-        (&["resume"][..], "usage: tessera resume"),
+        (&["resume"][..], "Usage: tessera resume SNAPSHOT"),
         (&["resume", "x.snap", "script.lua"], "takes no script"),
         (&["resume", "x.snap", "-e", "print(1)"], "takes no script"),
         (
