@@ -1,26 +1,34 @@
 //! The tamper-evident audit log: every grant of a key is an event, and the events form a
 //! SHA-256 hash chain.
 //!
-//! This module owns the record format, the chain, the byte encoding of a whole log and the
-//! queries over it (derivation trees, holdings, who can do what). It reads no clock: event
-//! times are the kernel's logical time, passed in.
+//! This module owns the record format, the chain and the byte encoding of a whole log;
+//! `query` answers questions about a log (derivation trees, reach, who can do what) and
+//! `render` writes logs and answers as text, JSON lines and Graphviz DOT. It reads no clock:
+//! event times are passed in by the kernel (the embedder's wall clock, or a deterministic
+//! process's virtual clock).
 //!
 //! **Invariant: the chain.** Record `i` has `seq == i`, `prev` equal to record `i-1`'s `hash`
 //! (all zeros for the first), and `hash = SHA-256(MessagePack((event, prev)))`. `verify`
-//! checks all three and names the first record that breaks one.
+//! checks all three and names the first record that breaks one. A log may continue another
+//! (`--audit-append`): its first record then has the seq and links to the hash of the last
+//! record of the log it continues, and the bytes are simply appended.
 //!
 //! **Invariant: one encoding.** A log's bytes are `TAUDIT`, a version byte, then each record
-//! as rmp-serde writes it (structs as arrays). `decode` re-encodes every record and refuses any
+//! as rmp-serde writes it (structs as arrays). Reading re-encodes every record and refuses any
 //! that does not reproduce its input bytes exactly, so a changed byte either changes a value
-//! (and `verify` fails) or is refused by `decode`; nothing is accepted silently. Decoding reads
-//! untrusted bytes and returns errors, never panics.
+//! (and `verify` fails) or stops the reading there; nothing is accepted silently. Reading
+//! untrusted bytes returns errors, never panics.
 //!
 //! **Invariant: queries trust nothing.** A decoded log may describe parent cycles or grants
 //! out of order; every walk is iterative and bounded by a visited set or a strictly decreasing
-//! sequence number.
+//! position.
 
-use std::collections::{BTreeMap, BTreeSet};
-use std::fmt::Write as _;
+mod query;
+mod render;
+
+pub use query::{Access, AccessError, DerivationTree, Holding, KeyInfo, Reach};
+pub use render::{format_time, hex};
+
 use std::io::Cursor;
 
 use serde::{Deserialize, Serialize};
@@ -30,13 +38,15 @@ use crate::clist::{KeyId, KeyKind};
 
 /// Magic bytes at the start of an encoded log.
 pub const MAGIC: &[u8; 6] = b"TAUDIT";
-/// The encoding version this module writes and reads.
-pub const VERSION: u8 = 1;
+/// The encoding version this module writes and reads (2: events carry process names and
+/// wall-clock time).
+pub const VERSION: u8 = 2;
 
 /// A SHA-256 digest.
 pub type Hash = [u8; 32];
 
-/// What an event did with a key.
+/// What an event did with a key. Its one spelling, in text, JSON and DOT alike, is `name`
+/// (serde writes the same words).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Op {
@@ -54,13 +64,26 @@ pub enum Op {
     Attenuate,
     /// Revoked, with everything derived from it.
     Revoke,
-    /// Granted by the host or the kernel (the root's keys).
+    /// Granted by the host or the kernel (the root's keys, a parent's key to its child).
     Grant,
     /// `to` dropped one slot holding the key.
     Drop,
 }
 
 impl Op {
+    /// Every operation, in declaration order.
+    pub const ALL: [Op; 9] = [
+        Op::Spawn,
+        Op::Import,
+        Op::Restore,
+        Op::CallArgument,
+        Op::CallResult,
+        Op::Attenuate,
+        Op::Revoke,
+        Op::Grant,
+        Op::Drop,
+    ];
+
     pub fn name(self) -> &'static str {
         match self {
             Op::Spawn => "spawn",
@@ -86,12 +109,17 @@ impl Op {
 pub struct Event {
     /// Position in the log; assigned by `AuditLog::append`.
     pub seq: u64,
-    /// Logical time from the kernel.
+    /// Nanoseconds since the Unix epoch: the embedder's wall clock, or the acting process's
+    /// virtual clock in a deterministic run; 0 when the kernel was given no clock.
     pub time: u64,
     /// The process that gave the key (`None`: the host or the kernel).
     pub from: Option<u64>,
+    /// `from`'s name when the event happened (empty for the host).
+    pub from_name: String,
     /// The process that received the key (for `Revoke`, the process that revoked it).
     pub to: u64,
+    /// `to`'s name when the event happened.
+    pub to_name: String,
     pub key: KeyId,
     /// The key this one was derived from.
     pub parent: Option<KeyId>,
@@ -104,7 +132,8 @@ pub struct Event {
 }
 
 impl Event {
-    /// An event about a key of `kind`; `seq` is filled in by `append`.
+    /// An event about a key of `kind`, its processes not named yet (`named`); `seq` is filled
+    /// in by `append`.
     pub fn new(
         op: Op,
         time: u64,
@@ -118,7 +147,9 @@ impl Event {
             seq: 0,
             time,
             from,
+            from_name: String::new(),
             to,
+            to_name: String::new(),
             key,
             parent,
             kind: kind.kind_name().to_owned(),
@@ -128,16 +159,16 @@ impl Event {
         }
     }
 
+    /// The event with its processes' names.
+    pub fn named(mut self, from: &str, to: &str) -> Event {
+        from.clone_into(&mut self.from_name);
+        to.clone_into(&mut self.to_name);
+        self
+    }
+
     /// `kind: scope (rights)`, leaving out empty parts, like `KeyKind::describe`.
     pub fn describe(&self) -> String {
-        let mut s = self.kind.clone();
-        if !self.scope.is_empty() {
-            let _ = write!(s, ": {}", self.scope);
-        }
-        if !self.rights.is_empty() {
-            let _ = write!(s, " ({})", self.rights);
-        }
-        s
+        render::describe(&self.kind, &self.scope, &self.rights)
     }
 }
 
@@ -154,24 +185,148 @@ pub struct Record {
 /// What is wrong with the first bad record.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum TamperKind {
-    /// `seq` is not the record's position.
-    Sequence,
-    /// `prev` is not the previous record's hash.
+    /// Its contents do not match its hash: the record was edited.
+    Altered,
+    /// Another record stands in its place, from further on (`found`, its seq, is greater)
+    /// and the expected one appears nowhere after: records were removed.
+    Removed { found: u64 },
+    /// Another record stands in its place (`found`): records were swapped, moved or copied.
+    Reordered { found: u64 },
+    /// Its seq and hash are right but it does not link to the record before it: that one was
+    /// edited and its hash computed again, or replaced.
     Chain,
-    /// `hash` does not match the record's contents.
-    Hash,
 }
 
-/// `verify` found a record that is not what was appended.
+/// `verify` found a record that is not what was appended. `record` is the seq the record at
+/// that position should have.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
-#[error("audit log tampered with at record {record}: {}", match .kind {
-    TamperKind::Sequence => "sequence number out of order",
-    TamperKind::Chain => "does not link to the previous record",
-    TamperKind::Hash => "contents do not match its hash",
-})]
+#[error("{}", tamper_text(*.record, .kind))]
 pub struct TamperError {
     pub record: u64,
     pub kind: TamperKind,
+}
+
+fn tamper_text(record: u64, kind: &TamperKind) -> String {
+    match *kind {
+        TamperKind::Altered => {
+            format!("record {record} was altered: its contents do not match its hash")
+        }
+        TamperKind::Removed { found } if found == record + 1 => {
+            format!("record {record} was removed: record {found} stands in its place")
+        }
+        TamperKind::Removed { found } => format!(
+            "records {record} to {} were removed: record {found} stands in the place of record {record}",
+            found - 1
+        ),
+        TamperKind::Reordered { found } => format!(
+            "records were reordered: record {found} stands in the place of record {record}"
+        ),
+        TamperKind::Chain => format!(
+            "record {record} does not link to the record before it: that one was altered and its hash computed again, or replaced"
+        ),
+    }
+}
+
+/// What a check found wrong with one record, for listing a damaged log (`AuditLog::checks`).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct RecordCheck {
+    /// Its contents do not match its hash.
+    pub altered: bool,
+    /// Its seq is not its position.
+    pub misplaced: bool,
+    /// Its `prev` is not the hash of the record before it.
+    pub unlinked: bool,
+}
+
+impl RecordCheck {
+    pub fn is_ok(self) -> bool {
+        self == RecordCheck::default()
+    }
+
+    /// The problems as short words (`altered`, `out of place`, `unlinked`).
+    pub fn words(self) -> Vec<&'static str> {
+        let mut w = Vec::new();
+        if self.altered {
+            w.push("altered");
+        }
+        if self.misplaced {
+            w.push("out of place");
+        }
+        if self.unlinked {
+            w.push("unlinked");
+        }
+        w
+    }
+}
+
+/// Where reading a log's bytes stopped early: the records before `index` were read.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum Damage {
+    /// The bytes end inside a record: the log was cut short (a crash while writing it, or a
+    /// truncation).
+    #[error("the log ends inside record {index} (byte {offset}): that record was cut short")]
+    Torn { index: u64, offset: usize },
+    /// A record that does not decode.
+    #[error("record {index} at byte {offset} cannot be read: {message}")]
+    Malformed {
+        index: u64,
+        offset: usize,
+        message: String,
+    },
+    /// A record that decodes but is not written the one way this format writes it.
+    #[error("record {index} at byte {offset} is not in canonical form")]
+    NonCanonical { index: u64, offset: usize },
+}
+
+impl Damage {
+    /// The position of the record where reading stopped.
+    pub fn index(&self) -> u64 {
+        match *self {
+            Damage::Torn { index, .. }
+            | Damage::Malformed { index, .. }
+            | Damage::NonCanonical { index, .. } => index,
+        }
+    }
+}
+
+/// A log read leniently (`AuditLog::read`): every record up to the first that cannot be
+/// read, and what stopped the reading, if anything did.
+#[derive(Debug)]
+pub struct Reading {
+    pub log: AuditLog,
+    pub damage: Option<Damage>,
+}
+
+/// How a log compares with a head hash kept elsewhere (`AuditLog::check_head`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum HeadMatch {
+    /// The log ends with that record.
+    Last,
+    /// The record with that hash is `record`; the log goes on after it (records were added
+    /// since the head was kept).
+    Earlier { record: u64 },
+}
+
+/// The kept head is in no record of the log.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[error("no record of the log has the head hash {}: the log was truncated (it ends at record {last}) or replaced", hex(.head))]
+pub struct HeadError {
+    pub head: Hash,
+    /// The seq of the log's last record (`None` for an empty log).
+    pub last: LastRecord,
+}
+
+/// The last record of a log, for messages.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct LastRecord(pub Option<u64>);
+
+impl std::fmt::Display for LastRecord {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self.0 {
+            Some(n) => write!(f, "{n}"),
+            None => f.write_str("none: it is empty"),
+        }
+    }
 }
 
 /// Encoding or decoding a log failed.
@@ -195,6 +350,8 @@ pub enum AuditError {
     Json(#[from] serde_json::Error),
     #[error("cannot write the audit log: {0}")]
     Sink(String),
+    #[error("cannot continue an audit log: {0}")]
+    Continue(&'static str),
 }
 
 /// The hash of a record: SHA-256 over the MessagePack encoding of `(event, prev)`.
@@ -203,15 +360,17 @@ fn record_hash(event: &Event, prev: &Hash) -> Result<Hash, AuditError> {
     Ok(Sha256::digest(&bytes).into())
 }
 
-fn hex(bytes: &[u8]) -> String {
-    bytes.iter().fold(String::new(), |mut s, b| {
-        let _ = write!(s, "{b:02x}");
-        s
-    })
+/// One record's bytes, as a log holds them after its header.
+///
+/// # Errors
+/// `AuditError::Encode` (not expected for these types).
+pub fn encode_record(record: &Record) -> Result<Vec<u8>, AuditError> {
+    Ok(rmp_serde::to_vec(record)?)
 }
 
 /// Where a running kernel's records go as they happen (the embedder's file): each call gets
-/// one whole encoded record, the first call the `TAUDIT` header before it.
+/// one whole encoded record, the first call the `TAUDIT` header before it (unless the log
+/// continues another: `AuditLog::continue_chain`).
 pub type AuditSink = Box<dyn FnMut(&[u8]) -> std::io::Result<()>>;
 
 /// Records a running kernel keeps in memory when nothing else is said: about 13 MB at most
@@ -226,9 +385,10 @@ pub const DEFAULT_WINDOW: usize = 32_768;
 /// A log read back from bytes holds all of them.
 pub struct AuditLog {
     records: Vec<Record>,
-    /// Seq of `records[0]`: how many records were dropped from memory before the window.
+    /// Seq of `records[0]`: how many records were dropped from memory before the window (or
+    /// are in the log this one continues).
     first: u64,
-    /// The hash the window's first record links to (zeros when nothing was dropped).
+    /// The hash the window's first record links to (zeros when nothing came before).
     base: Hash,
     /// The most records kept in memory after a trim.
     window: usize,
@@ -308,6 +468,42 @@ impl AuditLog {
         let mut header = MAGIC.to_vec();
         header.push(VERSION);
         sink(&header).map_err(|e| AuditError::Sink(e.to_string()))?;
+        self.attach(sink, window)
+    }
+
+    /// Makes this log the continuation of a log of `len` records whose last hash is `head`
+    /// (`--audit-append`): the records in memory are numbered and chained again after it and
+    /// written to `sink`, which gets no header (its bytes go after the other log's), and so
+    /// is every later record.
+    ///
+    /// # Errors
+    /// `AuditError::Continue` if records were already dropped from memory (they could not be
+    /// chained again), the sink's error, or `AuditError::Encode`.
+    pub fn continue_chain(
+        &mut self,
+        len: u64,
+        head: Hash,
+        sink: AuditSink,
+        window: usize,
+    ) -> Result<(), AuditError> {
+        if self.first != 0 {
+            return Err(AuditError::Continue(
+                "records of this run were already dropped from memory",
+            ));
+        }
+        let events: Vec<Event> = std::mem::take(&mut self.records)
+            .into_iter()
+            .map(|r| r.event)
+            .collect();
+        self.first = len;
+        self.base = head;
+        for e in events {
+            self.append(e)?;
+        }
+        self.attach(sink, window)
+    }
+
+    fn attach(&mut self, mut sink: AuditSink, window: usize) -> Result<(), AuditError> {
         for r in &self.records {
             sink(&rmp_serde::to_vec(r)?).map_err(|e| AuditError::Sink(e.to_string()))?;
         }
@@ -322,7 +518,8 @@ impl AuditLog {
         &self.records
     }
 
-    /// How many records were dropped from memory (they are in the sink).
+    /// How many records were dropped from memory (they are in the sink), or came before
+    /// this log in the log it continues.
     pub fn dropped(&self) -> u64 {
         self.first
     }
@@ -385,25 +582,81 @@ impl AuditLog {
     /// Checks the chain of the records in memory (from record 0 for a whole log).
     ///
     /// # Errors
-    /// `TamperError` naming the first record whose seq, link or hash is wrong.
+    /// `TamperError` naming the first record that was altered, removed or moved, or that
+    /// does not link to the one before it.
     pub fn verify(&self) -> Result<(), TamperError> {
+        let checks = self.checks();
+        let Some(i) = checks.iter().position(|c| !c.is_ok()) else {
+            return Ok(());
+        };
+        let record = self.first + i as u64;
+        let (c, r) = (checks[i], &self.records[i]);
+        let kind = if c.altered {
+            TamperKind::Altered
+        } else if c.misplaced {
+            let found = r.event.seq;
+            // Removed if the record expected here appears nowhere later; else moved.
+            let later = self.records[i + 1..].iter().any(|r| r.event.seq == record);
+            if found > record && !later {
+                TamperKind::Removed { found }
+            } else {
+                TamperKind::Reordered { found }
+            }
+        } else {
+            TamperKind::Chain
+        };
+        Err(TamperError { record, kind })
+    }
+
+    /// What is wrong with each record in memory, in order (for listing a damaged log).
+    pub fn checks(&self) -> Vec<RecordCheck> {
         let mut prev = self.base;
+        let mut out = Vec::with_capacity(self.records.len());
         for (i, r) in self.records.iter().enumerate() {
-            let record = self.first + i as u64;
-            let bad = |kind| Err(TamperError { record, kind });
-            if r.event.seq != record {
-                return bad(TamperKind::Sequence);
-            }
-            if r.prev != prev {
-                return bad(TamperKind::Chain);
-            }
-            // A record that cannot even be encoded cannot match its hash.
-            if record_hash(&r.event, &r.prev).ok() != Some(r.hash) {
-                return bad(TamperKind::Hash);
-            }
+            out.push(RecordCheck {
+                // A record that cannot even be encoded cannot match its hash.
+                altered: record_hash(&r.event, &r.prev).ok() != Some(r.hash),
+                misplaced: r.event.seq != self.first + i as u64,
+                unlinked: r.prev != prev,
+            });
             prev = r.hash;
         }
-        Ok(())
+        out
+    }
+
+    /// The seq of the last record whose chain from the start holds: everything up to it
+    /// verifies (`None` if the first record already fails, or the log is empty).
+    pub fn last_good(&self) -> Option<u64> {
+        let good = self.checks().iter().take_while(|c| c.is_ok()).count();
+        (good > 0).then(|| self.first + good as u64 - 1)
+    }
+
+    /// The hash of the last record of the verified prefix (`last_good`).
+    pub fn good_head(&self) -> Hash {
+        let good = self.checks().iter().take_while(|c| c.is_ok()).count();
+        good.checked_sub(1)
+            .and_then(|i| self.records.get(i))
+            .map_or(self.base, |r| r.hash)
+    }
+
+    /// Compares the log with a head hash kept elsewhere: truncation, which the chain cannot
+    /// show by itself, leaves the kept head out of the log.
+    ///
+    /// # Errors
+    /// `HeadError` if no record has that hash (the all-zero hash matches an empty log).
+    pub fn check_head(&self, head: &Hash) -> Result<HeadMatch, HeadError> {
+        if *head == self.head() {
+            return Ok(HeadMatch::Last);
+        }
+        if let Some(r) = self.records.iter().rev().find(|r| r.hash == *head) {
+            return Ok(HeadMatch::Earlier {
+                record: r.event.seq,
+            });
+        }
+        Err(HeadError {
+            head: *head,
+            last: LastRecord(self.records.last().map(|r| r.event.seq)),
+        })
     }
 
     /// The window's position in the whole log (for a kernel snapshot): the seq of its first
@@ -434,11 +687,42 @@ impl AuditLog {
         Ok(out)
     }
 
-    /// Reads a log from untrusted bytes. Structure only: call `verify` for the chain.
+    /// Reads a log from untrusted bytes, strictly: any record that cannot be read is an
+    /// error. Structure only: call `verify` for the chain.
     ///
     /// # Errors
     /// `BadMagic`, `Version`, `Malformed` or `NonCanonical` naming the record and its offset.
     pub fn decode(bytes: &[u8]) -> Result<AuditLog, AuditError> {
+        let reading = AuditLog::read(bytes)?;
+        match reading.damage {
+            None => Ok(reading.log),
+            Some(Damage::NonCanonical { index, offset }) => {
+                Err(AuditError::NonCanonical { index, offset })
+            }
+            Some(d @ Damage::Torn { index, offset }) => Err(AuditError::Malformed {
+                index,
+                offset,
+                message: d.to_string(),
+            }),
+            Some(Damage::Malformed {
+                index,
+                offset,
+                message,
+            }) => Err(AuditError::Malformed {
+                index,
+                offset,
+                message,
+            }),
+        }
+    }
+
+    /// Reads a log from untrusted bytes, leniently: every record up to the first one that
+    /// cannot be read (a torn last record, say), and what stopped the reading. Structure
+    /// only: `verify` and `checks` for the chain.
+    ///
+    /// # Errors
+    /// `BadMagic` or `Version`: the bytes are not an audit log this build reads.
+    pub fn read(bytes: &[u8]) -> Result<Reading, AuditError> {
         let body = bytes.strip_prefix(MAGIC).ok_or(AuditError::BadMagic)?;
         let (&version, mut rest) = body.split_first().ok_or(AuditError::BadMagic)?;
         if version != VERSION {
@@ -446,35 +730,37 @@ impl AuditLog {
         }
         let mut records = Vec::new();
         let mut offset = MAGIC.len() + 1;
+        let mut damage = None;
         while !rest.is_empty() {
             let index = records.len() as u64;
-            // The reader form (not the borrowing one) copies through `Read::take`, so a
-            // forged length allocates no more than the bytes actually present.
-            let mut de = rmp_serde::Deserializer::new(Cursor::new(rest));
-            let record = Record::deserialize(&mut de).map_err(|e| AuditError::Malformed {
-                index,
-                offset,
-                message: e.to_string(),
-            })?;
-            let used = usize::try_from(de.position())
-                .ok()
-                .filter(|&n| n > 0 && n <= rest.len())
-                .ok_or(AuditError::Malformed {
-                    index,
-                    offset,
-                    message: "record length out of range".to_owned(),
-                })?;
-            let (this, tail) = rest.split_at(used);
-            if rmp_serde::to_vec(&record).ok().as_deref() != Some(this) {
-                return Err(AuditError::NonCanonical { index, offset });
+            match read_record(rest) {
+                Ok((record, used)) => {
+                    records.push(record);
+                    rest = &rest[used..];
+                    offset += used;
+                }
+                Err(kind) => {
+                    damage = Some(match kind {
+                        RecordFault::Torn => Damage::Torn { index, offset },
+                        RecordFault::NonCanonical => Damage::NonCanonical { index, offset },
+                        RecordFault::Malformed(message) => Damage::Malformed {
+                            index,
+                            offset,
+                            message,
+                        },
+                    });
+                    break;
+                }
             }
-            records.push(record);
-            rest = tail;
-            offset += used;
         }
-        Ok(AuditLog {
-            records,
-            ..AuditLog::default()
+        // A file always holds a log from record 0 (a continued log is appended to the file
+        // it continues), so removing its first records shows.
+        Ok(Reading {
+            log: AuditLog {
+                records,
+                ..AuditLog::default()
+            },
+            damage,
         })
     }
 
@@ -491,400 +777,37 @@ impl AuditLog {
         })?;
         Ok(log)
     }
-
-    // --- queries ---------------------------------------------------------------------------
-
-    /// The chain of grants and derivations of `key` back to the root, and every key derived
-    /// from it. `None` if the log never mentions `key`.
-    pub fn derivation_tree(&self, key: KeyId) -> Option<DerivationTree> {
-        let m = Model::build(self);
-        let info = m.info(key)?;
-        let mut ancestry = vec![info];
-        for a in m.ancestors(key) {
-            if let Some(i) = m.info(a) {
-                ancestry.push(i);
-            }
-        }
-        ancestry.reverse();
-        let derived = m.descendants(key).filter_map(|k| m.info(k)).collect();
-        Some(DerivationTree { ancestry, derived })
-    }
-
-    /// The keys `process` holds (granted, not all dropped, not revoked), each with its chain
-    /// of grants back to the root.
-    pub fn holdings(&self, process: u64) -> Vec<Holding> {
-        let m = Model::build(self);
-        m.live_holds()
-            .filter(|&((p, _), _)| p == process)
-            .filter_map(|((p, k), n)| m.holding(p, k, n))
-            .collect()
-    }
-
-    /// Which processes hold `key` itself or a key derived from it (live holdings only), as
-    /// `(process, key)` pairs in order.
-    pub fn holders_of_derived(&self, key: KeyId) -> Vec<(u64, KeyId)> {
-        let m = Model::build(self);
-        let mut tree: BTreeSet<KeyId> = m.descendants(key).collect();
-        tree.insert(key);
-        m.live_holds()
-            .filter(|((_, k), _)| tree.contains(k))
-            .map(|(pk, _)| pk)
-            .collect()
-    }
-
-    /// Every process holding a dir key whose root covers `path` with `right` (or a file key
-    /// for exactly `path`), with the chain of grants. Paths are compared by components after
-    /// lexical normalization (`.` dropped, `..` taken back).
-    pub fn who_can(&self, right: char, path: &str) -> Vec<Holding> {
-        let m = Model::build(self);
-        let want = components(path);
-        m.live_holds()
-            .filter(|&((_, k), _)| {
-                m.keys.get(&k).is_some_and(|e| {
-                    let root = components(e.scope);
-                    e.rights.contains(right)
-                        && match e.kind {
-                            "dir" => want.starts_with(&root),
-                            "file" => want == root,
-                            _ => false,
-                        }
-                })
-            })
-            .filter_map(|((p, k), n)| m.holding(p, k, n))
-            .collect()
-    }
-
-    // --- export ----------------------------------------------------------------------------
-
-    /// One line per record.
-    pub fn to_text(&self) -> String {
-        let mut s = String::new();
-        for r in &self.records {
-            let e = &r.event;
-            let from = e.from.map_or("host".to_owned(), |p| format!("process {p}"));
-            let _ = write!(
-                s,
-                "#{} t={} {} {} -> process {}: key {} {}",
-                e.seq,
-                e.time,
-                e.op.name(),
-                from,
-                e.to,
-                e.key.0,
-                e.describe()
-            );
-            if let Some(p) = e.parent {
-                let _ = write!(s, " (from key {})", p.0);
-            }
-            let _ = writeln!(s, " [{}]", hex(&r.hash[..8]));
-        }
-        s
-    }
-
-    /// The records as a JSON array, hashes in hex.
-    ///
-    /// # Errors
-    /// `AuditError::Json` (not expected for these types).
-    pub fn to_json(&self) -> Result<String, AuditError> {
-        #[derive(Serialize)]
-        struct JsonRecord<'a> {
-            #[serde(flatten)]
-            event: &'a Event,
-            prev: String,
-            hash: String,
-        }
-        let records: Vec<JsonRecord> = self
-            .records
-            .iter()
-            .map(|r| JsonRecord {
-                event: &r.event,
-                prev: hex(&r.prev),
-                hash: hex(&r.hash),
-            })
-            .collect();
-        Ok(serde_json::to_string_pretty(&records)?)
-    }
-
-    /// Graphviz DOT: processes (boxes) and keys (ellipses; revoked ones red) as nodes,
-    /// grants as edges key → receiving process, derivations as dashed edges parent → child.
-    pub fn to_dot(&self) -> String {
-        let m = Model::build(self);
-        let mut s = String::from("digraph audit {\n  rankdir=LR;\n");
-        let mut processes = BTreeSet::new();
-        for r in &self.records {
-            processes.insert(r.event.to);
-            processes.extend(r.event.from);
-        }
-        for p in &processes {
-            let _ = writeln!(s, "  p{p} [shape=box, label=\"process {p}\"];");
-        }
-        for (k, e) in &m.keys {
-            let style = if m.is_revoked(*k) {
-                ", color=red, fontcolor=red"
-            } else {
-                ""
-            };
-            let label = dot_escape(&format!("key {}\n{}", k.0, e.describe()));
-            let _ = writeln!(s, "  k{} [shape=ellipse, label=\"{label}\"{style}];", k.0);
-        }
-        for (k, e) in &m.keys {
-            if let Some(p) = e.parent {
-                let _ = writeln!(s, "  k{} -> k{} [style=dashed];", p.0, k.0);
-            }
-        }
-        for r in &self.records {
-            let e = &r.event;
-            if e.op.gives() {
-                let from = e.from.map_or(String::new(), |p| format!(" from {p}"));
-                let _ = writeln!(
-                    s,
-                    "  k{} -> p{} [label=\"#{} {}{from}\"];",
-                    e.key.0,
-                    e.to,
-                    e.seq,
-                    e.op.name()
-                );
-            }
-        }
-        s.push_str("}\n");
-        s
-    }
 }
 
-/// Escapes text for a DOT double-quoted string.
-fn dot_escape(text: &str) -> String {
-    let mut s = String::with_capacity(text.len());
-    for c in text.chars() {
-        match c {
-            '"' => s.push_str("\\\""),
-            '\\' => s.push_str("\\\\"),
-            '\n' => s.push_str("\\n"),
-            c if c.is_control() => s.push(' '),
-            c => s.push(c),
-        }
-    }
-    s
+/// Why one record could not be read.
+enum RecordFault {
+    Torn,
+    NonCanonical,
+    Malformed(String),
 }
 
-/// Path components after lexical normalization.
-fn components(path: &str) -> Vec<&str> {
-    let mut out = Vec::new();
-    if path.starts_with('/') {
-        out.push("/");
-    }
-    for c in path.split('/') {
-        match c {
-            "" | "." => {}
-            ".." => {
-                if out.last().is_some_and(|l| *l != "/") {
-                    out.pop();
-                }
-            }
-            c => out.push(c),
-        }
-    }
-    out
-}
-
-/// A key as the log describes it.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct KeyInfo {
-    pub key: KeyId,
-    pub parent: Option<KeyId>,
-    pub kind: String,
-    pub scope: String,
-    pub rights: String,
-    /// Revoked itself or through an ancestor.
-    pub revoked: bool,
-    /// The first event that mentions the key.
-    pub introduced_by: Event,
-}
-
-/// `derivation_tree`'s answer.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct DerivationTree {
-    /// From the root key down to the asked key (last).
-    pub ancestry: Vec<KeyInfo>,
-    /// Every key derived from it, parents before children.
-    pub derived: Vec<KeyInfo>,
-}
-
-/// A process's live holding of a key, and how it got there.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Holding {
-    pub process: u64,
-    pub key: KeyInfo,
-    /// How many slots hold it.
-    pub slots: u32,
-    /// The grants and derivations that brought the key to `process`, root first.
-    pub chain: Vec<Event>,
-}
-
-/// What the events say, rebuilt for a query.
-struct Model<'a> {
-    log: &'a AuditLog,
-    /// First event mentioning each key, with the first parent any event gave it.
-    keys: BTreeMap<KeyId, KeyEntry<'a>>,
-    children: BTreeMap<KeyId, BTreeSet<KeyId>>,
-    revoked: BTreeSet<KeyId>,
-    holds: BTreeMap<(u64, KeyId), u32>,
-    /// Positions of the records that gave each (process, key), ascending.
-    gifts: BTreeMap<(u64, KeyId), Vec<usize>>,
-}
-
-struct KeyEntry<'a> {
-    first: &'a Event,
-    parent: Option<KeyId>,
-    kind: &'a str,
-    scope: &'a str,
-    rights: &'a str,
-}
-
-impl KeyEntry<'_> {
-    fn describe(&self) -> String {
-        let mut e = self.first.clone();
-        e.kind = self.kind.to_owned();
-        e.scope = self.scope.to_owned();
-        e.rights = self.rights.to_owned();
-        e.describe()
-    }
-}
-
-impl<'a> Model<'a> {
-    fn build(log: &'a AuditLog) -> Model<'a> {
-        let mut m = Model {
-            log,
-            keys: BTreeMap::new(),
-            children: BTreeMap::new(),
-            revoked: BTreeSet::new(),
-            holds: BTreeMap::new(),
-            gifts: BTreeMap::new(),
-        };
-        for (i, r) in log.records.iter().enumerate() {
-            let e = &r.event;
-            let entry = m.keys.entry(e.key).or_insert(KeyEntry {
-                first: e,
-                parent: None,
-                kind: &e.kind,
-                scope: &e.scope,
-                rights: &e.rights,
-            });
-            // The first parent recorded wins; a key is never its own parent.
-            if entry.parent.is_none() && e.parent != Some(e.key) {
-                if let Some(p) = e.parent {
-                    entry.parent = Some(p);
-                    m.children.entry(p).or_default().insert(e.key);
-                }
-            }
-            match e.op {
-                Op::Revoke => {
-                    m.revoked.insert(e.key);
-                }
-                Op::Drop => {
-                    if let Some(n) = m.holds.get_mut(&(e.to, e.key)) {
-                        *n = n.saturating_sub(1);
-                    }
-                }
-                _ => {
-                    let n = m.holds.entry((e.to, e.key)).or_default();
-                    *n = n.saturating_add(1);
-                    m.gifts.entry((e.to, e.key)).or_default().push(i);
-                }
-            }
-        }
-        m
-    }
-
-    /// Ancestors nearest first; stops at a cycle.
-    fn ancestors(&self, key: KeyId) -> Vec<KeyId> {
-        let mut seen = BTreeSet::from([key]);
-        let mut out = Vec::new();
-        let mut next = self.keys.get(&key).and_then(|e| e.parent);
-        while let Some(k) = next {
-            if !seen.insert(k) {
-                break;
-            }
-            out.push(k);
-            next = self.keys.get(&k).and_then(|e| e.parent);
-        }
-        out
-    }
-
-    fn descendants(&self, key: KeyId) -> impl Iterator<Item = KeyId> {
-        let mut seen = BTreeSet::from([key]);
-        let mut out = Vec::new();
-        let mut stack: Vec<KeyId> = self.children(key).rev().collect();
-        while let Some(k) = stack.pop() {
-            if seen.insert(k) {
-                out.push(k);
-                stack.extend(self.children(k).rev());
-            }
-        }
-        out.into_iter()
-    }
-
-    fn children(&self, key: KeyId) -> impl DoubleEndedIterator<Item = KeyId> + '_ {
-        self.children.get(&key).into_iter().flatten().copied()
-    }
-
-    fn is_revoked(&self, key: KeyId) -> bool {
-        self.revoked.contains(&key) || self.ancestors(key).iter().any(|a| self.revoked.contains(a))
-    }
-
-    fn info(&self, key: KeyId) -> Option<KeyInfo> {
-        let e = self.keys.get(&key)?;
-        Some(KeyInfo {
-            key,
-            parent: e.parent,
-            kind: e.kind.to_owned(),
-            scope: e.scope.to_owned(),
-            rights: e.rights.to_owned(),
-            revoked: self.is_revoked(key),
-            introduced_by: e.first.clone(),
-        })
-    }
-
-    fn live_holds(&self) -> impl Iterator<Item = ((u64, KeyId), u32)> + '_ {
-        self.holds
-            .iter()
-            .filter(|&(&(_, k), &n)| n > 0 && !self.is_revoked(k))
-            .map(|(&pk, &n)| (pk, n))
-    }
-
-    fn holding(&self, process: u64, key: KeyId, slots: u32) -> Option<Holding> {
-        Some(Holding {
-            process,
-            key: self.info(key)?,
-            slots,
-            chain: self.chain(process, key),
-        })
-    }
-
-    /// The events that brought `key` to `process`, root first: the latest gift, then how the
-    /// giver got the key (or, for a derivation, how the deriver got the parent), and so on.
-    /// Each step is an earlier event, so the walk ends.
-    fn chain(&self, process: u64, key: KeyId) -> Vec<Event> {
-        let mut out = Vec::new();
-        let mut at = (process, key);
-        let mut before = usize::MAX;
-        while let Some((i, r)) = self
-            .gifts
-            .get(&at)
-            .and_then(|idx| idx.iter().rev().find(|&&i| i < before))
-            .and_then(|&i| Some((i, self.log.records.get(i)?)))
+/// Reads the record at the start of `bytes`: the record and how many bytes it took.
+fn read_record(bytes: &[u8]) -> Result<(Record, usize), RecordFault> {
+    use rmp_serde::decode::Error as E;
+    // The reader form (not the borrowing one) copies through `Read::take`, so a forged
+    // length allocates no more than the bytes actually present.
+    let mut de = rmp_serde::Deserializer::new(Cursor::new(bytes));
+    let record = Record::deserialize(&mut de).map_err(|e| match &e {
+        E::InvalidMarkerRead(io) | E::InvalidDataRead(io)
+            if io.kind() == std::io::ErrorKind::UnexpectedEof =>
         {
-            let e = &r.event;
-            out.push(e.clone());
-            before = i;
-            at = match (e.op, e.from, e.parent) {
-                (Op::Attenuate, from, Some(parent)) => (from.unwrap_or(e.to), parent),
-                (_, Some(from), _) => (from, e.key),
-                _ => break,
-            };
+            RecordFault::Torn
         }
-        out.reverse();
-        out
+        _ => RecordFault::Malformed(e.to_string()),
+    })?;
+    let used = usize::try_from(de.position())
+        .ok()
+        .filter(|&n| n > 0 && n <= bytes.len())
+        .ok_or_else(|| RecordFault::Malformed("record length out of range".to_owned()))?;
+    if rmp_serde::to_vec(&record).ok().as_deref() != Some(&bytes[..used]) {
+        return Err(RecordFault::NonCanonical);
     }
+    Ok((record, used))
 }
 
 #[cfg(test)]

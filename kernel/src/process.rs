@@ -159,6 +159,10 @@ impl Fault {
 pub type GrantHint =
     Box<dyn Fn(&crate::clist::KeyKind, Option<crate::clist::DirRights>) -> Option<String>>;
 
+/// The embedder's wall clock, for the time of audit records: nanoseconds since the Unix
+/// epoch.
+pub type AuditClock = Box<dyn Fn() -> u64>;
+
 /// One process.
 #[derive(Serialize, Deserialize)]
 pub struct Process {
@@ -347,6 +351,9 @@ pub struct Kernel {
     /// `denied` fault's message.
     #[serde(skip)]
     pub(crate) grant_hint: Option<GrantHint>,
+    /// The embedder's wall clock for audit records (the kernel reads none itself).
+    #[serde(skip)]
+    pub(crate) audit_clock: Option<AuditClock>,
     /// The next gateway request's ticket.
     #[serde(default)]
     pub(crate) next_ticket: u64,
@@ -452,6 +459,18 @@ impl Kernel {
 
     /// Removes a process (after it was collected by its parent); its id never names another.
     pub fn remove(&mut self, id: ProcessId) -> Option<Process> {
+        // The audit log hears that it holds nothing any more (`--who-can` answers with the
+        // living), while it still has its name.
+        let held: Vec<(crate::clist::KeyId, crate::clist::KeyKind)> = self
+            .get(id)
+            .map(|p| {
+                p.clist
+                    .iter()
+                    .filter_map(|(_, key)| Some((key, self.keys.get(key)?.kind.clone())))
+                    .collect()
+            })
+            .unwrap_or_default();
+        self.record_drops(id, &held);
         let slot = self
             .slots
             .get_mut(id.index as usize)
@@ -595,6 +614,99 @@ impl Kernel {
         self.stopped_since_wake = true;
     }
 
+    /// Ctrl-C in the shell or during a run: every process below `id` that is running or
+    /// waiting (not one that is done, failed or suspended: an imported library between calls
+    /// lives on) is killed with its subtree, and `id` raises "interrupted!" where it stands
+    /// (`Vm::interrupt`), its waits for those processes or the host dropped. False if `id` is
+    /// not running or waiting.
+    pub fn interrupt(&mut self, id: ProcessId) -> bool {
+        let busy: Vec<ProcessId> = self
+            .subtree(id)
+            .into_iter()
+            .filter(|&p| {
+                p != id
+                    && self.get(p).is_some_and(|p| {
+                        matches!(p.state, State::Ready | State::Running | State::Waiting)
+                    })
+            })
+            .collect();
+        for p in busy {
+            // One killed above it took it already.
+            if self.get(p).is_some() {
+                self.kill(p);
+            }
+        }
+        let Some(p) = self.get_mut(id) else {
+            return false;
+        };
+        match p.state {
+            State::Ready | State::Running => p.vm.interrupt(),
+            State::Waiting => {
+                // Its host request (if any) is answered to nobody: a stale ticket is ignored.
+                p.waiting_on = None;
+                p.calling = None;
+                p.io = None;
+                p.drawn = 0;
+                p.vm.interrupt();
+                self.make_ready(id);
+            }
+            _ => return false,
+        }
+        if self.held_for_io == Some(id) {
+            self.held_for_io = None;
+        }
+        true
+    }
+
+    /// Kills a process and every process below it (the shell's `:kill`): keys to them answer
+    /// with a `killed` fault from now on. The root of a tree (no parent) is not killed: its
+    /// embedder holds it. False if there is no such process or it is a root.
+    pub fn kill_process(&mut self, id: ProcessId) -> bool {
+        if self.get(id).is_none_or(|p| p.parent.is_none()) {
+            return false;
+        }
+        self.kill(id);
+        true
+    }
+
+    /// Revokes `key` and every key derived from it for all their holders, as the function
+    /// `revocable` returns does, on behalf of process `by` (the shell's `:revoke`): the host
+    /// closes what only revoked keys reached, and the audit log records it.
+    ///
+    /// # Errors
+    /// No such key.
+    pub fn revoke_key(
+        &mut self,
+        by: ProcessId,
+        key: crate::clist::KeyId,
+    ) -> Result<(), crate::clist::KeyError> {
+        let kind = self
+            .keys
+            .resolve(key)
+            .cloned()
+            .unwrap_or(crate::clist::KeyKind::Forwarder { target: key });
+        if self.keys.is_revoked(key) {
+            return Ok(());
+        }
+        for k in self.keys.revoke(key)? {
+            if let Some(host) = self.host.as_mut() {
+                host.release(k);
+            }
+            self.release_handle(k);
+        }
+        let time = self.time;
+        let _ = self.audit.append(crate::audit::Event::new(
+            crate::audit::Op::Revoke,
+            time,
+            Some(by.to_u64()),
+            by.to_u64(),
+            key,
+            None,
+            &kind,
+        ));
+        Ok(())
+    }
+
     /// Makes a suspended process ready again (`proc:resume()`), and with it every process
     /// that was stopped because its meter ran dry (they carry on where they stood).
     pub fn resume(&mut self, id: ProcessId) -> bool {
@@ -712,6 +824,62 @@ impl Kernel {
     /// (the key, and the missing right if one is known).
     pub fn set_grant_hint(&mut self, hint: GrantHint) {
         self.grant_hint = Some(hint);
+    }
+
+    /// Sets the wall clock audit records are stamped with. A deterministic process's records
+    /// take its virtual clock instead, so a deterministic run's log repeats exactly; without a
+    /// clock, other records carry time 0.
+    pub fn set_audit_clock(&mut self, clock: AuditClock) {
+        self.audit_clock = Some(clock);
+    }
+
+    /// Appends an audit event about `key` (of `kind`), given by `from` (`None`: the host or
+    /// the kernel) to `to`, stamped with the acting process's time and both processes'
+    /// names.
+    pub(crate) fn record_grant(
+        &mut self,
+        op: crate::audit::Op,
+        from: Option<ProcessId>,
+        to: ProcessId,
+        key: crate::clist::KeyId,
+        parent: Option<crate::clist::KeyId>,
+        kind: &crate::clist::KeyKind,
+    ) {
+        let to_name = self.get(to).map(|p| p.name.clone()).unwrap_or_default();
+        let event = crate::audit::Event::new(
+            op,
+            0,
+            from.map(ProcessId::to_u64),
+            to.to_u64(),
+            key,
+            parent,
+            kind,
+        );
+        self.record_event(event, from.unwrap_or(to), &to_name);
+    }
+
+    /// Appends `event`, stamped with the time of `actor` (its virtual clock if it is
+    /// deterministic, else the embedder's wall clock) and named: `from` as the kernel knows
+    /// it, `to` as `to_name` (the receiver may be out of its slot, a copy in progress).
+    pub(crate) fn record_event(
+        &mut self,
+        event: crate::audit::Event,
+        actor: ProcessId,
+        to_name: &str,
+    ) {
+        let time = match self.virtual_now(actor) {
+            Some(t) => t,
+            None => self.audit_clock.as_ref().map_or(0, |c| c()),
+        };
+        let from_name = event
+            .from
+            .map(ProcessId::from_u64)
+            .and_then(|f| self.get(f))
+            .map(|p| p.name.clone())
+            .unwrap_or_default();
+        let event = crate::audit::Event { time, ..event }.named(&from_name, to_name);
+        // Encoding these types cannot fail; a failing sink is remembered by the log.
+        let _ = self.audit.append(event);
     }
 
     /// Gives the kernel the embedder's gateways (`crate::gateway::Host`).
@@ -837,9 +1005,13 @@ impl Kernel {
             return;
         };
         let mut ended = Vec::new();
+        let mut dropped = Vec::new();
         for payload in std::mem::take(&mut p.vm.heap.gc.freed_notices) {
             if let Some(handle) = crate::clist::SlotHandle::from_payload(&payload) {
                 if let Some(key) = p.clist.drop(handle) {
+                    if let Some(k) = keys.get(key) {
+                        dropped.push((key, k.kind.clone()));
+                    }
                     for gone in keys.release_all(key).unwrap_or_default() {
                         if let Some(host) = host.as_mut() {
                             host.release(gone);
@@ -851,6 +1023,19 @@ impl Kernel {
         }
         for key in ended {
             self.release_handle(key);
+        }
+        self.record_drops(id, &dropped);
+    }
+
+    /// Records in the audit log that `id` gave up one slot holding each of `keys` (its
+    /// collector freed the key's value, or the process is gone).
+    fn record_drops(
+        &mut self,
+        id: ProcessId,
+        keys: &[(crate::clist::KeyId, crate::clist::KeyKind)],
+    ) {
+        for (key, kind) in keys {
+            self.record_grant(crate::audit::Op::Drop, None, id, *key, None, kind);
         }
     }
 
@@ -1050,26 +1235,24 @@ impl Kernel {
         // stands (DESIGN: "and so is every descendant that was running under it"), so none
         // goes on with the rest while the others wait: resumed, they carry on in the order
         // they would have run in.
-        if budget == Budget::Fuel {
-            for other in self.subtree(exhausted) {
-                if other == id || other == exhausted {
-                    continue;
+        for other in self.subtree(exhausted) {
+            if other == id || other == exhausted {
+                continue;
+            }
+            let Some(p) = self.get_mut(other) else {
+                continue;
+            };
+            match p.state {
+                State::Waiting if p.io.is_some() => p.fault = Some(fault.clone()),
+                State::Ready => {
+                    p.state = State::Suspended;
+                    p.fault = Some(fault.clone());
                 }
-                let Some(p) = self.get_mut(other) else {
-                    continue;
-                };
-                match p.state {
-                    State::Waiting if p.io.is_some() => p.fault = Some(fault.clone()),
-                    State::Ready => {
-                        p.state = State::Suspended;
-                        p.fault = Some(fault.clone());
-                    }
-                    State::Waiting if p.waiting_on.is_some() => {
-                        p.state = State::Suspended;
-                        p.fault = Some(fault.clone());
-                    }
-                    _ => {}
+                State::Waiting if p.waiting_on.is_some() => {
+                    p.state = State::Suspended;
+                    p.fault = Some(fault.clone());
                 }
+                _ => {}
             }
         }
         if exhausted != id {

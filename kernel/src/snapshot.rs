@@ -23,7 +23,7 @@
 //! restored heaps are charged, at their recomputed size, to the restorer's memory chain. A
 //! snapshot that fails any check is refused with an error and leaves the kernel unchanged.
 
-use crate::audit::{Event, Op};
+use crate::audit::Op;
 use crate::clist::{Clist, KeyId, KeyKind};
 use crate::process::{Budget, Call, Callback, Fault, Kernel, Process, ProcessId, Reply, State};
 use crate::value::Value;
@@ -867,8 +867,6 @@ impl Kernel {
                 let _ = self.keys.revoke(new_keys[i]);
             }
         }
-        let time = self.time;
-        let from = parent.map(ProcessId::to_u64);
         for (n, (&id, (state, fault, results, mut clist, waiting_on, calling, serving, call))) in
             ids.iter().zip(rest).enumerate()
         {
@@ -879,15 +877,7 @@ impl Kernel {
                     failed.get_or_insert(e.to_string());
                 }
                 if let Some(kind) = self.keys.resolve(key).cloned() {
-                    let _ = self.audit.append(Event::new(
-                        Op::Restore,
-                        time,
-                        from,
-                        id.to_u64(),
-                        key,
-                        None,
-                        &kind,
-                    ));
+                    self.record_grant(Op::Restore, parent, id, key, None, &kind);
                 }
                 key
             });

@@ -1,7 +1,13 @@
-//! The command line, in two phases: `parse` turns what the user typed into `Options` (pure,
-//! testable), and the runner resolves them into a process. The `lua` command's conventions
-//! are kept: `-e CODE`, `-v`, `-` for stdin, `--`, the script's own arguments after its name.
+//! The command line. One clap declaration per flag (`RunArgs`, `AuditArgs`) gives the
+//! parsing, the checking of each value and the `--help` text; `parse` turns what the user typed
+//! into an `Invocation` (pure, testable), and the runner resolves its `Options` into a process.
+//! The `lua` command's conventions are kept: `-e CODE` (in order, `-eCODE` too), `-i`, `-v`,
+//! `-l`, `-` for stdin, `--`, and everything after the script's name is the script's.
 
+use std::ffi::OsString;
+
+use clap::error::ErrorKind;
+use clap::{ArgAction, ArgMatches, Args, CommandFactory, FromArgMatches, Parser, Subcommand};
 use thiserror::Error;
 
 /// Default memory budget of the root process.
@@ -9,20 +15,32 @@ pub const DEFAULT_MEMORY: usize = 1 << 30;
 
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Chunk {
-    /// `-e CODE`
-    Code(String),
+    /// `-e CODE`, its exact bytes.
+    Code(Vec<u8>),
+}
+
+/// What the command line asks for.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Invocation {
+    /// `tessera [options] [script [args]]`, `tessera run …` or `tessera resume …`.
+    Run(Options),
+    /// `tessera audit LOG …`: read an audit log instead of running anything.
+    Audit(AuditCommand),
+    /// `-h`/`--help` (of `tessera` or of a command): the text to print on stdout.
+    Help(String),
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Default)]
 pub struct Options {
     /// Chunks given with `-e`, in order.
     pub chunks: Vec<Chunk>,
-    /// The script (`-` for stdin), if any.
-    pub script: Option<String>,
-    /// Arguments after the script.
-    pub script_args: Vec<String>,
-    /// Everything before the script, for `arg`'s negative indices.
-    pub interpreter_args: Vec<String>,
+    /// The script (`-` for stdin), if any, as the command line gave its bytes.
+    pub script: Option<OsString>,
+    /// Arguments after the script, as the command line gave them.
+    pub script_args: Vec<OsString>,
+    /// Everything between the program name and the script (all of the command line when
+    /// there is no script), for `arg`'s negative indices.
+    pub interpreter_args: Vec<OsString>,
     pub fuel: Option<u64>,
     pub memory: Option<usize>,
     /// `--handles N`: files, sockets, listeners and directories the program may hold open at
@@ -31,12 +49,15 @@ pub struct Options {
     /// Print the bytecode listing instead of running.
     pub list: bool,
     pub version: bool,
-    pub help: bool,
-    /// `--audit LOG`: write the audit log of the run there.
+    /// `-i`: the interactive shell after the script or `-e` chunks.
+    pub interactive: bool,
+    /// `--audit LOG` (a new file) or `--audit-append LOG`: write the audit log of the run
+    /// there.
     pub audit: Option<String>,
-    /// `tessera audit LOG …`: read an audit log instead of running anything.
-    pub audit_command: Option<AuditCommand>,
-    /// Keys to grant the root process (`--dir`, `--net`, `--clock`, `--random`), in order.
+    /// `--audit-append LOG`: continue the chain of the log already in LOG (verified first).
+    pub audit_append: bool,
+    /// Keys to grant the root process (`--dir`, `--net`, `--clock`, `--random`), in the order
+    /// of the command line (it numbers the keys in the audit log).
     pub grants: Vec<Grant>,
     /// `tessera resume SNAPSHOT …`: continue the run saved in this snapshot file.
     pub resume: Option<String>,
@@ -92,22 +113,48 @@ impl Grant {
     }
 }
 
-/// `tessera audit LOG [--json | --dot] [--who-can RIGHT PATH] [--verify]`.
+/// `tessera audit LOG [--json | --dot] [--who-can RIGHT PATH | --tree KEY | --reach PROCESS]`
+/// or `tessera audit LOG --verify [--head HASH]`.
 #[derive(Clone, Debug, PartialEq, Eq, Default)]
 pub struct AuditCommand {
     pub log: String,
-    pub json: bool,
-    pub dot: bool,
+    pub format: AuditFormat,
+    /// `--verify`: check the chain (and the kept head) instead of listing.
     pub verify: bool,
-    pub who_can: Option<(char, String)>,
+    /// `--head HASH`: the head hash kept from an earlier `--verify`.
+    pub head: Option<[u8; 32]>,
+    pub query: Option<AuditQuery>,
 }
 
-#[derive(Debug, Error, PartialEq, Eq)]
+/// How `tessera audit` writes what it shows.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub enum AuditFormat {
+    #[default]
+    Text,
+    /// `--json`: one JSON object per line.
+    Json,
+    /// `--dot`: a Graphviz picture.
+    Dot,
+}
+
+/// A question `tessera audit` answers instead of listing the log.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum AuditQuery {
+    /// `--who-can RIGHT TARGET`: a dir right letter on a path (relative paths are taken from
+    /// the current directory when answering), or `connect`/`listen` on `HOST:PORT`.
+    WhoCan { right: String, target: String },
+    /// `--tree KEY`: the derivation tree of key number `KEY`.
+    Tree(u64),
+    /// `--reach PROCESS`: a process number or name.
+    Reach(String),
+}
+
+#[derive(Clone, Debug, Error, PartialEq, Eq)]
 pub enum CliError {
-    #[error("'{0}' needs an argument")]
-    MissingValue(String),
-    #[error("unrecognized option '{0}'")]
-    UnknownOption(String),
+    /// What clap found wrong with the shape of the command line (an unknown option, a
+    /// missing value, two options that do not go together), in clap's words, with the usage.
+    #[error("{message}")]
+    Usage { kind: ErrorKind, message: String },
     #[error("bad value for --fuel: '{0}' (expected a whole number of units, e.g. --fuel 1000000)")]
     BadFuel(String),
     #[error("bad value for --memory: '{0}' (expected a size such as 65536, 512K, 64M or 2G)")]
@@ -116,8 +163,16 @@ pub enum CliError {
     BadHandles(String),
     #[error("bad value for --seed: '{0}' (expected a whole number from 0 to 18446744073709551615, e.g. --seed 7)")]
     BadSeed(String),
-    #[error("usage: tessera audit LOG [--json | --dot] [--who-can RIGHT PATH] [--verify]")]
-    BadAudit,
+    #[error("{0} (usage: tessera audit LOG [--json | --dot] [--who-can RIGHT PATH | --tree KEY | --reach PROCESS], or tessera audit LOG --verify [--head HASH])")]
+    BadAudit(String),
+    #[error("bad --who-can: {0}")]
+    BadWhoCan(kernel::audit::AccessError),
+    #[error("bad --tree: '{0}' is not a key number (the numbers 'tessera audit LOG' shows, e.g. --tree 3)")]
+    BadAuditKey(String),
+    #[error(
+        "bad --head: '{0}' is not a hash (64 hex digits, as 'tessera audit LOG --verify' prints)"
+    )]
+    BadAuditHead(String),
     #[error("bad grant --dir {spec}: {reason} (expected --dir NAME=PATH[:RIGHTS], RIGHTS letters of rwcdl, e.g. --dir data=./data:rl)")]
     BadDir { spec: String, reason: String },
     #[error("bad grant --net {spec}: {reason} (expected --net NAME=HOST:PORT[,HOST:PORT…][:connect|:listen], e.g. --net web=127.0.0.1:8080:listen)")]
@@ -130,6 +185,316 @@ pub enum CliError {
         "--snapshot-on-exhaust saves one running chunk: give one script or one -e, not {0} chunks"
     )]
     SnapshotChunks(usize),
+}
+
+impl CliError {
+    /// The exit status of a command line that does not parse: always 2, as a usage error.
+    pub fn exit_code(&self) -> i32 {
+        2
+    }
+
+    /// Whether the message already shows how to write the command (clap's errors carry the
+    /// usage; an audit question's error names its own form) — else a pointer to `--help`
+    /// follows it.
+    pub fn shows_usage(&self) -> bool {
+        matches!(
+            self,
+            CliError::Usage { .. }
+                | CliError::BadResume(_)
+                | CliError::BadAudit(_)
+                | CliError::BadWhoCan(_)
+                | CliError::BadAuditKey(_)
+                | CliError::BadAuditHead(_)
+        )
+    }
+}
+
+const SHELL_HELP: &str = "\
+The interactive shell:
+  'tessera' with no script on a terminal starts the shell; 'tessera -i' starts it after a script
+  or -e chunks (and then reads a pipe too). It runs in the root process, with the grants and
+  budgets of the command line; each line gets the --fuel budget afresh. Type :help inside it for
+  its commands: :caps, :ps, :audit [N], :who-can RIGHT PATH, :revoke NAME, :kill PID,
+  :refuel PID N, :snapshot PID FILE, :resume FILE, :quit.";
+
+const CONVENTIONS_HELP: &str = "\
+As with lua:
+  Options go before the script, and before or after 'run'. Everything after the script's name is
+  the script's, options included: its arguments, in arg[1], arg[2]… and '...'. arg[0] is the
+  script, arg[-1], arg[-2]… the command line before it. '--' stops options; '-' reads the script
+  from standard input, and so does 'tessera' with no script when standard input is not a terminal.";
+
+const EXIT_HELP: &str = "\
+Exit status:
+  0  the run finished (also when the output pipe was closed early)
+  1  an uncaught Lua error, or a script that does not compile or cannot be read; for
+     'tessera audit', a log that cannot be read or fails its checks
+  2  a bad command line, a grant that cannot be made, or an audit log that cannot be created or
+     continued: refused before anything runs
+  3  the root's fuel or memory budget ran out (saved first with --snapshot-on-exhaust)";
+
+const EXAMPLES_HELP: &str = "\
+Examples:
+  tessera -e 'print(1 + 2)'
+  tessera run --dir data=./data:rl --fuel 1000000 job.lua in.txt
+  tessera --dir data=./data --clock run job.lua      # grants before 'run' work as well
+  tessera run --fuel 10000000 --snapshot-on-exhaust job.snap job.lua
+  tessera resume job.snap --fuel 10000000 --dir data=./data
+  tessera run --audit trail.log --dir data=.:rwc job.lua
+  tessera audit trail.log --who-can w data/notes.txt
+  tessera audit --help                               # reading an audit log";
+
+const AUDIT_HELP: &str = "\
+Exit status:
+  0  the answer was printed
+  1  the log cannot be read or fails its checks (what can be read is still listed, the bad
+     records marked), or the key or process asked about is not in it
+  2  a bad question (an unknown right, say): nothing is read
+
+Examples:
+  tessera audit trail.log
+  tessera audit trail.log --dot | dot -Tpng -o trail.png
+  tessera audit trail.log --who-can w data/notes.txt
+  tessera audit trail.log --who-can connect 127.0.0.1:8080 --json
+  tessera audit trail.log --tree 3
+  tessera audit trail.log --reach notes
+  tessera audit trail.log --verify --head HASH";
+
+/// The whole command line: the options of a run, then a script and its arguments, or a
+/// command.
+#[derive(Parser, Debug)]
+#[command(
+    name = "tessera",
+    about = "Run Lua 5.4 programs as capability-secure processes.",
+    override_usage = "tessera [OPTIONS] [SCRIPT [ARGS]...]\n       \
+        tessera [OPTIONS] run [OPTIONS] [SCRIPT [ARGS]...]\n       \
+        tessera resume SNAPSHOT [OPTIONS]\n       \
+        tessera audit LOG [--json | --dot] [--who-can RIGHT TARGET | --tree KEY | --reach PROCESS]\n       \
+        tessera audit LOG --verify [--head HASH]",
+    after_help = main_after_help(),
+    disable_help_subcommand = true,
+    max_term_width = 100
+)]
+struct Cli {
+    #[command(flatten)]
+    run: RunArgs,
+    /// The script ('-': standard input), then its arguments: everything after the script's
+    /// name is the script's, options included
+    #[arg(value_name = "SCRIPT [ARGS]", trailing_var_arg = true, num_args = 0..)]
+    script: Vec<OsString>,
+    #[command(subcommand)]
+    command: Option<Command>,
+}
+
+fn main_after_help() -> String {
+    format!("{SHELL_HELP}\n\n{CONVENTIONS_HELP}\n\n{EXIT_HELP}\n\n{EXAMPLES_HELP}")
+}
+
+#[derive(Subcommand, Debug)]
+enum Command {
+    /// Run a script: the same as 'tessera [OPTIONS] [SCRIPT [ARGS]...]' ('run' only makes
+    /// scripts easier to read)
+    #[command(after_help = main_after_help())]
+    Run {
+        #[command(flatten)]
+        run: RunArgs,
+        /// The script ('-': standard input), then its arguments: everything after the
+        /// script's name is the script's, options included
+        #[arg(value_name = "SCRIPT [ARGS]", trailing_var_arg = true, num_args = 0..)]
+        script: Vec<OsString>,
+    },
+    /// Go on with a run saved by --snapshot-on-exhaust, where it stopped
+    #[command(
+        override_usage = "tessera resume SNAPSHOT [OPTIONS]",
+        after_help = "The run goes on from the very instruction where it stopped. --fuel and \
+            --memory give the budgets from there on; the grants fill the saved run's keys by name \
+            (never with more rights than it had), and a key no grant fills comes back revoked.\n\n\
+            Example:\n  tessera resume job.snap --fuel 10000000 --dir data=./data"
+    )]
+    Resume {
+        /// The snapshot file (written by --snapshot-on-exhaust)
+        #[arg(value_name = "SNAPSHOT", required = true)]
+        snapshot: Option<String>,
+        #[command(flatten)]
+        run: RunArgs,
+        /// Refused: a resumed run takes no script (named here to say so)
+        #[arg(hide = true, trailing_var_arg = true, num_args = 0..)]
+        rest: Vec<OsString>,
+    },
+    /// Read an audit log: the tree of grants, who can use a right, a key's derivations, what a
+    /// process can reach; or check its hash chain
+    #[command(after_help = AUDIT_HELP)]
+    Audit(AuditArgs),
+}
+
+/// The options of a run, taken before `run` as well as after it (`tessera --dir d=. run s.lua`).
+#[derive(Args, Debug, Clone, Default)]
+struct RunArgs {
+    /// Run the chunk CODE before the script (several run in order; -eCODE works too)
+    #[arg(short = 'e', value_name = "CODE", action = ArgAction::Append, allow_hyphen_values = true)]
+    code: Vec<OsString>,
+    /// Enter the interactive shell after running the script or -e chunks
+    #[arg(short = 'i', overrides_with = "interactive")]
+    interactive: bool,
+    /// Print the version (and exit, if there is no script or -e to run)
+    #[arg(short = 'v', long = "version", overrides_with = "version")]
+    version: bool,
+    /// Print the bytecode listing of the chunks instead of running them
+    #[arg(short = 'l', long = "list", overrides_with = "list")]
+    list: bool,
+
+    /// Stop the program after N units of fuel (instructions and library work); default
+    /// unlimited
+    #[arg(long, value_name = "N", value_parser = fuel, allow_hyphen_values = true, help_heading = "Budgets", overrides_with = "fuel")]
+    fuel: Option<u64>,
+    /// Limit the program's memory: bytes, or with K, M or G (64M); default 1G
+    #[arg(long, value_name = "SIZE", value_parser = memory, allow_hyphen_values = true, help_heading = "Budgets", overrides_with = "memory")]
+    memory: Option<usize>,
+    /// Limit the files, sockets, listeners and directories open at once; default 64
+    #[arg(long, value_name = "N", value_parser = handles, allow_hyphen_values = true, help_heading = "Budgets", overrides_with = "handles")]
+    handles: Option<u64>,
+
+    /// Grant caps.NAME, a dir key on the directory PATH; RIGHTS are letters of rwcdl (read,
+    /// write, create, delete, list), default rl
+    #[arg(long, value_name = "NAME=PATH[:RIGHTS]", action = ArgAction::Append, value_parser = parse_dir_grant, allow_hyphen_values = true, help_heading = "Grants (each key in caps, in order)")]
+    dir: Vec<Grant>,
+    /// Grant caps.NAME, a net key on these addresses (PORT may be *), to connect (the default),
+    /// listen or both (:connect+listen)
+    #[arg(long, value_name = "NAME=HOST:PORT[,...][:connect|:listen]", action = ArgAction::Append, value_parser = parse_net_grant, allow_hyphen_values = true, help_heading = "Grants (each key in caps, in order)")]
+    net: Vec<Grant>,
+    /// Grant caps.clock (now, sleep)
+    #[arg(long, help_heading = "Grants (each key in caps, in order)")]
+    clock: bool,
+    /// Grant caps.random (bytes, integer)
+    #[arg(long, help_heading = "Grants (each key in caps, in order)")]
+    random: bool,
+
+    /// Run deterministically: a virtual clock and seeded random sources; the same inputs give
+    /// the same output and fuel
+    #[arg(
+        long,
+        help_heading = "Recording and replaying",
+        overrides_with = "deterministic"
+    )]
+    deterministic: bool,
+    /// The seed of a deterministic run (implies --deterministic); default 0
+    #[arg(long, value_name = "N", value_parser = seed, allow_hyphen_values = true, help_heading = "Recording and replaying", overrides_with = "seed")]
+    seed: Option<u64>,
+    /// Write the audit log of every grant of authority to LOG (a new file)
+    #[arg(
+        long,
+        value_name = "LOG",
+        conflicts_with = "audit_append",
+        help_heading = "Recording and replaying",
+        overrides_with = "audit"
+    )]
+    audit: Option<String>,
+    /// Continue the audit log in LOG (checked first) with this run's grants
+    #[arg(
+        long,
+        value_name = "LOG",
+        help_heading = "Recording and replaying",
+        overrides_with = "audit_append"
+    )]
+    audit_append: Option<String>,
+    /// When the fuel or memory budget runs out, save the whole run to FILE (exit status 3), to
+    /// go on with 'tessera resume FILE'
+    #[arg(
+        long,
+        value_name = "FILE",
+        help_heading = "Recording and replaying",
+        overrides_with = "snapshot_on_exhaust"
+    )]
+    snapshot_on_exhaust: Option<String>,
+    /// Say on standard error, when the run ends, the fuel and memory it used
+    #[arg(
+        long,
+        help_heading = "Recording and replaying",
+        overrides_with = "stats"
+    )]
+    stats: bool,
+}
+
+/// `tessera audit LOG …`.
+#[derive(Args, Debug)]
+#[command(group = clap::ArgGroup::new("question").args(["who_can", "tree", "reach"]))]
+struct AuditArgs {
+    /// The audit log to read (written by --audit)
+    #[arg(value_name = "LOG")]
+    log: String,
+    /// Print one JSON object per record (or per answer), a line each
+    #[arg(long, conflicts_with = "dot", overrides_with = "json")]
+    json: bool,
+    /// Print a Graphviz picture (of the log, or of the answer's records)
+    #[arg(long, overrides_with = "dot")]
+    dot: bool,
+    /// Who can use RIGHT on TARGET now, and through which grants: a dir right (r w c d l) on a
+    /// path, or connect or listen on HOST:PORT
+    #[arg(long, num_args = 2, value_names = ["RIGHT", "TARGET"], allow_hyphen_values = true)]
+    who_can: Option<Vec<String>>,
+    /// The derivation tree of key number KEY: its ancestors, then everything derived from it
+    #[arg(long, value_name = "KEY", value_parser = tree_key, allow_hyphen_values = true)]
+    tree: Option<u64>,
+    /// Everything a process (its number or its name) can reach, through the keys it holds
+    #[arg(long, value_name = "PROCESS", value_parser = process, allow_hyphen_values = true)]
+    reach: Option<String>,
+    /// Check the log's hash chain: the first altered, removed or reordered record, or its head
+    #[arg(long, conflicts_with_all = ["json", "dot", "question"], overrides_with = "verify")]
+    verify: bool,
+    /// With --verify: check too that the log still reaches the head HASH kept from an earlier
+    /// --verify (a log cut short or replaced does not)
+    #[arg(long, value_name = "HASH", requires = "verify", value_parser = head_hash, allow_hyphen_values = true)]
+    head: Option<[u8; 32]>,
+}
+
+/// The clap command: every flag and command of `tessera`, with its help.
+pub fn command() -> clap::Command {
+    // A resumed run takes no chunk of its own: these are accepted (to say so, in `check`) but
+    // not shown in `tessera resume --help`. The ids are fields of `RunArgs` (a missing one would
+    // make `mut_arg` panic; the unit tests build this command).
+    Cli::command().mut_subcommand("resume", |c| {
+        ["code", "interactive", "list", "deterministic", "seed"]
+            .into_iter()
+            .fold(c, |c, id| c.mut_arg(id, |a| a.hide(true)))
+    })
+}
+
+fn fuel(v: &str) -> Result<u64, CliError> {
+    v.parse().map_err(|_| CliError::BadFuel(v.to_owned()))
+}
+
+fn memory(v: &str) -> Result<usize, CliError> {
+    parse_size(v).ok_or_else(|| CliError::BadMemory(v.to_owned()))
+}
+
+fn handles(v: &str) -> Result<u64, CliError> {
+    v.parse().map_err(|_| CliError::BadHandles(v.to_owned()))
+}
+
+fn seed(v: &str) -> Result<u64, CliError> {
+    v.parse().map_err(|_| CliError::BadSeed(v.to_owned()))
+}
+
+/// `--tree 3` or `--tree key3` (as the listing names keys).
+fn tree_key(v: &str) -> Result<u64, CliError> {
+    v.strip_prefix("key")
+        .unwrap_or(v)
+        .trim()
+        .parse()
+        .map_err(|_| CliError::BadAuditKey(v.to_owned()))
+}
+
+fn process(v: &str) -> Result<String, CliError> {
+    if v.is_empty() {
+        return Err(CliError::BadAudit(
+            "--reach needs a process number or name".into(),
+        ));
+    }
+    Ok(v.to_owned())
+}
+
+fn head_hash(v: &str) -> Result<[u8; 32], CliError> {
+    parse_hash(v).ok_or_else(|| CliError::BadAuditHead(v.to_owned()))
 }
 
 /// A `caps` name: letters, digits and `_`, not starting with a digit.
@@ -160,9 +525,12 @@ pub fn parse_dir_grant(spec: &str) -> Result<Grant, CliError> {
         reason: reason.to_owned(),
     };
     let (name, rest) = grant_name(spec, &bad)?;
+    // A last `:` followed by letters only is the rights, checked letter by letter, so that a
+    // mistyped right is reported as one (not as a path that does not exist); a path that
+    // itself ends in `:letters` is written with its rights after it (`./a:b:rl`).
     let (path, rights) = match rest.rsplit_once(':') {
         Some((path, letters))
-            if !letters.is_empty() && letters.chars().all(|c| "rwcdl".contains(c)) =>
+            if !letters.is_empty() && letters.chars().all(|c| c.is_ascii_alphabetic()) =>
         {
             (path, letters)
         }
@@ -196,40 +564,6 @@ pub fn parse_net_grant(spec: &str) -> Result<Grant, CliError> {
     })
 }
 
-pub const USAGE: &str = "usage: tessera [options] [script [args]]
-       tessera run [options] script [args]
-       tessera resume SNAPSHOT [options]
-Available options are:
-  -e stat         execute string 'stat'
-  -v              show version information
-  -l, --list      print the bytecode listing of the chunks instead of running them
-  --fuel N        stop the program after N units of fuel (instructions and library work)
-  --memory SIZE   limit the program's memory (e.g. 64M); default 1G
-  --handles N     limit the files, sockets and listeners open at once; default 64
-  --audit LOG     write the audit log of every grant of authority to LOG
-  --snapshot-on-exhaust FILE
-                  when the fuel or memory budget runs out, save the whole run to FILE
-                  (exit status 3) to go on with 'tessera resume FILE'
-  --stats         say on stderr, when the run ends, the fuel and memory it used
-  --dir NAME=PATH[:RIGHTS]
-                  grant caps.NAME, a dir key on PATH (rights of rwcdl; default rl)
-  --net NAME=HOST:PORT[,HOST:PORT...][:connect|:listen]
-                  grant caps.NAME, a net key (default connect); PORT may be *
-  --clock         grant caps.clock (now, sleep)
-  --random        grant caps.random (bytes, integer)
-  --deterministic run deterministically: a virtual clock, seeded random
-                  sources; the same inputs give the same output and fuel
-  --seed N        the seed of a deterministic run (implies --deterministic);
-                  default 0
-  tessera resume SNAPSHOT [grants] [--fuel N] [--memory SIZE] [--snapshot-on-exhaust FILE]
-                  continue a saved run where it stopped: --fuel and --memory give the budgets
-                  from there on, and the grants fill its keys by name (never with more rights
-                  than it had); a key no grant fills comes back revoked
-  tessera audit LOG [--json | --dot] [--who-can RIGHT PATH] [--verify]
-                  read an audit log (text by default)
-  --              stop handling options
-  -               execute stdin and stop handling options";
-
 /// Parses a size like `65536`, `512K`, `64M`, `2G`.
 pub fn parse_size(s: &str) -> Option<usize> {
     let s = s.trim();
@@ -244,165 +578,153 @@ pub fn parse_size(s: &str) -> Option<usize> {
     n.checked_mul(mult)
 }
 
-/// Parses the arguments after the program name.
+/// An argument's bytes, as the operating system gave them.
+pub fn os_bytes(a: &std::ffi::OsStr) -> Vec<u8> {
+    #[cfg(unix)]
+    {
+        std::os::unix::ffi::OsStrExt::as_bytes(a).to_vec()
+    }
+    #[cfg(not(unix))]
+    {
+        a.to_string_lossy().into_owned().into_bytes()
+    }
+}
+
+/// Parses the arguments after the program name (`OsString`s: the script's name and arguments,
+/// and `-e` chunks, keep their exact bytes).
 ///
 /// # Errors
-/// A `CliError` naming the offending argument.
-pub fn parse(args: &[String]) -> Result<Options, CliError> {
-    let mut o = Options::default();
-    let mut i = 0;
-    if args.first().map(String::as_str) == Some("audit") {
-        o.audit_command = Some(parse_audit(&args[1..])?);
-        return Ok(o);
-    }
-    if args.first().map(String::as_str) == Some("run") {
-        o.interpreter_args.push("run".into());
-        i = 1;
-    }
-    if args.first().map(String::as_str) == Some("resume") {
-        let file = args
-            .get(1)
-            .filter(|f| !f.starts_with('-') || f.as_str() == "-")
-            .ok_or_else(|| CliError::BadResume("no snapshot file".into()))?;
-        o.resume = Some(file.clone());
-        i = 2;
-    }
-    while i < args.len() {
-        let a = args[i].as_str();
-        let value = |i: usize| {
-            args.get(i + 1)
-                .cloned()
-                .ok_or_else(|| CliError::MissingValue(a.to_string()))
-        };
-        match a {
-            "-e" => {
-                let v = value(i)?;
-                o.interpreter_args.push(a.into());
-                o.interpreter_args.push(v.clone());
-                o.chunks.push(Chunk::Code(v));
-                i += 2;
-                continue;
+/// A `CliError`: clap's account of a command line of the wrong shape, or what is wrong with a
+/// value (each names the flag and the form it expects).
+pub fn parse<I, T>(args: I) -> Result<Invocation, CliError>
+where
+    I: IntoIterator<Item = T>,
+    T: Into<OsString>,
+{
+    let args: Vec<OsString> = args.into_iter().map(Into::into).collect();
+    let argv = std::iter::once(OsString::from("tessera")).chain(args.iter().cloned());
+    let matches = match command().try_get_matches_from(argv) {
+        Ok(m) => m,
+        Err(e) => return from_clap(e),
+    };
+    let cli = match Cli::from_arg_matches(&matches) {
+        Ok(c) => c,
+        Err(e) => return from_clap(e),
+    };
+    let top = (cli.run, &matches);
+    match (cli.command, matches.subcommand()) {
+        (Some(Command::Audit(a)), _) => {
+            if args.first().is_some_and(|a| a != "audit") {
+                return Err(CliError::BadAudit(
+                    "options go after 'tessera audit LOG': those before it are a run's".into(),
+                ));
             }
-            "-v" => o.version = true,
-            "-h" | "--help" => o.help = true,
-            "-l" | "--list" => o.list = true,
-            "--fuel" => {
-                let v = value(i)?;
-                o.fuel = Some(v.parse().map_err(|_| CliError::BadFuel(v.clone()))?);
-                o.interpreter_args.push(a.into());
-                o.interpreter_args.push(v);
-                i += 2;
-                continue;
-            }
-            "--snapshot-on-exhaust" => {
-                let v = value(i)?;
-                o.snapshot_on_exhaust = Some(v.clone());
-                o.interpreter_args.push(a.into());
-                o.interpreter_args.push(v);
-                i += 2;
-                continue;
-            }
-            "--stats" => o.stats = true,
-            "--audit" => {
-                let v = value(i)?;
-                o.audit = Some(v.clone());
-                o.interpreter_args.push(a.into());
-                o.interpreter_args.push(v);
-                i += 2;
-                continue;
-            }
-            "--dir" | "--net" => {
-                let v = value(i)?;
-                let g = if a == "--dir" {
-                    parse_dir_grant(&v)?
-                } else {
-                    parse_net_grant(&v)?
-                };
-                add_grant(&mut o, g)?;
-                o.interpreter_args.push(a.into());
-                o.interpreter_args.push(v);
-                i += 2;
-                continue;
-            }
-            "--clock" => add_grant(&mut o, Grant::Clock)?,
-            "--deterministic" => o.deterministic = true,
-            "--seed" => {
-                let v = value(i)?;
-                o.seed = Some(v.parse().map_err(|_| CliError::BadSeed(v.clone()))?);
-                o.interpreter_args.push(a.into());
-                o.interpreter_args.push(v);
-                i += 2;
-                continue;
-            }
-            "--random" => add_grant(&mut o, Grant::Random)?,
-            "--handles" => {
-                let v = value(i)?;
-                o.handles = Some(v.parse().map_err(|_| CliError::BadHandles(v.clone()))?);
-                o.interpreter_args.push(a.into());
-                o.interpreter_args.push(v);
-                i += 2;
-                continue;
-            }
-            "--memory" => {
-                let v = value(i)?;
-                o.memory = Some(parse_size(&v).ok_or_else(|| CliError::BadMemory(v.clone()))?);
-                o.interpreter_args.push(a.into());
-                o.interpreter_args.push(v);
-                i += 2;
-                continue;
-            }
-            "--" => {
-                o.interpreter_args.push(a.into());
-                if let Some(s) = args.get(i + 1) {
-                    if o.resume.is_some() {
-                        return Err(CliError::BadResume(s.clone()));
-                    }
-                    o.script = Some(s.clone());
-                    o.script_args = args[i + 2..].to_vec();
-                }
-                return check(o);
-            }
-            "-" => {
-                if o.resume.is_some() {
-                    return Err(CliError::BadResume("-".into()));
-                }
-                o.script = Some("-".into());
-                o.script_args = args[i + 1..].to_vec();
-                return check(o);
-            }
-            _ if a.starts_with("--fuel=") => {
-                let v = &a[7..];
-                o.fuel = Some(v.parse().map_err(|_| CliError::BadFuel(v.into()))?);
-            }
-            _ if a.starts_with("--dir=") => add_grant(&mut o, parse_dir_grant(&a[6..])?)?,
-            _ if a.starts_with("--net=") => add_grant(&mut o, parse_net_grant(&a[6..])?)?,
-            _ if a.starts_with("--seed=") => {
-                let v = &a[7..];
-                o.seed = Some(v.parse().map_err(|_| CliError::BadSeed(v.into()))?);
-            }
-            _ if a.starts_with("--handles=") => {
-                let v = &a[10..];
-                o.handles = Some(v.parse().map_err(|_| CliError::BadHandles(v.into()))?);
-            }
-            _ if a.starts_with("--memory=") => {
-                let v = &a[9..];
-                o.memory = Some(parse_size(v).ok_or_else(|| CliError::BadMemory(v.into()))?);
-            }
-            _ if a.starts_with("-e") && a.len() > 2 => {
-                o.chunks.push(Chunk::Code(a[2..].to_string()));
-            }
-            _ if a.starts_with('-') => return Err(CliError::UnknownOption(a.to_string())),
-            _ if o.resume.is_some() => return Err(CliError::BadResume(a.to_string())),
-            _ => {
-                o.script = Some(a.to_string());
-                o.script_args = args[i + 1..].to_vec();
-                return check(o);
-            }
+            audit_command(a).map(Invocation::Audit)
         }
-        o.interpreter_args.push(a.into());
-        i += 1;
+        (Some(Command::Run { run, script }), Some((_, m))) => {
+            check(options(&args, vec![top, (run, m)], script)?).map(Invocation::Run)
+        }
+        (
+            Some(Command::Resume {
+                snapshot,
+                run,
+                rest,
+            }),
+            Some((_, m)),
+        ) => {
+            // Required by clap: never absent here.
+            let file = snapshot.ok_or_else(|| CliError::BadResume("no snapshot file".into()))?;
+            if let Some(first) = rest.first() {
+                return Err(CliError::BadResume(first.to_string_lossy().into_owned()));
+            }
+            let mut o = options(&args, vec![top, (run, m)], Vec::new())?;
+            o.resume = Some(file);
+            check(o).map(Invocation::Run)
+        }
+        (_, _) => check(options(&args, vec![top], cli.script)?).map(Invocation::Run),
     }
-    check(o)
+}
+
+/// A clap error as ours: `Ok` for the help text clap was asked for, a value one of our parsers
+/// refused as its own error, anything else in clap's words (with the usage it shows).
+fn from_clap(e: clap::Error) -> Result<Invocation, CliError> {
+    if e.kind() == ErrorKind::DisplayHelp {
+        return Ok(Invocation::Help(e.to_string()));
+    }
+    let ours = std::error::Error::source(&e).and_then(|s| s.downcast_ref::<CliError>());
+    if let Some(ours) = ours {
+        return Err(ours.clone());
+    }
+    let text = e.to_string();
+    let message = text.strip_prefix("error: ").unwrap_or(&text).trim_end();
+    Err(CliError::Usage {
+        kind: e.kind(),
+        message: message.to_owned(),
+    })
+}
+
+/// The options of a run from the flags before `run` and those after it, in that order (a
+/// budget given twice: the later one), and the script with its arguments.
+fn options(
+    args: &[OsString],
+    parts: Vec<(RunArgs, &ArgMatches)>,
+    script: Vec<OsString>,
+) -> Result<Options, CliError> {
+    let mut o = Options::default();
+    for (a, m) in parts {
+        let grants = grants_in_order(&a, m);
+        o.chunks
+            .extend(a.code.iter().map(|c| Chunk::Code(os_bytes(c))));
+        o.interactive |= a.interactive;
+        o.version |= a.version;
+        o.list |= a.list;
+        o.stats |= a.stats;
+        o.deterministic |= a.deterministic;
+        o.fuel = a.fuel.or(o.fuel);
+        o.memory = a.memory.or(o.memory);
+        o.handles = a.handles.or(o.handles);
+        o.seed = a.seed.or(o.seed);
+        o.snapshot_on_exhaust = a.snapshot_on_exhaust.or(o.snapshot_on_exhaust);
+        if let Some(log) = a.audit {
+            o.audit = Some(log);
+            o.audit_append = false;
+        }
+        if let Some(log) = a.audit_append {
+            o.audit = Some(log);
+            o.audit_append = true;
+        }
+        for g in grants {
+            add_grant(&mut o, g)?;
+        }
+    }
+    let mut script = script.into_iter();
+    o.script = script.next();
+    o.script_args = script.collect();
+    // The script and its arguments are the end of the command line (clap gives every argument
+    // after the script to it); what comes before them is `arg`'s negative indices.
+    let own = usize::from(o.script.is_some()) + o.script_args.len();
+    o.interpreter_args = args[..args.len().saturating_sub(own)].to_vec();
+    Ok(o)
+}
+
+/// The grant flags of one part of the command line in the order they were written: it
+/// numbers the keys in the audit log.
+fn grants_in_order(a: &RunArgs, m: &ArgMatches) -> Vec<Grant> {
+    let at = |id: &str| m.indices_of(id).into_iter().flatten();
+    let mut keyed: Vec<(usize, Grant)> = at("dir")
+        .zip(a.dir.iter().cloned())
+        .chain(at("net").zip(a.net.iter().cloned()))
+        .collect();
+    for (given, id, grant) in [
+        (a.clock, "clock", Grant::Clock),
+        (a.random, "random", Grant::Random),
+    ] {
+        if given {
+            keyed.push((m.index_of(id).unwrap_or(usize::MAX), grant));
+        }
+    }
+    keyed.sort_by_key(|(at, _)| *at);
+    keyed.into_iter().map(|(_, g)| g).collect()
 }
 
 /// What no single flag can see: a resumed run has no chunk of its own, and a run that may
@@ -411,10 +733,16 @@ fn check(o: Options) -> Result<Options, CliError> {
     if o.resume.is_some() {
         if let Some(chunk) = o.chunks.first() {
             let Chunk::Code(code) = chunk;
-            return Err(CliError::BadResume(format!("-e {code}")));
+            return Err(CliError::BadResume(format!(
+                "-e {}",
+                String::from_utf8_lossy(code)
+            )));
         }
         if o.list {
             return Err(CliError::BadResume("--list".into()));
+        }
+        if o.interactive {
+            return Err(CliError::BadResume("-i".into()));
         }
         // A saved run is deterministic if it was run so: the snapshot carries its seeds.
         if o.determinism().is_some() {
@@ -438,41 +766,68 @@ fn add_grant(o: &mut Options, g: Grant) -> Result<(), CliError> {
     Ok(())
 }
 
-fn parse_audit(args: &[String]) -> Result<AuditCommand, CliError> {
-    let mut c = AuditCommand::default();
-    let mut i = 0;
-    while i < args.len() {
-        match args[i].as_str() {
-            "--json" => c.json = true,
-            "--dot" => c.dot = true,
-            "--verify" => c.verify = true,
-            "--who-can" => {
-                let right = args
-                    .get(i + 1)
-                    .and_then(|r| r.chars().next())
-                    .filter(|r| "rwcdl".contains(*r))
-                    .ok_or(CliError::BadAudit)?;
-                let path = args.get(i + 2).ok_or(CliError::BadAudit)?;
-                c.who_can = Some((right, path.clone()));
-                i += 2;
-            }
-            s if !s.starts_with('-') && c.log.is_empty() => c.log = s.to_string(),
-            _ => return Err(CliError::BadAudit),
+/// `tessera audit`'s flags as the question to answer. clap has checked what goes with what
+/// (one question, `--json` or `--dot`, `--head` with `--verify`); the right and the shape of
+/// a `--who-can` target are checked here (exit 2 before the log is read), a path is resolved
+/// when answering.
+fn audit_command(a: AuditArgs) -> Result<AuditCommand, CliError> {
+    let format = match (a.json, a.dot) {
+        (true, _) => AuditFormat::Json,
+        (_, true) => AuditFormat::Dot,
+        _ => AuditFormat::Text,
+    };
+    let query = match (a.who_can, a.tree, a.reach) {
+        (Some(who), _, _) => {
+            let [right, target] = <[String; 2]>::try_from(who).map_err(|_| {
+                CliError::BadAudit("--who-can needs a right and a path or HOST:PORT".into())
+            })?;
+            kernel::audit::Access::parse(&right, &target).map_err(CliError::BadWhoCan)?;
+            Some(AuditQuery::WhoCan { right, target })
         }
-        i += 1;
+        (_, Some(key), _) => Some(AuditQuery::Tree(key)),
+        (_, _, Some(process)) => Some(AuditQuery::Reach(process)),
+        _ => None,
+    };
+    Ok(AuditCommand {
+        log: a.log,
+        format,
+        verify: a.verify,
+        head: a.head,
+        query,
+    })
+}
+
+/// A SHA-256 hash written as 64 hex digits.
+fn parse_hash(text: &str) -> Option<[u8; 32]> {
+    let text = text.trim();
+    if text.len() != 64 || !text.is_ascii() {
+        return None;
     }
-    if c.log.is_empty() || (c.json && c.dot) {
-        return Err(CliError::BadAudit);
+    let mut out = [0u8; 32];
+    for (i, b) in out.iter_mut().enumerate() {
+        *b = u8::from_str_radix(&text[2 * i..2 * i + 2], 16).ok()?;
     }
-    Ok(c)
+    Some(out)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
+    /// The options of a run (any other invocation is a test failure).
     fn p(args: &[&str]) -> Result<Options, CliError> {
-        parse(&args.iter().map(|s| s.to_string()).collect::<Vec<_>>())
+        match parse(args)? {
+            Invocation::Run(o) => Ok(o),
+            other => panic!("{args:?}: not a run: {other:?}"),
+        }
+    }
+
+    /// The kind of usage error clap found, if it is one.
+    fn usage_kind(args: &[&str]) -> Option<ErrorKind> {
+        match parse(args) {
+            Err(CliError::Usage { kind, .. }) => Some(kind),
+            _ => None,
+        }
     }
 
     #[test]
@@ -518,7 +873,7 @@ mod tests {
         assert_eq!((patterns.len(), *connect, *listen), (2, false, true));
         assert_eq!(o.grants[3], Grant::Clock);
         assert_eq!(o.grants[4], Grant::Random);
-        assert_eq!(o.script.as_deref(), Some("x.lua"));
+        assert_eq!(o.script.as_deref(), Some("x.lua".as_ref()));
         // A net grant without a flag may only connect.
         let o = p(&["--net", "api=example.org:443"]).unwrap();
         assert!(matches!(
@@ -538,8 +893,8 @@ mod tests {
             &["--net", "n=host"],
             &["--net", "n=host:99999"],
             &["--net", "n=:80"],
-            &["--clock", "--clock"],
             &["--dir", "a=/x", "--net", "a=h:1"],
+            &["--clock", "run", "--clock"],
         ] {
             let e = p(bad).unwrap_err();
             let text = e.to_string();
@@ -548,6 +903,11 @@ mod tests {
                 "{bad:?}: {text}"
             );
         }
+        // Twice in one part of the command line: clap says so.
+        assert_eq!(
+            usage_kind(&["--clock", "--clock"]),
+            Some(ErrorKind::ArgumentConflict)
+        );
     }
 
     #[test]
@@ -569,7 +929,7 @@ mod tests {
         assert_eq!(o.memory, Some(64 << 20));
         assert_eq!(o.handles, Some(8));
         assert_eq!(p(&["--handles=3", "x.lua"]).unwrap().handles, Some(3));
-        assert_eq!(o.script.as_deref(), Some("x.lua"));
+        assert_eq!(o.script.as_deref(), Some("x.lua".as_ref()));
         assert_eq!(o.script_args, vec!["a", "--fuel"]);
     }
 
@@ -599,8 +959,9 @@ mod tests {
                 "{bad}"
             );
         }
-        assert_eq!(p(&["--seed"]), Err(CliError::MissingValue("--seed".into())));
-        assert!(USAGE.contains("--deterministic") && USAGE.contains("--seed N"));
+        assert!(usage_kind(&["--seed"]).is_some());
+        let help = command().render_help().to_string();
+        assert!(help.contains("--deterministic") && help.contains("--seed <N>"));
     }
 
     #[test]
@@ -624,11 +985,8 @@ mod tests {
             p(&["--handles", "-1"]),
             Err(CliError::BadHandles("-1".into()))
         );
-        assert_eq!(p(&["-e"]), Err(CliError::MissingValue("-e".into())));
-        assert_eq!(
-            p(&["--nope"]),
-            Err(CliError::UnknownOption("--nope".into()))
-        );
+        assert_eq!(usage_kind(&["-e"]), Some(ErrorKind::InvalidValue));
+        assert_eq!(usage_kind(&["--nope"]), Some(ErrorKind::UnknownArgument));
     }
 
     #[test]
@@ -637,5 +995,264 @@ mod tests {
         assert_eq!(parse_size("512k"), Some(512 << 10));
         assert_eq!(parse_size("100"), Some(100));
         assert_eq!(parse_size("x"), None);
+    }
+
+    #[test]
+    fn the_command_is_well_formed() {
+        // clap's own checks of the declaration (they panic on a bad one in debug builds).
+        command().debug_assert();
+    }
+
+    #[test]
+    fn flags_work_before_and_after_run_in_their_order() {
+        let after = p(&[
+            "run", "--random", "--dir", "a=/x", "--clock", "--net", "n=h:1", "--fuel", "5", "s.lua",
+        ])
+        .unwrap();
+        let before = p(&[
+            "--random", "--dir", "a=/x", "--clock", "--net", "n=h:1", "--fuel", "5", "run", "s.lua",
+        ])
+        .unwrap();
+        let split = p(&[
+            "--random",
+            "--dir=a=/x",
+            "run",
+            "--clock",
+            "--net=n=h:1",
+            "--fuel=5",
+            "s.lua",
+        ])
+        .unwrap();
+        let names = |o: &Options| {
+            o.grants
+                .iter()
+                .map(|g| g.name().to_owned())
+                .collect::<Vec<_>>()
+        };
+        for o in [&after, &before, &split] {
+            assert_eq!(names(o), ["random", "a", "clock", "n"]);
+            assert_eq!(
+                (o.fuel, o.script.as_deref()),
+                (Some(5), Some("s.lua".as_ref()))
+            );
+        }
+        // The command line before the script, as written, is arg's negative indices.
+        assert_eq!(
+            before.interpreter_args,
+            ["--random", "--dir", "a=/x", "--clock", "--net", "n=h:1", "--fuel", "5", "run"]
+        );
+        // A budget given before and after: the later one. -e chunks keep their order.
+        let o = p(&["--fuel", "1", "-e", "a", "run", "--fuel", "2", "-eb"]).unwrap();
+        assert_eq!(o.fuel, Some(2));
+        assert_eq!(
+            o.chunks,
+            [Chunk::Code(b"a".to_vec()), Chunk::Code(b"b".to_vec())]
+        );
+        // The bare form is the same as run.
+        let bare = p(&["--random", "--dir", "a=/x", "s.lua", "x"]).unwrap();
+        assert_eq!(names(&bare), ["random", "a"]);
+        assert_eq!(bare.script_args, ["x"]);
+    }
+
+    #[test]
+    fn everything_after_the_script_is_the_scripts() {
+        let o = p(&["-i", "s.lua", "-e", "x", "run", "--help", "--", "-v"]).unwrap();
+        assert!(o.interactive && o.chunks.is_empty() && !o.version);
+        assert_eq!(o.script_args, ["-e", "x", "run", "--help", "--", "-v"]);
+        assert_eq!(o.interpreter_args, ["-i"]);
+        // `--` ends the options: the next argument is the script even if it looks like one.
+        let o = p(&["--", "-v", "a"]).unwrap();
+        assert_eq!(o.script.as_deref(), Some("-v".as_ref()));
+        assert_eq!((o.interpreter_args.len(), o.script_args.len()), (1, 1));
+        // `-` is the script from stdin, with its arguments.
+        let o = p(&["--stats", "-", "--fuel", "1"]).unwrap();
+        assert_eq!(o.script.as_deref(), Some("-".as_ref()));
+        assert_eq!((o.fuel, o.script_args.len()), (None, 2));
+        // A script named like a command, after a script, is an argument.
+        let o = p(&["s.lua", "audit"]).unwrap();
+        assert_eq!(o.script_args, ["audit"]);
+        let o = p(&["run", "run"]).unwrap();
+        assert_eq!(o.script.as_deref(), Some("run".as_ref()));
+        // `-e` takes the next argument whatever it looks like.
+        let o = p(&["-e", "--fuel", "-e", "run"]).unwrap();
+        assert_eq!(o.chunks.len(), 2);
+        assert_eq!((o.fuel, o.script), (None, None));
+        // No script: the whole command line is arg's, from 1.
+        assert_eq!(p(&["-e", "x"]).unwrap().interpreter_args, ["-e", "x"]);
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn arguments_that_are_not_utf8_keep_their_bytes() {
+        use std::os::unix::ffi::OsStringExt;
+        let odd = || OsString::from_vec(b"a\xffb".to_vec());
+        let Invocation::Run(o) = parse([
+            OsString::from("-e"),
+            odd(),
+            OsString::from("--"),
+            odd(),
+            odd(),
+        ])
+        .unwrap() else {
+            panic!("a run")
+        };
+        assert_eq!(o.chunks, [Chunk::Code(b"a\xffb".to_vec())]);
+        assert_eq!((o.script, o.script_args), (Some(odd()), vec![odd()]));
+        assert_eq!(o.interpreter_args[1], odd());
+        // A value that must be text says so, as a usage error (never a panic).
+        assert!(matches!(
+            parse([OsString::from("--fuel"), odd()]),
+            Err(CliError::Usage { .. })
+        ));
+    }
+
+    #[test]
+    fn resume_takes_no_chunk_and_a_saved_run_one() {
+        let Invocation::Run(o) =
+            parse(["--dir", "d=/x", "resume", "s.snap", "--fuel", "9"]).unwrap()
+        else {
+            panic!("a run")
+        };
+        assert_eq!((o.resume.as_deref(), o.fuel), (Some("s.snap"), Some(9)));
+        assert_eq!(o.grants.len(), 1);
+        // A resumed run may be saved again (it has no chunk of its own to count).
+        let again = parse(["resume", "s.snap", "--snapshot-on-exhaust", "s.snap"]);
+        assert!(matches!(again, Ok(Invocation::Run(_))), "{again:?}");
+        for bad in [
+            &["resume", "s.snap", "x.lua"][..],
+            &["resume", "s.snap", "-e", "1"],
+            &["-e", "1", "resume", "s.snap"],
+            &["resume", "s.snap", "-l"],
+            &["resume", "s.snap", "-i"],
+            &["resume", "s.snap", "--seed", "1"],
+        ] {
+            assert!(matches!(parse(bad), Err(CliError::BadResume(_))), "{bad:?}");
+        }
+        assert_eq!(
+            usage_kind(&["resume"]),
+            Some(ErrorKind::MissingRequiredArgument)
+        );
+        assert_eq!(
+            p(&["--snapshot-on-exhaust", "f", "-e", "1", "x.lua"]),
+            Err(CliError::SnapshotChunks(2))
+        );
+        assert!(p(&["--snapshot-on-exhaust", "f", "x.lua"]).is_ok());
+    }
+
+    #[test]
+    fn audit_questions_parse_and_refuse_what_does_not_go_together() {
+        let a = |args: &[&str]| {
+            let mut all = vec!["audit", "t.log"];
+            all.extend_from_slice(args);
+            parse(&all)
+        };
+        let Ok(Invocation::Audit(c)) = a(&["--who-can", "w", "-x/a", "--json"]) else {
+            panic!("an audit")
+        };
+        assert_eq!(c.log, "t.log");
+        assert_eq!(c.format, AuditFormat::Json);
+        assert_eq!(
+            c.query,
+            Some(AuditQuery::WhoCan {
+                right: "w".into(),
+                target: "-x/a".into()
+            })
+        );
+        assert!(matches!(
+            a(&["--tree", "key3", "--dot"]),
+            Ok(Invocation::Audit(AuditCommand {
+                query: Some(AuditQuery::Tree(3)),
+                format: AuditFormat::Dot,
+                ..
+            }))
+        ));
+        let head = "ab".repeat(32);
+        assert!(matches!(
+            a(&["--verify", "--head", &head]),
+            Ok(Invocation::Audit(AuditCommand { verify: true, head: Some(h), .. })) if h == [0xab; 32]
+        ));
+        assert!(matches!(
+            a(&["--who-can", "z", "x"]),
+            Err(CliError::BadWhoCan(_))
+        ));
+        assert!(matches!(
+            a(&["--who-can", "connect", "localhost"]),
+            Err(CliError::BadWhoCan(_))
+        ));
+        assert_eq!(a(&["--tree", "k"]), Err(CliError::BadAuditKey("k".into())));
+        assert_eq!(
+            a(&["--head", "abc", "--verify"]),
+            Err(CliError::BadAuditHead("abc".into()))
+        );
+        assert!(matches!(a(&["--reach", ""]), Err(CliError::BadAudit(_))));
+        for bad in [
+            &["--json", "--dot"][..],
+            &["--verify", "--json"],
+            &["--verify", "--reach", "1"],
+            &["--head", &head],
+            &["--tree", "1", "--reach", "0"],
+            &["--who-can", "w"],
+            &["--nope"],
+            &["other.log"],
+        ] {
+            assert!(matches!(a(bad), Err(CliError::Usage { .. })), "{bad:?}");
+        }
+        assert!(matches!(parse(["audit"]), Err(CliError::Usage { .. })));
+        // A run's options before `audit` are refused, not ignored.
+        assert!(matches!(
+            parse(["--fuel", "1", "audit", "t.log"]),
+            Err(CliError::BadAudit(_))
+        ));
+    }
+
+    /// Every flag of every command, as clap knows them: a flag added later is checked too.
+    fn flags(c: &clap::Command) -> Vec<String> {
+        c.get_arguments()
+            .filter(|a| !a.is_hide_set())
+            .flat_map(|a| {
+                let long = a.get_long().map(|l| format!("--{l}"));
+                let short = a.get_short().map(|s| format!("-{s}"));
+                long.into_iter().chain(short)
+            })
+            .collect()
+    }
+
+    #[test]
+    fn help_lists_every_command_and_flag_the_shell_and_the_exit_statuses() {
+        let help = |args: &[&str]| match parse(args) {
+            Ok(Invocation::Help(text)) => text,
+            other => panic!("{args:?}: {other:?}"),
+        };
+        let main = help(&["--help"]);
+        assert_eq!(help(&["-h"]), main);
+        // Built, so that clap's own -h/--help are among the arguments too.
+        let mut cmd = command();
+        cmd.build();
+        let mut listed = 0;
+        for flag in flags(&cmd) {
+            assert!(main.contains(&flag), "--help does not list {flag}");
+            listed += 1;
+        }
+        assert!(listed >= 21, "{listed} flags");
+        for sub in cmd.get_subcommands() {
+            let name = sub.get_name();
+            assert!(main.contains(&format!("tessera {name}")), "{name}");
+            let own = help(&[name, "--help"]);
+            for flag in flags(sub) {
+                assert!(
+                    own.contains(&flag),
+                    "tessera {name} --help does not list {flag}"
+                );
+            }
+        }
+        for shown in [":help", "-i", "Exit status", "Examples"] {
+            assert!(main.contains(shown), "{shown}");
+        }
+        for status in 0..=3 {
+            assert!(main.contains(&format!("\n  {status}  ")), "status {status}");
+        }
+        assert!(help(&["audit", "--help"]).contains("--who-can <RIGHT> <TARGET>"));
+        // After a script, --help is the script's.
+        assert!(p(&["s.lua", "--help"]).is_ok());
     }
 }

@@ -4,5 +4,7 @@
 
 pub mod audit;
 pub mod cli;
+pub mod commands;
+pub mod hints;
 pub mod repl;
 pub mod runner;

@@ -1,38 +1,47 @@
 //! `tessera`: run Lua 5.4 scripts as capability-secure processes.
 #![forbid(unsafe_code)]
 
-use shell::cli::{self, Chunk, USAGE};
+use shell::cli::{self, os_bytes, Chunk, Invocation};
 use shell::runner::Session;
+use std::ffi::OsString;
 use std::io::{Read, Write};
 
 fn main() {
-    // Never a panic on an argument that is not UTF-8 (`std::env::args` would): read lossily.
-    // TODO(issue 12): hand such arguments to `arg` as the exact bytes.
-    let args: Vec<String> = std::env::args_os()
-        .map(|a| a.to_string_lossy().into_owned())
-        .collect();
-    std::process::exit(real_main(&args));
+    // Never a panic on an argument that is not UTF-8 (`std::env::args` would): the parser
+    // takes `OsString`s, and the script's name and arguments reach it as their exact bytes.
+    let argv: Vec<OsString> = std::env::args_os().collect();
+    std::process::exit(real_main(&argv));
 }
 
-fn real_main(argv: &[String]) -> i32 {
-    let program = argv.first().cloned().unwrap_or_else(|| "tessera".into());
-    let opts = match cli::parse(&argv[1.min(argv.len())..]) {
-        Ok(o) => o,
+fn real_main(argv: &[OsString]) -> i32 {
+    let program = argv
+        .first()
+        .cloned()
+        .unwrap_or_else(|| OsString::from("tessera"));
+    let opts = match cli::parse(argv.iter().skip(1)) {
+        Ok(Invocation::Run(o)) => o,
+        Ok(Invocation::Audit(cmd)) => return shell::audit::run(&cmd),
+        Ok(Invocation::Help(text)) => {
+            let mut stdout = std::io::stdout();
+            // A closed pipe (`| head`) ends the help quietly.
+            let _ = writeln!(stdout, "{}", text.trim_end()).and_then(|()| stdout.flush());
+            return 0;
+        }
+        // A usage error from clap shows the usage; a bad value names what is wrong with it.
+        Err(e) if e.shows_usage() => {
+            eprintln!("tessera: {e}");
+            return e.exit_code();
+        }
         Err(e) => {
-            eprintln!("tessera: {e}\n{USAGE}");
-            return 2;
+            eprintln!("tessera: {e}\n(see tessera --help)");
+            return e.exit_code();
         }
     };
-    if let Some(cmd) = &opts.audit_command {
-        return shell::audit::run(cmd);
-    }
-    if opts.help {
-        println!("{USAGE}");
-        return 0;
-    }
+    // Ctrl-C stops the running chunk with "interrupted!" (outside a chunk it ends the command).
+    shell::runner::catch_interrupts();
     if opts.version {
         println!("Tessera {} (Lua 5.4)", env!("CARGO_PKG_VERSION"));
-        if opts.chunks.is_empty() && opts.script.is_none() {
+        if opts.chunks.is_empty() && opts.script.is_none() && opts.resume.is_none() {
             return 0;
         }
     }
@@ -48,42 +57,52 @@ fn real_main(argv: &[String]) -> i32 {
         Ok(s) => s,
         Err(code) => return code,
     };
+    // On a terminal, output shows as it is printed (a long run, one Ctrl-C stops).
+    session.set_live_output(std::io::IsTerminal::is_terminal(&std::io::stdout()));
     if let Some(seed) = opts.determinism() {
         session.set_deterministic(seed);
     }
     // The audit log is written record by record as grants happen, never kept whole in memory.
     if let Some(path) = &opts.audit {
-        let attached = shell::audit::file_sink(path).and_then(|sink| session.attach_audit(sink));
+        let attached = shell::audit::AuditFile::open(path, opts.audit_append)
+            .and_then(|file| session.attach_audit(file));
         if let Err(e) = attached {
-            eprintln!("tessera: cannot write the audit log {path}: {e}");
-            return 2;
+            eprintln!("tessera: {e}");
+            return e.exit_code();
         }
     }
     // The root's keys: the console, and what the command line grants (refused before the
     // script runs if any grant is bad). The shell reads stdin itself, so only scripts get it
     // for `readline`.
-    let input: Option<Box<dyn std::io::BufRead + Send>> = if opts.script.as_deref() == Some("-") {
-        None
-    } else {
-        Some(Box::new(std::io::BufReader::new(std::io::stdin())))
-    };
+    use std::io::IsTerminal;
+    let no_chunk = opts.chunks.is_empty() && opts.script.is_none();
+    let shell = opts.interactive || (no_chunk && !opts.version && std::io::stdin().is_terminal());
+    let input: Option<Box<dyn std::io::BufRead + Send>> =
+        if opts.script.as_deref() == Some("-".as_ref()) || shell {
+            None
+        } else {
+            Some(Box::new(std::io::BufReader::new(std::io::stdin())))
+        };
     if let Err(e) = session.grant(&opts.grants, input) {
         eprintln!("tessera: {e}");
         return 2;
     }
-    // arg: interpreter and options at negative indices, script at 0, its arguments after.
-    let mut entries: Vec<(i64, String)> = Vec::new();
-    let pre: Vec<String> = std::iter::once(program.clone())
-        .chain(opts.interpreter_args.iter().cloned())
+    // arg: interpreter and options at negative indices, script at 0, its arguments after; with
+    // no script, the whole command line from 0. Each is the command line's exact bytes.
+    let pre: Vec<Vec<u8>> = std::iter::once(&program)
+        .chain(opts.interpreter_args.iter())
+        .map(|a| os_bytes(a))
         .collect();
+    let script_args: Vec<Vec<u8>> = opts.script_args.iter().map(|a| os_bytes(a)).collect();
+    let mut entries: Vec<(i64, Vec<u8>)> = Vec::new();
     match &opts.script {
         Some(s) => {
             let n = pre.len() as i64;
             for (i, a) in pre.iter().enumerate() {
                 entries.push((i as i64 - n, a.clone()));
             }
-            entries.push((0, s.clone()));
-            for (i, a) in opts.script_args.iter().enumerate() {
+            entries.push((0, os_bytes(s)));
+            for (i, a) in script_args.iter().enumerate() {
                 entries.push((i as i64 + 1, a.clone()));
             }
         }
@@ -97,14 +116,10 @@ fn real_main(argv: &[String]) -> i32 {
         eprintln!("tessera: not enough memory for the arguments");
         return 3;
     }
-    let mut chunks: Vec<(Vec<u8>, String, Vec<String>)> = Vec::new();
+    let mut chunks: Vec<(Vec<u8>, String, Vec<Vec<u8>>)> = Vec::new();
     for c in &opts.chunks {
         let Chunk::Code(code) = c;
-        chunks.push((
-            code.clone().into_bytes(),
-            "=(command line)".into(),
-            Vec::new(),
-        ));
+        chunks.push((code.clone(), "=(command line)".into(), Vec::new()));
     }
     if let Some(script) = &opts.script {
         let (source, name) = if script == "-" {
@@ -115,33 +130,20 @@ fn real_main(argv: &[String]) -> i32 {
             }
             (buf, "=stdin".to_string())
         } else {
+            let shown = script.to_string_lossy();
             match std::fs::read(script) {
-                Ok(b) => (b, format!("@{script}")),
+                Ok(b) => (b, format!("@{shown}")),
                 Err(e) => {
-                    eprintln!(
-                        "tessera: cannot open {script}: {}",
-                        e.kind().to_string().replace('_', " ")
-                    );
+                    eprintln!("tessera: cannot open {shown}: {}", os_error_text(&e));
                     return 1;
                 }
             }
         };
-        chunks.push((source, name, opts.script_args.clone()));
+        chunks.push((source, name, script_args.clone()));
     }
-    if chunks.is_empty() && !opts.version {
-        // No script and no -e: the interactive shell on a terminal, else stdin as the script.
-        use std::io::IsTerminal;
+    if chunks.is_empty() && !opts.version && !shell {
+        // No script and no -e, stdin not a terminal: stdin is the script.
         let stdin = std::io::stdin();
-        if stdin.is_terminal() {
-            let code = shell::repl::run(
-                &mut session,
-                &mut stdin.lock(),
-                &mut out,
-                &mut std::io::stderr(),
-            );
-            let _ = out.flush();
-            return code;
-        }
         let mut buf = Vec::new();
         if stdin.lock().read_to_end(&mut buf).is_err() {
             eprintln!("tessera: cannot read stdin");
@@ -171,6 +173,15 @@ fn real_main(argv: &[String]) -> i32 {
             break;
         }
     }
+    if shell && ended.is_ok() {
+        // As `lua -i`: the shell after the chunks ran well, reading a pipe if stdin is one.
+        let _ = out.flush();
+        let terminal = std::io::stdin().is_terminal();
+        let input = Box::new(std::io::BufReader::new(std::io::stdin()));
+        let code = shell::repl::run(session, terminal, input, &mut out, &mut std::io::stderr());
+        let _ = out.flush();
+        return code;
+    }
     finish(&opts, &mut session, ended, &mut out)
 }
 
@@ -188,11 +199,11 @@ fn resume(opts: &cli::Options, file: &str, out: &mut caps::console::Console) -> 
         }
     };
     let audit = match &opts.audit {
-        Some(path) => match shell::audit::file_sink(path) {
-            Ok(sink) => Some(sink),
+        Some(path) => match shell::audit::AuditFile::open(path, opts.audit_append) {
+            Ok(file) => Some(file),
             Err(e) => {
-                eprintln!("tessera: cannot write the audit log {path}: {e}");
-                return 2;
+                eprintln!("tessera: {e}");
+                return e.exit_code();
             }
         },
         None => None,
@@ -267,7 +278,12 @@ fn finish(
                     );
                 }
             },
-            _ => eprintln!("tessera: {}", f.describe()),
+            _ => {
+                eprintln!("tessera: {}", f.describe());
+                if let Some(hint) = session.hint(&f) {
+                    eprintln!("hint: {hint}");
+                }
+            }
         }
     }
     if opts.stats {
@@ -281,4 +297,14 @@ fn finish(
         }
     }
     status
+}
+
+/// An operating-system error as the C library words it (`lua` prints `strerror`): "No such
+/// file or directory", without Rust's " (os error 2)".
+fn os_error_text(e: &std::io::Error) -> String {
+    let text = e.to_string();
+    match text.rfind(" (os error ") {
+        Some(at) if e.raw_os_error().is_some() => text[..at].to_string(),
+        _ => text,
+    }
 }

@@ -8,6 +8,38 @@ use kernel::vm::{Throw, Vm};
 use std::cell::RefCell;
 use std::io::Write;
 use std::rc::Rc;
+use std::sync::atomic::{AtomicBool, Ordering};
+
+/// Set by Ctrl-C (SIGINT) while a chunk runs: the session interrupts its root at the next
+/// slice (`Kernel::interrupt`). Read between slices only, never by the interpreter.
+static INTERRUPTED: AtomicBool = AtomicBool::new(false);
+/// Whether a chunk is running: Ctrl-C at any other time ends the command, as it ends `lua`
+/// outside a call.
+static RUNNING: AtomicBool = AtomicBool::new(false);
+
+/// Installs the Ctrl-C handler (once per process; a second call changes nothing).
+pub fn catch_interrupts() {
+    let _ = ctrlc::set_handler(|| {
+        if RUNNING.load(Ordering::SeqCst) {
+            INTERRUPTED.store(true, Ordering::SeqCst);
+        } else {
+            // 128 + SIGINT, as a shell reports a command SIGINT ended.
+            std::process::exit(130);
+        }
+    });
+}
+
+/// The registry field holding the closure of the shell's last line: its upvalue cells are the
+/// session's locals, kept from the collector between lines.
+const SHELL_LOCALS: &[u8] = b"tessera.shell.locals";
+
+/// The locals the shell's lines declared (`compile_session`): each name's cell is upvalue
+/// `index` of the closure kept in the registry at `SHELL_LOCALS`.
+#[derive(Default)]
+struct ShellLocals {
+    locals: Vec<kernel::compiler::SessionLocal>,
+    cells: Vec<usize>,
+}
 
 /// How a run ended, when it did not end well.
 #[derive(Debug)]
@@ -54,6 +86,14 @@ impl Failure {
     }
 }
 
+/// The wall clock audit records are stamped with: nanoseconds since the Unix epoch (0 for a
+/// clock set before it).
+fn wall_clock() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| u64::try_from(d.as_nanos()).unwrap_or(u64::MAX))
+}
+
 fn human_size(n: usize) -> String {
     if n >= 1 << 30 && n.is_multiple_of(1 << 30) {
         format!("{}G", n >> 30)
@@ -79,6 +119,11 @@ pub struct Session {
     /// Fuel the root's meter had recorded when this session took it over (the earlier pieces
     /// of a resumed run).
     fuel_before: u64,
+    /// The shell's locals (empty outside the shell).
+    shell: ShellLocals,
+    /// Output is flushed after every slice that printed (a terminal, the shell), as a
+    /// terminal's line-buffered stdout shows `lua`'s as it goes.
+    live: bool,
 }
 
 /// Builds the VM of every process: the standard library, a fresh hash seed from the host
@@ -117,6 +162,7 @@ impl Session {
         let mut kernel = Kernel::new();
         kernel.set_factory(Rc::new(|_name: &str, memory: usize| new_vm(memory)));
         kernel.set_grant_hint(Box::new(grant_hint));
+        kernel.set_audit_clock(Box::new(wall_clock));
         let root = kernel.add(None, "main", vm, fuel.unwrap_or(u64::MAX));
         if let Some(p) = kernel.get_mut(root) {
             // Nothing to run until a chunk is started.
@@ -130,6 +176,8 @@ impl Session {
             memory_limit: memory,
             console: None,
             fuel_before: 0,
+            shell: ShellLocals::default(),
+            live: false,
         })
     }
 
@@ -172,20 +220,31 @@ impl Session {
     }
 
     /// The kernel running the session's processes.
+    /// A hint for `failure` if it is an uncaught error naming a library Tessera leaves out or
+    /// a key that was not granted (`hints`).
+    pub fn hint(&self, failure: &Failure) -> Option<String> {
+        let Failure::Error { message, .. } = failure else {
+            return None;
+        };
+        self.vm()
+            .blame_of(message)
+            .and_then(crate::hints::for_blame)
+    }
+
     pub fn kernel(&self) -> &Kernel {
         &self.kernel
     }
 
-    /// Sends the session's audit log to `sink` as records happen (those already made first);
+    /// Sends the session's audit log to `file` as records happen (those already made first);
     /// memory keeps only the latest window.
     ///
     /// # Errors
-    /// The sink's first error.
-    pub fn attach_audit(&mut self, sink: kernel::audit::AuditSink) -> Result<(), String> {
-        self.kernel
-            .audit
-            .attach_sink(sink, kernel::audit::DEFAULT_WINDOW)
-            .map_err(|e| e.to_string())
+    /// The file could not be written.
+    pub fn attach_audit(
+        &mut self,
+        file: crate::audit::AuditFile,
+    ) -> Result<(), crate::audit::AuditToolError> {
+        file.attach(&mut self.kernel.audit)
     }
 
     /// Makes the session deterministic (`--deterministic`, `--seed N`): the root and every
@@ -255,17 +314,16 @@ impl Session {
         memory: usize,
         grants: &[crate::cli::Grant],
         input: Option<Box<dyn std::io::BufRead + Send>>,
-        audit: Option<kernel::audit::AuditSink>,
+        audit: Option<crate::audit::AuditFile>,
     ) -> Result<Session, Failure> {
         use kernel::clist::KeyKind;
         let mut kernel = Kernel::new();
         kernel.set_factory(Rc::new(|_name: &str, memory: usize| new_vm(memory)));
         kernel.set_grant_hint(Box::new(grant_hint));
-        if let Some(sink) = audit {
-            kernel
-                .audit
-                .attach_sink(sink, kernel::audit::DEFAULT_WINDOW)
-                .map_err(|e| Failure::Refused(format!("cannot write the audit log: {e}")))?;
+        kernel.set_audit_clock(Box::new(wall_clock));
+        if let Some(file) = audit {
+            file.attach(&mut kernel.audit)
+                .map_err(|e| Failure::Refused(e.to_string()))?;
         }
         let mut gateways = caps::host::Gateways::new()
             .map_err(|e| Failure::Refused(format!("cannot start the I/O threads: {e}")))?;
@@ -294,6 +352,8 @@ impl Session {
             memory_limit: memory,
             console: None,
             fuel_before: 0,
+            shell: ShellLocals::default(),
+            live: false,
         };
         // Each hole the grants fill gets a key of its own, narrowed to what the snapshot
         // recorded, with a gateway opened for exactly that.
@@ -480,10 +540,10 @@ impl Session {
     ///
     /// # Errors
     /// Out of memory.
-    pub fn set_arg(&mut self, entries: &[(i64, String)]) -> Result<(), Throw> {
+    pub fn set_arg(&mut self, entries: &[(i64, Vec<u8>)]) -> Result<(), Throw> {
         let t = self.vm_mut().new_table(entries.len(), 0)?;
         for (i, s) in entries {
-            let v = self.vm_mut().intern(s.as_bytes())?;
+            let v = self.vm_mut().intern(s)?;
             self.vm_mut().raw_set(t, Value::Int(*i), v)?;
         }
         self.vm_mut().set_global("arg", Value::Table(t))
@@ -497,7 +557,7 @@ impl Session {
         &mut self,
         source: &[u8],
         chunk_name: &str,
-        args: &[String],
+        args: &[Vec<u8>],
         out: &mut dyn Write,
     ) -> Result<Vec<Value>, Failure> {
         let source = skip_shebang(source);
@@ -516,13 +576,9 @@ impl Session {
             })?;
         let mut argv = Vec::with_capacity(args.len());
         for a in args {
-            argv.push(
-                self.vm_mut()
-                    .intern(a.as_bytes())
-                    .map_err(|_| Failure::OutOfMemory {
-                        limit: self.memory_limit,
-                    })?,
-            );
+            argv.push(self.vm_mut().intern(a).map_err(|_| Failure::OutOfMemory {
+                limit: self.memory_limit,
+            })?);
         }
         self.vm_mut()
             .start(f, &argv)
@@ -535,6 +591,207 @@ impl Session {
             p.results.clear();
         }
         self.drive(out)
+    }
+
+    /// Compiles one line of the shell (`kernel::compiler::compile_session`) with the locals
+    /// earlier lines declared. The syntax error if it does not compile.
+    ///
+    /// # Errors
+    /// Lua's message, and whether more text could complete it.
+    pub fn compile_line(
+        &self,
+        source: &[u8],
+    ) -> Result<kernel::proto::Proto, kernel::compiler::SyntaxError> {
+        kernel::compiler::compile_session(source, b"=stdin", &self.shell.locals)
+    }
+
+    /// Runs a line the shell compiled: the locals of earlier lines are its upvalues, and the
+    /// locals it declares are kept for later lines once it ran to its end (a line that fails
+    /// leaves the session's locals as they were). Returns what it returned.
+    ///
+    /// # Errors
+    /// As `run_chunk`.
+    pub fn run_line(
+        &mut self,
+        proto: &kernel::proto::Proto,
+        out: &mut dyn Write,
+    ) -> Result<Vec<Value>, Failure> {
+        use kernel::heap::Upval;
+        let limit = self.memory_limit;
+        let no_memory = || Failure::OutOfMemory { limit };
+        let kept = self.kept_closure();
+        let cells_before = self.shell.cells.clone();
+        let vm = self.vm_mut();
+        let p = vm.heap.load_proto(proto).map_err(|_| no_memory())?;
+        let count = vm.heap.proto(p).upvalues.len();
+        let mut ups = Vec::with_capacity(count);
+        let env = Value::Table(vm.globals);
+        ups.push(
+            vm.heap
+                .new_upval(Upval::Closed(env))
+                .map_err(|_| no_memory())?,
+        );
+        for &i in &cells_before {
+            // The kept closure holds a cell for each local (compile_line passed them all).
+            match kept.and_then(|c| vm.heap.closure(c).upvalues.get(i).copied()) {
+                Some(cell) => ups.push(cell),
+                None => unreachable!("the kept closure holds every session local's cell"),
+            }
+        }
+        while ups.len() < count {
+            ups.push(
+                vm.heap
+                    .new_upval(Upval::Closed(Value::Nil))
+                    .map_err(|_| no_memory())?,
+            );
+        }
+        let closure = vm
+            .heap
+            .new_closure(p, ups.into_boxed_slice())
+            .map_err(|_| no_memory())?;
+        let f = Value::LuaFn(closure);
+        self.start(f, &[])?;
+        let values = self.drive(out)?;
+        // The line ran to its end: its locals join the session's, a later one of a name
+        // hiding an earlier one.
+        let mut locals: Vec<kernel::compiler::SessionLocal> = Vec::new();
+        let mut cells = Vec::new();
+        for (i, up) in proto.upvalues.iter().enumerate().skip(1) {
+            if let Some(at) = locals.iter().position(|l| l.name == up.name) {
+                locals.remove(at);
+                cells.remove(at);
+            }
+            locals.push(kernel::compiler::SessionLocal {
+                name: up.name.clone(),
+                readonly: up.kind != 0,
+            });
+            cells.push(i);
+        }
+        let key = self
+            .vm_mut()
+            .intern(SHELL_LOCALS)
+            .map_err(|_| Failure::OutOfMemory {
+                limit: self.memory_limit,
+            })?;
+        let registry = self.vm().registry;
+        self.vm_mut()
+            .raw_set(registry, key, f)
+            .map_err(|_| Failure::OutOfMemory {
+                limit: self.memory_limit,
+            })?;
+        self.shell = ShellLocals { locals, cells };
+        Ok(values)
+    }
+
+    /// The closure whose cells hold the shell's locals.
+    fn kept_closure(&mut self) -> Option<kernel::value::ClosureRef> {
+        let vm = self.vm_mut();
+        let key = vm.intern(SHELL_LOCALS).ok()?;
+        match vm.raw_get(vm.registry, key) {
+            Value::LuaFn(c) => Some(c),
+            _ => None,
+        }
+    }
+
+    /// The shell's locals, by name, with their values (for completion).
+    pub fn shell_locals(&mut self) -> Vec<(Vec<u8>, Value)> {
+        let kept = self.kept_closure();
+        let vm = self.vm();
+        let mut out = Vec::new();
+        for (local, &i) in self.shell.locals.iter().zip(&self.shell.cells) {
+            let value = kept
+                .and_then(|c| vm.heap.closure(c).upvalues.get(i).copied())
+                .map(|cell| match vm.heap.upval(cell) {
+                    kernel::heap::Upval::Closed(v) => *v,
+                    kernel::heap::Upval::Open { .. } => Value::Nil,
+                })
+                .unwrap_or(Value::Nil);
+            out.push((local.name.clone(), value));
+        }
+        out
+    }
+
+    /// Prints `values` as `lua.c` does after a line: through the global `print`, whatever it
+    /// is now.
+    ///
+    /// # Errors
+    /// The failure of that call, its message as `lua.c` gives it.
+    pub fn print_values(&mut self, values: &[Value], out: &mut dyn Write) -> Result<(), Failure> {
+        if values.is_empty() {
+            return Ok(());
+        }
+        let print = self.vm_mut().get_global("print");
+        match self.start(print, values).and_then(|()| self.drive(out)) {
+            Ok(_) => Ok(()),
+            Err(Failure::Error { message, .. }) => Err(Failure::Error {
+                message: format!("error calling 'print' ({message})"),
+                traceback: String::new(),
+            }),
+            Err(other) => Err(other),
+        }
+    }
+
+    /// Gives the root its `--fuel` budget afresh (each shell line gets the whole of it), and
+    /// ends a line a budget stopped: resumed and interrupted at once, its `<close>`
+    /// variables closed, its error not shown.
+    pub fn next_line(&mut self, out: &mut dyn Write) {
+        self.top_up_fuel();
+        if self.is_suspended() {
+            let root = self.root;
+            self.kernel.resume(root);
+            self.kernel.interrupt(root);
+            let _ = self.drive(out);
+            self.top_up_fuel();
+        }
+    }
+
+    fn top_up_fuel(&mut self) {
+        let Some(budget) = self.fuel_limit else {
+            return;
+        };
+        if let Some((used, limit)) = self.kernel.fuel_usage(self.root) {
+            let wanted = used.saturating_add(budget);
+            if wanted > limit {
+                let root = self.root;
+                self.kernel.refuel(root, wanted - limit);
+            }
+        }
+        self.fuel_before = self.fuel_used();
+    }
+
+    /// Flushes the output after every slice that printed (`true` on a terminal).
+    pub fn set_live_output(&mut self, live: bool) {
+        self.live = live;
+    }
+
+    /// The root process (the shell's, or the run's).
+    pub fn root(&self) -> ProcessId {
+        self.root
+    }
+
+    /// The kernel, mutably (the shell's commands).
+    pub fn kernel_mut(&mut self) -> &mut Kernel {
+        &mut self.kernel
+    }
+
+    /// The `--fuel` budget (none: unlimited).
+    pub fn fuel_budget(&self) -> Option<u64> {
+        self.fuel_limit
+    }
+
+    /// Starts `f(args…)` in the root.
+    fn start(&mut self, f: Value, args: &[Value]) -> Result<(), Failure> {
+        self.vm_mut()
+            .start(f, args)
+            .map_err(|_| Failure::OutOfMemory {
+                limit: self.memory_limit,
+            })?;
+        if let Some(p) = self.kernel.get_mut(self.root) {
+            p.state = State::Ready;
+            p.fault = None;
+            p.results.clear();
+        }
+        Ok(())
     }
 
     /// Continues a resumed run (`Session::resume`) where it was saved: the root, and every
@@ -558,9 +815,27 @@ impl Session {
     /// Runs the kernel until the root finishes, fails or is stopped by its budget, flushing
     /// output to `out` after every slice.
     fn drive(&mut self, out: &mut dyn Write) -> Result<Vec<Value>, Failure> {
+        INTERRUPTED.store(false, Ordering::SeqCst);
+        RUNNING.store(true, Ordering::SeqCst);
+        let ended = self.drive_until_stopped(out);
+        RUNNING.store(false, Ordering::SeqCst);
+        ended
+    }
+
+    fn drive_until_stopped(&mut self, out: &mut dyn Write) -> Result<Vec<Value>, Failure> {
         loop {
+            if INTERRUPTED.swap(false, Ordering::SeqCst) {
+                let root = self.root;
+                self.kernel.interrupt(root);
+            }
             let progressed = self.kernel.step();
-            let _ = out.write_all(&self.take_output());
+            let printed = self.take_output();
+            if !printed.is_empty() {
+                let _ = out.write_all(&printed);
+                if self.live {
+                    let _ = out.flush();
+                }
+            }
             let root = self.root_process();
             match root.state {
                 State::Done => return Ok(root.results.clone()),
@@ -640,6 +915,100 @@ impl Session {
         write_atomically(path, &bytes)
             .map_err(|e| format!("cannot write {}: {e}", path.display()))?;
         Ok(bytes.len() as u64)
+    }
+}
+
+impl Session {
+    /// Saves process `id` and its subtree to `path` (the shell's `:snapshot`), as
+    /// `save_snapshot` saves the whole run.
+    ///
+    /// # Errors
+    /// Why the subtree cannot be saved or the file not written.
+    pub fn save_subtree(&mut self, id: ProcessId, path: &std::path::Path) -> Result<u64, String> {
+        self.kernel.finish_host_requests(id);
+        let bytes = self.kernel.snapshot(id).map_err(|e| e.to_string())?;
+        write_atomically(path, &bytes)
+            .map_err(|e| format!("cannot write {}: {e}", path.display()))?;
+        Ok(bytes.len() as u64)
+    }
+
+    /// Restores snapshot `bytes` as a child of the root (the shell's `:resume`), each hole
+    /// filled by the root's key of the same name in `keys` if it is of the hole's kind
+    /// (revoked otherwise), and runs it until it ends or a budget stops it; Ctrl-C kills it.
+    /// Returns its id and how it ended.
+    ///
+    /// # Errors
+    /// Why the snapshot cannot be restored.
+    pub fn restore_and_run(
+        &mut self,
+        bytes: &[u8],
+        keys: &[(String, kernel::clist::KeyId)],
+        out: &mut dyn Write,
+    ) -> Result<(ProcessId, String), String> {
+        let natives = self.vm().natives_rc();
+        let checked = self
+            .kernel
+            .check_snapshot(
+                Some(self.root),
+                natives,
+                bytes,
+                kernel::snapshot::Budgets::default(),
+            )
+            .map_err(|e| format!("cannot resume: {e}"))?;
+        let kinds: Vec<(&str, kernel::clist::KeyId, &str)> = keys
+            .iter()
+            .filter_map(|(name, key)| {
+                let kind = self.kernel.keys.resolve(*key)?.kind_name();
+                Some((name.as_str(), *key, kind))
+            })
+            .collect();
+        let fill = |_: u32, hole: &kernel::snapshot::Hole| {
+            kinds
+                .iter()
+                .find(|(name, _, kind)| *name == hole.name && *kind == hole.kind)
+                .map(|(_, key, _)| *key)
+        };
+        let id = self
+            .kernel
+            .install_checked(checked, &fill, kernel::snapshot::Unfilled::Revoke)
+            .map_err(|e| format!("cannot resume: {e}"))?;
+        if let Some(p) = self.kernel.get(id) {
+            if p.state == State::Suspended {
+                self.kernel.resume(id);
+            }
+        }
+        INTERRUPTED.store(false, Ordering::SeqCst);
+        RUNNING.store(true, Ordering::SeqCst);
+        let ended = loop {
+            if INTERRUPTED.swap(false, Ordering::SeqCst) {
+                self.kernel.kill_process(id);
+            }
+            let progressed = self.kernel.step();
+            let _ = out.write_all(&self.take_output());
+            let Some(p) = self.kernel.get(id) else {
+                break "killed".to_string();
+            };
+            match p.state {
+                State::Done => break "done".to_string(),
+                State::Failed => {
+                    let why = match &p.fault {
+                        Some(Fault::Error { message, .. } | Fault::Memory { message, .. }) => {
+                            message.clone()
+                        }
+                        _ => "failed".into(),
+                    };
+                    break format!("failed: {why}");
+                }
+                State::Killed => break "killed".to_string(),
+                State::Suspended => {
+                    break "suspended: out of budget (:refuel it, then run a line)".to_string()
+                }
+                _ if !progressed => break "stuck: every process waits for another".to_string(),
+                _ => {}
+            }
+        };
+        RUNNING.store(false, Ordering::SeqCst);
+        Ok((id, ended))
     }
 }
 

@@ -400,7 +400,7 @@ fn damaged_snapshot_files_are_refused_cleanly() {
 #[test]
 fn resume_and_snapshot_flags_are_checked() {
     for (args, says) in [
-        (&["resume"][..], "usage: tessera resume"),
+        (&["resume"][..], "Usage: tessera resume SNAPSHOT"),
         (&["resume", "x.snap", "script.lua"], "takes no script"),
         (&["resume", "x.snap", "-e", "print(1)"], "takes no script"),
         (
@@ -488,7 +488,8 @@ print(ok, ok and e or e.kind)"#,
     // Scopes are written as the host resolves them.
     let second = std::fs::canonicalize(dir.join("second")).unwrap();
     for line in [
-        "restore host -> process 0: key 0 console".to_owned(),
+        "key 0  console\n".to_owned(),
+        "restore host -> main (0)\n".to_owned(),
         format!("dir: {} (rl)", second.display()),
         format!("dir: {} (r)", second.join("x").display()),
     ] {

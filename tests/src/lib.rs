@@ -61,6 +61,28 @@ pub fn run_lua_source(source: &[u8], chunk_name: &str) -> Outcome {
     }
 }
 
+/// Runs `source` as `tessera run` would, its root holding a console key (`caps.console`) to
+/// hand to children, with `fuel`; returns what it printed, split at the last line that starts
+/// with `tag` and a tab: the text before it and the number on it. A failed run panics.
+pub fn run_tagged(source: &str, fuel: u64, tag: &str) -> (String, u64) {
+    let mut session =
+        shell::runner::Session::new(Some(fuel), 1 << 30).expect("a session fits in 1 GiB");
+    session.grant(&[], None).expect("the console is granted");
+    let mut out = Vec::new();
+    let r = session.run_chunk(source.as_bytes(), "=parent", &[], &mut out);
+    assert!(
+        r.is_ok(),
+        "the parent failed: {:?}",
+        r.err().map(|f| f.describe())
+    );
+    let text = String::from_utf8_lossy(&out).into_owned();
+    let (printed, n) = text
+        .trim_end()
+        .rsplit_once(&format!("{tag}\t"))
+        .unwrap_or_else(|| panic!("no line '{tag}' in {text}"));
+    (printed.to_string(), n.parse().unwrap_or(0))
+}
+
 /// xorshift64*: the seeded generator of the randomized tests (the same cases on every run).
 pub struct Rng(pub u64);
 

@@ -61,23 +61,7 @@ print("cuts", n)
 /// line), and how many times the child was cut.
 fn output(child: &str, first: u64, steps: &[u64]) -> (String, u64) {
     // The root holds a console key, as `tessera run` gives it: the child prints through it.
-    let mut session =
-        shell::runner::Session::new(Some(WHOLE), 1 << 30).expect("a session fits in 1 GiB");
-    session.grant(&[], None).expect("the console is granted");
-    let mut out = Vec::new();
-    let source = parent(child, first, steps);
-    let r = session.run_chunk(source.as_bytes(), "=parent", &[], &mut out);
-    assert!(
-        r.is_ok(),
-        "the parent failed: {:?}",
-        r.err().map(|f| f.describe())
-    );
-    let text = String::from_utf8_lossy(&out).into_owned();
-    let (printed, cuts) = text
-        .trim_end()
-        .rsplit_once("\ncuts\t")
-        .unwrap_or_else(|| panic!("no count of cuts in {text}"));
-    (printed.to_string(), cuts.parse().unwrap_or(0))
+    tessera_tests::run_tagged(&parent(child, first, steps), WHOLE, "cuts")
 }
 
 /// Fuel enough that nothing is ever cut.

@@ -169,20 +169,21 @@ fn copies_between_processes_are_charged_to_the_receiver_and_retried_after_a_refu
 fn a_childs_load_is_charged_to_its_chain_before_it_exists() {
     let (out, k) = run_root(
         r#"
-        local src = "local s = '" .. string.rep("x", 3000000) .. "' return #s"
-        local kids, refused = {}, nil
-        for i = 1, 80 do
-            local ok, p = pcall(spawn, src, {name = "kid" .. i})
-            if not ok then refused = p break end
-            kids[i] = p
-        end
-        -- 64 MiB holds at most 21 children of 3 MB (fewer while the root keeps garbage).
-        print(#kids <= 21, refused.kind)
-        print(kids[1]:wait())
+        local m = spawn([[
+            local src = "local s = '" .. string.rep("x", 3000000) .. "' return #s"
+            local kids = {}
+            for i = 1, 80 do kids[i] = spawn(src, {name = "kid" .. i}) end
+            return #kids
+        ]], {name = "m", memory = "32M"})
+        -- 32 MiB holds at most 10 children of 3 MB: the next spawn finds m's chain short, and m
+        -- is suspended out of memory where it stands, as at any allocation (its own 16 MiB
+        -- default for each child is not what is short: that would be a fault raised in m).
+        local ok, e = pcall(m.wait, m)
+        print(ok, e.kind, m:status(), m:usage().memory_used <= 32 * 1024 * 1024)
         "#,
         10_000_000_000,
     );
-    assert_eq!(out, "true\tmemory\n3000000\n");
+    assert_eq!(out, "false\tmemory\tsuspended\ttrue\n");
     // Every byte of every heap is inside the root's 64 MiB.
     let held: usize = k.processes().map(|p| p.vm.heap.bank.used()).sum();
     assert!(held <= 64 << 20, "{held} bytes held");
@@ -268,4 +269,16 @@ fn revocable_chains_and_kills_are_charged_per_record() {
         print(pcall(poor.wait, poor))
     "#);
     assert!(out.starts_with("1\ttrue\n1\ttrue\nfalse\tfuel: "), "{out}");
+}
+
+#[test]
+fn a_child_whose_own_budget_cannot_hold_it_is_a_fault_for_the_spawner() {
+    // No refuel of the spawner could help, so it hears of it at once (and may catch it).
+    let out = run(r#"
+        local src = "local s = '" .. string.rep("x", 300000) .. "' return #s"
+        local ok, e = pcall(spawn, src, {name = "small", memory = "64K"})
+        print(ok, e.kind, (e.message:find("its memory budget (65536 bytes) cannot hold it", 1, true)))
+    "#);
+    assert!(out.starts_with("false\tmemory\t"), "{out}");
+    assert!(!out.ends_with("nil\n"), "{out}");
 }

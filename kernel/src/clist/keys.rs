@@ -212,6 +212,9 @@ impl KeyTable {
         self.children.get(&id).into_iter().flatten().copied()
     }
 
+    /// `record_bytes` of a key derived from none (depth 0), such as a new process key.
+    pub const ROOT_RECORD_BYTES: usize = KEY_RECORD_BYTES + SLOT_BYTES;
+
     /// The host bytes a slot holding `id` keeps alive: the slot and the key objects from `id`
     /// up its ancestry (what its holder is charged for it: a chain of forwarders whose
     /// earlier links nobody holds lives as long as its last one).

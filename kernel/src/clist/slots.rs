@@ -24,6 +24,11 @@ const KEY_MAGIC: &[u8; 4] = b"TKEY";
 const PAYLOAD_HEADER: usize = 12;
 
 impl SlotHandle {
+    /// The length of `to_payload(name)` for a name of `name_len` bytes.
+    pub fn payload_len(name_len: usize) -> usize {
+        PAYLOAD_HEADER.saturating_add(name_len)
+    }
+
     /// The payload of a key's userdata: magic, this handle, a display name. The payload names
     /// a slot, never a key or a process: it means something only in its holder's c-list.
     pub fn to_payload(self, name: &[u8]) -> Vec<u8> {

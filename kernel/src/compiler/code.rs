@@ -1353,7 +1353,7 @@ impl Parser<'_> {
         while nvar > 0 {
             nvar -= 1;
             let vd = &self.actvar[self.fs.firstlocal + nvar];
-            if vd.kind != RDKCTC {
+            if vd.kind != RDKCTC && vd.up.is_none() {
                 return vd.ridx as u32 + 1;
             }
         }

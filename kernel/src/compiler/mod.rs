@@ -65,6 +65,40 @@ pub fn compile(source: &[u8], chunk_name: &[u8]) -> Result<Proto, SyntaxError> {
     }
 }
 
+/// A local an earlier line of a shell session declared: its name, and whether it is
+/// `<const>`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SessionLocal {
+    pub name: Vec<u8>,
+    pub readonly: bool,
+}
+
+/// Compiles one line of a shell session (the REPL keeps `local`s across lines, as a script
+/// keeps them across statements). The main function's upvalues are `_ENV`, then one cell for
+/// each of `locals`, in order, then one for each `local` (and `local function`) the chunk
+/// declares at its top level, in order of declaration: the caller loads it with the cells it
+/// kept for `locals` and fresh ones after, and keeps the new cells for the next line (the
+/// proto's `upvalues` give their names and kinds). Closures made on one line share the cell
+/// with later lines. A `<close>` local stays a register and is closed at the end of its line.
+/// At most 254 locals fit (Lua's upvalue limit), counting those of earlier lines.
+///
+/// # Errors
+/// A `SyntaxError` as `compile` gives.
+pub fn compile_session(
+    source: &[u8],
+    chunk_name: &[u8],
+    locals: &[SessionLocal],
+) -> Result<Proto, SyntaxError> {
+    let mut p = parser::Parser::new(source, chunk_name, chunk_id_bytes(chunk_name));
+    p.set_session(
+        locals
+            .iter()
+            .map(|l| (l.name.clone(), l.readonly))
+            .collect(),
+    );
+    p.mainfunc()
+}
+
 /// Why [`compile_within`] gave no prototype.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum CompileError {

@@ -123,6 +123,9 @@ pub struct VarDesc {
     pidx: u16,
     name: StrId,
     pub k: ConstVal,
+    /// A shell-session local (`Parser::session`): it lives in this upvalue of the main
+    /// function, not in a register, so the session hands its cell to the next line's chunk.
+    pub up: Option<u8>,
 }
 
 struct LabelDesc {
@@ -195,6 +198,10 @@ pub struct Parser<'a> {
     envn: StrId,
     break_name: StrId,
     source: Vec<u8>,
+    /// Shell mode (`compile_session`): the locals earlier lines declared (name, read-only),
+    /// and that the main function's top-level locals become upvalue cells too. `None`
+    /// compiles a chunk as Lua does.
+    session: Option<Vec<(Vec<u8>, bool)>>,
 }
 
 macro_rules! define_op_tokens {
@@ -260,7 +267,52 @@ impl<'a> Parser<'a> {
             envn,
             break_name,
             source: chunk_name.to_vec(),
+            session: None,
         }
+    }
+
+    /// Compiles in shell mode: `locals` (name, read-only) are visible as the locals of earlier
+    /// lines, each an upvalue of the main function after `_ENV`, in this order; a `local`
+    /// statement at the main function's top level (not `<close>`) adds upvalues after them.
+    pub fn set_session(&mut self, locals: Vec<(Vec<u8>, bool)>) {
+        self.session = Some(locals);
+    }
+
+    /// Whether a `local` statement here declares session locals: shell mode, in the main
+    /// function's outermost block.
+    fn at_session_level(&self) -> bool {
+        self.session.is_some() && self.outer.is_empty() && self.fs.blocks.len() == 1
+    }
+
+    /// Activates the `n` locals declared last as session locals (upvalues of the main
+    /// function), storing into each the value in the register after the active locals' in
+    /// order (where `adjust_assign` or a closure put them), and frees those registers.
+    fn adjust_session_locals(&mut self, n: usize) -> R<()> {
+        let base = self.nvarstack();
+        for i in 0..n {
+            let vidx = self.fs.nactvar as usize;
+            let (name, kind) = {
+                let v = self.vardesc(vidx);
+                (v.name, v.kind)
+            };
+            let kind = if kind == VDKREG { VDKREG } else { RDKCONST };
+            let up = self.allocupvalue(
+                0,
+                UpvalInfo {
+                    name,
+                    in_stack: false,
+                    idx: 0,
+                    kind,
+                },
+            )?;
+            self.code_abc(OpCode::SetUpval, base + i as u32, up as u32, 0);
+            let v = self.vardesc(vidx);
+            v.kind = kind;
+            v.up = Some(up as u8);
+            self.fs.nactvar += 1;
+        }
+        self.fs.freereg = base;
+        Ok(())
     }
 
     // ---------------------------------------------------------------- helpers
@@ -407,6 +459,7 @@ impl<'a> Parser<'a> {
             pidx: 0,
             name,
             k: ConstVal::Nil,
+            up: None,
         };
         // Entries past the logical end stay readable, as in Lua, where `reglevel` may look
         // at descriptors of variables that just went out of scope.
@@ -432,7 +485,7 @@ impl<'a> Parser<'a> {
     /// Debug-info entry of a local (none for compile-time constants).
     fn localdebuginfo(&mut self, vidx: usize) -> Option<&mut LocVarInfo> {
         let vd = &self.actvar[self.fs.firstlocal + vidx];
-        if vd.kind == RDKCTC {
+        if vd.kind == RDKCTC || vd.up.is_some() {
             None
         } else {
             let idx = vd.pidx as usize;
@@ -528,6 +581,9 @@ impl<'a> Parser<'a> {
         for i in (0..fs.nactvar as usize).rev() {
             let vd = &self.actvar[fs.firstlocal + i];
             if vd.name == n {
+                if let Some(up) = vd.up {
+                    return Some(ExpDesc::new(ExpKind::Upval, up as i32));
+                }
                 if vd.kind == RDKCTC {
                     return Some(ExpDesc::new(ExpKind::Const, (fs.firstlocal + i) as i32));
                 }
@@ -885,6 +941,25 @@ impl<'a> Parser<'a> {
             idx: 0,
             kind: VDKREG,
         });
+        // The session's locals, as if declared above this line.
+        for (name, readonly) in self.session.clone().unwrap_or_default() {
+            let name = self.lex.strs.intern(&name);
+            let kind = if readonly { RDKCONST } else { VDKREG };
+            let up = self.allocupvalue(
+                0,
+                UpvalInfo {
+                    name,
+                    in_stack: false,
+                    idx: 0,
+                    kind,
+                },
+            )?;
+            let vidx = self.new_localvar(name)?;
+            let v = self.vardesc(vidx);
+            v.kind = kind;
+            v.up = Some(up as u8);
+            self.fs.nactvar += 1;
+        }
         self.next()?;
         self.statlist()?;
         self.check(Tok::Eos)?;
@@ -1579,6 +1654,28 @@ impl<'a> Parser<'a> {
         let fvar = self.fs.nactvar as usize;
         let n = self.str_checkname()?;
         self.new_localvar(n)?;
+        if self.at_session_level() {
+            // The cell exists before the body, which may call the function itself.
+            let vidx = self.fs.nactvar as usize;
+            let name = self.vardesc(vidx).name;
+            let up = self.allocupvalue(
+                0,
+                UpvalInfo {
+                    name,
+                    in_stack: false,
+                    idx: 0,
+                    kind: VDKREG,
+                },
+            )?;
+            self.vardesc(vidx).up = Some(up as u8);
+            self.fs.nactvar += 1;
+            let line = self.lex.linenumber;
+            let mut f = self.body(false, line)?;
+            let reg = self.exp2anyreg(&mut f)?;
+            self.code_abc(OpCode::SetUpval, reg, up as u32, 0);
+            self.free_exp(&f);
+            return Ok(());
+        }
         self.adjustlocalvars(1);
         let line = self.lex.linenumber;
         self.body(false, line)?;
@@ -1633,6 +1730,11 @@ impl<'a> Parser<'a> {
         } else {
             (0, ExpDesc::void())
         };
+        if toclose == -1 && self.at_session_level() {
+            // A session local is a cell the next line sees: never folded to a constant.
+            self.adjust_assign(nvars, nexps, &mut e)?;
+            return self.adjust_session_locals(nvars as usize);
+        }
         let kind = self.vardesc(vidx).kind;
         let cst = if nvars == nexps && kind == RDKCONST {
             self.exp2const(&e)

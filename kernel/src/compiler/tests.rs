@@ -619,3 +619,35 @@ fn an_error_at_the_end_of_the_source_says_so() {
     }
     assert!(seen.0 > 50 && seen.1 > 5, "{seen:?}");
 }
+
+/// Shell mode: earlier lines' locals are upvalues after `_ENV`, the chunk's top-level locals
+/// (not `<close>`, not those in blocks) are upvalues after them, and `<const>` stays read-only.
+#[test]
+fn session_locals_are_upvalues_of_the_main_function() {
+    use super::{compile_session, SessionLocal};
+    let earlier = [
+        SessionLocal {
+            name: b"a".to_vec(),
+            readonly: false,
+        },
+        SessionLocal {
+            name: b"k".to_vec(),
+            readonly: true,
+        },
+    ];
+    let p = compile_session(
+        b"local b, c = a, 2 local function f() return b + k end do local inner = 1 end local t <close> = nil local k2 <const> = 3",
+        b"=stdin",
+        &earlier,
+    )
+    .expect("compiles");
+    let names: Vec<&[u8]> = p.upvalues.iter().map(|u| &u.name[..]).collect();
+    assert_eq!(names, [&b"_ENV"[..], b"a", b"k", b"b", b"c", b"f", b"k2"]);
+    assert_eq!(p.upvalues[2].kind, 1);
+    assert_eq!(p.upvalues[6].kind, 1);
+    // The closure reaches `b` and `k` through the main function's upvalues.
+    let f = &p.protos[0];
+    assert!(f.upvalues.iter().all(|u| !u.in_stack));
+    let e = compile_session(b"k = 1", b"=stdin", &earlier).expect_err("read-only");
+    assert!(String::from_utf8_lossy(&e.message).contains("attempt to assign to const variable 'k'"));
+}

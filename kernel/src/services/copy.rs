@@ -10,7 +10,7 @@
 use super::gateway;
 use super::key_values::process_key_meta;
 use super::{broken, no_room, refuse, unpaid, Refusal, Refused};
-use crate::audit::{Event, Op};
+use crate::audit::Op;
 use crate::clist::{KeyKind, SlotHandle};
 use crate::fault::FaultKind;
 use crate::process::{Kernel, ProcessId};
@@ -294,13 +294,8 @@ impl Kernel {
             Some(p) => exports_len(&mut p.vm),
             None => 0,
         };
-        let Kernel {
-            slots,
-            keys,
-            audit,
-            time,
-            ..
-        } = self;
+        let to_name = to.name.clone();
+        let Kernel { slots, keys, .. } = self;
         let sender = slots
             .get(from.index as usize)
             .filter(|s| s.generation == from.generation)
@@ -345,18 +340,21 @@ impl Kernel {
         }
         match result {
             Ok(v) => {
-                for (_, key) in granted {
-                    if let Some(kind) = keys.resolve(key).cloned() {
-                        let _ = audit.append(Event::new(
-                            op,
-                            *time,
-                            Some(from.to_u64()),
-                            to_id.to_u64(),
-                            key,
-                            None,
-                            &kind,
-                        ));
-                    }
+                let given: Vec<_> = granted
+                    .iter()
+                    .filter_map(|&(_, key)| keys.resolve(key).cloned().map(|kind| (key, kind)))
+                    .collect();
+                for (key, kind) in given {
+                    let event = crate::audit::Event::new(
+                        op,
+                        0,
+                        Some(from.to_u64()),
+                        to_id.to_u64(),
+                        key,
+                        None,
+                        &kind,
+                    );
+                    self.record_event(event, from, &to_name);
                 }
                 // The sender keeps the functions it handed out, by far-function number.
                 if !functions.is_empty() {

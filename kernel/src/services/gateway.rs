@@ -23,7 +23,7 @@
 
 use super::key_values::{key_handle, process_key_meta};
 use super::{broken, native, refuse, shared_meta, Answer, Refusal};
-use crate::audit::{Event, Op};
+use crate::audit::Op;
 use crate::clist::{KeyId, KeyKind};
 use crate::cost::Work;
 use crate::fault::FaultKind;
@@ -93,7 +93,6 @@ impl Kernel {
     /// No such process, a full c-list, or no memory for the key.
     pub fn grant_key(&mut self, id: ProcessId, name: &str, kind: KeyKind) -> Result<KeyId, String> {
         let key = self.keys.create(kind.clone()).map_err(|e| e.to_string())?;
-        let time = self.time;
         let records = self.keys.record_bytes(key);
         let p = self.get_mut(id).ok_or("no such process")?;
         let handle = p.clist.grant(key).map_err(|e| e.to_string())?;
@@ -112,15 +111,7 @@ impl Kernel {
             vm.raw_set(caps, k, ud)
         })();
         installed.map_err(|_| "not enough memory for the key".to_string())?;
-        let _ = self.audit.append(Event::new(
-            Op::Grant,
-            time,
-            None,
-            id.to_u64(),
-            key,
-            None,
-            &kind,
-        ));
+        self.record_grant(Op::Grant, None, id, key, None, &kind);
         Ok(key)
     }
 
@@ -592,7 +583,6 @@ impl Kernel {
                 self.open_handles.insert(key, m);
             }
         }
-        let time = self.time;
         let records = self.keys.record_bytes(key);
         let p = self.get_mut(id).ok_or_else(|| broken("no such process"))?;
         let granted = p
@@ -618,15 +608,7 @@ impl Kernel {
                 return Err(r);
             }
         };
-        let _ = self.audit.append(Event::new(
-            Op::Attenuate,
-            time,
-            Some(id.to_u64()),
-            id.to_u64(),
-            key,
-            Some(parent),
-            kind,
-        ));
+        self.record_grant(Op::Attenuate, Some(id), id, key, Some(parent), kind);
         Ok(ud)
     }
 

@@ -62,6 +62,14 @@ pub(super) fn make_key(
     Ok(Value::UserData(u))
 }
 
+/// What `make_key` charges its process's bank for a new process key named `name` (its
+/// metatable made beforehand): the userdata with its payload and key records.
+pub(super) fn new_process_key_bytes(name: &str) -> usize {
+    crate::heap::USERDATA_BASE_BYTES
+        .saturating_add(crate::clist::SlotHandle::payload_len(name.len()))
+        .saturating_add(crate::clist::KeyTable::ROOT_RECORD_BYTES)
+}
+
 /// The metatable of process keys in a process: protected, with the methods.
 pub(super) fn process_key_meta(vm: &mut Vm) -> Result<crate::value::TableRef, crate::vm::Throw> {
     shared_meta(vm, KEY_META, |vm, mt| {

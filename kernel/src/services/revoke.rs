@@ -8,7 +8,7 @@
 use super::gateway;
 use super::key_values::{key_handle, key_name, make_key};
 use super::{broken, refuse, Answer, Refusal};
-use crate::audit::{Event, Op};
+use crate::audit::Op;
 use crate::clist::KeyKind;
 use crate::fault::FaultKind;
 use crate::process::{Kernel, ProcessId};
@@ -46,16 +46,7 @@ impl Kernel {
             .resolve(forwarder)
             .cloned()
             .unwrap_or(KeyKind::Forwarder { target });
-        let time = self.time;
-        let _ = self.audit.append(Event::new(
-            Op::Attenuate,
-            time,
-            Some(id.to_u64()),
-            id.to_u64(),
-            forwarder,
-            Some(target),
-            &kind,
-        ));
+        self.record_grant(Op::Attenuate, Some(id), id, forwarder, Some(target), &kind);
         let p = self.get_mut(id).ok_or_else(|| broken("no such process"))?;
         let handle = p
             .clist
@@ -116,16 +107,7 @@ impl Kernel {
                 }
                 self.release_handle(k);
             }
-            let time = self.time;
-            let _ = self.audit.append(Event::new(
-                Op::Revoke,
-                time,
-                Some(id.to_u64()),
-                id.to_u64(),
-                key,
-                None,
-                &kind,
-            ));
+            self.record_grant(Op::Revoke, Some(id), id, key, None, &kind);
         }
         Ok(Answer::Values(Vec::new()))
     }

@@ -9,9 +9,9 @@
 //! step); the child's memory is its own bank's, bounded by what its creator's chain has left.
 
 use super::copy::{append_exports, exports_len, CopyFuel, ProxyHooks};
-use super::key_values::{key_handle, make_key};
-use super::{broken, child_index, refuse, unpaid, Answer, Refusal};
-use crate::audit::{Event, Op};
+use super::key_values::{key_handle, make_key, new_process_key_bytes, process_key_meta};
+use super::{broken, child_index, no_room, refuse, unpaid, Answer, Refusal};
+use crate::audit::Op;
 use crate::clist::KeyKind;
 use crate::fault::FaultKind;
 use crate::process::{Kernel, ProcessId, State};
@@ -212,14 +212,31 @@ impl Kernel {
         self.charge_process(parent, crate::cost::Work::SourceBytes, source.len() as u64)?;
         // The child's load (its library, the compiled chunk) is charged to its own bank, which
         // until it exists may hold no more than its parent's chain has left: what it holds then
-        // is charged to that chain, and fits.
+        // is charged to that chain, and fits. The spawner's key to the child is made last, in
+        // the spawner's heap: its metatable is made now and room for the key kept back from
+        // the child's load, so that every shortage is found before anything has changed.
+        let made_meta = self
+            .get_mut(parent)
+            .map(|p| process_key_meta(&mut p.vm).is_ok());
+        let key_bytes = new_process_key_bytes(&name) as u64;
+        let chain_room = self.memory_allowance(parent);
+        // A shortage of the spawner's chain suspends the spawner out of memory, as at any
+        // allocation, and the spawn is made again once it is resumed with more (what it
+        // charged is given back): a run cut there goes on as one with more memory would.
+        let chain_short = || no_room(chain_room.saturating_add(1).min(usize::MAX as u64) as usize);
+        if made_meta != Some(true) || chain_room < key_bytes {
+            return Err(chain_short());
+        }
+        let child_room = chain_room - key_bytes;
+        let room = child_room.min(memory as u64).min(usize::MAX as u64) as usize;
+        // A child whose own budget cannot hold it is a fault: no refuel of the spawner helps.
         let spent = || {
-            refuse(FaultKind::Memory, format!("not enough memory to create process '{name}': its memory budget, or what its parent (or an ancestor) has left, cannot hold it"))
+            if memory as u64 <= child_room {
+                refuse(FaultKind::Memory, format!("not enough memory to create process '{name}': its memory budget ({memory} bytes) cannot hold it"))
+            } else {
+                chain_short()
+            }
         };
-        let room = self
-            .memory_allowance(parent)
-            .min(memory as u64)
-            .min(usize::MAX as u64) as usize;
         let mut child_vm = factory(&name, room).map_err(|_| spent())?;
         // The compiler's output is about as large as its source: refused at once when the
         // source alone cannot fit.
@@ -275,11 +292,16 @@ impl Kernel {
         }
         // The child's `caps`: a copy of `opts.caps`, its keys granted into the child's c-list;
         // nothing else (no ambient authority).
+        let given_as = if service == "import" {
+            Op::Import
+        } else {
+            Op::Spawn
+        };
         let installed = self.with_taken(child, "the new process vanished", |k, proc_| {
             let oom = |_| refuse(FaultKind::Memory, "not enough memory for the new process");
             let given = match caps {
                 Value::Table(_) => k
-                    .copy_between(parent, &[caps], proc_, child, parent, Op::Spawn)
+                    .copy_between(parent, &[caps], proc_, child, parent, given_as)
                     .map(|v| v.first().copied().unwrap_or(Value::Nil))?,
                 _ => proc_.vm.new_table(0, 0).map(Value::Table).map_err(oom)?,
             };
@@ -334,16 +356,7 @@ impl Kernel {
                 return Err(refuse(FaultKind::Memory, "not enough memory"));
             }
         };
-        let time = self.time;
-        let _ = self.audit.append(Event::new(
-            op,
-            time,
-            None,
-            parent.to_u64(),
-            key,
-            None,
-            &kind,
-        ));
+        self.record_grant(op, None, parent, key, None, &kind);
         Ok(ud)
     }
 

@@ -229,6 +229,54 @@ pub fn where_(vm: &Vm, level: usize) -> String {
     position(vm, &frames[frames.len() - 1 - level])
 }
 
+/// What an interpreter error about a nil value named: `(global 'io')`, `(field 'data')` of
+/// the global table `caps`. Kept with the error's whole message (`Vm::blame`), so that a host
+/// reporting an uncaught error that is this one may explain the name (`tessera` says that
+/// `io` does not exist and which flag grants `caps.data`), without reading the message.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Blame {
+    /// The error's message, position included.
+    pub message: String,
+    /// Lua's word for the name: `global`, `field`, `local`, `upvalue`, `method`, ….
+    pub kind: &'static str,
+    pub name: String,
+    /// For a field: the global whose field it is (`caps` in `caps.data`), when the code read
+    /// it straight from a global.
+    pub container: Option<String>,
+}
+
+/// The global a field access read its table from (`caps` in `caps.data`): `reg` was set by a
+/// `GETFIELD` whose table came straight from `_ENV`. One level, no recursion.
+fn container_global(vm: &Vm, p: &FnProto, pc: usize, reg: u32) -> Option<String> {
+    let at = find_set_reg(p, pc, reg)?;
+    let i = *p.code.get(at)?;
+    if !matches!(i.opcode()?, OpCode::GetField | OpCode::SelfOp) {
+        return None;
+    }
+    let table_at = find_set_reg(p, at, i.b())?;
+    let t = *p.code.get(table_at)?;
+    (t.opcode()? == OpCode::GetTabUp && upvalue_name(p, t.b() as usize) == "_ENV")
+        .then(|| constant_str(vm, p, t.c() as usize))
+        .flatten()
+}
+
+/// The name an operand of the top Lua frame had, and the global it was a field of.
+fn operand_name(vm: &Vm, what: Operand) -> Option<(&'static str, String, Option<String>)> {
+    let f = vm.frames().last()?;
+    let (p, pc) = frame_proto(vm, f)?;
+    match what {
+        Operand::Register(r) => {
+            let (kind, name) = object_name(vm, p, pc, r)?;
+            let container = (kind == "field")
+                .then(|| container_global(vm, p, pc, r))
+                .flatten();
+            Some((kind, name, container))
+        }
+        Operand::Upvalue(u) => Some(("upvalue", upvalue_name(p, u as usize), None)),
+        Operand::Constant(_) | Operand::None => None,
+    }
+}
+
 /// `(local 'x')`-style suffix for an operand of the top Lua frame.
 fn var_info(vm: &Vm, what: Operand) -> String {
     let Some(f) = vm.frames().last() else {
@@ -270,11 +318,20 @@ impl Vm {
             .unwrap_or_default();
         let msg = match e {
             OpError::Index { what, value } => {
-                format!(
+                let msg = format!(
                     "attempt to index a {} value{}",
                     type_name_for_message(self, value),
                     var_info(self, what)
-                )
+                );
+                if value.is_nil() {
+                    self.blame = operand_name(self, what).map(|(kind, name, container)| Blame {
+                        message: format!("{pos}{msg}"),
+                        kind,
+                        name,
+                        container,
+                    });
+                }
+                msg
             }
             OpError::Len { what, value } => {
                 format!(
@@ -427,21 +484,29 @@ pub(crate) fn describe_throw(vm: &mut Vm, t: Throw) -> String {
                 .map(|f| position(vm, f))
                 .unwrap_or_default();
             // The call has not pushed a frame: the caller is the top frame.
-            let info = match vm.frames().last() {
-                Some(f) if matches!(f.kind, FrameKind::Lua(_)) => {
-                    match name_from_call_site(vm, f) {
-                        Some((kind, name)) => format!(" ({kind} '{name}')"),
-                        None => String::new(),
-                    }
-                }
-                _ => String::new(),
+            let named = match vm.frames().last() {
+                Some(f) if matches!(f.kind, FrameKind::Lua(_)) => name_from_call_site(vm, f),
+                _ => None,
+            };
+            let info = match &named {
+                Some((kind, name)) => format!(" ({kind} '{name}')"),
+                None => String::new(),
             };
             let _ = top;
-            format!(
+            let message = format!(
                 "{pos}attempt to call a {} value{}",
                 type_name_for_message(vm, v),
                 info
-            )
+            );
+            if let (true, Some((kind, name))) = (v.is_nil(), named) {
+                vm.blame = Some(Blame {
+                    message: message.clone(),
+                    kind,
+                    name,
+                    container: None,
+                });
+            }
+            message
         }
         Throw::ConcatError { slot } => {
             let v = vm.stack_get(slot);

@@ -191,6 +191,10 @@ pub struct Vm {
     /// Where `print` and the console key write; none means output is dropped.
     #[serde(skip)]
     console: Option<ConsoleSink>,
+    /// The name the last interpreter error about a nil value named (`debug::Blame`): for the
+    /// host's report of an uncaught error, not state of the program (never saved).
+    #[serde(skip)]
+    blame: Option<debug::Blame>,
 }
 
 impl Vm {
@@ -248,6 +252,7 @@ impl Vm {
             emergency: None,
             natives,
             console: None,
+            blame: None,
             trapped: false,
             trap_error: None,
         })
@@ -306,6 +311,12 @@ impl Vm {
     /// Whether a console is attached.
     pub fn has_console(&self) -> bool {
         self.console.is_some()
+    }
+
+    /// What the uncaught error `message` named, if it is the last interpreter error about a
+    /// nil value (`(global 'io')`): see `debug::Blame`.
+    pub fn blame_of(&self, message: &str) -> Option<&debug::Blame> {
+        self.blame.as_ref().filter(|b| b.message == message)
     }
 
     /// Writes bytes to the console, if there is one.

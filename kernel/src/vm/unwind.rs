@@ -31,6 +31,26 @@ impl Vm {
         self.message_handler = on;
     }
 
+    /// Ctrl-C (`lua.c`'s `laction`): the error "interrupted!", with the position of the
+    /// caller of the running function as Lua's hook gives it, is raised where the program
+    /// stands when it next runs (at a waiting native, as that native's error). Checked where
+    /// the VM already looks for an error it could not raise yet, never per instruction.
+    pub fn interrupt(&mut self) {
+        let text = format!("{}interrupted!", debug::where_(self, 1));
+        if self.trapped {
+            match self.heap.intern(text.as_bytes()) {
+                Ok(s) => self.fail_trap(Value::Str(s)),
+                // No room for the message: the native goes on waiting until there is.
+                Err(_) => {
+                    self.trapped = false;
+                    self.unraised_error = Some(text);
+                }
+            }
+        } else {
+            self.unraised_error = Some(text);
+        }
+    }
+
     /// Whether the error a protected native just caught (`STATE_ERROR`) was a refused
     /// allocation rather than one a program raised.
     pub fn caught_memory_error(&self) -> bool {
@@ -267,7 +287,20 @@ impl Vm {
                 format!("(error object is a {} value)", err.type_name()).into_bytes()
             }
         };
+        // The error the last blame was for keeps it through the handler (`Vm::blame_of`).
+        let blamed = self
+            .blame
+            .as_ref()
+            .is_some_and(|b| b.message.as_bytes() == text.as_slice());
         let v = self.with_traceback(text);
+        if blamed {
+            let handled = self
+                .str_bytes(v)
+                .map(|b| String::from_utf8_lossy(b).into_owned());
+            if let (Some(b), Some(handled)) = (self.blame.as_mut(), handled) {
+                b.message = handled;
+            }
+        }
         self.unwind(v, true)
     }
 
