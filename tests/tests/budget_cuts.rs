@@ -30,6 +30,8 @@ const CORPUS: &[(&str, &str)] = &[
     ("string_calls", include_str!("../cuts/string_calls.lua")),
     ("table_calls", include_str!("../cuts/table_calls.lua")),
     ("load_close", include_str!("../cuts/load_close.lua")),
+    // Collections and finalizers at the points the program reaches, not where a cut fell.
+    ("collector", include_str!("../cuts/collector.lua")),
 ];
 
 /// A parent that runs `child` with `first` units of fuel and, each time it stops, refuels it by

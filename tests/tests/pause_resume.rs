@@ -133,3 +133,47 @@ fn pause_serialize_resume_is_invisible_for_every_pause_point() {
     }
     assert!(checked > 400);
 }
+
+/// Runs `src` in slices of `slice` units until it ends; returns its output and total fuel.
+fn sliced(src: &str, slice: u64) -> (Vec<u8>, u64) {
+    let out = Rc::new(RefCell::new(Vec::new()));
+    let mut vm = new_vm(out.clone());
+    let proto = kernel::compiler::compile(src.as_bytes(), b"=program").expect("program compiles");
+    let f = vm.load(&proto, None).expect("loads");
+    vm.start(f, &[]).expect("starts");
+    let mut total = 0;
+    loop {
+        let outcome = vm.run(slice, u64::MAX);
+        total += vm.last_slice_spent();
+        match outcome {
+            Outcome::OutOfFuel => {}
+            Outcome::Finished(_) => break,
+            other => panic!("slice {slice}: {other:?}"),
+        }
+    }
+    let o = out.borrow().clone();
+    (o, total)
+}
+
+/// The collector steps where the program reaches a boundary (a native called, an instruction
+/// that asks), never where a slice happened to end: a table that grows past the collector's
+/// threshold in a loop with no such boundary was collected at the next slice's start, so the
+/// fuel of a run (a collection's price is the heap's size then) and the order of its
+/// finalizers depended on how it was sliced.
+#[test]
+fn regression_slice_boundaries_never_move_a_collection() {
+    let grow = "local a = {} for i = 1, 40000 do a[i] = i end print(#a)";
+    let collector = include_str!("../cuts/collector.lua");
+    for src in [grow, collector] {
+        let (whole, fuel) = sliced(src, u64::MAX);
+        for slice in [997, 50_000, 100_003] {
+            let (out, spent) = sliced(src, slice);
+            assert_eq!(
+                String::from_utf8_lossy(&out),
+                String::from_utf8_lossy(&whole),
+                "slices of {slice}"
+            );
+            assert_eq!(spent, fuel, "slices of {slice}");
+        }
+    }
+}

@@ -169,6 +169,12 @@ pub struct Vm {
     /// stack cut back to the given top. A root of the collector.
     #[serde(default)]
     rethrow: Option<(bool, u32, Value)>,
+    /// The collector's step at an instruction boundary (a collection, or a finalizer's call)
+    /// was refused fuel or memory: `run` takes it up first when it goes on. Every other stop
+    /// is taken up without a collector's step, since an uninterrupted run has no boundary
+    /// there (see `run_loop`).
+    #[serde(default)]
+    collector_step_due: bool,
     /// Where the last finalizer started: its thread and frame index. While that frame is a
     /// finalizer's, no other finalizer starts (as in Lua, finalizers never nest: a finalizer
     /// that allocates would otherwise start the next one above itself, without end).
@@ -247,6 +253,7 @@ impl Vm {
             unfinished_call: None,
             unraised_error: None,
             rethrow: None,
+            collector_step_due: false,
             finalizer_at: None,
             progress: 0,
             emergency: None,
@@ -675,6 +682,13 @@ impl Vm {
     }
 
     fn run_loop(&mut self) -> Outcome {
+        // The collector steps at the boundaries the program reaches (a native called or
+        // returned, an error caught, an instruction that asks for it), never where a slice
+        // happened to end: until this run's first step, the only step taken is one the last
+        // run was refused (`collector_step_due`). Otherwise a cut would add a collection an
+        // uninterrupted run does not make, and fuel and finalizer order would depend on
+        // where budgets ran out.
+        let mut resumed = true;
         if let Some(e) = self.trap_error.take() {
             self.unwinding_memory = false;
             if let Some(o) = self.unwind(e, false) {
@@ -695,6 +709,8 @@ impl Vm {
                 if let Some(o) = self.handle_throw(t) {
                     return o;
                 }
+                // Raised, as an uninterrupted run raises it from its step.
+                resumed = false;
                 continue;
             }
             if let Some((handler_done, top, error)) = self.rethrow.take() {
@@ -702,6 +718,7 @@ impl Vm {
                 if let Some(o) = self.unwind(error, handler_done) {
                     return o;
                 }
+                resumed = false;
                 continue;
             }
             // A native's call refused memory is made before anything else.
@@ -711,6 +728,8 @@ impl Vm {
                         return o;
                     }
                 }
+                // The native's step is now done, as an uninterrupted run's would be.
+                resumed = false;
                 continue;
             }
             // A concatenation refused fuel or memory part way is finished before anything else
@@ -733,8 +752,12 @@ impl Vm {
                 return Outcome::Finished(Vec::new());
             };
             let depth = self.th.frames.len();
-            if self.heap.gc.should_collect() || !self.heap.gc.to_finalize.is_empty() {
-                if let Err(t) = self.gc_step() {
+            if (!resumed || self.collector_step_due)
+                && (self.heap.gc.should_collect() || !self.heap.gc.to_finalize.is_empty())
+            {
+                let stepped = self.gc_step();
+                self.collector_step_due = stepped.is_err();
+                if let Err(t) = stepped {
                     if let Some(o) = self.handle_throw(t) {
                         return o;
                     }
@@ -746,6 +769,7 @@ impl Vm {
                     continue;
                 }
             }
+            resumed = false;
             let step = match frame.kind {
                 FrameKind::Lua(_) => self.execute(),
                 FrameKind::Native(n) => self.run_native(n, frame),
