@@ -46,10 +46,13 @@ struct ShellLocals {
 pub enum Failure {
     /// An uncaught Lua error (message already converted with `tostring` rules) and traceback.
     Error { message: String, traceback: String },
-    /// The fuel budget ran out.
     /// The fuel budget ran out: `used` of its `limit` units spent (less when the next step
-    /// costs more than what was left).
-    OutOfFuel { limit: u64, used: u64 },
+    /// costs more than what was left; `next_step`, its price, when the VM knows it).
+    OutOfFuel {
+        limit: u64,
+        used: u64,
+        next_step: Option<u64>,
+    },
     /// The memory budget ran out and the error reached the top.
     OutOfMemory { limit: usize },
     /// Refused before anything ran: a grant that cannot be made or that does not fit the
@@ -76,7 +79,8 @@ impl Failure {
                     format!("{message}\n{traceback}")
                 }
             }
-            Failure::OutOfFuel { limit, used } if used < limit => format!("out of fuel: the program used {used} of its {limit} units, and its next step costs more than the {} left (raise it with --fuel N)", limit - used),
+            Failure::OutOfFuel { limit, used, next_step: Some(price) } if used < limit => format!("out of fuel: the program used {used} of its {limit} units, and its next step costs {price}, more than the {} left (raise it with --fuel N: a step is never split)", limit - used),
+            Failure::OutOfFuel { limit, used, .. } if used < limit => format!("out of fuel: the program used {used} of its {limit} units, and its next step costs more than the {} left (raise it with --fuel N)", limit - used),
             Failure::OutOfFuel { limit, .. } => format!("out of fuel: the program used all {limit} units of its fuel budget (raise it with --fuel N)"),
             Failure::OutOfMemory { limit } => {
                 format!("not enough memory: the program reached its memory budget of {} (raise it with --memory SIZE)", human_size(*limit))
@@ -851,6 +855,7 @@ impl Session {
                         Budget::Fuel => Failure::OutOfFuel {
                             limit: self.fuel_limit.unwrap_or(u64::MAX),
                             used: self.fuel_used().saturating_sub(self.fuel_before),
+                            next_step: root.vm.refused(),
                         },
                     });
                 }
