@@ -429,7 +429,7 @@ impl Gateways {
             (Op::Readline { max }, Completion::Line(Ok(Some(line)))) => {
                 if line.len() > max {
                     Err(HostError::new(
-                        HostFault::TooLarge,
+                        HostFault::Overran,
                         format!("readline: the line is longer than the limit of {max} bytes"),
                     ))
                 } else {

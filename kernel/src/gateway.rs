@@ -333,8 +333,13 @@ pub enum HostFault {
     /// The request reaches outside the key's scope (a path out of its root, a host or port
     /// it does not cover, rights it cannot widen to): kind `denied`.
     OutOfScope,
-    /// The result would be larger than the caller's memory budget allows: kind `memory`.
+    /// The result would be larger than the caller's budget allows (`max_bytes`), and nothing
+    /// was done: the kernel suspends the caller out of memory (or fuel, when fuel bounded
+    /// `max_bytes`) and makes the request again once it is resumed.
     TooLarge,
+    /// The result came larger than `max_bytes` and is gone (a console line read past the
+    /// limit): kind `memory`, a fault, since making the request again would not see it.
+    Overran,
     /// The operation failed (I/O, a malformed argument, an object that is gone): kind `error`.
     Failed,
 }
@@ -345,7 +350,7 @@ impl HostFault {
         use crate::fault::FaultKind;
         match self {
             HostFault::MissingRight { .. } | HostFault::OutOfScope => FaultKind::Denied,
-            HostFault::TooLarge => FaultKind::Memory,
+            HostFault::TooLarge | HostFault::Overran => FaultKind::Memory,
             HostFault::Failed => FaultKind::Error,
         }
     }

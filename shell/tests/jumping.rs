@@ -217,6 +217,57 @@ fn a_run_stopped_by_memory_is_saved_and_resumed_with_more() {
     );
 }
 
+#[test]
+fn a_read_too_large_for_the_memory_left_is_a_cut_not_a_fault() {
+    // The host refuses a whole-file read larger than the memory the chain allows before it
+    // reads anything: the reader is suspended out of memory (no `pcall` sees it), saved, and
+    // the read is made again when the run is resumed with more.
+    let dir = fresh_dir("jump", "big-read");
+    std::fs::write(dir.join("big.txt"), "y".repeat(1_500_000)).unwrap();
+    let script = script_named(
+        &dir,
+        "read.lua",
+        r#"local ok, s = pcall(caps.data.read, caps.data, "big.txt")
+print(ok, type(s) == "string" and #s or s.kind)
+-- A child with its own small memory budget: its parent hears of the cut, raises the
+-- budget, and the child's read goes on.
+local p = spawn([[local s = caps.data:read("big.txt") return #s]],
+  {caps = {data = caps.data}, memory = "1M"})
+local okw, e = pcall(p.wait, p)
+print(okw, e.kind, p:status())
+p:refuel(0, "8M")
+p:resume()
+print(p:wait())"#,
+    );
+    let snap = dir.join("read.snap");
+    let grant = format!("data={}:r", dir.display());
+    let (code, out, _, err) = run(&[
+        "run",
+        "--memory",
+        "900K",
+        "--dir",
+        &grant,
+        "--snapshot-on-exhaust",
+        snap.to_str().unwrap(),
+        script.to_str().unwrap(),
+    ]);
+    assert_eq!((code, out.as_str()), (3, ""), "{err}");
+    assert!(err.contains("not enough memory"), "{err}");
+    let (code, out, _, err) = run(&[
+        "resume",
+        snap.to_str().unwrap(),
+        "--memory",
+        "64M",
+        "--dir",
+        &grant,
+    ]);
+    assert_eq!(
+        (code, out.as_str()),
+        (0, "true\t1500000\nfalse\tmemory\tsuspended\n1500000\n"),
+        "{err}"
+    );
+}
+
 /// A script that reads a file from `caps.data` before and after a cut, and tries to write.
 const FILES: &str = r#"
 local function try(what, f, ...)

@@ -11,8 +11,10 @@
 //! A call the chain cannot pay suspends the caller out of fuel with nothing done; its trap
 //! stays pending and is served again after `refuel` and `resume`. A result bounded only by
 //! memory (a whole file) is paid as far as the fuel goes and `max_bytes` shrinks to match; if
-//! the answer would be larger, the caller is suspended the same way. What the answer did not
-//! use is given back when it arrives.
+//! the answer would be larger, the caller is suspended the same way. An answer larger than the
+//! memory its chain allows, which the host refuses before doing anything (`HostFault::TooLarge`),
+//! suspends the caller out of memory, to ask again once resumed. What the answer did not use
+//! is given back when it arrives.
 //!
 //! **Invariant: every open descriptor is on a handle budget.** A method that opens an object
 //! (`gateway::OPENS`) reserves one unit of the caller's handle chain before the host opens
@@ -22,7 +24,7 @@
 //! parent's meter (whose chain already paid for it).
 
 use super::key_values::{key_handle, process_key_meta};
-use super::{broken, native, refuse, shared_meta, Answer, Refusal};
+use super::{broken, native, no_room, refuse, shared_meta, Answer, Refusal};
 use crate::audit::Op;
 use crate::clist::{KeyId, KeyKind};
 use crate::cost::Work;
@@ -456,6 +458,18 @@ impl Kernel {
                 self.suspend_unpaid(id, reserved.fuel.saturating_add(1));
                 return Ok(None);
             }
+            Err(e) if e.reason == HostFault::TooLarge => {
+                // The answer needs more memory than the caller's chain allows, and the host did
+                // nothing: the caller is suspended out of memory (DESIGN, "Budgets": no `pcall`
+                // sees it), to ask again once it is given more. What it paid goes back with
+                // the refusal.
+                self.refund_fuel(id, reserved.fuel);
+                let needed = self.memory_allowance(id).saturating_add(1);
+                return Err(Refusal {
+                    message: self.denial_text(key, &e),
+                    ..no_room(usize::try_from(needed).unwrap_or(usize::MAX))
+                });
+            }
             Err(e) => {
                 self.refund_fuel(id, reserved.fuel);
                 let message = self.denial_text(key, &e);
@@ -637,7 +651,7 @@ impl Kernel {
                 }
                 // Suspended out of fuel, the trap still pending.
                 Ok(None) => {}
-                Err(r) => self.fail(id, r),
+                Err(r) => self.answer(id, Err(r)),
             }
             self.stop_if_marked(id);
         }
