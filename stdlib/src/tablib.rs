@@ -577,6 +577,9 @@ fn move_(vm: &mut Vm, call: NativeCall) -> Result<Action, Throw> {
                 2,
             );
         };
+        // The checkpoint between chunks, made now (once per VM) rather than at the first
+        // stop, which a cut may bring earlier than an uninterrupted run would.
+        checkpoint_value(vm)?;
         // The registers stay in hand until the first chunk is paid and moved: until then the
         // arguments are as they were, for an entry after a refusal.
         Mover {
@@ -601,13 +604,18 @@ fn move_(vm: &mut Vm, call: NativeCall) -> Result<Action, Throw> {
     // this entry, the entry is taken up again as it was entered (its chunk paid again);
     // after some, those are kept and the chunk goes on from a checkpoint.
     let entered = m.done;
+    let mut cut = false;
     while m.done < m.paid {
         let i = if m.up { m.done } else { m.n - m.done };
         let v = raw_geti(vm, m.a1, m.f.wrapping_add(i));
         match raw_seti(vm, m.a2, m.t.wrapping_add(i), v) {
             Ok(()) => m.done += 1,
             Err(e @ (Throw::OutOfFuel | Throw::Memory(_))) if m.done == entered => return Err(e),
-            Err(Throw::OutOfFuel | Throw::Memory(_)) => break,
+            Err(Throw::OutOfFuel) => {
+                cut = true;
+                break;
+            }
+            Err(Throw::Memory(_)) => break,
             Err(e) => return Err(e),
         }
     }
@@ -616,11 +624,13 @@ fn move_(vm: &mut Vm, call: NativeCall) -> Result<Action, Throw> {
         return Ok(Action::Return(1));
     }
     m.save(vm, base);
-    let id = vm
-        .natives()
-        .id_of("table.checkpoint")
-        .ok_or_else(|| Throw::msg("checkpoint missing"))?;
-    let cp = vm.native_value(id, Vec::new())?;
+    if cut {
+        // Stopped by the meter, not at a chunk's end: no checkpoint call, which would be a
+        // boundary (a collection) an uninterrupted run does not have here.
+        vm.set_top(base + 9)?;
+        return Ok(Action::Stop { state: 1 });
+    }
+    let cp = checkpoint_value(vm)?;
     vm.set_top(base + 9)?;
     vm.push(cp)?;
     Ok(Action::Call {
@@ -996,11 +1006,11 @@ fn sort(vm: &mut Vm, call: NativeCall) -> Result<Action, Throw> {
         ST_COPIED => {
             let w = vm.stack_get(base + S_FUNC);
             vm.stack_set(base + S_W, w);
-            return sort_run(vm, base, None, false);
+            return sort_run(vm, base, None, Entry::Unpaid);
         }
         ST_RUN => {
             let r = vm.stack_get(vm.top().saturating_sub(1).max(base + S_FUNC));
-            return sort_run(vm, base, Some(r.truthy()), false);
+            return sort_run(vm, base, Some(r.truthy()), Entry::Unpaid);
         }
         ST_CHECKPOINT => {
             let r = match vm.stack_get(base + S_REGS) {
@@ -1010,7 +1020,7 @@ fn sort(vm: &mut Vm, call: NativeCall) -> Result<Action, Throw> {
                 },
                 _ => None,
             };
-            return sort_run(vm, base, r, true);
+            return sort_run(vm, base, r, Entry::Checkpoint);
         }
         _ => return Ok(Action::Return(0)),
     };
@@ -1026,6 +1036,19 @@ fn sort(vm: &mut Vm, call: NativeCall) -> Result<Action, Throw> {
         return Err(type_error(vm, &call, 2, "function"));
     }
     let t = vm.stack_get(base);
+    let plain_t = plain(vm, t);
+    if plain_t.is_some() {
+        // Paid before anything is allocated: a step refused after it allocated is taken up
+        // again and allocates anew, leaving garbage an uninterrupted run does not make, so
+        // collections (and the fuel they cost) would depend on where a budget ran out.
+        // Decided once: the scan is paid for here, not on every entry of the machine; and
+        // the machine's first entry, which `sort_run` is told is paid.
+        charge(vm, Work::Entries, n as usize)?;
+        charge(vm, Work::Instruction, 1)?;
+    }
+    // The checkpoint the machine stops at, made now (once per VM) rather than at its first
+    // stop, which a cut may bring earlier than an uninterrupted run would.
+    checkpoint_value(vm)?;
     // Room for every register and the deepest stack of pending ranges (the smaller side is
     // sorted first: at most one frame per halving), so that no register write grows the
     // table, which could be refused a rehash's fuel in the middle of a step.
@@ -1042,10 +1065,8 @@ fn sort(vm: &mut Vm, call: NativeCall) -> Result<Action, Throw> {
     s.set(vm, R_UP, n)?;
     s.set(vm, R_RND, 0)?;
     s.set(vm, R_SP, 0)?;
-    match plain(vm, t) {
+    match plain_t {
         Some(tr) => {
-            // Decided once: the scan is paid for here, not on every entry of the machine.
-            charge(vm, Work::Entries, n as usize)?;
             let fast = f.is_nil() && {
                 let arr = vm.heap.table(tr).array();
                 let len = (n as usize).min(arr.len());
@@ -1057,7 +1078,7 @@ fn sort(vm: &mut Vm, call: NativeCall) -> Result<Action, Throw> {
             };
             s.setv(vm, R_FAST, Value::Bool(fast))?;
             vm.stack_set(base + S_W, t);
-            sort_run(vm, base, None, false)
+            sort_run(vm, base, None, Entry::Paid)
         }
         None => call_helper(
             vm,
@@ -1070,13 +1091,19 @@ fn sort(vm: &mut Vm, call: NativeCall) -> Result<Action, Throw> {
 }
 
 /// Runs the auxsort machine; `result` is the outcome of the comparison that was called.
-/// `checkpoint`: entered from a checkpoint, which may be a cut (`R_CUT`).
-fn sort_run(
-    vm: &mut Vm,
-    base: usize,
-    result: Option<bool>,
-    checkpoint: bool,
-) -> Result<Action, Throw> {
+/// How the sorting machine is entered.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Entry {
+    /// Its first entry, already paid for by `sort`.
+    Paid,
+    /// After a call it made (a comparison, the collect helper): the entry pays for itself.
+    Unpaid,
+    /// From a checkpoint, which may be a cut (`R_CUT`).
+    Checkpoint,
+}
+
+fn sort_run(vm: &mut Vm, base: usize, result: Option<bool>, entry: Entry) -> Result<Action, Throw> {
+    let checkpoint = entry == Entry::Checkpoint;
     let (Value::Table(regs), Value::Table(w)) =
         (vm.stack_get(base + S_REGS), vm.stack_get(base + S_W))
     else {
@@ -1102,7 +1129,7 @@ fn sort_run(
         Some(Value::Int(chunks)) if pc == PC_CMP => Some(chunks as u64),
         _ => None,
     };
-    if cut.is_none() {
+    if cut.is_none() && entry != Entry::Paid {
         charge(vm, Work::Instruction, 1)?;
     }
     let mut pending = cut.is_some();
@@ -1132,7 +1159,7 @@ fn sort_run(
             s.setv(vm, R_RES, res.map_or(Value::Nil, Value::Bool))?;
             s.set(vm, R_CUT, steps.wrapping_sub(1) as i64)?;
             s.setv(vm, R_CUT_PAID, Value::Nil)?;
-            return sort_checkpoint(vm, base);
+            return sort_stop(vm, base);
         } else if pending {
             pending = false;
             s.setv(vm, R_CUT, Value::Nil)?;
@@ -1157,7 +1184,7 @@ fn sort_run(
                         s.setv(vm, R_RES, res.map_or(Value::Nil, Value::Bool))?;
                         s.set(vm, R_CUT, steps.wrapping_sub(1) as i64)?;
                         s.set(vm, R_CUT_PAID, chunks as i64)?;
-                        return sort_checkpoint(vm, base);
+                        return sort_stop(vm, base);
                     }
                     other => other?,
                 };
@@ -1375,14 +1402,28 @@ fn sort_run(
     }
 }
 
-/// Calls `table.checkpoint`, so that the machine is entered next in state `ST_CHECKPOINT`
-/// from the registers it saved.
-fn sort_checkpoint(vm: &mut Vm, base: usize) -> Result<Action, Throw> {
+/// The value of `table.checkpoint` (made once per VM, then the same value).
+fn checkpoint_value(vm: &mut Vm) -> Result<Value, Throw> {
     let id = vm
         .natives()
         .id_of("table.checkpoint")
         .ok_or_else(|| Throw::msg("checkpoint missing"))?;
-    let cp = vm.native_value(id, Vec::new())?;
+    vm.native_value(id, Vec::new())
+}
+
+/// Stops at a cut (the meter refused a step): the machine is entered next in state
+/// `ST_CHECKPOINT`, as after a checkpoint, from the registers it saved.
+fn sort_stop(vm: &mut Vm, base: usize) -> Result<Action, Throw> {
+    vm.set_top(base + S_FUNC)?;
+    Ok(Action::Stop {
+        state: ST_CHECKPOINT,
+    })
+}
+
+/// Calls `table.checkpoint`, so that the machine is entered next in state `ST_CHECKPOINT`
+/// from the registers it saved.
+fn sort_checkpoint(vm: &mut Vm, base: usize) -> Result<Action, Throw> {
+    let cp = checkpoint_value(vm)?;
     vm.set_top(base + S_FUNC)?;
     vm.push(cp)?;
     Ok(Action::Call {

@@ -32,6 +32,7 @@ const CORPUS: &[(&str, &str)] = &[
     ("load_close", include_str!("../cuts/load_close.lua")),
     // Collections and finalizers at the points the program reaches, not where a cut fell.
     ("collector", include_str!("../cuts/collector.lua")),
+    ("finalizers", include_str!("../cuts/finalizers.lua")),
 ];
 
 /// A parent that runs `child` with `first` units of fuel and, each time it stops, refuels it by

@@ -27,14 +27,17 @@ const CORPUS: &[(&str, &str)] = &[
     ("load_close", include_str!("../cuts/load_close.lua")),
     ("print_tostring", include_str!("../cuts/print_tostring.lua")),
     ("coroutines", include_str!("../cuts/coroutines.lua")),
+    ("finalizers", include_str!("../cuts/finalizers.lua")),
 ];
 
 /// `table.move` stops at a checkpoint between chunks only on long ranges (and a cut at its
-/// first chunk once resumed it with its registers for arguments). The table is built in one
-/// step: a restored table's capacity is not the live one's, so a cut while it grows would
-/// price its rehashes otherwise.
+/// first chunk once resumed it with its registers for arguments). The table is built both in
+/// one step and element by element: a cut while it grows once spent other fuel (a
+/// collection at a slice's start, which an uninterrupted run does not make).
 const MOVES: &str = r#"local a = {("x"):rep(40000):byte(1, -1)}
-    table.move(a, 1, 40000, 3) print(a[40002], a[3], #a)"#;
+    local b = {} for i = 1, 40000 do b[i] = i end
+    table.move(a, 1, 40000, 3) table.move(b, 1, 40000, 2)
+    print(a[40002], a[3], #a, b[40001], #b)"#;
 
 type Output = Rc<RefCell<Vec<u8>>>;
 
@@ -396,4 +399,30 @@ fn extra_arguments_never_stand_for_a_natives_state() {
         text,
         "axc\t1\nayc\t1\nazc\t1\nfalse\t[string \"error('x')\"]:1: x\n"
     );
+}
+
+/// Where a slice ends changes no collection: cut at many steps (without a snapshot), runs
+/// that allocate past the collector's threshold while built-ins call Lua, concatenate and
+/// run finalizers spend what one run spends. Each difference once found: a native step
+/// refused after it allocated (`table.sort` made its registers before paying, and again when
+/// taken up); a cut inside `table.sort` stopping through a checkpoint call, a boundary where
+/// the collector stepped (now `Action::Stop`); a concatenation finished after a cut without
+/// the collector's step `CONCAT` takes; a slice's start taken for a boundary.
+#[test]
+fn regression_where_a_slice_ends_changes_no_collection() {
+    let finalizers = include_str!("../cuts/finalizers.lua");
+    let plain = finalizers.replace("setmetatable({i}, meta)", "local _ = {i}");
+    let collector = include_str!("../cuts/collector.lua");
+    for (name, src) in [
+        ("finalizers", finalizers),
+        ("no finalizers", plain.as_str()),
+        ("collector", collector),
+    ] {
+        let (whole, total) = run_cut(src, u64::MAX / 4, false, |_| {});
+        for step in (20..400).step_by(29) {
+            let (text, spent) = run_cut(src, step, false, |_| {});
+            assert_eq!(text, whole, "{name}: output differs when cut every {step}");
+            assert_eq!(spent, total, "{name}: fuel differs when cut every {step}");
+        }
+    }
 }

@@ -430,6 +430,14 @@ impl Vm {
                 self.finish_native_call(func, nresults)
             }
             Ok(Action::Pending) => Ok(()),
+            Ok(Action::Stop { state }) => {
+                if let Some(fr) = self.th.frames.last_mut() {
+                    fr.pc = state;
+                }
+                // What it charged paid for the work it recorded: nothing is given back, and
+                // `refused` holds the price of the step the meter refused.
+                Err(Throw::OutOfFuel)
+            }
             Ok(Action::Trap { state }) => {
                 // Room for the host's answer (a service answers with a few values) before
                 // the host is asked, so answering never needs memory the process lacks.

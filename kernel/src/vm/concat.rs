@@ -46,17 +46,20 @@ impl Vm {
     }
 
     /// Continues a `CONCAT` after a `__concat` result landed in the window.
-    pub(super) fn concat_continue(&mut self, a: u8, n: u8) -> Result<(), Throw> {
+    ///
+    /// Returns whether the concatenation is done (rather than waiting for a `__concat` call
+    /// it started): then, as after `CONCAT`, the collector may step.
+    pub(super) fn concat_continue(&mut self, a: u8, n: u8) -> Result<bool, Throw> {
         let Some(caller) = self.th.frames.last() else {
-            return Ok(());
+            return Ok(false);
         };
         let base = caller.base as usize;
         match self.concat(base + a as usize, n as usize, a)? {
             Some(v) => {
                 self.th.stack[base + a as usize] = v;
-                Ok(())
+                Ok(true)
             }
-            None => Ok(()),
+            None => Ok(false),
         }
     }
 

@@ -126,12 +126,17 @@ impl Vm {
         // Set by the RETURN fast paths: the frame reloaded next is a Lua caller whose stack top
         // must go back to its frame top (what `post_call` does for fixed result counts).
         let mut fix_top = false;
+        // The first frame entered was entered from `run`'s loop, which has just taken the
+        // collector's step if one was due (and skips it where a slice merely ended, as an
+        // uninterrupted run has no boundary there): only later entries look for finalizers.
+        let mut entered = false;
         'frame: loop {
             // A finalizer that returned lets the next pending one start (in `run`, between
             // steps) before its caller goes on, as `collectgarbage()` runs them all in Lua.
-            if !self.heap.gc.to_finalize.is_empty() && !self.finalizer_running() {
+            if entered && !self.heap.gc.to_finalize.is_empty() && !self.finalizer_running() {
                 return Ok(());
             }
+            entered = true;
             let Some(frame) = self.th.frames.last().copied() else {
                 return Ok(());
             };

@@ -735,11 +735,16 @@ impl Vm {
             // A concatenation refused fuel or memory part way is finished before anything else
             // (also when an emergency collection made room within this run).
             if let Some((a, n)) = self.unfinished_concat.take() {
-                if let Err(t) = self.concat_continue(a, n) {
-                    if let Some(o) = self.handle_throw(t) {
-                        return o;
+                match self.concat_continue(a, n) {
+                    Err(t) => {
+                        if let Some(o) = self.handle_throw(t) {
+                            return o;
+                        }
+                        continue;
                     }
-                    continue;
+                    // `CONCAT` done lets the collector step when it is due, as in `execute`.
+                    Ok(true) if self.heap.gc.should_collect() => resumed = false,
+                    Ok(_) => {}
                 }
             }
             if self.trapped {

@@ -44,6 +44,12 @@ pub enum Action {
     },
     /// The native arranged the next step itself (a coroutine switch); enter nothing.
     Pending,
+    /// The meter refused a step after the native had done (and paid for, and recorded) part
+    /// of its work: stop out of fuel, keeping what it charged, and enter it again with `state`
+    /// once there is fuel (its stack as it left it, as after a call with no results). Unlike
+    /// a call to a checkpoint, a stop is no boundary of the run: a budget that ran out there
+    /// leaves the collector, and so the fuel, as an uninterrupted run has them.
+    Stop { state: u32 },
     /// The native needs its host (the kernel: another process, a gateway): `Vm::run` returns
     /// `Outcome::Trap` with the native's arguments readable through `Vm::trap_args`. The host
     /// answers with `Vm::complete_trap` (the native is entered again with `state` and the
