@@ -426,3 +426,22 @@ fn regression_where_a_slice_ends_changes_no_collection() {
         }
     }
 }
+
+/// A table grown past the collector's threshold with no boundary, then a built-in called:
+/// the collector steps right before `tostring` runs, and its finalizers run above it. A cut
+/// inside one of them could not be saved ("it is inside 'tostring'"): a native about to run,
+/// or about to take its call's results, under a finalizer now stands as if on top.
+#[test]
+fn regression_a_cut_inside_a_finalizer_above_a_builtin_is_saved() {
+    let src = "local meta = {__gc = function(o) local s = 0 for i = 1, 30 do s = s + i end end}
+        for i = 1, 300 do setmetatable({}, meta) end
+        local a, n = {}, 0
+        for i = 1, 20000 do a[i] = i n = n + #tostring(i) end
+        print(n)";
+    let (whole, total) = run_cut(src, u64::MAX / 4, true, |_| {});
+    for step in [50, 147, 341] {
+        let (text, spent) = run_cut(src, step, true, |_| {});
+        assert_eq!(text, whole, "output differs when cut every {step}");
+        assert_eq!(spent, total, "fuel differs when cut every {step}");
+    }
+}

@@ -455,6 +455,24 @@ impl Vm {
     ) -> bool {
         let name = self.natives.name(id);
         let state = f.pc;
+        // A finalizer started right above, at the boundary before the native ran or took its
+        // call's results, returns nothing (`ReturnTo::Discard`) and leaves the stack below
+        // its function as it found it: the native stands as it would on top, its top where
+        // the finalizer's function is.
+        let (above, stand, top) = match above {
+            Some(a) if a.flags & flags::FINALIZER != 0 && a.ret == ReturnTo::Discard => {
+                if (a.func as usize) < f.base as usize {
+                    return false;
+                }
+                let alone = Stand {
+                    top: true,
+                    trapped: false,
+                    unfinished: None,
+                };
+                (None, alone, a.func as usize)
+            }
+            _ => (above, stand, th.top),
+        };
         if stand.trapped {
             return trap_ok(name, state);
         }
@@ -495,7 +513,7 @@ impl Vm {
                 func: func as usize,
                 nresults,
             },
-            (None, None) => Waiting::Returned { top: th.top },
+            (None, None) => Waiting::Returned { top },
         };
         r.accepts(&th.stack, f.base as usize, state, waiting)
     }
