@@ -14,7 +14,9 @@
 //!   back (`restore_caller_top`); one that asked for all of them sees them up to the top.
 
 use super::coroutine::Handoff;
-use super::{Action, NativeCall, Throw, Vm, EXTRA_STACK, MAX_C_CALLS, MAX_TAG_LOOP};
+use super::{
+    Action, NativeCall, Throw, Vm, EXTRA_STACK, MAX_C_CALLS, MAX_C_CALLS_HANDLING, MAX_TAG_LOOP,
+};
 use crate::cost::Work;
 use crate::heap::frame::{Frame, FrameKind, ReturnTo};
 use crate::heap::ThreadStatus;
@@ -195,7 +197,14 @@ impl Vm {
     /// against Lua's limit of nested C calls (`LUAI_MAXCCALLS`).
     fn call_from_c(&mut self, func: usize, nresults: i32, ret: ReturnTo) -> Result<(), Throw> {
         let depth = self.th.frames.last().map(|f| f.c_depth).unwrap_or(0) + 1;
-        if depth >= MAX_C_CALLS {
+        // As `luaE_checkcstack`: past the limit there is a tenth more room for handling the
+        // overflow (an `xpcall` handler, and the calls it makes).
+        let limit = if ret == ReturnTo::ErrorHandler || depth > MAX_C_CALLS {
+            MAX_C_CALLS_HANDLING
+        } else {
+            MAX_C_CALLS
+        };
+        if depth >= limit {
             return Err(Throw::msg("C stack overflow"));
         }
         let before = self.th.frames.len();

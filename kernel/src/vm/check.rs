@@ -24,7 +24,7 @@
 //! would be refused on restore is refused when taken.
 
 use super::native::Waiting;
-use super::{Vm, EXTRA_STACK, MAX_C_CALLS, STATE_ERROR};
+use super::{Vm, EXTRA_STACK, MAX_C_CALLS_HANDLING, STATE_ERROR};
 use crate::heap::check::{invalid, CheckError};
 use crate::heap::frame::{flags, Frame, FrameKind, ReturnTo};
 use crate::heap::{NativeId, Thread, ThreadStatus, Upval};
@@ -327,7 +327,7 @@ impl Vm {
                 return invalid("a call below its caller's registers");
             }
         }
-        if f.nresults < -1 || f.nresults > 255 || f.c_depth > MAX_C_CALLS {
+        if f.nresults < -1 || f.nresults > 255 || f.c_depth > MAX_C_CALLS_HANDLING {
             return invalid("impossible result count or call depth");
         }
         let caller_lua = caller.and_then(|c| match c.kind {

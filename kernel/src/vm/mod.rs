@@ -54,6 +54,8 @@ pub type ConsoleSink = Box<dyn FnMut(&[u8])>;
 const EXTRA_STACK: usize = 40;
 /// Most nested calls from metamethods and natives (Lua's `LUAI_MAXCCALLS`).
 const MAX_C_CALLS: u16 = 200;
+/// Past `MAX_C_CALLS`, the room left for handling the overflow (`LUAI_MAXCCALLS / 10 * 11`).
+const MAX_C_CALLS_HANDLING: u16 = MAX_C_CALLS + MAX_C_CALLS / 10;
 /// Longest `__index`/`__newindex` chain (Lua's `MAXTAGLOOP`).
 const MAX_TAG_LOOP: usize = 2000;
 /// Continuation state delivered to a protected native when an error was caught.

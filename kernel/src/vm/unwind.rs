@@ -130,16 +130,10 @@ impl Vm {
                     let handler =
                         self.stack_get(pframe.base as usize - 1 + native::XPCALL_HANDLER_SLOT);
                     if self.is_xpcall(pframe) && handler.is_function() {
-                        if self.th.frames.len() > i + 220
-                            || matches!(
-                                self.th.frames.last().map(|f| f.ret),
-                                Some(ReturnTo::ErrorHandler)
-                            )
-                        {
-                            // An error inside the handler: Lua reports it this way.
-                            let v = self.intern(b"error in error handling").unwrap_or(err);
-                            return self.unwind(v, true);
-                        }
+                        // As `luaG_errormsg`, an error raised while the handler runs calls
+                        // it again; each call nests one C call deeper, so the room past the
+                        // C-stack limit (`call_from_c`) ends that as Lua does, with "error
+                        // in error handling".
                         let top = self.th.top as u32;
                         match self.call_with(handler, &[err], 1, ReturnTo::ErrorHandler) {
                             Ok(()) => return None,
