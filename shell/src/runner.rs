@@ -172,7 +172,19 @@ impl Session {
             // Nothing to run until a chunk is started.
             p.state = State::Done;
         }
-        Ok(Session {
+        Ok(Session::around(kernel, root, output, fuel, memory))
+    }
+
+    /// A session driving `kernel`, whose root process is `root`, collecting what it prints in
+    /// `output`, under these budgets.
+    fn around(
+        kernel: Kernel,
+        root: ProcessId,
+        output: Rc<RefCell<Vec<u8>>>,
+        fuel: Option<u64>,
+        memory: usize,
+    ) -> Session {
+        Session {
             kernel,
             root,
             output,
@@ -182,7 +194,7 @@ impl Session {
             fuel_before: 0,
             shell: ShellLocals::default(),
             live: false,
-        })
+        }
     }
 
     /// The root process's VM.
@@ -348,19 +360,7 @@ impl Session {
                 traceback: String::new(),
             })?;
         let output = Rc::new(RefCell::new(Vec::new()));
-        let mut session = Session {
-            kernel,
-            root: ProcessId::from_u64(0),
-            output,
-            fuel_limit: fuel,
-            memory_limit: memory,
-            console: None,
-            fuel_before: 0,
-            shell: ShellLocals::default(),
-            live: false,
-        };
-        // Each hole the grants fill gets a key of its own, narrowed to what the snapshot
-        // recorded, with a gateway opened for exactly that.
+        let mut session = Session::around(kernel, ProcessId::from_u64(0), output, fuel, memory);
         // Each hole a grant fills gets a key of its own, narrowed to what the snapshot recorded
         // for it, with a gateway opened for exactly that (holes of one name may have recorded
         // different rights: a parent's key and the narrower one it gave a child).
