@@ -16,6 +16,13 @@ print(xpcall(error, function(m) error(m .. "!") end, "y"))
 local o = setmetatable({}, {__tostring = function() error("tserr") end})
 print(select(2, xpcall(error, function(m) return tostring(m) end, o)))
 
+-- A handler that errors in a tail call nests one C call deeper each time it is called
+-- again (Lua counts about 215 calls here, then gives up).
+local calls = 0
+local function h2() calls = calls + 1 local function r(k) if k == 0 then error("deep") end return r(k - 1) end return r(3) end
+print(xpcall(deep, h2, 10))
+print(calls > 150 and calls <= 220)
+
 -- From the official cstack.lua ("limits in coroutines inside deep calls"), without the
 -- count (Lua counts the C calls of its own command line).
 local lim = 1000

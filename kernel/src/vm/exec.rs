@@ -935,7 +935,13 @@ impl Vm {
                         };
                         self.call_value(dest, old.nresults, old.ret)?;
                         if let Some(f) = self.th.frames.last_mut() {
-                            f.flags |= crate::heap::frame::flags::TAIL;
+                            use crate::heap::frame::flags;
+                            // The callee takes the place of the frame it replaces: its count
+                            // of calls from C (an `xpcall` handler that errors in a tail call
+                            // nests deeper each time, as Lua's `nCcalls` does) and whether it
+                            // is a finalizer (which no other finalizer may start above).
+                            f.c_depth = old.c_depth;
+                            f.flags |= flags::TAIL | (old.flags & flags::FINALIZER);
                         }
                         continue 'frame;
                     }
