@@ -107,6 +107,36 @@ impl Rng {
     }
 }
 
+/// The cut corpus (`tests/cuts/`, also cut through the binary by the shell's `jumping` tests):
+/// programs that print through a `caps.console` key, cut mid-way through what a snapshot must
+/// carry. `budget_cuts` refuels each in random steps; `natives_mid_call` saves at every stop
+/// those whose built-ins call Lua.
+pub const CUTS: &[(&str, &str)] = &[
+    (
+        "spawn_wait_print",
+        include_str!("../cuts/spawn_wait_print.lua"),
+    ),
+    (
+        "calls_with_callbacks",
+        include_str!("../cuts/calls_with_callbacks.lua"),
+    ),
+    ("nested_spawns", include_str!("../cuts/nested_spawns.lua")),
+    ("coroutines", include_str!("../cuts/coroutines.lua")),
+    ("print_tostring", include_str!("../cuts/print_tostring.lua")),
+    (
+        "concurrent_printers",
+        include_str!("../cuts/concurrent_printers.lua"),
+    ),
+    // Natives waiting for the Lua they call: sort's comparator, gsub's function, a reader...
+    ("sort_calls", include_str!("../cuts/sort_calls.lua")),
+    ("string_calls", include_str!("../cuts/string_calls.lua")),
+    ("table_calls", include_str!("../cuts/table_calls.lua")),
+    ("load_close", include_str!("../cuts/load_close.lua")),
+    // Collections and finalizers at the points the program reaches, not where a cut fell.
+    ("collector", include_str!("../cuts/collector.lua")),
+    ("finalizers", include_str!("../cuts/finalizers.lua")),
+];
+
 /// The variable that skips the differential tests on purpose when `lua5.4` is missing.
 pub const SKIP_LUA_DIFF: &str = "TESSERA_SKIP_LUA_DIFF";
 

@@ -7,33 +7,9 @@
 
 use tessera_tests::Rng;
 
-/// Child programs (`tests/cuts/`, shared with the binary's `jumping` tests): each prints
-/// through its `caps.console` key (it has no console of its own).
-const CORPUS: &[(&str, &str)] = &[
-    (
-        "spawn_wait_print",
-        include_str!("../cuts/spawn_wait_print.lua"),
-    ),
-    (
-        "calls_with_callbacks",
-        include_str!("../cuts/calls_with_callbacks.lua"),
-    ),
-    ("nested_spawns", include_str!("../cuts/nested_spawns.lua")),
-    ("coroutines", include_str!("../cuts/coroutines.lua")),
-    ("print_tostring", include_str!("../cuts/print_tostring.lua")),
-    (
-        "concurrent_printers",
-        include_str!("../cuts/concurrent_printers.lua"),
-    ),
-    // Natives waiting for the Lua they call: sort's comparator, gsub's function, a reader...
-    ("sort_calls", include_str!("../cuts/sort_calls.lua")),
-    ("string_calls", include_str!("../cuts/string_calls.lua")),
-    ("table_calls", include_str!("../cuts/table_calls.lua")),
-    ("load_close", include_str!("../cuts/load_close.lua")),
-    // Collections and finalizers at the points the program reaches, not where a cut fell.
-    ("collector", include_str!("../cuts/collector.lua")),
-    ("finalizers", include_str!("../cuts/finalizers.lua")),
-];
+/// Child programs: the cut corpus. Each prints through its `caps.console` key (it has no
+/// console of its own).
+const CORPUS: &[(&str, &str)] = tessera_tests::CUTS;
 
 /// A parent that runs `child` with `first` units of fuel and, each time it stops, refuels it by
 /// the next of `steps` (cycling) and resumes it; then prints the fuel the child's meter records.
