@@ -626,7 +626,13 @@ impl Session {
         let kept = self.kept_closure();
         let cells_before = self.shell.cells.clone();
         let vm = self.vm_mut();
-        let p = vm.heap.load_proto(proto).map_err(|_| no_memory())?;
+        let p = vm.load_proto(proto).map_err(|e| match e {
+            kernel::vm::LoadError::Memory(_) => no_memory(),
+            kernel::vm::LoadError::Bytecode(e) => Failure::Error {
+                message: e.to_string(),
+                traceback: String::new(),
+            },
+        })?;
         let count = vm.heap.proto(p).upvalues.len();
         let mut ups = Vec::with_capacity(count);
         let env = Value::Table(vm.globals);

@@ -12,7 +12,7 @@ use kernel::heap::Heap;
 use kernel::proto::{Constant, LocVar, Proto, UpvalDesc};
 use kernel::value::{ProtoRef, Value};
 use kernel::vm::verify::{verify_proto, VerifyError};
-use kernel::vm::{Outcome, Vm};
+use kernel::vm::{LoadError, Outcome, Vm};
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use tessera_tests::Rng;
 
@@ -62,11 +62,12 @@ fn every_corpus_prototype_verifies() {
     let mut protos = 0;
     let mut failures = Vec::new();
     for (name, p) in corpus() {
-        let mut heap = Heap::new(1 << 30, 0);
-        let r = heap.load_proto(&p).expect("a corpus script fits in 1 GiB");
-        match verify_tree(&heap, r) {
-            Ok(n) => protos += n,
-            Err(e) => failures.push(format!("{name}: {e}")),
+        let mut vm = Vm::new(stdlib::natives(), 1 << 30, 0).expect("a VM fits in 1 GiB");
+        // Loading verifies every prototype of the tree.
+        match vm.load_proto(&p) {
+            Ok(r) => protos += verify_tree(&vm.heap, r).expect("verified as it was loaded"),
+            Err(LoadError::Bytecode(e)) => failures.push(format!("{name}: {e}")),
+            Err(LoadError::Memory(e)) => panic!("{name} does not fit in 1 GiB: {e}"),
         }
     }
     assert!(failures.is_empty(), "{}", failures.join("\n"));
@@ -351,10 +352,12 @@ fn verify_and_run(p: &Proto, seed: u64) -> bool {
     let Value::LuaFn(c) = f else {
         return false;
     };
+    // `load` verified the tree; check that it did.
     let root = vm.heap.closure(c).proto;
-    if verify_tree(&vm.heap, root).is_err() {
-        return false;
-    }
+    assert!(
+        verify_tree(&vm.heap, root).is_ok(),
+        "an unverified prototype was loaded"
+    );
     if vm.start(f, &[Value::Int(1), Value::Nil]).is_ok() {
         // Any outcome will do (a result, a Lua error with its traceback, the budget's end, a
         // trap); only a panic will not.

@@ -829,20 +829,21 @@ impl Heap {
 
     /// Loads a compiled prototype tree, interning its constants. Iterative: prototypes nest as
     /// deep as the source did, and that depth is bounded only by the compiler's limit.
+    /// Unverified: code reaches a frame only through `Vm::load_proto`, which verifies what
+    /// this places (the interpreter reads it unchecked, `vm::window`).
     ///
     /// # Errors
     /// `OutOfMemory` if the bank cannot pay for it.
-    pub fn load_proto(&mut self, proto: &crate::proto::Proto) -> Result<ProtoRef, OutOfMemory> {
+    pub(crate) fn load_proto(
+        &mut self,
+        proto: &crate::proto::Proto,
+    ) -> Result<ProtoRef, OutOfMemory> {
         // Post-order over the tree with an explicit stack.
         let mut stack: Vec<(&crate::proto::Proto, usize, Vec<ProtoRef>)> =
             vec![(proto, 0, Vec::new())];
         loop {
             let Some(top) = stack.last_mut() else {
-                return Err(OutOfMemory {
-                    requested: 0,
-                    used: 0,
-                    limit: 0,
-                });
+                unreachable!("the loop returns when it pops the root")
             };
             if top.1 < top.0.protos.len() {
                 let child = &top.0.protos[top.1];

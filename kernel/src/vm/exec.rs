@@ -2,7 +2,7 @@
 //! returns in place, and returns to `run` when the top frame becomes a native, when a budget
 //! stops it, or with an error.
 
-use super::{Throw, Vm, MAX_TAG_LOOP};
+use super::{window, Throw, Vm, MAX_TAG_LOOP};
 use crate::bytecode::{Instruction, OpCode, MAXARG_C};
 use crate::cost::Work;
 use crate::heap::frame::{FrameKind, ReturnTo};
@@ -49,7 +49,7 @@ pub(crate) enum OpError {
 /// on success the result goes to register A and the following MMBIN is skipped.
 macro_rules! arith_fast {
     ($self:ident, $base:ident, $i:ident, $pc:ident, $c:expr, $int:expr, $flt:expr) => {{
-        let b = $self.th.stack[$base + $i.b() as usize];
+        let b = *window::register(&mut $self.th.stack, $base + $i.b() as usize);
         let c = $c;
         let r = match (b, c) {
             (Value::Int(x), Value::Int(y)) => Some(Value::Int($int(x, y))),
@@ -59,7 +59,7 @@ macro_rules! arith_fast {
             _ => None,
         };
         if let Some(v) = r {
-            $self.th.stack[$base + $i.a() as usize] = v;
+            *window::register(&mut $self.th.stack, $base + $i.a() as usize) = v;
             $pc += 1;
         }
     }};
@@ -67,7 +67,7 @@ macro_rules! arith_fast {
 
 macro_rules! float_only {
     ($self:ident, $base:ident, $i:ident, $pc:ident, $c:expr, $flt:expr) => {{
-        let b = $self.th.stack[$base + $i.b() as usize];
+        let b = *window::register(&mut $self.th.stack, $base + $i.b() as usize);
         let c = $c;
         let x = match b {
             Value::Int(x) => Some(x as f64),
@@ -80,7 +80,8 @@ macro_rules! float_only {
             _ => None,
         };
         if let (Some(x), Some(y)) = (x, y) {
-            $self.th.stack[$base + $i.a() as usize] = Value::Float($flt(x, y));
+            *window::register(&mut $self.th.stack, $base + $i.a() as usize) =
+                Value::Float($flt(x, y));
             $pc += 1;
         }
     }};
@@ -88,7 +89,7 @@ macro_rules! float_only {
 
 macro_rules! bitwise {
     ($self:ident, $base:ident, $i:ident, $pc:ident, $c:expr, $op:expr) => {{
-        let b = $self.th.stack[$base + $i.b() as usize];
+        let b = *window::register(&mut $self.th.stack, $base + $i.b() as usize);
         let c = $c;
         let x = match b {
             Value::Int(x) => Some(x),
@@ -101,7 +102,7 @@ macro_rules! bitwise {
             _ => None,
         };
         if let (Some(x), Some(y)) = (x, y) {
-            $self.th.stack[$base + $i.a() as usize] = Value::Int($op(x, y));
+            *window::register(&mut $self.th.stack, $base + $i.a() as usize) = Value::Int($op(x, y));
             $pc += 1;
         }
     }};
@@ -155,6 +156,12 @@ impl Vm {
                 self.th.top = base + proto.max_stack_size as usize;
                 fix_top = false;
             }
+            // What `window` relies on for the whole run of this frame (its module contract).
+            if base + proto.max_stack_size as usize > self.th.stack.len() || pc >= code.len() {
+                return Err(Throw::msg(
+                    "inconsistent frame: registers or pc out of range",
+                ));
+            }
 
             macro_rules! savepc {
                 () => {{
@@ -164,7 +171,7 @@ impl Vm {
             }
             macro_rules! reg {
                 ($n:expr) => {
-                    self.th.stack[base + $n as usize]
+                    *window::register(&mut self.th.stack, base + $n as usize)
                 };
             }
             // Pays for an instruction's variable work before the work is done. A refusal
@@ -193,24 +200,18 @@ impl Vm {
                 }
                 self.step_start = self.fuel;
                 self.fuel -= 1;
-                let Some(&i) = code.get(pc) else {
-                    savepc!();
-                    return Err(Throw::msg("invalid program counter"));
-                };
+                let i = window::instruction(&code, pc);
                 pc += 1;
-                let Some(op) = i.opcode() else {
-                    savepc!();
-                    return Err(Throw::msg("invalid instruction"));
-                };
+                let op = window::opcode(i);
                 match op {
                     OpCode::Move => reg!(i.a()) = reg!(i.b()),
                     OpCode::LoadI => reg!(i.a()) = Value::Int(i.sbx() as i64),
                     OpCode::LoadF => reg!(i.a()) = Value::Float(i.sbx() as f64),
-                    OpCode::LoadK => reg!(i.a()) = k[i.bx() as usize],
+                    OpCode::LoadK => reg!(i.a()) = window::constant(&k, i.bx() as usize),
                     OpCode::LoadKX => {
                         let ax = code[pc].ax_arg();
                         pc += 1;
-                        reg!(i.a()) = k[ax as usize];
+                        reg!(i.a()) = window::constant(&k, ax as usize);
                     }
                     OpCode::LoadFalse => reg!(i.a()) = Value::Bool(false),
                     OpCode::LFalseSkip => {
@@ -236,7 +237,7 @@ impl Vm {
                     OpCode::GetTabUp => {
                         let u = self.heap.closure(cl).upvalues[i.b() as usize];
                         let t = self.upval_get(u);
-                        let key = k[i.c() as usize];
+                        let key = window::constant(&k, i.c() as usize);
                         if let (Value::Table(tr), Value::Str(s)) = (t, key) {
                             let v = self.heap.table(tr).get_str(s);
                             if !v.is_nil() {
@@ -284,7 +285,7 @@ impl Vm {
                     }
                     OpCode::GetField => {
                         let t = reg!(i.b());
-                        let key = k[i.c() as usize];
+                        let key = window::constant(&k, i.c() as usize);
                         if let (Value::Table(tr), Value::Str(s)) = (t, key) {
                             let v = self.heap.table(tr).get_str(s);
                             if !v.is_nil() {
@@ -301,9 +302,9 @@ impl Vm {
                     OpCode::SetTabUp => {
                         let u = self.heap.closure(cl).upvalues[i.a() as usize];
                         let t = self.upval_get(u);
-                        let key = k[i.b() as usize];
+                        let key = window::constant(&k, i.b() as usize);
                         let v = if i.k() {
-                            k[i.c() as usize]
+                            window::constant(&k, i.c() as usize)
                         } else {
                             reg!(i.c())
                         };
@@ -316,7 +317,7 @@ impl Vm {
                         let t = reg!(i.a());
                         let key = reg!(i.b());
                         let v = if i.k() {
-                            k[i.c() as usize]
+                            window::constant(&k, i.c() as usize)
                         } else {
                             reg!(i.c())
                         };
@@ -345,7 +346,7 @@ impl Vm {
                     OpCode::SetI => {
                         let t = reg!(i.a());
                         let v = if i.k() {
-                            k[i.c() as usize]
+                            window::constant(&k, i.c() as usize)
                         } else {
                             reg!(i.c())
                         };
@@ -374,9 +375,9 @@ impl Vm {
                     }
                     OpCode::SetField => {
                         let t = reg!(i.a());
-                        let key = k[i.b() as usize];
+                        let key = window::constant(&k, i.b() as usize);
                         let v = if i.k() {
-                            k[i.c() as usize]
+                            window::constant(&k, i.c() as usize)
                         } else {
                             reg!(i.c())
                         };
@@ -419,7 +420,7 @@ impl Vm {
                     OpCode::SelfOp => {
                         let t = reg!(i.b());
                         let key = if i.k() {
-                            k[i.c() as usize]
+                            window::constant(&k, i.c() as usize)
                         } else {
                             reg!(i.c())
                         };
@@ -458,7 +459,7 @@ impl Vm {
                             base,
                             i,
                             pc,
-                            k[i.c() as usize],
+                            window::constant(&k, i.c() as usize),
                             i64::wrapping_add,
                             |a: f64, b: f64| a + b
                         )
@@ -469,7 +470,7 @@ impl Vm {
                             base,
                             i,
                             pc,
-                            k[i.c() as usize],
+                            window::constant(&k, i.c() as usize),
                             i64::wrapping_sub,
                             |a: f64, b: f64| a - b
                         )
@@ -480,14 +481,14 @@ impl Vm {
                             base,
                             i,
                             pc,
-                            k[i.c() as usize],
+                            window::constant(&k, i.c() as usize),
                             i64::wrapping_mul,
                             |a: f64, b: f64| a * b
                         )
                     }
                     OpCode::ModK => {
                         let b = reg!(i.b());
-                        let c = k[i.c() as usize];
+                        let c = window::constant(&k, i.c() as usize);
                         match (b, c) {
                             (Value::Int(x), Value::Int(y)) => {
                                 if y == 0 {
@@ -501,14 +502,28 @@ impl Vm {
                         }
                     }
                     OpCode::PowK => {
-                        float_only!(self, base, i, pc, k[i.c() as usize], number::float_pow)
+                        float_only!(
+                            self,
+                            base,
+                            i,
+                            pc,
+                            window::constant(&k, i.c() as usize),
+                            number::float_pow
+                        )
                     }
                     OpCode::DivK => {
-                        float_only!(self, base, i, pc, k[i.c() as usize], |a: f64, b: f64| a / b)
+                        float_only!(
+                            self,
+                            base,
+                            i,
+                            pc,
+                            window::constant(&k, i.c() as usize),
+                            |a: f64, b: f64| a / b
+                        )
                     }
                     OpCode::IDivK => {
                         let b = reg!(i.b());
-                        let c = k[i.c() as usize];
+                        let c = window::constant(&k, i.c() as usize);
                         match (b, c) {
                             (Value::Int(x), Value::Int(y)) => {
                                 if y == 0 {
@@ -522,13 +537,34 @@ impl Vm {
                         }
                     }
                     OpCode::BAndK => {
-                        bitwise!(self, base, i, pc, k[i.c() as usize], |x: i64, y: i64| x & y)
+                        bitwise!(
+                            self,
+                            base,
+                            i,
+                            pc,
+                            window::constant(&k, i.c() as usize),
+                            |x: i64, y: i64| x & y
+                        )
                     }
                     OpCode::BOrK => {
-                        bitwise!(self, base, i, pc, k[i.c() as usize], |x: i64, y: i64| x | y)
+                        bitwise!(
+                            self,
+                            base,
+                            i,
+                            pc,
+                            window::constant(&k, i.c() as usize),
+                            |x: i64, y: i64| x | y
+                        )
                     }
                     OpCode::BXorK => {
-                        bitwise!(self, base, i, pc, k[i.c() as usize], |x: i64, y: i64| x ^ y)
+                        bitwise!(
+                            self,
+                            base,
+                            i,
+                            pc,
+                            window::constant(&k, i.c() as usize),
+                            |x: i64, y: i64| x ^ y
+                        )
                     }
                     OpCode::ShrI => {
                         let b = reg!(i.b());
@@ -561,7 +597,7 @@ impl Vm {
                             base,
                             i,
                             pc,
-                            self.th.stack[base + i.c() as usize],
+                            *window::register(&mut self.th.stack, base + i.c() as usize),
                             i64::wrapping_add,
                             |a: f64, b: f64| a + b
                         )
@@ -572,7 +608,7 @@ impl Vm {
                             base,
                             i,
                             pc,
-                            self.th.stack[base + i.c() as usize],
+                            *window::register(&mut self.th.stack, base + i.c() as usize),
                             i64::wrapping_sub,
                             |a: f64, b: f64| a - b
                         )
@@ -583,7 +619,7 @@ impl Vm {
                             base,
                             i,
                             pc,
-                            self.th.stack[base + i.c() as usize],
+                            *window::register(&mut self.th.stack, base + i.c() as usize),
                             i64::wrapping_mul,
                             |a: f64, b: f64| a * b
                         )
@@ -640,7 +676,10 @@ impl Vm {
                         let (b, bop) = match op {
                             OpCode::MmBin => (reg!(i.b()), Operand::Register(i.b())),
                             OpCode::MmBinI => (Value::Int(i.sb() as i64), Operand::None),
-                            _ => (k[i.b() as usize], Operand::Constant(i.b())),
+                            _ => (
+                                window::constant(&k, i.b() as usize),
+                                Operand::Constant(i.b()),
+                            ),
                         };
                         let flip = op != OpCode::MmBin && i.k();
                         let Some(event) = MetaMethod::from_binary_operand(i.c()) else {
@@ -774,7 +813,7 @@ impl Vm {
                         }
                     }
                     OpCode::EqK => {
-                        let c = reg!(i.a()).raw_eq(k[i.b() as usize]);
+                        let c = reg!(i.a()).raw_eq(window::constant(&k, i.b() as usize));
                         cond_jump(&mut pc, &code, c, i.k());
                     }
                     OpCode::EqI => {

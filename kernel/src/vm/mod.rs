@@ -29,7 +29,10 @@ pub mod native;
 mod trap;
 mod unwind;
 mod upvalue;
+// The kernel's only `unsafe`: unchecked register, constant and code reads for `exec`.
 pub mod verify;
+#[allow(unsafe_code)]
+mod window;
 
 use crate::cost::Work;
 use crate::heap::frame::{Frame, FrameKind, ReturnTo};
@@ -84,6 +87,15 @@ pub enum Outcome {
     /// the same state, once the bank's limit is raised (DESIGN, "Budgets": memory suspends
     /// like fuel, and no `pcall` sees it).
     OutOfMemory { needed: u64 },
+}
+
+/// Why a compiled prototype could not be loaded (`Vm::load_proto`).
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum LoadError {
+    #[error(transparent)]
+    Memory(#[from] crate::bank::OutOfMemory),
+    #[error(transparent)]
+    Bytecode(#[from] verify::VerifyError),
 }
 
 /// One process's virtual machine: heap, threads, globals, the running slice's fuel.
@@ -623,16 +635,37 @@ impl Vm {
 
     // ----- running -----------------------------------------------------------------------------
 
+    /// Loads a compiled prototype tree into the heap and verifies every prototype in it
+    /// (`verify::verify_proto`): the only way compiled code gets into the heap, so that no
+    /// prototype the verifier has not accepted reaches a frame (the interpreter reads registers,
+    /// constants and code unchecked, `window`).
+    ///
+    /// # Errors
+    /// `LoadError::Memory` if the heap cannot pay for it; `LoadError::Bytecode` for code the
+    /// verifier refuses (a compiler bug: compiled code is meant to verify).
+    pub fn load_proto(
+        &mut self,
+        proto: &crate::proto::Proto,
+    ) -> Result<crate::value::ProtoRef, LoadError> {
+        let root = self.heap.load_proto(proto)?;
+        let mut pending = vec![root];
+        while let Some(p) = pending.pop() {
+            verify::verify_proto(&self.heap, p)?;
+            pending.extend(self.heap.proto(p).protos.iter().copied());
+        }
+        Ok(root)
+    }
+
     /// Loads a compiled chunk as a closure with `_ENV` = the globals table.
     ///
     /// # Errors
-    /// Out of memory.
+    /// Out of memory, or bytecode the verifier refuses (`load_proto`).
     pub fn load(
         &mut self,
         proto: &crate::proto::Proto,
         env: Option<Value>,
     ) -> Result<Value, Throw> {
-        let p = self.heap.load_proto(proto)?;
+        let p = self.load_proto(proto)?;
         let env = env.unwrap_or(Value::Table(self.globals));
         let nups = self.heap.proto(p).upvalues.len();
         let mut ups = Vec::with_capacity(nups);

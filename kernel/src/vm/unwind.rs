@@ -372,3 +372,12 @@ impl From<crate::bank::OutOfMemory> for Throw {
         Throw::Memory(m)
     }
 }
+
+impl From<super::LoadError> for Throw {
+    fn from(e: super::LoadError) -> Throw {
+        match e {
+            super::LoadError::Memory(m) => Throw::Memory(m),
+            super::LoadError::Bytecode(e) => Throw::msg(e.to_string()),
+        }
+    }
+}

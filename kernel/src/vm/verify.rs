@@ -698,6 +698,23 @@ mod tests {
     }
 
     #[test]
+    fn the_loader_refuses_what_the_verifier_refuses() {
+        use crate::vm::{native::NativeTable, LoadError, Vm};
+        // A nested prototype whose register is past its frame, inside a good one.
+        let mut bad = func(2, vec![abc(Move, 5, 0, 0), abc(Return0, 0, 0, 0)], vec![]);
+        bad.line_defined = 3;
+        let mut outer = func(2, vec![abc(Return0, 0, 0, 0)], vec![]);
+        outer.protos.push(bad);
+        let mut vm = Vm::new(std::rc::Rc::new(NativeTable::new()), 1 << 24, 1).expect("fits");
+        let Err(LoadError::Bytecode(e)) = vm.load_proto(&outer) else {
+            panic!("a register past the frame was loaded");
+        };
+        assert_eq!(e.fault, Fault::Register { reg: 5, size: 2 });
+        assert_eq!(e.line_defined, 3);
+        assert!(vm.load(&outer, None).is_err());
+    }
+
+    #[test]
     fn register_range_out_of_frame() {
         // CALL 1 with 3 arguments needs registers 1..5.
         let p = func(3, vec![abc(Call, 1, 4, 1), abc(Return0, 0, 0, 0)], vec![]);
