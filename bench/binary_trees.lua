@@ -8,7 +8,7 @@ local function check(t)
   if t[1] then return 1 + check(t[1]) + check(t[2]) end
   return 1
 end
-local N = 14
+local N = BENCH_SMALL and 10 or 14
 local mindepth, maxdepth = 4, N
 local total = check(make(maxdepth + 1))
 local long = make(maxdepth)

@@ -3,7 +3,8 @@ local function counter() local n = 0 return function() n = n + 1 return n end en
 local function map(t, f) local r = {} for i = 1, #t do r[i] = f(t[i]) end return r end
 local function compose(f, g) return function(x) return f(g(x)) end end
 local total = 0
-for round = 1, 3000 do
+local ROUNDS = BENCH_SMALL and 150 or 3000
+for round = 1, ROUNDS do
   local fs = {}
   for i = 1, 1000 do local k = i fs[i] = function(x) return x + k end end
   for i = 1, 1000 do total = total + fs[i](round) end

@@ -39,5 +39,7 @@ local function fannkuch(n)
   end
 end
 local sum, flips = 0, 0
-for _ = 1, 6 do local s, f = fannkuch(9) sum = sum + s flips = flips + f end
+local ROUNDS, N = 6, 9
+if BENCH_SMALL then ROUNDS, N = 1, 8 end
+for _ = 1, ROUNDS do local s, f = fannkuch(N) sum = sum + s flips = flips + f end
 print("fannkuch", sum, flips)

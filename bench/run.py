@@ -4,10 +4,17 @@
 Every benchmark is a Lua script in this directory that prints a checksum line. Each is run
 `--runs` times per interpreter; the best wall-clock time is kept, the outputs are compared
 with lua5.4's, and a Markdown table is printed.
+
+With `--callgrind`, each benchmark instead runs once per interpreter at its small size
+(`-e BENCH_SMALL=true`) under `valgrind --tool=callgrind`, and the table gives the machine
+instructions executed (callgrind's `Ir`, deterministic enough that small changes show), the
+tessera/lua5.4 ratio, the fuel Tessera used (from `tessera --stats`) and the instructions per
+unit of fuel of both interpreters.
 """
 
 import argparse
 import math
+import re
 import shutil
 import subprocess
 import sys
@@ -31,7 +38,17 @@ def parse_args():
         "--luajit", action="store_true", help="also run `luajit -joff` as a comparison column"
     )
     parser.add_argument(
-        "--timeout", type=float, default=120.0, help="seconds before a run is abandoned"
+        "--timeout",
+        type=float,
+        default=None,
+        help="seconds before a run is abandoned (default: 120, or 1200 with --callgrind)",
+    )
+    parser.add_argument(
+        "--callgrind",
+        action="store_true",
+        help="count machine instructions (valgrind's Ir) instead of timing: one run per "
+        "interpreter at the small size (-e BENCH_SMALL=true), with tessera's fuel from --stats "
+        "and the instructions per unit of fuel; --runs is ignored",
     )
     parser.add_argument(
         "--dir",
@@ -82,6 +99,140 @@ def geomean(values):
     return math.exp(sum(math.log(v) for v in values) / len(values))
 
 
+VALGRIND = ["valgrind", "--tool=callgrind", "--callgrind-out-file=/dev/null"]
+SMALL = ["-e", "BENCH_SMALL=true"]
+COLLECTED = re.compile(rb"^==\d+== Collected : (\d+)\s*$", re.MULTILINE)
+FUEL_USED = re.compile(rb"^tessera: fuel used: (\d+) units", re.MULTILINE)
+
+
+def callgrind_once(command, timeout, cwd=BENCH_DIR):
+    """Returns (instructions, stdout, stderr, error) for one run of `command` under callgrind."""
+    try:
+        proc = subprocess.run(
+            VALGRIND + command, cwd=cwd, capture_output=True, timeout=timeout, check=False
+        )
+    except subprocess.TimeoutExpired:
+        return None, b"", b"", "timeout"
+    except OSError as err:
+        return None, b"", b"", str(err)
+    counts = COLLECTED.findall(proc.stderr)
+    if proc.returncode != 0 or not counts:
+        # The program's own last words, not valgrind's summary.
+        lines = [
+            line
+            for line in proc.stderr.decode(errors="replace").strip().splitlines()
+            if not re.match(r"==\d+==", line)
+        ]
+        if proc.returncode != 0:
+            return None, proc.stdout, proc.stderr, lines[-1] if lines else f"exit {proc.returncode}"
+        return None, proc.stdout, proc.stderr, "no 'Collected' line from callgrind"
+    return int(counts[-1]), proc.stdout, proc.stderr, None
+
+
+def fmt_count(value):
+    return "—" if value is None else f"{value:,}"
+
+
+def fmt_per_fuel(instructions, fuel):
+    return "—" if not instructions or not fuel else f"{instructions / fuel:.2f}"
+
+
+def fmt_ratio(value, bold=False):
+    if value is None:
+        return "—"
+    return f"**{value:.2f}x**" if bold else f"{value:.2f}x"
+
+
+def run_callgrind(args, scripts, tessera, use_luajit):
+    """The --callgrind mode: machine instructions per benchmark, and per unit of fuel."""
+    timeout = 1200.0 if args.timeout is None else args.timeout
+    header = [
+        "benchmark",
+        f"{args.lua} Ir",
+        "tessera Ir",
+        "ratio",
+        "fuel",
+        f"{args.lua} Ir/fuel",
+        "tessera Ir/fuel",
+    ]
+    if use_luajit:
+        header += ["luajit -joff Ir", "tessera/luajit"]
+    header.append("output")
+    rows, ratios, jit_ratios, ref_per_fuel, tes_per_fuel = [], [], [], [], []
+    for script in scripts:
+        name = script.stem
+        print(f"callgrind {name} ...", file=sys.stderr)
+        ref_ir, ref_out, _, ref_err = callgrind_once(
+            [args.lua] + SMALL + [script.name], timeout, script.parent
+        )
+        tes_ir, tes_out, tes_stderr, tes_err = callgrind_once(
+            [str(tessera), "--stats"] + SMALL + [script.name], timeout, script.parent
+        )
+        fuel = None
+        notes = []
+        if ref_err:
+            notes.append(f"{args.lua} failed: {ref_err}")
+        if tes_err:
+            notes.append(f"tessera failed: {tes_err}")
+        else:
+            found = FUEL_USED.findall(tes_stderr)
+            if found:
+                fuel = int(found[-1])
+            else:
+                notes.append("no fuel line from tessera --stats")
+            if not ref_err and tes_out != ref_out:
+                notes.append("MISMATCH")
+        ratio = tes_ir / ref_ir if ref_ir and tes_ir else None
+        if ratio is not None and not notes:
+            ratios.append(ratio)
+            ref_per_fuel.append(ref_ir / fuel)
+            tes_per_fuel.append(tes_ir / fuel)
+        row = [
+            name,
+            fmt_count(ref_ir),
+            fmt_count(tes_ir),
+            fmt_ratio(ratio),
+            fmt_count(fuel),
+            fmt_per_fuel(ref_ir, fuel),
+            fmt_per_fuel(tes_ir, fuel),
+        ]
+        if use_luajit:
+            jit_ir, jit_out, _, jit_err = callgrind_once(
+                ["luajit", "-joff"] + SMALL + [script.name], timeout, script.parent
+            )
+            jit_ratio = tes_ir / jit_ir if jit_ir and tes_ir else None
+            if jit_err:
+                notes.append(f"luajit failed: {jit_err}")
+            elif jit_out != ref_out:
+                notes.append("luajit output differs")
+            if jit_ratio is not None:
+                jit_ratios.append(jit_ratio)
+            row += [fmt_count(jit_ir), fmt_ratio(jit_ratio)]
+        row.append("; ".join(notes) if notes else "ok")
+        rows.append(row)
+
+    ref_mean, tes_mean = geomean(ref_per_fuel), geomean(tes_per_fuel)
+    last = [
+        "**geometric mean**",
+        "",
+        "",
+        fmt_ratio(geomean(ratios), bold=True),
+        "",
+        "—" if ref_mean is None else f"{ref_mean:.2f}",
+        "—" if tes_mean is None else f"{tes_mean:.2f}",
+    ]
+    if use_luajit:
+        last += ["", fmt_ratio(geomean(jit_ratios), bold=True)]
+    last.append(f"{len(ratios)} of {len(rows)} comparable")
+    rows.append(last)
+
+    print("| " + " | ".join(header) + " |")
+    print("|" + "|".join("---" for _ in header) + "|")
+    for row in rows:
+        print("| " + " | ".join(row) + " |")
+    return 0
+
+
 def main():
     args = parse_args()
     scripts = sorted(Path(args.dir).glob("*.lua"))
@@ -89,6 +240,9 @@ def main():
         scripts = [s for s in scripts if any(f in s.stem for f in args.filter)]
     if not scripts:
         sys.exit("no benchmark matches")
+    if args.callgrind and shutil.which("valgrind") is None:
+        print("valgrind not found: --callgrind needs it (e.g. apt-get install valgrind)", file=sys.stderr)
+        return 2
 
     tessera = Path(args.tessera)
     if not tessera.is_file():
@@ -98,6 +252,9 @@ def main():
     use_luajit = args.luajit and shutil.which("luajit") is not None
     if args.luajit and not use_luajit:
         print("warning: luajit not found, skipping that column", file=sys.stderr)
+    if args.callgrind:
+        return run_callgrind(args, scripts, tessera, use_luajit)
+    timeout = 120.0 if args.timeout is None else args.timeout
 
     header = ["benchmark", f"{args.lua} s", "tessera s", "ratio"]
     if use_luajit:
@@ -107,9 +264,9 @@ def main():
     for script in scripts:
         name = script.stem
         print(f"running {name} ...", file=sys.stderr)
-        ref_time, ref_out, ref_err = best_of([args.lua, script.name], args.runs, args.timeout, script.parent)
+        ref_time, ref_out, ref_err = best_of([args.lua, script.name], args.runs, timeout, script.parent)
         tes_time, tes_out, tes_err = best_of(
-            [str(tessera), "run", script.name], args.runs, args.timeout, script.parent
+            [str(tessera), "run", script.name], args.runs, timeout, script.parent
         )
         notes = []
         if ref_err:
@@ -124,7 +281,7 @@ def main():
         row = [name, fmt_seconds(ref_time), fmt_seconds(tes_time), "—" if ratio is None else f"{ratio:.2f}x"]
         if use_luajit:
             jit_time, jit_out, jit_err = best_of(
-                ["luajit", "-joff", script.name], args.runs, args.timeout, script.parent
+                ["luajit", "-joff", script.name], args.runs, timeout, script.parent
             )
             jit_ratio = tes_time / jit_time if jit_time and tes_time else None
             if jit_err:
