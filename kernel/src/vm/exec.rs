@@ -138,19 +138,21 @@ impl Vm {
                 return Ok(());
             }
             entered = true;
-            let Some(frame) = self.th.frames.last().copied() else {
+            let Some(mut frame) = self.th.frames.last().copied() else {
                 return Ok(());
             };
-            let FrameKind::Lua(cl) = frame.kind else {
+            let FrameKind::Lua(mut cl) = frame.kind else {
                 return Ok(());
             };
-            let fi = self.th.frames.len() - 1;
+            // The running frame: reloaded here, or set by CALL's fast path when it enters a
+            // callee without leaving the instruction loop.
+            let mut fi = self.th.frames.len() - 1;
             let closure = self.heap.closure(cl);
-            let proto_ref = closure.proto;
+            let mut proto_ref = closure.proto;
             let proto = self.heap.proto(proto_ref);
-            let code = proto.code.clone();
-            let k = proto.constants.clone();
-            let base = frame.base as usize;
+            let mut code = proto.code.clone();
+            let mut k = proto.constants.clone();
+            let mut base = frame.base as usize;
             let mut pc = frame.pc as usize;
             if fix_top {
                 self.th.top = base + proto.max_stack_size as usize;
@@ -894,7 +896,8 @@ impl Vm {
                         if let Value::LuaFn(callee) = self.th.stack[a] {
                             // Fast path: a fixed-parameter function whose registers fit the
                             // stack and whose frame fits the frame vector's capacity.
-                            let p = self.heap.proto(self.heap.closure(callee).proto);
+                            let callee_proto = self.heap.closure(callee).proto;
+                            let p = self.heap.proto(callee_proto);
                             let np = p.num_params as usize;
                             let ms = p.max_stack_size as usize;
                             let nb = a + 1;
@@ -904,6 +907,8 @@ impl Vm {
                                 && nframes < self.th.frames.capacity()
                                 && nframes < self.stack_limit / 4
                             {
+                                let callee_code = p.code.clone();
+                                let callee_k = p.constants.clone();
                                 let nargs = self.th.top - nb;
                                 let from = nb + nargs.min(np);
                                 if from < nb + ms {
@@ -912,7 +917,7 @@ impl Vm {
                                     }
                                 }
                                 self.th.top = nb + ms;
-                                self.th.frames.push(crate::heap::frame::Frame {
+                                let callee_frame = crate::heap::frame::Frame {
                                     kind: FrameKind::Lua(callee),
                                     func: a as u32,
                                     base: nb as u32,
@@ -922,8 +927,21 @@ impl Vm {
                                     ret: ReturnTo::Normal,
                                     flags: 0,
                                     c_depth: frame.c_depth,
-                                });
-                                continue 'frame;
+                                };
+                                self.th.frames.push(callee_frame);
+                                // Enter the callee here. What the frame entry would check
+                                // holds: its registers fit (`nb + ms` above) and its verified
+                                // code is not empty, so pc 0 is an instruction.
+                                debug_assert!(!callee_code.is_empty());
+                                frame = callee_frame;
+                                fi = nframes;
+                                cl = callee;
+                                proto_ref = callee_proto;
+                                code = callee_code;
+                                k = callee_k;
+                                base = nb;
+                                pc = 0;
+                                continue;
                             }
                             self.enter_lua(a, callee, nresults, ReturnTo::Normal)?;
                         } else {

@@ -12,7 +12,9 @@
 //!   opcode is one of the table's.
 //! - the **frame entry** check in the loop: each time it (re)loads the running frame it checks
 //!   `base + max_stack_size <= stack.len()` and `pc < code.len()`, and raises an error instead
-//!   of running otherwise. While the loop runs that frame, the running thread's stack only
+//!   of running otherwise; CALL's fast path, which enters a callee without the reload, has
+//!   checked the callee's registers against the stack and starts at pc 0 of verified (so
+//!   non-empty) code. While the loop runs that frame, the running thread's stack only
 //!   grows: it is swapped only by `switch_to` (coroutine switches, made by natives, which run
 //!   from `run` and never from the loop, or by a thread's final return, after which the loop
 //!   reloads its frame), and no stack is ever shortened while its thread runs.
