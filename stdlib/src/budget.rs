@@ -189,7 +189,18 @@ impl<'a> Hook<'a> {
     ///
     /// # Errors
     /// Out of fuel, or out of memory when output is tracked.
+    #[inline]
     pub fn step(&mut self, n: u64) -> Result<(), Throw> {
+        // Most steps of an engine are already paid for (a unit buys several pieces).
+        if self.mem_left.is_none() && n <= self.credit {
+            self.credit -= n;
+            return Ok(());
+        }
+        self.step_paying(n)
+    }
+
+    #[inline(never)]
+    fn step_paying(&mut self, n: u64) -> Result<(), Throw> {
         if let Some(left) = self.mem_left {
             self.produced = self.produced.saturating_add(n);
             if self.produced > left {

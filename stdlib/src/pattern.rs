@@ -211,13 +211,16 @@ enum Step {
     Return(Option<usize>),
 }
 
-struct Machine<'s, 'b, A> {
+/// The matcher. Generic over its budget (rather than a `dyn` one) so that the caller's
+/// hook, charged at every step, is inlined into the loop.
+struct Machine<'s, 'b, A, B: FnMut(u64) -> Result<(), A> + ?Sized> {
     src: &'s [u8],
     pat: &'s [u8],
     caps: Vec<(usize, isize)>,
     stack: Vec<Frame>,
-    budget: &'b mut dyn FnMut(u64) -> Result<(), A>,
+    budget: &'b mut B,
     sets: &'b mut SetCache,
+    _abort: std::marker::PhantomData<fn() -> A>,
 }
 
 fn is_class(c: u8, cl: u8) -> bool {
@@ -243,7 +246,7 @@ fn is_class(c: u8, cl: u8) -> bool {
     }
 }
 
-impl<A> Machine<'_, '_, A> {
+impl<A, B: FnMut(u64) -> Result<(), A> + ?Sized> Machine<'_, '_, A, B> {
     /// Pattern byte at `i`, or 0 past the end (the C code reads the terminating NUL).
     fn pc(&self, i: usize) -> u8 {
         self.pat.get(i).copied().unwrap_or(0)
@@ -590,12 +593,12 @@ impl<A> Machine<'_, '_, A> {
     }
 }
 
-fn machine<'s, 'b, A>(
+fn machine<'s, 'b, A, B: FnMut(u64) -> Result<(), A> + ?Sized>(
     src: &'s [u8],
     pat: &'s [u8],
-    budget: &'b mut dyn FnMut(u64) -> Result<(), A>,
+    budget: &'b mut B,
     sets: &'b mut SetCache,
-) -> Machine<'s, 'b, A> {
+) -> Machine<'s, 'b, A, B> {
     Machine {
         src,
         pat,
@@ -603,16 +606,17 @@ fn machine<'s, 'b, A>(
         stack: Vec::new(),
         budget,
         sets,
+        _abort: std::marker::PhantomData,
     }
 }
 
 /// Tries the pattern at exactly one position (`match` after `reprepstate`), with no anchor
 /// handling: a leading `^` here is a literal character.
-pub fn match_here<A>(
+pub fn match_here<A, B: FnMut(u64) -> Result<(), A> + ?Sized>(
     subject: &[u8],
     pattern: &[u8],
     at: usize,
-    budget: &mut dyn FnMut(u64) -> Result<(), A>,
+    budget: &mut B,
 ) -> Res<Option<RawMatch>, A> {
     let mut sets = SetCache::default();
     let mut m = machine(subject, pattern, budget, &mut sets);
@@ -623,12 +627,12 @@ pub fn match_here<A>(
 /// shortcut): the first match starting at or after `init` (0-based, `init <= subject.len()`;
 /// the caller returns fail when Lua's `init` lies past the end). With `anchor_ok`, a leading
 /// `^` anchors the match at `init` (find and match); without it, `^` is a literal.
-pub fn find<A>(
+pub fn find<A, B: FnMut(u64) -> Result<(), A> + ?Sized>(
     subject: &[u8],
     pattern: &[u8],
     init: usize,
     anchor_ok: bool,
-    budget: &mut dyn FnMut(u64) -> Result<(), A>,
+    budget: &mut B,
 ) -> Res<Option<Match>, A> {
     match find_raw(subject, pattern, init, anchor_ok, budget)? {
         None => Ok(None),
@@ -637,12 +641,12 @@ pub fn find<A>(
 }
 
 /// [`find`] without converting the captures (for callers that want lstrlib's lazy errors).
-pub fn find_raw<A>(
+pub fn find_raw<A, B: FnMut(u64) -> Result<(), A> + ?Sized>(
     subject: &[u8],
     pattern: &[u8],
     init: usize,
     anchor_ok: bool,
-    budget: &mut dyn FnMut(u64) -> Result<(), A>,
+    budget: &mut B,
 ) -> Res<Option<RawMatch>, A> {
     let anchor = anchor_ok && pattern.first() == Some(&b'^');
     let pat = if anchor { &pattern[1..] } else { pattern };
@@ -682,11 +686,11 @@ impl GmatchState {
 
     /// One call of the iterator: the next match, or `None` when exhausted. `^` is literal in
     /// gmatch patterns (as in 5.4).
-    pub fn next<A>(
+    pub fn next<A, B: FnMut(u64) -> Result<(), A> + ?Sized>(
         &mut self,
         subject: &[u8],
         pattern: &[u8],
-        budget: &mut dyn FnMut(u64) -> Result<(), A>,
+        budget: &mut B,
     ) -> Res<Option<Match>, A> {
         let mut sets = SetCache::default();
         let mut m = machine(subject, pattern, budget, &mut sets);
@@ -768,36 +772,47 @@ impl Gsub {
     /// Runs the loop until the next match (returned; the caller must then add its
     /// replacement) or the end (`None`). Unmatched bytes are copied to `out` on the way; the
     /// budget is charged for them.
-    pub fn next_match<A>(
+    pub fn next_match<A, B: FnMut(u64) -> Result<(), A> + ?Sized>(
         &mut self,
         subject: &[u8],
         pattern: &[u8],
-        budget: &mut dyn FnMut(u64) -> Result<(), A>,
+        budget: &mut B,
     ) -> Res<Option<RawMatch>, A> {
         let pat = self.pat(pattern);
-        while !self.done && self.n < self.max_n {
-            let res = {
-                let mut m = machine(subject, pat, &mut *budget, &mut self.sets);
-                m.run(self.src, 0)?.map(|e| m.raw(self.src, e))
-            };
-            if self.anchor {
+        let Gsub {
+            src,
+            lastmatch,
+            n,
+            max_n,
+            anchor,
+            done,
+            out,
+            sets,
+            ..
+        } = self;
+        // One machine for every position tried: its capture and backtrack stacks are
+        // allocated once, not at each position.
+        let mut m = machine(subject, pat, budget, sets);
+        while !*done && *n < *max_n {
+            let res = m.run(*src, 0)?.map(|e| m.raw(*src, e));
+            if *anchor {
                 // An anchored gsub makes at most one attempt.
-                self.done = true;
+                *done = true;
             }
             match res {
-                Some(raw) if Some(raw.end) != self.lastmatch => {
-                    self.n += 1;
-                    self.src = raw.end;
-                    self.lastmatch = Some(raw.end);
+                Some(raw) if Some(raw.end) != *lastmatch => {
+                    *n += 1;
+                    *src = raw.end;
+                    *lastmatch = Some(raw.end);
                     return Ok(Some(raw));
                 }
                 _ => {
-                    if self.src < subject.len() {
-                        budget(1).map_err(PatternError::Abort)?;
-                        self.out.push(subject[self.src]);
-                        self.src += 1;
+                    if *src < subject.len() {
+                        m.charge(1)?;
+                        out.push(subject[*src]);
+                        *src += 1;
                     } else {
-                        self.done = true;
+                        *done = true;
                     }
                 }
             }
@@ -899,12 +914,12 @@ fn walk_replacement(
 }
 
 /// Runs a whole gsub with a replacement string.
-pub fn gsub_str<A>(
+pub fn gsub_str<A, B: FnMut(u64) -> Result<(), A> + ?Sized>(
     subject: &[u8],
     pattern: &[u8],
     repl: &[u8],
     max_n: i64,
-    budget: &mut dyn FnMut(u64) -> Result<(), A>,
+    budget: &mut B,
 ) -> Res<(Option<Vec<u8>>, i64), A> {
     let mut g = Gsub::new(pattern, max_n);
     while let Some(m) = g.next_match(subject, pattern, budget)? {
