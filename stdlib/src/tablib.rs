@@ -905,16 +905,16 @@ impl Sorter {
         vm.heap.table(self.regs).get_int(r)
     }
     fn set(&self, vm: &mut Vm, r: i64, v: i64) -> Result<(), Throw> {
-        vm.raw_set(self.regs, Value::Int(r), Value::Int(v))
+        vm.raw_set_int(self.regs, r, Value::Int(v))
     }
     fn setv(&self, vm: &mut Vm, r: i64, v: Value) -> Result<(), Throw> {
-        vm.raw_set(self.regs, Value::Int(r), v)
+        vm.raw_set_int(self.regs, r, v)
     }
     fn a(&self, vm: &Vm, i: i64) -> Value {
         vm.heap.table(self.w).get_int(i)
     }
     fn seta(&self, vm: &mut Vm, i: i64, v: Value) -> Result<(), Throw> {
-        vm.raw_set(self.w, Value::Int(i), v)
+        vm.raw_set_int(self.w, i, v)
     }
 }
 

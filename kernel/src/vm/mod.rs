@@ -453,6 +453,22 @@ impl Vm {
         Ok(self.heap.new_table(array, hash)?)
     }
 
+    /// `raw_set` of an integer key, with the common case inlined: a key that has its slot
+    /// already (in the array part or the hash part) is overwritten in place, which needs no
+    /// price and no memory (natives that keep their state in a table write it this way).
+    ///
+    /// # Errors
+    /// As `raw_set`.
+    #[inline]
+    pub fn raw_set_int(&mut self, t: TableRef, i: i64, v: Value) -> Result<(), Throw> {
+        let table = self.heap.table_mut(t);
+        if table.set_existing_int(i, v) {
+            table.absent_meta = 0;
+            return Ok(());
+        }
+        self.raw_set(t, Value::Int(i), v)
+    }
+
     /// Raw set, with Lua's messages for bad keys.
     ///
     /// # Errors
