@@ -434,6 +434,7 @@ pub(crate) fn encode_heap(heap: &Heap) -> Vec<u8> {
         bank,
         hash_seed,
         intern: _,
+        field_hints: _,
         gc,
     } = heap;
     // Nearly every heap encodes to less than half what its bank counts.
@@ -1075,6 +1076,7 @@ pub(crate) fn decode_heap(bytes: &[u8]) -> Result<Heap> {
         bank,
         hash_seed,
         intern,
+        field_hints: Default::default(),
         gc,
     })
 }

@@ -386,6 +386,8 @@ pub struct Heap {
     /// Seed of the string hash; part of the state so hashes are reproducible after a restore.
     pub(crate) hash_seed: u64,
     pub(crate) intern: hashbrown::HashTable<StrRef>,
+    /// Where field names were last found in tables (`table::FieldHints`): guesses, not state.
+    pub field_hints: table::FieldHints,
     /// Collector state.
     pub gc: gc::GcState,
 }
@@ -405,6 +407,7 @@ impl Heap {
             bank: Bank::new(memory_limit),
             hash_seed,
             intern: hashbrown::HashTable::new(),
+            field_hints: table::FieldHints::default(),
             gc: gc::GcState::default(),
         }
     }

@@ -32,6 +32,32 @@ impl Equivalent<Key> for StrKey {
     }
 }
 
+/// How many positions [`FieldHints`] remembers (a power of two).
+const HINTS: usize = 64;
+
+/// Where string keys were last found in hash parts, by key: one small table per heap, shared
+/// by all its tables. Tables built alike (the same fields set in the same order: objects of a
+/// class, records of one constructor) keep a key at the same position of their hash part, so
+/// a field read through a hint checks one entry instead of hashing and probing. A hint is
+/// only ever a guess, checked against the entry it names; it is not state (never saved).
+#[derive(Debug)]
+pub struct FieldHints(Box<[std::cell::Cell<(StrRef, u32)>; HINTS]>);
+
+impl Default for FieldHints {
+    fn default() -> FieldHints {
+        FieldHints(Box::new(
+            [const { std::cell::Cell::new((StrRef(0), u32::MAX)) }; HINTS],
+        ))
+    }
+}
+
+impl Clone for FieldHints {
+    /// A copied heap starts without hints (they are guesses, and cheap to regain).
+    fn clone(&self) -> FieldHints {
+        FieldHints::default()
+    }
+}
+
 /// An integer key, hashed as `Key` hashes an integer and compared without the generic match.
 struct IntKey(i64);
 
@@ -164,6 +190,28 @@ impl Table {
         self.hash.get(&StrKey(s)).copied().unwrap_or(Value::Nil)
     }
 
+    /// `get_str`, first trying the position `hints` remembers for `s` (and remembering where
+    /// `s` was found when that missed).
+    #[inline]
+    pub fn get_str_hinted(&self, s: StrRef, hints: &FieldHints) -> Value {
+        let hint = &hints.0[s.0 as usize % HINTS];
+        let (key, at) = hint.get();
+        if key == s {
+            if let Some((k, v)) = self.hash.get_index(at as usize) {
+                if matches!(k.value(), Value::Str(r) if r == s) {
+                    return *v;
+                }
+            }
+        }
+        match self.hash.get_full(&StrKey(s)) {
+            Some((i, _, v)) => {
+                hint.set((s, i as u32));
+                *v
+            }
+            None => Value::Nil,
+        }
+    }
+
     /// Overwrites the value at string key `s` if it is present with a non-nil value (such a
     /// write never involves `__newindex`). Returns false, doing nothing, otherwise.
     #[inline]
@@ -175,6 +223,36 @@ impl Table {
             }
         }
         false
+    }
+
+    /// `set_str_present` through `hints`, as [`Table::get_str_hinted`] reads.
+    #[inline]
+    pub fn set_str_present_hinted(&mut self, s: StrRef, value: Value, hints: &FieldHints) -> bool {
+        let hint = &hints.0[s.0 as usize % HINTS];
+        let (key, at) = hint.get();
+        let found = if key == s {
+            match self.hash.get_index_mut(at as usize) {
+                Some((k, v)) if matches!(k.value(), Value::Str(r) if r == s) => Some(v),
+                _ => None,
+            }
+        } else {
+            None
+        };
+        let slot = match found {
+            Some(v) => v,
+            None => match self.hash.get_full_mut(&StrKey(s)) {
+                Some((i, _, v)) => {
+                    hint.set((s, i as u32));
+                    v
+                }
+                None => return false,
+            },
+        };
+        if slot.is_nil() {
+            return false;
+        }
+        *slot = value;
+        true
     }
 
     /// Overwrites the value at integer key `i` if it is present with a non-nil value.

@@ -241,7 +241,10 @@ impl Vm {
                         let t = self.upval_get(u);
                         let key = window::constant(&k, i.c() as usize);
                         if let (Value::Table(tr), Value::Str(s)) = (t, key) {
-                            let v = self.heap.table(tr).get_str(s);
+                            let v = self
+                                .heap
+                                .table(tr)
+                                .get_str_hinted(s, &self.heap.field_hints);
                             if !v.is_nil() {
                                 reg!(i.a()) = v;
                                 continue;
@@ -289,7 +292,10 @@ impl Vm {
                         let t = reg!(i.b());
                         let key = window::constant(&k, i.c() as usize);
                         if let (Value::Table(tr), Value::Str(s)) = (t, key) {
-                            let v = self.heap.table(tr).get_str(s);
+                            let v = self
+                                .heap
+                                .table(tr)
+                                .get_str_hinted(s, &self.heap.field_hints);
                             if !v.is_nil() {
                                 reg!(i.a()) = v;
                                 continue;
@@ -384,8 +390,9 @@ impl Vm {
                             reg!(i.c())
                         };
                         if let (Value::Table(tr), Value::Str(s)) = (t, key) {
-                            let table = self.heap.table_mut(tr);
-                            if table.set_str_present(s, v) {
+                            let heap = &mut self.heap;
+                            let table = heap.tables.get_mut(tr.0);
+                            if table.set_str_present_hinted(s, v, &heap.field_hints) {
                                 table.absent_meta = 0;
                                 continue;
                             }
