@@ -973,6 +973,54 @@ pub enum SetError {
 mod tests {
     use super::*;
 
+    /// A field hint is a guess: whatever position it remembers (another table's layout, an
+    /// entry since removed or moved by a rehash), reads and writes through it see exactly what
+    /// the plain lookups see.
+    #[test]
+    fn field_hints_never_change_what_a_lookup_finds() {
+        let mut heap = Heap::new(1 << 24, 7);
+        let names: Vec<StrRef> = (0..80)
+            .map(|i| heap.intern(format!("f{i}").as_bytes()).expect("fits"))
+            .collect();
+        let mut rng = crate::xoshiro::from_seed(11);
+        let mut below = |n: u64| crate::xoshiro::next(&mut rng) % n;
+        let mut tables = Vec::new();
+        for _ in 0..6 {
+            tables.push(heap.new_table(0, 0).expect("fits"));
+        }
+        for step in 0..20_000u64 {
+            let t = tables[below(tables.len() as u64) as usize];
+            let s = names[below(names.len() as u64) as usize];
+            match below(4) {
+                0 => {
+                    // Set or delete (a nil value), growing and rehashing the hash parts.
+                    let v = if below(3) == 0 {
+                        Value::Nil
+                    } else {
+                        Value::Int(step as i64)
+                    };
+                    heap.table_set(t, Value::Str(s), v).expect("fits");
+                }
+                1 => {
+                    let plain = heap.table(t).get_str(s);
+                    let heap_ref = &mut heap;
+                    let table = heap_ref.tables.get_mut(t.0);
+                    let written =
+                        table.set_str_present_hinted(s, Value::Int(-1), &heap_ref.field_hints);
+                    assert_eq!(written, !plain.is_nil(), "step {step}");
+                    let expected = if written { Value::Int(-1) } else { Value::Nil };
+                    let now = heap.table(t).get_str(s);
+                    assert!(now.raw_eq(expected), "step {step}: {now:?}");
+                }
+                _ => {
+                    let hinted = heap.table(t).get_str_hinted(s, &heap.field_hints);
+                    let plain = heap.table(t).get_str(s);
+                    assert!(hinted.raw_eq(plain), "step {step}: {hinted:?} vs {plain:?}");
+                }
+            }
+        }
+    }
+
     #[test]
     fn base_charges_cover_the_slots() {
         use std::mem::size_of;
