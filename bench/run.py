@@ -92,6 +92,14 @@ def fmt_seconds(value):
     return "—" if value is None else f"{value:.3f}"
 
 
+def print_table(header, rows):
+    """Prints a Markdown table."""
+    print("| " + " | ".join(header) + " |")
+    print("|" + "|".join("---" for _ in header) + "|")
+    for row in rows:
+        print("| " + " | ".join(row) + " |")
+
+
 def geomean(values):
     values = [v for v in values if v is not None and v > 0]
     if not values:
@@ -226,10 +234,7 @@ def run_callgrind(args, scripts, tessera, use_luajit):
     last.append(f"{len(ratios)} of {len(rows)} comparable")
     rows.append(last)
 
-    print("| " + " | ".join(header) + " |")
-    print("|" + "|".join("---" for _ in header) + "|")
-    for row in rows:
-        print("| " + " | ".join(row) + " |")
+    print_table(header, rows)
     return 0
 
 
@@ -302,10 +307,7 @@ def main():
     last.append(f"{len(ratios)} of {len(rows)} comparable")
     rows.append(last)
 
-    print("| " + " | ".join(header) + " |")
-    print("|" + "|".join("---" for _ in header) + "|")
-    for row in rows:
-        print("| " + " | ".join(row) + " |")
+    print_table(header, rows)
     return 0
 
 
