@@ -92,6 +92,14 @@ def fmt_seconds(value):
     return "—" if value is None else f"{value:.3f}"
 
 
+def note_luajit(notes, error, output, reference):
+    """Notes a luajit run that failed or whose output differs from lua5.4's."""
+    if error:
+        notes.append(f"luajit failed: {error}")
+    elif output != reference:
+        notes.append("luajit output differs")
+
+
 def print_table(header, rows):
     """Prints a Markdown table."""
     print("| " + " | ".join(header) + " |")
@@ -209,10 +217,7 @@ def run_callgrind(args, scripts, tessera, use_luajit):
                 ["luajit", "-joff"] + SMALL + [script.name], timeout, script.parent
             )
             jit_ratio = tes_ir / jit_ir if jit_ir and tes_ir else None
-            if jit_err:
-                notes.append(f"luajit failed: {jit_err}")
-            elif jit_out != ref_out:
-                notes.append("luajit output differs")
+            note_luajit(notes, jit_err, jit_out, ref_out)
             if jit_ratio is not None:
                 jit_ratios.append(jit_ratio)
             row += [fmt_count(jit_ir), fmt_ratio(jit_ratio)]
@@ -289,10 +294,7 @@ def main():
                 ["luajit", "-joff", script.name], args.runs, timeout, script.parent
             )
             jit_ratio = tes_time / jit_time if jit_time and tes_time else None
-            if jit_err:
-                notes.append(f"luajit failed: {jit_err}")
-            elif jit_out != ref_out:
-                notes.append("luajit output differs")
+            note_luajit(notes, jit_err, jit_out, ref_out)
             if jit_ratio is not None:
                 jit_ratios.append(jit_ratio)
             row += [fmt_seconds(jit_time), "—" if jit_ratio is None else f"{jit_ratio:.2f}x"]
