@@ -140,9 +140,7 @@ fn new_vm(memory: usize) -> Result<Vm, Throw> {
         use std::hash::BuildHasher;
         std::collections::hash_map::RandomState::new().hash_one(0x7e55_e7a0u64)
     };
-    let mut vm = Vm::new(stdlib::natives(), memory, seed)?;
-    stdlib::open_libs(&mut vm)?;
-    Ok(vm)
+    stdlib::fresh_vm(memory, seed)
 }
 
 impl Session {

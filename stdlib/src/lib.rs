@@ -122,6 +122,33 @@ fn build_natives() -> Rc<NativeTable> {
     Rc::new(t)
 }
 
+/// A VM with the standard library installed, for a new process: its bank holds
+/// `memory_limit` bytes and its heap is hashed with `hash_seed`.
+///
+/// It is a copy of an image built once per thread by [`open_libs`] (`Vm::copy_fresh`):
+/// building the libraries interns every name and fills every table, which made up most of
+/// the cost of a spawn. The copy is the state `open_libs` would have built.
+///
+/// # Errors
+/// Out of memory: `memory_limit` cannot hold the standard library.
+pub fn fresh_vm(memory_limit: usize, hash_seed: u64) -> Result<Vm, Throw> {
+    thread_local! {
+        static IMAGE: Result<Vm, Throw> = build_image();
+    }
+    IMAGE.with(|image| match image {
+        Ok(vm) => vm.copy_fresh(memory_limit, hash_seed),
+        Err(e) => Err(e.clone()),
+    })
+}
+
+/// The image every [`fresh_vm`] copies: the libraries on an unlimited bank (each copy gets
+/// its own limit) and a seed each copy replaces.
+fn build_image() -> Result<Vm, Throw> {
+    let mut vm = Vm::new(natives(), usize::MAX, 0)?;
+    open_libs(&mut vm)?;
+    Ok(vm)
+}
+
 /// Installs the libraries' globals in a fresh VM built with `natives()`.
 ///
 /// # Errors

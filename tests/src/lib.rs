@@ -206,11 +206,7 @@ impl Meter {
 
 /// Builds the VM of every process of a test kernel: the standard library, a fixed hash seed.
 pub fn factory() -> kernel::process::VmFactory {
-    std::rc::Rc::new(|_name: &str, memory: usize| {
-        let mut vm = kernel::vm::Vm::new(stdlib::natives(), memory, 11)?;
-        stdlib::open_libs(&mut vm)?;
-        Ok(vm)
-    })
+    std::rc::Rc::new(|_name: &str, memory: usize| stdlib::fresh_vm(memory, 11))
 }
 
 /// A new kernel whose root process (with a console and `fuel`) is ready to run `src`; the

@@ -229,10 +229,12 @@ fn dangling() -> ! {
 }
 
 /// An interned byte string. Its hash is derived (from the bytes and the heap's seed), never
-/// written in a snapshot.
+/// written in a snapshot. The bytes are shared between copies of a heap (`Vm::copy_fresh`
+/// copies the standard library's names without copying their bytes); each heap's bank is
+/// charged for them all the same, so sharing only ever saves host memory.
 #[derive(Clone, Debug)]
 pub struct LuaString {
-    pub bytes: Box<[u8]>,
+    pub bytes: Rc<[u8]>,
     pub hash: u64,
 }
 
@@ -455,6 +457,49 @@ impl Heap {
         }
     }
 
+    /// A copy of this heap hashed with `seed`, with a fresh bank of `memory_limit` bytes
+    /// charged what this one holds (`Vm::copy_fresh`): as `clone` then `set_hash_seed`,
+    /// without copying each hash part twice. Field hints are guesses, not copied.
+    ///
+    /// # Errors
+    /// `OutOfMemory` if `memory_limit` cannot hold the heap.
+    pub(crate) fn copy_with_seed(
+        &self,
+        memory_limit: usize,
+        seed: u64,
+    ) -> Result<Heap, OutOfMemory> {
+        let mut bank = Bank::new(memory_limit);
+        bank.charge(self.bank.used())?;
+        let mut strings = self.strings.clone();
+        for s in strings.slots.iter_mut().flatten() {
+            s.hash = hash_with_seed(seed, &s.bytes);
+        }
+        let tables = Arena {
+            slots: (self.tables.slots.iter())
+                .map(|t| t.as_ref().map(|t| t.copy_with_seed(seed)))
+                .collect(),
+            free: self.tables.free.clone(),
+            marks: self.tables.marks.clone(),
+        };
+        let mut heap = Heap {
+            strings,
+            tables,
+            closures: self.closures.clone(),
+            natives: self.natives.clone(),
+            upvalues: self.upvalues.clone(),
+            protos: self.protos.clone(),
+            threads: self.threads.clone(),
+            userdata: self.userdata.clone(),
+            bank,
+            hash_seed: seed,
+            intern: hashbrown::HashTable::new(),
+            field_hints: table::FieldHints::default(),
+            gc: self.gc.clone(),
+        };
+        heap.rebuild_intern();
+        Ok(heap)
+    }
+
     /// Two words derived from the hash seed and `purpose` through SHA-256, which does not
     /// give the seed away: a generator seeded with them (`math.random`'s first state) is as
     /// unpredictable as the seed, and reveals nothing that would let keys be chosen to collide.
@@ -525,7 +570,7 @@ impl Heap {
             &mut self.bank,
             &mut self.strings,
             LuaString {
-                bytes: bytes.into_boxed_slice(),
+                bytes: Rc::from(bytes),
                 hash,
             },
         ));

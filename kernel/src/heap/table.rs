@@ -693,6 +693,23 @@ impl Table {
         self.hash = hash;
     }
 
+    /// A copy whose hash part is hashed with `seed` (`Heap::copy_with_seed`), as `clone`
+    /// then `reseed` without copying the hash part twice.
+    pub(crate) fn copy_with_seed(&self, seed: u64) -> Table {
+        let mut hash = IndexMap::with_capacity_and_hasher(
+            self.hash_capacity.min(self.hash.len()),
+            Hasher::with_seed(seed),
+        );
+        hash.extend(self.hash.iter().map(|(k, v)| (*k, *v)));
+        Table {
+            array: self.array.clone(),
+            hash,
+            hash_capacity: self.hash_capacity,
+            metatable: self.metatable,
+            absent_meta: self.absent_meta,
+        }
+    }
+
     /// Entries of the hash part, dead ones included.
     pub(crate) fn hash_entries(&self) -> usize {
         self.hash.len()

@@ -14,6 +14,10 @@ use crate::metamethod::MetaMethod;
 use crate::number::Number;
 use crate::value::Value;
 
+/// The largest buffer `CONCAT` keeps for the next one (`Vm::concat_buffer`): larger ones are
+/// freed, so what a process once joined holds no host memory outside its bank.
+pub(crate) const KEPT_BUFFER_BYTES: usize = 1 << 12;
+
 impl Vm {
     /// Whether a restored `unfinished_concat` names a window `run` can finish: the running
     /// frame stopped right after a `CONCAT` of register `a` whose window holds at least `n`.
@@ -88,7 +92,6 @@ impl Vm {
                 {
                     k += 1;
                 }
-                let mut buf: Vec<u8> = Vec::new();
                 let mut total: usize = 0;
                 for i in (top - k)..top {
                     let v = self.th.stack[i];
@@ -109,6 +112,8 @@ impl Vm {
                     return Err(Throw::Memory(refused));
                 }
                 self.heap.bank.release(total);
+                let mut buf = std::mem::take(&mut self.concat_buffer);
+                buf.clear();
                 buf.reserve(total);
                 for i in (top - k)..top {
                     let v = self.th.stack[i];
@@ -122,7 +127,11 @@ impl Vm {
                         ),
                     }
                 }
-                let s = match self.heap.intern_owned(buf) {
+                let interned = self.heap.intern(&buf);
+                if buf.capacity() <= KEPT_BUFFER_BYTES {
+                    self.concat_buffer = buf;
+                }
+                let s = match interned {
                     Ok(s) => s,
                     Err(refused) => {
                         self.unfinished_concat = Some((a, n as u8));

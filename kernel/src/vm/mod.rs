@@ -215,6 +215,11 @@ pub struct Vm {
     /// host's report of an uncaught error, not state of the program (never saved).
     #[serde(skip)]
     blame: Option<debug::Blame>,
+    /// The buffer `CONCAT` joins its operands in, kept between concatenations while it is
+    /// small (`concat::KEPT_BUFFER_BYTES`): most results are short and many already exist, so
+    /// most concatenations allocate nothing. Host memory outside the bank, bounded by that.
+    #[serde(skip)]
+    concat_buffer: Vec<u8>,
 }
 
 impl Vm {
@@ -237,18 +242,60 @@ impl Vm {
         heap.thread_mut(main_thread).status = ThreadStatus::Running;
         let mut th = std::mem::take(heap.thread_mut(main_thread));
         th.status = ThreadStatus::Running;
-        Ok(Vm {
+        let mut vm = Vm::from_parts(heap, th, main_thread, natives);
+        vm.globals = globals;
+        vm.registry = registry;
+        vm.meta_names = meta_names;
+        vm.memory_message = memory_message;
+        Ok(vm)
+    }
+
+    /// A copy of this VM for a new process, with a bank of `memory_limit` bytes and
+    /// `hash_seed` as its hash seed. For a VM that has never run: an image of the standard
+    /// library, built once and copied for every process, since copying it is far cheaper than
+    /// building it again and gives the same state (`stdlib::fresh_vm`). What a run leaves in
+    /// a VM (a slice's fuel, a trap, a pending error) is not copied; its heap is, whole.
+    ///
+    /// # Errors
+    /// `Throw::Memory` if `memory_limit` cannot hold the heap.
+    pub fn copy_fresh(&self, memory_limit: usize, hash_seed: u64) -> Result<Vm, Throw> {
+        let heap = self.heap.copy_with_seed(memory_limit, hash_seed)?;
+        let mut vm = Vm::from_parts(
+            heap,
+            self.th.clone(),
+            self.main_thread,
+            self.natives.clone(),
+        );
+        // Everything a library's set-up may change (`stdlib::open_libs`).
+        vm.current = self.current;
+        vm.resume_chain = self.resume_chain.clone();
+        vm.globals = self.globals;
+        vm.registry = self.registry;
+        vm.string_meta = self.string_meta;
+        vm.meta_names = self.meta_names.clone();
+        vm.light_natives = self.light_natives.clone();
+        vm.memory_message = self.memory_message;
+        vm.stack_limit = self.stack_limit;
+        vm.message_handler = self.message_handler;
+        Ok(vm)
+    }
+
+    /// A VM around `heap` whose running thread is `th` (the heap's `main_thread`), in the
+    /// state of one that has never run. Its globals, registry, and interned names are
+    /// placeholders the caller sets.
+    fn from_parts(heap: Heap, th: Thread, main_thread: ThreadRef, natives: Rc<NativeTable>) -> Vm {
+        Vm {
             heap,
             th,
             current: main_thread,
             main_thread,
             resume_chain: Vec::new(),
-            globals,
-            registry,
+            globals: TableRef(0),
+            registry: TableRef(0),
             string_meta: None,
-            meta_names,
+            meta_names: Vec::new(),
             light_natives: Vec::new(),
-            memory_message,
+            memory_message: StrRef(0),
             stack_limit: MAX_STACK,
             fuel: 0,
             fuel_floor: 0,
@@ -276,7 +323,8 @@ impl Vm {
             blame: None,
             trapped: false,
             trap_error: None,
-        })
+            concat_buffer: Vec::new(),
+        }
     }
 
     /// Reattaches the native table after deserialization (and rebuilds the intern table, if
