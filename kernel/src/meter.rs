@@ -131,22 +131,29 @@ impl MeterTree {
                 requested: units,
             });
         }
-        let ids: Vec<MeterId> = self.chain(id).map(|(i, _)| i).collect();
-        for i in ids {
-            if let Some(m) = self.meters.get_mut(i.0 as usize) {
-                m.used += units;
-            }
-        }
+        self.for_each_on_chain(id, |m| m.used += units);
         Ok(())
     }
 
     /// Gives back `units` to `id` and every ancestor (memory freed by a collection).
     pub fn release(&mut self, id: MeterId, units: u64) {
-        let ids: Vec<MeterId> = self.chain(id).map(|(i, _)| i).collect();
-        for i in ids {
-            if let Some(m) = self.meters.get_mut(i.0 as usize) {
-                m.used = m.used.saturating_sub(units);
+        self.for_each_on_chain(id, |m| m.used = m.used.saturating_sub(units));
+    }
+
+    /// Changes each meter of `chain(id)`, in place: a charge is paid on every call across
+    /// processes, so it walks the chain without collecting it first.
+    fn for_each_on_chain(&mut self, id: MeterId, mut change: impl FnMut(&mut Meter)) {
+        let mut next = Some(id);
+        // As in `chain`: no longer than the tree, whatever the parent links say.
+        for _ in 0..self.meters.len() {
+            let Some(m) = next.and_then(|i| self.meters.get_mut(i.0 as usize)) else {
+                return;
+            };
+            if !m.live {
+                return;
             }
+            change(m);
+            next = m.parent;
         }
     }
 

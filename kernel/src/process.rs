@@ -324,8 +324,9 @@ pub struct Kernel {
     #[serde(default)]
     run_queue: std::collections::VecDeque<ProcessId>,
     /// What `run_queue` holds (derived; after a restore, at worst a process is queued twice).
+    /// Looked up at every step, with keys the kernel chose: a fast hasher, not a keyed one.
     #[serde(skip)]
-    queued: std::collections::HashSet<ProcessId>,
+    queued: hashbrown::HashSet<ProcessId, foldhash::fast::FixedState>,
     /// Steps since the last full scan.
     #[serde(default)]
     since_scan: u32,

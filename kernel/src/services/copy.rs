@@ -294,7 +294,6 @@ impl Kernel {
             Some(p) => exports_len(&mut p.vm),
             None => 0,
         };
-        let to_name = to.name.clone();
         let Kernel { slots, keys, .. } = self;
         let sender = slots
             .get(from.index as usize)
@@ -354,7 +353,7 @@ impl Kernel {
                         None,
                         &kind,
                     );
-                    self.record_event(event, from, &to_name);
+                    self.record_event(event, from, &to.name);
                 }
                 // The sender keeps the functions it handed out, by far-function number.
                 if !functions.is_empty() {

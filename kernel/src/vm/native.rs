@@ -225,7 +225,9 @@ pub struct NativeEntry {
 #[derive(Clone, Default)]
 pub struct NativeTable {
     entries: Vec<NativeEntry>,
-    by_name: std::collections::HashMap<&'static str, NativeId>,
+    /// Looked up on every copy between processes (`process.proxy`): a fast hasher, since
+    /// the names are the build's own.
+    by_name: hashbrown::HashMap<&'static str, NativeId, foldhash::fast::FixedState>,
     xpcall: Option<NativeId>,
 }
 
