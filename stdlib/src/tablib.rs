@@ -918,6 +918,86 @@ impl Sorter {
     }
 }
 
+/// The machine's registers while an entry runs: read from its register table when it is
+/// entered and written back, those that changed, whenever it leaves to be entered again (a
+/// call, a checkpoint, a cut), so a stopped sort is still plain data in that table. Between
+/// two exits nothing but this entry reads them, and no collection runs inside an entry, so
+/// the values held here (`v1`, `v2`, `piv`) need no other root.
+#[derive(Clone, Copy)]
+struct Regs {
+    pc: i64,
+    lo: i64,
+    up: i64,
+    rnd: i64,
+    p: i64,
+    i: i64,
+    j: i64,
+    sp: i64,
+    v1: Value,
+    v2: Value,
+    piv: Value,
+}
+
+impl Regs {
+    fn load(s: &Sorter, vm: &Vm) -> Regs {
+        Regs {
+            pc: s.get(vm, R_PC),
+            lo: s.get(vm, R_LO),
+            up: s.get(vm, R_UP),
+            rnd: s.get(vm, R_RND),
+            p: s.get(vm, R_P),
+            i: s.get(vm, R_I),
+            j: s.get(vm, R_J),
+            sp: s.get(vm, R_SP),
+            v1: s.getv(vm, R_V1),
+            v2: s.getv(vm, R_V2),
+            piv: s.getv(vm, R_PIV),
+        }
+    }
+
+    /// Writes back what changed since `entered`, with `pc` as the program counter. Most
+    /// exits are a comparator's call, which changes two or three registers.
+    #[inline]
+    fn store(&self, entered: &Regs, s: &Sorter, vm: &mut Vm, pc: i64) -> Result<(), Throw> {
+        macro_rules! int {
+            ($r:expr, $now:expr, $was:expr) => {
+                if $now != $was {
+                    s.set(vm, $r, $now)?;
+                }
+            };
+        }
+        macro_rules! value {
+            ($r:expr, $now:expr, $was:expr) => {
+                if !identical($now, $was) {
+                    s.setv(vm, $r, $now)?;
+                }
+            };
+        }
+        int!(R_PC, pc, entered.pc);
+        int!(R_LO, self.lo, entered.lo);
+        int!(R_UP, self.up, entered.up);
+        int!(R_RND, self.rnd, entered.rnd);
+        int!(R_P, self.p, entered.p);
+        int!(R_I, self.i, entered.i);
+        int!(R_J, self.j, entered.j);
+        int!(R_SP, self.sp, entered.sp);
+        value!(R_V1, self.v1, entered.v1);
+        value!(R_V2, self.v2, entered.v2);
+        value!(R_PIV, self.piv, entered.piv);
+        Ok(())
+    }
+}
+
+/// The same value, not only an equal one: `1` and `1.0` are different registers.
+#[inline]
+fn identical(a: Value, b: Value) -> bool {
+    match (a, b) {
+        (Value::Float(x), Value::Float(y)) => x.to_bits() == y.to_bits(),
+        (Value::Int(_), Value::Float(_)) | (Value::Float(_), Value::Int(_)) => false,
+        _ => a.raw_eq(b),
+    }
+}
+
 /// The outcome of one comparison.
 enum Cmp {
     Done(bool),
@@ -1124,7 +1204,9 @@ fn sort_run(vm: &mut Vm, base: usize, result: Option<bool>, entry: Entry) -> Res
         Some(Value::Int(steps)) if (steps as u64) < limit => Some(steps as u64),
         _ => None,
     };
-    let mut pc = s.get(vm, R_PC);
+    let mut r = Regs::load(&s, vm);
+    let entered = r;
+    let mut pc = r.pc;
     let mut credit = match cut.map(|_| s.getv(vm, R_CUT_PAID)) {
         Some(Value::Int(chunks)) if pc == PC_CMP => Some(chunks as u64),
         _ => None,
@@ -1148,14 +1230,14 @@ fn sort_run(vm: &mut Vm, base: usize, result: Option<bool>, entry: Entry) -> Res
             // Paid before the cut: the refused comparison is tried again below.
             step_paid = false;
         } else if steps > limit {
-            s.set(vm, R_PC, pc)?;
+            r.store(&entered, &s, vm, pc)?;
             s.setv(vm, R_RES, res.map_or(Value::Nil, Value::Bool))?;
             return sort_checkpoint(vm, base);
         } else if charge(vm, Work::Instruction, SORT_STEP_PRICE).is_err() {
             if pending {
                 return Err(Throw::OutOfFuel);
             }
-            s.set(vm, R_PC, pc)?;
+            r.store(&entered, &s, vm, pc)?;
             s.setv(vm, R_RES, res.map_or(Value::Nil, Value::Bool))?;
             s.set(vm, R_CUT, steps.wrapping_sub(1) as i64)?;
             s.setv(vm, R_CUT_PAID, Value::Nil)?;
@@ -1180,7 +1262,7 @@ fn sort_run(vm: &mut Vm, base: usize, result: Option<bool>, entry: Entry) -> Res
                         s.setv(vm, R_CA, x)?;
                         s.setv(vm, R_CB, y)?;
                         s.set(vm, R_NEXT, $next)?;
-                        s.set(vm, R_PC, PC_CMP)?;
+                        r.store(&entered, &s, vm, PC_CMP)?;
                         s.setv(vm, R_RES, res.map_or(Value::Nil, Value::Bool))?;
                         s.set(vm, R_CUT, steps.wrapping_sub(1) as i64)?;
                         s.set(vm, R_CUT_PAID, chunks as i64)?;
@@ -1199,7 +1281,7 @@ fn sort_run(vm: &mut Vm, base: usize, result: Option<bool>, entry: Entry) -> Res
                         pc = $next;
                     }
                     Cmp::Call => {
-                        s.set(vm, R_PC, $next)?;
+                        r.store(&entered, &s, vm, $next)?;
                         return Ok(Action::Call {
                             func: base + S_FUNC,
                             nresults: 1,
@@ -1210,8 +1292,7 @@ fn sort_run(vm: &mut Vm, base: usize, result: Option<bool>, entry: Entry) -> Res
                 continue;
             }};
         }
-        let lo = s.get(vm, R_LO);
-        let up = s.get(vm, R_UP);
+        let (lo, up) = (r.lo, r.up);
         match pc {
             PC_CMP => {
                 let (x, y, next) = (s.getv(vm, R_CA), s.getv(vm, R_CB), s.get(vm, R_NEXT));
@@ -1223,13 +1304,13 @@ fn sort_run(vm: &mut Vm, base: usize, result: Option<bool>, entry: Entry) -> Res
                     continue;
                 }
                 let (x, y) = (s.a(vm, lo), s.a(vm, up));
-                s.setv(vm, R_V1, x)?;
-                s.setv(vm, R_V2, y)?;
+                r.v1 = x;
+                r.v2 = y;
                 cmp!(y, x, PC_C1)
             }
             PC_C1 => {
                 if res.take().unwrap_or(false) {
-                    let (x, y) = (s.getv(vm, R_V1), s.getv(vm, R_V2));
+                    let (x, y) = (r.v1, r.v2);
                     s.seta(vm, lo, y)?;
                     s.seta(vm, up, x)?;
                 }
@@ -1237,7 +1318,7 @@ fn sort_run(vm: &mut Vm, base: usize, result: Option<bool>, entry: Entry) -> Res
                     pc = PC_END;
                     continue;
                 }
-                let rnd = s.get(vm, R_RND) as u32;
+                let rnd = r.rnd as u32;
                 let (ulo, uup) = (lo as u32, up as u32);
                 let span = uup.wrapping_sub(ulo);
                 let p = if span < RANLIMIT || rnd == 0 {
@@ -1247,30 +1328,30 @@ fn sort_run(vm: &mut Vm, base: usize, result: Option<bool>, entry: Entry) -> Res
                     let r4 = span / 4;
                     (rnd % (r4 * 2)).wrapping_add(ulo.wrapping_add(r4))
                 } as i64;
-                s.set(vm, R_P, p)?;
+                r.p = p;
                 let (x, y) = (s.a(vm, p), s.a(vm, lo));
-                s.setv(vm, R_V1, x)?;
-                s.setv(vm, R_V2, y)?;
+                r.v1 = x;
+                r.v2 = y;
                 cmp!(x, y, PC_C2)
             }
             PC_C2 => {
-                let p = s.get(vm, R_P);
+                let p = r.p;
                 if res.take().unwrap_or(false) {
-                    let (x, y) = (s.getv(vm, R_V1), s.getv(vm, R_V2));
+                    let (x, y) = (r.v1, r.v2);
                     s.seta(vm, p, y)?;
                     s.seta(vm, lo, x)?;
                     pc = PC_AFTER3;
                     continue;
                 }
                 let y = s.a(vm, up);
-                s.setv(vm, R_V2, y)?;
-                let x = s.getv(vm, R_V1);
+                r.v2 = y;
+                let x = r.v1;
                 cmp!(y, x, PC_C3)
             }
             PC_C3 => {
-                let p = s.get(vm, R_P);
+                let p = r.p;
                 if res.take().unwrap_or(false) {
-                    let (x, y) = (s.getv(vm, R_V1), s.getv(vm, R_V2));
+                    let (x, y) = (r.v1, r.v2);
                     s.seta(vm, p, y)?;
                     s.seta(vm, up, x)?;
                 }
@@ -1281,27 +1362,27 @@ fn sort_run(vm: &mut Vm, base: usize, result: Option<bool>, entry: Entry) -> Res
                     pc = PC_END;
                     continue;
                 }
-                let p = s.get(vm, R_P);
+                let p = r.p;
                 let piv = s.a(vm, p);
                 let last = s.a(vm, up.wrapping_sub(1));
                 s.seta(vm, p, last)?;
                 s.seta(vm, up.wrapping_sub(1), piv)?;
-                s.setv(vm, R_PIV, piv)?;
-                s.set(vm, R_I, lo)?;
-                s.set(vm, R_J, up.wrapping_sub(1))?;
+                r.piv = piv;
+                r.i = lo;
+                r.j = up.wrapping_sub(1);
                 pc = PC_PART_I;
             }
             PC_PART_I => {
-                let i = s.get(vm, R_I).wrapping_add(1);
-                s.set(vm, R_I, i)?;
+                let i = r.i.wrapping_add(1);
+                r.i = i;
                 let x = s.a(vm, i);
-                s.setv(vm, R_V1, x)?;
-                let piv = s.getv(vm, R_PIV);
+                r.v1 = x;
+                let piv = r.piv;
                 cmp!(x, piv, PC_C4)
             }
             PC_C4 => {
                 if res.take().unwrap_or(false) {
-                    if s.get(vm, R_I) == up.wrapping_sub(1) {
+                    if r.i == up.wrapping_sub(1) {
                         return Err(Throw::msg("invalid order function for sorting"));
                     }
                     pc = PC_PART_I;
@@ -1310,15 +1391,15 @@ fn sort_run(vm: &mut Vm, base: usize, result: Option<bool>, entry: Entry) -> Res
                 }
             }
             PC_PART_J => {
-                let j = s.get(vm, R_J).wrapping_sub(1);
-                s.set(vm, R_J, j)?;
+                let j = r.j.wrapping_sub(1);
+                r.j = j;
                 let y = s.a(vm, j);
-                s.setv(vm, R_V2, y)?;
-                let piv = s.getv(vm, R_PIV);
+                r.v2 = y;
+                let piv = r.piv;
                 cmp!(piv, y, PC_C5)
             }
             PC_C5 => {
-                let (i, j) = (s.get(vm, R_I), s.get(vm, R_J));
+                let (i, j) = (r.i, r.j);
                 if res.take().unwrap_or(false) {
                     if j < i {
                         return Err(Throw::msg("invalid order function for sorting"));
@@ -1326,15 +1407,15 @@ fn sort_run(vm: &mut Vm, base: usize, result: Option<bool>, entry: Entry) -> Res
                     pc = PC_PART_J;
                     continue;
                 }
-                let (vi, vj) = (s.getv(vm, R_V1), s.getv(vm, R_V2));
+                let (vi, vj) = (r.v1, r.v2);
                 if j < i {
                     // Partition done at p = i.
-                    let piv = s.getv(vm, R_PIV);
+                    let piv = r.piv;
                     s.seta(vm, up.wrapping_sub(1), vi)?;
                     s.seta(vm, i, piv)?;
                     let p = i;
-                    let rnd = s.get(vm, R_RND);
-                    let sp = s.get(vm, R_SP);
+                    let rnd = r.rnd;
+                    let sp = r.sp;
                     let fr = R_STACK.wrapping_add(sp.wrapping_mul(4));
                     // Recurse on the smaller side; the other side continues afterwards.
                     let (below, above) = (p.wrapping_sub(lo), up.wrapping_sub(p));
@@ -1347,9 +1428,9 @@ fn sort_run(vm: &mut Vm, base: usize, result: Option<bool>, entry: Entry) -> Res
                     s.set(vm, fr.wrapping_add(1), tup)?;
                     s.set(vm, fr.wrapping_add(2), n)?;
                     s.set(vm, fr.wrapping_add(3), rnd)?;
-                    s.set(vm, R_SP, sp.wrapping_add(1))?;
-                    s.set(vm, R_LO, rlo)?;
-                    s.set(vm, R_UP, rup)?;
+                    r.sp = sp.wrapping_add(1);
+                    r.lo = rlo;
+                    r.up = rup;
                     pc = PC_LOOP;
                 } else {
                     s.seta(vm, i, vj)?;
@@ -1358,7 +1439,7 @@ fn sort_run(vm: &mut Vm, base: usize, result: Option<bool>, entry: Entry) -> Res
                 }
             }
             PC_END => {
-                let sp = s.get(vm, R_SP);
+                let sp = r.sp;
                 if sp == 0 {
                     pc = PC_DONE;
                     continue;
@@ -1370,16 +1451,16 @@ fn sort_run(vm: &mut Vm, base: usize, result: Option<bool>, entry: Entry) -> Res
                     s.get(vm, fr.wrapping_add(2)),
                     s.get(vm, fr.wrapping_add(3)),
                 );
-                s.set(vm, R_SP, sp.wrapping_sub(1))?;
-                s.set(vm, R_LO, tlo)?;
-                s.set(vm, R_UP, tup)?;
+                r.sp = sp.wrapping_sub(1);
+                r.lo = tlo;
+                r.up = tup;
                 let span = (tup as u32).wrapping_sub(tlo as u32);
                 let rnd = if (span / 128) as i64 > n {
                     FIXED_RANDOM as i64
                 } else {
                     rnd
                 };
-                s.set(vm, R_RND, rnd)?;
+                r.rnd = rnd;
                 pc = PC_LOOP;
             }
             _ => {
