@@ -296,7 +296,9 @@ impl Process {
 #[derive(Serialize, Deserialize)]
 pub(crate) struct Slot {
     pub(crate) generation: u32,
-    pub(crate) process: Option<Process>,
+    /// Boxed: serving a request takes a process out of its slot and puts it back
+    /// (`with_taken`), which would otherwise copy the whole record (its VM included) twice.
+    pub(crate) process: Option<Box<Process>>,
 }
 
 /// All processes of a tree, and their meters.
@@ -421,7 +423,7 @@ impl Kernel {
         let id = match self.free.pop() {
             Some(i) => {
                 let slot = &mut self.slots[i as usize];
-                slot.process = Some(process);
+                slot.process = Some(Box::new(process));
                 ProcessId {
                     index: i,
                     generation: slot.generation,
@@ -430,7 +432,7 @@ impl Kernel {
             None => {
                 self.slots.push(Slot {
                     generation: 0,
-                    process: Some(process),
+                    process: Some(Box::new(process)),
                 });
                 ProcessId {
                     index: (self.slots.len() - 1) as u32,
@@ -447,7 +449,7 @@ impl Kernel {
             .get(id.index as usize)
             .filter(|s| s.generation == id.generation)?
             .process
-            .as_ref()
+            .as_deref()
     }
 
     pub fn get_mut(&mut self, id: ProcessId) -> Option<&mut Process> {
@@ -455,7 +457,7 @@ impl Kernel {
             .get_mut(id.index as usize)
             .filter(|s| s.generation == id.generation)?
             .process
-            .as_mut()
+            .as_deref_mut()
     }
 
     /// Removes a process (after it was collected by its parent); its id never names another.
@@ -476,7 +478,7 @@ impl Kernel {
             .slots
             .get_mut(id.index as usize)
             .filter(|s| s.generation == id.generation)?;
-        let p = slot.process.take()?;
+        let p = *slot.process.take()?;
         slot.generation = slot.generation.wrapping_add(1);
         self.free.push(id.index);
         // Whoever waited for it wakes.
@@ -524,7 +526,7 @@ impl Kernel {
 
     /// Every process (any state).
     pub fn processes(&self) -> impl Iterator<Item = &Process> {
-        self.slots.iter().filter_map(|s| s.process.as_ref())
+        self.slots.iter().filter_map(|s| s.process.as_deref())
     }
 
     /// How many entries the kernel's own structures hold (process slots, meter slots, key

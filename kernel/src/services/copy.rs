@@ -87,8 +87,8 @@ struct KeyHooks<'a> {
     sender: &'a crate::clist::Clist,
     receiver: &'a mut crate::clist::Clist,
     keys: &'a mut crate::clist::KeyTable,
-    /// The receiver's process-key metatable.
-    meta: crate::value::TableRef,
+    /// The receiver's process-key metatable; none when the values are plain (no hook runs).
+    meta: Option<crate::value::TableRef>,
     granted: Vec<(SlotHandle, crate::clist::KeyId)>,
     /// Functions cross as far-function keys: the sender (as a key number) keeps them in its
     /// exports, numbered from `base + 1`; the receiver gets proxies (native `proxy`).
@@ -202,7 +202,9 @@ impl crate::transfer::TransferHooks for KeyHooks<'_> {
             .map_err(TransferError::Memory)?;
         let data = to.userdata.get_mut(ud.0);
         match self.keys.resolve(key).map(KeyKind::kind_name) {
-            Some("process") | None => data.metatable = Some(self.meta),
+            Some("process") | None => {
+                data.metatable = Some(self.meta.ok_or(TransferError::UserData)?)
+            }
             Some(kind) => self.gateway_keys.push((ud, kind)),
         }
         Ok(Value::UserData(ud))
@@ -288,11 +290,25 @@ impl Kernel {
         op: Op,
         fuel: &mut CopyFuel,
     ) -> Result<Vec<Value>, Refusal> {
-        let meta = process_key_meta(&mut to.vm).map_err(|_| no_room(1))?;
-        let proxy = to.vm.natives().id_of("process.proxy");
-        let base = match self.get_mut(from) {
-            Some(p) => exports_len(&mut p.vm),
-            None => 0,
+        // Plain values (numbers, strings, booleans, nil: most calls' arguments and results)
+        // reach no hook, so the key metatable, the proxy and the sender's exports are looked
+        // up only for values that may hold a key or a function.
+        let plain = values.iter().all(|v| {
+            matches!(
+                v,
+                Value::Nil | Value::Bool(_) | Value::Int(_) | Value::Float(_) | Value::Str(_)
+            )
+        });
+        let (meta, proxy, base) = if plain {
+            (None, None, 0)
+        } else {
+            let meta = process_key_meta(&mut to.vm).map_err(|_| no_room(1))?;
+            let proxy = to.vm.natives().id_of("process.proxy");
+            let base = match self.get_mut(from) {
+                Some(p) => exports_len(&mut p.vm),
+                None => 0,
+            };
+            (Some(meta), proxy, base)
         };
         let Kernel { slots, keys, .. } = self;
         let sender = slots
