@@ -530,6 +530,8 @@ fn write_table(w: &mut Writer, t: &Table) {
         hash_capacity,
         metatable,
         absent_meta: _,
+        // The hasher is not saved: a decoded table is hashed with its heap's seed.
+        inherited_hasher: _,
     } = t;
     w.opt(metatable.map(|m| m.0));
     w.values(array);
@@ -1165,6 +1167,7 @@ fn read_table(r: &mut Reader<'_>, seed: u64) -> Result<Table> {
         hash_capacity,
         metatable,
         absent_meta: 0,
+        inherited_hasher: false,
     })
 }
 

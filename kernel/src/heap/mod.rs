@@ -458,8 +458,9 @@ impl Heap {
     }
 
     /// A copy of this heap hashed with `seed`, with a fresh bank of `memory_limit` bytes
-    /// charged what this one holds (`Vm::copy_fresh`): as `clone` then `set_hash_seed`,
-    /// without copying each hash part twice. Field hints are guesses, not copied.
+    /// charged what this one holds (`Vm::copy_fresh`): as `clone` then `set_hash_seed`, but
+    /// each table keeps this heap's hasher until its first new key (`Table::inherited_hasher`).
+    /// Field hints are guesses, not copied.
     ///
     /// # Errors
     /// `OutOfMemory` if `memory_limit` cannot hold the heap.
@@ -474,13 +475,12 @@ impl Heap {
         for s in strings.slots.iter_mut().flatten() {
             s.hash = hash_with_seed(seed, &s.bytes);
         }
-        let tables = Arena {
-            slots: (self.tables.slots.iter())
-                .map(|t| t.as_ref().map(|t| t.copy_with_seed(seed)))
-                .collect(),
-            free: self.tables.free.clone(),
-            marks: self.tables.marks.clone(),
-        };
+        let mut tables = self.tables.clone();
+        if seed != self.hash_seed {
+            for t in tables.slots.iter_mut().flatten() {
+                t.inherited_hasher = true;
+            }
+        }
         let mut heap = Heap {
             strings,
             tables,
@@ -695,6 +695,7 @@ impl Heap {
     ) -> Result<Option<usize>, SetError> {
         self.tables.get_mut(t.0).absent_meta = 0;
         let k = crate::value::Key::new(key).map_err(SetError::Key)?;
+        let seed = self.hash_seed;
         let table = self.tables.get_mut(t.0);
         // Integer and string keys were looked up by the caller (a second lookup is a second
         // cache miss on a big table); others may normalize to one (2.0 is 2).
@@ -709,6 +710,10 @@ impl Heap {
         }
         if value.is_nil() {
             return Ok(None);
+        }
+        if table.inherited_hasher {
+            // Unpaid, as the copy it completes: once per table of the library image.
+            table.reseed(seed);
         }
         if priced && table.is_full() {
             return Ok(Some(table.entry_slots()));
@@ -1129,5 +1134,47 @@ mod tests {
         assert_eq!(fits.ok(), Some(100_000));
         // Outside a budget (trusted serialization) nothing is counted.
         assert!(rmp_serde::from_slice::<Heap>(&bytes).is_ok());
+    }
+
+    /// A copied heap's tables keep the original's hasher only until their first new key:
+    /// from then on every key is hashed with the copy's own seed, and every key, old or new,
+    /// is still found.
+    #[test]
+    fn a_copied_table_takes_its_heaps_seed_at_its_first_new_key() {
+        use std::hash::BuildHasher;
+        let mut image = Heap::new(1 << 20, 1);
+        let t = image.new_table(0, 4).expect("fits");
+        for i in 0..20 {
+            image
+                .table_set(t, Value::Int(1000 + i), Value::Int(i))
+                .expect("fits");
+        }
+        let mut copy = image.copy_with_seed(1 << 20, 2).expect("fits");
+        let probe = crate::value::Key::new(Value::Int(77)).expect("a key");
+        let hashed_with = |heap: &Heap| heap.table(t).hash.hasher().hash_one(probe);
+        assert!(copy.table(t).inherited_hasher);
+        assert_eq!(hashed_with(&copy), hashed_with(&image));
+        // Changing an existing key keeps the inherited hasher; a new key replaces it.
+        copy.table_set(t, Value::Int(1000), Value::Int(-1))
+            .expect("fits");
+        assert!(copy.table(t).inherited_hasher);
+        copy.table_set(t, Value::Int(5), Value::Int(5))
+            .expect("fits");
+        assert!(!copy.table(t).inherited_hasher);
+        assert_eq!(
+            hashed_with(&copy),
+            table::Hasher::with_seed(2).hash_one(probe)
+        );
+        for i in 0..20 {
+            let want = if i == 0 { -1 } else { i };
+            assert!(matches!(copy.table(t).get(Value::Int(1000 + i)), Value::Int(v) if v == want));
+        }
+        assert!(matches!(copy.table(t).get(Value::Int(5)), Value::Int(5)));
+        // The image is untouched.
+        assert!(matches!(
+            image.table(t).get(Value::Int(1000)),
+            Value::Int(0)
+        ));
+        assert!(image.table(t).get(Value::Int(5)).is_nil());
     }
 }

@@ -89,7 +89,8 @@ pub const TABLE_BASE_BYTES: usize = 160;
 #[derive(Clone, Debug, Default)]
 pub struct Table {
     pub(crate) array: Vec<Value>,
-    /// Hashed with the heap's seed (`with_seed`; a snapshot's decoder does the same).
+    /// Hashed with the heap's seed (`with_seed`; a snapshot's decoder does the same), or,
+    /// while `inherited_hasher` is set, with the seed of the heap it was copied from.
     pub(crate) hash: IndexMap<Key, Value, Hasher>,
     /// Logical capacity of the hash part (0 or a power of two), as Lua's node vector size.
     pub(crate) hash_capacity: usize,
@@ -97,6 +98,11 @@ pub struct Table {
     /// Cache of metamethods known to be absent (bit per `MetaMethod`), valid for this table
     /// used as a metatable; cleared on every write to the table.
     pub absent_meta: u32,
+    /// Copied from a library image (`Heap::copy_with_seed`) with the image's hasher: rehashed
+    /// with its own heap's seed before its first new key (`Heap::table_set_new`), so keys
+    /// chosen to collide under the image's seed never reach it, and a table no one adds to
+    /// (most of a library) is never hashed again.
+    pub(crate) inherited_hasher: bool,
 }
 
 /// What `Table::next_within` found.
@@ -149,6 +155,7 @@ impl Table {
             hash_capacity,
             metatable: None,
             absent_meta: 0,
+            inherited_hasher: false,
         }
     }
 
@@ -691,23 +698,7 @@ impl Table {
         );
         hash.extend(old);
         self.hash = hash;
-    }
-
-    /// A copy whose hash part is hashed with `seed` (`Heap::copy_with_seed`), as `clone`
-    /// then `reseed` without copying the hash part twice.
-    pub(crate) fn copy_with_seed(&self, seed: u64) -> Table {
-        let mut hash = IndexMap::with_capacity_and_hasher(
-            self.hash_capacity.min(self.hash.len()),
-            Hasher::with_seed(seed),
-        );
-        hash.extend(self.hash.iter().map(|(k, v)| (*k, *v)));
-        Table {
-            array: self.array.clone(),
-            hash,
-            hash_capacity: self.hash_capacity,
-            metatable: self.metatable,
-            absent_meta: self.absent_meta,
-        }
+        self.inherited_hasher = false;
     }
 
     /// Entries of the hash part, dead ones included.
