@@ -10,6 +10,11 @@ With `--callgrind`, each benchmark instead runs once per interpreter at its smal
 instructions executed (callgrind's `Ir`, deterministic enough that small changes show), the
 tessera/lua5.4 ratio, the fuel Tessera used (from `tessera --stats`) and the instructions per
 unit of fuel of both interpreters.
+
+With `--rss`, each benchmark runs once per interpreter at its full size under GNU time
+(`/usr/bin/time -f %M`), and the table gives each one's peak resident memory and the
+tessera/lua5.4 ratio. (A child of Python would report Python's own high-water mark: a
+vforked child inherits it at exec.)
 """
 
 import argparse
@@ -49,6 +54,12 @@ def parse_args():
         help="count machine instructions (valgrind's Ir) instead of timing: one run per "
         "interpreter at the small size (-e BENCH_SMALL=true), with tessera's fuel from --stats "
         "and the instructions per unit of fuel; --runs is ignored",
+    )
+    parser.add_argument(
+        "--rss",
+        action="store_true",
+        help="measure peak resident memory (GNU time's %%M) instead of timing: one run per "
+        "interpreter at the full size; --runs is ignored",
     )
     parser.add_argument(
         "--dir",
@@ -243,6 +254,71 @@ def run_callgrind(args, scripts, tessera, use_luajit):
     return 0
 
 
+GNU_TIME = "/usr/bin/time"
+
+
+def rss_once(command, timeout, cwd=BENCH_DIR):
+    """Returns (peak resident KB, stdout, error) for one run of `command` under GNU time."""
+    try:
+        proc = subprocess.run(
+            [GNU_TIME, "-f", "%M"] + command, cwd=cwd, capture_output=True, timeout=timeout, check=False
+        )
+    except subprocess.TimeoutExpired:
+        return None, b"", "timeout"
+    except OSError as err:
+        return None, b"", str(err)
+    lines = proc.stderr.decode(errors="replace").strip().splitlines()
+    if proc.returncode != 0:
+        # GNU time prints "Command exited with non-zero status N" before its format.
+        return None, proc.stdout, lines[0] if lines else f"exit {proc.returncode}"
+    try:
+        return int(lines[-1]), proc.stdout, None
+    except (IndexError, ValueError):
+        return None, proc.stdout, "no peak RSS from GNU time"
+
+
+def run_rss(args, scripts, tessera, timeout):
+    header = ["benchmark", f"{args.lua} peak KB", "tessera peak KB", "ratio", "output"]
+    rows, ratios = [], []
+    for script in scripts:
+        name = script.stem
+        print(f"measuring {name} ...", file=sys.stderr)
+        ref_kb, ref_out, ref_err = rss_once([args.lua, script.name], timeout, script.parent)
+        tes_kb, tes_out, tes_err = rss_once([str(tessera), "run", script.name], timeout, script.parent)
+        notes = []
+        if ref_err:
+            notes.append(f"{args.lua} failed: {ref_err}")
+        if tes_err:
+            notes.append(f"tessera failed: {tes_err}")
+        elif not ref_err and tes_out != ref_out:
+            notes.append("MISMATCH")
+        ratio = tes_kb / ref_kb if ref_kb and tes_kb else None
+        if ratio is not None and not notes:
+            ratios.append(ratio)
+        rows.append(
+            [
+                name,
+                "—" if ref_kb is None else f"{ref_kb:,}",
+                "—" if tes_kb is None else f"{tes_kb:,}",
+                "—" if ratio is None else f"{ratio:.2f}x",
+                "; ".join(notes) if notes else "ok",
+            ]
+        )
+    mean = geomean(ratios)
+    worst = max(ratios) if ratios else None
+    rows.append(
+        [
+            "**geometric mean**",
+            "",
+            "",
+            "—" if mean is None else f"**{mean:.2f}x**",
+            f"{len(ratios)} of {len(scripts)} comparable; highest {'—' if worst is None else f'{worst:.2f}x'}",
+        ]
+    )
+    print_table(header, rows)
+    return 0
+
+
 def main():
     args = parse_args()
     scripts = sorted(Path(args.dir).glob("*.lua"))
@@ -265,6 +341,11 @@ def main():
     if args.callgrind:
         return run_callgrind(args, scripts, tessera, use_luajit)
     timeout = 120.0 if args.timeout is None else args.timeout
+    if args.rss:
+        if not Path(GNU_TIME).is_file():
+            print(f"{GNU_TIME} not found: --rss needs GNU time (e.g. apt-get install time)", file=sys.stderr)
+            return 2
+        return run_rss(args, scripts, tessera, timeout)
 
     header = ["benchmark", f"{args.lua} s", "tessera s", "ratio"]
     if use_luajit:
