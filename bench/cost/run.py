@@ -128,6 +128,7 @@ ROWS = [
     ("newindex_chain", "`t.k = v` through SIZE `__newindex` tables", [10, 100, 1000, 1999], 64),
     ("call_chain", "`t()` through a chain of SIZE `__call` tables", [10, 100, 1000], 64),
     ("coroutine_values", "resume/yield passing SIZE values each way", up_to(10**5), 64),
+    ("coroutine_deep_yield", "resume/yield SIZE Lua calls deep", up_to(10**5), 64),
     ("coroutine_create", "`coroutine.create` + `resume` with SIZE arguments", up_to(10**5), 64),
     ("coroutine_wrap", "`coroutine.wrap` + call, a body of SIZE steps", up_to(10**5), 64),
     ("pcall_error_string", "`pcall` of `error(s)` (position prepended)", up_to(10**7), 64),

@@ -24,7 +24,7 @@
 
 use crate::bank::Bank;
 use crate::bytecode::Instruction;
-use crate::heap::frame::{Frame, FrameKind, ReturnTo};
+use crate::heap::frame::{flags, Frame, FrameKind, ReturnTo};
 use crate::heap::gc::GcState;
 use crate::heap::table::Table;
 use crate::heap::{
@@ -1226,8 +1226,13 @@ fn read_thread(r: &mut Reader<'_>) -> Result<Thread> {
             .ok_or(())
             .or_else(|()| bad("a thread's frame room overflows"))?,
     )?;
+    let mut below = 0;
     for _ in 0..n {
-        frames.push(read_frame(r)?);
+        let mut frame = read_frame(r)?;
+        // Derived from the frames below, never taken from the bytes (`flags::NO_YIELD_BELOW`).
+        frame.flags = (frame.flags & !flags::NO_YIELD_BELOW) | below;
+        below = flags::below(frame.flags);
+        frames.push(frame);
     }
     let status = match r.u8()? {
         0 => ThreadStatus::Suspended,
@@ -1507,6 +1512,45 @@ mod tests {
         // A thread's stack and frames.
         assert!(decode_thread(&h).is_err());
         assert!(decode_thread(&[[0u8].as_slice(), &[0], &h].concat()).is_err());
+    }
+
+    /// Whether a frame may be yielded across is derived from the frames below it when a
+    /// thread is decoded: bytes that set or clear `NO_YIELD_BELOW` change nothing.
+    #[test]
+    fn no_yield_below_is_derived_never_read() {
+        let frame = |flags: u8| Frame {
+            kind: FrameKind::Native(crate::value::NativeRef(0)),
+            func: 0,
+            base: 1,
+            pc: 0,
+            nresults: 0,
+            varargs: 0,
+            ret: ReturnTo::Normal,
+            flags,
+            c_depth: 0,
+        };
+        let mut t = Thread::new();
+        t.stack = vec![Value::Nil; 8];
+        // Lies in both directions: a bit set above yieldable frames, none above `NO_YIELD`.
+        t.frames = vec![
+            frame(flags::NO_YIELD_BELOW),
+            frame(0),
+            frame(flags::NO_YIELD),
+            frame(0),
+            frame(flags::PROTECTED),
+        ];
+        let decoded = decode_thread(&encode_thread(&t)).expect("a thread decodes");
+        let bits: Vec<u8> = decoded.frames.iter().map(|f| f.flags).collect();
+        assert_eq!(
+            bits,
+            [
+                0,
+                0,
+                flags::NO_YIELD,
+                flags::NO_YIELD_BELOW,
+                flags::PROTECTED | flags::NO_YIELD_BELOW
+            ]
+        );
     }
 
     #[test]

@@ -51,6 +51,20 @@ pub mod flags {
     pub const FINALIZER: u8 = 4;
     /// The frame was entered by a tail call (tracebacks print `(...tail calls...)`).
     pub const TAIL: u8 = 8;
+    /// A frame below this one in its thread is `NO_YIELD`: derived, never trusted from a
+    /// snapshot (its decoder sets it again), so whether a thread may yield is read off its top
+    /// frame (`Vm::is_yieldable`) instead of a walk down every frame, as Lua counts `nny`.
+    pub const NO_YIELD_BELOW: u8 = 16;
+
+    /// The `NO_YIELD_BELOW` bit of a frame pushed above a frame whose flags are `caller`.
+    #[inline]
+    pub const fn below(caller: u8) -> u8 {
+        if caller & (NO_YIELD | NO_YIELD_BELOW) != 0 {
+            NO_YIELD_BELOW
+        } else {
+            0
+        }
+    }
 }
 
 #[derive(Clone, Copy, Debug)]

@@ -28,8 +28,14 @@ const TRAP_ANSWER_ROOM: usize = 8 + EXTRA_STACK;
 
 impl Vm {
     fn push_frame(&mut self, mut f: Frame) -> Result<(), Throw> {
-        // A frame inherits its caller's count of calls from C; `call_from_c` adds one.
-        f.c_depth = self.th.frames.last().map(|c| c.c_depth).unwrap_or(0);
+        // A frame inherits its caller's count of calls from C (`call_from_c` adds one) and
+        // whether it may be yielded across.
+        if let Some(caller) = self.th.frames.last() {
+            f.c_depth = caller.c_depth;
+            f.flags |= crate::heap::frame::flags::below(caller.flags);
+        } else {
+            f.c_depth = 0;
+        }
         self.reserve_frame()?;
         self.th.frames.push(f);
         Ok(())

@@ -47,12 +47,14 @@ impl Vm {
 
     /// Whether the running code may yield (`coroutine.isyieldable`).
     pub fn is_yieldable(&self) -> bool {
+        // The top frame knows whether any frame of the thread is `NO_YIELD`: a yield costs
+        // the same however deep the coroutine is.
         !self.is_main_thread()
-            && !self
+            && self
                 .th
                 .frames
-                .iter()
-                .any(|f| f.flags & flags::NO_YIELD != 0)
+                .last()
+                .is_none_or(|f| f.flags & (flags::NO_YIELD | flags::NO_YIELD_BELOW) == 0)
     }
 
     /// The status of a thread as `coroutine.status` names it.

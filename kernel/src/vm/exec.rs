@@ -932,7 +932,7 @@ impl Vm {
                                     nresults,
                                     varargs: 0,
                                     ret: ReturnTo::Normal,
-                                    flags: 0,
+                                    flags: crate::heap::frame::flags::below(frame.flags),
                                     c_depth: frame.c_depth,
                                 };
                                 self.th.frames.push(callee_frame);
