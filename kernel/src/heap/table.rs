@@ -462,6 +462,16 @@ impl Table {
             self.hash_capacity = r.hash.max(len.next_power_of_two() * (len != 0) as usize);
             return;
         }
+        // Only the array part grows and the hash part is empty (a list being appended to):
+        // nothing changes part, so the array grows in place, where the allocator can extend
+        // it without a copy or both buffers at once.
+        if r.array > self.array.len() && self.hash.is_empty() {
+            self.array.reserve_exact(r.array - self.array.len());
+            self.array.resize(r.array, Value::Nil);
+            self.hash.reserve(r.hash);
+            self.hash_capacity = r.hash;
+            return;
+        }
         let old_array = std::mem::take(&mut self.array);
         let old_hash = std::mem::take(&mut self.hash);
         let mut array = vec![Value::Nil; r.array];
@@ -740,6 +750,44 @@ mod tests {
         assert_eq!(t.border(), 100);
         assert_eq!(t.array_len(), 128);
         assert!(matches!(t.get_int(37), Value::Int(370)));
+    }
+
+    /// A list grown in place (its hash part empty) ends as the general rebuild leaves one
+    /// whose hash part held only a dead entry: same array, same sizes, nothing in the hash.
+    #[test]
+    fn an_array_grown_in_place_is_the_rebuilt_one() {
+        for len in [0usize, 1, 3, 4, 100] {
+            for grow in [1usize, 2, 64] {
+                let fill = |t: &mut Table| {
+                    for i in 1..=len as i64 {
+                        set(t, Value::Int(i), Value::Int(i * 3));
+                    }
+                };
+                let mut in_place = Table::default();
+                fill(&mut in_place);
+                let mut rebuilt = Table::default();
+                fill(&mut rebuilt);
+                // A dead entry sends `resize` down the general path.
+                let dead = Key::new(Value::Float(0.5)).expect("a key");
+                rebuilt.hash.insert(dead, Value::Nil);
+                let r = Resize {
+                    array: in_place.array_len() + grow,
+                    hash: 4,
+                };
+                in_place.resize(r);
+                rebuilt.resize(r);
+                assert_eq!(in_place.array_len(), rebuilt.array_len());
+                for i in 1..=in_place.array_len() as i64 + 1 {
+                    assert!(
+                        in_place.get_int(i).raw_eq(rebuilt.get_int(i)),
+                        "{len}+{grow}: {i}"
+                    );
+                }
+                assert_eq!(in_place.hash_len(), 0);
+                assert_eq!(rebuilt.hash_len(), 0);
+                assert_eq!(in_place.hash_capacity, rebuilt.hash_capacity);
+            }
+        }
     }
 
     #[test]
