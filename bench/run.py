@@ -103,6 +103,19 @@ def fmt_seconds(value):
     return "—" if value is None else f"{value:.3f}"
 
 
+def run_notes(lua, ref_err, ref_out, tes_err, tes_out):
+    """What went wrong in one benchmark's pair of runs: a failure of either, or outputs that
+    differ (then the benchmark is left out of the mean)."""
+    notes = []
+    if ref_err:
+        notes.append(f"{lua} failed: {ref_err}")
+    if tes_err:
+        notes.append(f"tessera failed: {tes_err}")
+    elif not ref_err and tes_out != ref_out:
+        notes.append("MISMATCH")
+    return notes
+
+
 def note_luajit(notes, error, output, reference):
     """Notes a luajit run that failed or whose output differs from lua5.4's."""
     if error:
@@ -285,13 +298,7 @@ def run_rss(args, scripts, tessera, timeout):
         print(f"measuring {name} ...", file=sys.stderr)
         ref_kb, ref_out, ref_err = rss_once([args.lua, script.name], timeout, script.parent)
         tes_kb, tes_out, tes_err = rss_once([str(tessera), "run", script.name], timeout, script.parent)
-        notes = []
-        if ref_err:
-            notes.append(f"{args.lua} failed: {ref_err}")
-        if tes_err:
-            notes.append(f"tessera failed: {tes_err}")
-        elif not ref_err and tes_out != ref_out:
-            notes.append("MISMATCH")
+        notes = run_notes(args.lua, ref_err, ref_out, tes_err, tes_out)
         ratio = tes_kb / ref_kb if ref_kb and tes_kb else None
         if ratio is not None and not notes:
             ratios.append(ratio)
@@ -359,13 +366,7 @@ def main():
         tes_time, tes_out, tes_err = best_of(
             [str(tessera), "run", script.name], args.runs, timeout, script.parent
         )
-        notes = []
-        if ref_err:
-            notes.append(f"{args.lua} failed: {ref_err}")
-        if tes_err:
-            notes.append(f"tessera failed: {tes_err}")
-        elif not ref_err and tes_out != ref_out:
-            notes.append("MISMATCH")
+        notes = run_notes(args.lua, ref_err, ref_out, tes_err, tes_out)
         ratio = tes_time / ref_time if ref_time and tes_time else None
         if ratio is not None and not notes:
             ratios.append(ratio)
