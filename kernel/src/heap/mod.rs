@@ -442,19 +442,19 @@ impl Heap {
     /// fresh process's heap (the standard library), before it runs.
     pub fn set_hash_seed(&mut self, seed: u64) {
         self.hash_seed = seed;
-        for i in 0..self.strings.slots.len() {
-            let Some(s) = self.strings.slots[i].as_ref() else {
-                continue;
-            };
-            let hash = self.hash_bytes(&s.bytes);
-            if let Some(s) = self.strings.slots[i].as_mut() {
-                s.hash = hash;
-            }
-        }
-        self.rebuild_intern();
+        self.rehash_strings();
         for t in self.tables.slots.iter_mut().flatten() {
             t.reseed(seed);
         }
+    }
+
+    /// Hashes every string again with the heap's seed and rebuilds the intern table.
+    fn rehash_strings(&mut self) {
+        let seed = self.hash_seed;
+        for s in self.strings.slots.iter_mut().flatten() {
+            s.hash = hash_with_seed(seed, &s.bytes);
+        }
+        self.rebuild_intern();
     }
 
     /// A copy of this heap hashed with `seed`, with a fresh bank of `memory_limit` bytes
@@ -471,10 +471,6 @@ impl Heap {
     ) -> Result<Heap, OutOfMemory> {
         let mut bank = Bank::new(memory_limit);
         bank.charge(self.bank.used())?;
-        let mut strings = self.strings.clone();
-        for s in strings.slots.iter_mut().flatten() {
-            s.hash = hash_with_seed(seed, &s.bytes);
-        }
         let mut tables = self.tables.clone();
         if seed != self.hash_seed {
             for t in tables.slots.iter_mut().flatten() {
@@ -482,7 +478,7 @@ impl Heap {
             }
         }
         let mut heap = Heap {
-            strings,
+            strings: self.strings.clone(),
             tables,
             closures: self.closures.clone(),
             natives: self.natives.clone(),
@@ -496,7 +492,7 @@ impl Heap {
             field_hints: table::FieldHints::default(),
             gc: self.gc.clone(),
         };
-        heap.rebuild_intern();
+        heap.rehash_strings();
         Ok(heap)
     }
 
