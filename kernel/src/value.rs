@@ -23,10 +23,105 @@ macro_rules! handle {
     };
 }
 
-handle!(
-    /// An interned string.
-    StrRef
-);
+/// A string: the arena index of its bytes, which the heap interns (equal bytes are stored
+/// once), and which Lua string object it is.
+///
+/// Lua interns short strings (at most `heap::SHORT_STRING_MAX` bytes), so equal short strings
+/// are one object; every long string it creates is an object of its own, equal by content to
+/// any other with the same bytes and told apart only by `string.format("%p")`. The second
+/// field numbers a long string's creation (`Heap::intern` draws it) and is 0 for a short
+/// string. Equality, hashing and ordering look at the index alone: two long strings with the
+/// same bytes are equal, as in Lua, and are one table key.
+#[derive(Clone, Copy, Debug)]
+pub struct StrRef(pub(crate) u32, pub(crate) u32);
+
+/// A short string's handle is its index alone, as every other handle's is; a long string's is
+/// the pair of its index and its object number.
+impl Serialize for StrRef {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        match self.1 {
+            0 => serializer.serialize_u32(self.0),
+            object => (self.0, object).serialize(serializer),
+        }
+    }
+}
+
+impl<'de> Deserialize<'de> for StrRef {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<StrRef, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = StrRef;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a string's index, or its index and object number")
+            }
+            fn visit_u64<E: serde::de::Error>(self, index: u64) -> Result<StrRef, E> {
+                u32::try_from(index)
+                    .map(|index| StrRef(index, 0))
+                    .map_err(|_| E::custom("a string index out of range"))
+            }
+            fn visit_seq<A: serde::de::SeqAccess<'de>>(
+                self,
+                mut seq: A,
+            ) -> Result<StrRef, A::Error> {
+                let mut next = || -> Result<u32, A::Error> {
+                    seq.next_element()?
+                        .ok_or_else(|| serde::de::Error::custom("a string handle is cut short"))
+                };
+                let (index, object) = (next()?, next()?);
+                if seq.next_element::<serde::de::IgnoredAny>()?.is_some() {
+                    return Err(serde::de::Error::custom("a string handle is too long"));
+                }
+                Ok(StrRef(index, object))
+            }
+        }
+        deserializer.deserialize_any(Visit)
+    }
+}
+
+impl StrRef {
+    /// The arena index of the bytes (stable for their lifetime, reused after collection).
+    #[inline]
+    pub fn index(self) -> usize {
+        self.0 as usize
+    }
+
+    /// Which long string object this is (unique among the heap's long strings until its
+    /// numbering wraps, after 2^32 creations); 0 for a short string.
+    #[inline]
+    pub fn object(self) -> u32 {
+        self.1
+    }
+}
+
+impl PartialEq for StrRef {
+    #[inline]
+    fn eq(&self, other: &StrRef) -> bool {
+        self.0 == other.0
+    }
+}
+
+impl Eq for StrRef {}
+
+impl Hash for StrRef {
+    #[inline]
+    fn hash<H: Hasher>(&self, state: &mut H) {
+        self.0.hash(state);
+    }
+}
+
+impl PartialOrd for StrRef {
+    #[inline]
+    fn partial_cmp(&self, other: &StrRef) -> Option<std::cmp::Ordering> {
+        Some(self.cmp(other))
+    }
+}
+
+impl Ord for StrRef {
+    #[inline]
+    fn cmp(&self, other: &StrRef) -> std::cmp::Ordering {
+        self.0.cmp(&other.0)
+    }
+}
 handle!(
     /// A table.
     TableRef
@@ -153,8 +248,8 @@ impl Value {
         matches!(self, Value::LuaFn(_) | Value::Native(_))
     }
 
-    /// Raw equality (`rawequal`): numbers by value across subtypes, strings by content (they
-    /// are interned, so by handle), everything else by identity.
+    /// Raw equality (`rawequal`): numbers by value across subtypes, strings by content (their
+    /// bytes are interned, so by index), everything else by identity.
     #[inline]
     pub fn raw_eq(self, other: Value) -> bool {
         match (self, other) {
@@ -270,6 +365,37 @@ mod tests {
     #[test]
     fn value_is_sixteen_bytes() {
         assert_eq!(std::mem::size_of::<Value>(), 16);
+    }
+
+    #[test]
+    fn string_handles_keep_their_object_number_through_messagepack() {
+        for r in [StrRef(7, 0), StrRef(7, 3), StrRef(u32::MAX, u32::MAX)] {
+            let bytes = rmp_serde::to_vec(&Value::Str(r)).expect("encodes");
+            let back: Value = rmp_serde::from_slice(&bytes).expect("decodes");
+            let Value::Str(b) = back else {
+                panic!("{back:?}")
+            };
+            assert_eq!((b.0, b.1), (r.0, r.1));
+        }
+        // A short string's handle is written as every other handle is: its index alone.
+        let short = rmp_serde::to_vec(&StrRef(7, 0)).expect("encodes");
+        assert_eq!(short, rmp_serde::to_vec(&TableRef(7)).expect("encodes"));
+        for bad in [
+            &[0x93u8, 1, 2, 3][..],
+            &[0x91, 1],
+            &[0xff],
+            &[0xcf, 0, 0, 0, 1, 0, 0, 0, 0],
+        ] {
+            assert!(rmp_serde::from_slice::<StrRef>(bad).is_err(), "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn long_strings_with_the_same_bytes_are_one_key() {
+        let (a, b) = (StrRef(5, 1), StrRef(5, 2));
+        assert!(Value::Str(a).raw_eq(Value::Str(b)));
+        assert!(Key::new(Value::Str(a)).unwrap() == Key::new(Value::Str(b)).unwrap());
+        assert!(!Value::Str(a).raw_eq(Value::Str(StrRef(6, 1))));
     }
 
     #[test]

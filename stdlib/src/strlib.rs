@@ -243,7 +243,8 @@ fn sub(vm: &mut Vm, call: NativeCall) -> Result<Action, Throw> {
     let (a, b) = (start as usize - 1, end);
     charge_bytes(vm, b - a)?;
     if a == 0 && b == l {
-        return ret1(vm, Value::Str(s));
+        let whole = vm.heap.copy_string(s);
+        return ret1(vm, Value::Str(whole));
     }
     let piece = bytes(vm, s)[a..b].to_vec();
     ret_str(vm, &piece)

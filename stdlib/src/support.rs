@@ -154,7 +154,8 @@ pub fn ret_str(vm: &mut Vm, bytes: &[u8]) -> Result<Action, Throw> {
 }
 
 /// A pseudo address of a reference value, for `tostring` and `%p`: stable for the object's
-/// life, and the same in a restored process.
+/// life, and the same in a restored process. A long string's is its object number's
+/// (`StrRef::object`), so two long strings with the same bytes differ, as in Lua.
 pub fn pointer(v: Value) -> Option<u64> {
     let (tag, index) = match v {
         Value::Table(r) => (1u64, r.index()),
@@ -162,6 +163,8 @@ pub fn pointer(v: Value) -> Option<u64> {
         Value::Native(r) => (3, r.index()),
         Value::UserData(r) => (4, r.index()),
         Value::Thread(r) => (5, r.index()),
+        // Above every other tag's range: object numbers go up to 2^32.
+        Value::Str(r) if r.object() != 0 => (7, r.object() as usize),
         Value::Str(r) => (6, r.index()),
         _ => return None,
     };

@@ -10,8 +10,8 @@
 
 use super::{
     gc::{proto_size, thread_size},
-    Arena, Heap, Upval, CLOSURE_BASE_BYTES, NATIVE_BASE_BYTES, STRING_BASE_BYTES, UPVAL_BYTES,
-    VALUE_BYTES,
+    Arena, Heap, Upval, CLOSURE_BASE_BYTES, NATIVE_BASE_BYTES, SHORT_STRING_MAX, STRING_BASE_BYTES,
+    UPVAL_BYTES, VALUE_BYTES,
 };
 use crate::value::{Key, StrRef, Value};
 
@@ -50,11 +50,16 @@ impl<T> Arena<T> {
 }
 
 impl Heap {
-    /// Whether `v`'s handle (if it has one) names a live object of its kind.
+    /// Whether `v`'s handle (if it has one) names a live object of its kind; a string's also
+    /// has an object number exactly when it is long (`StrRef::object`), so equal short
+    /// strings stay one object.
     pub(crate) fn is_live(&self, v: Value) -> bool {
         match v {
             Value::Nil | Value::Bool(_) | Value::Int(_) | Value::Float(_) => true,
-            Value::Str(r) => self.strings.try_get(r.0).is_some(),
+            Value::Str(r) => self
+                .strings
+                .try_get(r.0)
+                .is_some_and(|s| (s.bytes.len() > SHORT_STRING_MAX) == (r.1 != 0)),
             Value::Table(r) => self.tables.try_get(r.0).is_some(),
             Value::LuaFn(r) => self.closures.try_get(r.0).is_some(),
             Value::Native(r) => self.natives.try_get(r.0).is_some(),
@@ -67,7 +72,12 @@ impl Heap {
         if self.is_live(v) {
             Ok(())
         } else {
-            invalid(format!("{place} holds a dangling {} handle", v.type_name()))
+            match v {
+                Value::Str(r) if self.strings.try_get(r.0).is_some() => invalid(format!(
+                    "{place} holds a string whose object number does not fit its length"
+                )),
+                _ => invalid(format!("{place} holds a dangling {} handle", v.type_name())),
+            }
         }
     }
 
@@ -102,7 +112,7 @@ impl Heap {
             let found = self.intern.find(s.hash, |r: &StrRef| {
                 strings.try_get(r.0).is_some_and(|t| t.bytes == s.bytes)
             });
-            if found != Some(&StrRef(i)) {
+            if found != Some(&StrRef(i, 0)) {
                 return invalid(format!("string {i} is a duplicate of another"));
             }
             add(STRING_BASE_BYTES + s.bytes.len());
@@ -179,8 +189,9 @@ impl Heap {
             if p.protos.iter().any(|c| self.protos.try_get(c.0).is_none()) {
                 return invalid(format!("{} has a dangling child prototype", place()));
             }
-            if !self.is_live(Value::Str(p.source)) {
-                self.check_value(Value::Str(p.source), &place())?;
+            // The source name is read as bytes, never a value: it has no object number.
+            if self.strings.try_get(p.source.0).is_none() || p.source.1 != 0 {
+                return invalid(format!("{} has a dangling source name", place()));
             }
             add(proto_size(p));
         }

@@ -61,6 +61,8 @@ const LUA_FN: u8 = 7;
 const NATIVE: u8 = 8;
 const USERDATA: u8 = 9;
 const THREAD: u8 = 10;
+/// A long string (`StrRef::object` not 0): its index, then its object number.
+const LONG_STR: u8 = 11;
 const SMALL_INT: u8 = 16;
 
 // Segment kinds of a run of values (`Writer::values`).
@@ -79,6 +81,7 @@ fn segment_tag(v: Value) -> Option<u8> {
         Value::Nil | Value::Bool(_) => None,
         Value::Int(_) => Some(INT),
         Value::Float(_) => Some(FLOAT),
+        Value::Str(r) if r.object() != 0 => None,
         Value::Str(_) => Some(STR),
         Value::Table(_) => Some(TABLE),
         Value::LuaFn(_) => Some(LUA_FN),
@@ -211,6 +214,11 @@ fn put_value(out: &mut [u8], pos: usize, v: Value) -> usize {
             out[pos + 1..pos + 9].copy_from_slice(&f.to_bits().to_le_bytes());
             pos + 9
         }
+        Value::Str(r) if r.1 != 0 => {
+            out[pos] = LONG_STR;
+            let pos = put_varint(out, pos + 1, r.0 as u64);
+            put_varint(out, pos, r.1 as u64)
+        }
         Value::Str(r) => handle(out, STR, r.0),
         Value::Table(r) => handle(out, TABLE, r.0),
         Value::LuaFn(r) => handle(out, LUA_FN, r.0),
@@ -300,12 +308,19 @@ impl Writer {
         let mut i = 0;
         while i < vs.len() {
             let tag = segment_tag(vs[i]);
-            let kind = std::mem::discriminant(&vs[i]);
+            // Long strings are not handles alone: they carry their object number.
+            let kind = |v: &Value| {
+                (
+                    std::mem::discriminant(v),
+                    matches!(v, Value::Str(r) if r.1 != 0),
+                )
+            };
+            let first = kind(&vs[i]);
             let mut j = i + 1;
             // Segments are at most `CHUNK` values long: each is scanned, measured and written
             // while it is in the cache.
             let end = vs.len().min(i + CHUNK);
-            while j < end && std::mem::discriminant(&vs[j]) == kind {
+            while j < end && kind(&vs[j]) == first {
                 j += 1;
             }
             if let Some(tag) = tag.filter(|_| j - i >= MIN_SEGMENT) {
@@ -434,6 +449,7 @@ pub(crate) fn encode_heap(heap: &Heap) -> Vec<u8> {
         bank,
         hash_seed,
         intern: _,
+        last_string_object,
         field_hints: _,
         gc,
     } = heap;
@@ -445,6 +461,7 @@ pub(crate) fn encode_heap(heap: &Heap) -> Vec<u8> {
     w.len(bank.used());
     w.len(bank.limit());
     w.len(bank.peak());
+    w.varint(*last_string_object as u64);
     write_strings(&mut w, strings);
     w.arena(tables, write_table);
     w.arena(closures, |w, c| {
@@ -887,7 +904,8 @@ impl<'a> Reader<'a> {
             TRUE => Value::Bool(true),
             INT => Value::Int(self.zigzag()?),
             FLOAT => Value::Float(f64::from_bits(self.fixed_u64()?)),
-            STR => Value::Str(StrRef(self.u32()?)),
+            STR => Value::Str(StrRef(self.u32()?, 0)),
+            LONG_STR => Value::Str(StrRef(self.u32()?, self.u32()?)),
             TABLE => Value::Table(TableRef(self.u32()?)),
             LUA_FN => Value::LuaFn(ClosureRef(self.u32()?)),
             NATIVE => Value::Native(NativeRef(self.u32()?)),
@@ -943,7 +961,7 @@ impl<'a> Reader<'a> {
                     let width = self.u8()? as usize;
                     let bytes = self.take(c.saturating_mul(width))?;
                     let handle: fn(u64) -> Value = match tag {
-                        STR => |x| Value::Str(StrRef(x as u32)),
+                        STR => |x| Value::Str(StrRef(x as u32, 0)),
                         TABLE => |x| Value::Table(TableRef(x as u32)),
                         LUA_FN => |x| Value::LuaFn(ClosureRef(x as u32)),
                         NATIVE => |x| Value::Native(NativeRef(x as u32)),
@@ -1025,6 +1043,7 @@ pub(crate) fn decode_heap(bytes: &[u8]) -> Result<Heap> {
     let used = r.usize()?;
     let limit = r.usize()?;
     let peak = r.usize()?;
+    let last_string_object = r.u32()?;
     let mut bank = Bank::new(limit);
     // `set_used` keeps the highest figure as the peak.
     bank.set_used(peak);
@@ -1078,6 +1097,7 @@ pub(crate) fn decode_heap(bytes: &[u8]) -> Result<Heap> {
         bank,
         hash_seed,
         intern,
+        last_string_object,
         field_hints: Default::default(),
         gc,
     })
@@ -1131,7 +1151,7 @@ fn intern(strings: &Arena<LuaString>) -> Result<hashbrown::HashTable<StrRef>> {
         if intern.find(s.hash, same).is_some() {
             return bad("a string is a duplicate of another");
         }
-        intern.insert_unique(s.hash, StrRef(i), |r: &StrRef| {
+        intern.insert_unique(s.hash, StrRef(i, 0), |r: &StrRef| {
             strings.try_get(r.0).map_or(0, |t| t.hash)
         });
     }
@@ -1210,7 +1230,7 @@ fn read_proto(r: &mut Reader<'_>) -> Result<FnProto> {
         loc_vars,
         line_defined: r.u32()?,
         last_line_defined: r.u32()?,
-        source: StrRef(r.u32()?),
+        source: StrRef(r.u32()?, 0),
     })
 }
 
@@ -1309,8 +1329,8 @@ fn read_gc(r: &mut Reader<'_>) -> Result<GcState> {
     let threshold = r.usize()?;
     let finalizable = r.values()?;
     let to_finalize = r.values()?;
-    let mode_key = r.opt()?.map(StrRef);
-    let gc_key = r.opt()?.map(StrRef);
+    let mode_key = r.opt()?.map(|i| StrRef(i, 0));
+    let gc_key = r.opt()?.map(|i| StrRef(i, 0));
     let stopped = r.bool()?;
     let cycles = r.varint()?;
     let n = r.count(1)?;
@@ -1362,11 +1382,13 @@ mod tests {
     use crate::snapshot::SnapshotError;
     use crate::vm::{NativeTable, Vm};
 
-    /// Values are equal in kind and payload (floats by their bits).
+    /// Values are equal in kind and payload (floats by their bits, strings with their object
+    /// numbers).
     fn same(a: &[Value], b: &[Value]) -> bool {
         a.len() == b.len()
             && a.iter().zip(b).all(|(&x, &y)| match (x, y) {
                 (Value::Float(p), Value::Float(q)) => p.to_bits() == q.to_bits(),
+                (Value::Str(p), Value::Str(q)) => p == q && p.object() == q.object(),
                 _ => std::mem::discriminant(&x) == std::mem::discriminant(&y) && x.raw_eq(y),
             })
     }
@@ -1432,7 +1454,8 @@ mod tests {
                         2 | 3 => Value::Int(((x & scale) as i64).wrapping_sub((scale / 2) as i64)),
                         4 => Value::Float(f64::from_bits(x)),
                         5 => Value::Float([0.0, -0.0, f64::NAN, f64::INFINITY][(x % 4) as usize]),
-                        6 => Value::Str(StrRef((x & scale) as u32)),
+                        // Short and long strings, mixed within a stretch.
+                        6 => Value::Str(StrRef((x & scale) as u32, (x >> 32) as u32 & 3)),
                         7 => Value::Table(TableRef((x & scale) as u32)),
                         8 => Value::LuaFn(ClosureRef(x as u32)),
                         9 => Value::Native(NativeRef((x % 300) as u32)),
@@ -1466,7 +1489,8 @@ mod tests {
     /// A heap blob: seed, bank, then `rest`.
     fn blob(rest: &[u8]) -> Vec<u8> {
         let mut b = 7u64.to_le_bytes().to_vec();
-        b.extend([0, 0, 0]);
+        // The bank's used, limit and peak; the last long string's number.
+        b.extend([0, 0, 0, 0]);
         b.extend_from_slice(rest);
         b
     }

@@ -6,7 +6,9 @@
 //!   that nothing reachable names).
 //! - Every object's bytes are charged to `bank` before the object exists, and released when it
 //!   is freed (`object_size` gives the figure both ways).
-//! - Strings are interned: equal byte strings have the same `StrRef`.
+//! - String bytes are interned: equal bytes have one index. Short strings (at most
+//!   `SHORT_STRING_MAX` bytes) are one object per bytes; each long string made is an object
+//!   of its own (`StrRef::object`, drawn by `intern`), as in Lua.
 
 pub mod check;
 pub(crate) mod encoding;
@@ -369,8 +371,12 @@ pub const NATIVE_BASE_BYTES: usize = 56;
 pub const THREAD_BASE_BYTES: usize = 256;
 pub const USERDATA_BASE_BYTES: usize = 72;
 /// A loaded prototype's fixed part: its slot and the headers of its seven buffers.
-pub const PROTO_BASE_BYTES: usize = 256;
+pub const PROTO_BASE_BYTES: usize = 264;
 pub const VALUE_BYTES: usize = std::mem::size_of::<Value>();
+
+/// The longest short string (Lua's `LUAI_MAXSHORTLEN`): equal short strings are one object,
+/// and each longer string made is an object of its own (`StrRef::object`).
+pub const SHORT_STRING_MAX: usize = 40;
 
 /// A process's heap. Serialized as one blob of the snapshot's bulk encoding
 /// (`heap::encoding`).
@@ -388,6 +394,8 @@ pub struct Heap {
     /// Seed of the string hash; part of the state so hashes are reproducible after a restore.
     pub(crate) hash_seed: u64,
     pub(crate) intern: hashbrown::HashTable<StrRef>,
+    /// The object number of the last long string made (`StrRef::object`); 0 before the first.
+    pub(crate) last_string_object: u32,
     /// Where field names were last found in tables (`table::FieldHints`): guesses, not state.
     pub field_hints: table::FieldHints,
     /// Collector state.
@@ -409,6 +417,7 @@ impl Heap {
             bank: Bank::new(memory_limit),
             hash_seed,
             intern: hashbrown::HashTable::new(),
+            last_string_object: 0,
             field_hints: table::FieldHints::default(),
             gc: gc::GcState::default(),
         }
@@ -432,7 +441,7 @@ impl Heap {
         let mut table = hashbrown::HashTable::with_capacity(self.strings.live_count());
         for (i, s) in self.strings.iter() {
             let strings = &self.strings;
-            table.insert_unique(s.hash, StrRef(i), |r: &StrRef| strings.get(r.0).hash);
+            table.insert_unique(s.hash, StrRef(i, 0), |r: &StrRef| strings.get(r.0).hash);
         }
         self.intern = table;
     }
@@ -489,6 +498,7 @@ impl Heap {
             bank,
             hash_seed: seed,
             intern: hashbrown::HashTable::new(),
+            last_string_object: self.last_string_object,
             field_hints: table::FieldHints::default(),
             gc: self.gc.clone(),
         };
@@ -517,7 +527,27 @@ impl Heap {
         hash_with_seed(self.hash_seed, bytes)
     }
 
-    /// Interns a string, charging the bank for a new one.
+    /// `r`, the bytes of a string just made, as that string: a long string is a new object
+    /// (`StrRef::object`), as each long string Lua makes is.
+    #[inline]
+    fn made(&mut self, r: StrRef, len: usize) -> StrRef {
+        if len <= SHORT_STRING_MAX {
+            return r;
+        }
+        // 0 is the short strings' number.
+        self.last_string_object = self.last_string_object.wrapping_add(1).max(1);
+        StrRef(r.0, self.last_string_object)
+    }
+
+    /// A new string with `r`'s bytes, as Lua makes when it copies one (`string.sub` of the
+    /// whole): a long one is a new object; nothing is copied or hashed.
+    pub fn copy_string(&mut self, r: StrRef) -> StrRef {
+        let len = self.strings.get(r.0).bytes.len();
+        self.made(StrRef(r.0, 0), len)
+    }
+
+    /// Makes a string: its bytes are interned (stored once, the bank charged when they are
+    /// new); a long string is a new object all the same (`StrRef::object`).
     ///
     /// # Errors
     /// `OutOfMemory` if the bank cannot pay for it.
@@ -528,25 +558,29 @@ impl Heap {
             .intern
             .find(hash, |r| &*strings.get(r.0).bytes == bytes)
         {
-            return Ok(*r);
+            let r = *r;
+            return Ok(self.made(r, bytes.len()));
         }
         self.bank.charge(STRING_BASE_BYTES + bytes.len())?;
         self.gc.note_alloc(STRING_BASE_BYTES + bytes.len());
-        let r = StrRef(place(
-            &mut self.bank,
-            &mut self.strings,
-            LuaString {
-                bytes: bytes.into(),
-                hash,
-            },
-        ));
+        let r = StrRef(
+            place(
+                &mut self.bank,
+                &mut self.strings,
+                LuaString {
+                    bytes: bytes.into(),
+                    hash,
+                },
+            ),
+            0,
+        );
         let strings = &self.strings;
         self.intern
             .insert_unique(hash, r, |r: &StrRef| strings.get(r.0).hash);
-        Ok(r)
+        Ok(self.made(r, bytes.len()))
     }
 
-    /// Interns a string given as an owned buffer (saves a copy when it is new).
+    /// `intern` of an owned buffer (saves a copy when the bytes are new).
     ///
     /// # Errors
     /// `OutOfMemory` if the bank cannot pay for it.
@@ -557,23 +591,28 @@ impl Heap {
             .intern
             .find(hash, |r| *strings.get(r.0).bytes == *bytes)
         {
-            return Ok(*r);
+            let r = *r;
+            return Ok(self.made(r, bytes.len()));
         }
-        let size = STRING_BASE_BYTES + bytes.len();
+        let len = bytes.len();
+        let size = STRING_BASE_BYTES + len;
         self.bank.charge(size)?;
         self.gc.note_alloc(size);
-        let r = StrRef(place(
-            &mut self.bank,
-            &mut self.strings,
-            LuaString {
-                bytes: Rc::from(bytes),
-                hash,
-            },
-        ));
+        let r = StrRef(
+            place(
+                &mut self.bank,
+                &mut self.strings,
+                LuaString {
+                    bytes: Rc::from(bytes),
+                    hash,
+                },
+            ),
+            0,
+        );
         let strings = &self.strings;
         self.intern
             .insert_unique(hash, r, |r: &StrRef| strings.get(r.0).hash);
-        Ok(r)
+        Ok(self.made(r, len))
     }
 
     #[inline]
@@ -876,8 +915,10 @@ impl Heap {
         Ok(UserDataRef(place(&mut self.bank, &mut self.userdata, data)))
     }
 
-    /// Loads a compiled prototype tree, interning its constants. Iterative: prototypes nest as
-    /// deep as the source did, and that depth is bounded only by the compiler's limit.
+    /// Loads a compiled prototype tree, interning its constants. Equal long string constants
+    /// of one chunk are one object, as Lua's lexer makes them (`luaX_newstring`); each load is
+    /// a new chunk. Iterative: prototypes nest as deep as the source did, and that depth is
+    /// bounded only by the compiler's limit.
     /// Unverified: code reaches a frame only through `Vm::load_proto`, which verifies what
     /// this places (the interpreter reads it unchecked, `vm::window`).
     ///
@@ -890,6 +931,8 @@ impl Heap {
         // Post-order over the tree with an explicit stack.
         let mut stack: Vec<(&crate::proto::Proto, usize, Vec<ProtoRef>)> =
             vec![(proto, 0, Vec::new())];
+        // The chunk's long strings, by index.
+        let mut long_strings = hashbrown::HashMap::new();
         loop {
             let Some(top) = stack.last_mut() else {
                 unreachable!("the loop returns when it pops the root")
@@ -903,7 +946,7 @@ impl Heap {
             let Some((p, _, children)) = stack.pop() else {
                 unreachable!("checked non-empty above")
             };
-            let r = self.load_one_proto(p, children)?;
+            let r = self.load_one_proto(p, children, &mut long_strings)?;
             match stack.last_mut() {
                 Some(parent) => parent.2.push(r),
                 None => return Ok(r),
@@ -915,6 +958,7 @@ impl Heap {
         &mut self,
         p: &crate::proto::Proto,
         children: Vec<ProtoRef>,
+        long_strings: &mut hashbrown::HashMap<u32, StrRef>,
     ) -> Result<ProtoRef, OutOfMemory> {
         use crate::proto::Constant;
         let size = gc::proto_bytes(
@@ -932,10 +976,17 @@ impl Heap {
                 Constant::Bool(b) => Value::Bool(*b),
                 Constant::Int(i) => Value::Int(*i),
                 Constant::Float(f) => Value::Float(*f),
-                Constant::Str(s) => Value::Str(self.intern(s)?),
+                Constant::Str(s) => {
+                    let r = self.intern(s)?;
+                    Value::Str(match r.object() {
+                        0 => r,
+                        _ => *long_strings.entry(r.0).or_insert(r),
+                    })
+                }
             });
         }
-        let source = self.intern(&p.source)?;
+        // Only its bytes are read (never a value): no object of its own.
+        let source = StrRef(self.intern(&p.source)?.0, 0);
         let fp = FnProto {
             num_params: p.num_params,
             is_vararg: p.is_vararg,
@@ -1079,6 +1130,38 @@ mod tests {
         assert!(THREAD_BASE_BYTES >= size_of::<Option<Thread>>() + 1 + 4 * 16);
         assert!(PROTO_BASE_BYTES >= size_of::<Option<FnProto>>() + 1 + 7 * 16);
         assert!(table::TABLE_BASE_BYTES > size_of::<Option<Table>>());
+    }
+
+    #[test]
+    fn each_long_string_made_is_an_object_and_a_restored_heap_must_agree() {
+        let mut h = Heap::new(1 << 30, 1);
+        let long = vec![b'x'; SHORT_STRING_MAX + 1];
+        let (a, b) = (
+            h.intern(&long).expect("fits"),
+            h.intern(&long).expect("fits"),
+        );
+        assert_eq!(a, b, "one bytes, one index");
+        assert!(a.object() != 0 && b.object() != 0 && a.object() != b.object());
+        assert_ne!(h.copy_string(a).object(), a.object());
+        let short = h.intern(&long[..SHORT_STRING_MAX]).expect("fits");
+        assert_eq!(short.object(), 0);
+        assert_eq!(
+            h.intern_owned(long[1..].to_vec()).expect("fits").object(),
+            0
+        );
+        let t = h.new_table(2, 0).expect("fits");
+        let check = |first: StrRef, second: StrRef| {
+            let mut h = h.clone();
+            h.table_set_int(t, 1, Value::Str(first)).expect("fits");
+            h.table_set_int(t, 2, Value::Str(second)).expect("fits");
+            h.check_restored(0).map_err(|e| e.to_string())
+        };
+        assert!(check(a, short).is_ok());
+        // A snapshot cannot make a short string two objects, nor a long one none.
+        for (first, second) in [(StrRef(a.0, 0), short), (a, StrRef(short.0, 5))] {
+            let e = check(first, second).expect_err("refused");
+            assert!(e.contains("object number"), "{e}");
+        }
     }
 
     #[test]

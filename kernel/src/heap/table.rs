@@ -46,7 +46,7 @@ pub struct FieldHints(Box<[std::cell::Cell<(StrRef, u32)>; HINTS]>);
 impl Default for FieldHints {
     fn default() -> FieldHints {
         FieldHints(Box::new(
-            [const { std::cell::Cell::new((StrRef(0), u32::MAX)) }; HINTS],
+            [const { std::cell::Cell::new((StrRef(0, 0), u32::MAX)) }; HINTS],
         ))
     }
 }

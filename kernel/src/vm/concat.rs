@@ -81,6 +81,18 @@ impl Vm {
             let y = self.th.stack[top - 1];
             let xs = matches!(x, Value::Str(_) | Value::Int(_) | Value::Float(_));
             let ys = matches!(y, Value::Str(_) | Value::Int(_) | Value::Float(_));
+            // As `luaV_concat`: beside the empty string, a string is the result itself, not
+            // a copy (a long string stays the same object). A number is joined below.
+            let empty = |v: Value| matches!(v, Value::Str(s) if self.heap.str(s).is_empty());
+            if matches!(x, Value::Str(_)) && empty(y) {
+                n -= 1;
+                continue;
+            }
+            if matches!(y, Value::Str(_)) && empty(x) {
+                self.th.stack[top - 2] = y;
+                n -= 1;
+                continue;
+            }
             if xs && ys {
                 // Collect as many string-convertible values as possible.
                 let mut k = 2;

@@ -295,7 +295,7 @@ impl Vm {
             string_meta: None,
             meta_names: Vec::new(),
             light_natives: Vec::new(),
-            memory_message: StrRef(0),
+            memory_message: StrRef(0, 0),
             stack_limit: MAX_STACK,
             fuel: 0,
             fuel_floor: 0,
