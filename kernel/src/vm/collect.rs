@@ -9,8 +9,9 @@
 //!   process waits at the instruction boundary.
 
 use super::{Throw, Vm};
+use crate::bytecode::OpCode;
 use crate::cost::Work;
-use crate::heap::frame::{flags, ReturnTo};
+use crate::heap::frame::{flags, FrameKind, ReturnTo};
 use crate::metamethod::MetaMethod;
 use crate::value::Value;
 
@@ -82,10 +83,61 @@ impl Vm {
         self.held = values;
     }
 
+    /// The first slot of the running thread a collection treats as dead: `live_top`, or, for
+    /// a Lua frame right after an instruction that lets the collector step, the slot above its
+    /// result, as Lua's `checkGC(L, ra + 1)` after `NEWTABLE`, `CONCAT` and `CLOSURE` (and a
+    /// native's stack, which ends at the call's function slot, after a call); right before
+    /// one, its result's register. The compiler hands registers out as a stack, so those
+    /// above are free: a temporary left there must not keep garbage alive.
+    fn collect_top(&self) -> usize {
+        let live = self.live_top();
+        let Some(f) = self.th.frames.last() else {
+            return live;
+        };
+        let FrameKind::Lua(cl) = f.kind else {
+            return live;
+        };
+        let code = &self.heap.proto(self.heap.closure(cl).proto).code;
+        let at = |pc: Option<usize>| {
+            pc.and_then(|i| code.get(i))
+                .map(|i| (i.opcode(), i.a() as usize, i.b() as usize, i.c() as usize))
+        };
+        let pc = f.pc as usize;
+        let back = |n: usize| at(pc.checked_sub(n));
+        // Before the instruction (one refused memory and set back to run again, as at an
+        // emergency collection), its result's register and those above are free too, and a
+        // concatenation's operands are all that is live above it.
+        let before = match at(Some(pc)) {
+            Some((Some(OpCode::NewTable | OpCode::Closure), a, _, _)) => a,
+            Some((Some(OpCode::Concat), a, b, _)) => a + b,
+            _ => usize::MAX,
+        };
+        let above = match back(1) {
+            Some((Some(OpCode::Concat | OpCode::Closure), a, _, _)) => a + 1,
+            // NEWTABLE is followed by its EXTRAARG.
+            Some((Some(OpCode::ExtraArg), _, _, _)) => match back(2) {
+                Some((Some(OpCode::NewTable), a, _, _)) => a + 1,
+                _ => usize::MAX,
+            },
+            // A call with a fixed number of results: they end the live registers.
+            Some((Some(OpCode::Call), a, _, c)) if c > 0 => a + c - 1,
+            _ => usize::MAX,
+        };
+        let dead = match self.unfinished_concat {
+            // A concatenation refused memory part way: what is left of its window is live.
+            Some((a, n)) => a as usize + n as usize,
+            None => above.min(before),
+        };
+        match dead {
+            usize::MAX => live,
+            dead => (f.base as usize + dead).min(live),
+        }
+    }
+
     /// A full collection now (`collectgarbage("collect")`).
     pub fn full_gc(&mut self) {
         // Dead slots above the live top must not keep garbage alive (Lua clears them too).
-        let live = self.live_top().min(self.th.stack.len());
+        let live = self.collect_top().min(self.th.stack.len());
         for v in &mut self.th.stack[live..] {
             *v = Value::Nil;
         }
