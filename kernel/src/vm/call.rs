@@ -394,7 +394,7 @@ impl Vm {
         Ok(())
     }
 
-    fn restore_caller_top(&mut self) {
+    pub(super) fn restore_caller_top(&mut self) {
         if let Some(caller) = self.th.frames.last() {
             if let FrameKind::Lua(cl) = caller.kind {
                 let p = self.heap.proto(self.heap.closure(cl).proto);

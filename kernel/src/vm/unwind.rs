@@ -121,10 +121,12 @@ impl Vm {
             .th
             .frames
             .iter()
-            .rposition(|f| f.flags & flags::PROTECTED != 0);
+            .rposition(|f| f.flags & (flags::PROTECTED | flags::FINALIZER) != 0);
         match protected {
             Some(i) => {
                 let pframe = self.th.frames[i];
+                // As Lua's `GCTM`, a finalizer runs protected: its error goes no further.
+                let finalizer = pframe.flags & flags::PROTECTED == 0;
                 // xpcall: run the handler first, at the point of the error.
                 if !handler_done {
                     let handler =
@@ -175,6 +177,15 @@ impl Vm {
                             return self.handle_throw(e);
                         }
                     }
+                }
+                if finalizer {
+                    // Lua makes the error a warning (and warnings are off, as by default):
+                    // the program goes on where the finalizer interrupted it, as after its
+                    // return.
+                    self.th.frames.truncate(i);
+                    self.th.top = pframe.func as usize;
+                    self.restore_caller_top();
+                    return None;
                 }
                 self.th.top = level;
                 let _ = self.push(err);
