@@ -629,6 +629,7 @@ fn write_thread(w: &mut Writer, t: &Thread) {
         tbc,
         failed,
         unwinding,
+        overflowed,
     } = t;
     w.values(stack);
     w.len(*top);
@@ -655,6 +656,7 @@ fn write_thread(w: &mut Writer, t: &Thread) {
             w.value(*v);
         }
     }
+    w.bool(*overflowed);
 }
 
 fn write_frame(w: &mut Writer, f: &Frame) {
@@ -1269,6 +1271,7 @@ fn read_thread(r: &mut Reader<'_>) -> Result<Thread> {
         1 => Some(r.value()?),
         _ => return bad("a thread's unwinding error is malformed"),
     };
+    let overflowed = r.bool()?;
     Ok(Thread {
         stack,
         top,
@@ -1278,6 +1281,7 @@ fn read_thread(r: &mut Reader<'_>) -> Result<Thread> {
         tbc,
         failed,
         unwinding,
+        overflowed,
     })
 }
 

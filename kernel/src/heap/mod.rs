@@ -337,6 +337,11 @@ pub struct Thread {
     /// The error propagating through this thread while a `__close` handler runs (each thread
     /// has its own: a handler may close another coroutine, whose handlers unwind too).
     pub unwinding: Option<Value>,
+    /// The thread overflowed its stack and is handling that (Lua's stack at
+    /// `ERRORSTACKSIZE`): its limits have `vm::OVERFLOW_ROOM_FRAMES` and `_SLOTS` more, for a
+    /// message handler, and passing them is an error in error handling. Cleared when an
+    /// error is caught with the stack back within its limits.
+    pub overflowed: bool,
 }
 
 impl Thread {
@@ -350,6 +355,7 @@ impl Thread {
             tbc: Vec::new(),
             failed: false,
             unwinding: None,
+            overflowed: false,
         }
     }
 }

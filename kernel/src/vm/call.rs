@@ -137,8 +137,9 @@ impl Vm {
         let is_vararg = p.is_vararg;
         let max_stack = p.max_stack_size as usize;
         let mut nargs = self.th.top - func - 1;
-        if self.th.frames.len() >= self.stack_limit / 4 {
-            return Err(Throw::StackOverflow);
+        let frames = self.th.frames.len();
+        if frames >= self.frames_limit() {
+            self.past_stack_limit(frames < self.frames_limit() + super::OVERFLOW_ROOM_FRAMES)?;
         }
         self.reserve_frame()?;
         if nargs < num_params {

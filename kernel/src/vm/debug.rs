@@ -465,6 +465,7 @@ pub(crate) fn describe_throw(vm: &mut Vm, t: Throw) -> String {
         Throw::Message(m) => format!("{}{}", where_(vm, 1).if_native_top(vm), m),
         Throw::Plain(m) => m,
         Throw::BadArg { arg, msg } => bad_arg_message(vm, arg, &msg),
+        Throw::ErrorInErrorHandling => "error in error handling".to_string(),
         Throw::StackOverflow => {
             let pos = vm
                 .frames()

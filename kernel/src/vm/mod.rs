@@ -55,6 +55,11 @@ pub const MAX_STACK: usize = 1_000_000;
 pub type ConsoleSink = Box<dyn FnMut(&[u8])>;
 /// Slots kept free above a frame for natives and metamethod calls.
 const EXTRA_STACK: usize = 40;
+/// The room a thread has past its stack limits once it overflowed (`Thread::overflowed`), as
+/// Lua's `ERRORSTACKSIZE` gives 200 slots more: for a message handler and what it calls.
+pub const OVERFLOW_ROOM_SLOTS: usize = 200;
+/// The same room in frames (the frame limit is a quarter of the slot limit).
+pub const OVERFLOW_ROOM_FRAMES: usize = OVERFLOW_ROOM_SLOTS / 4;
 /// Most nested calls from metamethods and natives (Lua's `LUAI_MAXCCALLS`).
 const MAX_C_CALLS: u16 = 200;
 /// Past `MAX_C_CALLS`, the room left for handling the overflow (`LUAI_MAXCCALLS / 10 * 11`).
@@ -449,11 +454,48 @@ impl Vm {
     /// The length a stack of `len` slots grows to, to hold `size`: geometric, so that pushes
     /// stay amortized O(1); past the stack limit, a stack overflow.
     pub(super) fn grown_stack_len(&self, len: usize, size: usize) -> Result<usize, Throw> {
-        let most = self.stack_limit + EXTRA_STACK * 4;
+        let most = self.stack_slots_limit();
         if size > most {
             return Err(Throw::StackOverflow);
         }
         Ok(std::cmp::min(size.max(len + len / 2).max(64), most))
+    }
+
+    /// The most slots a stack may have (without the room to handle an overflow).
+    fn stack_slots_limit(&self) -> usize {
+        self.stack_limit + EXTRA_STACK * 4
+    }
+
+    /// The most frames a thread may have (without the room to handle an overflow).
+    pub(super) fn frames_limit(&self) -> usize {
+        self.stack_limit / 4
+    }
+
+    /// The running thread's stack would pass its limits (`within_room`: by no more than the
+    /// room to handle an overflow), as in Lua's `luaD_growstack`: the first time, a stack
+    /// overflow, and the thread gets that room (`Thread::overflowed`); in the room, nothing;
+    /// past it, an error in error handling.
+    pub(super) fn past_stack_limit(&mut self, within_room: bool) -> Result<(), Throw> {
+        if !self.th.overflowed {
+            self.th.overflowed = true;
+            return Err(Throw::StackOverflow);
+        }
+        if within_room {
+            Ok(())
+        } else {
+            Err(Throw::ErrorInErrorHandling)
+        }
+    }
+
+    /// An error was caught in the running thread: a thread back within its limits is done
+    /// handling an overflow (Lua shrinks the stack back in `luaD_pcall`).
+    pub(super) fn overflow_handled(&mut self) {
+        if self.th.overflowed
+            && self.th.frames.len() < self.frames_limit()
+            && self.th.top <= self.stack_slots_limit()
+        {
+            self.th.overflowed = false;
+        }
     }
 
     /// Makes the stack at least `size` slots long, charging the bank for growth.
@@ -465,7 +507,13 @@ impl Vm {
         if size <= len {
             return Ok(());
         }
-        let new_len = self.grown_stack_len(len, size)?;
+        let most = self.stack_slots_limit();
+        let new_len = if size > most {
+            self.past_stack_limit(size <= most + OVERFLOW_ROOM_SLOTS)?;
+            most + OVERFLOW_ROOM_SLOTS
+        } else {
+            self.grown_stack_len(len, size)?
+        };
         self.heap
             .charge((new_len - len) * crate::heap::VALUE_BYTES)?;
         // Exactly what was charged: `resize` alone may double the capacity.

@@ -74,6 +74,9 @@ pub enum Throw {
     OutOfFuel,
     /// Lua stack overflow.
     StackOverflow,
+    /// The stack overflowed again while the first overflow was handled (Lua's `LUA_ERRERR`):
+    /// "error in error handling", raised past any message handler.
+    ErrorInErrorHandling,
     /// Calling a value that is not callable, at stack index `func`.
     CallError { func: usize },
     /// Concatenating a value that cannot be, at stack index `slot`.

@@ -72,6 +72,15 @@ impl Vm {
                 let v = self.memory_error_value();
                 return self.unwind(v, true);
             }
+            // As Lua's `LUA_ERRERR`: its message, past any message handler.
+            Throw::ErrorInErrorHandling => {
+                self.unwinding_memory = false;
+                let v = match self.heap.intern(b"error in error handling") {
+                    Ok(s) => Value::Str(s),
+                    Err(_) => self.memory_error_value(),
+                };
+                return self.unwind(v, true);
+            }
             // The same error going on (a `__close` returned) or a handler's result for it.
             Throw::Handled(v) => {
                 // The message handler of an xpcall returned: finish unwinding to it.
@@ -185,9 +194,11 @@ impl Vm {
                     self.th.frames.truncate(i);
                     self.th.top = pframe.func as usize;
                     self.restore_caller_top();
+                    self.overflow_handled();
                     return None;
                 }
                 self.th.top = level;
+                self.overflow_handled();
                 let _ = self.push(err);
                 if let Some(f) = self.th.frames.last_mut() {
                     f.pc = STATE_ERROR;
