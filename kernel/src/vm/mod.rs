@@ -475,6 +475,8 @@ impl Vm {
     /// room to handle an overflow), as in Lua's `luaD_growstack`: the first time, a stack
     /// overflow, and the thread gets that room (`Thread::overflowed`); in the room, nothing;
     /// past it, an error in error handling.
+    #[cold]
+    #[inline(never)]
     pub(super) fn past_stack_limit(&mut self, within_room: bool) -> Result<(), Throw> {
         if !self.th.overflowed {
             self.th.overflowed = true;
@@ -502,11 +504,20 @@ impl Vm {
     ///
     /// # Errors
     /// `stack overflow` past `MAX_STACK`; out of memory.
+    #[inline]
     pub fn ensure_stack(&mut self, size: usize) -> Result<(), Throw> {
-        let len = self.th.stack.len();
-        if size <= len {
+        if size <= self.th.stack.len() {
             return Ok(());
         }
+        self.grow_stack(size)
+    }
+
+    /// `ensure_stack` when the stack must grow: out of line, so the check stays small where
+    /// it is inlined.
+    #[cold]
+    #[inline(never)]
+    fn grow_stack(&mut self, size: usize) -> Result<(), Throw> {
+        let len = self.th.stack.len();
         let most = self.stack_slots_limit();
         let new_len = if size > most {
             self.past_stack_limit(size <= most + OVERFLOW_ROOM_SLOTS)?;
