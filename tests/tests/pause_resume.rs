@@ -1,7 +1,7 @@
 //! State is data: a process paused after any number of instructions, serialized with
 //! rmp-serde and deserialized into a new VM, finishes with exactly the output of an
 //! uninterrupted run. The program pauses inside nested calls, a pcall, a coroutine, a
-//! metamethod and a generic `for`.
+//! metamethod and a generic `for`, and between a long string's making and its `%p`.
 
 use kernel::vm::{Outcome, Vm};
 use std::cell::RefCell;
@@ -42,6 +42,9 @@ for k, x in pairs({a = 1, b = 2, c = 3}) do words[#words + 1] = k .. x end
 print(sum, #words)
 local ok, err = pcall(function() local z = nil; return z.field end)
 print(ok, err)
+local l1, l2 = string.rep("long", 12), string.rep("long", 12)
+local p1 = string.format("%p", l1)
+print(p1 == string.format("%p", l1), p1 ~= string.format("%p", l2), l1 == l2)
 "#;
 
 fn new_vm(output: Rc<RefCell<Vec<u8>>>) -> Vm {

@@ -1545,6 +1545,16 @@ mod tests {
     /// Whether a frame may be yielded across is derived from the frames below it when a
     /// thread is decoded: bytes that set or clear `NO_YIELD_BELOW` change nothing.
     #[test]
+    fn a_thread_handling_a_stack_overflow_stays_so() {
+        for overflowed in [false, true] {
+            let mut t = Thread::new();
+            t.overflowed = overflowed;
+            let decoded = decode_thread(&encode_thread(&t)).expect("a thread decodes");
+            assert_eq!(decoded.overflowed, overflowed);
+        }
+    }
+
+    #[test]
     fn no_yield_below_is_derived_never_read() {
         let frame = |flags: u8| Frame {
             kind: FrameKind::Native(crate::value::NativeRef(0)),
