@@ -15,6 +15,10 @@ use crate::heap::frame::{flags, ReturnTo};
 use crate::heap::{ThreadStatus, Upval};
 use crate::value::{ThreadRef, Value};
 
+/// What `resume` answers when a coroutine hands back more values than its resumer's stack may
+/// take (`Vm::too_many_for_resumer`).
+const TOO_MANY_RESULTS: &[u8] = b"too many results to resume";
+
 /// Values handed from one thread to another at a yield, return or failure.
 pub(super) enum Handoff {
     /// `n` values at `from` in the stack of the thread being left.
@@ -192,18 +196,42 @@ impl Vm {
     }
 
     /// Makes room on the resumer's stack for `ok` and `n` values handed back to it (a yield,
-    /// or the coroutine's end), before anything of the hand-over is done.
+    /// or the coroutine's end), before anything of the hand-over is done; for too many
+    /// values, room for `false` and the message (made here, so the hand-over needs no
+    /// memory).
     pub(super) fn reserve_for_resumer(&mut self, n: usize) -> Result<(), Throw> {
         let Some(&resumer) = self.resume_chain.last() else {
             return Ok(());
         };
-        let resumer_top = self
-            .heap
+        let n = if self.too_many_for_resumer(n) {
+            self.heap.intern(TOO_MANY_RESULTS)?;
+            1
+        } else {
+            n
+        };
+        let top = self.resumer_top(resumer);
+        self.reserve_stack_of(resumer, top + 1 + n + EXTRA_STACK)
+    }
+
+    /// Where the values handed back to `resumer` go on its stack: at its native's base, past
+    /// the one slot a native waiting in a later state keeps (`return_to_resumer`).
+    fn resumer_top(&self, resumer: ThreadRef) -> usize {
+        self.heap
             .thread(resumer)
             .frames
             .last()
-            .map_or(0, |f| f.base as usize + usize::from(f.pc > 1));
-        self.reserve_stack_of(resumer, resumer_top + 1 + n + EXTRA_STACK)
+            .map_or(0, |f| f.base as usize + usize::from(f.pc > 1))
+    }
+
+    /// Whether `ok` and `n` values are more than the resumer's stack may take, by lua5.4's
+    /// rule (`auxresume`'s `lua_checkstack(L, n + 1)`, which keeps `EXTRA_STACK`, 5 slots,
+    /// free): then the resumer gets `false, "too many results to resume"` instead, and the
+    /// values are dropped.
+    fn too_many_for_resumer(&self, n: usize) -> bool {
+        const LUA_EXTRA_STACK: usize = 5;
+        self.resume_chain.last().is_some_and(|&resumer| {
+            self.resumer_top(resumer) + LUA_EXTRA_STACK + n + 1 > self.stack_limit
+        })
     }
 
     /// Grows the stack of thread `t` (not the running one) to `size` slots, charged to the
@@ -228,6 +256,14 @@ impl Vm {
         values: Handoff,
         status: ThreadStatus,
     ) -> Result<(), Throw> {
+        let (ok, values) = match values {
+            // Interned by `reserve_for_resumer`: found, not made.
+            Handoff::Range(_, n) if ok && self.too_many_for_resumer(n) => (
+                false,
+                Handoff::Value(Value::Str(self.heap.intern(TOO_MANY_RESULTS)?)),
+            ),
+            other => (ok, other),
+        };
         let Some(resumer) = self.resume_chain.pop() else {
             return Err(Throw::msg("attempt to yield from outside a coroutine"));
         };
@@ -324,8 +360,11 @@ impl Vm {
         Ok(CloseOutcome::Running)
     }
 
-    /// Whether a coroutine has pending to-be-closed variables.
+    /// Whether a coroutine died of an error with to-be-closed variables pending (what
+    /// `coroutine.wrap` closes before it raises the error, as `lua_closethread`): not one
+    /// that yielded, or whose values did not fit its resumer.
     pub fn has_pending_close(&self, co: ThreadRef) -> bool {
-        co != self.current && !self.heap.thread(co).tbc.is_empty()
+        let th = self.heap.thread(co);
+        co != self.current && th.failed && !th.tbc.is_empty()
     }
 }
