@@ -308,8 +308,7 @@ fn our_gmatch(s: &[u8], p: &[u8], init: i64) -> String {
             Ok(None) => break,
             Ok(Some(m)) => out.push(
                 m.values()
-                    .iter()
-                    .map(|c| cap_enc(s, c))
+                    .map(|c| cap_enc(s, &c))
                     .collect::<Vec<_>>()
                     .join(","),
             ),

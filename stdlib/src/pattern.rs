@@ -62,12 +62,12 @@ pub struct Match {
 impl Match {
     /// The values `string.match`, `gmatch` and a gsub function/table receive: the captures,
     /// or the whole match when there are none.
-    pub fn values(&self) -> Vec<Capture> {
-        if self.captures.is_empty() {
-            vec![Capture::Span(self.start, self.end)]
-        } else {
-            self.captures.clone()
-        }
+    pub fn values(&self) -> impl Iterator<Item = Capture> + '_ {
+        let whole = self
+            .captures
+            .is_empty()
+            .then_some(Capture::Span(self.start, self.end));
+        whole.into_iter().chain(self.captures.iter().copied())
     }
 }
 
@@ -584,11 +584,13 @@ impl<A, B: FnMut(u64) -> Result<(), A> + ?Sized> Machine<'_, '_, A, B> {
         }
     }
 
-    fn raw(&self, start: usize, end: usize) -> RawMatch {
+    /// The match `run` just found. Its captures are moved out, not copied: the next `run`
+    /// starts from none.
+    fn raw(&mut self, start: usize, end: usize) -> RawMatch {
         RawMatch {
             start,
             end,
-            caps: self.caps.clone(),
+            caps: std::mem::take(&mut self.caps),
         }
     }
 }

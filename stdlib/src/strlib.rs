@@ -246,8 +246,8 @@ fn sub(vm: &mut Vm, call: NativeCall) -> Result<Action, Throw> {
         let whole = vm.heap.copy_string(s);
         return ret1(vm, Value::Str(whole));
     }
-    let piece = bytes(vm, s)[a..b].to_vec();
-    ret_str(vm, &piece)
+    let subject = vm.heap.str_shared(s);
+    ret_str(vm, &subject[a..b])
 }
 
 fn map_bytes(vm: &mut Vm, call: NativeCall, f: fn(&[u8]) -> Vec<u8>) -> Result<Action, Throw> {
@@ -351,8 +351,8 @@ fn capture_value(vm: &mut Vm, s: StrRef, c: Capture) -> Result<Value, Throw> {
     match c {
         Capture::Position(p) => Ok(Value::Int(p as i64 + 1)),
         Capture::Span(a, b) => {
-            let piece = bytes(vm, s)[a..b].to_vec();
-            vm.intern(&piece)
+            let subject = vm.heap.str_shared(s);
+            vm.intern(&subject[a..b])
         }
     }
 }
@@ -398,15 +398,16 @@ fn find_aux(vm: &mut Vm, call: NativeCall, find: bool) -> Result<Action, Throw> 
         return ret1(vm, Value::Nil);
     };
     let mut out = Vec::new();
-    let caps = if find {
+    if find {
         out.push(Value::Int(m.start as i64 + 1));
         out.push(Value::Int(m.end as i64));
-        m.captures.clone()
+        for &c in &m.captures {
+            out.push(capture_value(vm, s, c)?);
+        }
     } else {
-        m.values()
-    };
-    for c in caps {
-        out.push(capture_value(vm, s, c)?);
+        for c in m.values() {
+            out.push(capture_value(vm, s, c)?);
+        }
     }
     ret(vm, &out)
 }
@@ -439,7 +440,7 @@ fn gmatch(vm: &mut Vm, call: NativeCall) -> Result<Action, Throw> {
 }
 
 fn gmatch_iterator(vm: &mut Vm, call: NativeCall) -> Result<Action, Throw> {
-    let ups = vm.heap.native(call.native).upvalues.clone();
+    let ups = &vm.heap.native(call.native).upvalues;
     let (
         Some(&Value::Str(s)),
         Some(&Value::Str(p)),

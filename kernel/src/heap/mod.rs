@@ -626,6 +626,13 @@ impl Heap {
         &self.strings.get(r.0).bytes
     }
 
+    /// A string's bytes, shared (no copy): for making a string out of a piece of another
+    /// while the heap is borrowed mutably.
+    #[inline]
+    pub fn str_shared(&self, r: StrRef) -> Rc<[u8]> {
+        self.strings.get(r.0).bytes.clone()
+    }
+
     /// A new table with preallocated parts.
     ///
     /// # Errors
