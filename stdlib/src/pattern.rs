@@ -595,6 +595,26 @@ impl<A, B: FnMut(u64) -> Result<(), A> + ?Sized> Machine<'_, '_, A, B> {
     }
 }
 
+/// The most backtracking frames a matcher's stack may hold and still be kept for the next
+/// matcher (`SPARE_STACK`): a small buffer, so what a process once matched holds no host
+/// memory to speak of outside its bank.
+const KEPT_STACK_FRAMES: usize = 64;
+
+thread_local! {
+    /// A matcher's stack, kept (empty) for the next one: a match in a loop (gmatch, find,
+    /// match) then does not allocate it each time.
+    static SPARE_STACK: std::cell::Cell<Vec<Frame>> = const { std::cell::Cell::new(Vec::new()) };
+}
+
+impl<A, B: FnMut(u64) -> Result<(), A> + ?Sized> Drop for Machine<'_, '_, A, B> {
+    fn drop(&mut self) {
+        if self.stack.capacity() <= KEPT_STACK_FRAMES {
+            self.stack.clear();
+            SPARE_STACK.set(std::mem::take(&mut self.stack));
+        }
+    }
+}
+
 fn machine<'s, 'b, A, B: FnMut(u64) -> Result<(), A> + ?Sized>(
     src: &'s [u8],
     pat: &'s [u8],
@@ -605,7 +625,7 @@ fn machine<'s, 'b, A, B: FnMut(u64) -> Result<(), A> + ?Sized>(
         src,
         pat,
         caps: Vec::new(),
-        stack: Vec::new(),
+        stack: SPARE_STACK.take(),
         budget,
         sets,
         _abort: std::marker::PhantomData,
