@@ -16,7 +16,7 @@ use crate::heap::{ThreadStatus, Upval};
 use crate::value::{ThreadRef, Value};
 
 /// What `resume` answers when a coroutine hands back more values than its resumer's stack may
-/// take (`Vm::too_many_for_resumer`).
+/// take (`Vm::too_many_for`).
 const TOO_MANY_RESULTS: &[u8] = b"too many results to resume";
 
 /// Values handed from one thread to another at a yield, return or failure.
@@ -203,35 +203,30 @@ impl Vm {
         let Some(&resumer) = self.resume_chain.last() else {
             return Ok(());
         };
-        let n = if self.too_many_for_resumer(n) {
+        // Where the values go: at the resumer's native's base, past the one slot a native
+        // waiting in a later state keeps (as `return_to_resumer` places them).
+        let top = self
+            .heap
+            .thread(resumer)
+            .frames
+            .last()
+            .map_or(0, |f| f.base as usize + usize::from(f.pc > 1));
+        let n = if self.too_many_for(top, n) {
             self.heap.intern(TOO_MANY_RESULTS)?;
             1
         } else {
             n
         };
-        let top = self.resumer_top(resumer);
         self.reserve_stack_of(resumer, top + 1 + n + EXTRA_STACK)
     }
 
-    /// Where the values handed back to `resumer` go on its stack: at its native's base, past
-    /// the one slot a native waiting in a later state keeps (`return_to_resumer`).
-    fn resumer_top(&self, resumer: ThreadRef) -> usize {
-        self.heap
-            .thread(resumer)
-            .frames
-            .last()
-            .map_or(0, |f| f.base as usize + usize::from(f.pc > 1))
-    }
-
-    /// Whether `ok` and `n` values are more than the resumer's stack may take, by lua5.4's
-    /// rule (`auxresume`'s `lua_checkstack(L, n + 1)`, which keeps `EXTRA_STACK`, 5 slots,
-    /// free): then the resumer gets `false, "too many results to resume"` instead, and the
-    /// values are dropped.
-    fn too_many_for_resumer(&self, n: usize) -> bool {
+    /// Whether `ok` and `n` values are more than a stack whose top is `top` may take, by
+    /// lua5.4's rule (`auxresume`'s `lua_checkstack(L, n + 1)`, which keeps its
+    /// `EXTRA_STACK`, 5 slots, free): then the resumer gets `false, "too many results to
+    /// resume"` instead, and the values are dropped.
+    fn too_many_for(&self, top: usize, n: usize) -> bool {
         const LUA_EXTRA_STACK: usize = 5;
-        self.resume_chain.last().is_some_and(|&resumer| {
-            self.resumer_top(resumer) + LUA_EXTRA_STACK + n + 1 > self.stack_limit
-        })
+        top + LUA_EXTRA_STACK + n + 1 > self.stack_limit
     }
 
     /// Grows the stack of thread `t` (not the running one) to `size` slots, charged to the
@@ -256,14 +251,6 @@ impl Vm {
         values: Handoff,
         status: ThreadStatus,
     ) -> Result<(), Throw> {
-        let (ok, values) = match values {
-            // Interned by `reserve_for_resumer`: found, not made.
-            Handoff::Range(_, n) if ok && self.too_many_for_resumer(n) => (
-                false,
-                Handoff::Value(Value::Str(self.heap.intern(TOO_MANY_RESULTS)?)),
-            ),
-            other => (ok, other),
-        };
         let Some(resumer) = self.resume_chain.pop() else {
             return Err(Throw::msg("attempt to yield from outside a coroutine"));
         };
@@ -277,6 +264,14 @@ impl Vm {
             _ => 0,
         };
         self.th.top = base + keep;
+        let (ok, values) = match values {
+            // Made by `reserve_for_resumer`, and nothing was collected since: found, not made.
+            Handoff::Range(_, n) if ok && self.too_many_for(base + keep, n) => (
+                false,
+                Handoff::Value(Value::Str(self.heap.intern(TOO_MANY_RESULTS)?)),
+            ),
+            other => (ok, other),
+        };
         self.push(Value::Bool(ok))?;
         match values {
             Handoff::Value(v) => self.push(v)?,
