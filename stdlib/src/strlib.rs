@@ -466,11 +466,15 @@ fn gmatch_iterator(vm: &mut Vm, call: NativeCall) -> Result<Action, Throw> {
     let action = match m {
         None => Action::Return(0),
         Some(m) => {
-            let mut out = Vec::new();
-            for c in m.values() {
-                out.push(capture_value(vm, s, c)?);
+            // At most `MAX_CAPTURES` values (the matcher refuses more): on the stack, not
+            // allocated at every step.
+            let mut out = [Value::Nil; pattern::MAX_CAPTURES];
+            let mut n = 0;
+            for (slot, c) in out.iter_mut().zip(m.values()) {
+                *slot = capture_value(vm, s, c)?;
+                n += 1;
             }
-            ret(vm, &out)?
+            ret(vm, &out[..n])?
         }
     };
     let ups = &mut vm.heap.natives.get_mut(call.native.index() as u32).upvalues;
