@@ -912,7 +912,7 @@ impl Vm {
                             if !p.is_vararg
                                 && nb + ms + super::EXTRA_STACK <= self.th.stack.len()
                                 && nframes < self.th.frames.capacity()
-                                && nframes < self.stack_limit / 4
+                                && nframes < self.frames_limit()
                             {
                                 let callee_code = p.code.clone();
                                 let callee_k = p.constants.clone();

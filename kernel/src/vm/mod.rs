@@ -467,6 +467,7 @@ impl Vm {
     }
 
     /// The most frames a thread may have (without the room to handle an overflow).
+    #[inline]
     pub(super) fn frames_limit(&self) -> usize {
         self.stack_limit / 4
     }
