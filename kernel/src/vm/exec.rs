@@ -752,7 +752,11 @@ impl Vm {
                         savepc!();
                         self.th.top = base + a as usize + n;
                         let r = self.concat(base + a as usize, n, a as u8);
-                        self.restore_caller_top_for(fi);
+                        // Not when a `__concat` call was started: a native's arguments end
+                        // at the top.
+                        if self.th.frames.len() == fi + 1 {
+                            self.restore_caller_top_for(fi);
+                        }
                         match r? {
                             Some(v) => reg!(a) = v,
                             None => continue 'frame,
