@@ -748,16 +748,8 @@ impl Vm {
                     }
                     OpCode::Concat => {
                         let a = i.a();
-                        let n = i.b() as usize;
                         savepc!();
-                        self.th.top = base + a as usize + n;
-                        let r = self.concat(base + a as usize, n, a as u8);
-                        // Not when a `__concat` call was started: a native's arguments end
-                        // at the top.
-                        if self.th.frames.len() == fi + 1 {
-                            self.restore_caller_top_for(fi);
-                        }
-                        match r? {
+                        match self.concat_instruction(fi, base, a as u8, i.b() as usize)? {
                             Some(v) => reg!(a) = v,
                             None => continue 'frame,
                         }
@@ -1205,6 +1197,25 @@ impl Vm {
                 }
             }
         }
+    }
+
+    /// `CONCAT a n` of frame `fi`: the result, or `None` when a `__concat` call was
+    /// started. Out of line: the loop keeps only its dispatch.
+    #[inline(never)]
+    fn concat_instruction(
+        &mut self,
+        fi: usize,
+        base: usize,
+        a: u8,
+        n: usize,
+    ) -> Result<Option<Value>, Throw> {
+        self.th.top = base + a as usize + n;
+        let r = self.concat(base + a as usize, n, a);
+        // Not when a `__concat` call was started: a native's arguments end at the top.
+        if self.th.frames.len() == fi + 1 {
+            self.restore_caller_top_for(fi);
+        }
+        r
     }
 
     fn restore_caller_top_for(&mut self, fi: usize) {
