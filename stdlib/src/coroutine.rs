@@ -5,10 +5,17 @@ use crate::support::*;
 use crate::Lib;
 use kernel::metamethod::MetaMethod;
 use kernel::value::{ThreadRef, Value};
+use kernel::vm::native::Reentry;
 use kernel::vm::{Action, CloseOutcome, NativeCall, Throw, Vm, STATE_ERROR};
 
 pub const LIB: Lib = Lib {
     resumable: &[],
+    // What `resume`, `yield` and `wrapped` do in state 1, below.
+    reentry: &[
+        ("coroutine.resume", Reentry::ReturnAll),
+        ("coroutine.yield", Reentry::ReturnAll),
+        ("coroutine.wrap.function", Reentry::ReturnAfterTrue),
+    ],
     name: Some("coroutine"),
     functions: &[
         ("create", create, 0),
@@ -45,7 +52,8 @@ fn create(vm: &mut Vm, call: NativeCall) -> Result<Action, Throw> {
 
 fn resume(vm: &mut Vm, call: NativeCall) -> Result<Action, Throw> {
     if call.state == 1 {
-        // `ok, values…` were pushed at our base by the VM.
+        // `ok, values…` were pushed at our base by the VM (which does this itself at the
+        // switch: `Reentry::ReturnAll` in `LIB`).
         return Ok(Action::Return(vm.top() - call.base));
     }
     let co = check_co(vm, &call, 1)?;
@@ -63,6 +71,7 @@ fn resume(vm: &mut Vm, call: NativeCall) -> Result<Action, Throw> {
 }
 
 fn yield_(vm: &mut Vm, call: NativeCall) -> Result<Action, Throw> {
+    // The resume's values, at our base (`Reentry::ReturnAll` in `LIB`).
     if call.state == 1 {
         return Ok(Action::Return(vm.top() - call.base));
     }
@@ -98,6 +107,7 @@ fn wrapped(vm: &mut Vm, call: NativeCall) -> Result<Action, Throw> {
     if call.state == 1 || call.state == 2 {
         let err = if call.state == 1 {
             let ok = vm.stack_get(call.base);
+            // (`Reentry::ReturnAfterTrue` in `LIB`: the VM returns these itself.)
             if ok.truthy() {
                 return Ok(Action::Return(
                     vm.top().saturating_sub(call.base).saturating_sub(1),

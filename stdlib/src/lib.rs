@@ -34,7 +34,7 @@ mod difftest;
 
 use kernel::number::{float_to_int, float_to_string, str_to_number, FloatToInt, Number};
 use kernel::value::Value;
-use kernel::vm::native::Resumable;
+use kernel::vm::native::{Reentry, Resumable};
 use kernel::vm::{NativeFn, NativeTable, Throw, Vm};
 use std::rc::Rc;
 
@@ -51,6 +51,10 @@ pub struct Lib {
     /// each with the continuation states it declares next to its code; the snapshot check
     /// accepts nothing else (`kernel::vm::native::Resumable`).
     pub resumable: &'static [(&'static str, &'static Resumable)],
+    /// The natives of this library that only hand back what a coroutine switch put above
+    /// their base when entered again after it (by full name), and how
+    /// (`kernel::vm::native::Reentry`).
+    pub reentry: &'static [(&'static str, Reentry)],
     /// Extra set-up after the functions are installed (constants, the string metatable),
     /// given the library's table (the globals table for `name: None`).
     pub open: Option<OpenFn>,
@@ -116,6 +120,11 @@ fn build_natives() -> Rc<NativeTable> {
             // Every name is registered above (a test holds the lists to it).
             if let Some(id) = t.id_of(name) {
                 t.set_resumable(id, r);
+            }
+        }
+        for &(name, r) in lib.reentry {
+            if let Some(id) = t.id_of(name) {
+                t.set_reentry(id, r);
             }
         }
     }
@@ -305,4 +314,29 @@ pub(crate) fn check_string<'a>(
 fn type_error(expected: &str, arg: Option<&Arg>) -> String {
     let got = arg.map_or("no value", |a| a.type_name());
     format!("{expected} expected, got {got}")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The libraries' declarations name natives that exist: a misspelt name would leave a
+    /// continuation unsaveable, or a switch without its shortcut, and nothing else would say.
+    #[test]
+    fn declared_natives_are_registered() {
+        let t = natives();
+        for lib in LIBS {
+            for &(name, _) in lib.resumable {
+                assert!(
+                    t.id_of(name).is_some(),
+                    "resumable {name} is not registered"
+                );
+            }
+            for &(name, r) in lib.reentry {
+                let id = t.id_of(name);
+                assert!(id.is_some(), "reentry {name} is not registered");
+                assert_eq!(id.map(|id| t.reentry(id)), Some(r));
+            }
+        }
+    }
 }

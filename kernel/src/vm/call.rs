@@ -243,6 +243,17 @@ impl Vm {
     /// normally; everything else goes to `post_call`.
     #[inline]
     pub(super) fn return_from_lua(&mut self, first: usize, n: usize) -> Result<(), Throw> {
+        if self.return_normally(first, n) {
+            return Ok(());
+        }
+        self.post_call(first, n)
+    }
+
+    /// `post_call`'s work where it cannot fail: the top frame (Lua or native) was called
+    /// normally by a frame below it in this thread, and its results fit the stack. Returns
+    /// false, having changed nothing, otherwise.
+    #[inline]
+    pub(super) fn return_normally(&mut self, first: usize, n: usize) -> bool {
         let len = self.th.frames.len();
         if len > 1 {
             let frame = self.th.frames[len - 1];
@@ -267,10 +278,10 @@ impl Vm {
                         self.th.top = caller.base as usize + p.max_stack_size as usize;
                     }
                 }
-                return Ok(());
+                return true;
             }
         }
-        self.post_call(first, n)
+        false
     }
 
     /// Finishes the top frame with `n` results starting at stack index `first`.

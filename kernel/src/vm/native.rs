@@ -212,6 +212,22 @@ impl Resumable {
     }
 }
 
+/// What a native waiting for a coroutine switch (`Vm::resume_coroutine`, `Vm::yield_values`)
+/// does when it is entered again in state 1 with the switch's values above its base. A
+/// native that only hands them back says so, and the VM returns them at the switch itself
+/// instead of entering it again through `run`: the same results and fuel, a step fewer.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Reentry {
+    /// It is entered again (it looks at the values).
+    #[default]
+    Enter,
+    /// It returns every value above its base (`coroutine.resume`, `coroutine.yield`).
+    ReturnAll,
+    /// When the value at its base is true (Lua's truth), it returns the values above that
+    /// one; otherwise it is entered again (`coroutine.wrap`'s function).
+    ReturnAfterTrue,
+}
+
 /// One registered native.
 #[derive(Clone)]
 pub struct NativeEntry {
@@ -221,6 +237,8 @@ pub struct NativeEntry {
     pub flags: u8,
     /// The states it may be saved in mid-call, if any.
     pub resumable: Option<&'static Resumable>,
+    /// What it does in state 1 after a coroutine switch.
+    pub reentry: Reentry,
 }
 
 /// The natives a process can name. Built once by the embedder; the same table must be given
@@ -246,6 +264,7 @@ impl NativeTable {
             func,
             flags,
             resumable: None,
+            reentry: Reentry::Enter,
         });
         let id = NativeId((self.entries.len() - 1) as u16);
         self.by_name.insert(name, id);
@@ -297,6 +316,21 @@ impl NativeTable {
     /// The states native `id` may be saved in mid-call (`None`: only about to run).
     pub fn resumable(&self, id: NativeId) -> Option<&'static Resumable> {
         self.entries.get(id.0 as usize).and_then(|e| e.resumable)
+    }
+
+    /// Declares what native `id` does in state 1 after a coroutine switch; the declaration
+    /// must be exactly what its code does there.
+    pub fn set_reentry(&mut self, id: NativeId, r: Reentry) {
+        if let Some(e) = self.entries.get_mut(id.0 as usize) {
+            e.reentry = r;
+        }
+    }
+
+    /// What native `id` does in state 1 after a coroutine switch.
+    pub fn reentry(&self, id: NativeId) -> Reentry {
+        self.entries
+            .get(id.0 as usize)
+            .map_or(Reentry::Enter, |e| e.reentry)
     }
 
     pub fn len(&self) -> usize {
