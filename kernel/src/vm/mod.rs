@@ -69,6 +69,15 @@ const MAX_TAG_LOOP: usize = 2000;
 /// Continuation state delivered to a protected native when an error was caught.
 pub const STATE_ERROR: u32 = u32::MAX;
 
+/// What `run_loop` does after `Vm::leftover_work`.
+enum Leftover {
+    Done(Outcome),
+    /// Start the loop's turn again.
+    Again,
+    /// Go on with the turn.
+    Go,
+}
+
 /// How a slice of execution ended.
 #[derive(Clone, Debug)]
 pub enum Outcome {
@@ -855,62 +864,23 @@ impl Vm {
             }
         }
         loop {
-            // An error that found no room for its message is raised before anything else.
-            if let Some(text) = self.unraised_error.take() {
-                let t = match self.heap.intern(text.as_bytes()) {
-                    Ok(s) => Throw::Value(Value::Str(s)),
-                    Err(refused) => {
-                        self.unraised_error = Some(text);
-                        self.memory_stop = Some(refused);
-                        Throw::Memory(refused)
-                    }
-                };
-                if let Some(o) = self.handle_throw(t) {
-                    return o;
-                }
-                // Raised, as an uninterrupted run raises it from its step.
-                resumed = false;
-                continue;
-            }
-            if let Some((handler_done, top, error)) = self.rethrow.take() {
-                self.th.top = (top as usize).min(self.th.top);
-                if let Some(o) = self.unwind(error, handler_done) {
-                    return o;
-                }
-                resumed = false;
-                continue;
-            }
-            // A native's call refused memory is made before anything else.
-            if let Some((func, nresults)) = self.unfinished_call.take() {
-                if let Err(t) = self.finish_native_call(func as usize, nresults) {
-                    if let Some(o) = self.handle_throw(t) {
-                        return o;
-                    }
-                }
-                // The native's step is now done, as an uninterrupted run's would be.
-                resumed = false;
-                continue;
-            }
-            // A concatenation refused fuel or memory part way is finished before anything else
-            // (also when an emergency collection made room within this run).
-            if let Some((a, n)) = self.unfinished_concat.take() {
-                match self.concat_continue(a, n) {
-                    Err(t) => {
-                        if let Some(o) = self.handle_throw(t) {
-                            return o;
-                        }
-                        continue;
-                    }
-                    // `CONCAT` done lets the collector step when it is due, as in `execute`.
-                    Ok(true) if self.heap.gc.should_collect() => resumed = false,
-                    Ok(_) => {}
+            // Work a refusal or an error left for the loop: rare, so one test on the way.
+            if self.unraised_error.is_some()
+                || self.rethrow.is_some()
+                || self.unfinished_call.is_some()
+                || self.unfinished_concat.is_some()
+            {
+                match self.leftover_work(&mut resumed) {
+                    Leftover::Done(o) => return o,
+                    Leftover::Again => continue,
+                    Leftover::Go => {}
                 }
             }
             if self.trapped {
                 return Outcome::Trap;
             }
-            if let Some(values) = self.finished.take() {
-                return Outcome::Finished(values);
+            if self.finished.is_some() {
+                return Outcome::Finished(self.finished.take().unwrap_or_default());
             }
             let Some(frame) = self.th.frames.last().copied() else {
                 return Outcome::Finished(Vec::new());
@@ -944,6 +914,66 @@ impl Vm {
                 }
             }
         }
+    }
+
+    /// `run_loop`'s leftovers, in their order: an error that found no room for its message,
+    /// an error to raise again after a handler, a native's call refused memory, a
+    /// concatenation refused part way.
+    #[cold]
+    #[inline(never)]
+    fn leftover_work(&mut self, resumed: &mut bool) -> Leftover {
+        // An error that found no room for its message is raised before anything else.
+        if let Some(text) = self.unraised_error.take() {
+            let t = match self.heap.intern(text.as_bytes()) {
+                Ok(s) => Throw::Value(Value::Str(s)),
+                Err(refused) => {
+                    self.unraised_error = Some(text);
+                    self.memory_stop = Some(refused);
+                    Throw::Memory(refused)
+                }
+            };
+            if let Some(o) = self.handle_throw(t) {
+                return Leftover::Done(o);
+            }
+            // Raised, as an uninterrupted run raises it from its step.
+            *resumed = false;
+            return Leftover::Again;
+        }
+        if let Some((handler_done, top, error)) = self.rethrow.take() {
+            self.th.top = (top as usize).min(self.th.top);
+            if let Some(o) = self.unwind(error, handler_done) {
+                return Leftover::Done(o);
+            }
+            *resumed = false;
+            return Leftover::Again;
+        }
+        // A native's call refused memory is made before anything else.
+        if let Some((func, nresults)) = self.unfinished_call.take() {
+            if let Err(t) = self.finish_native_call(func as usize, nresults) {
+                if let Some(o) = self.handle_throw(t) {
+                    return Leftover::Done(o);
+                }
+            }
+            // The native's step is now done, as an uninterrupted run's would be.
+            *resumed = false;
+            return Leftover::Again;
+        }
+        // A concatenation refused fuel or memory part way is finished before anything else
+        // (also when an emergency collection made room within this run).
+        if let Some((a, n)) = self.unfinished_concat.take() {
+            match self.concat_continue(a, n) {
+                Err(t) => {
+                    if let Some(o) = self.handle_throw(t) {
+                        return Leftover::Done(o);
+                    }
+                    return Leftover::Again;
+                }
+                // `CONCAT` done lets the collector step when it is due, as in `execute`.
+                Ok(true) if self.heap.gc.should_collect() => *resumed = false,
+                Ok(_) => {}
+            }
+        }
+        Leftover::Go
     }
 
     /// Number of frames of the running thread (for tests and tracebacks).
