@@ -142,6 +142,17 @@ impl Vm {
                 return Ok(());
             };
             let FrameKind::Lua(mut cl) = frame.kind else {
+                // A native on top (just called, or returned to): its step is taken here when
+                // `run`'s loop would take nothing else before it, nor after it (a collector
+                // step, a trap, an error), saving the way out and back.
+                if let FrameKind::Native(n) = frame.kind {
+                    if self.loop_may_take_native_step()
+                        && self.native_step(n, frame)
+                        && self.loop_may_take_native_step()
+                    {
+                        continue 'frame;
+                    }
+                }
                 return Ok(());
             };
             // The running frame: reloaded here, or set by CALL's fast path when it enters a
@@ -1195,6 +1206,38 @@ impl Vm {
                     OpCode::VarargPrep => {}
                     OpCode::ExtraArg => {}
                 }
+            }
+        }
+    }
+
+    /// Whether `run_loop`, given the turn, would go straight to the top frame's step: no
+    /// leftover work, no trap or end to report, no collector step or finalizer due.
+    #[inline]
+    fn loop_may_take_native_step(&self) -> bool {
+        !self.trapped
+            && self.finished.is_none()
+            && self.native_throw.is_none()
+            && self.unraised_error.is_none()
+            && self.rethrow.is_none()
+            && self.unfinished_call.is_none()
+            && self.unfinished_concat.is_none()
+            && !self.heap.gc.should_collect()
+            && self.heap.gc.to_finalize.is_empty()
+    }
+
+    /// Takes the step of native frame `frame` as `run_loop` would. False when it failed: the
+    /// error waits in `native_throw` for `run_loop`.
+    #[inline(never)]
+    fn native_step(
+        &mut self,
+        n: crate::value::NativeRef,
+        frame: crate::heap::frame::Frame,
+    ) -> bool {
+        match self.run_native(n, frame) {
+            Ok(()) => true,
+            Err(t) => {
+                self.native_throw = Some(t);
+                false
             }
         }
     }

@@ -149,6 +149,11 @@ pub struct Vm {
     /// What the last slice spent (`last_slice_spent`).
     #[serde(skip)]
     spent: u64,
+    /// The error of a native's step run from the instruction loop (`exec`), for `run_loop` to
+    /// handle as it handles its own steps' errors, before anything else. Never left set when
+    /// `run` returns.
+    #[serde(skip)]
+    native_throw: Option<Throw>,
     /// A slice is running (`run`): work is paid from its fuel. Outside one, the host is
     /// setting up or serving the process, and its services price their own work.
     #[serde(skip)]
@@ -316,6 +321,7 @@ impl Vm {
             refused: None,
             step_start: 0,
             spent: 0,
+            native_throw: None,
             in_slice: false,
             pending_traceback: None,
             message_handler: false,
@@ -865,7 +871,8 @@ impl Vm {
         }
         loop {
             // Work a refusal or an error left for the loop: rare, so one test on the way.
-            if self.unraised_error.is_some()
+            if self.native_throw.is_some()
+                || self.unraised_error.is_some()
                 || self.rethrow.is_some()
                 || self.unfinished_call.is_some()
                 || self.unfinished_concat.is_some()
@@ -916,12 +923,20 @@ impl Vm {
         }
     }
 
-    /// `run_loop`'s leftovers, in their order: an error that found no room for its message,
+    /// `run_loop`'s leftovers, in their order: a native's error from the instruction loop,
+    /// an error that found no room for its message,
     /// an error to raise again after a handler, a native's call refused memory, a
     /// concatenation refused part way.
     #[cold]
     #[inline(never)]
     fn leftover_work(&mut self, resumed: &mut bool) -> Leftover {
+        // The step that failed was a native's, run from the instruction loop.
+        if let Some(t) = self.native_throw.take() {
+            if let Some(o) = self.handle_throw(t) {
+                return Leftover::Done(o);
+            }
+            return Leftover::Again;
+        }
         // An error that found no room for its message is raised before anything else.
         if let Some(text) = self.unraised_error.take() {
             let t = match self.heap.intern(text.as_bytes()) {

@@ -16,8 +16,9 @@
 //!   checked the callee's registers against the stack and starts at pc 0 of verified (so
 //!   non-empty) code. While the loop runs that frame, the running thread's stack only
 //!   grows: it is swapped only by `switch_to` (coroutine switches, made by natives, which run
-//!   from `run` and never from the loop, or by a thread's final return, after which the loop
-//!   reloads its frame), and no stack is ever shortened while its thread runs.
+//!   from `run` or from the loop's frame entry, before it loads a frame and never while one
+//!   runs, or by a thread's final return, after which the loop reloads its frame), and no
+//!   stack is ever shortened while its thread runs.
 //!
 //! Every function also `debug_assert!`s its bounds, so the debug test runs (CI's) check the
 //! contract at every access.
