@@ -941,6 +941,30 @@ struct Regs {
 
 impl Regs {
     fn load(s: &Sorter, vm: &Vm) -> Regs {
+        // The register table is made with its registers in its array part: read them there
+        // with one lookup of the table (a restored one may be shaped otherwise: then key by
+        // key).
+        let table = vm.heap.table(s.regs);
+        if let Some(a) = table.array().get(..R_SP as usize) {
+            let value = |r: i64| a[(r - 1) as usize];
+            let int = |r: i64| match value(r) {
+                Value::Int(n) => n,
+                _ => 0,
+            };
+            return Regs {
+                pc: int(R_PC),
+                lo: int(R_LO),
+                up: int(R_UP),
+                rnd: int(R_RND),
+                p: int(R_P),
+                i: int(R_I),
+                j: int(R_J),
+                sp: int(R_SP),
+                v1: value(R_V1),
+                v2: value(R_V2),
+                piv: value(R_PIV),
+            };
+        }
         Regs {
             pc: s.get(vm, R_PC),
             lo: s.get(vm, R_LO),
