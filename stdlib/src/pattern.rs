@@ -223,8 +223,13 @@ struct Machine<'s, 'b, A, B: FnMut(u64) -> Result<(), A> + ?Sized> {
     _abort: std::marker::PhantomData<fn() -> A>,
 }
 
-fn is_class(c: u8, cl: u8) -> bool {
-    let res = match cl.to_ascii_lowercase() {
+/// The class letters (`%a`, `%c`, …), each a bit of `CHAR_CLASSES`.
+const CLASS_LETTERS: &[u8; 11] = b"acdglpsuwxz";
+
+/// Whether byte `c` is in the class of lowercase letter `letter` (C's `isalpha`, … in the
+/// "C" locale).
+const fn in_class(c: u8, letter: u8) -> bool {
+    match letter {
         b'a' => c.is_ascii_alphabetic(),
         b'c' => c.is_ascii_control(),
         b'd' => c.is_ascii_digit(),
@@ -237,13 +242,51 @@ fn is_class(c: u8, cl: u8) -> bool {
         b'w' => c.is_ascii_alphanumeric(),
         b'x' => c.is_ascii_hexdigit(),
         b'z' => c == 0,
-        _ => return cl == c,
-    };
-    if cl.is_ascii_lowercase() {
-        res
-    } else {
-        !res
+        _ => false,
     }
+}
+
+/// For each byte, the classes it is in: bit `k` for `CLASS_LETTERS[k]`.
+static CHAR_CLASSES: [u16; 256] = {
+    let mut t = [0u16; 256];
+    let mut c = 0;
+    while c < 256 {
+        let mut k = 0;
+        while k < CLASS_LETTERS.len() {
+            if in_class(c as u8, CLASS_LETTERS[k]) {
+                t[c] |= 1 << k;
+            }
+            k += 1;
+        }
+        c += 1;
+    }
+    t
+};
+
+/// For each byte after a `%`, its class's bit in `CHAR_CLASSES` (0: not a class letter, the
+/// byte stands for itself), with `NEGATED` for the uppercase letters (`%A`: not `%a`).
+static CLASS_OF_ESCAPE: [u16; 256] = {
+    let mut t = [0u16; 256];
+    let mut k = 0;
+    while k < CLASS_LETTERS.len() {
+        let letter = CLASS_LETTERS[k];
+        t[letter as usize] = 1 << k;
+        t[letter.to_ascii_uppercase() as usize] = (1 << k) | NEGATED;
+        k += 1;
+    }
+    t
+};
+const NEGATED: u16 = 1 << 15;
+
+/// Whether byte `c` matches `%cl` (Lua's `match_class`): two table reads, as this runs for
+/// every subject byte a class is tried on.
+#[inline]
+fn is_class(c: u8, cl: u8) -> bool {
+    let class = CLASS_OF_ESCAPE[cl as usize];
+    if class == 0 {
+        return cl == c;
+    }
+    (CHAR_CLASSES[c as usize] & class & !NEGATED != 0) != (class & NEGATED != 0)
 }
 
 impl<A, B: FnMut(u64) -> Result<(), A> + ?Sized> Machine<'_, '_, A, B> {
@@ -956,6 +999,33 @@ pub fn gsub_str<A, B: FnMut(u64) -> Result<(), A> + ?Sized>(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The class tables say what Lua's `match_class` says, for every byte and escape: the
+    /// letter's class, its complement for the uppercase letter, the byte itself otherwise.
+    #[test]
+    fn class_tables_match_the_c_classes() {
+        for cl in 0..=255u8 {
+            let lower = cl.to_ascii_lowercase();
+            for c in 0..=255u8 {
+                let expected = if CLASS_LETTERS.contains(&lower) {
+                    in_class(c, lower) == cl.is_ascii_lowercase()
+                } else {
+                    c == cl
+                };
+                assert_eq!(
+                    is_class(c, cl),
+                    expected,
+                    "byte {c} against %{}",
+                    cl as char
+                );
+            }
+        }
+        // A few by hand, against C's ctype in the "C" locale.
+        assert!(is_class(0x0b, b's') && !is_class(0x0b, b'S'));
+        assert!(is_class(b'_', b'p') && !is_class(b'_', b'w'));
+        assert!(is_class(0, b'z') && is_class(b'a', b'Z'));
+        assert!(!is_class(0xe9, b'a') && is_class(0xe9, b'A'));
+    }
 
     fn free(_: u64) -> Result<(), ()> {
         Ok(())
