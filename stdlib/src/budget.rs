@@ -156,12 +156,31 @@ pub fn memory_left(vm: &Vm) -> usize {
 /// step costs a unit: pieces are never lost in rounding when a hook is dropped), and (when
 /// `mem_left` is set) refuses output past the memory left.
 pub struct Hook<'a> {
-    pub fuel: Fuel<'a>,
+    /// Private: a charge made around the hook would see the fuel it bought ahead.
+    fuel: Fuel<'a>,
     work: Work,
     /// Pieces already paid for and not yet used.
     credit: u64,
     produced: u64,
     mem_left: Option<u64>,
+    /// A charge was refused: the native's step is refused whole, and what the hook bought is
+    /// given back by the step's refusal (`refuse_step`), not by the hook.
+    refused: bool,
+}
+
+/// Units a hook without an output limit buys at once when the slice can pay them: a charge
+/// per 256 matcher steps rather than per 4. What is left unused goes back when the hook is
+/// dropped, so the total is what buying as needed costs, and a refusal comes at the same
+/// step, with the same price (a batch the slice cannot pay is not refused: the hook buys
+/// what the step needs instead).
+const BATCH_UNITS: u64 = 64;
+
+impl Drop for Hook<'_> {
+    fn drop(&mut self) {
+        if !self.refused {
+            self.fuel.refund(self.credit / self.work.per_unit());
+        }
+    }
 }
 
 impl<'a> Hook<'a> {
@@ -173,16 +192,16 @@ impl<'a> Hook<'a> {
             credit: 0,
             produced: 0,
             mem_left: mem_left.map(|m| m as u64),
+            refused: false,
         }
     }
 
     /// A hook for the pattern matcher: its pieces are matcher steps (each byte it scans or
     /// compares counts as a step too).
     pub fn for_matcher(fuel: Fuel<'a>) -> Hook<'a> {
-        Hook {
-            work: Work::MatchSteps,
-            ..Hook::new(fuel, None)
-        }
+        let mut hook = Hook::new(fuel, None);
+        hook.work = Work::MatchSteps;
+        hook
     }
 
     /// Charges `n` engine pieces (bytes produced, or matcher steps).
@@ -213,10 +232,21 @@ impl<'a> Hook<'a> {
         }
         if n > self.credit {
             let units = self.work.units(n - self.credit);
-            self.fuel.charge(units)?;
+            let bought = if self.mem_left.is_none()
+                && units < BATCH_UNITS
+                && self.fuel.try_charge(BATCH_UNITS)
+            {
+                BATCH_UNITS
+            } else {
+                if let Err(e) = self.fuel.charge(units) {
+                    self.refused = true;
+                    return Err(e);
+                }
+                units
+            };
             self.credit = self
                 .credit
-                .saturating_add(units.saturating_mul(self.work.per_unit()));
+                .saturating_add(bought.saturating_mul(self.work.per_unit()));
         }
         self.credit = self.credit.saturating_sub(n);
         Ok(())

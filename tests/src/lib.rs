@@ -130,6 +130,8 @@ pub const CUTS: &[(&str, &str)] = &[
     // Natives waiting for the Lua they call: sort's comparator, gsub's function, a reader...
     ("sort_calls", include_str!("../cuts/sort_calls.lua")),
     ("string_calls", include_str!("../cuts/string_calls.lua")),
+    // A matcher cut mid-way through a long subject.
+    ("long_patterns", include_str!("../cuts/long_patterns.lua")),
     ("table_calls", include_str!("../cuts/table_calls.lua")),
     ("load_close", include_str!("../cuts/load_close.lua")),
     // Collections and finalizers at the points the program reaches, not where a cut fell.

@@ -330,3 +330,31 @@ fn a_collection_is_paid_per_arena_slot_it_walks() {
     assert_eq!(out, "true\ttrue\n");
     assert!(used >= 10 * price(Work::Entries, 100_000), "{used}");
 }
+
+/// A matcher's hook buys its steps ahead in batches when the budget allows and gives back what
+/// it did not use: a program costs the same under any budget that covers it, down to exactly
+/// its cost, and one unit less stops it out of fuel.
+#[test]
+fn matching_costs_the_same_under_any_budget_that_covers_it() {
+    let src = "local s = ('ab'):rep(300) .. 'c' local n = 0
+         for i = 1, 5 do
+           n = n + #s:match('^(.-)c') + s:find('[ab]*c') + select(2, s:gsub('ab', 'x'))
+           for a in s:gmatch('a') do n = n + #a end
+         end
+         print(n)";
+    let (out, cost) = finishes(src);
+    // Per matcher step, 4 to a unit: far more than the loop's instructions.
+    assert!(cost > price(Work::MatchSteps, 5 * 3 * 600), "{cost}");
+    for fuel in [cost, cost + 1, cost + 63, cost * 2] {
+        let (r, used, _) = run(fuel, 256 * MB, src);
+        assert_eq!(r.as_deref().ok(), Some(out.as_str()), "budget {fuel}");
+        assert_eq!(used, cost, "budget {fuel}");
+    }
+    let (r, ..) = run(cost - 1, 256 * MB, src);
+    assert!(matches!(r, Err(Failure::OutOfFuel { .. })), "{r:?}");
+    // What a batch bought and a match did not use goes back: a thousand one-step matches
+    // cost their instructions and a unit or two each, not a batch each.
+    let (_, tiny) =
+        finishes("local n = 0 for i = 1, 1000 do n = n + ('ab'):find('%ab') end print(n)");
+    assert!(tiny < 12_000, "{tiny}");
+}

@@ -124,6 +124,28 @@ impl Fuel<'_> {
     pub fn charge_work(&mut self, work: crate::cost::Work, pieces: usize) -> Result<(), Throw> {
         self.charge(work.units_of(pieces))
     }
+
+    /// Charges `units` if the slice can pay them, without recording a refusal when it cannot:
+    /// for buying ahead of need (an engine's batch of steps), where a refusal only means
+    /// buying what is needed instead. Whether it paid.
+    #[inline]
+    pub fn try_charge(&mut self, units: u64) -> bool {
+        let u = units.min(i64::MAX as u64) as i64;
+        match self.fuel.checked_sub(u) {
+            Some(left) if left >= self.floor => {
+                *self.fuel = left;
+                true
+            }
+            _ => false,
+        }
+    }
+
+    /// Gives back `units` this lender's charges bought ahead and did not use (never more than
+    /// they charged), so that buying ahead costs in the end what buying as needed does.
+    #[inline]
+    pub fn refund(&mut self, units: u64) {
+        *self.fuel = self.fuel.saturating_add(units.min(i64::MAX as u64) as i64);
+    }
 }
 
 /// A charge may take the slice below zero, down to `floor` (the allowance's end): a native's or
