@@ -176,10 +176,14 @@ impl Vm {
                 ));
             }
 
+            // Also where the instruction's step began for `refuse_step`: every arm that may be
+            // refused part way saves its pc first, before it charges anything beyond the unit
+            // the loop took (so the fuel then is one below the step's start).
             macro_rules! savepc {
                 () => {{
                     self.th.frames[fi].pc = pc as u32;
                     self.progress = self.progress.wrapping_add(1);
+                    self.step_start = self.fuel + 1;
                 }};
             }
             macro_rules! reg {
@@ -211,7 +215,6 @@ impl Vm {
                     savepc!();
                     return Err(Throw::OutOfFuel);
                 }
-                self.step_start = self.fuel;
                 self.fuel -= 1;
                 let i = window::instruction(&code, pc);
                 pc += 1;

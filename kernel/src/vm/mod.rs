@@ -143,7 +143,9 @@ pub struct Vm {
     #[serde(skip)]
     refused: Option<u64>,
     /// The slice's fuel when the running instruction began: a step refused and taken up
-    /// again from its start gives back what it had charged (`refuse_step`).
+    /// again from its start gives back what it had charged (`refuse_step`). Set when the
+    /// instruction saves its pc, which every one that may be refused part way does before
+    /// it charges (not at every instruction: a store each).
     #[serde(skip)]
     step_start: i64,
     /// What the last slice spent (`last_slice_spent`).
