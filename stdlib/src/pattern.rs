@@ -739,6 +739,21 @@ pub struct GmatchState {
     pub lastmatch: Option<usize>,
 }
 
+/// The byte every match of `pat` (not anchored) starts with, when the pattern begins with a
+/// plain character that no quantifier makes optional. At a position holding another byte the
+/// machine's attempt fails at once, in `FAILED_ATTEMPT_STEPS` steps (its first item, then the
+/// return), so the loops skip such positions charging those steps, without the machine.
+fn first_literal(pat: &[u8]) -> Option<u8> {
+    let c = *pat.first()?;
+    if b"^$*+?.()[%-".contains(&c) || matches!(pat.get(1), Some(b'*' | b'?' | b'-')) {
+        return None;
+    }
+    Some(c)
+}
+
+/// What the machine charges for an attempt whose first item, a plain character, fails.
+const FAILED_ATTEMPT_STEPS: u64 = 2;
+
 impl GmatchState {
     /// The state `string.gmatch(s, p, init)` starts with; `init` is the 0-based start
     /// (`posrelatI(init) - 1`), clamped as lstrlib clamps it.
@@ -760,7 +775,14 @@ impl GmatchState {
         let mut sets = SetCache::default();
         let mut m = machine(subject, pattern, budget, &mut sets);
         let mut src = self.pos;
+        let first = first_literal(pattern);
         while src <= subject.len() {
+            if let Some(c) = first {
+                while src < subject.len() && subject[src] != c {
+                    m.charge(FAILED_ATTEMPT_STEPS)?;
+                    src += 1;
+                }
+            }
             if let Some(e) = m.run(src, 0)? {
                 if Some(e) != self.lastmatch {
                     self.pos = e;
@@ -858,7 +880,16 @@ impl Gsub {
         // One machine for every position tried: its capture and backtrack stacks are
         // allocated once, not at each position.
         let mut m = machine(subject, pat, budget, sets);
+        let first = if *anchor { None } else { first_literal(pat) };
         while !*done && *n < *max_n {
+            if let Some(c) = first {
+                // As the attempt below and the copy after it would: its steps and the copy's.
+                while *src < subject.len() && subject[*src] != c {
+                    m.charge(FAILED_ATTEMPT_STEPS + 1)?;
+                    out.push(subject[*src]);
+                    *src += 1;
+                }
+            }
             let res = m.run(*src, 0)?.map(|e| m.raw(*src, e));
             if *anchor {
                 // An anchored gsub makes at most one attempt.
