@@ -718,7 +718,14 @@ pub fn find_raw<A, B: FnMut(u64) -> Result<(), A> + ?Sized>(
     let mut sets = SetCache::default();
     let mut m = machine(subject, pat, budget, &mut sets);
     let mut s = init;
+    let first = if anchor { None } else { first_literal(pat) };
     while s <= subject.len() {
+        if let Some(c) = first {
+            while s < subject.len() && subject[s] != c {
+                m.charge(FAILED_ATTEMPT_STEPS)?;
+                s += 1;
+            }
+        }
         if let Some(e) = m.run(s, 0)? {
             return Ok(Some(m.raw(s, e)));
         }

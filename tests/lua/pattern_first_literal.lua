@@ -41,3 +41,9 @@ print(pcall(function() for a in ("xxb"):gmatch("b%") do end end))
 local long = ("x"):rep(5000) .. "key9=v" .. ("y"):rep(5000)
 show(long:gsub("key(%d)", "%1"))
 for k in long:gmatch("ke(y)") do print(k) end
+-- find and match, the same way.
+print(s:find("key(%d)"), s:find("k=", 1), s:find("v", 40), s:find("q%d"))
+print(s:match("key(%d)=(%w+)"), s:match("kk=(%w+)"), s:match("z"), ("abc"):match("c", -1))
+print(long:find("key%d"), long:match("ke(y%d)"), long:find("y", 5007))
+print(pcall(string.find, "abc", "c%"), pcall(string.find, "xyz", "c%"))
+print(pcall(string.match, "abc", "c)"), pcall(string.find, "xyz", ")"))
