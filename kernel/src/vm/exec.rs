@@ -161,8 +161,8 @@ impl Vm {
             let closure = self.heap.closure(cl);
             let mut proto_ref = closure.proto;
             let proto = self.heap.proto(proto_ref);
-            let mut code = proto.code.clone();
-            let mut k = proto.constants.clone();
+            let mut code = window::Code::of(&proto.code);
+            let mut k = window::Constants::of(&proto.constants);
             let mut base = frame.base as usize;
             let mut pc = frame.pc as usize;
             if fix_top {
@@ -216,18 +216,18 @@ impl Vm {
                     return Err(Throw::OutOfFuel);
                 }
                 self.fuel -= 1;
-                let i = window::instruction(&code, pc);
+                let i = window::instruction(code, pc);
                 pc += 1;
                 let op = window::opcode(i);
                 match op {
                     OpCode::Move => reg!(i.a()) = reg!(i.b()),
                     OpCode::LoadI => reg!(i.a()) = Value::Int(i.sbx() as i64),
                     OpCode::LoadF => reg!(i.a()) = Value::Float(i.sbx() as f64),
-                    OpCode::LoadK => reg!(i.a()) = window::constant(&k, i.bx() as usize),
+                    OpCode::LoadK => reg!(i.a()) = window::constant(k, i.bx() as usize),
                     OpCode::LoadKX => {
-                        let ax = code[pc].ax_arg();
+                        let ax = window::instruction(code, pc).ax_arg();
                         pc += 1;
-                        reg!(i.a()) = window::constant(&k, ax as usize);
+                        reg!(i.a()) = window::constant(k, ax as usize);
                     }
                     OpCode::LoadFalse => reg!(i.a()) = Value::Bool(false),
                     OpCode::LFalseSkip => {
@@ -253,7 +253,7 @@ impl Vm {
                     OpCode::GetTabUp => {
                         let u = self.heap.closure(cl).upvalues[i.b() as usize];
                         let t = self.upval_get(u);
-                        let key = window::constant(&k, i.c() as usize);
+                        let key = window::constant(k, i.c() as usize);
                         if let (Value::Table(tr), Value::Str(s)) = (t, key) {
                             let v = self
                                 .heap
@@ -304,7 +304,7 @@ impl Vm {
                     }
                     OpCode::GetField => {
                         let t = reg!(i.b());
-                        let key = window::constant(&k, i.c() as usize);
+                        let key = window::constant(k, i.c() as usize);
                         if let (Value::Table(tr), Value::Str(s)) = (t, key) {
                             let v = self
                                 .heap
@@ -324,9 +324,9 @@ impl Vm {
                     OpCode::SetTabUp => {
                         let u = self.heap.closure(cl).upvalues[i.a() as usize];
                         let t = self.upval_get(u);
-                        let key = window::constant(&k, i.b() as usize);
+                        let key = window::constant(k, i.b() as usize);
                         let v = if i.k() {
-                            window::constant(&k, i.c() as usize)
+                            window::constant(k, i.c() as usize)
                         } else {
                             reg!(i.c())
                         };
@@ -339,7 +339,7 @@ impl Vm {
                         let t = reg!(i.a());
                         let key = reg!(i.b());
                         let v = if i.k() {
-                            window::constant(&k, i.c() as usize)
+                            window::constant(k, i.c() as usize)
                         } else {
                             reg!(i.c())
                         };
@@ -368,7 +368,7 @@ impl Vm {
                     OpCode::SetI => {
                         let t = reg!(i.a());
                         let v = if i.k() {
-                            window::constant(&k, i.c() as usize)
+                            window::constant(k, i.c() as usize)
                         } else {
                             reg!(i.c())
                         };
@@ -397,9 +397,9 @@ impl Vm {
                     }
                     OpCode::SetField => {
                         let t = reg!(i.a());
-                        let key = window::constant(&k, i.b() as usize);
+                        let key = window::constant(k, i.b() as usize);
                         let v = if i.k() {
-                            window::constant(&k, i.c() as usize)
+                            window::constant(k, i.c() as usize)
                         } else {
                             reg!(i.c())
                         };
@@ -428,7 +428,8 @@ impl Vm {
                         }
                         let mut array = i.c() as usize;
                         if i.k() {
-                            array += code[pc].ax_arg() as usize * (MAXARG_C as usize + 1);
+                            array += window::instruction(code, pc).ax_arg() as usize
+                                * (MAXARG_C as usize + 1);
                         }
                         pc += 1;
                         savepc!();
@@ -443,7 +444,7 @@ impl Vm {
                     OpCode::SelfOp => {
                         let t = reg!(i.b());
                         let key = if i.k() {
-                            window::constant(&k, i.c() as usize)
+                            window::constant(k, i.c() as usize)
                         } else {
                             reg!(i.c())
                         };
@@ -482,7 +483,7 @@ impl Vm {
                             base,
                             i,
                             pc,
-                            window::constant(&k, i.c() as usize),
+                            window::constant(k, i.c() as usize),
                             i64::wrapping_add,
                             |a: f64, b: f64| a + b
                         )
@@ -493,7 +494,7 @@ impl Vm {
                             base,
                             i,
                             pc,
-                            window::constant(&k, i.c() as usize),
+                            window::constant(k, i.c() as usize),
                             i64::wrapping_sub,
                             |a: f64, b: f64| a - b
                         )
@@ -504,14 +505,14 @@ impl Vm {
                             base,
                             i,
                             pc,
-                            window::constant(&k, i.c() as usize),
+                            window::constant(k, i.c() as usize),
                             i64::wrapping_mul,
                             |a: f64, b: f64| a * b
                         )
                     }
                     OpCode::ModK => {
                         let b = reg!(i.b());
-                        let c = window::constant(&k, i.c() as usize);
+                        let c = window::constant(k, i.c() as usize);
                         match (b, c) {
                             (Value::Int(x), Value::Int(y)) => {
                                 if y == 0 {
@@ -530,7 +531,7 @@ impl Vm {
                             base,
                             i,
                             pc,
-                            window::constant(&k, i.c() as usize),
+                            window::constant(k, i.c() as usize),
                             number::float_pow
                         )
                     }
@@ -540,13 +541,13 @@ impl Vm {
                             base,
                             i,
                             pc,
-                            window::constant(&k, i.c() as usize),
+                            window::constant(k, i.c() as usize),
                             |a: f64, b: f64| a / b
                         )
                     }
                     OpCode::IDivK => {
                         let b = reg!(i.b());
-                        let c = window::constant(&k, i.c() as usize);
+                        let c = window::constant(k, i.c() as usize);
                         match (b, c) {
                             (Value::Int(x), Value::Int(y)) => {
                                 if y == 0 {
@@ -565,7 +566,7 @@ impl Vm {
                             base,
                             i,
                             pc,
-                            window::constant(&k, i.c() as usize),
+                            window::constant(k, i.c() as usize),
                             |x: i64, y: i64| x & y
                         )
                     }
@@ -575,7 +576,7 @@ impl Vm {
                             base,
                             i,
                             pc,
-                            window::constant(&k, i.c() as usize),
+                            window::constant(k, i.c() as usize),
                             |x: i64, y: i64| x | y
                         )
                     }
@@ -585,7 +586,7 @@ impl Vm {
                             base,
                             i,
                             pc,
-                            window::constant(&k, i.c() as usize),
+                            window::constant(k, i.c() as usize),
                             |x: i64, y: i64| x ^ y
                         )
                     }
@@ -693,14 +694,16 @@ impl Vm {
                         number::shift_left(x, y.wrapping_neg())
                     }),
                     OpCode::MmBin | OpCode::MmBinI | OpCode::MmBinK => {
-                        let prev = code[pc - 2];
+                        let Some(prev) = code.get(pc.wrapping_sub(2)) else {
+                            return Err(Throw::msg("MMBIN without its instruction"));
+                        };
                         let dest = prev.a();
                         let a = reg!(i.a());
                         let (b, bop) = match op {
                             OpCode::MmBin => (reg!(i.b()), Operand::Register(i.b())),
                             OpCode::MmBinI => (Value::Int(i.sb() as i64), Operand::None),
                             _ => (
-                                window::constant(&k, i.b() as usize),
+                                window::constant(k, i.b() as usize),
                                 Operand::Constant(i.b()),
                             ),
                         };
@@ -790,7 +793,7 @@ impl Vm {
                         let b = reg!(i.b());
                         savepc!();
                         match self.equals(a, b)? {
-                            Some(c) => cond_jump(&mut pc, &code, c, i.k()),
+                            Some(c) => cond_jump(&mut pc, code, c, i.k()),
                             None => continue 'frame,
                         }
                     }
@@ -811,7 +814,7 @@ impl Vm {
                             },
                         };
                         match fast {
-                            Some(c) => cond_jump(&mut pc, &code, c, i.k()),
+                            Some(c) => cond_jump(&mut pc, code, c, i.k()),
                             None => {
                                 savepc!();
                                 if let (Value::Str(x), Value::Str(y)) = (a, b) {
@@ -825,15 +828,15 @@ impl Vm {
                                     MetaMethod::Le
                                 };
                                 match self.order_slow(ev, a, b, i.k())? {
-                                    Some(c) => cond_jump(&mut pc, &code, c, i.k()),
+                                    Some(c) => cond_jump(&mut pc, code, c, i.k()),
                                     None => continue 'frame,
                                 }
                             }
                         }
                     }
                     OpCode::EqK => {
-                        let c = reg!(i.a()).raw_eq(window::constant(&k, i.b() as usize));
-                        cond_jump(&mut pc, &code, c, i.k());
+                        let c = reg!(i.a()).raw_eq(window::constant(k, i.b() as usize));
+                        cond_jump(&mut pc, code, c, i.k());
                     }
                     OpCode::EqI => {
                         let imm = i.sb() as i64;
@@ -842,7 +845,7 @@ impl Vm {
                             Value::Float(f) => f == imm as f64,
                             _ => false,
                         };
-                        cond_jump(&mut pc, &code, c, i.k());
+                        cond_jump(&mut pc, code, c, i.k());
                     }
                     OpCode::LtI | OpCode::LeI | OpCode::GtI | OpCode::GeI => {
                         let a = reg!(i.a());
@@ -866,7 +869,7 @@ impl Vm {
                             _ => None,
                         };
                         match fast {
-                            Some(c) => cond_jump(&mut pc, &code, c, i.k()),
+                            Some(c) => cond_jump(&mut pc, code, c, i.k()),
                             None => {
                                 savepc!();
                                 // The immediate is a float when C says so (for the metamethod).
@@ -882,7 +885,7 @@ impl Vm {
                                     _ => (MetaMethod::Le, iv, a),
                                 };
                                 match self.order_slow(ev, x, y, i.k())? {
-                                    Some(c) => cond_jump(&mut pc, &code, c, i.k()),
+                                    Some(c) => cond_jump(&mut pc, code, c, i.k()),
                                     None => continue 'frame,
                                 }
                             }
@@ -890,13 +893,13 @@ impl Vm {
                     }
                     OpCode::Test => {
                         let c = reg!(i.a()).truthy();
-                        cond_jump(&mut pc, &code, c, i.k());
+                        cond_jump(&mut pc, code, c, i.k());
                     }
                     OpCode::TestSet => {
                         let v = reg!(i.b());
                         if v.truthy() == i.k() {
                             reg!(i.a()) = v;
-                            let j = code[pc];
+                            let j = window::instruction(code, pc);
                             pc = (pc as i64 + j.sj_arg() as i64 + 1) as usize;
                         } else {
                             pc += 1;
@@ -924,8 +927,8 @@ impl Vm {
                                 && nframes < self.th.frames.capacity()
                                 && nframes < self.frames_limit()
                             {
-                                let callee_code = p.code.clone();
-                                let callee_k = p.constants.clone();
+                                let callee_code = window::Code::of(&p.code);
+                                let callee_k = window::Constants::of(&p.constants);
                                 let nargs = self.th.top - nb;
                                 let from = nb + nargs.min(np);
                                 if from < nb + ms {
@@ -949,7 +952,7 @@ impl Vm {
                                 // Enter the callee here. What the frame entry would check
                                 // holds: its registers fit (`nb + ms` above) and its verified
                                 // code is not empty, so pc 0 is an instruction.
-                                debug_assert!(!callee_code.is_empty());
+                                debug_assert!(callee_code.len() > 0);
                                 frame = callee_frame;
                                 fi = nframes;
                                 cl = callee;
@@ -1148,7 +1151,8 @@ impl Vm {
                         let mut last = i.c() as usize;
                         let ipc = pc - 1;
                         if i.k() {
-                            last += code[pc].ax_arg() as usize * (MAXARG_C as usize + 1);
+                            last += window::instruction(code, pc).ax_arg() as usize
+                                * (MAXARG_C as usize + 1);
                             pc += 1;
                         }
                         savepc!();
@@ -1662,7 +1666,7 @@ impl Vm {
 }
 
 #[inline]
-fn cond_jump(pc: &mut usize, code: &[Instruction], cond: bool, k: bool) {
+fn cond_jump(pc: &mut usize, code: window::Code, cond: bool, k: bool) {
     if cond != k {
         *pc += 1;
     } else if let Some(j) = code.get(*pc) {

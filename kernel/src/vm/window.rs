@@ -20,6 +20,13 @@
 //!   runs, or by a thread's final return, after which the loop reloads its frame), and no
 //!   stack is ever shortened while its thread runs.
 //!
+//! - the running frame's **prototype lives and does not change** while the loop runs the
+//!   frame: the frame holds its closure, which holds the prototype; a prototype's code and
+//!   constants are never replaced after it is loaded, and their allocations (`Rc<[_]>`) do
+//!   not move when the prototype arena grows; the collector runs only outside the loop or at
+//!   its frame entry (a native's step), after which the loop takes code and constants again.
+//!   So the loop holds them as pointers (`Code`, `Constants`), not counted references.
+//!
 //! Every function also `debug_assert!`s its bounds, so the debug test runs (CI's) check the
 //! contract at every access.
 
@@ -37,22 +44,74 @@ pub(super) fn register(stack: &mut [Value], index: usize) -> &mut Value {
     unsafe { stack.get_unchecked_mut(index) }
 }
 
+/// The running prototype's code, held by the loop as a pointer and a length rather than a
+/// counted reference: taken when the loop (re)loads a frame or CALL's fast path enters one,
+/// and valid while that frame runs (module contract: the prototype lives and is unchanged).
+#[derive(Clone, Copy)]
+pub(super) struct Code {
+    first: *const Instruction,
+    len: usize,
+}
+
+impl Code {
+    #[inline(always)]
+    pub(super) fn of(code: &[Instruction]) -> Code {
+        Code {
+            first: code.as_ptr(),
+            len: code.len(),
+        }
+    }
+
+    #[inline(always)]
+    pub(super) fn len(self) -> usize {
+        self.len
+    }
+
+    /// The instruction at `i`, if there is one (for reads the verifier's flow does not cover:
+    /// an instruction's neighbour).
+    #[inline(always)]
+    pub(super) fn get(self, i: usize) -> Option<Instruction> {
+        // SAFETY: `i` is checked against the length, and the code is alive and unchanged
+        // while its frame runs (module contract).
+        (i < self.len).then(|| unsafe { *self.first.add(i) })
+    }
+}
+
+/// The running prototype's constants, held as `Code` is.
+#[derive(Clone, Copy)]
+pub(super) struct Constants {
+    first: *const Value,
+    len: usize,
+}
+
+impl Constants {
+    #[inline(always)]
+    pub(super) fn of(constants: &[Value]) -> Constants {
+        Constants {
+            first: constants.as_ptr(),
+            len: constants.len(),
+        }
+    }
+}
+
 /// Constant `index` of the running prototype.
 #[inline(always)]
-pub(super) fn constant(constants: &[Value], index: usize) -> Value {
-    debug_assert!(index < constants.len(), "constant {index} past the table");
+pub(super) fn constant(constants: Constants, index: usize) -> Value {
+    debug_assert!(index < constants.len, "constant {index} past the table");
     // SAFETY: a verified instruction names only constants that exist (the `K`, `RegOrK` and
-    // `KExtra` rules), and the running frame's prototype is verified (module contract).
-    unsafe { *constants.get_unchecked(index) }
+    // `KExtra` rules), the running frame's prototype is verified, and its constants are alive
+    // and unchanged while the frame runs (module contract).
+    unsafe { *constants.first.add(index) }
 }
 
 /// The instruction at `pc` of the running prototype.
 #[inline(always)]
-pub(super) fn instruction(code: &[Instruction], pc: usize) -> Instruction {
-    debug_assert!(pc < code.len(), "pc {pc} past the code");
+pub(super) fn instruction(code: Code, pc: usize) -> Instruction {
+    debug_assert!(pc < code.len, "pc {pc} past the code");
     // SAFETY: the loop checked `pc < code.len()` on entering the frame, and from there pc only
-    // moves where the verified flow lets it, always onto an instruction (`Flow`, verifier).
-    unsafe { *code.get_unchecked(pc) }
+    // moves where the verified flow lets it, always onto an instruction (`Flow`, verifier); the
+    // code is alive and unchanged while the frame runs (module contract).
+    unsafe { *code.first.add(pc) }
 }
 
 /// The opcode of a verified instruction.
