@@ -1223,11 +1223,7 @@ impl Vm {
     fn loop_may_take_native_step(&self) -> bool {
         !self.trapped
             && self.finished.is_none()
-            && self.native_throw.is_none()
-            && self.unraised_error.is_none()
-            && self.rethrow.is_none()
-            && self.unfinished_call.is_none()
-            && self.unfinished_concat.is_none()
+            && !self.has_leftover_work()
             && !self.heap.gc.should_collect()
             && self.heap.gc.to_finalize.is_empty()
     }

@@ -130,14 +130,7 @@ impl Fuel<'_> {
     /// buying what is needed instead. Whether it paid.
     #[inline]
     pub fn try_charge(&mut self, units: u64) -> bool {
-        let u = units.min(i64::MAX as u64) as i64;
-        match self.fuel.checked_sub(u) {
-            Some(left) if left >= self.floor => {
-                *self.fuel = left;
-                true
-            }
-            _ => false,
-        }
+        take_fuel(self.fuel, self.floor, units)
     }
 
     /// Gives back `units` this lender's charges bought ahead and did not use (never more than
@@ -160,15 +153,22 @@ fn charge_fuel(
     refused: &mut Option<u64>,
     units: u64,
 ) -> Result<(), Throw> {
+    if take_fuel(fuel, floor, units) {
+        return Ok(());
+    }
+    *refused = Some(units);
+    Err(Throw::OutOfFuel)
+}
+
+/// Takes `units` from `fuel` if that leaves it at `floor` or above; whether it did.
+#[inline]
+fn take_fuel(fuel: &mut i64, floor: i64, units: u64) -> bool {
     let u = units.min(i64::MAX as u64) as i64;
     match fuel.checked_sub(u) {
         Some(left) if left >= floor => {
             *fuel = left;
-            Ok(())
+            true
         }
-        _ => {
-            *refused = Some(units);
-            Err(Throw::OutOfFuel)
-        }
+        _ => false,
     }
 }

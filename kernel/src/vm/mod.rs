@@ -873,12 +873,7 @@ impl Vm {
         }
         loop {
             // Work a refusal or an error left for the loop: rare, so one test on the way.
-            if self.native_throw.is_some()
-                || self.unraised_error.is_some()
-                || self.rethrow.is_some()
-                || self.unfinished_call.is_some()
-                || self.unfinished_concat.is_some()
-            {
+            if self.has_leftover_work() {
                 match self.leftover_work(&mut resumed) {
                     Leftover::Done(o) => return o,
                     Leftover::Again => continue,
@@ -923,6 +918,16 @@ impl Vm {
                 }
             }
         }
+    }
+
+    /// Whether `leftover_work` has anything to do.
+    #[inline]
+    fn has_leftover_work(&self) -> bool {
+        self.native_throw.is_some()
+            || self.unraised_error.is_some()
+            || self.rethrow.is_some()
+            || self.unfinished_call.is_some()
+            || self.unfinished_concat.is_some()
     }
 
     /// `run_loop`'s leftovers, in their order: a native's error from the instruction loop,
