@@ -266,7 +266,15 @@ impl Vm {
             if frame.ret == ReturnTo::Normal && res + wanted < self.th.stack.len() {
                 self.th.frames.pop();
                 let moved = wanted.min(n);
-                self.th.stack.copy_within(first..first + moved, res);
+                if moved <= 2 {
+                    // One or two values (most returns, a yield's): moved in place, not
+                    // through a call to `memmove`.
+                    for j in 0..moved {
+                        self.th.stack[res + j] = self.th.stack[first + j];
+                    }
+                } else {
+                    self.th.stack.copy_within(first..first + moved, res);
+                }
                 for v in &mut self.th.stack[res + moved..res + wanted] {
                     *v = Value::Nil;
                 }
