@@ -1363,7 +1363,14 @@ impl Vm {
         let mut first = true;
         for hops in 0..MAX_TAG_LOOP {
             let tm = if let Value::Table(tr) = t {
-                let v = self.heap.table(tr).get(key);
+                // Every caller's fast path has just looked a string key up in the first
+                // table and found nothing: only the links after it are looked at here.
+                let looked = first && matches!(key, Value::Str(_));
+                let v = if looked {
+                    Value::Nil
+                } else {
+                    self.heap.table(tr).get(key)
+                };
                 if !v.is_nil() {
                     self.pay_in_instruction(hops as u64)?;
                     return Ok(Some(v));
