@@ -627,6 +627,16 @@ impl<A, B: FnMut(u64) -> Result<(), A> + ?Sized> Machine<'_, '_, A, B> {
         }
     }
 
+    /// The first position from `s` holding `c` (or the subject's end), the attempts at the
+    /// positions before it charged as the machine would make them (`first_literal`).
+    fn skip_to(&mut self, mut s: usize, c: u8) -> Res<usize, A> {
+        while s < self.src.len() && self.src[s] != c {
+            self.charge(FAILED_ATTEMPT_STEPS)?;
+            s += 1;
+        }
+        Ok(s)
+    }
+
     /// The match `run` just found. Its captures are moved out, not copied: the next `run`
     /// starts from none.
     fn raw(&mut self, start: usize, end: usize) -> RawMatch {
@@ -721,10 +731,7 @@ pub fn find_raw<A, B: FnMut(u64) -> Result<(), A> + ?Sized>(
     let first = if anchor { None } else { first_literal(pat) };
     while s <= subject.len() {
         if let Some(c) = first {
-            while s < subject.len() && subject[s] != c {
-                m.charge(FAILED_ATTEMPT_STEPS)?;
-                s += 1;
-            }
+            s = m.skip_to(s, c)?;
         }
         if let Some(e) = m.run(s, 0)? {
             return Ok(Some(m.raw(s, e)));
@@ -785,10 +792,7 @@ impl GmatchState {
         let first = first_literal(pattern);
         while src <= subject.len() {
             if let Some(c) = first {
-                while src < subject.len() && subject[src] != c {
-                    m.charge(FAILED_ATTEMPT_STEPS)?;
-                    src += 1;
-                }
+                src = m.skip_to(src, c)?;
             }
             if let Some(e) = m.run(src, 0)? {
                 if Some(e) != self.lastmatch {
