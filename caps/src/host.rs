@@ -496,6 +496,11 @@ impl Host for Gateways {
     fn poll(&mut self, wait: Option<Duration>) -> Vec<(u64, Result<Vec<HostValue>, HostError>)> {
         self.sweep();
         let mut out = Vec::new();
+        // Polled before every slice: with nothing in flight, no completion can be an answer
+        // (`finish` drops those it has no request for), so the channel is left alone.
+        if self.inflight.is_empty() {
+            return out;
+        }
         self.drain(&mut out);
         let Some(wait) = wait else {
             return out;

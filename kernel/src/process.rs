@@ -276,8 +276,7 @@ impl Process {
             .results
             .iter()
             .chain(reply.flat_map(|r| r.values()))
-            .copied()
-            .collect();
+            .copied();
         self.vm.hold(held);
     }
 
@@ -364,6 +363,10 @@ pub struct Kernel {
     /// so answers arrive at fixed points of the run, whatever the host's timing.
     #[serde(skip)]
     pub(crate) held_for_io: Option<ProcessId>,
+    /// A trap's arguments, copied out of its VM while a service answers it: kept to be
+    /// reused, so a service allocates nothing for them (a nested service takes a fresh one).
+    #[serde(skip)]
+    pub(crate) trap_args: Vec<Value>,
 }
 
 impl Kernel {

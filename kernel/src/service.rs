@@ -69,3 +69,21 @@ impl Service {
         self != Service::Callback
     }
 }
+
+/// What the kernel answers when a native traps: a service, or a gateway method. Worked out
+/// once per native, when it is registered (`NativeTable::trap`), so that a trap is routed
+/// without comparing names.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Trap {
+    Service(Service),
+    Gateway(crate::gateway::Method),
+}
+
+impl Trap {
+    /// The service or gateway method behind the native named `native`, if any.
+    pub fn of_native(native: &str) -> Option<Trap> {
+        Service::of_native(native)
+            .map(Trap::Service)
+            .or_else(|| crate::gateway::Method::of_native(native).map(Trap::Gateway))
+    }
+}

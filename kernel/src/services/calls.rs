@@ -15,12 +15,14 @@ use crate::audit::Op;
 use crate::clist::KeyKind;
 use crate::fault::FaultKind;
 use crate::process::{Fault, Kernel, ProcessId, State};
+use crate::service::{Service, Trap};
 use crate::value::Value;
 
 /// Which function of the called process runs.
 enum Callee {
-    /// A global function, by name (`proc:call`).
-    Global(String),
+    /// A global function, by name (`proc:call`): a string in the caller's heap, which holds
+    /// it among its trap's arguments while the call is made.
+    Global(crate::value::StrRef),
     /// An exported function of an imported module, by proxy index.
     Export(i64),
 }
@@ -49,22 +51,33 @@ impl Kernel {
         target: ProcessId,
         payer: Option<ProcessId>,
     ) -> Result<Option<Vec<ProcessId>>, Refusal> {
-        let mut path = Vec::new();
         let mut cur = target;
         for _ in 0..=self.slots.len() {
             if let Some(payer) = payer {
                 self.charge_process(payer, crate::cost::Work::Records, 1)?;
             }
             if cur == id {
-                return Ok(Some(path));
+                return Ok(Some(self.waits_between(target, id)));
             }
-            path.push(cur);
             match self.waits_for(cur) {
                 Some(next) => cur = next,
                 None => return Ok(None),
             }
         }
         Ok(None)
+    }
+
+    /// The processes on the chain of waits from `from` up to `to`, which it reaches (a cycle
+    /// `wait_cycle` found and paid for: walked again only to name them, so that the common
+    /// case, no cycle, collects nothing).
+    fn waits_between(&self, from: ProcessId, to: ProcessId) -> Vec<ProcessId> {
+        let mut path = Vec::new();
+        let mut cur = Some(from);
+        while let Some(p) = cur.filter(|&p| p != to && path.len() <= self.slots.len()) {
+            path.push(p);
+            cur = self.waits_for(p);
+        }
+        path
     }
 
     /// Whether `id` waits to make a call that has not started (its callee was busy): such a
@@ -74,7 +87,10 @@ impl Kernel {
             p.state == State::Waiting
                 && p.calling.is_none()
                 && p.vm.trap_native().is_some_and(|n| {
-                    matches!(p.vm.natives().name(n), "process.call" | "process.proxy")
+                    matches!(
+                        p.vm.natives().trap(n),
+                        Some(Trap::Service(Service::Call | Service::Proxy))
+                    )
                 })
         })
     }
@@ -235,9 +251,9 @@ impl Kernel {
         }
         let parked = self.get(callee).is_some_and(|c| {
             c.state == State::Waiting
-                && c.vm
-                    .trap_native()
-                    .is_some_and(|n| c.vm.natives().name(n) != "process.callback")
+                && c.vm.trap_native().is_some_and(|n| {
+                    c.vm.natives().trap(n) != Some(Trap::Service(Service::Callback))
+                })
         });
         if parked {
             return self.start_callback(id, callee, function, args);
@@ -421,10 +437,8 @@ impl Kernel {
         if callee == id {
             return Err(refuse(FaultKind::Error, "a process cannot call itself"));
         }
-        let fname = match (args.get(1), self.get(id)) {
-            (Some(&Value::Str(s)), Some(p)) => {
-                String::from_utf8_lossy(p.vm.heap.str(s)).into_owned()
-            }
+        let function = match args.get(1) {
+            Some(&Value::Str(name)) => Callee::Global(name),
             _ => {
                 return Err(refuse(
                     FaultKind::Error,
@@ -432,7 +446,6 @@ impl Kernel {
                 ))
             }
         };
-        let function = Callee::Global(fname);
         let call_args = &args[2.min(args.len())..];
         self.call_into(id, callee, function, call_args, key)
     }
@@ -473,7 +486,8 @@ impl Kernel {
         args: &[Value],
     ) -> Result<(Value, Vec<Value>), Refusal> {
         let copied = self.copy_between(id, args, c, callee, id, Op::CallArgument)?;
-        let f = callee_function(c, function)?;
+        let caller = self.get(id).ok_or_else(|| broken("no such process"))?;
+        let f = callee_function(c, function, &caller.vm)?;
         Ok((f, copied))
     }
 
@@ -567,18 +581,18 @@ impl Kernel {
         callee: ProcessId,
         key: Value,
     ) -> Result<Answer, Refusal> {
-        let (ours, reply) = match self.get(callee).and_then(|c| c.call.as_ref()) {
-            Some(call) => (call.caller == Some(id), call.reply.clone()),
-            None => (false, None),
+        let (ours, answered) = match self.get(callee).and_then(|c| c.call.as_ref()) {
+            Some(call) => (call.caller == Some(id), call.reply.is_some()),
+            None => (false, false),
         };
         let state = self.get(callee).map(|c| c.state).unwrap_or(State::Killed);
-        match (ours, reply, state) {
-            (true, Some(reply), _) => self.take_reply(id, callee, key, reply),
+        match (ours, answered, state) {
+            (true, true, _) => self.take_reply(id, callee, key),
             (_, _, State::Ready | State::Running | State::Waiting) => Ok(Answer::Wait(callee)),
             (_, _, State::Suspended) if self.suspended_for_an_ancestor_of(id, callee) => {
                 Ok(Answer::Wait(callee))
             }
-            (true, None, _) => {
+            (true, false, _) => {
                 // It stopped mid-call (suspended, killed): the caller hears why, and the call,
                 // if it is ever resumed, answers no one.
                 if let Some(call) = self.get_mut(callee).and_then(|c| c.call.as_mut()) {
@@ -599,11 +613,24 @@ impl Kernel {
         id: ProcessId,
         callee: ProcessId,
         key: Value,
-        reply: crate::process::Reply,
     ) -> Result<Answer, Refusal> {
+        // Taken out of the call while it is copied (the callee's `held` values keep it
+        // alive), and put back if the copy is refused.
+        let reply = self
+            .get_mut(callee)
+            .and_then(|c| c.call.as_mut())
+            .and_then(|call| call.reply.take())
+            .ok_or_else(|| broken("the answer to the call was lost"))?;
         let answer = match reply {
             crate::process::Reply::Values(values) => {
-                self.copy_to(callee, &values, id).map(Answer::Values)
+                let copied = self.copy_to(callee, &values, id);
+                if matches!(&copied, Err(e) if e.is_retried()) {
+                    if let Some(call) = self.get_mut(callee).and_then(|c| c.call.as_mut()) {
+                        call.reply = Some(crate::process::Reply::Values(values));
+                    }
+                    return copied.map(Answer::Values);
+                }
+                copied.map(Answer::Values)
             }
             crate::process::Reply::Error {
                 kind,
@@ -800,23 +827,27 @@ impl Kernel {
     }
 }
 
-/// The function of process `c` that a call names.
-fn callee_function(c: &mut crate::process::Process, function: &Callee) -> Result<Value, Refusal> {
-    let f = match function {
-        Callee::Global(name) => c.vm.get_global(name),
+/// The function of process `c` that a call from the VM `caller` names.
+fn callee_function(
+    c: &mut crate::process::Process,
+    function: &Callee,
+    caller: &crate::vm::Vm,
+) -> Result<Value, Refusal> {
+    let f = match *function {
+        Callee::Global(name) => c.vm.get_global(caller.heap.str(name)),
         Callee::Export(i) => {
             let k =
                 c.vm.intern(EXPORTS)
                     .map_err(|_| refuse(FaultKind::Memory, "not enough memory"))?;
             match c.vm.raw_get(c.vm.registry, k) {
-                Value::Table(t) => c.vm.raw_get(t, Value::Int(*i)),
+                Value::Table(t) => c.vm.raw_get(t, Value::Int(i)),
                 _ => Value::Nil,
             }
         }
     };
     if !f.is_function() {
         let what = match function {
-            Callee::Global(name) => name.clone(),
+            Callee::Global(name) => String::from_utf8_lossy(caller.heap.str(*name)).into_owned(),
             Callee::Export(i) => format!("export #{i}"),
         };
         return Err(refuse(

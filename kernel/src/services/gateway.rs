@@ -122,12 +122,9 @@ impl Kernel {
     pub(super) fn gateway_call(
         &mut self,
         id: ProcessId,
-        native: &str,
+        m: Method,
         args: &[Value],
     ) -> Result<Answer, Refusal> {
-        let Some(m) = Method::of_native(native) else {
-            return Err(broken(format!("no kernel service named '{native}'")));
-        };
         let (kind_name, method) = (m.kind(), m.name());
         let p = self.get(id).ok_or_else(|| broken("no such process"))?;
         let self_value = args.first().copied().unwrap_or(Value::Nil);

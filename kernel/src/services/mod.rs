@@ -17,6 +17,7 @@
 use crate::clist::KeyKind;
 use crate::fault::FaultKind;
 use crate::process::{Kernel, ProcessId, State};
+use crate::service::Trap;
 use crate::value::Value;
 use crate::vm::Vm;
 
@@ -147,23 +148,33 @@ impl Kernel {
         if let Some(p) = self.get_mut(id) {
             p.drawn = 0;
         }
+        let mut args = std::mem::take(&mut self.trap_args);
+        if let Some(p) = self.get(id) {
+            args.extend_from_slice(p.vm.trap_args());
+        }
+        self.serve(id, native, &args);
+        args.clear();
+        self.trap_args = args;
+    }
+
+    /// Answers the trap of process `id` in `native`, called with `args`.
+    fn serve(&mut self, id: ProcessId, native: crate::heap::NativeId, args: &[Value]) {
         let Some(p) = self.get(id) else { return };
-        let name = p.vm.natives().name(native);
-        let args: Vec<Value> = p.vm.trap_args().to_vec();
-        let service = match crate::service::Service::of_native(name) {
-            Some(service) => service,
-            None if crate::gateway::Method::of_native(name).is_some() => {
-                let answer = self.gateway_call(id, name, &args);
+        let service = match p.vm.natives().trap(native) {
+            Some(Trap::Service(service)) => service,
+            Some(Trap::Gateway(method)) => {
+                let answer = self.gateway_call(id, method, args);
                 return self.answer(id, answer);
             }
             None => {
+                let name = p.vm.natives().name(native);
                 let answer = Err(broken(format!("no kernel service named '{name}'")));
                 return self.answer(id, answer);
             }
         };
         use crate::service::Service as S;
         let answer = match service {
-            S::Spawn => self.spawn(id, &args),
+            S::Spawn => self.spawn(id, args),
             S::Status => {
                 let key = args.first().copied().unwrap_or(Value::Nil);
                 let state = match self.resolve(id, key) {
@@ -175,8 +186,8 @@ impl Kernel {
                 };
                 state.and_then(|s| Ok(Answer::Values(vec![self.string(id, s.as_bytes())?])))
             }
-            S::Usage => self.with_child(id, &args, |k, _, c| k.usage(id, c)),
-            S::Refuel => self.with_child(id, &args, |k, args, c| {
+            S::Usage => self.with_child(id, args, |k, _, c| k.usage(id, c)),
+            S::Refuel => self.with_child(id, args, |k, args, c| {
                 let n = match args.get(1) {
                     Some(Value::Int(n)) if *n >= 0 => *n as u64,
                     Some(Value::Float(f)) if *f >= 0.0 => *f as u64,
@@ -214,29 +225,29 @@ impl Kernel {
                 }
                 Ok(Vec::new())
             }),
-            S::Resume => self.with_child(id, &args, |k, _, c| {
+            S::Resume => self.with_child(id, args, |k, _, c| {
                 // Finding the processes it stopped reads every process record once.
                 k.charge_process(id, crate::cost::Work::Records, k.slots.len() as u64)?;
                 k.resume(c);
                 Ok(Vec::new())
             }),
-            S::Kill => self.with_child(id, &args, |k, _, c| {
+            S::Kill => self.with_child(id, args, |k, _, c| {
                 // Finding the subtree reads every process record once.
                 k.charge_process(id, crate::cost::Work::Records, k.slots.len() as u64)?;
                 k.kill(c);
                 Ok(Vec::new())
             }),
-            S::Wait => self.wait(id, &args),
-            S::Call => self.call(id, &args),
-            S::Proxy => self.proxy_call(id, &args),
-            S::Import => self.import(id, &args),
-            S::Revocable => self.revocable(id, &args),
+            S::Wait => self.wait(id, args),
+            S::Call => self.call(id, args),
+            S::Proxy => self.proxy_call(id, args),
+            S::Import => self.import(id, args),
+            S::Revocable => self.revocable(id, args),
             S::Revoke => self.revoke(id),
-            S::Eq => self.key_equal(id, &args),
-            S::Snapshot => self.with_child(id, &args, |k, _, c| k.snapshot_service(id, c)),
-            S::Restore => self.restore_service(id, &args),
+            S::Eq => self.key_equal(id, args),
+            S::Snapshot => self.with_child(id, args, |k, _, c| k.snapshot_service(id, c)),
+            S::Restore => self.restore_service(id, args),
             S::Callback => {
-                self.finish_callback(id, &args);
+                self.finish_callback(id, args);
                 return;
             }
         };

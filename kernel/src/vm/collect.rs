@@ -78,9 +78,11 @@ impl Vm {
             + Work::Entries.units_of(self.heap.slot_count())
     }
 
-    /// Sets the values the host keeps in this heap (`held`); they must be live.
-    pub fn hold(&mut self, values: Vec<Value>) {
-        self.held = values;
+    /// Sets the values the host keeps in this heap (`held`); they must be live. The list's
+    /// buffer is reused: a process holds its answers again at every call it serves.
+    pub fn hold(&mut self, values: impl IntoIterator<Item = Value>) {
+        self.held.clear();
+        self.held.extend(values);
     }
 
     /// The first slot of the running thread a collection treats as dead: `live_top`, or, for

@@ -657,8 +657,8 @@ impl Vm {
     }
 
     /// Reads a global by name (raw).
-    pub fn get_global(&mut self, name: &str) -> Value {
-        match self.heap.intern(name.as_bytes()) {
+    pub fn get_global(&mut self, name: impl AsRef<[u8]>) -> Value {
+        match self.heap.intern(name.as_ref()) {
             Ok(k) => self.heap.table(self.globals).get_str(k),
             Err(_) => Value::Nil,
         }

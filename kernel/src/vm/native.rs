@@ -239,6 +239,8 @@ pub struct NativeEntry {
     pub resumable: Option<&'static Resumable>,
     /// What it does in state 1 after a coroutine switch.
     pub reentry: Reentry,
+    /// The kernel service or gateway method it traps for, if any (from its name).
+    pub trap: Option<crate::service::Trap>,
 }
 
 /// The natives a process can name. Built once by the embedder; the same table must be given
@@ -265,6 +267,7 @@ impl NativeTable {
             flags,
             resumable: None,
             reentry: Reentry::Enter,
+            trap: crate::service::Trap::of_native(name),
         });
         let id = NativeId((self.entries.len() - 1) as u16);
         self.by_name.insert(name, id);
@@ -297,6 +300,11 @@ impl NativeTable {
             .get(id.0 as usize)
             .map(|e| e.name)
             .unwrap_or("?")
+    }
+
+    /// The kernel service or gateway method native `id` traps for, if any.
+    pub fn trap(&self, id: NativeId) -> Option<crate::service::Trap> {
+        self.entries.get(id.0 as usize).and_then(|e| e.trap)
     }
 
     pub fn flags_of(&self, id: NativeId) -> u8 {
