@@ -124,6 +124,10 @@ impl MeterTree {
     /// # Errors
     /// `Exhausted` naming the nearest meter that cannot pay; nothing is charged then.
     pub fn charge(&mut self, id: MeterId, units: u64) -> Result<(), Exhausted> {
+        if units == 0 {
+            // Every meter can pay nothing (`used` never exceeds `limit`).
+            return Ok(());
+        }
         if let Some((meter, m)) = self.chain(id).find(|(_, m)| m.limit - m.used < units) {
             return Err(Exhausted {
                 meter,

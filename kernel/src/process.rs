@@ -205,6 +205,10 @@ pub struct Process {
     /// the start once resumed (`suspend_unpaid`), so a cut never charges a request twice.
     #[serde(skip)]
     pub(crate) drawn: u64,
+    /// Whether the kernel's run queue holds it (derived; after a restore, at worst a
+    /// process is queued twice).
+    #[serde(skip)]
+    pub(crate) queued: bool,
     /// When it was last queued to run (the kernel's count of processes queued). A budget
     /// stops a subtree whole; resumed, its processes are queued again in this order, the one
     /// cut short in its slice first (0), so a cut never changes which process runs next.
@@ -324,10 +328,6 @@ pub struct Kernel {
     /// or when the queue runs dry, finds any ready process not queued.
     #[serde(default)]
     run_queue: std::collections::VecDeque<ProcessId>,
-    /// What `run_queue` holds (derived; after a restore, at worst a process is queued twice).
-    /// Looked up at every step, with keys the kernel chose: a fast hasher, not a keyed one.
-    #[serde(skip)]
-    queued: hashbrown::HashSet<ProcessId, foldhash::fast::FixedState>,
     /// Steps since the last full scan.
     #[serde(default)]
     since_scan: u32,
@@ -420,6 +420,7 @@ impl Kernel {
             serving: Vec::new(),
             io: None,
             drawn: 0,
+            queued: false,
             queued_at: 0,
             det: None,
         };
@@ -737,7 +738,9 @@ impl Kernel {
         stopped.sort_by_key(|&p| self.get(p).map_or(u64::MAX, |p| p.queued_at));
         let again: std::collections::HashSet<ProcessId> = stopped.iter().copied().collect();
         self.run_queue.retain(|q| !again.contains(q));
-        self.queued.retain(|q| !again.contains(q));
+        for &p in &stopped {
+            self.unqueue(p);
+        }
         for p in stopped {
             self.carry_on(p);
         }
@@ -932,7 +935,7 @@ impl Kernel {
             self.enqueue_unqueued();
         }
         while let Some(id) = self.run_queue.pop_front() {
-            self.queued.remove(&id);
+            self.unqueue(id);
             if self.get(id).map(|p| p.state) == Some(State::Ready) {
                 self.run_slice(id);
                 return true;
@@ -944,7 +947,7 @@ impl Kernel {
         self.enqueue_unqueued();
         match self.run_queue.pop_front() {
             Some(id) => {
-                self.queued.remove(&id);
+                self.unqueue(id);
                 self.run_slice(id);
                 true
             }
@@ -954,13 +957,20 @@ impl Kernel {
 
     /// Queues `id` to run (it was made ready).
     pub(crate) fn enqueue(&mut self, id: ProcessId) {
-        if self.queued.insert(id) {
-            self.run_queue.push_back(id);
-            self.enqueued += 1;
-            let at = self.enqueued;
-            if let Some(p) = self.get_mut(id) {
-                p.queued_at = at;
-            }
+        let at = self.enqueued + 1;
+        let Some(p) = self.get_mut(id).filter(|p| !p.queued) else {
+            return;
+        };
+        p.queued = true;
+        p.queued_at = at;
+        self.enqueued = at;
+        self.run_queue.push_back(id);
+    }
+
+    /// `id` left the run queue.
+    fn unqueue(&mut self, id: ProcessId) {
+        if let Some(p) = self.get_mut(id) {
+            p.queued = false;
         }
     }
 
@@ -1389,7 +1399,11 @@ pub(crate) fn bound(tree: &MeterTree, p: &mut Process) {
 /// Charges (or gives back) to `p`'s chain what its bank gained (or freed) since the last time.
 pub(crate) fn settle(tree: &mut MeterTree, p: &mut Process) {
     let used = p.vm.heap.bank.used();
-    if used >= p.memory_seen {
+    if used == p.memory_seen {
+        // Settled around every slice and copy: most find nothing to settle.
+        return;
+    }
+    if used > p.memory_seen {
         // Bounded by `bound`, so the chain can pay; a few bytes the kernel wrote outside a slice
         // may not fit, and are then charged to the process alone.
         let _ = tree.charge(p.memory, (used - p.memory_seen) as u64);
