@@ -275,13 +275,12 @@ impl Process {
     /// Roots what the kernel keeps in this process's heap between runs (its results, a call's
     /// answer) so that its collector never frees them. Called whenever either changes.
     pub(crate) fn hold_values(&mut self) {
-        let reply = self.call.iter().flat_map(|c| c.reply.iter());
-        let held = self
-            .results
-            .iter()
-            .chain(reply.flat_map(|r| r.values()))
-            .copied();
-        self.vm.hold(held);
+        let reply = self
+            .call
+            .as_ref()
+            .and_then(|c| c.reply.as_ref())
+            .map_or(&[][..], Reply::values);
+        self.vm.hold(&self.results, reply);
     }
 
     /// A call whose caller stopped waiting has no one to answer: once it ends, it is over.
@@ -1020,6 +1019,10 @@ impl Kernel {
         else {
             return;
         };
+        if p.vm.heap.gc.freed_notices.is_empty() {
+            // Checked after every slice: most free no key.
+            return;
+        }
         let mut ended = Vec::new();
         let mut dropped = Vec::new();
         for payload in std::mem::take(&mut p.vm.heap.gc.freed_notices) {

@@ -234,6 +234,11 @@ impl KeyTable {
         std::mem::take(&mut self.unheld)
     }
 
+    /// Whether some process was left by the last key designating it since `take_unheld`.
+    pub fn has_unheld(&self) -> bool {
+        !self.unheld.is_empty()
+    }
+
     /// How many ancestors `id` has: the length of the walks `is_revoked` and (through
     /// forwarders) `resolve` take, known without taking them.
     pub fn depth(&self, id: KeyId) -> usize {

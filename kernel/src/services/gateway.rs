@@ -630,6 +630,10 @@ impl Kernel {
             return 0;
         };
         let answers = host.poll(wait);
+        if answers.is_empty() {
+            // Polled before every slice: most find nothing.
+            return 0;
+        }
         let n = answers.len();
         for (ticket, result) in answers {
             let Some(id) = self.process_ids().into_iter().find(|&id| {

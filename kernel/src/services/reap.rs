@@ -14,6 +14,10 @@ impl Kernel {
     /// released in turn (which may leave more processes unheld; the work list, not the Rust
     /// stack, follows them).
     pub(crate) fn reap_unheld(&mut self) {
+        if !self.keys.has_unheld() {
+            // Called after every service: most leave no process unheld.
+            return;
+        }
         let mut queue = self.keys.take_unheld();
         while let Some(n) = queue.pop() {
             let id = ProcessId::from_u64(n);

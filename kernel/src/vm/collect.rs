@@ -78,11 +78,13 @@ impl Vm {
             + Work::Entries.units_of(self.heap.slot_count())
     }
 
-    /// Sets the values the host keeps in this heap (`held`); they must be live. The list's
-    /// buffer is reused: a process holds its answers again at every call it serves.
-    pub fn hold(&mut self, values: impl IntoIterator<Item = Value>) {
+    /// Sets the values the host keeps in this heap (`held`: `values` and `more`); they must be
+    /// live. The list's buffer is reused: a process holds its answers again at every call it
+    /// serves.
+    pub fn hold(&mut self, values: &[Value], more: &[Value]) {
         self.held.clear();
-        self.held.extend(values);
+        self.held.extend_from_slice(values);
+        self.held.extend_from_slice(more);
     }
 
     /// The first slot of the running thread a collection treats as dead: `live_top`, or, for
