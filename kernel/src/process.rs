@@ -295,6 +295,46 @@ impl Process {
     }
 }
 
+/// A set of slot indices, one bit each: looked up at every stop, so no tree or hash.
+#[derive(Default)]
+pub(crate) struct SlotSet {
+    words: Vec<u64>,
+}
+
+impl SlotSet {
+    pub(crate) fn clear(&mut self) {
+        self.words.clear();
+    }
+
+    pub(crate) fn insert(&mut self, i: u32) {
+        let word = (i / 64) as usize;
+        if word >= self.words.len() {
+            self.words.resize(word + 1, 0);
+        }
+        self.words[word] |= 1 << (i % 64);
+    }
+
+    pub(crate) fn remove(&mut self, i: u32) {
+        if let Some(w) = self.words.get_mut((i / 64) as usize) {
+            *w &= !(1 << (i % 64));
+        }
+    }
+
+    /// The least index in the set at or above `from` and below `end`.
+    pub(crate) fn next(&self, from: u32, end: u32) -> Option<u32> {
+        let mut word = (from / 64) as usize;
+        let mut bits = self.words.get(word)? & (u64::MAX << (from % 64));
+        loop {
+            if bits != 0 {
+                let i = word as u32 * 64 + bits.trailing_zeros();
+                return (i < end).then_some(i);
+            }
+            word += 1;
+            bits = *self.words.get(word)?;
+        }
+    }
+}
+
 #[derive(Serialize, Deserialize)]
 pub(crate) struct Slot {
     pub(crate) generation: u32,
@@ -366,6 +406,15 @@ pub struct Kernel {
     /// reused, so a service allocates nothing for them (a nested service takes a fresh one).
     #[serde(skip)]
     pub(crate) trap_args: Vec<Value>,
+    /// The slots whose process may have a child it waits for (a superset: noted when a wait
+    /// is set, dropped when found with none, made anew by every full `wake_waiters`), so that
+    /// a stop wakes its waiters without looking at every process.
+    #[serde(skip)]
+    pub(crate) may_wait: SlotSet,
+    /// Whether `may_wait` has been made by a full `wake_waiters` since this kernel was made
+    /// or restored (a restored process may wait without having been noted).
+    #[serde(skip)]
+    pub(crate) may_wait_known: bool,
 }
 
 impl Kernel {
@@ -925,9 +974,12 @@ impl Kernel {
         }
         self.since_scan += 1;
         let full_scan = self.since_scan >= FULL_SCAN_EVERY;
-        if full_scan || self.stopped_since_wake {
+        if full_scan {
             self.stopped_since_wake = false;
             self.wake_waiters();
+        } else if self.stopped_since_wake {
+            self.stopped_since_wake = false;
+            self.wake_noted();
         }
         if full_scan {
             self.since_scan = 0;
@@ -1473,6 +1525,27 @@ mod tests {
     }
 
     const LOOP: &str = "local x = 0 for i = 1, 100000 do x = x + i end return x";
+
+    quickcheck::quickcheck! {
+        /// `SlotSet::next` finds what an ordered set finds, after any inserts and removes.
+        fn slot_set_is_an_ordered_set(ops: Vec<(bool, u16)>, from: u16, end: u16) -> bool {
+            let mut set = SlotSet::default();
+            let mut model = std::collections::BTreeSet::new();
+            for (insert, i) in ops {
+                let i = u32::from(i % 300);
+                if insert {
+                    set.insert(i);
+                    model.insert(i);
+                } else {
+                    set.remove(i);
+                    model.remove(&i);
+                }
+            }
+            let (from, end) = (u32::from(from % 320), u32::from(end % 320));
+            let expected = model.range(from..).next().copied().filter(|&i| i < end);
+            set.next(from, end) == expected
+        }
+    }
 
     #[test]
     fn a_process_runs_to_completion_and_is_charged() {

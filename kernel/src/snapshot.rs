@@ -922,6 +922,8 @@ impl Kernel {
                 return Err(undo(self, &created, format!("process {n}: {e}")));
             }
         }
+        // Restored waits were set without `wait_for`: the next wake looks at every slot.
+        self.may_wait_known = false;
         // The creators' holds end: keys now live in slots (or as forwarders' targets).
         for key in created {
             let _ = self.keys.release(key);

@@ -106,15 +106,11 @@ impl Kernel {
             Err(r) => return self.fail(id, r),
         };
         let Some(cycle) = cycle else {
-            if let Some(p) = self.get_mut(id) {
-                p.waiting_on = Some(target);
-            }
+            self.wait_for(id, Some(target));
             return;
         };
         if let Some(q) = cycle.iter().copied().find(|&q| self.pending_call(q)) {
-            if let Some(p) = self.get_mut(id) {
-                p.waiting_on = Some(target);
-            }
+            self.wait_for(id, Some(target));
             // Made again, the call finds its callee waiting for it and runs as a callback.
             if let Some(p) = self.get_mut(q) {
                 p.waiting_on = None;
@@ -214,24 +210,80 @@ impl Kernel {
         false
     }
 
-    /// Processes waiting for a child that has stopped get their answer.
+    /// Sets the child `id` waits for, and notes its slot among those `wake_noted` looks at.
+    fn wait_for(&mut self, id: ProcessId, child: Option<ProcessId>) {
+        if let Some(p) = self.get_mut(id) {
+            p.waiting_on = child;
+            if child.is_some() {
+                self.may_wait.insert(id.index);
+            }
+        }
+    }
+
+    /// Whether the process in slot `i` has a child it waits for (`Some`), and whether it
+    /// waits now (`Some(true)`; one its budget stopped keeps its wait for when it is resumed).
+    fn waits_at(&self, i: usize) -> Option<bool> {
+        self.slots
+            .get(i)
+            .and_then(|s| s.process.as_ref())
+            .filter(|p| p.waiting_on.is_some())
+            .map(|p| p.state == State::Waiting)
+    }
+
+    /// Processes waiting for a child that has stopped get their answer: every slot is looked
+    /// at, in slot order, and the note of slots that may wait (`Kernel::may_wait`) is made
+    /// anew from what is found.
     pub(crate) fn wake_waiters(&mut self) {
+        self.may_wait.clear();
+        self.may_wait_known = true;
         for i in 0..self.slots.len() {
-            let Some(id) = self.id_at(i) else { continue };
-            // A waiter its budget stopped keeps its wait, answered once it is resumed.
-            let Some(child) = self
-                .get(id)
-                .filter(|p| p.state == State::Waiting)
-                .and_then(|p| p.waiting_on)
-            else {
+            let Some(now) = self.waits_at(i) else {
                 continue;
             };
-            if self.has_answer_for(id, child) {
-                if let Some(p) = self.get_mut(id) {
-                    p.waiting_on = None;
-                }
-                self.service(id);
+            self.may_wait.insert(i as u32);
+            if now {
+                self.wake_at(i);
             }
+        }
+    }
+
+    /// `wake_waiters` over the slots noted as possibly waiting only, in the same order and
+    /// with the same outcome: a slot not noted holds no waiter (every wait is set through
+    /// `wait_for`, or found by a full `wake_waiters`, which the scheduler runs regularly and
+    /// which runs first in a kernel made or restored since).
+    /// A kernel with many idle processes wakes the caller of a call without looking at them.
+    pub(crate) fn wake_noted(&mut self) {
+        if !self.may_wait_known {
+            return self.wake_waiters();
+        }
+        let end = self.slots.len() as u32;
+        let mut next = 0;
+        while let Some(i) = self.may_wait.next(next, end) {
+            next = i + 1;
+            match self.waits_at(i as usize) {
+                Some(true) => self.wake_at(i as usize),
+                Some(false) => {}
+                None => self.may_wait.remove(i),
+            }
+        }
+    }
+
+    /// Wakes the process in slot `i` if the child it waits for has its answer.
+    fn wake_at(&mut self, i: usize) {
+        let Some(id) = self.id_at(i) else { return };
+        // A waiter its budget stopped keeps its wait, answered once it is resumed.
+        let Some(child) = self
+            .get(id)
+            .filter(|p| p.state == State::Waiting)
+            .and_then(|p| p.waiting_on)
+        else {
+            return;
+        };
+        if self.has_answer_for(id, child) {
+            if let Some(p) = self.get_mut(id) {
+                p.waiting_on = None;
+            }
+            self.service(id);
         }
     }
 
@@ -318,8 +370,8 @@ impl Kernel {
         };
         c.state = State::Waiting;
         c.calling = entry.calling;
-        c.waiting_on = entry.waiting_on;
         let caller = entry.caller;
+        self.wait_for(id, entry.waiting_on);
         let waits = self.get(caller).is_some_and(|p| {
             p.calling == Some(id) && p.state == State::Waiting && p.vm.trap_native().is_some()
         });
