@@ -86,4 +86,13 @@ impl Trap {
             .map(Trap::Service)
             .or_else(|| crate::gateway::Method::of_native(native).map(Trap::Gateway))
     }
+
+    /// Whether a process may be caught waiting in this trap, to be answered when it is
+    /// entered again (every gateway method, every service but the callback runner).
+    pub fn waits_in_trap(self) -> bool {
+        match self {
+            Trap::Service(s) => s.waits_in_trap(),
+            Trap::Gateway(_) => true,
+        }
+    }
 }

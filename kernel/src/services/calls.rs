@@ -675,15 +675,16 @@ impl Kernel {
             .ok_or_else(|| broken("the answer to the call was lost"))?;
         let answer = match reply {
             crate::process::Reply::Values(values) => {
-                let copied = self.copy_to(callee, &values, id);
+                let copied = self.copy_to(callee, &values, id).map(Answer::Values);
                 if matches!(&copied, Err(e) if e.is_retried()) {
                     if let Some(call) = self.get_mut(callee).and_then(|c| c.call.as_mut()) {
                         call.reply = Some(crate::process::Reply::Values(values));
                     }
-                    return copied.map(Answer::Values);
+                    return copied;
                 }
-                copied.map(Answer::Values)
+                copied
             }
+            // A fault, never retried (`fault_from` copies the error value if it can).
             crate::process::Reply::Error {
                 kind,
                 message,
@@ -691,9 +692,6 @@ impl Kernel {
                 traceback,
             } => Err(self.fault_from(id, callee, key, kind, message, Some(value), traceback)),
         };
-        if matches!(&answer, Err(e) if e.is_retried()) {
-            return answer;
-        }
         if let Some(c) = self.get_mut(callee) {
             c.call = None;
             c.hold_values();

@@ -34,8 +34,7 @@ use crate::value::{ThreadRef, Value};
 /// The kernel services: natives that trap with state 1 and return what the kernel put above
 /// their base when entered again.
 fn is_kernel_service(name: &str) -> bool {
-    crate::service::Service::of_native(name).is_some_and(|s| s.waits_in_trap())
-        || crate::gateway::Method::of_native(name).is_some()
+    crate::service::Trap::of_native(name).is_some_and(crate::service::Trap::waits_in_trap)
 }
 
 /// Whether native `name` may be the VM's pending trap in `state`: a kernel service waiting
