@@ -895,25 +895,33 @@ struct Sorter {
     w: TableRef,
 }
 
+// Called for every register a comparison changes: inlined, whole-program LTO left them out
+// of line (table_sort +5%).
 impl Sorter {
+    #[inline]
     fn get(&self, vm: &Vm, r: i64) -> i64 {
         match vm.heap.table(self.regs).get_int(r) {
             Value::Int(n) => n,
             _ => 0,
         }
     }
+    #[inline]
     fn getv(&self, vm: &Vm, r: i64) -> Value {
         vm.heap.table(self.regs).get_int(r)
     }
+    #[inline]
     fn set(&self, vm: &mut Vm, r: i64, v: i64) -> Result<(), Throw> {
         vm.raw_set_int(self.regs, r, Value::Int(v))
     }
+    #[inline]
     fn setv(&self, vm: &mut Vm, r: i64, v: Value) -> Result<(), Throw> {
         vm.raw_set_int(self.regs, r, v)
     }
+    #[inline]
     fn a(&self, vm: &Vm, i: i64) -> Value {
         vm.heap.table(self.w).get_int(i)
     }
+    #[inline]
     fn seta(&self, vm: &mut Vm, i: i64, v: Value) -> Result<(), Throw> {
         vm.raw_set_int(self.w, i, v)
     }
