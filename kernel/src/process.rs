@@ -406,6 +406,10 @@ pub struct Kernel {
     /// reused, so a service allocates nothing for them (a nested service takes a fresh one).
     #[serde(skip)]
     pub(crate) trap_args: Vec<Value>,
+    /// The buffer of a copy between processes whose values have been used (put in the
+    /// receiver's trap or stack), handed to the next copy (`copy_values_into`).
+    #[serde(skip)]
+    pub(crate) spare_values: Vec<Value>,
     /// The slots whose process may have a child it waits for (a superset: noted when a wait
     /// is set, dropped when found with none, made anew by every full `wake_waiters`), so that
     /// a stop wakes its waiters without looking at every process.

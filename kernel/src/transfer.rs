@@ -130,6 +130,23 @@ pub fn copy_values(
     to: &mut Heap,
     hooks: &mut dyn TransferHooks,
 ) -> Result<Vec<Value>, TransferError> {
+    copy_values_into(from, values, to, hooks, Vec::new())
+}
+
+/// [`copy_values`], the results in `out` (emptied first): a caller that copies often hands
+/// back the buffer of its last copy, and most copies allocate nothing.
+///
+/// # Errors
+/// As [`copy_values`].
+pub fn copy_values_into(
+    from: &Heap,
+    values: &[Value],
+    to: &mut Heap,
+    hooks: &mut dyn TransferHooks,
+    mut out: Vec<Value>,
+) -> Result<Vec<Value>, TransferError> {
+    out.clear();
+    out.reserve(values.len());
     let mut copier = Copier {
         from,
         to,
@@ -140,7 +157,6 @@ pub fn copy_values(
         work: Vec::new(),
         entries: Vec::new(),
     };
-    let mut out = Vec::with_capacity(values.len());
     for &v in values {
         copier.hooks.charge(copied(1))?;
         out.push(copier.translate(v)?);

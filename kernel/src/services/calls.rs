@@ -554,7 +554,9 @@ impl Kernel {
     ) -> Result<Answer, Refusal> {
         self.with_taken(callee, "the process is gone", |k, c| {
             let (f, copied) = k.call_arguments(id, c, callee, &function, args)?;
-            c.vm.start(f, &copied).map_err(|_| {
+            let started = c.vm.start(f, &copied);
+            k.spare_values = copied;
+            started.map_err(|_| {
                 refuse(FaultKind::Memory, "not enough memory in the called process")
             })?;
             c.state = State::Ready;

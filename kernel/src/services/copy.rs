@@ -310,7 +310,12 @@ impl Kernel {
             };
             (Some(meta), proxy, base)
         };
-        let Kernel { slots, keys, .. } = self;
+        let Kernel {
+            slots,
+            keys,
+            spare_values,
+            ..
+        } = self;
         let sender = slots
             .get(from.index as usize)
             .filter(|s| s.generation == from.generation)
@@ -334,8 +339,13 @@ impl Kernel {
             gateway_keys: Vec::new(),
             fuel: *fuel,
         };
-        let result =
-            crate::transfer::copy_values(&sender.vm.heap, values, &mut to_vm.heap, &mut hooks);
+        let result = crate::transfer::copy_values_into(
+            &sender.vm.heap,
+            values,
+            &mut to_vm.heap,
+            &mut hooks,
+            std::mem::take(spare_values),
+        );
         let granted = std::mem::take(&mut hooks.granted);
         let functions = std::mem::take(&mut hooks.functions);
         let gateway_keys = std::mem::take(&mut hooks.gateway_keys);

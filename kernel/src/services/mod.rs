@@ -260,6 +260,7 @@ impl Kernel {
         match answer {
             Ok(Answer::Values(values)) => {
                 self.answer_trap(id, &values);
+                self.spare_values = values;
             }
             Ok(Answer::Wait(child)) => self.park(id, child),
             Ok(Answer::Io) => {}
