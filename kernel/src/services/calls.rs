@@ -684,6 +684,9 @@ impl Kernel {
                     }
                     return copied;
                 }
+                if let Some(c) = self.get_mut(callee) {
+                    c.vm.reuse_results(values);
+                }
                 copied
             }
             // A fault, never retried (`fault_from` copies the error value if it can).

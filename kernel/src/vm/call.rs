@@ -426,7 +426,10 @@ impl Vm {
     /// The base function of the running thread returned.
     fn thread_finished(&mut self, first: usize, n: usize) -> Result<(), Throw> {
         if self.is_main_thread() {
-            self.finished = Some(self.th.stack[first..first + n].to_vec());
+            let mut results = std::mem::take(&mut self.spare_results);
+            results.clear();
+            results.extend_from_slice(&self.th.stack[first..first + n]);
+            self.finished = Some(results);
             return Ok(());
         }
         self.close_upvals(0);

@@ -172,6 +172,10 @@ pub struct Vm {
     message_object_type: Option<&'static str>,
     /// Result of the main function once it returned.
     finished: Option<Vec<Value>>,
+    /// A buffer for the next `finished`, handed back by the host once it has used the last
+    /// one (`Vm::reuse_results`): a process serving calls allocates none for their results.
+    #[serde(skip)]
+    spare_results: Vec<Value>,
     /// The error unwinding (or last caught) began as a refused allocation (`LUA_ERRMEM`): a
     /// status, as Lua keeps one, never read from the message.
     #[serde(default)]
@@ -329,6 +333,7 @@ impl Vm {
             message_handler: false,
             message_object_type: None,
             finished: None,
+            spare_results: Vec::new(),
             unwinding_memory: false,
             held: Vec::new(),
             unfinished_concat: None,
@@ -825,6 +830,12 @@ impl Vm {
     ///
     /// # Errors
     /// Stack or memory errors.
+    /// Hands back the buffer of results an [`Outcome::Finished`] gave, once the host has
+    /// used them, for the next run to finish into.
+    pub fn reuse_results(&mut self, buffer: Vec<Value>) {
+        self.spare_results = buffer;
+    }
+
     pub fn start(&mut self, f: Value, args: &[Value]) -> Result<(), Throw> {
         self.finished = None;
         self.th.top = 0;
