@@ -486,7 +486,7 @@ pub(crate) fn encode_heap(heap: &Heap) -> Vec<u8> {
         }
     });
     w.arena(protos, write_proto);
-    w.arena(threads, write_thread);
+    w.arena(threads, |w, t| write_thread(w, t));
     w.arena(userdata, |w, u| {
         let UserData {
             metatable,
@@ -1074,7 +1074,7 @@ pub(crate) fn decode_heap(bytes: &[u8]) -> Result<Heap> {
         _ => bad("an upvalue is neither open nor closed"),
     })?;
     let protos = r.arena(read_proto)?;
-    let threads = r.arena(read_thread)?;
+    let threads = r.arena(|r| read_thread(r).map(Box::new))?;
     let userdata = r.arena(|r| {
         let metatable = r.opt()?.map(TableRef);
         let payload = r.owned_bytes()?;

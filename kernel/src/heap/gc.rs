@@ -119,7 +119,7 @@ impl Bits<'_> {
 type Split<'a> = (
     Bits<'a>,
     &'a [Option<super::Table>],
-    &'a [Option<super::Thread>],
+    &'a [Option<Box<super::Thread>>],
     &'a [Option<super::NativeClosure>],
 );
 

@@ -82,6 +82,15 @@ impl<T> Arena<T> {
         }
     }
 
+    /// Trades the objects of live slots `i` and `j` (a coroutine switch trades boxed threads).
+    pub fn swap(&mut self, i: u32, j: u32) {
+        let (i, j) = (i as usize, j as usize);
+        if i >= self.slots.len() || j >= self.slots.len() {
+            dangling();
+        }
+        self.slots.swap(i, j);
+    }
+
     /// The object at `i`, if the slot is live (for checking untrusted handles).
     pub fn try_get(&self, i: u32) -> Option<&T> {
         self.slots.get(i as usize).and_then(|s| s.as_ref())
@@ -394,7 +403,7 @@ pub struct Heap {
     pub natives: Arena<NativeClosure>,
     pub upvalues: Arena<Upval>,
     pub protos: Arena<FnProto>,
-    pub threads: Arena<Thread>,
+    pub threads: Arena<Box<Thread>>,
     pub userdata: Arena<UserData>,
     pub bank: Bank,
     /// Seed of the string hash; part of the state so hashes are reproducible after a restore.
@@ -881,7 +890,7 @@ impl Heap {
         Ok(ThreadRef(place(
             &mut self.bank,
             &mut self.threads,
-            Thread::new(),
+            Box::new(Thread::new()),
         )))
     }
 
@@ -1140,7 +1149,11 @@ mod tests {
         assert!(UPVAL_BYTES > size_of::<Option<Upval>>());
         assert!(NATIVE_BASE_BYTES >= size_of::<Option<NativeClosure>>() + 1 + 16);
         assert!(USERDATA_BASE_BYTES >= size_of::<Option<UserData>>() + 1 + 16);
-        assert!(THREAD_BASE_BYTES >= size_of::<Option<Thread>>() + 1 + 4 * 16);
+        // A thread is boxed: its slot, the box and five allocations.
+        assert!(
+            THREAD_BASE_BYTES
+                >= size_of::<Option<Box<Thread>>>() + size_of::<Thread>() + 1 + 5 * 16
+        );
         assert!(PROTO_BASE_BYTES >= size_of::<Option<FnProto>>() + 1 + 7 * 16);
         assert!(table::TABLE_BASE_BYTES > size_of::<Option<Table>>());
     }

@@ -88,10 +88,10 @@ impl Vm {
         if self.heap.threads.try_get(self.current.0).is_none() {
             return invalid("the running thread has no slot");
         }
-        let running = std::mem::take(&mut self.th);
-        *self.heap.thread_mut(self.current) = running;
+        // Its slot holds a placeholder while it runs: the two trade places, and back.
+        std::mem::swap(&mut self.th, self.heap.thread_mut(self.current));
         let result = self.check_all();
-        self.th = std::mem::take(self.heap.thread_mut(self.current));
+        std::mem::swap(&mut self.th, self.heap.thread_mut(self.current));
         result?;
         // Needs the running thread back in place (it reads its top frame).
         if !self.unfinished_concat_is_valid() {
@@ -430,7 +430,7 @@ impl Vm {
             .threads
             .iter()
             .filter(|(i, _)| *i != self.current.0)
-            .map(|(_, t)| t)
+            .map(|(_, t)| &**t)
             .chain([&self.th])
     }
 

@@ -146,8 +146,8 @@ impl Vm {
             *v = Value::Nil;
         }
         // The running thread goes back into its slot so the collector sees it like any other.
-        let running = std::mem::take(&mut self.th);
-        *self.heap.thread_mut(self.current) = running;
+        // It trades places with the placeholder in its slot, and back after the collection.
+        std::mem::swap(&mut self.th, self.heap.thread_mut(self.current));
         let mut roots: Vec<Value> = Vec::with_capacity(16 + self.meta_names.len());
         roots.push(Value::Table(self.globals));
         roots.push(Value::Table(self.registry));
@@ -173,7 +173,7 @@ impl Vm {
         roots.extend(self.trap_error);
         roots.extend(self.rethrow.map(|(_, _, v)| v));
         self.heap.collect(&roots);
-        self.th = std::mem::take(self.heap.thread_mut(self.current));
+        std::mem::swap(&mut self.th, self.heap.thread_mut(self.current));
     }
 
     /// Whether finalizers are waiting to run.
