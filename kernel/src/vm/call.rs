@@ -239,10 +239,11 @@ impl Vm {
         }
     }
 
-    /// `post_call` for the common case of a Lua function returning to a caller that called it
-    /// normally; everything else goes to `post_call`.
+    /// `post_call` for the common case of a function (Lua's RETURN, a native's
+    /// `Action::Return`) returning to a caller that called it normally; everything else goes
+    /// to `post_call`.
     #[inline]
-    pub(super) fn return_from_lua(&mut self, first: usize, n: usize) -> Result<(), Throw> {
+    pub(super) fn return_results(&mut self, first: usize, n: usize) -> Result<(), Throw> {
         if self.return_normally(first, n) {
             return Ok(());
         }
@@ -455,7 +456,7 @@ impl Vm {
         match f(self, call) {
             Ok(Action::Return(k)) => {
                 let top = self.th.top;
-                self.post_call(top - k.min(top), k.min(top))
+                self.return_results(top - k.min(top), k.min(top))
             }
             Ok(Action::Call {
                 func,

@@ -1042,12 +1042,12 @@ impl Vm {
                                 continue 'frame;
                             }
                         }
-                        self.return_from_lua(a, n)?;
+                        self.return_results(a, n)?;
                         continue 'frame;
                     }
                     OpCode::Return0 => {
                         savepc!();
-                        self.return_from_lua(base, 0)?;
+                        self.return_results(base, 0)?;
                         continue 'frame;
                     }
                     OpCode::Return1 => {
@@ -1068,7 +1068,7 @@ impl Vm {
                             continue 'frame;
                         }
                         savepc!();
-                        self.return_from_lua(base + i.a() as usize, 1)?;
+                        self.return_results(base + i.a() as usize, 1)?;
                         continue 'frame;
                     }
                     OpCode::ForLoop => {
