@@ -818,20 +818,26 @@ const SORT_STEPS: u32 = 256;
 /// registers, which live in a table.
 const SORT_STEP_PRICE: usize = 2;
 
-// Register indices in the register table (1-based keys).
-const R_PC: i64 = 1;
-const R_LO: i64 = 2;
-const R_UP: i64 = 3;
-const R_RND: i64 = 4;
-const R_P: i64 = 5;
-const R_I: i64 = 6;
-const R_J: i64 = 7;
-const R_V1: i64 = 9;
-const R_V2: i64 = 10;
-const R_PIV: i64 = 11;
-const R_SP: i64 = 12; // number of pending frames; frames follow from 20, four values each
+// The machine's registers live in its native frame's stack slots, from `S_REGS_FIRST` on, in
+// this order (`Regs`): read and written there as plain values, for the price of a stack
+// access, where a table's would cost several times that on every comparison.
+const S_PC: usize = 5;
+const S_LO: usize = 6;
+const S_UP: usize = 7;
+const S_RND: usize = 8;
+const S_P: usize = 9;
+const S_I: usize = 10;
+const S_J: usize = 11;
+/// The number of pending ranges; they follow in the register table from `R_STACK`, four values
+/// each.
+const S_SP: usize = 12;
+const S_V1: usize = 13;
+const S_V2: usize = 14;
+const S_PIV: usize = 15;
 /// Whether the run needs no Lua call (no comparator; all numbers or all strings).
-const R_FAST: i64 = 8;
+const S_FAST: usize = 16;
+
+// What is touched only at a stop, in the register table (1-based keys).
 /// A comparison put off because the meter could not pay for it: its operands and the program
 /// counter that takes its result (`PC_CMP` resumes it).
 const R_NEXT: i64 = 14;
@@ -859,12 +865,12 @@ const PC_END: i64 = 9;
 const PC_DONE: i64 = 10;
 const PC_CMP: i64 = 11;
 
-// Stack slots (offsets from the first argument): table, comparator, working table, registers,
-// original length, then the callee.
+// Stack slots (offsets from the first argument): table, comparator, working table, register
+// table, original length, the registers (above), then the callee.
 const S_W: usize = 2;
 const S_REGS: usize = 3;
 const S_LEN: usize = 4;
-const S_FUNC: usize = 5;
+const S_FUNC: usize = 17;
 
 // States.
 const ST_LEN: u32 = 1;
@@ -874,11 +880,11 @@ const ST_WRITTEN: u32 = 4;
 const ST_CHECKPOINT: u32 = 5;
 const R_RES: i64 = 13;
 
-/// `sort` waits, always above its five slots, for `__len` (`ST_LEN`), the collect helper
+/// `sort` waits, always above its seventeen slots, for `__len` (`ST_LEN`), the collect helper
 /// (`ST_COPIED`), a comparison (`ST_RUN`), the writeback helper (`ST_WRITTEN`) or a
-/// checkpoint (`ST_CHECKPOINT`). Its machine's registers live in a table a restored frame may
-/// have filled with anything: the machine computes with them without overflow, every step
-/// paid for, so at worst it sorts wrongly or fails.
+/// checkpoint (`ST_CHECKPOINT`). Its machine's registers live in its frame's slots and a table,
+/// which a restored frame may have filled with anything: the machine computes with them
+/// without overflow, every step paid for, so at worst it sorts wrongly or fails.
 const SORT_RESUMES: Resumable = Resumable {
     protects: false,
     states: &[
@@ -927,9 +933,9 @@ impl Sorter {
     }
 }
 
-/// The machine's registers while an entry runs: read from its register table when it is
+/// The machine's registers while an entry runs: read from their stack slots when it is
 /// entered and written back, those that changed, whenever it leaves to be entered again (a
-/// call, a checkpoint, a cut), so a stopped sort is still plain data in that table. Between
+/// call, a checkpoint, a cut), so a stopped sort is still plain data in its frame. Between
 /// two exits nothing but this entry reads them, and no collection runs inside an entry, so
 /// the values held here (`v1`, `v2`, `piv`) need no other root.
 #[derive(Clone, Copy)]
@@ -948,86 +954,59 @@ struct Regs {
 }
 
 impl Regs {
-    fn load(s: &Sorter, vm: &Vm) -> Regs {
-        // The register table is made with its registers in its array part: read them there
-        // with one lookup of the table (a restored one may be shaped otherwise: then key by
-        // key).
-        let table = vm.heap.table(s.regs);
-        if let Some(a) = table.array().get(..R_SP as usize) {
-            let value = |r: i64| a[(r - 1) as usize];
-            let int = |r: i64| match value(r) {
-                Value::Int(n) => n,
-                _ => 0,
-            };
-            return Regs {
-                pc: int(R_PC),
-                lo: int(R_LO),
-                up: int(R_UP),
-                rnd: int(R_RND),
-                p: int(R_P),
-                i: int(R_I),
-                j: int(R_J),
-                sp: int(R_SP),
-                v1: value(R_V1),
-                v2: value(R_V2),
-                piv: value(R_PIV),
-            };
-        }
-        Regs {
-            pc: s.get(vm, R_PC),
-            lo: s.get(vm, R_LO),
-            up: s.get(vm, R_UP),
-            rnd: s.get(vm, R_RND),
-            p: s.get(vm, R_P),
-            i: s.get(vm, R_I),
-            j: s.get(vm, R_J),
-            sp: s.get(vm, R_SP),
-            v1: s.getv(vm, R_V1),
-            v2: s.getv(vm, R_V2),
-            piv: s.getv(vm, R_PIV),
-        }
+    /// The registers of the frame at `base` (a restored frame may hold anything there: what
+    /// is not an integer reads as 0).
+    fn load(vm: &Vm, base: usize) -> Regs {
+        const N: usize = S_PIV + 1 - S_PC;
+        let Some(slots) = vm.stack_array::<N>(base + S_PC) else {
+            // Not all live (a restored frame's top may be anywhere): all nil.
+            return Regs::load_from(&[Value::Nil; N]);
+        };
+        Regs::load_from(slots)
     }
 
-    /// Writes back what changed since `entered`, with `pc` as the program counter. Most
-    /// exits are a comparator's call, which changes two or three registers.
     #[inline]
-    fn store(&self, entered: &Regs, s: &Sorter, vm: &mut Vm, pc: i64) -> Result<(), Throw> {
-        macro_rules! int {
-            ($r:expr, $now:expr, $was:expr) => {
-                if $now != $was {
-                    s.set(vm, $r, $now)?;
-                }
-            };
+    fn load_from(slots: &[Value; S_PIV + 1 - S_PC]) -> Regs {
+        let int = |slot: usize| match slots[slot - S_PC] {
+            Value::Int(n) => n,
+            _ => 0,
+        };
+        Regs {
+            pc: int(S_PC),
+            lo: int(S_LO),
+            up: int(S_UP),
+            rnd: int(S_RND),
+            p: int(S_P),
+            i: int(S_I),
+            j: int(S_J),
+            sp: int(S_SP),
+            v1: slots[S_V1 - S_PC],
+            v2: slots[S_V2 - S_PC],
+            piv: slots[S_PIV - S_PC],
         }
-        macro_rules! value {
-            ($r:expr, $now:expr, $was:expr) => {
-                if !identical($now, $was) {
-                    s.setv(vm, $r, $now)?;
-                }
-            };
-        }
-        int!(R_PC, pc, entered.pc);
-        int!(R_LO, self.lo, entered.lo);
-        int!(R_UP, self.up, entered.up);
-        int!(R_RND, self.rnd, entered.rnd);
-        int!(R_P, self.p, entered.p);
-        int!(R_I, self.i, entered.i);
-        int!(R_J, self.j, entered.j);
-        int!(R_SP, self.sp, entered.sp);
-        value!(R_V1, self.v1, entered.v1);
-        value!(R_V2, self.v2, entered.v2);
-        value!(R_PIV, self.piv, entered.piv);
-        Ok(())
     }
-}
 
-/// The same value, not only an equal one: `1` and `1.0` are different registers.
-#[inline]
-fn identical(a: Value, b: Value) -> bool {
-    match (a, b) {
-        (Value::Float(x), Value::Float(y)) => x.to_bits() == y.to_bits(),
-        (Value::Int(_), Value::Float(_)) | (Value::Float(_), Value::Int(_)) => false,
-        _ => a.raw_eq(b),
+    /// Writes back what changed since `entered`, with `pc` as the program counter.
+    #[inline]
+    fn store(&self, entered: &Regs, vm: &mut Vm, base: usize, pc: i64) {
+        macro_rules! int {
+            ($slot:expr, $now:expr, $was:expr) => {
+                if $now != $was {
+                    vm.stack_set(base + $slot, Value::Int($now));
+                }
+            };
+        }
+        int!(S_PC, pc, entered.pc);
+        int!(S_LO, self.lo, entered.lo);
+        int!(S_UP, self.up, entered.up);
+        int!(S_RND, self.rnd, entered.rnd);
+        int!(S_P, self.p, entered.p);
+        int!(S_I, self.i, entered.i);
+        int!(S_J, self.j, entered.j);
+        int!(S_SP, self.sp, entered.sp);
+        vm.stack_set(base + S_V1, self.v1);
+        vm.stack_set(base + S_V2, self.v2);
+        vm.stack_set(base + S_PIV, self.piv);
     }
 }
 
@@ -1172,12 +1151,9 @@ fn sort(vm: &mut Vm, call: NativeCall) -> Result<Action, Throw> {
     )?;
     vm.stack_set(base + S_REGS, Value::Table(regs));
     vm.stack_set(base + S_LEN, Value::Int(n));
-    let s = Sorter { regs, w: regs };
-    s.set(vm, R_PC, PC_LOOP)?;
-    s.set(vm, R_LO, 1)?;
-    s.set(vm, R_UP, n)?;
-    s.set(vm, R_RND, 0)?;
-    s.set(vm, R_SP, 0)?;
+    for (slot, v) in [(S_PC, PC_LOOP), (S_LO, 1), (S_UP, n), (S_RND, 0), (S_SP, 0)] {
+        vm.stack_set(base + slot, Value::Int(v));
+    }
     match plain_t {
         Some(tr) => {
             let fast = f.is_nil() && {
@@ -1189,7 +1165,7 @@ fn sort(vm: &mut Vm, call: NativeCall) -> Result<Action, Throw> {
                         .all(|v| matches!(v, Value::Int(_) | Value::Float(_)))
                         || arr[..len].iter().all(|v| matches!(v, Value::Str(_))))
             };
-            s.setv(vm, R_FAST, Value::Bool(fast))?;
+            vm.stack_set(base + S_FAST, Value::Bool(fast));
             vm.stack_set(base + S_W, t);
             sort_run(vm, base, None, Entry::Paid)
         }
@@ -1225,7 +1201,7 @@ fn sort_run(vm: &mut Vm, base: usize, result: Option<bool>, entry: Entry) -> Res
     let s = Sorter { regs, w };
     // No Lua call can happen on the fast path: run to the end in this entry, unless a
     // comparison cannot be paid for (then it is put off, see `cmp!`).
-    let fast = s.getv(vm, R_FAST).truthy();
+    let fast = vm.stack_get(base + S_FAST).truthy();
     let limit = if fast { u64::MAX } else { SORT_STEPS as u64 };
     // After a cut, the entry it stopped goes on (`R_CUT`); until its first step is through,
     // a refusal leaves the native as it was entered, so it stops at once. Any other entry
@@ -1237,7 +1213,7 @@ fn sort_run(vm: &mut Vm, base: usize, result: Option<bool>, entry: Entry) -> Res
         Some(Value::Int(steps)) if (steps as u64) < limit => Some(steps as u64),
         _ => None,
     };
-    let mut r = Regs::load(&s, vm);
+    let mut r = Regs::load(vm, base);
     let entered = r;
     let mut pc = r.pc;
     let mut credit = match cut.map(|_| s.getv(vm, R_CUT_PAID)) {
@@ -1263,14 +1239,14 @@ fn sort_run(vm: &mut Vm, base: usize, result: Option<bool>, entry: Entry) -> Res
             // Paid before the cut: the refused comparison is tried again below.
             step_paid = false;
         } else if steps > limit {
-            r.store(&entered, &s, vm, pc)?;
+            r.store(&entered, vm, base, pc);
             s.setv(vm, R_RES, res.map_or(Value::Nil, Value::Bool))?;
             return sort_checkpoint(vm, base);
         } else if charge(vm, Work::Instruction, SORT_STEP_PRICE).is_err() {
             if pending {
                 return Err(Throw::OutOfFuel);
             }
-            r.store(&entered, &s, vm, pc)?;
+            r.store(&entered, vm, base, pc);
             s.setv(vm, R_RES, res.map_or(Value::Nil, Value::Bool))?;
             s.set(vm, R_CUT, steps.wrapping_sub(1) as i64)?;
             s.setv(vm, R_CUT_PAID, Value::Nil)?;
@@ -1295,7 +1271,7 @@ fn sort_run(vm: &mut Vm, base: usize, result: Option<bool>, entry: Entry) -> Res
                         s.setv(vm, R_CA, x)?;
                         s.setv(vm, R_CB, y)?;
                         s.set(vm, R_NEXT, $next)?;
-                        r.store(&entered, &s, vm, PC_CMP)?;
+                        r.store(&entered, vm, base, PC_CMP);
                         s.setv(vm, R_RES, res.map_or(Value::Nil, Value::Bool))?;
                         s.set(vm, R_CUT, steps.wrapping_sub(1) as i64)?;
                         s.set(vm, R_CUT_PAID, chunks as i64)?;
@@ -1314,7 +1290,7 @@ fn sort_run(vm: &mut Vm, base: usize, result: Option<bool>, entry: Entry) -> Res
                         pc = $next;
                     }
                     Cmp::Call => {
-                        r.store(&entered, &s, vm, $next)?;
+                        r.store(&entered, vm, base, $next);
                         return Ok(Action::Call {
                             func: base + S_FUNC,
                             nresults: 1,

@@ -253,7 +253,10 @@ fn snapshots_refuse_what_they_cannot_hold() {
     );
     assert_eq!(
         lines[5],
-        "false\terror: snapshot format version 2 (this build reads version 5)"
+        format!(
+            "false\terror: snapshot format version 2 (this build reads version {})",
+            kernel::snapshot::VERSION
+        )
     );
     assert_eq!(
         lines[6],

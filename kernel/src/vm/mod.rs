@@ -430,6 +430,14 @@ impl Vm {
         self.th.stack.get(i).copied().unwrap_or(Value::Nil)
     }
 
+    /// The `N` slots from `from`, when all are below the top (live): read with one bounds
+    /// check, where `stack_get` checks each.
+    #[inline]
+    pub fn stack_array<const N: usize>(&self, from: usize) -> Option<&[Value; N]> {
+        let end = from.checked_add(N).filter(|&end| end <= self.th.top)?;
+        self.th.stack.get(from..end)?.try_into().ok()
+    }
+
     #[inline]
     pub fn stack_set(&mut self, i: usize, v: Value) {
         if let Some(s) = self.th.stack.get_mut(i) {
