@@ -1172,14 +1172,14 @@ fn read_table(r: &mut Reader<'_>, seed: u64) -> Result<Table> {
     // Each entry is a key and a value of at least a byte each.
     let n = r.count(2)?;
     charge(n.saturating_mul(HASH_ENTRY_BYTES))?;
-    let mut hash = indexmap::IndexMap::with_capacity_and_hasher(
+    let mut hash = crate::heap::hash_part::HashPart::with_capacity_and_hasher(
         n,
         crate::heap::table::Hasher::with_seed(seed),
     );
     for _ in 0..n {
         let k = Key::normalized(r.value()?);
         let v = r.value()?;
-        if hash.insert(k, v).is_some() {
+        if !hash.insert(k, v) {
             return bad("a table holds a key twice");
         }
     }

@@ -14,6 +14,7 @@ pub mod check;
 pub(crate) mod encoding;
 pub mod frame;
 pub mod gc;
+pub(crate) mod hash_part;
 pub mod table;
 
 use crate::bank::{Bank, OutOfMemory};

@@ -10,8 +10,8 @@
 //! Deleting (assigning nil) keeps a dead entry until the next rehash, so `next` stays valid
 //! while a traversal clears fields, as Lua allows.
 
+use super::hash_part::{HashPart, Probe};
 use crate::value::{Key, StrRef, TableRef, Value};
-use indexmap::{Equivalent, IndexMap};
 use std::hash::Hash;
 
 /// A string key for lookups without building a `Key`: hashes as `Key` hashes a string and
@@ -25,9 +25,9 @@ impl Hash for StrKey {
     }
 }
 
-impl Equivalent<Key> for StrKey {
+impl Probe for StrKey {
     #[inline]
-    fn equivalent(&self, key: &Key) -> bool {
+    fn is(&self, key: &Key) -> bool {
         matches!(key.value(), Value::Str(r) if r == self.0)
     }
 }
@@ -68,22 +68,22 @@ impl Hash for IntKey {
     }
 }
 
-impl Equivalent<Key> for IntKey {
+impl Probe for IntKey {
     #[inline]
-    fn equivalent(&self, key: &Key) -> bool {
+    fn is(&self, key: &Key) -> bool {
         matches!(key.value(), Value::Int(i) if i == self.0)
     }
 }
 
-pub(crate) type Hasher = foldhash::fast::FixedState;
+pub(crate) use super::hash_part::Hasher;
 
 /// Bytes charged per array slot.
 pub const ARRAY_SLOT_BYTES: usize = std::mem::size_of::<Value>();
-/// Bytes charged per hash slot: the entry (hash, key, value: 40 bytes) and its share of the
-/// index (8-byte buckets and control bytes at most 7/8 full, about 18 bytes).
+/// Bytes charged per hash slot: the entry (key and value: 32 bytes) and its share of the index
+/// (4-byte slots at most half full, and as the entries double, up to 16 bytes).
 pub const HASH_SLOT_BYTES: usize = 64;
-/// Fixed bytes charged per table: its arena slot (112 bytes), its mark, and the allocation
-/// headers of its two parts.
+/// Fixed bytes charged per table: its arena slot (about 100 bytes), its mark, and the
+/// allocation headers of its parts.
 pub const TABLE_BASE_BYTES: usize = 160;
 
 #[derive(Clone, Debug, Default)]
@@ -91,7 +91,7 @@ pub struct Table {
     pub(crate) array: Vec<Value>,
     /// Hashed with the heap's seed (`with_seed`; a snapshot's decoder does the same), or,
     /// while `inherited_hasher` is set, with the seed of the heap it was copied from.
-    pub(crate) hash: IndexMap<Key, Value, Hasher>,
+    pub(crate) hash: HashPart,
     /// Logical capacity of the hash part (0 or a power of two), as Lua's node vector size.
     pub(crate) hash_capacity: usize,
     pub metatable: Option<TableRef>,
@@ -138,7 +138,7 @@ impl Table {
         } else {
             hash.next_power_of_two()
         };
-        t.hash = IndexMap::with_capacity_and_hasher(hash_capacity, Hasher::with_seed(seed));
+        t.hash = HashPart::with_capacity_and_hasher(hash_capacity, Hasher::with_seed(seed));
         t.hash_capacity = hash_capacity;
         t
     }
@@ -151,7 +151,7 @@ impl Table {
         };
         Table {
             array: vec![Value::Nil; array],
-            hash: IndexMap::with_capacity_and_hasher(hash_capacity, Hasher::default()),
+            hash: HashPart::with_capacity_and_hasher(hash_capacity, Hasher::default()),
             hash_capacity,
             metatable: None,
             absent_meta: 0,
@@ -367,8 +367,9 @@ impl Table {
         Some(self.compute_resize(new_key))
     }
 
-    /// Inserts a key known to be absent. Call `needs_rehash` first and `resize` with its result
-    /// (after charging the memory) when it asks for one.
+    /// Inserts a key that has no value (absent, or dead: set to nil and kept until a rehash).
+    /// Call `needs_rehash` first and `resize` with its result (after charging the memory) when
+    /// it asks for one.
     pub fn insert_new(&mut self, key: Key, value: Value) {
         if value.is_nil() {
             return;
@@ -385,6 +386,7 @@ impl Table {
             // logical capacity so the invariant `len <= capacity` keeps holding.
             self.hash_capacity = (self.hash.len() + 1).next_power_of_two();
         }
+        // A dead entry of the key (kept since it was set to nil) takes the value in place.
         self.hash.insert(key, value);
     }
 
@@ -408,7 +410,7 @@ impl Table {
             }
         }
         let mut total = total_int;
-        for (k, v) in &self.hash {
+        for (k, v) in self.hash.iter() {
             if v.is_nil() {
                 continue;
             }
@@ -451,10 +453,9 @@ impl Table {
     /// Applies a resize: moves entries between the parts and drops dead hash entries.
     pub fn resize(&mut self, r: Resize) {
         // The array part keeps its size, so no key changes part: the hash part drops its
-        // dead keys in place and grows. IndexMap keeps each entry's hash, so neither step
-        // hashes a key again (a rebuild would, for every key, at every rehash).
+        // dead keys in place and grows.
         if r.array == self.array.len() {
-            self.hash.retain(|_, v| !v.is_nil());
+            self.hash.retain_live();
             let len = self.hash.len();
             if r.hash > len {
                 self.hash.reserve(r.hash - len);
@@ -476,7 +477,7 @@ impl Table {
         let old_hash = std::mem::take(&mut self.hash);
         let mut array = vec![Value::Nil; r.array];
         // Keep the hasher (and so its seed).
-        let mut hash = IndexMap::with_capacity_and_hasher(r.hash, *old_hash.hasher());
+        let mut hash = HashPart::with_capacity_and_hasher(r.hash, *old_hash.hasher());
         for (i, v) in old_array.into_iter().enumerate() {
             if v.is_nil() {
                 continue;
@@ -487,7 +488,7 @@ impl Table {
                 hash.insert(Key::normalized(Value::Int(i as i64 + 1)), v);
             }
         }
-        for (k, v) in old_hash {
+        for (k, v) in old_hash.into_entries() {
             if v.is_nil() {
                 continue;
             }
@@ -647,7 +648,7 @@ impl Table {
                 f(Value::Int(i as i64 + 1), *v);
             }
         }
-        for (k, v) in &self.hash {
+        for (k, v) in self.hash.iter() {
             if !v.is_nil() {
                 f(k.value(), *v);
             }
@@ -702,11 +703,13 @@ impl Table {
     /// heap given a deterministic seed). Order and dead entries are kept.
     pub(crate) fn reseed(&mut self, seed: u64) {
         let old = std::mem::take(&mut self.hash);
-        let mut hash = IndexMap::with_capacity_and_hasher(
+        let mut hash = HashPart::with_capacity_and_hasher(
             self.hash_capacity.min(old.len()),
             Hasher::with_seed(seed),
         );
-        hash.extend(old);
+        for (k, v) in old.into_entries() {
+            hash.insert(k, v);
+        }
         self.hash = hash;
         self.inherited_hasher = false;
     }

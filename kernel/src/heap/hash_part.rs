@@ -1,0 +1,325 @@
+//! A table's hash part: its entries in insertion order, found through an open-addressed index
+//! of their positions. The order is the program's (so `next`, and with it every traversal,
+//! depends only on what the program did); the index is derived from the entries and never
+//! saved.
+//!
+//! A lookup hashes the key with the table's seeded hasher, then probes the index linearly
+//! from there: most hits compare one stored key. (It replaced an `IndexMap`, whose general
+//! probing cost about twice the instructions per lookup.)
+//!
+//! **Invariants:**
+//! - The index is empty while there are no entries; otherwise its length is a power of two
+//!   and at least twice the number of entries, so it always has an empty slot and every
+//!   probe ends.
+//! - Every entry's position (plus one) is in exactly one index slot, reached from its key's
+//!   hash without passing an empty slot; no key is in two entries.
+//! - Entries are only added at the end, or kept or dropped all at once with the index built
+//!   again (`retain_live`): none is removed alone, so a probe never meets a slot emptied
+//!   behind a key it should find.
+
+use crate::value::{Key, Value};
+use std::hash::{BuildHasher, Hash};
+
+/// The seeded hasher of a table's keys.
+pub(crate) type Hasher = foldhash::fast::FixedState;
+
+/// What a lookup is given: something that hashes as its `Key` would and compares with a
+/// stored key (a string or integer handle, without building a `Key`).
+pub(crate) trait Probe: Hash {
+    fn is(&self, key: &Key) -> bool;
+}
+
+impl Probe for Key {
+    #[inline]
+    fn is(&self, key: &Key) -> bool {
+        self == key
+    }
+}
+
+/// An index slot: no entry.
+const EMPTY: u32 = 0;
+
+#[derive(Clone, Debug, Default)]
+pub(crate) struct HashPart {
+    entries: Vec<(Key, Value)>,
+    /// An entry's position plus one, or `EMPTY`.
+    index: Vec<u32>,
+    hasher: Hasher,
+}
+
+/// Where a probe for a key ended.
+enum Found {
+    /// The entry at this position holds the key.
+    Entry(usize),
+    /// The key is absent; this index slot is where it would go.
+    Vacant(usize),
+}
+
+impl HashPart {
+    /// An empty part with room for `capacity` entries before anything is allocated again.
+    #[inline]
+    pub(crate) fn with_capacity_and_hasher(capacity: usize, hasher: Hasher) -> HashPart {
+        let mut part = HashPart {
+            entries: Vec::new(),
+            index: Vec::new(),
+            hasher,
+        };
+        // Most tables are made without a hash part (`{}`, lists): nothing to allocate.
+        if capacity > 0 {
+            part.reserve(capacity);
+        }
+        part
+    }
+
+    pub(crate) fn hasher(&self) -> &Hasher {
+        &self.hasher
+    }
+
+    #[inline]
+    pub(crate) fn len(&self) -> usize {
+        self.entries.len()
+    }
+
+    #[inline]
+    pub(crate) fn is_empty(&self) -> bool {
+        self.entries.is_empty()
+    }
+
+    /// The index length that holds `entries` entries (at most half full).
+    fn index_len_for(entries: usize) -> usize {
+        if entries == 0 {
+            0
+        } else {
+            (entries * 2).next_power_of_two().max(8)
+        }
+    }
+
+    #[inline]
+    fn probe<Q: Probe + ?Sized>(&self, q: &Q) -> Found {
+        let mask = self.index.len().wrapping_sub(1);
+        let mut slot = self.hasher.hash_one(q) as usize & mask;
+        loop {
+            // An empty index (no entries) reads as one vacant slot: nothing is found.
+            let Some(&at) = self.index.get(slot) else {
+                return Found::Vacant(slot);
+            };
+            if at == EMPTY {
+                return Found::Vacant(slot);
+            }
+            let position = (at - 1) as usize;
+            if let Some((key, _)) = self.entries.get(position) {
+                if q.is(key) {
+                    return Found::Entry(position);
+                }
+            }
+            slot = (slot + 1) & mask;
+        }
+    }
+
+    /// The position of `q`'s entry.
+    #[inline]
+    pub(crate) fn get_index_of<Q: Probe + ?Sized>(&self, q: &Q) -> Option<usize> {
+        match self.probe(q) {
+            Found::Entry(position) => Some(position),
+            Found::Vacant(_) => None,
+        }
+    }
+
+    #[inline]
+    pub(crate) fn get<Q: Probe + ?Sized>(&self, q: &Q) -> Option<&Value> {
+        let position = self.get_index_of(q)?;
+        self.entries.get(position).map(|(_, v)| v)
+    }
+
+    #[inline]
+    pub(crate) fn get_mut<Q: Probe + ?Sized>(&mut self, q: &Q) -> Option<&mut Value> {
+        let position = self.get_index_of(q)?;
+        self.entries.get_mut(position).map(|(_, v)| v)
+    }
+
+    /// The position, key and value of `q`'s entry.
+    #[inline]
+    pub(crate) fn get_full<Q: Probe + ?Sized>(&self, q: &Q) -> Option<(usize, &Key, &Value)> {
+        let position = self.get_index_of(q)?;
+        self.entries.get(position).map(|(k, v)| (position, k, v))
+    }
+
+    #[inline]
+    pub(crate) fn get_full_mut<Q: Probe + ?Sized>(
+        &mut self,
+        q: &Q,
+    ) -> Option<(usize, &Key, &mut Value)> {
+        let position = self.get_index_of(q)?;
+        self.entries
+            .get_mut(position)
+            .map(|(k, v)| (position, &*k, v))
+    }
+
+    /// The entry at `position` in insertion order.
+    #[inline]
+    pub(crate) fn get_index(&self, position: usize) -> Option<(&Key, &Value)> {
+        self.entries.get(position).map(|(k, v)| (k, v))
+    }
+
+    #[inline]
+    pub(crate) fn get_index_mut(&mut self, position: usize) -> Option<(&Key, &mut Value)> {
+        self.entries.get_mut(position).map(|(k, v)| (&*k, v))
+    }
+
+    /// Adds `key` at the end, or, when it is already there (a dead key, kept until a rehash,
+    /// given a value again), sets its value in place. True when the key is new.
+    pub(crate) fn insert(&mut self, key: Key, value: Value) -> bool {
+        if Self::index_len_for(self.entries.len() + 1) > self.index.len() {
+            // The index doubles as the entries do, so building it again is amortised.
+            self.reindex(Self::index_len_for(
+                (self.entries.len() + 1).max(self.entries.capacity()),
+            ));
+        }
+        let slot = match self.probe(&key) {
+            Found::Vacant(slot) => slot,
+            Found::Entry(position) => {
+                if let Some((_, v)) = self.entries.get_mut(position) {
+                    *v = value;
+                }
+                return false;
+            }
+        };
+        self.entries.push((key, value));
+        if let Some(at) = self.index.get_mut(slot) {
+            // Positions fit: a part of 2^32 entries could not have been charged.
+            *at = self.entries.len() as u32;
+        }
+        true
+    }
+
+    /// Room for `additional` more entries.
+    pub(crate) fn reserve(&mut self, additional: usize) {
+        let wanted = self.entries.len().saturating_add(additional);
+        if wanted > self.entries.capacity() {
+            self.entries.reserve_exact(wanted - self.entries.len());
+        }
+        let len = Self::index_len_for(wanted);
+        if len > self.index.len() {
+            self.reindex(len);
+        }
+    }
+
+    /// Drops the entries whose value is nil (dead keys), keeping the order of the others.
+    pub(crate) fn retain_live(&mut self) {
+        let before = self.entries.len();
+        self.entries.retain(|(_, v)| !v.is_nil());
+        if self.entries.len() != before {
+            self.reindex(self.index.len());
+        }
+    }
+
+    /// Builds the index again at `len` slots (a power of two that holds the entries).
+    fn reindex(&mut self, len: usize) {
+        let len = len.max(Self::index_len_for(self.entries.len()));
+        self.index.clear();
+        self.index.resize(len, EMPTY);
+        let mask = len.wrapping_sub(1);
+        for (position, (key, _)) in self.entries.iter().enumerate() {
+            let mut slot = self.hasher.hash_one(key) as usize & mask;
+            while self.index.get(slot).is_some_and(|&at| at != EMPTY) {
+                slot = (slot + 1) & mask;
+            }
+            if let Some(at) = self.index.get_mut(slot) {
+                *at = position as u32 + 1;
+            }
+        }
+    }
+
+    /// The entries in insertion order, dead ones included.
+    pub(crate) fn iter(&self) -> impl Iterator<Item = (&Key, &Value)> {
+        self.entries.iter().map(|(k, v)| (k, v))
+    }
+
+    /// The values in insertion order, as `iter` gives them, each writable in place.
+    pub(crate) fn iter_mut(&mut self) -> impl Iterator<Item = (&Key, &mut Value)> {
+        self.entries.iter_mut().map(|(k, v)| (&*k, v))
+    }
+
+    pub(crate) fn values(&self) -> impl Iterator<Item = &Value> {
+        self.entries.iter().map(|(_, v)| v)
+    }
+
+    /// The entries, taken out in insertion order.
+    pub(crate) fn into_entries(self) -> std::vec::IntoIter<(Key, Value)> {
+        self.entries.into_iter()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use quickcheck::quickcheck;
+    use std::collections::HashMap;
+
+    fn key(n: i64) -> Key {
+        Key::new(Value::Int(n)).expect("an integer is a key")
+    }
+
+    quickcheck! {
+        /// Against a model: every key inserted is found at its first insertion's position, in
+        /// insertion order, absent keys are not found, a key inserted again keeps its place
+        /// and takes the new value, and dropping the dead entries keeps the live ones in
+        /// order.
+        fn behaves_as_an_ordered_map(ops: Vec<(i8, bool)>, seed: u64) -> bool {
+            let mut part = HashPart::with_capacity_and_hasher(0, Hasher::with_seed(seed));
+            let mut model: Vec<(i64, bool)> = Vec::new();
+            let mut at: HashMap<i64, usize> = HashMap::new();
+            for (k, live) in ops {
+                let k = i64::from(k);
+                let v = if live { Value::Int(k) } else { Value::Nil };
+                let fresh = !at.contains_key(&k);
+                if part.insert(key(k), v) != fresh {
+                    return false;
+                }
+                match at.get(&k) {
+                    Some(&i) => model[i].1 = live,
+                    None => {
+                        at.insert(k, model.len());
+                        model.push((k, live));
+                    }
+                }
+            }
+            let found_all = (-128..128).all(|k| part.get_index_of(&key(k)) == at.get(&k).copied());
+            let ordered = part.iter().map(|(k, _)| *k).eq(model.iter().map(|&(k, _)| key(k)));
+            part.retain_live();
+            let live: Vec<i64> = model.iter().filter(|(_, l)| *l).map(|(k, _)| *k).collect();
+            let kept = part.iter().map(|(k, _)| *k).eq(live.iter().map(|&k| key(k)));
+            let found_live = live
+                .iter()
+                .enumerate()
+                .all(|(i, &k)| part.get_index_of(&key(k)) == Some(i));
+            found_all && ordered && kept && found_live
+        }
+    }
+
+    /// A global set to nil and set again (its entry dead in between) has its value: the
+    /// generated-program differential test found it lost when the part refused a key it held.
+    #[test]
+    fn a_dead_key_set_again_takes_the_value_in_place() {
+        let mut part = HashPart::with_capacity_and_hasher(4, Hasher::with_seed(7));
+        assert!(part.insert(key(1), Value::Int(10)));
+        assert!(part.insert(key(2), Value::Int(20)));
+        if let Some(v) = part.get_mut(&key(1)) {
+            *v = Value::Nil;
+        }
+        assert!(!part.insert(key(1), Value::Int(11)));
+        assert_eq!(part.get_index_of(&key(1)), Some(0));
+        assert!(matches!(part.get(&key(1)), Some(Value::Int(11))));
+        assert_eq!(part.len(), 2);
+    }
+
+    #[test]
+    fn an_empty_part_finds_nothing() {
+        let part = HashPart::default();
+        assert!(part.get(&key(1)).is_none());
+        let mut part = HashPart::with_capacity_and_hasher(4, Hasher::with_seed(1));
+        assert!(part.get(&key(1)).is_none());
+        part.retain_live();
+        assert!(part.get_index(0).is_none());
+    }
+}
