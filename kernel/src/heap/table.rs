@@ -77,6 +77,10 @@ impl Probe for IntKey {
 
 pub(crate) use super::hash_part::Hasher;
 
+/// The largest array part (in slots) grown by a copy into a new buffer rather than in place
+/// (`Table::resize`).
+const SMALL_ARRAY: usize = 16;
+
 /// Bytes charged per array slot.
 pub const ARRAY_SLOT_BYTES: usize = std::mem::size_of::<Value>();
 /// Bytes charged per hash slot: the entry (key and value: 32 bytes) and its share of the index
@@ -465,9 +469,17 @@ impl Table {
         }
         // Only the array part grows and the hash part is empty (a list being appended to):
         // nothing changes part, so the array grows in place, where the allocator can extend
-        // it without a copy or both buffers at once.
+        // it without a copy or both buffers at once. A small one is copied into a new buffer
+        // instead: the allocator's realloc costs several times a fresh allocation and a copy
+        // of a few values (a constructor `{f(), g()}` grows its array at its SETLIST).
         if r.array > self.array.len() && self.hash.is_empty() {
-            self.array.reserve_exact(r.array - self.array.len());
+            if r.array <= SMALL_ARRAY {
+                let mut array = Vec::with_capacity(r.array);
+                array.extend_from_slice(&self.array);
+                self.array = array;
+            } else {
+                self.array.reserve_exact(r.array - self.array.len());
+            }
             self.array.resize(r.array, Value::Nil);
             self.hash.reserve(r.hash);
             self.hash_capacity = r.hash;
