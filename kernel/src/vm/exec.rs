@@ -274,7 +274,12 @@ impl Vm {
                         let t = reg!(i.b());
                         let key = reg!(i.c());
                         if let Value::Table(tr) = t {
-                            let v = self.heap.table(tr).get(key);
+                            // An integer key inline (arrays); the rest through `get`.
+                            let table = self.heap.table(tr);
+                            let v = match key {
+                                Value::Int(n) => table.get_int(n),
+                                _ => table.get(key),
+                            };
                             if !v.is_nil() {
                                 reg!(i.a()) = v;
                                 continue;
