@@ -590,7 +590,7 @@ fn write_proto(w: &mut Writer, p: &FnProto) {
     w.values(constants);
     w.refs(protos.iter().map(|p| p.0));
     w.len(upvalues.len());
-    for u in upvalues {
+    for u in upvalues.iter() {
         let UpvalDesc {
             name,
             in_stack,
@@ -1227,7 +1227,7 @@ fn read_proto(r: &mut Reader<'_>) -> Result<FnProto> {
         code: Rc::from(code),
         constants: Rc::from(constants),
         protos,
-        upvalues,
+        upvalues: Rc::from(upvalues),
         line_info: Rc::from(line_info),
         loc_vars,
         line_defined: r.u32()?,

@@ -284,7 +284,8 @@ pub struct FnProto {
     pub code: Rc<[Instruction]>,
     pub constants: Rc<[Value]>,
     pub protos: Vec<ProtoRef>,
-    pub upvalues: Vec<UpvalDesc>,
+    /// Shared, as code and constants are: CLOSURE reads them for every closure it makes.
+    pub upvalues: Rc<[UpvalDesc]>,
     pub line_info: Rc<[u32]>,
     pub loc_vars: Vec<LocVar>,
     pub line_defined: u32,
@@ -1017,7 +1018,7 @@ impl Heap {
             code: p.code.clone().into(),
             constants: constants.into(),
             protos: children,
-            upvalues: p.upvalues.clone(),
+            upvalues: p.upvalues.clone().into(),
             line_info: p.line_info.clone().into(),
             loc_vars: p.loc_vars.clone(),
             line_defined: p.line_defined,

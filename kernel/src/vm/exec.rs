@@ -1176,17 +1176,7 @@ impl Vm {
                     }
                     OpCode::Closure => {
                         savepc!();
-                        let p = self.heap.proto(proto_ref).protos[i.bx() as usize];
-                        let descs = self.heap.proto(p).upvalues.clone();
-                        let mut ups = Vec::with_capacity(descs.len());
-                        for d in &descs {
-                            if d.in_stack {
-                                ups.push(self.find_upval(base + d.index as usize)?);
-                            } else {
-                                ups.push(self.heap.closure(cl).upvalues[d.index as usize]);
-                            }
-                        }
-                        let c = self.heap.new_closure(p, ups.into_boxed_slice())?;
+                        let c = self.closure_instruction(cl, proto_ref, i.bx() as usize, base)?;
                         reg!(i.a()) = Value::LuaFn(c);
                         if self.heap.gc.should_collect() {
                             return Ok(());
@@ -1248,6 +1238,31 @@ impl Vm {
                 false
             }
         }
+    }
+
+    /// `CLOSURE`: a closure of nested prototype `child` of `proto`, capturing its upvalues
+    /// from the running closure `cl` and the registers from `base`. Out of line: the loop
+    /// keeps only its dispatch.
+    #[cold]
+    #[inline(never)]
+    fn closure_instruction(
+        &mut self,
+        cl: crate::value::ClosureRef,
+        proto: crate::value::ProtoRef,
+        child: usize,
+        base: usize,
+    ) -> Result<crate::value::ClosureRef, Throw> {
+        let p = self.heap.proto(proto).protos[child];
+        let descs = self.heap.proto(p).upvalues.clone();
+        let mut ups = Vec::with_capacity(descs.len());
+        for d in descs.iter() {
+            if d.in_stack {
+                ups.push(self.find_upval(base + d.index as usize)?);
+            } else {
+                ups.push(self.heap.closure(cl).upvalues[d.index as usize]);
+            }
+        }
+        Ok(self.heap.new_closure(p, ups.into_boxed_slice())?)
     }
 
     /// `CONCAT a n` of frame `fi`: the result, or `None` when a `__concat` call was
