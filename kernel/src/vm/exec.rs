@@ -1386,10 +1386,12 @@ impl Vm {
                 // Every caller's fast path has just looked a string key up in the first
                 // table and found nothing: only the links after it are looked at here.
                 let looked = first && matches!(key, Value::Str(_));
-                let v = if looked {
-                    Value::Nil
-                } else {
-                    self.heap.table(tr).get(key)
+                let table = self.heap.table(tr);
+                // A method's name is the usual key here: looked up inline, not through `get`.
+                let v = match key {
+                    _ if looked => Value::Nil,
+                    Value::Str(s) => table.get_str(s),
+                    _ => table.get(key),
                 };
                 if !v.is_nil() {
                     self.pay_in_instruction(hops as u64)?;
