@@ -159,8 +159,7 @@ impl Vm {
             // callee without leaving the instruction loop.
             let mut fi = self.th.frames.len() - 1;
             let closure = self.heap.closure(cl);
-            let mut proto_ref = closure.proto;
-            let proto = self.heap.proto(proto_ref);
+            let proto = self.heap.proto(closure.proto);
             let mut code = window::Code::of(&proto.code);
             let mut k = window::Constants::of(&proto.constants);
             let mut base = frame.base as usize;
@@ -961,7 +960,6 @@ impl Vm {
                                 frame = callee_frame;
                                 fi = nframes;
                                 cl = callee;
-                                proto_ref = callee_proto;
                                 code = callee_code;
                                 k = callee_k;
                                 base = nb;
@@ -1176,7 +1174,7 @@ impl Vm {
                     }
                     OpCode::Closure => {
                         savepc!();
-                        let c = self.closure_instruction(cl, proto_ref, i.bx() as usize, base)?;
+                        let c = self.closure_instruction(cl, i.bx() as usize, base)?;
                         reg!(i.a()) = Value::LuaFn(c);
                         if self.heap.gc.should_collect() {
                             return Ok(());
@@ -1240,19 +1238,18 @@ impl Vm {
         }
     }
 
-    /// `CLOSURE`: a closure of nested prototype `child` of `proto`, capturing its upvalues
-    /// from the running closure `cl` and the registers from `base`. Out of line: the loop
-    /// keeps only its dispatch.
+    /// `CLOSURE`: a closure of nested prototype `child` of the running closure `cl`'s
+    /// prototype, capturing its upvalues from `cl` and the registers from `base`. Out of line:
+    /// the loop keeps only its dispatch.
     #[cold]
     #[inline(never)]
     fn closure_instruction(
         &mut self,
         cl: crate::value::ClosureRef,
-        proto: crate::value::ProtoRef,
         child: usize,
         base: usize,
     ) -> Result<crate::value::ClosureRef, Throw> {
-        let p = self.heap.proto(proto).protos[child];
+        let p = self.heap.proto(self.heap.closure(cl).proto).protos[child];
         let descs = self.heap.proto(p).upvalues.clone();
         let mut ups = Vec::with_capacity(descs.len());
         for d in descs.iter() {
