@@ -88,10 +88,12 @@ impl Vm {
         if self.heap.threads.try_get(self.current.0).is_none() {
             return invalid("the running thread has no slot");
         }
-        // Its slot holds a placeholder while it runs: the two trade places, and back.
-        std::mem::swap(&mut self.th, self.heap.thread_mut(self.current));
+        // What the snapshot put in its slot is dropped, not kept as the placeholder: the
+        // placeholder stays an empty thread, which nothing checks or charges.
+        let running = std::mem::take(&mut self.th);
+        *self.heap.thread_mut(self.current) = running;
         let result = self.check_all();
-        std::mem::swap(&mut self.th, self.heap.thread_mut(self.current));
+        self.th = std::mem::take(self.heap.thread_mut(self.current));
         result?;
         // Needs the running thread back in place (it reads its top frame).
         if !self.unfinished_concat_is_valid() {
