@@ -1240,7 +1240,8 @@ impl Vm {
 
     /// `CLOSURE`: a closure of nested prototype `child` of the running closure `cl`'s
     /// prototype, capturing its upvalues from `cl` and the registers from `base`. Out of line:
-    /// the loop keeps only its dispatch.
+    /// the loop keeps only its dispatch; marked cold, which left the hot arms' registers as
+    /// they were (bench/README.md, "Native returns, the sort machine, …").
     #[cold]
     #[inline(never)]
     fn closure_instruction(
