@@ -1181,27 +1181,8 @@ impl Vm {
                         }
                     }
                     OpCode::Vararg => {
-                        let a = base + i.a() as usize;
-                        let f = self.th.frames[fi];
-                        let (from, count) = self.frame_varargs(&f);
-                        let wanted = if i.c() == 0 {
-                            count
-                        } else {
-                            i.c() as usize - 1
-                        };
                         savepc!();
-                        pay_or_rewind!(self.charge_work(Work::Values, wanted), pc - 1);
-                        self.ensure_stack(a + wanted + super::EXTRA_STACK)?;
-                        for j in 0..wanted {
-                            self.th.stack[a + j] = if j < count {
-                                self.th.stack[from + j]
-                            } else {
-                                Value::Nil
-                            };
-                        }
-                        if i.c() == 0 {
-                            self.th.top = a + wanted;
-                        }
+                        self.vararg_instruction(fi, base + i.a() as usize, i.c(), pc - 1)?;
                     }
                     OpCode::VarargPrep => {}
                     OpCode::ExtraArg => {}
@@ -1263,8 +1244,38 @@ impl Vm {
         Ok(self.heap.new_closure(p, ups.into_boxed_slice())?)
     }
 
+    /// `VARARG` of frame `fi` (at pc `ipc`) into the registers from `a`: `c - 1` values, or all
+    /// of them for `c` 0. Out of line and cold, as `closure_instruction` is.
+    #[cold]
+    #[inline(never)]
+    fn vararg_instruction(&mut self, fi: usize, a: usize, c: u32, ipc: usize) -> Result<(), Throw> {
+        let f = self.th.frames[fi];
+        let (from, count) = self.frame_varargs(&f);
+        let wanted = if c == 0 { count } else { c as usize - 1 };
+        // As the loop's `pay_or_rewind!`: refused, the instruction runs again after a refuel.
+        let paid = self.charge_work(Work::Values, wanted);
+        if matches!(paid, Err(Throw::OutOfFuel)) && self.th.frames.len() == fi + 1 {
+            self.th.frames[fi].pc = ipc as u32;
+            self.refuse_step(self.step_start);
+        }
+        paid?;
+        self.ensure_stack(a + wanted + super::EXTRA_STACK)?;
+        for j in 0..wanted {
+            self.th.stack[a + j] = if j < count {
+                self.th.stack[from + j]
+            } else {
+                Value::Nil
+            };
+        }
+        if c == 0 {
+            self.th.top = a + wanted;
+        }
+        Ok(())
+    }
+
     /// `CONCAT a n` of frame `fi`: the result, or `None` when a `__concat` call was
     /// started. Out of line: the loop keeps only its dispatch.
+    #[cold]
     #[inline(never)]
     fn concat_instruction(
         &mut self,
