@@ -981,22 +981,9 @@ impl Vm {
                         savepc!();
                         // Resolve `__call` here, while this frame still names the callee
                         // in errors.
-                        let mut tries = 0;
                         let mut callee = self.th.stack[a];
-                        while !callee.is_function() {
-                            let tm = self.metamethod(callee, MetaMethod::Call);
-                            if tm.is_nil() || tries >= MAX_TAG_LOOP {
-                                return Err(Throw::CallError { func: a });
-                            }
-                            // As in `call_value`: a link of a `__call` chain, charged as debt.
-                            self.charge_debt(1 + Work::Values.units_of(self.th.top - a));
-                            let top = self.th.top;
-                            self.ensure_stack(top + 1 + super::EXTRA_STACK)?;
-                            self.th.stack.copy_within(a..top, a + 1);
-                            self.th.top = top + 1;
-                            self.th.stack[a] = tm;
-                            callee = tm;
-                            tries += 1;
+                        if !callee.is_function() {
+                            callee = self.tail_callee_through_call(a)?;
                         }
                         if let Value::Native(_) = callee {
                             // As in Lua, a native called in tail position runs above this frame
@@ -1242,6 +1229,32 @@ impl Vm {
             }
         }
         Ok(self.heap.new_closure(p, ups.into_boxed_slice())?)
+    }
+
+    /// TAILCALL of a value at `a` that is not a function: its `__call` chain, each link put
+    /// below the arguments as `call_value` does; the function it ends at. Cold: callable
+    /// tables are rare in tail position.
+    #[cold]
+    #[inline(never)]
+    fn tail_callee_through_call(&mut self, a: usize) -> Result<Value, Throw> {
+        let mut tries = 0;
+        let mut callee = self.th.stack[a];
+        while !callee.is_function() {
+            let tm = self.metamethod(callee, MetaMethod::Call);
+            if tm.is_nil() || tries >= MAX_TAG_LOOP {
+                return Err(Throw::CallError { func: a });
+            }
+            // As in `call_value`: a link of a `__call` chain, charged as debt.
+            self.charge_debt(1 + Work::Values.units_of(self.th.top - a));
+            let top = self.th.top;
+            self.ensure_stack(top + 1 + super::EXTRA_STACK)?;
+            self.th.stack.copy_within(a..top, a + 1);
+            self.th.top = top + 1;
+            self.th.stack[a] = tm;
+            callee = tm;
+            tries += 1;
+        }
+        Ok(callee)
     }
 
     /// `VARARG` of frame `fi` (at pc `ipc`) into the registers from `a`: `c - 1` values, or all
