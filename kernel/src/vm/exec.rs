@@ -1315,7 +1315,10 @@ impl Vm {
         }
     }
 
-    /// Numeric for loop preparation (Lua's `forprep`). Returns true to skip the loop.
+    /// Numeric for loop preparation (Lua's `forprep`). Returns true to skip the loop. Out of
+    /// line and cold: once per loop, and the loop's largest arm when it was inlined.
+    #[cold]
+    #[inline(never)]
     fn for_prep(&mut self, ra: usize) -> Result<bool, Throw> {
         let init = self.th.stack[ra];
         let limit = self.th.stack[ra + 1];
