@@ -149,11 +149,61 @@ const HELPERS: &[(&str, &str)] = &[
         "local t, i, e = ... local w = {} local k = 1 \
          while true do w[k] = t[i] k = k + 1 if i == e then break end i = i + 1 end return w",
     ),
-    (
-        "writeback",
-        "local t, w, n = ... for i = 1, n do t[i] = w[i] end",
-    ),
+    ("sort", SORT_HELPER),
 ];
+
+/// `table.sort` of what may call Lua (a comparator, `__lt`, the table's own metamethods):
+/// lua5.4's `auxsort` and `partition` line for line, every read and write of the table and
+/// every comparison in lua5.4's order. A comparator call is then a Lua call from Lua, where
+/// from a native machine it cost two frame entries and a machine entry per comparison
+/// (bench/README.md). `rnd` starts at 0; lua5.4's `l_randomizePivot` is `FIXED_RANDOM`.
+const SORT_HELPER: &str = "local a, n, lt, random = ...
+if lt == nil then lt = function(x, y) return x < y end end
+local function auxsort(a, lt, lo, up, rnd)
+  while lo < up do
+    local x, y = a[lo], a[up]
+    if lt(y, x) then a[lo] = y a[up] = x end
+    if up - lo == 1 then break end
+    local p
+    if up - lo < 100 or rnd == 0 then p = (lo + up) // 2
+    else local r4 = (up - lo) // 4 p = rnd % (r4 * 2) + (lo + r4) end
+    x, y = a[p], a[lo]
+    if lt(x, y) then a[p] = y a[lo] = x
+    else
+      y = a[up]
+      if lt(y, x) then a[p] = y a[up] = x end
+    end
+    if up - lo == 2 then break end
+    local pivot = a[p]
+    a[p] = a[up - 1] a[up - 1] = pivot
+    local last = up - 1
+    local i, j = lo, last
+    while true do
+      i = i + 1
+      local ai = a[i]
+      while lt(ai, pivot) do
+        if i == last then error('invalid order function for sorting') end
+        i = i + 1 ai = a[i]
+      end
+      j = j - 1
+      local aj = a[j]
+      while lt(pivot, aj) do
+        if j < i then error('invalid order function for sorting') end
+        j = j - 1 aj = a[j]
+      end
+      if j < i then a[last] = ai a[i] = pivot p = i break end
+      a[i] = aj a[j] = ai
+    end
+    local smaller
+    if p - lo < up - p then
+      auxsort(a, lt, lo, p - 1, rnd) smaller = p - lo lo = p + 1
+    else
+      auxsort(a, lt, p + 1, up, rnd) smaller = up - p up = p - 1
+    end
+    if (up - lo) // 128 > smaller then rnd = random end
+  end
+end
+auxsort(a, lt, 1, n, 0)";
 
 /// The helper `name`, compiled on first use and cached in the registry.
 fn helper(vm: &mut Vm, name: &str) -> Result<Value, Throw> {
@@ -169,8 +219,17 @@ fn helper(vm: &mut Vm, name: &str) -> Result<Value, Throw> {
         .ok_or_else(|| Throw::msg("table helper missing"))?;
     let proto = kernel::compiler::compile(src.as_bytes(), b"=[C]")
         .map_err(|e| Throw::msg(String::from_utf8_lossy(&e.message).into_owned()))?;
-    let empty = vm.new_table(0, 0)?;
-    let f = vm.load(&proto, Some(Value::Table(empty)))?;
+    // Its globals: only the `error` native (as `luaL_error`, whatever the program made of
+    // the global of that name).
+    let env = vm.new_table(0, 1)?;
+    let id = vm
+        .natives()
+        .id_of("error")
+        .ok_or_else(|| Throw::msg("error missing"))?;
+    let error = vm.native_value(id, Vec::new())?;
+    let name = vm.intern(b"error")?;
+    vm.raw_set(env, name, error)?;
+    let f = vm.load_library_helper(&proto, Some(Value::Table(env)))?;
     vm.raw_set(vm.registry, key, f)?;
     Ok(f)
 }
@@ -812,30 +871,26 @@ fn push_range(vm: &mut Vm, t: TableRef, i: i64, e: i64) -> Result<Action, Throw>
 const RANLIMIT: u32 = 100;
 /// Stand-in for `l_randomizePivot` (lua5.4 mixes `clock()` and `time()`).
 const FIXED_RANDOM: u32 = 0x2545_f491;
-/// Machine steps per entry before a checkpoint.
-const SORT_STEPS: u32 = 256;
 /// The price of one machine step, in instructions: a step reads and writes the machine's
-/// registers, which live in a table.
+/// registers and the table's elements.
 const SORT_STEP_PRICE: usize = 2;
 
-// The machine's registers live in its native frame's stack slots, from `S_REGS_FIRST` on, in
+// The machine's registers live in its native frame's stack slots, from `S_PC` on, in
 // this order (`Regs`): read and written there as plain values, for the price of a stack
 // access, where a table's would cost several times that on every comparison.
-const S_PC: usize = 5;
-const S_LO: usize = 6;
-const S_UP: usize = 7;
-const S_RND: usize = 8;
-const S_P: usize = 9;
-const S_I: usize = 10;
-const S_J: usize = 11;
+const S_PC: usize = 4;
+const S_LO: usize = 5;
+const S_UP: usize = 6;
+const S_RND: usize = 7;
+const S_P: usize = 8;
+const S_I: usize = 9;
+const S_J: usize = 10;
 /// The number of pending ranges; they follow in the register table from `R_STACK`, four values
 /// each.
-const S_SP: usize = 12;
-const S_V1: usize = 13;
-const S_V2: usize = 14;
-const S_PIV: usize = 15;
-/// Whether the run needs no Lua call (no comparator; all numbers or all strings).
-const S_FAST: usize = 16;
+const S_SP: usize = 11;
+const S_V1: usize = 12;
+const S_V2: usize = 13;
+const S_PIV: usize = 14;
 
 // What is touched only at a stop, in the register table (1-based keys).
 /// A comparison put off because the meter could not pay for it: its operands and the program
@@ -865,33 +920,28 @@ const PC_END: i64 = 9;
 const PC_DONE: i64 = 10;
 const PC_CMP: i64 = 11;
 
-// Stack slots (offsets from the first argument): table, comparator, working table, register
-// table, original length, the registers (above), then the callee.
-const S_W: usize = 2;
-const S_REGS: usize = 3;
-const S_LEN: usize = 4;
-const S_FUNC: usize = 17;
+// Stack slots (offsets from the first argument): table, comparator, register table, length,
+// the registers (above), then the callee.
+const S_REGS: usize = 2;
+const S_LEN: usize = 3;
+const S_FUNC: usize = 15;
 
 // States.
 const ST_LEN: u32 = 1;
-const ST_COPIED: u32 = 2;
-const ST_RUN: u32 = 3;
-const ST_WRITTEN: u32 = 4;
-const ST_CHECKPOINT: u32 = 5;
+const ST_SORTED_IN_LUA: u32 = 2;
+const ST_CHECKPOINT: u32 = 3;
 const R_RES: i64 = 13;
 
-/// `sort` waits, always above its seventeen slots, for `__len` (`ST_LEN`), the collect helper
-/// (`ST_COPIED`), a comparison (`ST_RUN`), the writeback helper (`ST_WRITTEN`) or a
-/// checkpoint (`ST_CHECKPOINT`). Its machine's registers live in its frame's slots and a table,
-/// which a restored frame may have filled with anything: the machine computes with them
-/// without overflow, every step paid for, so at worst it sorts wrongly or fails.
+/// `sort` waits, always above its fifteen slots, for `__len` (`ST_LEN`), the sort in Lua
+/// (`ST_SORTED_IN_LUA`), or, after a cut, for fuel (`ST_CHECKPOINT`). Its machine's registers
+/// live in its frame's slots and a table, which a restored frame may have filled with
+/// anything: the machine computes with them without overflow, every step paid for, so at
+/// worst it sorts wrongly or fails.
 const SORT_RESUMES: Resumable = Resumable {
     protects: false,
     states: &[
         Resume::one(ST_LEN, CallSlot::At(S_FUNC), 1),
-        Resume::one(ST_COPIED, CallSlot::At(S_FUNC), 1),
-        Resume::one(ST_RUN, CallSlot::At(S_FUNC), 1),
-        Resume::one(ST_WRITTEN, CallSlot::At(S_FUNC), 0),
+        Resume::one(ST_SORTED_IN_LUA, CallSlot::At(S_FUNC), 0),
         Resume::one(ST_CHECKPOINT, CallSlot::At(S_FUNC), 0),
     ],
 };
@@ -1010,71 +1060,46 @@ impl Regs {
     }
 }
 
-/// The outcome of one comparison.
-enum Cmp {
-    Done(bool),
-    /// A call was pushed at the callee slot.
-    Call,
-}
-
-/// `sort_comp(a, b)`: `a < b` by the comparator, `__lt`, or the primitive order. A string
-/// comparison is paid by chunks: the first `credit` are paid already (by a comparison of the
-/// same strings refused after them); `chunks` counts those paid, the credit included.
+/// `sort_comp(a, b)` of the machine: `a < b` in the primitive order of numbers or of strings
+/// (what `sort` hands it; a restored frame's other values are an error, as `<` would raise). A
+/// string comparison is paid by chunks: the first `credit` are paid already (by a comparison
+/// of the same strings refused after them); `chunks` counts those paid, the credit included.
 fn sort_comp(
     vm: &mut Vm,
-    base: usize,
     a: Value,
     b: Value,
     credit: u64,
     chunks: &mut u64,
-) -> Result<Cmp, Throw> {
-    let f = vm.stack_get(base + 1);
-    if f.is_nil() {
-        match (a, b) {
-            (Value::Int(_) | Value::Float(_), Value::Int(_) | Value::Float(_)) => {
-                let (Some(x), Some(y)) = (a.as_number(), b.as_number()) else {
-                    return Ok(Cmp::Done(false));
-                };
-                return Ok(Cmp::Done(kernel::number::num_lt(x, y)));
-            }
-            (Value::Str(x), Value::Str(y)) => {
-                // Priced per byte compared: long common prefixes are real work.
-                let (heap, mut fuel) = vm.heap_and_fuel();
-                let mut pay = |n: usize| {
-                    if *chunks >= credit {
-                        fuel.charge_work(Work::Bytes, n)?;
-                    }
-                    *chunks += 1;
-                    Ok::<(), Throw>(())
-                };
-                let order = crate::budget::compare(&mut pay, heap.str(x), heap.str(y))?;
-                return Ok(Cmp::Done(order == std::cmp::Ordering::Less));
-            }
-            _ => {}
+) -> Result<bool, Throw> {
+    match (a, b) {
+        (Value::Int(_) | Value::Float(_), Value::Int(_) | Value::Float(_)) => {
+            let (Some(x), Some(y)) = (a.as_number(), b.as_number()) else {
+                return Ok(false);
+            };
+            Ok(kernel::number::num_lt(x, y))
         }
-        let mut tm = vm.metamethod(a, MetaMethod::Lt);
-        if tm.is_nil() {
-            tm = vm.metamethod(b, MetaMethod::Lt);
+        (Value::Str(x), Value::Str(y)) => {
+            // Priced per byte compared: long common prefixes are real work.
+            let (heap, mut fuel) = vm.heap_and_fuel();
+            let mut pay = |n: usize| {
+                if *chunks >= credit {
+                    fuel.charge_work(Work::Bytes, n)?;
+                }
+                *chunks += 1;
+                Ok::<(), Throw>(())
+            };
+            let order = crate::budget::compare(&mut pay, heap.str(x), heap.str(y))?;
+            Ok(order == std::cmp::Ordering::Less)
         }
-        if tm.is_nil() {
+        _ => {
             let (ta, tb) = (type_name(vm, a), type_name(vm, b));
-            return Err(Throw::Plain(if ta == tb {
+            Err(Throw::Plain(if ta == tb {
                 format!("attempt to compare two {ta} values")
             } else {
                 format!("attempt to compare {ta} with {tb}")
-            }));
+            }))
         }
-        vm.set_top(base + S_FUNC)?;
-        vm.push(tm)?;
-        vm.push(a)?;
-        vm.push(b)?;
-        return Ok(Cmp::Call);
     }
-    vm.set_top(base + S_FUNC)?;
-    vm.push(f)?;
-    vm.push(a)?;
-    vm.push(b)?;
-    Ok(Cmp::Call)
 }
 
 fn sort(vm: &mut Vm, call: NativeCall) -> Result<Action, Throw> {
@@ -1095,15 +1120,6 @@ fn sort(vm: &mut Vm, call: NativeCall) -> Result<Action, Throw> {
             }
         }
         ST_LEN => len_result(vm, vm.stack_get(base + S_FUNC))?,
-        ST_COPIED => {
-            let w = vm.stack_get(base + S_FUNC);
-            vm.stack_set(base + S_W, w);
-            return sort_run(vm, base, None, Entry::Unpaid);
-        }
-        ST_RUN => {
-            let r = vm.stack_get(vm.top().saturating_sub(1).max(base + S_FUNC));
-            return sort_run(vm, base, Some(r.truthy()), Entry::Unpaid);
-        }
         ST_CHECKPOINT => {
             let r = match vm.stack_get(base + S_REGS) {
                 Value::Table(regs) => match vm.heap.table(regs).get_int(R_RES) {
@@ -1128,19 +1144,30 @@ fn sort(vm: &mut Vm, call: NativeCall) -> Result<Action, Throw> {
         return Err(type_error(vm, &call, 2, "function"));
     }
     let t = vm.stack_get(base);
-    let plain_t = plain(vm, t);
-    if plain_t.is_some() {
-        // Paid before anything is allocated: a step refused after it allocated is taken up
-        // again and allocates anew, leaving garbage an uninterrupted run does not make, so
-        // collections (and the fuel they cost) would depend on where a budget ran out.
-        // Decided once: the scan is paid for here, not on every entry of the machine; and
-        // the machine's first entry, which `sort_run` is told is paid.
-        charge(vm, Work::Entries, n as usize)?;
-        charge(vm, Work::Instruction, 1)?;
+    let fast = match plain(vm, t) {
+        Some(tr) if f.is_nil() => {
+            // Paid before anything is allocated: a step refused after it allocated is taken
+            // up again and allocates anew, leaving garbage an uninterrupted run does not
+            // make, so collections (and the fuel they cost) would depend on where a budget
+            // ran out. The scan is paid for here, and with it the machine's first entry,
+            // which `sort_run` is told is paid.
+            charge(vm, Work::Entries, n as usize)?;
+            charge(vm, Work::Instruction, 1)?;
+            all_numbers_or_strings(vm, tr, n)
+        }
+        _ => false,
+    };
+    if !fast {
+        // What may call Lua (a comparator, `__lt`, the table's metamethods) is sorted in
+        // Lua, as lua5.4 sorts it (`SORT_HELPER`).
+        return call_helper(
+            vm,
+            "sort",
+            &[t, Value::Int(n), f, Value::Int(FIXED_RANDOM as i64)],
+            0,
+            ST_SORTED_IN_LUA,
+        );
     }
-    // The checkpoint the machine stops at, made now (once per VM) rather than at its first
-    // stop, which a cut may bring earlier than an uninterrupted run would.
-    checkpoint_value(vm)?;
     // Room for every register and the deepest stack of pending ranges (the smaller side is
     // sorted first: at most one frame per halving), so that no register write grows the
     // table, which could be refused a rehash's fuel in the middle of a step.
@@ -1154,63 +1181,48 @@ fn sort(vm: &mut Vm, call: NativeCall) -> Result<Action, Throw> {
     for (slot, v) in [(S_PC, PC_LOOP), (S_LO, 1), (S_UP, n), (S_RND, 0), (S_SP, 0)] {
         vm.stack_set(base + slot, Value::Int(v));
     }
-    match plain_t {
-        Some(tr) => {
-            let fast = f.is_nil() && {
-                let arr = vm.heap.table(tr).array();
-                let len = (n as usize).min(arr.len());
-                len == n as usize
-                    && (arr[..len]
-                        .iter()
-                        .all(|v| matches!(v, Value::Int(_) | Value::Float(_)))
-                        || arr[..len].iter().all(|v| matches!(v, Value::Str(_))))
-            };
-            vm.stack_set(base + S_FAST, Value::Bool(fast));
-            vm.stack_set(base + S_W, t);
-            sort_run(vm, base, None, Entry::Paid)
-        }
-        None => call_helper(
-            vm,
-            "collect",
-            &[t, Value::Int(1), Value::Int(n)],
-            1,
-            ST_COPIED,
-        ),
-    }
+    sort_run(vm, base, None, Entry::Paid)
 }
 
-/// Runs the auxsort machine; `result` is the outcome of the comparison that was called.
+/// Whether the first `n` values of `t`'s array part are all there and all numbers or all
+/// strings: then sorting them calls no Lua.
+fn all_numbers_or_strings(vm: &Vm, t: TableRef, n: i64) -> bool {
+    let arr = vm.heap.table(t).array();
+    let len = usize::try_from(n).unwrap_or(usize::MAX).min(arr.len());
+    len as i64 == n
+        && (arr[..len]
+            .iter()
+            .all(|v| matches!(v, Value::Int(_) | Value::Float(_)))
+            || arr[..len].iter().all(|v| matches!(v, Value::Str(_))))
+}
+
 /// How the sorting machine is entered.
 #[derive(Clone, Copy, PartialEq, Eq)]
 enum Entry {
     /// Its first entry, already paid for by `sort`.
     Paid,
-    /// After a call it made (a comparison, the collect helper): the entry pays for itself.
-    Unpaid,
-    /// From a checkpoint, which may be a cut (`R_CUT`).
+    /// After a cut (`R_CUT`), or a restored frame's stop: an entry that is not a cut's pays
+    /// for itself.
     Checkpoint,
 }
 
+/// Runs lua5.4's auxsort as a machine over a table of numbers or of strings (no Lua is
+/// called), to the end unless the meter stops it; `result` is the outcome of the comparison
+/// made before a cut.
 fn sort_run(vm: &mut Vm, base: usize, result: Option<bool>, entry: Entry) -> Result<Action, Throw> {
     let checkpoint = entry == Entry::Checkpoint;
-    let (Value::Table(regs), Value::Table(w)) =
-        (vm.stack_get(base + S_REGS), vm.stack_get(base + S_W))
+    let (Value::Table(regs), Value::Table(w)) = (vm.stack_get(base + S_REGS), vm.stack_get(base))
     else {
         return Err(Throw::msg("table.sort: lost its state"));
     };
     let s = Sorter { regs, w };
-    // No Lua call can happen on the fast path: run to the end in this entry, unless a
-    // comparison cannot be paid for (then it is put off, see `cmp!`).
-    let fast = vm.stack_get(base + S_FAST).truthy();
-    let limit = if fast { u64::MAX } else { SORT_STEPS as u64 };
-    // After a cut, the entry it stopped goes on (`R_CUT`); until its first step is through,
-    // a refusal leaves the native as it was entered, so it stops at once. Any other entry
-    // pays for itself first, and so stops at once when it cannot.
-    // (Read only on an entry from a checkpoint: a comparator's call returns to the others.)
+    // No Lua call can happen: run to the end in this entry, unless a step or a comparison
+    // cannot be paid for (then it stops at a cut, see `cmp!`). After a cut, the entry it
+    // stopped goes on (`R_CUT`); until its first step is through, a refusal leaves the native
+    // as it was entered, so it stops at once. Any other entry pays for itself first, and so
+    // stops at once when it cannot.
     let cut = match checkpoint.then(|| s.getv(vm, R_CUT)) {
-        // Below the limit, as a cut leaves it (else a cut would end at the limit with no
-        // step paid, and a checkpoint there start such a cut again).
-        Some(Value::Int(steps)) if (steps as u64) < limit => Some(steps as u64),
+        Some(Value::Int(steps)) => Some(steps as u64),
         _ => None,
     };
     let mut r = Regs::load(vm, base);
@@ -1220,7 +1232,7 @@ fn sort_run(vm: &mut Vm, base: usize, result: Option<bool>, entry: Entry) -> Res
         Some(Value::Int(chunks)) if pc == PC_CMP => Some(chunks as u64),
         _ => None,
     };
-    if cut.is_none() && entry != Entry::Paid {
+    if cut.is_none() && checkpoint {
         charge(vm, Work::Instruction, 1)?;
     }
     let mut pending = cut.is_some();
@@ -1233,15 +1245,11 @@ fn sort_run(vm: &mut Vm, base: usize, result: Option<bool>, entry: Entry) -> Res
     loop {
         steps = steps.wrapping_add(1);
         // Each step is paid for before it is taken (a comparison's step before the cut
-        // that stopped it). A step past the limit stops the machine at a checkpoint; one the
-        // meter refuses, at a cut, from which the entry after a refuel takes it.
+        // that stopped it). One the meter refuses stops the machine at a cut, from which the
+        // entry after a refuel takes it.
         if step_paid {
             // Paid before the cut: the refused comparison is tried again below.
             step_paid = false;
-        } else if steps > limit {
-            r.store(&entered, vm, base, pc);
-            s.setv(vm, R_RES, res.map_or(Value::Nil, Value::Bool))?;
-            return sort_checkpoint(vm, base);
         } else if charge(vm, Work::Instruction, SORT_STEP_PRICE).is_err() {
             if pending {
                 return Err(Throw::OutOfFuel);
@@ -1262,7 +1270,7 @@ fn sort_run(vm: &mut Vm, base: usize, result: Option<bool>, entry: Entry) -> Res
             ($x:expr, $y:expr, $next:expr) => {{
                 let (x, y) = ($x, $y);
                 let mut chunks = 0;
-                let compared = sort_comp(vm, base, x, y, credit.take().unwrap_or(0), &mut chunks);
+                let compared = sort_comp(vm, x, y, credit.take().unwrap_or(0), &mut chunks);
                 let compared = match compared {
                     Err(Throw::OutOfFuel) => {
                         if pending {
@@ -1284,20 +1292,8 @@ fn sort_run(vm: &mut Vm, base: usize, result: Option<bool>, entry: Entry) -> Res
                     s.setv(vm, R_CUT, Value::Nil)?;
                     s.setv(vm, R_CUT_PAID, Value::Nil)?;
                 }
-                match compared {
-                    Cmp::Done(b) => {
-                        res = Some(b);
-                        pc = $next;
-                    }
-                    Cmp::Call => {
-                        r.store(&entered, vm, base, $next);
-                        return Ok(Action::Call {
-                            func: base + S_FUNC,
-                            nresults: 1,
-                            state: ST_RUN,
-                        });
-                    }
-                }
+                res = Some(compared);
+                pc = $next;
                 continue;
             }};
         }
@@ -1472,22 +1468,7 @@ fn sort_run(vm: &mut Vm, base: usize, result: Option<bool>, entry: Entry) -> Res
                 r.rnd = rnd;
                 pc = PC_LOOP;
             }
-            _ => {
-                // Done: write a copy back through the metamethods if there is one.
-                let t = vm.stack_get(base);
-                if !t.raw_eq(Value::Table(w)) {
-                    let n = int_at(vm, base + S_LEN);
-                    vm.set_top(base + S_FUNC)?;
-                    return call_helper(
-                        vm,
-                        "writeback",
-                        &[t, Value::Table(w), Value::Int(n)],
-                        0,
-                        ST_WRITTEN,
-                    );
-                }
-                return Ok(Action::Return(0));
-            }
+            _ => return Ok(Action::Return(0)),
         }
     }
 }
@@ -1506,19 +1487,6 @@ fn checkpoint_value(vm: &mut Vm) -> Result<Value, Throw> {
 fn sort_stop(vm: &mut Vm, base: usize) -> Result<Action, Throw> {
     vm.set_top(base + S_FUNC)?;
     Ok(Action::Stop {
-        state: ST_CHECKPOINT,
-    })
-}
-
-/// Calls `table.checkpoint`, so that the machine is entered next in state `ST_CHECKPOINT`
-/// from the registers it saved.
-fn sort_checkpoint(vm: &mut Vm, base: usize) -> Result<Action, Throw> {
-    let cp = checkpoint_value(vm)?;
-    vm.set_top(base + S_FUNC)?;
-    vm.push(cp)?;
-    Ok(Action::Call {
-        func: base + S_FUNC,
-        nresults: 0,
         state: ST_CHECKPOINT,
     })
 }

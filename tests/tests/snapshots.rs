@@ -413,3 +413,38 @@ fn a_snapshot_restores_in_a_build_with_natives_added_and_reordered() {
     assert_eq!(text, whole);
     assert!(text.ends_with("\t10\n"), "{text}");
 }
+
+/// A sort that calls Lua runs in a library helper written in Lua, whose frames present as the
+/// native's (no position of their own). Cut anywhere inside such a sort, a snapshot restores
+/// to a process that finishes as the original does, and the helper it caches still presents
+/// as the native: the comparator's `error` at level 2 names no position.
+#[test]
+fn a_sort_cut_in_its_lua_helper_restores_and_the_helper_stays_a_native() {
+    let src = format!(
+        r#"
+        local src = {body:?}
+        local want = spawn(src, {{name = "whole"}}):wait()
+        local checked = 0
+        for cut = 300, 1e6, 211 do
+            local p = spawn(src, {{name = "cut", fuel = cut}})
+            if pcall(p.wait, p) then break end
+            local q = restore(p:snapshot())
+            q:refuel(1e9) q:resume()
+            local got = q:wait()
+            if got ~= want then error(("cut %d: %s ~= %s"):format(cut, got, want)) end
+            checked = checked + 1
+        end
+        print(want, checked > 20)
+        "#,
+        body = r##"
+        local t = {}
+        for i = 1, 200 do t[i] = (i * 7919) % 1009 end
+        local calls = 0
+        table.sort(t, function(a, b) calls = calls + 1 return a > b end)
+        local ok, e = pcall(table.sort, {2, 1}, function() error("level 2", 2) end)
+        return t[1] .. "," .. t[200] .. "," .. calls .. "," .. tostring(ok) .. "," .. e
+        "##
+    );
+    let (out, _) = run_root(&src, u64::MAX / 4);
+    assert_eq!(out, "1005,9,1560,false,level 2\ttrue\n");
+}

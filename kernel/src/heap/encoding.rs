@@ -582,6 +582,7 @@ fn write_proto(w: &mut Writer, p: &FnProto) {
         line_defined,
         last_line_defined,
         source,
+        library_helper,
     } = p;
     w.u8(*num_params);
     w.bool(*is_vararg);
@@ -617,6 +618,7 @@ fn write_proto(w: &mut Writer, p: &FnProto) {
     w.varint(*line_defined as u64);
     w.varint(*last_line_defined as u64);
     w.varint(source.0 as u64);
+    w.bool(*library_helper);
 }
 
 fn write_thread(w: &mut Writer, t: &Thread) {
@@ -1233,6 +1235,7 @@ fn read_proto(r: &mut Reader<'_>) -> Result<FnProto> {
         line_defined: r.u32()?,
         last_line_defined: r.u32()?,
         source: StrRef(r.u32()?, 0),
+        library_helper: r.bool()?,
     })
 }
 

@@ -291,6 +291,10 @@ pub struct FnProto {
     pub line_defined: u32,
     pub last_line_defined: u32,
     pub source: StrRef,
+    /// Part of a standard library function written in Lua (`Vm::load_library_helper`): its
+    /// frames are the native's that called it, as in lua5.4 the C function does the work
+    /// itself. Error positions, levels, call-site names and tracebacks pass over them.
+    pub library_helper: bool,
 }
 
 /// A full userdata. Its payload is opaque to Lua.
@@ -1024,8 +1028,20 @@ impl Heap {
             line_defined: p.line_defined,
             last_line_defined: p.last_line_defined,
             source,
+            library_helper: false,
         };
         Ok(ProtoRef(place(&mut self.bank, &mut self.protos, fp)))
+    }
+
+    /// Marks prototype `root` and those nested in it as a library helper's
+    /// (`FnProto::library_helper`).
+    pub(crate) fn mark_library_helper(&mut self, root: ProtoRef) {
+        let mut pending = vec![root];
+        while let Some(p) = pending.pop() {
+            let fp = self.protos.get_mut(p.0);
+            fp.library_helper = true;
+            pending.extend(fp.protos.iter().copied());
+        }
     }
 
     #[inline]

@@ -195,14 +195,24 @@ fn is_env(vm: &Vm, p: &FnProto, pc: usize, t: u32) -> bool {
     false
 }
 
-/// The proto and current pc (index of the running instruction) of a Lua frame.
+/// The proto and current pc (index of the running instruction) of a Lua frame; none for a
+/// native's, nor for a library helper's, which presents as the native that called it.
 fn frame_proto<'a>(vm: &'a Vm, f: &Frame) -> Option<(&'a FnProto, usize)> {
     match f.kind {
         FrameKind::Lua(cl) => {
             let p = vm.heap.proto(vm.heap.closure(cl).proto);
-            Some((p, (f.pc as usize).saturating_sub(1)))
+            (!p.library_helper).then(|| (p, (f.pc as usize).saturating_sub(1)))
         }
         FrameKind::Native(_) => None,
+    }
+}
+
+/// Whether `f` is a library helper's frame (`FnProto::library_helper`): part of the native
+/// below it, not a level of its own.
+fn is_helper_frame(vm: &Vm, f: &Frame) -> bool {
+    match f.kind {
+        FrameKind::Lua(cl) => vm.heap.proto(vm.heap.closure(cl).proto).library_helper,
+        FrameKind::Native(_) => false,
     }
 }
 
@@ -222,11 +232,13 @@ fn position(vm: &Vm, f: &Frame) -> String {
 
 /// Lua's `luaL_where(L, level)`: position of the function `level` frames below the top.
 pub fn where_(vm: &Vm, level: usize) -> String {
-    let frames = vm.frames();
-    if frames.len() <= level {
-        return String::new();
-    }
-    position(vm, &frames[frames.len() - 1 - level])
+    vm.frames()
+        .iter()
+        .rev()
+        .filter(|f| !is_helper_frame(vm, f))
+        .nth(level)
+        .map(|f| position(vm, f))
+        .unwrap_or_default()
 }
 
 /// What an interpreter error about a nil value named: `(global 'io')`, `(field 'data')` of
@@ -471,7 +483,7 @@ pub(crate) fn describe_throw(vm: &mut Vm, t: Throw) -> String {
                 .frames()
                 .iter()
                 .rev()
-                .find(|f| matches!(f.kind, FrameKind::Lua(_)))
+                .find(|f| matches!(f.kind, FrameKind::Lua(_)) && !is_helper_frame(vm, f))
                 .map(|f| position(vm, f))
                 .unwrap_or_default();
             format!("{pos}stack overflow")
@@ -643,6 +655,9 @@ pub fn traceback(vm: &Vm) -> String {
     let mut lines: Vec<String> = Vec::new();
     for idx in (0..n).rev() {
         let f = &frames[idx];
+        if is_helper_frame(vm, f) {
+            continue;
+        }
         let line = match f.kind {
             FrameKind::Native(_) => {
                 let name = describe_function(vm, idx, true);

@@ -834,6 +834,26 @@ impl Vm {
         ))
     }
 
+    /// Loads a standard library function's helper written in Lua, as [`Vm::load`] does a
+    /// chunk. Its frames present as the native that calls it (`FnProto::library_helper`): an
+    /// error in it has no position, and a function it calls is called from C, as in lua5.4,
+    /// where the C function does that work itself.
+    ///
+    /// # Errors
+    /// As [`Vm::load`].
+    pub fn load_library_helper(
+        &mut self,
+        proto: &crate::proto::Proto,
+        env: Option<Value>,
+    ) -> Result<Value, Throw> {
+        let f = self.load(proto, env)?;
+        if let Value::LuaFn(cl) = f {
+            let root = self.heap.closure(cl).proto;
+            self.heap.mark_library_helper(root);
+        }
+        Ok(f)
+    }
+
     /// Prepares the main thread to call `f(args…)`; `run` then executes it.
     ///
     /// # Errors
