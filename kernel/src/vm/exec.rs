@@ -1047,6 +1047,34 @@ impl Vm {
                                 self.th.stack[res] = reg!(i.a());
                             }
                             self.th.frames.pop();
+                            // A Lua caller is taken up here, as CALL's fast path enters a
+                            // callee, when the frame reload would find nothing else to do (no
+                            // finalizer waiting) and what `window` relies on holds.
+                            let caller = self.th.frames[fi - 1];
+                            if let FrameKind::Lua(caller_cl) = caller.kind {
+                                let p = self.heap.proto(self.heap.closure(caller_cl).proto);
+                                let caller_base = caller.base as usize;
+                                let frame_top = caller_base + p.max_stack_size as usize;
+                                let caller_code = window::Code::of(&p.code);
+                                if self.heap.gc.to_finalize.is_empty()
+                                    && frame_top <= self.th.stack.len()
+                                    && (caller.pc as usize) < caller_code.len()
+                                {
+                                    self.th.top = if frame.nresults < 0 {
+                                        res + 1
+                                    } else {
+                                        frame_top
+                                    };
+                                    k = window::Constants::of(&p.constants);
+                                    code = caller_code;
+                                    cl = caller_cl;
+                                    base = caller_base;
+                                    pc = caller.pc as usize;
+                                    fi -= 1;
+                                    frame = caller;
+                                    continue;
+                                }
+                            }
                             if frame.nresults < 0 {
                                 self.th.top = res + 1;
                             } else {
