@@ -821,17 +821,7 @@ impl Vm {
                             Some(c) => cond_jump(&mut pc, code, c, i.k()),
                             None => {
                                 savepc!();
-                                if let (Value::Str(x), Value::Str(y)) = (a, b) {
-                                    // Comparing strings reads up to the shorter one's length.
-                                    let n = self.heap.str(x).len().min(self.heap.str(y).len());
-                                    pay_or_rewind!(self.charge_work(Work::Bytes, n), pc - 1);
-                                }
-                                let ev = if op == OpCode::Lt {
-                                    MetaMethod::Lt
-                                } else {
-                                    MetaMethod::Le
-                                };
-                                match self.order_slow(ev, a, b, i.k())? {
+                                match self.order_instruction(op, a, b, i.k())? {
                                     Some(c) => cond_jump(&mut pc, code, c, i.k()),
                                     None => continue 'frame,
                                 }
@@ -1293,13 +1283,7 @@ impl Vm {
         let f = self.th.frames[fi];
         let (from, count) = self.frame_varargs(&f);
         let wanted = if c == 0 { count } else { c as usize - 1 };
-        // As the loop's `pay_or_rewind!`: refused, the instruction runs again after a refuel.
-        let paid = self.charge_work(Work::Values, wanted);
-        if matches!(paid, Err(Throw::OutOfFuel)) && self.th.frames.len() == fi + 1 {
-            self.th.frames[fi].pc = ipc as u32;
-            self.refuse_step(self.step_start);
-        }
-        paid?;
+        self.pay_or_rewind_to(Work::Values, wanted, fi, ipc)?;
         self.ensure_stack(a + wanted + super::EXTRA_STACK)?;
         for j in 0..wanted {
             self.th.stack[a + j] = if j < count {
@@ -1312,6 +1296,49 @@ impl Vm {
             self.th.top = a + wanted;
         }
         Ok(())
+    }
+
+    /// As the loop's `pay_or_rewind!`, for the instructions' out-of-line bodies: pays for
+    /// `pieces` of `work` before it is done; refused, the instruction of frame `fi` at `ipc`
+    /// runs again after a refuel.
+    fn pay_or_rewind_to(
+        &mut self,
+        work: Work,
+        pieces: usize,
+        fi: usize,
+        ipc: usize,
+    ) -> Result<(), Throw> {
+        let paid = self.charge_work(work, pieces);
+        if matches!(paid, Err(Throw::OutOfFuel)) && self.th.frames.len() == fi + 1 {
+            self.th.frames[fi].pc = ipc as u32;
+            self.refuse_step(self.step_start);
+        }
+        paid
+    }
+
+    /// `LT`/`LE` on operands that are not both numbers: strings compared (paid by the bytes
+    /// read) or the `__lt`/`__le` metamethod called, as `order_slow` does. Out of line and
+    /// cold, as `closure_instruction` is; after `savepc!`.
+    #[cold]
+    #[inline(never)]
+    fn order_instruction(
+        &mut self,
+        op: OpCode,
+        a: Value,
+        b: Value,
+        k: bool,
+    ) -> Result<Option<bool>, Throw> {
+        if let (Value::Str(x), Value::Str(y)) = (a, b) {
+            // Comparing strings reads up to the shorter one's length.
+            let n = self.heap.str(x).len().min(self.heap.str(y).len());
+            self.pay_in_instruction(Work::Bytes.units_of(n))?;
+        }
+        let ev = if op == OpCode::Lt {
+            MetaMethod::Lt
+        } else {
+            MetaMethod::Le
+        };
+        self.order_slow(ev, a, b, k)
     }
 
     /// `CONCAT a n` of frame `fi`: the result, or `None` when a `__concat` call was
