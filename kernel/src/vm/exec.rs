@@ -209,6 +209,63 @@ impl Vm {
                 }};
             }
 
+            // One arm per comparison opcode, so that no arm reads the opcode again after the
+            // dispatch (the loop then keeps no register for it). `$op` is the arm's own.
+            macro_rules! compare {
+                ($op:expr, $i:ident, $cmp:tt, $num:path) => {{
+                    let a = reg!($i.a());
+                    let b = reg!($i.b());
+                    let fast = match (a, b) {
+                        (Value::Int(x), Value::Int(y)) => Some(x $cmp y),
+                        _ => match (a.as_number(), b.as_number()) {
+                            (Some(x), Some(y)) => Some($num(x, y)),
+                            _ => None,
+                        },
+                    };
+                    match fast {
+                        Some(c) => cond_jump(&mut pc, code, c, $i.k()),
+                        None => {
+                            savepc!();
+                            match self.order_instruction($op, a, b, $i.k())? {
+                                Some(c) => cond_jump(&mut pc, code, c, $i.k()),
+                                None => continue 'frame,
+                            }
+                        }
+                    }
+                }};
+            }
+            macro_rules! compare_immediate {
+                ($op:expr, $i:ident, $cmp:tt) => {{
+                    let a = reg!($i.a());
+                    let imm = $i.sb() as i64;
+                    let fast = match a {
+                        Value::Int(x) => Some(x $cmp imm),
+                        Value::Float(f) => Some(f $cmp imm as f64),
+                        _ => None,
+                    };
+                    match fast {
+                        Some(c) => cond_jump(&mut pc, code, c, $i.k()),
+                        None => {
+                            savepc!();
+                            match self.order_immediate_instruction($op, a, $i)? {
+                                Some(c) => cond_jump(&mut pc, code, c, $i.k()),
+                                None => continue 'frame,
+                            }
+                        }
+                    }
+                }};
+            }
+            macro_rules! metamethod_binary {
+                ($op:expr, $i:ident) => {{
+                    savepc!();
+                    let prev = code.get(pc.wrapping_sub(2));
+                    match self.metamethod_binary_instruction($op, $i, prev, base, k)? {
+                        Some((dest, v)) => reg!(dest) = v,
+                        None => continue 'frame,
+                    }
+                }};
+            }
+
             loop {
                 if self.fuel <= 0 {
                     savepc!();
@@ -697,36 +754,9 @@ impl Vm {
                     OpCode::Shr => bitwise!(self, base, i, pc, reg!(i.c()), |x: i64, y: i64| {
                         number::shift_left(x, y.wrapping_neg())
                     }),
-                    OpCode::MmBin | OpCode::MmBinI | OpCode::MmBinK => {
-                        let Some(prev) = code.get(pc.wrapping_sub(2)) else {
-                            return Err(Throw::msg("MMBIN without its instruction"));
-                        };
-                        let dest = prev.a();
-                        let a = reg!(i.a());
-                        let (b, bop) = match op {
-                            OpCode::MmBin => (reg!(i.b()), Operand::Register(i.b())),
-                            OpCode::MmBinI => (Value::Int(i.sb() as i64), Operand::None),
-                            _ => (
-                                window::constant(k, i.b() as usize),
-                                Operand::Constant(i.b()),
-                            ),
-                        };
-                        let flip = op != OpCode::MmBin && i.k();
-                        let Some(event) = MetaMethod::from_binary_operand(i.c()) else {
-                            savepc!();
-                            return Err(Throw::msg("invalid metamethod event"));
-                        };
-                        let (x, y, xo, yo) = if flip {
-                            (b, a, bop, Operand::Register(i.a()))
-                        } else {
-                            (a, b, Operand::Register(i.a()), bop)
-                        };
-                        savepc!();
-                        match self.arith_slow(event, x, y, xo, yo, dest)? {
-                            Some(v) => reg!(dest) = v,
-                            None => continue 'frame,
-                        }
-                    }
+                    OpCode::MmBin => metamethod_binary!(OpCode::MmBin, i),
+                    OpCode::MmBinI => metamethod_binary!(OpCode::MmBinI, i),
+                    OpCode::MmBinK => metamethod_binary!(OpCode::MmBinK, i),
                     OpCode::Unm => {
                         let b = reg!(i.b());
                         match b {
@@ -801,33 +831,8 @@ impl Vm {
                             None => continue 'frame,
                         }
                     }
-                    OpCode::Lt | OpCode::Le => {
-                        let a = reg!(i.a());
-                        let b = reg!(i.b());
-                        let fast = match (a, b) {
-                            (Value::Int(x), Value::Int(y)) => {
-                                Some(if op == OpCode::Lt { x < y } else { x <= y })
-                            }
-                            _ => match (a.as_number(), b.as_number()) {
-                                (Some(x), Some(y)) => Some(if op == OpCode::Lt {
-                                    number::num_lt(x, y)
-                                } else {
-                                    number::num_le(x, y)
-                                }),
-                                _ => None,
-                            },
-                        };
-                        match fast {
-                            Some(c) => cond_jump(&mut pc, code, c, i.k()),
-                            None => {
-                                savepc!();
-                                match self.order_instruction(op, a, b, i.k())? {
-                                    Some(c) => cond_jump(&mut pc, code, c, i.k()),
-                                    None => continue 'frame,
-                                }
-                            }
-                        }
-                    }
+                    OpCode::Lt => compare!(OpCode::Lt, i, <, number::num_lt),
+                    OpCode::Le => compare!(OpCode::Le, i, <=, number::num_le),
                     OpCode::EqK => {
                         let c = reg!(i.a()).raw_eq(window::constant(k, i.b() as usize));
                         cond_jump(&mut pc, code, c, i.k());
@@ -841,50 +846,10 @@ impl Vm {
                         };
                         cond_jump(&mut pc, code, c, i.k());
                     }
-                    OpCode::LtI | OpCode::LeI | OpCode::GtI | OpCode::GeI => {
-                        let a = reg!(i.a());
-                        let imm = i.sb() as i64;
-                        let fast = match a {
-                            Value::Int(x) => Some(match op {
-                                OpCode::LtI => x < imm,
-                                OpCode::LeI => x <= imm,
-                                OpCode::GtI => x > imm,
-                                _ => x >= imm,
-                            }),
-                            Value::Float(f) => {
-                                let y = imm as f64;
-                                Some(match op {
-                                    OpCode::LtI => f < y,
-                                    OpCode::LeI => f <= y,
-                                    OpCode::GtI => f > y,
-                                    _ => f >= y,
-                                })
-                            }
-                            _ => None,
-                        };
-                        match fast {
-                            Some(c) => cond_jump(&mut pc, code, c, i.k()),
-                            None => {
-                                savepc!();
-                                // The immediate is a float when C says so (for the metamethod).
-                                let iv = if i.c() != 0 {
-                                    Value::Float(imm as f64)
-                                } else {
-                                    Value::Int(imm)
-                                };
-                                let (ev, x, y) = match op {
-                                    OpCode::LtI => (MetaMethod::Lt, a, iv),
-                                    OpCode::LeI => (MetaMethod::Le, a, iv),
-                                    OpCode::GtI => (MetaMethod::Lt, iv, a),
-                                    _ => (MetaMethod::Le, iv, a),
-                                };
-                                match self.order_slow(ev, x, y, i.k())? {
-                                    Some(c) => cond_jump(&mut pc, code, c, i.k()),
-                                    None => continue 'frame,
-                                }
-                            }
-                        }
-                    }
+                    OpCode::LtI => compare_immediate!(OpCode::LtI, i, <),
+                    OpCode::LeI => compare_immediate!(OpCode::LeI, i, <=),
+                    OpCode::GtI => compare_immediate!(OpCode::GtI, i, >),
+                    OpCode::GeI => compare_immediate!(OpCode::GeI, i, >=),
                     OpCode::Test => {
                         let c = reg!(i.a()).truthy();
                         cond_jump(&mut pc, code, c, i.k());
@@ -1339,6 +1304,77 @@ impl Vm {
             MetaMethod::Le
         };
         self.order_slow(ev, a, b, k)
+    }
+
+    /// `LTI`/`LEI`/`GTI`/`GEI` (`op`, instruction `i`) on a value `a` that is not a number:
+    /// the `__lt`/`__le` metamethod called with the immediate, as `order_slow` does. Out of
+    /// line and cold; after `savepc!`.
+    #[cold]
+    #[inline(never)]
+    fn order_immediate_instruction(
+        &mut self,
+        op: OpCode,
+        a: Value,
+        i: Instruction,
+    ) -> Result<Option<bool>, Throw> {
+        let imm = i.sb() as i64;
+        // The immediate is a float when C says so (for the metamethod).
+        let iv = if i.c() != 0 {
+            Value::Float(imm as f64)
+        } else {
+            Value::Int(imm)
+        };
+        let (ev, x, y) = match op {
+            OpCode::LtI => (MetaMethod::Lt, a, iv),
+            OpCode::LeI => (MetaMethod::Le, a, iv),
+            OpCode::GtI => (MetaMethod::Lt, iv, a),
+            _ => (MetaMethod::Le, iv, a),
+        };
+        self.order_slow(ev, x, y, i.k())
+    }
+
+    /// `MMBIN`/`MMBINI`/`MMBINK` (`op`, instruction `i`, after the arithmetic instruction
+    /// `prev` whose fast path failed): the metamethod of its event, or the arithmetic on
+    /// strings that convert to numbers. The register and value to set, or `None` when a
+    /// metamethod call was started. Out of line and cold; after `savepc!`.
+    #[cold]
+    #[inline(never)]
+    fn metamethod_binary_instruction(
+        &mut self,
+        op: OpCode,
+        i: Instruction,
+        prev: Option<Instruction>,
+        base: usize,
+        k: window::Constants,
+    ) -> Result<Option<(u32, Value)>, Throw> {
+        let Some(prev) = prev else {
+            return Err(Throw::msg("MMBIN without its instruction"));
+        };
+        let dest = prev.a();
+        let a = self.stack_get(base + i.a() as usize);
+        let (b, bop) = match op {
+            OpCode::MmBin => (
+                self.stack_get(base + i.b() as usize),
+                Operand::Register(i.b()),
+            ),
+            OpCode::MmBinI => (Value::Int(i.sb() as i64), Operand::None),
+            _ => (
+                window::constant(k, i.b() as usize),
+                Operand::Constant(i.b()),
+            ),
+        };
+        let flip = op != OpCode::MmBin && i.k();
+        let Some(event) = MetaMethod::from_binary_operand(i.c()) else {
+            return Err(Throw::msg("invalid metamethod event"));
+        };
+        let (x, y, xo, yo) = if flip {
+            (b, a, bop, Operand::Register(i.a()))
+        } else {
+            (a, b, Operand::Register(i.a()), bop)
+        };
+        Ok(self
+            .arith_slow(event, x, y, xo, yo, dest)?
+            .map(|v| (dest, v)))
     }
 
     /// `CONCAT a n` of frame `fi`: the result, or `None` when a `__concat` call was
