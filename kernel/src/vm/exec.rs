@@ -138,7 +138,7 @@ impl Vm {
                 return Ok(());
             }
             entered = true;
-            let Some(mut frame) = self.th.frames.last().copied() else {
+            let Some(frame) = self.th.frames.last().copied() else {
                 return Ok(());
             };
             let FrameKind::Lua(mut cl) = frame.kind else {
@@ -904,15 +904,16 @@ impl Vm {
                                     nresults,
                                     varargs: 0,
                                     ret: ReturnTo::Normal,
-                                    flags: crate::heap::frame::flags::below(frame.flags),
-                                    c_depth: frame.c_depth,
+                                    flags: crate::heap::frame::flags::below(
+                                        self.th.frames[fi].flags,
+                                    ),
+                                    c_depth: self.th.frames[fi].c_depth,
                                 };
                                 self.th.frames.push(callee_frame);
                                 // Enter the callee here. What the frame entry would check
                                 // holds: its registers fit (`nb + ms` above) and its verified
                                 // code is not empty, so pc 0 is an instruction.
                                 debug_assert!(callee_code.len() > 0);
-                                frame = callee_frame;
                                 fi = nframes;
                                 cl = callee;
                                 code = callee_code;
@@ -948,7 +949,7 @@ impl Vm {
                         }
                         self.close_upvals(base);
                         // Move the function and its arguments down to this frame's slot.
-                        let dest = frame.func as usize;
+                        let dest = self.th.frames[fi].func as usize;
                         let n = self.th.top - a;
                         self.th.stack.copy_within(a..a + n, dest);
                         self.th.top = dest + n;
@@ -996,6 +997,7 @@ impl Vm {
                         continue 'frame;
                     }
                     OpCode::Return1 => {
+                        let frame = self.th.frames[fi];
                         if frame.ret == ReturnTo::Normal && fi > 0 && frame.nresults <= 1 {
                             let res = frame.func as usize;
                             if frame.nresults != 0 {
@@ -1026,7 +1028,6 @@ impl Vm {
                                     base = caller_base;
                                     pc = caller.pc as usize;
                                     fi -= 1;
-                                    frame = caller;
                                     continue;
                                 }
                             }
