@@ -871,7 +871,10 @@ impl Vm {
                             self.th.top = a + b;
                         }
                         let nresults = i.c() as i32 - 1;
-                        savepc!();
+                        // `savepc!` but for the step's start, which only the slow paths below
+                        // (that may be refused) need.
+                        self.th.frames[fi].pc = pc as u32;
+                        self.progress = self.progress.wrapping_add(1);
                         if let Value::LuaFn(callee) = self.th.stack[a] {
                             // Fast path: a fixed-parameter function whose registers fit the
                             // stack and whose frame fits the frame vector's capacity.
@@ -922,8 +925,10 @@ impl Vm {
                                 pc = 0;
                                 continue;
                             }
+                            self.step_start = self.fuel + 1;
                             self.enter_lua(a, callee, nresults, ReturnTo::Normal)?;
                         } else {
+                            self.step_start = self.fuel + 1;
                             self.call_value(a, nresults, ReturnTo::Normal)?;
                         }
                         continue 'frame;
