@@ -97,3 +97,11 @@ table.sort(outer, function(a, b)
   return a < b
 end)
 print(table.concat(outer, " "))
+
+-- A comparator that sorts again, without end: the C stack's limit, raised from the sort (a C
+-- function in lua5.4), so without a position.
+local function again(a, b) table.sort({2, 1}, again) return a < b end
+print(pcall(table.sort, {2, 1}, again))
+local depth = 0
+local function nested(a, b) depth = depth + 1 if depth < 150 then table.sort({2, 1}, nested) end return a < b end
+print(pcall(table.sort, {2, 1}, nested), depth)

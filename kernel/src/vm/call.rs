@@ -212,7 +212,18 @@ impl Vm {
             MAX_C_CALLS
         };
         if depth >= limit {
-            return Err(Throw::msg("C stack overflow"));
+            // Raised as `luaE_checkcstack` raises it: with the position of a Lua frame making
+            // the call (a metamethod's), none for a native's (`table.sort` calling its
+            // comparator).
+            let from_native = matches!(
+                self.th.frames.last().map(|f| f.kind),
+                Some(FrameKind::Native(_))
+            );
+            return Err(if from_native {
+                Throw::Plain("C stack overflow".into())
+            } else {
+                Throw::msg("C stack overflow")
+            });
         }
         let before = self.th.frames.len();
         self.call_value(func, nresults, ret)?;
