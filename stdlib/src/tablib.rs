@@ -156,8 +156,9 @@ const HELPERS: &[(&str, &str)] = &[
 /// lua5.4's `auxsort` and `partition` line for line, every read and write of the table and
 /// every comparison in lua5.4's order. A comparator call is then a Lua call from Lua, where
 /// from a native machine it cost two frame entries and a machine entry per comparison
-/// (bench/README.md). `rnd` starts at 0; lua5.4's `l_randomizePivot` is `FIXED_RANDOM`.
-const SORT_HELPER: &str = "local a, n, lt, random = ...
+/// (bench/README.md). `rnd` starts at 0; lua5.4's `l_randomizePivot` is `FIXED_RANDOM`, its
+/// `RANLIMIT` the machine's.
+const SORT_HELPER: &str = "local a, n, lt, random, ranlimit = ...
 if lt == nil then lt = function(x, y) return x < y end end
 local function auxsort(a, lt, lo, up, rnd)
   while lo < up do
@@ -165,7 +166,7 @@ local function auxsort(a, lt, lo, up, rnd)
     if lt(y, x) then a[lo] = y a[up] = x end
     if up - lo == 1 then break end
     local p
-    if up - lo < 100 or rnd == 0 then p = (lo + up) // 2
+    if up - lo < ranlimit or rnd == 0 then p = (lo + up) // 2
     else local r4 = (up - lo) // 4 p = rnd % (r4 * 2) + (lo + r4) end
     x, y = a[p], a[lo]
     if lt(x, y) then a[p] = y a[lo] = x
@@ -1163,7 +1164,13 @@ fn sort(vm: &mut Vm, call: NativeCall) -> Result<Action, Throw> {
         return call_helper(
             vm,
             "sort",
-            &[t, Value::Int(n), f, Value::Int(FIXED_RANDOM as i64)],
+            &[
+                t,
+                Value::Int(n),
+                f,
+                Value::Int(FIXED_RANDOM as i64),
+                Value::Int(RANLIMIT as i64),
+            ],
             0,
             ST_SORTED_IN_LUA,
         );
