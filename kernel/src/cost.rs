@@ -50,6 +50,11 @@ macro_rules! for_each_work {
 /// `bench/cost` (`trap_many_procs`, `wait_results`) at about a microsecond.
 pub const SERVICE_UNITS: u64 = 32;
 
+/// The fixed price of resuming a coroutine beyond the instruction that calls `resume`: the
+/// switch of threads there and back (charged by `Vm::resume_coroutine`, and by the VM's own
+/// step for a plain switch, `Vm::switch_now`).
+pub const RESUME_UNITS: u64 = 5;
+
 /// The fixed price of a gateway call that may create, truncate or remove a directory entry
 /// (`dir` `write`, `append`, `mkdir`, `remove`, `open`), beyond its bytes: the host's file
 /// system spends far more on these than on a read (measured by `bench/cost`, `file_write`: up

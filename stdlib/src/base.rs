@@ -16,7 +16,7 @@ use kernel::vm::native::{CallSlot, Resumable, Resume};
 use kernel::vm::{Action, NativeCall, Throw, Vm, STATE_ERROR};
 
 pub const LIB: Lib = Lib {
-    reentry: &[],
+    switches: &[],
     resumable: &[
         ("print", &PRINT_RESUMES),
         ("tostring", &TOSTRING_RESUMES),

@@ -5,16 +5,17 @@ use crate::support::*;
 use crate::Lib;
 use kernel::metamethod::MetaMethod;
 use kernel::value::{ThreadRef, Value};
-use kernel::vm::native::Reentry;
+use kernel::vm::native::Switch;
 use kernel::vm::{Action, CloseOutcome, NativeCall, Throw, Vm, STATE_ERROR};
 
 pub const LIB: Lib = Lib {
     resumable: &[],
-    // What `resume`, `yield` and `wrapped` do in state 1, below.
-    reentry: &[
-        ("coroutine.resume", Reentry::ReturnAll),
-        ("coroutine.yield", Reentry::ReturnAll),
-        ("coroutine.wrap.function", Reentry::ReturnAfterTrue),
+    // The switches `resume`, `yield` and `wrapped` are: what their first step does when the
+    // switch is plain, and what they do in state 1 (below).
+    switches: &[
+        ("coroutine.resume", Switch::Resume),
+        ("coroutine.yield", Switch::Yield),
+        ("coroutine.wrap.function", Switch::ResumeWrapped),
     ],
     name: Some("coroutine"),
     functions: &[
@@ -53,12 +54,12 @@ fn create(vm: &mut Vm, call: NativeCall) -> Result<Action, Throw> {
 fn resume(vm: &mut Vm, call: NativeCall) -> Result<Action, Throw> {
     if call.state == 1 {
         // `ok, values…` were pushed at our base by the VM (which does this itself at the
-        // switch: `Reentry::ReturnAll` in `LIB`).
+        // switch: `Switch::Resume` in `LIB`).
         return Ok(Action::Return(vm.top() - call.base));
     }
     let co = check_co(vm, &call, 1)?;
     let n = nargs(vm, &call) - 1;
-    vm.charge(5)?;
+    // (`resume_coroutine` charges the switch.)
     match vm.resume_coroutine(co, n) {
         Ok(()) => Ok(Action::Pending),
         Err(Throw::Message(m)) => {
@@ -71,7 +72,7 @@ fn resume(vm: &mut Vm, call: NativeCall) -> Result<Action, Throw> {
 }
 
 fn yield_(vm: &mut Vm, call: NativeCall) -> Result<Action, Throw> {
-    // The resume's values, at our base (`Reentry::ReturnAll` in `LIB`).
+    // The resume's values, at our base (`Switch::Yield` in `LIB`).
     if call.state == 1 {
         return Ok(Action::Return(vm.top() - call.base));
     }
@@ -107,7 +108,7 @@ fn wrapped(vm: &mut Vm, call: NativeCall) -> Result<Action, Throw> {
     if call.state == 1 || call.state == 2 {
         let err = if call.state == 1 {
             let ok = vm.stack_get(call.base);
-            // (`Reentry::ReturnAfterTrue` in `LIB`: the VM returns these itself.)
+            // (`Switch::ResumeWrapped` in `LIB`: the VM returns these itself.)
             if ok.truthy() {
                 return Ok(Action::Return(
                     vm.top().saturating_sub(call.base).saturating_sub(1),
@@ -151,7 +152,6 @@ fn wrapped(vm: &mut Vm, call: NativeCall) -> Result<Action, Throw> {
         return Err(Throw::Value(err));
     }
     let n = nargs(vm, &call);
-    vm.charge(5)?;
     match vm.resume_coroutine(co, n) {
         Ok(()) => Ok(Action::Pending),
         Err(Throw::Message(m)) => Err(Throw::msg(m)),

@@ -34,7 +34,7 @@ mod difftest;
 
 use kernel::number::{float_to_int, float_to_string, str_to_number, FloatToInt, Number};
 use kernel::value::Value;
-use kernel::vm::native::{Reentry, Resumable};
+use kernel::vm::native::{Resumable, Switch};
 use kernel::vm::{NativeFn, NativeTable, Throw, Vm};
 use std::rc::Rc;
 
@@ -51,10 +51,10 @@ pub struct Lib {
     /// each with the continuation states it declares next to its code; the snapshot check
     /// accepts nothing else (`kernel::vm::native::Resumable`).
     pub resumable: &'static [(&'static str, &'static Resumable)],
-    /// The natives of this library that only hand back what a coroutine switch put above
-    /// their base when entered again after it (by full name), and how
-    /// (`kernel::vm::native::Reentry`).
-    pub reentry: &'static [(&'static str, Reentry)],
+    /// The natives of this library that are coroutine switches (by full name), and which
+    /// (`kernel::vm::native::Switch`): the VM takes their plain first steps itself and
+    /// returns their values at a switch back to them.
+    pub switches: &'static [(&'static str, Switch)],
     /// Extra set-up after the functions are installed (constants, the string metatable),
     /// given the library's table (the globals table for `name: None`).
     pub open: Option<OpenFn>,
@@ -122,9 +122,9 @@ fn build_natives() -> Rc<NativeTable> {
                 t.set_resumable(id, r);
             }
         }
-        for &(name, r) in lib.reentry {
+        for &(name, s) in lib.switches {
             if let Some(id) = t.id_of(name) {
-                t.set_reentry(id, r);
+                t.set_switch(id, s);
             }
         }
     }
@@ -332,10 +332,10 @@ mod tests {
                     "resumable {name} is not registered"
                 );
             }
-            for &(name, r) in lib.reentry {
+            for &(name, s) in lib.switches {
                 let id = t.id_of(name);
-                assert!(id.is_some(), "reentry {name} is not registered");
-                assert_eq!(id.map(|id| t.reentry(id)), Some(r));
+                assert!(id.is_some(), "switch {name} is not registered");
+                assert_eq!(id.and_then(|id| t.switch(id)), Some(s));
             }
         }
     }

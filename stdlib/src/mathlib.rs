@@ -19,7 +19,7 @@ use kernel::value::{TableRef, Value};
 use kernel::vm::{Action, NativeCall, Throw, Vm};
 
 pub const LIB: Lib = Lib {
-    reentry: &[],
+    switches: &[],
     resumable: &[],
     name: Some("math"),
     functions: &[

@@ -12,7 +12,7 @@ use kernel::vm::{Action, NativeCall, NativeFn, Throw, Vm, STATE_ERROR};
 /// The library's own helpers; its services (`spawn`, the process-key methods, …) come from
 /// the kernel's table (`kernel::service::for_each_service!`) through [`service_native`].
 pub const LIB: Lib = Lib {
-    reentry: &[],
+    switches: &[],
     resumable: &[("import", &IMPORT_RESUMES)],
     name: None,
     functions: &[],

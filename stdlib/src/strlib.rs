@@ -20,7 +20,7 @@ use kernel::vm::native::{CallSlot, Resumable, Resume};
 use kernel::vm::{Action, NativeCall, NativeFn, Throw, Vm};
 
 pub const LIB: Lib = Lib {
-    reentry: &[],
+    switches: &[],
     resumable: &[
         ("string.format", &FORMAT_RESUMES),
         ("string.gsub", &GSUB_RESUMES),

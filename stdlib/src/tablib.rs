@@ -26,7 +26,7 @@ use kernel::vm::native::{CallSlot, Resumable, Resume};
 use kernel::vm::{Action, NativeCall, Throw, Vm};
 
 pub const LIB: Lib = Lib {
-    reentry: &[],
+    switches: &[],
     resumable: &[
         ("table.concat", &CONCAT_RESUMES),
         ("table.insert", &INSERT_RESUMES),

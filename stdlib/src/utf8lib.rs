@@ -9,7 +9,7 @@ use kernel::value::{TableRef, Value};
 use kernel::vm::{Action, NativeCall, Throw, Vm};
 
 pub const LIB: Lib = Lib {
-    reentry: &[],
+    switches: &[],
     resumable: &[],
     name: Some("utf8"),
     functions: &[

@@ -122,6 +122,11 @@ pub const CUTS: &[(&str, &str)] = &[
     ),
     ("nested_spawns", include_str!("../cuts/nested_spawns.lua")),
     ("coroutines", include_str!("../cuts/coroutines.lua")),
+    // Plain switches the VM takes itself, and the others.
+    (
+        "coroutine_switches",
+        include_str!("../cuts/coroutine_switches.lua"),
+    ),
     ("print_tostring", include_str!("../cuts/print_tostring.lua")),
     (
         "concurrent_printers",

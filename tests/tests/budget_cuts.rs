@@ -107,6 +107,22 @@ fn every_first_budget_around_a_spawn_and_a_wait_spends_the_same() {
     }
 }
 
+#[test]
+fn every_first_budget_through_coroutine_switches_spends_the_same() {
+    // The VM takes a plain switch itself (`Vm::switch_now`) and leaves any other to the
+    // switching native: cut at every unit of the run (at a resume's call, at its charge,
+    // inside a yield), a run must not tell the two apart.
+    let (name, child) = CORPUS
+        .iter()
+        .copied()
+        .find(|(name, _)| *name == "coroutine_switches")
+        .expect("the corpus has coroutine_switches");
+    let whole = whole_run(name, child);
+    for first in 1..total(&whole) {
+        assert!(check(name, child, first, &[DEAREST], &whole) > 0);
+    }
+}
+
 /// Cuts the corpus froze when they failed (the budget that cut, the refuels after it).
 #[test]
 fn regression_a_cut_inside_a_spawns_compilation_is_not_charged_twice() {

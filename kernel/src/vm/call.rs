@@ -72,17 +72,7 @@ impl Vm {
                 }
                 Value::Native(n) => {
                     let flags = self.natives.flags_of(self.heap.native(n).id);
-                    let pushed = self.push_frame(Frame {
-                        kind: FrameKind::Native(n),
-                        func: func as u32,
-                        base: func as u32 + 1,
-                        pc: 0,
-                        nresults,
-                        varargs: 0,
-                        ret,
-                        flags,
-                        c_depth: 0,
-                    });
+                    let pushed = self.push_native_frame(n, flags, func, nresults, ret);
                     self.unshift_refused_call(func, tries, &pushed);
                     return pushed;
                 }
@@ -111,6 +101,51 @@ impl Vm {
                 }
             }
         }
+    }
+
+    /// The frame of a call of native `n` (whose frames start with `flags`) at `func`, which
+    /// `run` enters.
+    #[inline]
+    fn push_native_frame(
+        &mut self,
+        n: crate::value::NativeRef,
+        flags: u8,
+        func: usize,
+        nresults: i32,
+        ret: ReturnTo,
+    ) -> Result<(), Throw> {
+        self.push_frame(Frame {
+            kind: FrameKind::Native(n),
+            func: func as u32,
+            base: func as u32 + 1,
+            pc: 0,
+            nresults,
+            varargs: 0,
+            ret,
+            flags,
+            c_depth: 0,
+        })
+    }
+
+    /// A call made by an instruction (CALL's slow path, TFORCALL): `call_value`, but when the
+    /// callee is a native that is a coroutine switch, its first step is taken here if it is
+    /// a plain one (`switch_now`). Out of line, so that the instruction loop keeps one call
+    /// here.
+    #[inline(never)]
+    pub(super) fn call_from_instruction(
+        &mut self,
+        func: usize,
+        nresults: i32,
+    ) -> Result<(), Throw> {
+        let Value::Native(n) = self.th.stack[func] else {
+            return self.call_value(func, nresults, ReturnTo::Normal);
+        };
+        let (flags, switch) = self.natives.frame_flags_and_switch(self.heap.native(n).id);
+        self.push_native_frame(n, flags, func, nresults, ReturnTo::Normal)?;
+        if let Some(switch) = switch {
+            self.switch_now(switch, n, func + 1);
+        }
+        Ok(())
     }
 
     /// A call through `tries` links of a `__call` chain shifted the callable and its

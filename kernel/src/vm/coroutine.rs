@@ -9,16 +9,24 @@
 //! - Values cross from one thread's stack straight to the other's, never through a temporary
 //!   whose size the program chooses.
 //! - A resume is refused past 200 nested resumes (Lua's C stack limit).
+//! - A plain switch (`resume_in_place`, `hand_back`: a coroutine waiting in a yield, room for
+//!   the values on both stacks) needs nothing that may fail, so the VM may take it itself for
+//!   an instruction that calls a switching native (`switch_now`); it is the same code the
+//!   natives' own steps run for it.
 
-use super::native::Reentry;
+use super::native::Switch;
 use super::{Throw, Vm, EXTRA_STACK};
+use crate::cost::RESUME_UNITS;
 use crate::heap::frame::{flags, FrameKind, ReturnTo};
 use crate::heap::{ThreadStatus, Upval};
-use crate::value::{ThreadRef, Value};
+use crate::value::{NativeRef, ThreadRef, Value};
 
 /// What `resume` answers when a coroutine hands back more values than its resumer's stack may
 /// take (`Vm::too_many_for`).
 const TOO_MANY_RESULTS: &[u8] = b"too many results to resume";
+
+/// Nested resumes allowed (Lua's limit of nested C calls, which each resume is there).
+const MAX_NESTED_RESUMES: usize = 200;
 
 /// Values handed from one thread to another at a yield, return or failure.
 pub(super) enum Handoff {
@@ -101,13 +109,15 @@ impl Vm {
         self.th.status = ThreadStatus::Running;
     }
 
-    /// Resumes coroutine `co` with the top `nargs` values of the running stack. Called by the
-    /// `coroutine.resume` native, whose frame is re-entered with state 1 and `ok, values…`
-    /// above its base once the coroutine yields, returns or fails.
+    /// Resumes coroutine `co` with the top `nargs` values of the running stack, charging
+    /// `RESUME_UNITS` first. Called by the `coroutine.resume` native (and a wrapped
+    /// coroutine's), whose frame is re-entered with state 1 and `ok, values…` above its base
+    /// once the coroutine yields, returns or fails.
     ///
     /// # Errors
     /// The resume messages of Lua (`cannot resume dead coroutine`, …) as `Throw::Message`.
     pub fn resume_coroutine(&mut self, co: ThreadRef, nargs: usize) -> Result<(), Throw> {
+        self.charge(RESUME_UNITS)?;
         if co == self.current {
             return Err(Throw::msg("cannot resume non-suspended coroutine"));
         }
@@ -117,18 +127,15 @@ impl Vm {
             ThreadStatus::Dead => return Err(Throw::msg("cannot resume dead coroutine")),
             _ => return Err(Throw::msg("cannot resume non-suspended coroutine")),
         }
-        if self.resume_chain.len() >= 200 {
+        if self.resume_chain.len() >= MAX_NESTED_RESUMES {
             return Err(Throw::msg("C stack overflow"));
         }
-        let from = self.th.top - nargs;
-        self.th.top = from;
-        let state = self.th.frames.last().map(|f| f.pc);
-        if let Some(f) = self.th.frames.last_mut() {
-            f.pc = 1;
+        if self.resumes_in_place(co, nargs) {
+            self.resume_in_place(co, nargs);
+            return Ok(());
         }
-        let resumer = self.current;
-        self.resume_chain.push(resumer);
-        self.switch_to(co, ThreadStatus::Normal);
+        let state = self.th.frames.last().map(|f| f.pc);
+        let (resumer, from) = self.switch_into(co, nargs);
         let entered = self.enter_resumed(resumer, from, nargs);
         if let Err(Throw::Memory(refused)) = entered {
             // Refused memory before the coroutine ran (its stack and frames are as they were):
@@ -144,6 +151,52 @@ impl Vm {
         entered
     }
 
+    /// Whether resuming `co` with `nargs` values is a plain switch, which needs nothing that
+    /// may fail: `co` is suspended in a yield (it has run), its stack has room for the
+    /// values, and the resume is within the nesting limit.
+    fn resumes_in_place(&self, co: ThreadRef, nargs: usize) -> bool {
+        let th = self.heap.thread(co);
+        co != self.current
+            && th.status == ThreadStatus::Suspended
+            && !th.frames.is_empty()
+            && th.top + nargs + EXTRA_STACK <= th.stack.len()
+            && self.resume_chain.len() < MAX_NESTED_RESUMES
+    }
+
+    /// A plain resume (`resumes_in_place`): into `co`, the values handed to the yield it
+    /// waits in.
+    fn resume_in_place(&mut self, co: ThreadRef, nargs: usize) {
+        let (resumer, from) = self.switch_into(co, nargs);
+        self.take_values(resumer, from, nargs);
+        self.finish_reentry();
+    }
+
+    /// The switch of a resume: the resumer's native waits in state 1, without its top
+    /// `nargs` values (still in their slots, to be copied), and `co` runs. The resumer and
+    /// where the values start.
+    fn switch_into(&mut self, co: ThreadRef, nargs: usize) -> (ThreadRef, usize) {
+        let from = self.th.top - nargs;
+        self.th.top = from;
+        if let Some(f) = self.th.frames.last_mut() {
+            f.pc = 1;
+        }
+        let resumer = self.current;
+        self.resume_chain.push(resumer);
+        self.switch_to(co, ThreadStatus::Normal);
+        (resumer, from)
+    }
+
+    /// Pushes `n` values from the stack of thread `from_thread` (not the running one),
+    /// starting at `from`, straight onto the running stack, which has room for them.
+    fn take_values(&mut self, from_thread: ThreadRef, from: usize, n: usize) {
+        let top = self.th.top;
+        let src = &self.heap.threads.get(from_thread.0).stack;
+        if from + n <= src.len() && top + n <= self.th.stack.len() {
+            self.th.stack[top..top + n].copy_from_slice(&src[from..from + n]);
+        }
+        self.th.top = top + n;
+    }
+
     /// The resumed coroutine's side of `resume_coroutine`: the arguments, straight from the
     /// resumer's stack (now in its slot), and for a fresh coroutine the call of its function.
     /// Refused memory, it has changed nothing of the coroutine.
@@ -156,11 +209,7 @@ impl Vm {
         let fresh = self.th.frames.is_empty();
         let top = self.th.top;
         self.ensure_stack(top + nargs + EXTRA_STACK)?;
-        let src = &self.heap.threads.get(resumer.0).stack;
-        if from + nargs <= src.len() {
-            self.th.stack[top..top + nargs].copy_from_slice(&src[from..from + nargs]);
-        }
-        self.th.top = top + nargs;
+        self.take_values(resumer, from, nargs);
         if fresh {
             if let Err(e) = self.call_value(0, -1, ReturnTo::Normal) {
                 self.th.top = top;
@@ -174,7 +223,7 @@ impl Vm {
 
     /// The native the switch has just come back to (the coroutine's `yield`, the resumer's
     /// `resume`), waiting in state 1 with the switch's values above its base: when its
-    /// `Reentry` says it would only hand them back, they are returned here, as `run` would
+    /// `Switch` says it would only hand them back, they are returned here, as `run` would
     /// have it do as its next step. Otherwise `run` enters it.
     fn finish_reentry(&mut self) {
         let Some(&f) = self.th.frames.last() else {
@@ -187,11 +236,12 @@ impl Vm {
             return;
         }
         let (base, top) = (f.base as usize, self.th.top);
-        let first = match self.natives.reentry(self.heap.native(n).id) {
-            Reentry::Enter => return,
-            Reentry::ReturnAll => base,
-            Reentry::ReturnAfterTrue if base < top && self.th.stack[base].truthy() => base + 1,
-            Reentry::ReturnAfterTrue => return,
+        let Some(switch) = self.natives.switch(self.heap.native(n).id) else {
+            return;
+        };
+        let first_true = base < top && self.th.stack[base].truthy();
+        let Some(first) = switch.returns_from(base, first_true) else {
+            return;
         };
         if first <= top {
             // Declined (a frame not called normally, results past the stack): `run` enters
@@ -219,13 +269,46 @@ impl Vm {
         // Room for the values on the resumer's stack first: refused memory, nothing has
         // changed and the yield is made again once there is memory.
         self.reserve_for_resumer(n)?;
+        let from = self.wait_in_yield(n);
+        self.return_to_resumer(true, Handoff::Range(from, n), ThreadStatus::Suspended)
+    }
+
+    /// The yielding native waits in state 1, without its `n` values (which stay in their
+    /// slots until the resumer has copied them); where they start.
+    fn wait_in_yield(&mut self, n: usize) -> usize {
         let from = self.th.top - n;
         if let Some(f) = self.th.frames.last_mut() {
             f.pc = 1;
             self.th.top = f.base as usize;
         }
-        // The values stay in this stack's slots until the resumer has copied them.
-        self.return_to_resumer(true, Handoff::Range(from, n), ThreadStatus::Suspended)
+        from
+    }
+
+    /// A plain yield of the top `n` values (yieldable, `resumer_has_room`).
+    fn yield_in_place(&mut self, n: usize) {
+        let from = self.wait_in_yield(n);
+        self.hand_back(from, n, ThreadStatus::Suspended);
+    }
+
+    /// Where the values handed back to `resumer` go: its native's base, past the one slot a
+    /// native waiting in a later state keeps.
+    fn resumer_top(&self, resumer: ThreadRef) -> usize {
+        self.heap
+            .thread(resumer)
+            .frames
+            .last()
+            .map_or(0, |f| f.base as usize + usize::from(f.pc > 1))
+    }
+
+    /// Whether the resumer's stack already has room for `true` and `n` values handed back
+    /// (not too many of them): then handing them back needs nothing that may fail.
+    fn resumer_has_room(&self, n: usize) -> bool {
+        let Some(&resumer) = self.resume_chain.last() else {
+            return false;
+        };
+        let top = self.resumer_top(resumer);
+        !self.too_many_for(top, n)
+            && top + 1 + n + EXTRA_STACK <= self.heap.thread(resumer).stack.len()
     }
 
     /// Makes room on the resumer's stack for `ok` and `n` values handed back to it (a yield,
@@ -236,14 +319,7 @@ impl Vm {
         let Some(&resumer) = self.resume_chain.last() else {
             return Ok(());
         };
-        // Where the values go: at the resumer's native's base, past the one slot a native
-        // waiting in a later state keeps (as `return_to_resumer` places them).
-        let top = self
-            .heap
-            .thread(resumer)
-            .frames
-            .last()
-            .map_or(0, |f| f.base as usize + usize::from(f.pc > 1));
+        let top = self.resumer_top(resumer);
         let n = if self.too_many_for(top, n) {
             self.heap.intern(TOO_MANY_RESULTS)?;
             1
@@ -284,6 +360,12 @@ impl Vm {
         values: Handoff,
         status: ThreadStatus,
     ) -> Result<(), Throw> {
+        if let (true, &Handoff::Range(from, n)) = (ok, &values) {
+            if self.resumer_has_room(n) {
+                self.hand_back(from, n, status);
+                return Ok(());
+            }
+        }
         let Some(resumer) = self.resume_chain.pop() else {
             return Err(Throw::msg("attempt to yield from outside a coroutine"));
         };
@@ -312,15 +394,62 @@ impl Vm {
                 // Straight from the other thread's stack (now back in its slot) to this one.
                 let top = self.th.top;
                 self.ensure_stack(top + n + EXTRA_STACK)?;
-                let src = &self.heap.threads.get(from_thread.0).stack;
-                if from + n <= src.len() {
-                    self.th.stack[top..top + n].copy_from_slice(&src[from..from + n]);
-                }
-                self.th.top = top + n;
+                self.take_values(from_thread, from, n);
             }
         }
         self.finish_reentry();
         Ok(())
+    }
+
+    /// `return_to_resumer` for `true` and `n` values at `from` when `resumer_has_room(n)`:
+    /// nothing of it may fail.
+    fn hand_back(&mut self, from: usize, n: usize, status: ThreadStatus) {
+        let Some(resumer) = self.resume_chain.pop() else {
+            return;
+        };
+        let from_thread = self.current;
+        let top = self.resumer_top(resumer);
+        self.switch_to(resumer, status);
+        // In range: `resumer_has_room` saw room above `top` for more than this.
+        self.th.stack[top] = Value::Bool(true);
+        self.th.top = top + 1;
+        self.take_values(from_thread, from, n);
+        self.finish_reentry();
+    }
+
+    /// The first step of native `native`, switch `switch`, which an instruction has just
+    /// called (its frame on top, about to be entered, its arguments from `base`), taken here
+    /// when it is a plain switch (`resumes_in_place`, `resumer_has_room`) and `run`'s loop
+    /// would take that step next (`loop_may_take_native_step`). It is what the native's own
+    /// step does then: the same fuel, state and values, without entering the native.
+    /// Anything else is left to the native.
+    pub(super) fn switch_now(&mut self, switch: Switch, native: NativeRef, base: usize) {
+        let top = self.th.top;
+        if base > top || !self.loop_may_take_native_step() {
+            return;
+        }
+        let (co, nargs) = match switch {
+            Switch::Yield => {
+                let n = top - base;
+                if self.is_yieldable() && self.resumer_has_room(n) {
+                    self.yield_in_place(n);
+                }
+                return;
+            }
+            // `coroutine.resume(co, …)`.
+            Switch::Resume => match self.th.stack.get(base) {
+                Some(&Value::Thread(co)) if base < top => (co, top - base - 1),
+                _ => return,
+            },
+            // A wrapped coroutine's function: the coroutine is its upvalue.
+            Switch::ResumeWrapped => match self.heap.native(native).upvalues.first() {
+                Some(&Value::Thread(co)) => (co, top - base),
+                _ => return,
+            },
+        };
+        if self.resumes_in_place(co, nargs) && self.try_charge(RESUME_UNITS) {
+            self.resume_in_place(co, nargs);
+        }
     }
 
     /// Closes a suspended or dead coroutine (`coroutine.close`). Without pending to-be-closed

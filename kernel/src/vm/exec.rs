@@ -929,7 +929,7 @@ impl Vm {
                             self.enter_lua(a, callee, nresults, ReturnTo::Normal)?;
                         } else {
                             self.step_start = self.fuel + 1;
-                            self.call_value(a, nresults, ReturnTo::Normal)?;
+                            self.call_from_instruction(a, nresults)?;
                         }
                         continue 'frame;
                     }
@@ -1109,7 +1109,7 @@ impl Vm {
                         self.th.stack.copy_within(a..a + 3, a + 4);
                         self.th.top = a + 4 + 3;
                         savepc!();
-                        self.call_value(a + 4, i.c() as i32, ReturnTo::Normal)?;
+                        self.call_from_instruction(a + 4, i.c() as i32)?;
                         continue 'frame;
                     }
                     OpCode::TForLoop => {
@@ -1170,7 +1170,7 @@ impl Vm {
     /// Whether `run_loop`, given the turn, would go straight to the top frame's step: no
     /// leftover work, no trap or end to report, no collector step or finalizer due.
     #[inline]
-    fn loop_may_take_native_step(&self) -> bool {
+    pub(super) fn loop_may_take_native_step(&self) -> bool {
         !self.trapped
             && self.finished.is_none()
             && !self.has_leftover_work()

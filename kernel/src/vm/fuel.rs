@@ -28,6 +28,14 @@ impl Vm {
         charge_fuel(&mut self.fuel, self.fuel_floor, &mut self.refused, units)
     }
 
+    /// Charges `units` if the slice can pay them, recording no refusal when it cannot: for a
+    /// fast path that leaves the work, when it cannot pay, to a path that charges with
+    /// [`Vm::charge`] (and is refused there). Whether it paid.
+    #[inline]
+    pub(super) fn try_charge(&mut self, units: u64) -> bool {
+        take_fuel(&mut self.fuel, self.fuel_floor, units)
+    }
+
     /// Charges the price of `pieces` pieces of `work` (the cost table, `crate::cost`), as
     /// [`Vm::charge`]: before the work is done, refused when the slice cannot pay.
     ///

@@ -212,20 +212,41 @@ impl Resumable {
     }
 }
 
-/// What a native waiting for a coroutine switch (`Vm::resume_coroutine`, `Vm::yield_values`)
-/// does when it is entered again in state 1 with the switch's values above its base. A
-/// native that only hands them back says so, and the VM returns them at the switch itself
-/// instead of entering it again through `run`: the same results and fuel, a step fewer.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub enum Reentry {
-    /// It is entered again (it looks at the values).
-    #[default]
-    Enter,
-    /// It returns every value above its base (`coroutine.resume`, `coroutine.yield`).
-    ReturnAll,
-    /// When the value at its base is true (Lua's truth), it returns the values above that
-    /// one; otherwise it is entered again (`coroutine.wrap`'s function).
-    ReturnAfterTrue,
+/// A native that is one of the VM's coroutine switches. The one declaration gives the VM both
+/// ends of the switch:
+/// - its first step, which the VM takes itself when an instruction has just called it and
+///   the switch needs nothing that may fail (`Vm::switch_now`): the same state and fuel as
+///   the native's own step, without entering it;
+/// - what it does when entered again in state 1 with the switch's values above its base:
+///   where it would only hand them back, the VM returns them at the switch itself
+///   (`Vm::finish_reentry`), a step fewer.
+///
+/// The declaration must be exactly what the native's code does in both places.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Switch {
+    /// `coroutine.resume`: resumes the thread in its first argument with the other
+    /// arguments; entered again, returns every value above its base (`ok, values…`).
+    Resume,
+    /// `coroutine.wrap`'s function: resumes the thread in its first upvalue with its
+    /// arguments; entered again, returns the values after a true first one, and is entered
+    /// otherwise (to raise the error).
+    ResumeWrapped,
+    /// `coroutine.yield`: yields its arguments; entered again, returns every value above its
+    /// base (the next resume's arguments).
+    Yield,
+}
+
+impl Switch {
+    /// The first value it returns of those a switch put above its base when it is entered
+    /// again, or `None` where it must be entered itself. `first_true`: whether the value at
+    /// its base is true (Lua's truth).
+    pub fn returns_from(self, base: usize, first_true: bool) -> Option<usize> {
+        match self {
+            Switch::Resume | Switch::Yield => Some(base),
+            Switch::ResumeWrapped if first_true => Some(base + 1),
+            Switch::ResumeWrapped => None,
+        }
+    }
 }
 
 /// One registered native.
@@ -237,8 +258,8 @@ pub struct NativeEntry {
     pub flags: u8,
     /// The states it may be saved in mid-call, if any.
     pub resumable: Option<&'static Resumable>,
-    /// What it does in state 1 after a coroutine switch.
-    pub reentry: Reentry,
+    /// The coroutine switch it is, if any.
+    pub switch: Option<Switch>,
     /// The kernel service or gateway method it traps for, if any (from its name).
     pub trap: Option<crate::service::Trap>,
 }
@@ -266,7 +287,7 @@ impl NativeTable {
             func,
             flags,
             resumable: None,
-            reentry: Reentry::Enter,
+            switch: None,
             trap: crate::service::Trap::of_native(name),
         });
         let id = NativeId((self.entries.len() - 1) as u16);
@@ -326,19 +347,26 @@ impl NativeTable {
         self.entries.get(id.0 as usize).and_then(|e| e.resumable)
     }
 
-    /// Declares what native `id` does in state 1 after a coroutine switch; the declaration
-    /// must be exactly what its code does there.
-    pub fn set_reentry(&mut self, id: NativeId, r: Reentry) {
+    /// Declares that native `id` is coroutine switch `s`; the declaration must be exactly
+    /// what its code does (`Switch`).
+    pub fn set_switch(&mut self, id: NativeId, s: Switch) {
         if let Some(e) = self.entries.get_mut(id.0 as usize) {
-            e.reentry = r;
+            e.switch = Some(s);
         }
     }
 
-    /// What native `id` does in state 1 after a coroutine switch.
-    pub fn reentry(&self, id: NativeId) -> Reentry {
+    /// `flags_of` and `switch` of native `id` in one look (a call from an instruction).
+    #[inline]
+    pub fn frame_flags_and_switch(&self, id: NativeId) -> (u8, Option<Switch>) {
         self.entries
             .get(id.0 as usize)
-            .map_or(Reentry::Enter, |e| e.reentry)
+            .map_or((0, None), |e| (e.flags, e.switch))
+    }
+
+    /// The coroutine switch native `id` is, if any.
+    #[inline]
+    pub fn switch(&self, id: NativeId) -> Option<Switch> {
+        self.entries.get(id.0 as usize).and_then(|e| e.switch)
     }
 
     pub fn len(&self) -> usize {
