@@ -220,14 +220,17 @@ impl Heap {
                     bits.mark(gray, v);
                 }
             }
-            Weakness::Keys | Weakness::Both => {
+            // An ephemeron's string key is a value, always alive (`iscleared`); its value is
+            // marked once its key is (`converge_ephemerons`).
+            Weakness::Keys => {
                 if matches!(k, Value::Str(_)) {
                     bits.mark(gray, k);
                 }
-                if matches!(v, Value::Str(_)) {
-                    bits.mark(gray, v);
-                }
             }
+            // Nothing, as lua5.4 traverses nothing of an all-weak table: its strings are
+            // marked when `clear_weak` keeps their entries, so the string key of an entry
+            // cleared for its dead value is freed in the same cycle.
+            Weakness::Both => {}
         });
         if let Some(from) = next {
             m.gray.insert(
@@ -348,6 +351,10 @@ impl Heap {
         }
     }
 
+    /// Clears the entries of weak tables whose weak keys (`keys`) or values (`values`) died,
+    /// as lua5.4's `clearbykeys` and `clearbyvalues`: a string is a value, never cleared, and
+    /// looking at one in an entry that stays marks it (`iscleared`; strings have no
+    /// contents to trace).
     fn clear_weak(&mut self, m: &Marker, keys: bool, values: bool) {
         for &(t, w) in &m.weak {
             let by_key = keys && matches!(w, Weakness::Keys | Weakness::Both);
@@ -357,7 +364,20 @@ impl Heap {
             }
             let mut table = std::mem::take(self.tables.get_mut(t.0));
             table.clear_entries(|k, v| {
-                (by_key && !self.is_marked(k)) || (by_value && !self.is_marked(v))
+                let cleared =
+                    |heap: &Heap, x: Value| !matches!(x, Value::Str(_)) && !heap.is_marked(x);
+                let dead = (by_key && cleared(self, k)) || (by_value && cleared(self, v));
+                if !dead {
+                    for x in [by_key.then_some(k), by_value.then_some(v)]
+                        .into_iter()
+                        .flatten()
+                    {
+                        if let Value::Str(r) = x {
+                            self.strings.marks[r.index()] = true;
+                        }
+                    }
+                }
+                dead
             });
             *self.tables.get_mut(t.0) = table;
         }
