@@ -34,7 +34,7 @@ use std::collections::{BTreeMap, HashMap};
 /// The first bytes of every snapshot.
 pub const MAGIC: &[u8; 5] = b"TSNAP";
 /// The format version this build writes and reads.
-pub const VERSION: u16 = 7;
+pub const VERSION: u16 = 8;
 /// Bytes before the body: `MAGIC`, `VERSION`, the body's checksum.
 pub const HEADER_LEN: usize = MAGIC.len() + 2 + 4;
 

@@ -450,3 +450,33 @@ fn a_sort_cut_in_its_lua_helper_restores_and_the_helper_stays_a_native() {
     assert_eq!(want, "1005,9,1560,false,level 2");
     assert!(checked > 20, "{checked} cut points");
 }
+
+/// A table's border hint (Lua's `alimit`) is state: `#` on a table with holes answers from
+/// it, so a run cut anywhere, saved and restored must answer as the whole run does.
+#[test]
+fn a_tables_border_hint_survives_every_cut() {
+    let (want, checked) = cut_restore_and_compare(
+        50,
+        37,
+        r##"
+        local out = {}
+        for n = 4, 40 do
+          local t = {}
+          for i = 1, n do t[i] = i end
+          local a = #t
+          t[n // 2] = nil
+          t[n - 1] = nil
+          local b = #t
+          local _ = t[n]
+          out[#out + 1] = a .. ":" .. b .. ":" .. #t
+        end
+        return table.concat(out, " ")
+        "##,
+    );
+    // lua5.4's answers: its hint keeps each `#` at n (the old hint-free search said 1, 3,
+    // 9, 7, … for some n).
+    let lua54: Vec<String> = (4..=40).map(|n| format!("{n}:{n}:{n}")).collect();
+    let lua54 = lua54.join(" ");
+    assert_eq!(want, lua54);
+    assert!(checked > 20, "{checked} cut points");
+}

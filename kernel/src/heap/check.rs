@@ -229,10 +229,14 @@ impl Heap {
 }
 
 impl super::Table {
-    /// Keys are what `Key::new` makes (never nil or NaN, floats with integer values
-    /// normalized), integer keys of the array range live in the array, the logical hash
+    /// The border hint fits the array part (Lua's invariant of `alimit`), keys are what
+    /// `Key::new` makes (never nil or NaN, floats with integer values normalized), integer
+    /// keys of the array range live in the array, the logical hash
     /// capacity covers the entries, and every handle is live.
     pub(crate) fn check(&self, live: impl Fn(Value) -> bool) -> Result<(), String> {
+        if !Self::limit_is_valid(self.limit.get(), self.array_len()) {
+            return Err("a border hint that does not fit the array part".into());
+        }
         let cap = self.sizes().hash;
         if cap != 0 && !cap.is_power_of_two() || self.hash_entries() > cap {
             return Err("hash part larger than its capacity".into());

@@ -543,6 +543,7 @@ fn write_strings(w: &mut Writer, a: &Arena<LuaString>) {
 fn write_table(w: &mut Writer, t: &Table) {
     let Table {
         array,
+        limit,
         hash,
         hash_capacity,
         metatable,
@@ -552,6 +553,7 @@ fn write_table(w: &mut Writer, t: &Table) {
     } = t;
     w.opt(metatable.map(|m| m.0));
     w.values(array);
+    w.len(limit.get());
     w.len(*hash_capacity);
     w.len(hash.len());
     let mut entries = hash.iter();
@@ -1165,6 +1167,10 @@ fn intern(strings: &Arena<LuaString>) -> Result<hashbrown::HashTable<StrRef>> {
 fn read_table(r: &mut Reader<'_>, seed: u64) -> Result<Table> {
     let metatable = r.opt()?.map(TableRef);
     let array = r.values()?;
+    let limit = r.usize()?;
+    if !Table::limit_is_valid(limit, array.len()) {
+        return bad("a table's border hint does not fit its array part");
+    }
     let hash_capacity = r.usize()?;
     // The logical capacity is only a number (charged as the table's size by the check), but
     // one whose size would not fit a `usize` cannot be charged.
@@ -1187,6 +1193,7 @@ fn read_table(r: &mut Reader<'_>, seed: u64) -> Result<Table> {
     }
     Ok(Table {
         array,
+        limit: std::cell::Cell::new(limit),
         hash,
         hash_capacity,
         metatable,
@@ -1521,8 +1528,9 @@ mod tests {
             blob(&[[1u8, 1, 2].as_slice(), &h].concat()),
             // A table: one slot, live, no metatable, an array of `huge` values.
             blob(&[[0u8, 0, 0, 0, 1, 1, 0].as_slice(), &h].concat()),
-            // A table whose hash part claims `huge` entries.
-            blob(&[[0u8, 0, 0, 0, 1, 1, 0, 0, 0].as_slice(), &h].concat()),
+            // A table whose hash part claims `huge` entries (after its empty array part,
+            // border hint 0 and hash capacity 0).
+            blob(&[[0u8, 0, 0, 0, 1, 1, 0, 0, 0, 0].as_slice(), &h].concat()),
             // A table whose array's one segment claims more values than the run.
             blob(&[0u8, 0, 0, 0, 1, 1, 0, 2, MIXED, 3, NIL, NIL, NIL]),
             // The free list of the strings.
@@ -1664,6 +1672,38 @@ mod tests {
             let bytes = k.snapshot(child).expect("a snapshot");
             let e = k.restore(root, &bytes, &|_| None).expect_err("refused");
             assert!(e.to_string().contains(refusal), "{e}");
+        }
+    }
+
+    /// A table's border hint is state (`#` on a table with holes answers from it): it
+    /// survives a snapshot, and one that Lua's rule does not allow for the array's size is
+    /// refused.
+    #[test]
+    fn a_tables_border_hint_is_restored_and_checked() {
+        let (mut k, root, child) = kernel_with("t = {1, 2, 3, 4, 5, 6, 7, 8} return 1");
+        let hints = |k: &Kernel, id| -> Vec<(usize, usize)> {
+            let p = k.get(id).expect("the process");
+            let tables = p.vm.heap.tables.slots.iter().flatten();
+            tables.map(|t| (t.array.len(), t.limit.get())).collect()
+        };
+        let set_hint = |k: &mut Kernel, hint: usize| {
+            if let Some(p) = k.get_mut(child) {
+                for t in p.vm.heap.tables.slots.iter_mut().flatten() {
+                    if t.array.len() == 8 {
+                        t.limit.set(hint);
+                    }
+                }
+            }
+        };
+        set_hint(&mut k, 6);
+        let bytes = k.snapshot(child).expect("a snapshot");
+        let copy = k.restore(root, &bytes, &|_| None).expect("restored");
+        assert!(hints(&k, copy).contains(&(8, 6)), "{:?}", hints(&k, copy));
+        for bad in [0, 4, 9] {
+            set_hint(&mut k, bad);
+            let bytes = k.snapshot(child).expect("a snapshot");
+            let e = k.restore(root, &bytes, &|_| None).expect_err("refused");
+            assert!(e.to_string().contains("border hint"), "{bad}: {e}");
         }
     }
 

@@ -824,15 +824,14 @@ impl Heap {
         Ok(())
     }
 
-    /// Raw `t[i] = value`.
+    /// Raw `t[i] = value` as `SETLIST` stores a list item: in the array part, the border hint
+    /// left where it is (`Table::set_list_item`).
     ///
     /// # Errors
     /// `OutOfMemory` when a needed rehash cannot be paid for.
     #[inline]
     pub fn table_set_int(&mut self, t: TableRef, i: i64, value: Value) -> Result<(), SetError> {
-        let table = self.tables.get_mut(t.0);
-        if i >= 1 && (i as u64) <= table.array_len() as u64 {
-            table.set_existing(crate::value::Key::normalized(Value::Int(i)), value);
+        if self.tables.get_mut(t.0).set_list_item(i, value) {
             return Ok(());
         }
         self.table_set(t, Value::Int(i), value)

@@ -93,6 +93,14 @@ pub const TABLE_BASE_BYTES: usize = 160;
 #[derive(Clone, Debug, Default)]
 pub struct Table {
     pub(crate) array: Vec<Value>,
+    /// Lua 5.4's `alimit`: a position in the array part that may be a border, which `#`
+    /// starts from and moves (`border_search`), and which a keyed read or write of the array
+    /// part past it moves up to the key (`note_array_key`), as `ltable.c` does; a resize
+    /// puts it at the array's length. `#` on a table with holes gives lua5.4's answer only
+    /// with it, so it is part of the table's state (saved in snapshots). Lua's invariant:
+    /// it equals the array's length, or that length is a power of two `n` and
+    /// `n / 2 < limit < n` (`limit_is_valid`).
+    pub(crate) limit: std::cell::Cell<usize>,
     /// Hashed with the heap's seed (`with_seed`; a snapshot's decoder does the same), or,
     /// while `inherited_hasher` is set, with the seed of the heap it was copied from.
     pub(crate) hash: HashPart,
@@ -107,6 +115,15 @@ pub struct Table {
     /// chosen to collide under the image's seed never reach it, and a table no one adds to
     /// (most of a library) is never hashed again.
     pub(crate) inherited_hasher: bool,
+}
+
+/// What `Table::border_search` found: the border `#` answers, the probes it took (what `#`
+/// charges), and where the border hint goes.
+#[derive(Clone, Copy, Debug)]
+pub struct BorderSearch {
+    pub border: i64,
+    pub probes: u64,
+    hint: usize,
 }
 
 /// What `Table::next_within` found.
@@ -155,6 +172,7 @@ impl Table {
         };
         Table {
             array: vec![Value::Nil; array],
+            limit: std::cell::Cell::new(array),
             hash: HashPart::with_capacity_and_hasher(hash_capacity, Hasher::default()),
             hash_capacity,
             metatable: None,
@@ -184,12 +202,29 @@ impl Table {
     #[inline]
     pub fn get_int(&self, i: i64) -> Value {
         if i >= 1 && (i as u64) <= self.array.len() as u64 {
+            self.note_array_key(i as usize);
             self.array[(i - 1) as usize]
         } else if self.hash.is_empty() {
             Value::Nil
         } else {
             self.hash.get(&IntKey(i)).copied().unwrap_or(Value::Nil)
         }
+    }
+
+    /// Lua's `luaH_getint` on key `i` of the array part (`1..=len`): a key past the border
+    /// hint moves it there ("probably '#t' is here now"). Every keyed read and write of the
+    /// array part goes through it; traversals, the collector and `SETLIST` do not, as in Lua.
+    #[inline(always)]
+    fn note_array_key(&self, i: usize) {
+        if i > self.limit.get() {
+            self.limit.set(i);
+        }
+    }
+
+    /// Whether `limit` may stand with an array part of `len` slots (Lua's invariant of
+    /// `alimit`), for a table read from a snapshot.
+    pub(crate) fn limit_is_valid(limit: usize, len: usize) -> bool {
+        limit == len || (len.is_power_of_two() && len / 2 < limit && limit < len)
     }
 
     /// Value at a string key (strings are interned, so the handle is the key).
@@ -270,6 +305,7 @@ impl Table {
     #[inline]
     pub fn set_int_present(&mut self, i: i64, value: Value) -> bool {
         if i >= 1 && (i as u64) <= self.array.len() as u64 {
+            self.note_array_key(i as usize);
             let slot = &mut self.array[(i - 1) as usize];
             if !slot.is_nil() {
                 *slot = value;
@@ -312,6 +348,7 @@ impl Table {
     pub fn set_existing(&mut self, key: Key, value: Value) -> bool {
         if let Value::Int(i) = key.value() {
             if i >= 1 && (i as u64) <= self.array.len() as u64 {
+                self.note_array_key(i as usize);
                 self.array[(i - 1) as usize] = value;
                 return true;
             }
@@ -327,6 +364,7 @@ impl Table {
     #[inline]
     pub fn set_existing_int(&mut self, i: i64, value: Value) -> bool {
         if i >= 1 && (i as u64) <= self.array.len() as u64 {
+            self.note_array_key(i as usize);
             self.array[(i - 1) as usize] = value;
             return true;
         }
@@ -351,6 +389,22 @@ impl Table {
             return true;
         }
         false
+    }
+
+    /// `SETLIST`'s store of list item `i` (in the array part, which it has grown to hold
+    /// it): written in place, without moving the border hint, as Lua's `OP_SETLIST` does.
+    /// False, doing nothing, for a key outside the array part.
+    pub fn set_list_item(&mut self, i: i64, value: Value) -> bool {
+        match (i as u64)
+            .checked_sub(1)
+            .and_then(|j| self.array.get_mut(j as usize))
+        {
+            Some(slot) => {
+                *slot = value;
+                true
+            }
+            None => false,
+        }
     }
 
     /// Slots of both parts: what a rehash walks (and at most what it moves).
@@ -380,6 +434,7 @@ impl Table {
         }
         if let Value::Int(i) = key.value() {
             if i >= 1 && (i as u64) <= self.array.len() as u64 {
+                self.note_array_key(i as usize);
                 self.array[(i - 1) as usize] = value;
                 return;
             }
@@ -456,6 +511,8 @@ impl Table {
 
     /// Applies a resize: moves entries between the parts and drops dead hash entries.
     pub fn resize(&mut self, r: Resize) {
+        // Lua's `luaH_resize`: the border hint is the array's new length.
+        self.limit.set(r.array);
         // The array part keeps its size, so no key changes part: the hash part drops its
         // dead keys in place and grows.
         if r.array == self.array.len() {
@@ -528,37 +585,90 @@ impl Table {
         }
     }
 
-    /// Lua's border rule for `#` (`luaH_getn`).
+    /// Lua's border rule for `#` (`luaH_getn`), its border hint moved as Lua moves it.
     pub fn border(&self) -> i64 {
-        self.border_counted().0
+        let found = self.border_search();
+        self.limit.set(found.hint);
+        found.border
     }
 
-    /// The border, and the number of probes it took (what `#` charges: at most about 64 in
-    /// the array part and 128 in the hash part, as in `luaH_getn`'s searches).
-    pub fn border_counted(&self) -> (i64, u64) {
-        let limit = self.array.len();
+    /// Puts the border hint where `border_search` found it should go: what `#` does once it
+    /// has paid for the search.
+    pub fn move_border_hint(&self, found: &BorderSearch) {
+        self.limit.set(found.hint);
+    }
+
+    /// Lua 5.4's `luaH_getn` step for step, its border hint (`limit`) included: it starts
+    /// from the hint, so that a table with holes gets lua5.4's answer and `t[#t + 1] = v`
+    /// finds the border in one probe, and says where the hint goes next. Changes nothing:
+    /// `#` pays for the probes (at most about 64 in the array part and 128 in the hash part)
+    /// before it moves the hint (`move_border_hint`), so that a refused `#` runs again from
+    /// the same state.
+    pub fn border_search(&self) -> BorderSearch {
+        let len = self.array.len();
+        let limit = self.limit.get();
+        let found = |border: usize, probes: u64, hint: usize| BorderSearch {
+            border: border as i64,
+            probes,
+            hint,
+        };
+        // Lua's `ispow2realasize`: the hint may move without changing the array's size.
+        let movable = len & len.wrapping_sub(1) == 0;
         if limit > 0 && self.array[limit - 1].is_nil() {
+            // A border before the hint: most often right before it (after `t[#t] = nil`).
             if limit >= 2 && !self.array[limit - 2].is_nil() {
-                return (limit as i64 - 1, 1);
-            }
-            // Binary search for a border in the array part.
-            let (mut i, mut j) = (0usize, limit);
-            let mut steps = 1;
-            while j - i > 1 {
-                steps += 1;
-                let m = (i + j) / 2;
-                if self.array[m - 1].is_nil() {
-                    j = m;
+                let hint = if movable && !(limit - 1).is_power_of_two() {
+                    limit - 1
                 } else {
-                    i = m;
-                }
+                    limit
+                };
+                return found(limit - 1, 1, hint);
             }
-            return (i as i64, steps);
+            let (border, probes) = Self::array_search(&self.array, 0, limit);
+            let hint = if movable && border > len / 2 {
+                border
+            } else {
+                limit
+            };
+            return found(border, probes, hint);
         }
-        if self.hash.is_empty() || self.get_int(limit as i64 + 1).is_nil() {
-            return (limit as i64, 1);
+        // The hint is 0 or present; the array part may go on past it.
+        if limit < len {
+            if self.array[limit].is_nil() {
+                return found(limit, 1, limit);
+            }
+            if self.array[len - 1].is_nil() {
+                let (border, probes) = Self::array_search(&self.array, limit, len);
+                return found(border, probes, border);
+            }
         }
-        self.hash_search(limit as u64)
+        // The array part ends present (or is empty): the hash part may go on. (Its keys are
+        // past the array part: looking them up moves no hint.)
+        if self.hash.is_empty() || self.get_int(len as i64 + 1).is_nil() {
+            return found(len, 1, limit);
+        }
+        let (border, probes) = self.hash_search(len as u64);
+        BorderSearch {
+            border,
+            probes,
+            hint: limit,
+        }
+    }
+
+    /// Lua's `binsearch`: a border in the array part between `i` (0 or present) and `j`
+    /// (absent), and the probes it took.
+    fn array_search(array: &[Value], mut i: usize, mut j: usize) -> (usize, u64) {
+        let mut steps = 1;
+        while j - i > 1 {
+            steps += 1;
+            let m = (i + j) / 2;
+            if array[m - 1].is_nil() {
+                j = m;
+            } else {
+                i = m;
+            }
+        }
+        (i, steps)
     }
 
     /// `hash_search` of Lua 5.4: `t[j + 1]` is present; double `j` until an absent index,

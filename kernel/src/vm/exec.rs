@@ -1680,11 +1680,13 @@ impl Vm {
                     None => Value::Nil,
                 };
                 if tm.is_nil() {
-                    // The search is pure and its length bounded (~200 probes): paying after it
-                    // is safe, and a refusal leaves nothing changed.
-                    let (n, steps) = self.heap.table(t).border_counted();
-                    self.charge(steps)?;
-                    return Ok(Some(Value::Int(n)));
+                    // The search changes nothing and its length is bounded (~200 probes):
+                    // paying after it is safe, and a refusal leaves nothing changed. Paid,
+                    // the border hint moves.
+                    let found = self.heap.table(t).border_search();
+                    self.charge(found.probes)?;
+                    self.heap.table(t).move_border_hint(&found);
+                    return Ok(Some(Value::Int(found.border)));
                 }
                 self.call_with(tm, &[v, v], 1, ReturnTo::Register(dest as u8))?;
                 Ok(None)
