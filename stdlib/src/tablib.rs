@@ -494,7 +494,14 @@ fn insert(vm: &mut Vm, call: NativeCall) -> Result<Action, Throw> {
             // The moves made: none when a length from `__len` (the metatable since removed)
             // or a restored frame put `e` below `pos`.
             charge(vm, Work::Entries, 1 + e.saturating_sub(pos).max(0) as usize)?;
-            let mut i = e;
+            // In one move when the array part holds every key, as the loop would.
+            let moved = pos < e
+                && vm.heap.table_mut(tr).move_within_array(
+                    pos as usize,
+                    pos as usize + 1,
+                    (e - pos) as usize,
+                );
+            let mut i = if moved { pos } else { e };
             while i > pos {
                 let x = raw_geti(vm, tr, i - 1);
                 raw_seti(vm, tr, i, x)?;
@@ -564,6 +571,17 @@ fn remove(vm: &mut Vm, call: NativeCall) -> Result<Action, Throw> {
                 1 + size.wrapping_sub(pos).unsigned_abs() as usize,
             )?;
             let r = raw_geti(vm, tr, pos);
+            // In one move when the array part holds every key, as the loop would.
+            if pos >= 1
+                && pos < size
+                && vm.heap.table_mut(tr).move_within_array(
+                    pos as usize + 1,
+                    pos as usize,
+                    (size - pos) as usize,
+                )
+            {
+                pos = size;
+            }
             while pos < size {
                 let x = raw_geti(vm, tr, pos + 1);
                 raw_seti(vm, tr, pos, x)?;

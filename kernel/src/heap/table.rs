@@ -391,6 +391,22 @@ impl Table {
         false
     }
 
+    /// Moves the values at keys `from..from + n` to `to..to + n` when both ranges lie in the
+    /// array part, as that many keyed reads and writes one after the other would
+    /// (`table.insert` and `table.remove` shifting a list): the border hint moves up to the
+    /// last key either touches. False, doing nothing, otherwise.
+    pub fn move_within_array(&mut self, from: usize, to: usize, n: usize) -> bool {
+        let Some(last) = from.max(to).checked_add(n.wrapping_sub(1)) else {
+            return false;
+        };
+        if n == 0 || from == 0 || to == 0 || last > self.array.len() {
+            return false;
+        }
+        self.array.copy_within(from - 1..from - 1 + n, to - 1);
+        self.note_array_key(last);
+        true
+    }
+
     /// `SETLIST`'s store of list item `i` (in the array part, which it has grown to hold
     /// it): written in place, without moving the border hint, as Lua's `OP_SETLIST` does.
     /// False, doing nothing, for a key outside the array part.
@@ -855,6 +871,55 @@ impl Table {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The law of `move_within_array`: one move is what the reads and writes one after the
+    /// other that `table.insert` and `table.remove` make would do, values and border hint
+    /// alike (or nothing, when a key is outside the array part).
+    #[test]
+    fn a_move_within_the_array_is_the_loop_of_reads_and_writes() {
+        fn law(values: Vec<Option<u8>>, limit: u8, from: u8, to: u8, n: u8) -> bool {
+            let array: Vec<Value> = values
+                .iter()
+                .map(|v| v.map_or(Value::Nil, |x| Value::Int(x as i64)))
+                .collect();
+            let len = array.len();
+            let limit = (limit as usize).min(len);
+            if !Table::limit_is_valid(limit, len) {
+                return true;
+            }
+            let mut bulk = Table::with_capacity(len, 0);
+            bulk.array = array;
+            bulk.limit.set(limit);
+            let mut looped = bulk.clone();
+            let same = |a: &Table, b: &Table| {
+                a.array.len() == b.array.len()
+                    && a.array.iter().zip(&b.array).all(|(x, y)| x.raw_eq(*y))
+            };
+            let (from, to, n) = (
+                from as usize % (len + 2),
+                to as usize % (len + 2),
+                n as usize % 8,
+            );
+            if !bulk.move_within_array(from, to, n) {
+                return same(&bulk, &looped) && bulk.limit.get() == limit;
+            }
+            // Forwards or backwards, as the two library loops go, so nothing is read after it
+            // was overwritten.
+            let order: Vec<usize> = if to > from {
+                (0..n).rev().collect()
+            } else {
+                (0..n).collect()
+            };
+            for j in order {
+                let v = looped.get_int((from + j) as i64);
+                assert!(looped.set_existing_int((to + j) as i64, v));
+            }
+            same(&bulk, &looped) && bulk.limit.get() == looped.limit.get()
+        }
+        quickcheck::QuickCheck::new()
+            .tests(2000)
+            .quickcheck(law as fn(Vec<Option<u8>>, u8, u8, u8, u8) -> bool);
+    }
 
     fn set(t: &mut Table, k: Value, v: Value) {
         let key = Key::new(k).unwrap();
