@@ -161,6 +161,7 @@ impl Vm {
             heap.check_value(v, "the VM's pending values")?;
         }
         self.stack_limit = self.stack_limit.clamp(1000, super::MAX_STACK * 16);
+        self.fast_frames_limit = self.frames_limit();
         self.fuel = 0;
         self.check_threads()?;
         for (i, _) in heap.protos.iter() {

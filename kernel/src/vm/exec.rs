@@ -887,7 +887,7 @@ impl Vm {
                             if !p.is_vararg
                                 && nb + ms + super::EXTRA_STACK <= self.th.stack.len()
                                 && nframes < self.th.frames.capacity()
-                                && nframes < self.frames_limit()
+                                && nframes < self.fast_frames_limit
                             {
                                 let callee_code = window::Code::of(&p.code);
                                 let callee_k = window::Constants::of(&p.constants);

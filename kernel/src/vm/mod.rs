@@ -128,6 +128,11 @@ pub struct Vm {
     meta_names: Vec<StrRef>,
     /// Most stack slots a thread may use: deeper recursion is a "stack overflow" error.
     stack_limit: usize,
+    /// `frames_limit()`, kept for CALL's fast path (one compare with a field); derived from
+    /// `stack_limit` wherever that is set, never saved. While it is 0 (a VM being restored)
+    /// calls take the slow path, which computes the limit itself.
+    #[serde(skip)]
+    pub(super) fast_frames_limit: usize,
     /// "not enough memory", interned up front: raising it must not need memory.
     memory_message: StrRef,
     /// The one value of each native without upvalues (see `native_value`).
@@ -301,6 +306,7 @@ impl Vm {
         vm.light_natives = self.light_natives.clone();
         vm.memory_message = self.memory_message;
         vm.stack_limit = self.stack_limit;
+        vm.fast_frames_limit = self.fast_frames_limit;
         vm.message_handler = self.message_handler;
         Ok(vm)
     }
@@ -322,6 +328,7 @@ impl Vm {
             light_natives: Vec::new(),
             memory_message: StrRef(0, 0),
             stack_limit: MAX_STACK,
+            fast_frames_limit: MAX_STACK / 4,
             fuel: 0,
             fuel_floor: 0,
             refused: None,
@@ -397,6 +404,7 @@ impl Vm {
     /// it ends in a catchable "stack overflow" error. The memory budget also bounds it.
     pub fn set_stack_limit(&mut self, slots: usize) {
         self.stack_limit = slots.clamp(1000, MAX_STACK * 16);
+        self.fast_frames_limit = self.frames_limit();
     }
 
     /// Attaches the sink that the console writes to.
