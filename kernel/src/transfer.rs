@@ -34,7 +34,7 @@ use crate::cost::Work;
 /// top-level value, table, function or userdata, per array slot and per hash entry of a copied
 /// table (an entry's key and value are covered by it, the key's and value's own copies are
 /// charged as they are made).
-fn copied(pieces: usize) -> u64 {
+pub(crate) fn copied(pieces: usize) -> u64 {
     Work::Copied.units_of(pieces)
 }
 

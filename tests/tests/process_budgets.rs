@@ -282,3 +282,41 @@ fn a_child_whose_own_budget_cannot_hold_it_is_a_fault_for_the_spawner() {
     assert!(out.starts_with("false\tmemory\t"), "{out}");
     assert!(!out.ends_with("nil\n"), "{out}");
 }
+
+#[test]
+fn scalar_arguments_and_results_are_charged_and_retried_after_a_refuel() {
+    // Numbers, booleans and nils cross without touching the receiver's memory (the kernel's
+    // scalar copy), but each is still paid for, by the caller, before it is copied.
+    let out = run(r#"
+        local sink = spawn("function count(...) return select('#', ...), ... end", {name = "sink"})
+        sink:wait()
+        local src = [[
+            t = {} for i = 1, 50000 do t[i] = (i % 3 == 0) and i * 0.5 or (i % 3 == 1 and i or false) end
+            function none(sink) return (sink:call('count')) end
+            function many(sink) return (sink:call('count', table.unpack(t))) end
+            local r = {caps.sink:call('count', table.unpack(t))}
+            return r[1], r[2], r[50001], #r
+        ]]
+        -- Cut short and refuelled, it spends what a whole run does. (Names of one length: a
+        -- process's name is part of what it holds.)
+        local m = spawn(src, {name = "cut", fuel = 30000, caps = {sink = sink}})
+        local ok, e = pcall(m.wait, m)
+        print(ok, e.kind, m:status())
+        m:refuel(10000000) m:resume()
+        print(m:wait())
+        local whole = spawn(src, {name = "all", caps = {sink = sink}})
+        print(whole:wait())
+        print(m:usage().fuel_used == whole:usage().fuel_used)
+        -- 50,000 arguments out and 50,001 results back: at least a unit each.
+        local f0 = whole:usage().fuel_used
+        whole:call("none", sink)
+        local f1 = whole:usage().fuel_used
+        whole:call("many", sink)
+        local f2 = whole:usage().fuel_used
+        print((f2 - f1) - (f1 - f0) >= 100001)
+    "#);
+    assert_eq!(
+        out,
+        "false\tfuel\tsuspended\n50000\t1\tfalse\t50001\n50000\t1\tfalse\t50001\ntrue\ntrue\n"
+    );
+}

@@ -254,18 +254,25 @@ impl Kernel {
             left: self.fuel.allowance(meter),
             ..CopyFuel::default()
         };
-        // The receiver's bank pays, within what its memory chain allows.
-        crate::process::bound(&self.memory, to);
-        let r = self
-            .copy_into(from, values, to, to_id, op, &mut fuel)
-            .map_err(|e| match e.kind {
-                // A receiver that asked for the values itself waits for more memory (its
-                // budget, not a fault of anyone's); another process's bank refusing them is
-                // a `memory` fault for the one who sent them.
-                Refused::NoRoom { .. } if payer != to_id => refuse(FaultKind::Memory, e.message),
-                _ => e,
-            });
-        crate::process::settle(&mut self.memory, to);
+        let r = if values.iter().all(is_scalar) {
+            self.copy_scalars(values, &mut fuel)
+        } else {
+            // The receiver's bank pays, within what its memory chain allows.
+            crate::process::bound(&self.memory, to);
+            let r = self
+                .copy_into(from, values, to, to_id, op, &mut fuel)
+                .map_err(|e| match e.kind {
+                    // A receiver that asked for the values itself waits for more memory (its
+                    // budget, not a fault of anyone's); another process's bank refusing them
+                    // is a `memory` fault for the one who sent them.
+                    Refused::NoRoom { .. } if payer != to_id => {
+                        refuse(FaultKind::Memory, e.message)
+                    }
+                    _ => e,
+                });
+            crate::process::settle(&mut self.memory, to);
+            r
+        };
         // The copy spent at most the allowance, so every meter on the chain can pay it.
         let charged = self.fuel.charge(meter, fuel.spent);
         debug_assert!(charged.is_ok(), "a copy spent more than its allowance");
@@ -279,6 +286,26 @@ impl Kernel {
             p.drawn = p.drawn.saturating_add(fuel.spent);
         }
         r
+    }
+
+    /// `copy_into` for numbers, booleans and nils only (most calls' arguments and results):
+    /// each is itself in any heap, so no memory, hook or record is involved, only the price of
+    /// each value, charged as `copy_values_into` charges it (one piece before each, refused at
+    /// the first the allowance cannot pay).
+    fn copy_scalars(
+        &mut self,
+        values: &[Value],
+        fuel: &mut CopyFuel,
+    ) -> Result<Vec<Value>, Refusal> {
+        let mut out = std::mem::take(&mut self.spare_values);
+        out.clear();
+        out.reserve(values.len());
+        for &v in values {
+            fuel.charge(crate::transfer::copied(1))
+                .map_err(|_| unpaid(fuel.refused))?;
+            out.push(v);
+        }
+        Ok(out)
     }
 
     fn copy_into(
@@ -413,6 +440,14 @@ impl Kernel {
             }
         }
     }
+}
+
+/// Whether `v` is the same value in every heap (no handle): a number, a boolean or nil.
+fn is_scalar(v: &Value) -> bool {
+    matches!(
+        v,
+        Value::Nil | Value::Bool(_) | Value::Int(_) | Value::Float(_)
+    )
 }
 
 /// How many functions a process has handed out (its exports table's length).
