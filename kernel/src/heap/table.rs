@@ -396,12 +396,14 @@ impl Table {
     /// (`table.insert` and `table.remove` shifting a list): the border hint moves up to the
     /// last key either touches. False, doing nothing, otherwise.
     pub fn move_within_array(&mut self, from: usize, to: usize, n: usize) -> bool {
-        let Some(last) = from.max(to).checked_add(n.wrapping_sub(1)) else {
-            return false;
-        };
-        if n == 0 || from == 0 || to == 0 || last > self.array.len() {
+        if n == 0 || from == 0 || to == 0 {
             return false;
         }
+        // The last key either range touches.
+        let last = match from.max(to).checked_add(n - 1) {
+            Some(last) if last <= self.array.len() => last,
+            _ => return false,
+        };
         self.array.copy_within(from - 1..from - 1 + n, to - 1);
         self.note_array_key(last);
         true
@@ -604,7 +606,7 @@ impl Table {
     /// Lua's border rule for `#` (`luaH_getn`), its border hint moved as Lua moves it.
     pub fn border(&self) -> i64 {
         let found = self.border_search();
-        self.limit.set(found.hint);
+        self.move_border_hint(&found);
         found.border
     }
 
