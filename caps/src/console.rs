@@ -51,6 +51,11 @@ impl Console {
         }
     }
 
+    /// Whether nothing is buffered (a `flush` would write nothing).
+    pub fn is_empty(&self) -> bool {
+        self.inner.borrow().buffer.is_empty()
+    }
+
     /// Writes everything buffered to the host stream.
     ///
     /// # Errors

@@ -971,6 +971,21 @@ impl Kernel {
         self.break_deadlock()
     }
 
+    /// Runs slices (`step`) for as long as `go_on` says so after each: an embedder that looks
+    /// at the same things after every slice (its root still running, no output to hand on)
+    /// checks them here instead of going round its own loop each time. Returns what the last
+    /// `step` returned.
+    pub fn step_while(&mut self, mut go_on: impl FnMut(&Kernel) -> bool) -> bool {
+        loop {
+            if !self.step() {
+                return false;
+            }
+            if !go_on(self) {
+                return true;
+            }
+        }
+    }
+
     /// Runs one slice of the next ready process, delivering the host's ready answers first.
     fn step_ready(&mut self) -> bool {
         if self.host.is_some() {

@@ -836,7 +836,7 @@ impl Session {
                 let root = self.root;
                 self.kernel.interrupt(root);
             }
-            let progressed = self.kernel.step();
+            let progressed = self.step_while_quiet(self.root);
             let printed = self.take_output();
             if !printed.is_empty() {
                 let _ = out.write_all(&printed);
@@ -905,6 +905,22 @@ impl Session {
 }
 
 impl Session {
+    /// Runs slices while process `id` runs or waits, nothing was printed and no Ctrl-C came:
+    /// what the loops that drive a run look at after every slice, looked at in the kernel's
+    /// own loop. Returns whether the last slice made progress (`Kernel::step`).
+    fn step_while_quiet(&mut self, id: ProcessId) -> bool {
+        let output = &self.output;
+        let console = &self.console;
+        self.kernel.step_while(|k| {
+            !INTERRUPTED.load(Ordering::Relaxed)
+                && output.borrow().is_empty()
+                && console.as_ref().is_none_or(|c| c.is_empty())
+                && k.get(id).is_some_and(|p| {
+                    matches!(p.state, State::Ready | State::Running | State::Waiting)
+                })
+        })
+    }
+
     /// Whether the root stopped because its fuel or memory budget ran out (not an error):
     /// the run can be saved and resumed.
     pub fn is_suspended(&self) -> bool {
@@ -992,7 +1008,7 @@ impl Session {
             if INTERRUPTED.swap(false, Ordering::SeqCst) {
                 self.kernel.kill_process(id);
             }
-            let progressed = self.kernel.step();
+            let progressed = self.step_while_quiet(id);
             let _ = out.write_all(&self.take_output());
             let Some(p) = self.kernel.get(id) else {
                 break "killed".to_string();
