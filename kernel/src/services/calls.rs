@@ -10,7 +10,7 @@
 
 use super::copy::EXPORTS;
 use super::key_values::key_handle;
-use super::{broken, native, refuse, Answer, Refusal, Refused};
+use super::{broken, native, refuse, Answer, Refusal, RefusalDetail, Refused};
 use crate::audit::Op;
 use crate::clist::KeyKind;
 use crate::fault::FaultKind;
@@ -403,13 +403,13 @@ impl Kernel {
                     .copy_to(id, &[error], caller)
                     .ok()
                     .and_then(|v| v.first().copied());
-                Err(Refusal {
+                Err(Refusal::from(RefusalDetail {
                     kind: kind.into(),
                     message,
                     process: Some(key),
                     value,
                     traceback: None,
-                })
+                }))
             }
             None => Err(broken("a callback ended without an answer")),
         };
@@ -727,13 +727,13 @@ impl Kernel {
                 .and_then(|v| v.first().copied()),
             _ => None,
         };
-        Refusal {
+        Refusal::from(RefusalDetail {
             kind: kind.into(),
             message,
             process: Some(key),
             value,
             traceback,
-        }
+        })
     }
 
     /// `traceback`, taken in process `id`, marked with that process's name, for a fault's
@@ -862,21 +862,21 @@ impl Kernel {
                     }
                     _ => (FaultKind::Fuel, format!("process '{name}' is suspended")),
                 };
-                Err(Refusal {
+                Err(Refusal::from(RefusalDetail {
                     kind: kind.into(),
                     message,
                     process: Some(key),
                     value: None,
                     traceback: None,
-                })
+                }))
             }
-            State::Killed => Err(Refusal {
+            State::Killed => Err(Refusal::from(RefusalDetail {
                 kind: FaultKind::Killed.into(),
                 message: "the process was killed".into(),
                 process: Some(key),
                 value: None,
                 traceback: None,
-            }),
+            })),
             State::Ready | State::Running | State::Waiting => Ok(Answer::Wait(child)),
         }
     }

@@ -266,7 +266,7 @@ impl Kernel {
                     // budget, not a fault of anyone's); another process's bank refusing them
                     // is a `memory` fault for the one who sent them.
                     Refused::NoRoom { .. } if payer != to_id => {
-                        refuse(FaultKind::Memory, e.message)
+                        refuse(FaultKind::Memory, e.0.message)
                     }
                     _ => e,
                 });
@@ -431,10 +431,9 @@ impl Kernel {
                     crate::transfer::TransferError::Fuel => Err(unpaid(fuel.refused)),
                     // Nothing stays granted, and the receiver's heap holds only garbage
                     // (`copy_between` says whose fault that is).
-                    e @ crate::transfer::TransferError::Memory(m) => Err(Refusal {
-                        message: e.to_string(),
-                        ..no_room(m.requested)
-                    }),
+                    e @ crate::transfer::TransferError::Memory(m) => {
+                        Err(no_room(m.requested).with_message(e.to_string()))
+                    }
                     e => Err(refuse(FaultKind::Error, e.to_string())),
                 }
             }

@@ -462,10 +462,8 @@ impl Kernel {
                 // the refusal.
                 self.refund_fuel(id, reserved.fuel);
                 let needed = self.memory_allowance(id).saturating_add(1);
-                return Err(Refusal {
-                    message: self.denial_text(key, &e),
-                    ..no_room(usize::try_from(needed).unwrap_or(usize::MAX))
-                });
+                return Err(no_room(usize::try_from(needed).unwrap_or(usize::MAX))
+                    .with_message(self.denial_text(key, &e)));
             }
             Err(e) => {
                 self.refund_fuel(id, reserved.fuel);

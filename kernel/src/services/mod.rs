@@ -45,8 +45,12 @@ enum Answer {
 }
 
 /// A refusal: a fault raised in the requester (its kind, message, and the process it is
-/// about), or a request its process cannot pay for.
-struct Refusal {
+/// about), or a request its process cannot pay for. Boxed: a service's `Result` is passed
+/// up through several calls on the way of every request, and most requests are not refused.
+struct Refusal(Box<RefusalDetail>);
+
+/// What a [`Refusal`] says.
+struct RefusalDetail {
     kind: Refused,
     message: String,
     process: Option<Value>,
@@ -83,7 +87,32 @@ impl From<FaultKind> for Refused {
     }
 }
 
+impl From<RefusalDetail> for Refusal {
+    fn from(detail: RefusalDetail) -> Refusal {
+        Refusal(Box::new(detail))
+    }
+}
+
+impl std::ops::Deref for Refusal {
+    type Target = RefusalDetail;
+    fn deref(&self) -> &RefusalDetail {
+        &self.0
+    }
+}
+
+impl std::ops::DerefMut for Refusal {
+    fn deref_mut(&mut self) -> &mut RefusalDetail {
+        &mut self.0
+    }
+}
+
 impl Refusal {
+    /// The same refusal, saying `message`.
+    fn with_message(mut self, message: String) -> Refusal {
+        self.message = message;
+        self
+    }
+
     /// Whether the request is made again once its process is given more (fuel or memory)
     /// and resumed, instead of faulting.
     fn is_retried(&self) -> bool {
@@ -93,7 +122,7 @@ impl Refusal {
 
 /// The refusal of a request whose answer does not fit the requester's own memory budget.
 fn no_room(needed: usize) -> Refusal {
-    Refusal {
+    Refusal::from(RefusalDetail {
         kind: Refused::NoRoom {
             needed: needed as u64,
         },
@@ -101,40 +130,40 @@ fn no_room(needed: usize) -> Refusal {
         process: None,
         value: None,
         traceback: None,
-    }
+    })
 }
 
 /// The refusal of a request its process cannot pay for: it needs `needed` more units than its
 /// chain could give.
 fn unpaid(needed: u64) -> Refusal {
-    Refusal {
+    Refusal::from(RefusalDetail {
         kind: Refused::Unpaid { needed },
         message: "out of fuel".into(),
         process: None,
         value: None,
         traceback: None,
-    }
+    })
 }
 
 /// The refusal of a request that found a kernel invariant broken: `what` says which.
 fn broken(what: impl Into<String>) -> Refusal {
-    Refusal {
+    Refusal::from(RefusalDetail {
         kind: Refused::Broken,
         message: what.into(),
         process: None,
         value: None,
         traceback: None,
-    }
+    })
 }
 
 fn refuse(kind: FaultKind, message: impl Into<String>) -> Refusal {
-    Refusal {
+    Refusal::from(RefusalDetail {
         kind: kind.into(),
         message: message.into(),
         process: None,
         value: None,
         traceback: None,
-    }
+    })
 }
 
 impl Kernel {
@@ -265,7 +294,7 @@ impl Kernel {
             Ok(Answer::Wait(child)) => self.park(id, child),
             Ok(Answer::Io) => {}
             Err(r) if r.is_retried() => self.suspend_to_retry(id, &r),
-            Err(r) if r.kind == Refused::Broken => self.break_process(id, r.message),
+            Err(r) if r.kind == Refused::Broken => self.break_process(id, r.0.message),
             Err(r) => self.fail(id, r),
         }
         // Keys dropped by the service (a failed copy, a kill) may leave ended processes
@@ -437,13 +466,13 @@ impl Kernel {
             .ok_or_else(|| refuse(FaultKind::Revoked, "the process key is no longer held"))?;
         self.charge_key_walk(holder, key)?;
         if self.keys.is_revoked(key) {
-            return Err(Refusal {
+            return Err(Refusal::from(RefusalDetail {
                 kind: FaultKind::Revoked.into(),
                 message: "the process key was revoked".into(),
                 process: Some(v),
                 value: None,
                 traceback: None,
-            });
+            }));
         }
         // Through forwarders (`revocable`) to the process designated.
         match self.keys.resolve(key) {
@@ -451,13 +480,13 @@ impl Kernel {
                 let child = ProcessId::from_u64(*n);
                 match self.get(child) {
                     Some(c) if c.state != State::Killed => Ok(child),
-                    _ => Err(Refusal {
+                    _ => Err(Refusal::from(RefusalDetail {
                         kind: FaultKind::Killed.into(),
                         message: "the process was killed".into(),
                         process: Some(v),
                         value: None,
                         traceback: None,
-                    }),
+                    })),
                 }
             }
             _ => Err(refuse(FaultKind::Error, "not a process key")),
