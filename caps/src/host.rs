@@ -527,6 +527,12 @@ impl Host for Gateways {
         self.inflight.len()
     }
 
+    /// With nothing in flight and no object waiting for `bind` (or for `sweep` to close it),
+    /// `poll(None)` has nothing to do.
+    fn quiet(&self) -> bool {
+        self.inflight.is_empty() && self.unbound.is_empty()
+    }
+
     fn bind(&mut self, token: u64, key: KeyId) {
         if let Some(u) = self.unbound.remove(&token) {
             self.attach(key, u.object);

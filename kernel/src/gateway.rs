@@ -390,6 +390,13 @@ pub trait Host {
     /// How many requests are pending (if none, waiting for an answer would never end).
     fn pending(&self) -> usize;
 
+    /// Whether a `poll(None)` would do nothing, now and until the next `start`: nothing is
+    /// pending and nothing else waits for the host's attention. The kernel polls before
+    /// every slice only while this is false. (The default never says so.)
+    fn quiet(&self) -> bool {
+        false
+    }
+
     /// The object `token` of an answer now lives behind `key`.
     fn bind(&mut self, token: u64, key: KeyId);
 

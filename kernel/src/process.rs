@@ -388,6 +388,10 @@ pub struct Kernel {
     /// The embedder's gateways (none: gateway keys are refused).
     #[serde(skip)]
     pub(crate) host: Option<Box<dyn crate::gateway::Host>>,
+    /// The host said it was `quiet` at its last poll and nothing was started since: the
+    /// poll before each slice is skipped.
+    #[serde(skip)]
+    pub(crate) host_quiet: bool,
     /// How the embedder would grant more to a key it granted (a flag to use), added to a
     /// `denied` fault's message.
     #[serde(skip)]
@@ -946,6 +950,7 @@ impl Kernel {
     /// Gives the kernel the embedder's gateways (`crate::gateway::Host`).
     pub fn set_host(&mut self, host: Box<dyn crate::gateway::Host>) {
         self.host = Some(host);
+        self.host_quiet = false;
     }
 
     /// Runs one slice of the next ready process. When none is ready but some wait for the
@@ -988,7 +993,7 @@ impl Kernel {
 
     /// Runs one slice of the next ready process, delivering the host's ready answers first.
     fn step_ready(&mut self) -> bool {
-        if self.host.is_some() {
+        if self.host.is_some() && !self.host_quiet {
             self.poll_host(None);
         }
         self.since_scan += 1;

@@ -260,6 +260,7 @@ impl Kernel {
         let started = if virtual_answer {
             Started::Done(self.virtual_call(id, m, &host_args, max_bytes))
         } else {
+            self.host_quiet = false;
             let Some(host) = self.host.as_mut() else {
                 return Err(broken(
                     "a gateway key is held but no host serves gateway calls",
@@ -629,7 +630,8 @@ impl Kernel {
         };
         let answers = host.poll(wait);
         if answers.is_empty() {
-            // Polled before every slice: most find nothing.
+            // Polled before every slice (while the host is not quiet): most find nothing.
+            self.host_quiet = host.quiet();
             return 0;
         }
         let n = answers.len();
