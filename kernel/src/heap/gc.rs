@@ -386,6 +386,11 @@ impl Heap {
     /// A full collection. `roots` are the values the VM holds outside the heap (registry,
     /// the running thread's live stack, the running thread itself, …).
     pub fn collect(&mut self, roots: &[Value]) {
+        self.collect_with(roots, super::Trim::Full)
+    }
+
+    /// `collect`, giving back the arenas' trailing free slots as `trim` says.
+    pub fn collect_with(&mut self, roots: &[Value], trim: super::Trim) {
         fn reset<T>(a: &mut super::Arena<T>) {
             a.marks.clear();
             a.marks.resize(a.slots.len(), false);
@@ -442,13 +447,13 @@ impl Heap {
         self.converge_ephemerons(&mut m);
         self.clear_weak(&m, true, true);
 
-        self.sweep();
+        self.sweep(trim);
         self.gc.cycles += 1;
         self.gc.allocated = 0;
         self.gc.threshold = self.bank.used();
     }
 
-    fn sweep(&mut self) {
+    fn sweep(&mut self, trim: super::Trim) {
         let vacant_before = self.vacancies();
         let mut freed = 0usize;
         for i in 0..self.strings.slots.len() {
@@ -518,14 +523,14 @@ impl Heap {
         // A freed object's slot stays, held by the bank as a vacancy, until a trim.
         let vacated = self.vacancies().saturating_sub(vacant_before);
         self.bank.release(freed.saturating_sub(vacated));
-        let trimmed = self.strings.trim()
-            + self.tables.trim()
-            + self.closures.trim()
-            + self.natives.trim()
-            + self.upvalues.trim()
-            + self.protos.trim()
-            + self.threads.trim()
-            + self.userdata.trim();
+        let trimmed = self.strings.trim(trim)
+            + self.tables.trim(trim)
+            + self.closures.trim(trim)
+            + self.natives.trim(trim)
+            + self.upvalues.trim(trim)
+            + self.protos.trim(trim)
+            + self.threads.trim(trim)
+            + self.userdata.trim(trim);
         self.bank.release(trimmed);
     }
 

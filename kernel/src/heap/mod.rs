@@ -117,22 +117,32 @@ impl<T> Arena<T> {
     }
 
     /// Gives back free slots at the end (after a sweep): the arena shrinks with the heap, as
-    /// far as its last live object. Returns the bytes of the vacancies given back.
-    fn trim(&mut self) -> usize {
+    /// far as its last live object, or (`Trim::Paced`) by at most half its length. Its
+    /// capacity is then at most twice its length and 64 slots: the room beyond its length is
+    /// not charged. Returns the bytes of the vacancies given back.
+    fn trim(&mut self, how: Trim) -> usize {
         let before = self.slots.len();
-        while matches!(self.slots.last(), Some(None)) {
+        let floor = match how {
+            Trim::Full => 0,
+            Trim::Paced => before / 2,
+        };
+        while self.slots.len() > floor && matches!(self.slots.last(), Some(None)) {
             self.slots.pop();
         }
+        let room = 2 * self.slots.len() + 64;
         if self.slots.len() < before {
             let len = self.slots.len() as u32;
             self.free.retain(|&i| i < len);
-            if self.slots.capacity() > 2 * self.slots.len() + 64 {
-                self.slots
-                    .shrink_to(self.slots.len() + self.slots.len() / 4);
-                self.free.shrink_to_fit();
+            if self.slots.capacity() > room {
+                self.slots.shrink_to(room);
+                self.free.shrink_to(room);
             }
         }
-        self.marks = Vec::new();
+        // Kept for the next collection's marks, within the same bound.
+        self.marks.clear();
+        if self.marks.capacity() > room {
+            self.marks.shrink_to(room);
+        }
         (before - self.slots.len()) * Self::VACANT_BYTES
     }
 
@@ -147,6 +157,20 @@ impl<T> Arena<T> {
             .enumerate()
             .filter_map(|(i, s)| s.as_ref().map(|v| (i as u32, v)))
     }
+}
+
+/// How far a collection gives back the free slots at the end of each arena (`Arena::trim`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Trim {
+    /// All of them, as far as the last live object: a collection the program asked for
+    /// (`collectgarbage`) or a refused allocation made.
+    Full,
+    /// At most half the arena's length: a collection the allocation pace started. The next
+    /// cycle is likely to fill about as many slots as this one freed, and an arena cut down
+    /// to its live objects grows back by doubling (a reallocation and fresh pages each time)
+    /// before every collection. What stays is held by the bank as vacancies, as a free slot
+    /// inside the arena is.
+    Paced,
 }
 
 // A freed object's charge covers the vacancy its slot leaves (checked when compiling).
@@ -1231,6 +1255,34 @@ mod tests {
         h.collect(&[]);
         assert_eq!(h.bank.used(), empty);
         assert_eq!(h.tables.slot_count(), 0);
+    }
+
+    #[test]
+    fn a_paced_collection_gives_back_at_most_half_of_an_arena() {
+        let mut h = Heap::new(1 << 30, 1);
+        let empty = h.bank.used();
+        let tables: Vec<TableRef> = (0..1000)
+            .map(|_| h.new_table(0, 0).expect("fits"))
+            .collect();
+        drop(tables);
+        h.collect_with(&[], Trim::Paced);
+        // Half the slots stay, free and held by the bank as vacancies; the room beyond them
+        // is within the uncharged bound.
+        assert_eq!(h.tables.slot_count(), 500);
+        assert_eq!(h.bank.used(), empty + 500 * Arena::<Table>::VACANT_BYTES);
+        assert!(h.tables.slots.capacity() <= 2 * 500 + 64);
+        assert!(h.tables.marks.capacity() <= 2 * 500 + 64);
+        // The next cycle's tables take those slots: the arena does not grow.
+        let again: Vec<TableRef> = (0..500).map(|_| h.new_table(0, 0).expect("fits")).collect();
+        assert_eq!(h.tables.slot_count(), 500);
+        drop(again);
+        h.collect_with(&[], Trim::Paced);
+        assert_eq!(h.tables.slot_count(), 250);
+        assert_eq!(h.bank.used(), empty + 250 * Arena::<Table>::VACANT_BYTES);
+        // A full collection gives every vacancy back.
+        h.collect(&[]);
+        assert_eq!(h.tables.slot_count(), 0);
+        assert_eq!(h.bank.used(), empty);
     }
 
     #[test]

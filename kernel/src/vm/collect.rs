@@ -22,7 +22,7 @@ impl Vm {
             // Paid before it runs, like any work: refused, the process waits at this
             // instruction boundary until it can pay, and the collection runs then.
             self.charge(self.collection_price())?;
-            self.full_gc();
+            self.collect_now(crate::heap::Trim::Paced);
         }
         if self.finalizer_running() {
             return Ok(());
@@ -138,8 +138,14 @@ impl Vm {
         }
     }
 
-    /// A full collection now (`collectgarbage("collect")`).
+    /// A full collection now (`collectgarbage("collect")`, a refused allocation), every
+    /// arena trimmed to its last live object.
     pub fn full_gc(&mut self) {
+        self.collect_now(crate::heap::Trim::Full);
+    }
+
+    /// A full collection now, the arenas trimmed as `trim` says.
+    fn collect_now(&mut self, trim: crate::heap::Trim) {
         // Dead slots above the live top must not keep garbage alive (Lua clears them too).
         let live = self.collect_top().min(self.th.stack.len());
         for v in &mut self.th.stack[live..] {
@@ -172,7 +178,7 @@ impl Vm {
         roots.extend_from_slice(&self.held);
         roots.extend(self.trap_error);
         roots.extend(self.rethrow.map(|(_, _, v)| v));
-        self.heap.collect(&roots);
+        self.heap.collect_with(&roots, trim);
         std::mem::swap(&mut self.th, self.heap.thread_mut(self.current));
     }
 
