@@ -23,6 +23,7 @@ import re
 import shutil
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -101,6 +102,34 @@ def best_of(command, runs, timeout, cwd=BENCH_DIR):
 
 def fmt_seconds(value):
     return "—" if value is None else f"{value:.3f}"
+
+
+OPS = re.compile(rb"^-- ops: (\d+)\s*$", re.MULTILINE)
+
+
+def script_ops(script):
+    """How many operations a script times (its `-- ops: N` line), if it says."""
+    found = OPS.search(script.read_bytes())
+    return int(found.group(1)) if found else None
+
+
+def fmt_per_op(seconds):
+    if seconds is None:
+        return "—"
+    if seconds >= 1e-6:
+        return f"{seconds * 1e6:.2f} µs"
+    return f"{seconds * 1e9:.0f} ns"
+
+
+def start_up(tessera, runs, timeout):
+    """The best time of `tessera run` on an empty script: what a run costs before its work."""
+    with tempfile.TemporaryDirectory() as folder:
+        empty = Path(folder) / "empty.lua"
+        empty.write_bytes(b"")
+        seconds, _, error = best_of([str(tessera), "run", empty.name], runs, timeout, empty.parent)
+    if error:
+        print(f"warning: an empty run failed ({error}): no per-operation figures", file=sys.stderr)
+    return seconds
 
 
 def run_notes(lua, ref_err, ref_out, tes_err, tes_out):
@@ -357,6 +386,13 @@ def main():
     header = ["benchmark", f"{args.lua} s", "tessera s", "ratio"]
     if use_luajit:
         header += ["luajit -joff s", "tessera/luajit"]
+    counted = {script: script_ops(script) for script in scripts}
+    base = None
+    if any(counted.values()):
+        # Scripts that count their operations (the process ones) get tessera's time per
+        # operation, with an empty run's start-up taken off.
+        header.append("tessera per op")
+        base = start_up(tessera, args.runs, timeout)
     header.append("output")
     rows, ratios, jit_ratios = [], [], []
     for script in scripts:
@@ -380,6 +416,12 @@ def main():
             if jit_ratio is not None:
                 jit_ratios.append(jit_ratio)
             row += [fmt_seconds(jit_time), "—" if jit_ratio is None else f"{jit_ratio:.2f}x"]
+        if any(counted.values()):
+            ops = counted[script]
+            per_op = None
+            if ops and tes_time is not None and base is not None and not tes_err:
+                per_op = max(tes_time - base, 0.0) / ops
+            row.append(fmt_per_op(per_op))
         row.append("; ".join(notes) if notes else "ok")
         rows.append(row)
 
@@ -388,6 +430,8 @@ def main():
     if use_luajit:
         jit_mean = geomean(jit_ratios)
         last += ["", "—" if jit_mean is None else f"**{jit_mean:.2f}x**"]
+    if any(counted.values()):
+        last.append("" if base is None else f"start-up {base * 1000:.1f} ms")
     last.append(f"{len(ratios)} of {len(rows)} comparable")
     rows.append(last)
 
