@@ -1495,7 +1495,33 @@ impl Vm {
 
     /// `t[key]` beyond the raw fast path: `__index` chains. Returns `None` when a metamethod
     /// call was started (its result goes to register `dest`).
+    #[inline]
     pub(crate) fn index_slow(
+        &mut self,
+        t: Value,
+        key: Value,
+        dest: u32,
+        what: Operand,
+    ) -> Result<Option<Value>, Throw> {
+        // The usual miss, a method or a class field: a string key that `t` lacks (every
+        // caller's fast path has looked in a table) found in the table its metatable's
+        // `__index` names. One hop, taken here as `index_walk` takes it, for the same price.
+        if let Value::Str(s) = key {
+            if let Some(mt) = self.metatable(t) {
+                if let Value::Table(next) = self.meta_field(mt, MetaMethod::Index) {
+                    let v = self.heap.table(next).get_str(s);
+                    if !v.is_nil() {
+                        self.pay_in_instruction(1)?;
+                        return Ok(Some(v));
+                    }
+                }
+            }
+        }
+        self.index_walk(t, key, dest, what)
+    }
+
+    /// `index_slow`'s walk of the `__index` chain, from `t`.
+    fn index_walk(
         &mut self,
         mut t: Value,
         key: Value,
