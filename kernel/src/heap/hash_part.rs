@@ -5,12 +5,14 @@
 //!
 //! A lookup hashes the key with the table's seeded hasher, then probes the index linearly
 //! from there: most hits compare one stored key. (It replaced an `IndexMap`, whose general
-//! probing cost about twice the instructions per lookup.)
+//! probing cost about twice the instructions per lookup.) A part of at most `LINEAR_MAX`
+//! entries has no index: a lookup compares its keys in order, which for so few costs no more
+//! than hashing, and an object's few fields (`{x = x, y = y}`) cost one allocation, not two.
 //!
 //! **Invariants:**
-//! - The index is empty while there are no entries; otherwise its length is a power of two
-//!   and at least twice the number of entries, so it always has an empty slot and every
-//!   probe ends.
+//! - The index is empty while there are at most `LINEAR_MAX` entries (it may stay after
+//!   `retain_live` drops some); otherwise its length is a power of two and at least twice the
+//!   number of entries, so it always has an empty slot and every probe ends.
 //! - Every entry's position (plus one) is in exactly one index slot, reached from its key's
 //!   hash without passing an empty slot; no key is in two entries.
 //! - Entries are only added at the end, or kept or dropped all at once with the index built
@@ -38,6 +40,9 @@ impl Probe for Key {
 
 /// An index slot: no entry.
 const EMPTY: u32 = 0;
+
+/// The most entries a part keeps without an index.
+const LINEAR_MAX: usize = 4;
 
 #[derive(Clone, Debug, Default)]
 pub(crate) struct HashPart {
@@ -85,21 +90,28 @@ impl HashPart {
         self.entries.is_empty()
     }
 
-    /// The index length that holds `entries` entries (at most half full).
+    /// The index length that holds `entries` entries (at most half full), none for a few.
     fn index_len_for(entries: usize) -> usize {
-        if entries == 0 {
+        if entries <= LINEAR_MAX {
             0
         } else {
-            (entries * 2).next_power_of_two().max(8)
+            (entries * 2).next_power_of_two()
         }
     }
 
     #[inline]
     fn probe<Q: Probe + ?Sized>(&self, q: &Q) -> Found {
+        if self.index.is_empty() {
+            // A few entries: compared in order (a vacant key has no index slot to take).
+            return match self.entries.iter().position(|(key, _)| q.is(key)) {
+                Some(position) => Found::Entry(position),
+                None => Found::Vacant(0),
+            };
+        }
         let mask = self.index.len().wrapping_sub(1);
         let mut slot = self.hasher.hash_one(q) as usize & mask;
         loop {
-            // An empty index (no entries) reads as one vacant slot: nothing is found.
+            // The index has an empty slot (it is at most half full): every probe ends.
             let Some(&at) = self.index.get(slot) else {
                 return Found::Vacant(slot);
             };
@@ -311,6 +323,28 @@ mod tests {
         assert_eq!(part.get_index_of(&key(1)), Some(0));
         assert!(matches!(part.get(&key(1)), Some(Value::Int(11))));
         assert_eq!(part.len(), 2);
+    }
+
+    #[test]
+    fn a_part_finds_its_keys_scanned_and_indexed() {
+        let mut part = HashPart::with_capacity_and_hasher(2, Hasher::with_seed(3));
+        for n in 0..=(LINEAR_MAX as i64 + 2) {
+            // Scanned up to LINEAR_MAX entries, indexed beyond.
+            assert_eq!(part.index.is_empty(), part.len() <= LINEAR_MAX);
+            assert!(part.insert(key(n), Value::Int(n)));
+            assert!((0..=n).all(|m| part.get_index_of(&key(m)) == Some(m as usize)));
+            assert!(part.get(&key(n + 1)).is_none());
+        }
+        // Most entries dead: the index stays, and still finds the live ones.
+        for n in 1..=(LINEAR_MAX as i64 + 2) {
+            if let Some(v) = part.get_mut(&key(n)) {
+                *v = Value::Nil;
+            }
+        }
+        part.retain_live();
+        assert_eq!(part.len(), 1);
+        assert_eq!(part.get_index_of(&key(0)), Some(0));
+        assert!(part.get(&key(1)).is_none());
     }
 
     #[test]
