@@ -730,7 +730,7 @@ impl Vm {
     }
 
     /// The metamethod `m` of a metatable, or nil.
-    #[inline]
+    #[inline(always)]
     pub fn meta_field(&self, mt: TableRef, m: MetaMethod) -> Value {
         self.heap.table(mt).get_str(self.meta_names[m as usize])
     }
