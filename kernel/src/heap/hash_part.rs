@@ -13,8 +13,8 @@
 //! - The index is empty while there are at most `LINEAR_MAX` entries (it may stay after
 //!   `retain_live` drops some); otherwise its length is a power of two and at least twice the
 //!   number of entries, so it always has an empty slot and every probe ends.
-//! - Every entry's position (plus one) is in exactly one index slot, reached from its key's
-//!   hash without passing an empty slot; no key is in two entries.
+//! - With an index, every entry's position (plus one) is in exactly one index slot, reached
+//!   from its key's hash without passing an empty slot. No key is in two entries.
 //! - Entries are only added at the end, or kept or dropped all at once with the index built
 //!   again (`retain_live`): none is removed alone, so a probe never meets a slot emptied
 //!   behind a key it should find.
