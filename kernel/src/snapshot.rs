@@ -34,7 +34,7 @@ use std::collections::{BTreeMap, HashMap};
 /// The first bytes of every snapshot.
 pub const MAGIC: &[u8; 5] = b"TSNAP";
 /// The format version this build writes and reads.
-pub const VERSION: u16 = 8;
+pub const VERSION: u16 = 9;
 /// Bytes before the body: `MAGIC`, `VERSION`, the body's checksum.
 pub const HEADER_LEN: usize = MAGIC.len() + 2 + 4;
 
@@ -696,6 +696,7 @@ impl Kernel {
                         "process {i}: a native function numbered {old}, not in the snapshot's list"
                     )),
                 })?;
+            p.vm.heap.share_image();
             p.vm.check_restored()
                 .map_err(|e| SnapshotError::Corrupt(format!("process {i}: {}", e.0)))?;
             check_process_vm(i, &p)?;

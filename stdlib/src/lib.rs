@@ -75,10 +75,24 @@ pub const LIBS: &[Lib] = &[
 /// The table of every native of the standard library: one per thread, shared by every VM
 /// built on it (a table per process would be host memory outside every bank, and its names
 /// are leaked to get `'static` strings, so building it again would leak them again).
+///
+/// The thread's library image (`fresh_vm`) is built first if it was not: a snapshot restored
+/// with these natives shares the image's strings and natives, as the processes it saved did
+/// (`Heap::share_image`), and is charged what they were.
 pub fn natives() -> Rc<NativeTable> {
-    thread_local! {
-        static NATIVES: Rc<NativeTable> = build_natives();
-    }
+    IMAGE.with(|image| match image {
+        Ok(vm) => vm.natives_rc(),
+        Err(_) => table_of_natives(),
+    })
+}
+
+thread_local! {
+    static NATIVES: Rc<NativeTable> = build_natives();
+    static IMAGE: Result<Vm, Throw> = build_image();
+}
+
+/// The table of natives itself (`natives`, without the image).
+fn table_of_natives() -> Rc<NativeTable> {
     NATIVES.with(Rc::clone)
 }
 
@@ -141,9 +155,6 @@ fn build_natives() -> Rc<NativeTable> {
 /// # Errors
 /// Out of memory: `memory_limit` cannot hold the standard library.
 pub fn fresh_vm(memory_limit: usize, hash_seed: u64) -> Result<Vm, Throw> {
-    thread_local! {
-        static IMAGE: Result<Vm, Throw> = build_image();
-    }
     IMAGE.with(|image| match image {
         Ok(vm) => vm.copy_fresh(memory_limit, hash_seed),
         Err(e) => Err(e.clone()),
@@ -153,8 +164,11 @@ pub fn fresh_vm(memory_limit: usize, hash_seed: u64) -> Result<Vm, Throw> {
 /// The image every [`fresh_vm`] copies: the libraries on an unlimited bank (each copy gets
 /// its own limit) and a seed each copy replaces.
 fn build_image() -> Result<Vm, Throw> {
-    let mut vm = Vm::new(natives(), usize::MAX, 0)?;
+    // Seed 0 is no secret, and need not be: the image's strings are a fixed set, so no
+    // program can choose strings that collide in its intern table, which no copy adds to.
+    let mut vm = Vm::new_image(table_of_natives(), 0)?;
     open_libs(&mut vm)?;
+    vm.freeze_image();
     Ok(vm)
 }
 

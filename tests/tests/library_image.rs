@@ -1,16 +1,30 @@
 //! The standard library image (`stdlib::fresh_vm`): every process starts from a copy of one
-//! VM built by `open_libs`. The copy must be the VM `open_libs` would have built — the same
-//! saved bytes, the same charge — and no process may reach another's copy.
+//! VM built by `open_libs` as an image (`Vm::new_image`, `freeze_image`). The copy must be
+//! the image `open_libs` would have built with the copy's seed and limit — the same saved
+//! bytes, the same charge — it shares the image's strings and natives and is charged nothing
+//! for them, and no process may reach another's copy.
 
 use kernel::vm::Vm;
 use quickcheck::QuickCheck;
 use tessera_tests::run_root;
 
-/// A VM built from nothing, as every process was before the image.
+/// An image built from nothing with `seed`, its limit then set to `memory`.
 fn built(memory: usize, seed: u64) -> Option<Vm> {
-    let mut vm = Vm::new(stdlib::natives(), memory, seed).ok()?;
+    let mut vm = Vm::new_image(stdlib::natives(), seed).ok()?;
     stdlib::open_libs(&mut vm).ok()?;
+    vm.freeze_image();
+    if vm.heap.bank.used() > memory {
+        return None;
+    }
+    vm.heap.bank.set_limit(memory);
     Some(vm)
+}
+
+/// The library as every process had its own copy of it: all of it charged.
+fn unshared(seed: u64) -> Vm {
+    let mut vm = Vm::new(stdlib::natives(), usize::MAX, seed).expect("an unlimited VM");
+    stdlib::open_libs(&mut vm).expect("an unlimited VM holds the library");
+    vm
 }
 
 fn saved(vm: &Vm) -> Vec<u8> {
@@ -39,6 +53,30 @@ fn a_copy_is_the_vm_open_libs_builds() {
     QuickCheck::new()
         .tests(40)
         .quickcheck(law as fn(u64, u16) -> bool);
+}
+
+#[test]
+fn a_copy_is_charged_nothing_for_the_librarys_strings_and_natives() {
+    let copy = stdlib::fresh_vm(1 << 20, 3).expect("fits");
+    let whole = unshared(3);
+    let strings = whole.heap.strings.live_count();
+    let natives = whole.heap.natives.live_count();
+    assert!(
+        strings > 100 && natives > 90,
+        "{strings} strings, {natives} natives"
+    );
+    // What sharing saves: at least each string's and native's base charge.
+    let saved =
+        strings * kernel::heap::STRING_BASE_BYTES + natives * kernel::heap::NATIVE_BASE_BYTES;
+    assert!(
+        copy.heap.bank.used() + saved <= whole.heap.bank.used(),
+        "{} + {saved} > {}",
+        copy.heap.bank.used(),
+        whole.heap.bank.used()
+    );
+    // None of them is the copy's own.
+    assert_eq!(copy.heap.strings.live_count(), 0);
+    assert_eq!(copy.heap.natives.live_count(), 0);
 }
 
 #[test]

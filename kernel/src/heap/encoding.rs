@@ -449,6 +449,9 @@ pub(crate) fn encode_heap(heap: &Heap) -> Vec<u8> {
         bank,
         hash_seed,
         intern: _,
+        // The top regions are written whole, shared or not; a decoded heap owns them.
+        shared_strings: _,
+        building_image: _,
         last_string_object,
         field_hints: _,
         gc,
@@ -474,6 +477,12 @@ pub(crate) fn encode_heap(heap: &Heap) -> Vec<u8> {
         w.varint(id.0 as u64);
         w.values(upvalues);
     });
+    // The top region: natives without upvalues (`Heap::new_native`), their ids.
+    let top = natives.top.as_deref().map_or(&[][..], |t| t.as_slice());
+    w.len(top.len());
+    for n in top {
+        w.varint(n.id.0 as u64);
+    }
     w.arena(upvalues, |w, u| match *u {
         Upval::Open { thread, index } => {
             w.u8(0);
@@ -538,6 +547,20 @@ fn write_strings(w: &mut Writer, a: &Arena<LuaString>) {
         w.buf.extend_from_slice(&s.bytes);
     }
     w.refs(a.free.iter().copied());
+    // The top region (`Arena::top`), shared or not: the count, the lengths, one blob.
+    let top = a.top.as_deref().map_or(&[][..], |t| t.as_slice());
+    let mut lens = Writer {
+        buf: Vec::with_capacity(top.len() + 8),
+    };
+    for s in top {
+        lens.len(s.bytes.len());
+    }
+    w.len(top.len());
+    w.bytes(&lens.buf);
+    w.len(top.iter().map(|s| s.bytes.len()).sum());
+    for s in top {
+        w.buf.extend_from_slice(&s.bytes);
+    }
 }
 
 fn write_table(w: &mut Writer, t: &Table) {
@@ -1021,7 +1044,7 @@ impl<'a> Reader<'a> {
         Ok(Arena {
             slots,
             free,
-            marks: Vec::new(),
+            ..Arena::default()
         })
     }
 
@@ -1062,13 +1085,23 @@ pub(crate) fn decode_heap(bytes: &[u8]) -> Result<Heap> {
         let upvalues = r.refs()?.into_iter().map(UpvalRef).collect();
         Ok(Closure { proto, upvalues })
     })?;
-    let natives = r.arena(|r| {
-        let id = u16::try_from(r.varint()?).or_else(|_| bad("a native's number is too large"))?;
+    let mut natives = r.arena(|r| {
         Ok(NativeClosure {
-            id: NativeId(id),
+            id: native_id(r)?,
             upvalues: r.values()?,
         })
     })?;
+    let n = r.count(1)?;
+    let mut top = r.vec(n)?;
+    for _ in 0..n {
+        top.push(NativeClosure {
+            id: native_id(&mut r)?,
+            upvalues: Vec::new(),
+        });
+    }
+    if n > 0 {
+        natives.top = Some(Rc::new(top));
+    }
     let upvalues = r.arena(|r| match r.u8()? {
         0 => Ok(Upval::Open {
             thread: ThreadRef(r.u32()?),
@@ -1103,6 +1136,8 @@ pub(crate) fn decode_heap(bytes: &[u8]) -> Result<Heap> {
         bank,
         hash_seed,
         intern,
+        shared_strings: None,
+        building_image: false,
         last_string_object,
         field_hints: Default::default(),
         gc,
@@ -1115,6 +1150,11 @@ pub(crate) fn decode_thread(bytes: &[u8]) -> Result<Thread> {
     let t = read_thread(&mut r)?;
     r.end()?;
     Ok(t)
+}
+
+fn native_id(r: &mut Reader<'_>) -> Result<NativeId> {
+    let id = u16::try_from(r.varint()?).or_else(|_| bad("a native's number is too large"))?;
+    Ok(NativeId(id))
 }
 
 fn read_strings(r: &mut Reader<'_>, seed: u64) -> Result<Arena<LuaString>> {
@@ -1139,10 +1179,26 @@ fn read_strings(r: &mut Reader<'_>, seed: u64) -> Result<Arena<LuaString>> {
     lens.end()?;
     blob.end()?;
     let free = r.refs()?;
+    let n = r.count(1)?;
+    let mut lens = Reader::new(r.bytes()?);
+    let total = r.count(1)?;
+    let mut blob = Reader::new(r.take(total)?);
+    let mut top: Vec<LuaString> = r.vec(n)?;
+    for _ in 0..n {
+        let bytes = blob.take(lens.usize()?)?;
+        charge(bytes.len() + BUFFER_BYTES)?;
+        top.push(LuaString {
+            bytes: bytes.into(),
+            hash: crate::heap::hash_with_seed(seed, bytes),
+        });
+    }
+    lens.end()?;
+    blob.end()?;
     Ok(Arena {
         slots,
         free,
-        marks: Vec::new(),
+        top: (n > 0).then(|| Rc::new(top)),
+        ..Arena::default()
     })
 }
 
@@ -1522,19 +1578,23 @@ mod tests {
         // would abort the host).
         let h = huge();
         let cases: Vec<Vec<u8>> = vec![
-            // Strings: slot count, the lengths' section, the blob.
+            // Strings: slot count, the lengths' section, the blob (the top region after the
+            // free list has the same three).
             blob(&h),
             blob(&[[1u8].as_slice(), &h].concat()),
             blob(&[[1u8, 1, 2].as_slice(), &h].concat()),
             // A table: one slot, live, no metatable, an array of `huge` values.
-            blob(&[[0u8, 0, 0, 0, 1, 1, 0].as_slice(), &h].concat()),
+            blob(&[[0u8, 0, 0, 0, 0, 0, 0, 1, 1, 0].as_slice(), &h].concat()),
             // A table whose hash part claims `huge` entries (after its empty array part,
             // border hint 0 and hash capacity 0).
-            blob(&[[0u8, 0, 0, 0, 1, 1, 0, 0, 0, 0].as_slice(), &h].concat()),
+            blob(&[[0u8, 0, 0, 0, 0, 0, 0, 1, 1, 0, 0, 0, 0].as_slice(), &h].concat()),
             // A table whose array's one segment claims more values than the run.
-            blob(&[0u8, 0, 0, 0, 1, 1, 0, 2, MIXED, 3, NIL, NIL, NIL]),
+            blob(&[0u8, 0, 0, 0, 0, 0, 0, 1, 1, 0, 2, MIXED, 3, NIL, NIL, NIL]),
             // The free list of the strings.
             blob(&[[0u8, 0, 0].as_slice(), &h].concat()),
+            // The strings' top region: its count, then its lengths' section.
+            blob(&[[0u8, 0, 0, 0].as_slice(), &h].concat()),
+            blob(&[[0u8, 0, 0, 0, 1].as_slice(), &h].concat()),
         ];
         for (i, c) in cases.iter().enumerate() {
             match decode_heap(c) {

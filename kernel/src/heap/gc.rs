@@ -132,16 +132,19 @@ fn live<T>(slots: &[Option<T>], i: u32) -> &T {
 }
 
 impl Heap {
+    /// Whether `v` is marked; objects of a top region (`Arena::top`), which are never
+    /// collected, count as marked.
     fn is_marked(&self, v: Value) -> bool {
-        match v {
-            Value::Str(r) => self.strings.marks[r.index()],
-            Value::Table(r) => self.tables.marks[r.index()],
-            Value::LuaFn(r) => self.closures.marks[r.index()],
-            Value::Native(r) => self.natives.marks[r.index()],
-            Value::UserData(r) => self.userdata.marks[r.index()],
-            Value::Thread(r) => self.threads.marks[r.index()],
-            _ => true,
-        }
+        let (marks, i) = match v {
+            Value::Str(r) => (&self.strings.marks, r.index()),
+            Value::Table(r) => (&self.tables.marks, r.index()),
+            Value::LuaFn(r) => (&self.closures.marks, r.index()),
+            Value::Native(r) => (&self.natives.marks, r.index()),
+            Value::UserData(r) => (&self.userdata.marks, r.index()),
+            Value::Thread(r) => (&self.threads.marks, r.index()),
+            _ => return true,
+        };
+        marks.get(i).is_none_or(|&m| m)
     }
 
     /// The mark bits, and the slots of the arenas whose objects hold values.
@@ -372,8 +375,11 @@ impl Heap {
                         .into_iter()
                         .flatten()
                     {
-                        if let Value::Str(r) = x {
-                            self.strings.marks[r.index()] = true;
+                        if let Some(m) = match x {
+                            Value::Str(r) => self.strings.marks.get_mut(r.index()),
+                            _ => None,
+                        } {
+                            *m = true;
                         }
                     }
                 }

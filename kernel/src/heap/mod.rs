@@ -31,12 +31,26 @@ pub use table::Table;
 
 /// A slot arena with a free list. Freed slots are reused in LIFO order, and the free list is
 /// part of the serialized state, so a restored heap allocates exactly as the original would.
+///
+/// Above the slots, an arena may have a *top region*: immutable objects that are never
+/// collected, named by the handles from `TOP_BASE` up (`TOP_BASE + k` is the region's `k`th
+/// object). The standard library's strings and native functions live there (`Heap::freeze_image`), and a
+/// process copied from the library image shares the image's region (`top_shared`): those
+/// objects are in every process and charged to none. A heap read back from a snapshot has
+/// its own region, charged to its bank like its other objects.
 #[derive(Clone, Debug)]
 pub struct Arena<T> {
     pub(crate) slots: Vec<Option<T>>,
     pub(crate) free: Vec<u32>,
     pub(crate) marks: Vec<bool>,
+    pub(crate) top: Option<Rc<Vec<T>>>,
+    /// The top region is a library image's (shared, uncharged), not this heap's own.
+    pub(crate) top_shared: bool,
 }
+
+/// The first handle of an arena's top region. An arena's own slots stay below it: each slot
+/// is charged at least 24 bytes, so 2^31 of them would need 48 GiB of budget.
+pub const TOP_BASE: u32 = 1 << 31;
 
 impl<T> Default for Arena<T> {
     fn default() -> Self {
@@ -44,6 +58,8 @@ impl<T> Default for Arena<T> {
             slots: Vec::new(),
             free: Vec::new(),
             marks: Vec::new(),
+            top: None,
+            top_shared: false,
         }
     }
 }
@@ -65,8 +81,10 @@ impl<T> Arena<T> {
         }
     }
 
-    /// The object at `i`. Panics only if the heap invariant (live handles index live slots) is
-    /// broken, which is a kernel bug, not something a program can cause.
+    /// The object at `i`, one of the arena's own slots: the kinds that never have a top
+    /// region (tables, closures, upvalues, prototypes, threads, userdata). Panics only if the
+    /// heap invariant (live handles index live slots) is broken, which is a kernel bug, not
+    /// something a program can cause.
     #[inline]
     pub fn get(&self, i: u32) -> &T {
         match self.slots.get(i as usize) {
@@ -75,11 +93,67 @@ impl<T> Arena<T> {
         }
     }
 
+    /// The object at `i`, in the slots or in the top region (strings and natives). Kept
+    /// apart from `get`: a second look that returns makes every caller keep its registers
+    /// across it, and in the interpreter's loop that cost 5–10% (the kinds that never have
+    /// a top region fail straight to the panic).
+    #[inline]
+    pub fn get_or_top(&self, i: u32) -> &T {
+        match self.slots.get(i as usize) {
+            Some(Some(v)) => v,
+            _ => match self.top_object(i) {
+                Some(v) => v,
+                None => dangling(),
+            },
+        }
+    }
+
+    #[inline]
+    fn top_object(&self, i: u32) -> Option<&T> {
+        let k = i.checked_sub(TOP_BASE)?;
+        self.top.as_ref()?.get(k as usize)
+    }
+
+    /// An object of the arena's own slots, to change. The top region is immutable: a
+    /// handle into it here is a kernel bug (only strings and natives live there, and nothing
+    /// changes those in place).
     #[inline]
     pub fn get_mut(&mut self, i: u32) -> &mut T {
         match self.slots.get_mut(i as usize) {
             Some(Some(v)) => v,
             _ => dangling(),
+        }
+    }
+
+    /// Adds `value` to the top region, which must be this heap's own (an image being built,
+    /// or a heap being decoded). Returns its handle.
+    pub(crate) fn push_top(&mut self, value: T) -> u32
+    where
+        T: Clone,
+    {
+        debug_assert!(!self.top_shared, "a shared top region is immutable");
+        let top = Rc::make_mut(self.top.get_or_insert_with(Default::default));
+        top.push(value);
+        TOP_BASE + (top.len() - 1) as u32
+    }
+
+    /// The top region's objects if they are this heap's own (charged to it), to change in
+    /// place (rehashing, renumbering); none if it is shared with an image.
+    pub(crate) fn own_top_mut(&mut self) -> &mut [T]
+    where
+        T: Clone,
+    {
+        match &mut self.top {
+            Some(top) if !self.top_shared => Rc::make_mut(top).as_mut_slice(),
+            _ => &mut [],
+        }
+    }
+
+    /// The top region's objects if they are this heap's own.
+    pub(crate) fn own_top(&self) -> &[T] {
+        match &self.top {
+            Some(top) if !self.top_shared => top.as_slice(),
+            _ => &[],
         }
     }
 
@@ -94,13 +168,17 @@ impl<T> Arena<T> {
 
     /// The object at `i`, if the slot is live (for checking untrusted handles).
     pub fn try_get(&self, i: u32) -> Option<&T> {
-        self.slots.get(i as usize).and_then(|s| s.as_ref())
+        match self.slots.get(i as usize) {
+            Some(s) => s.as_ref(),
+            None => self.top_object(i),
+        }
     }
 
+    /// The heap's own live objects: its live slots and its own top region.
     pub fn live_count(&self) -> usize {
         // Saturating: a deserialized arena may list more free slots than it has (`check`
         // refuses it later).
-        self.slots.len().saturating_sub(self.free.len())
+        self.slots.len().saturating_sub(self.free.len()) + self.own_top().len()
     }
 
     fn remove(&mut self, i: u32) -> Option<T> {
@@ -151,11 +229,19 @@ impl<T> Arena<T> {
         self.free.len().saturating_mul(Self::VACANT_BYTES)
     }
 
+    /// The heap's own objects with their handles: the live slots, then the own top region
+    /// (a shared one is the image's).
     pub(crate) fn iter(&self) -> impl Iterator<Item = (u32, &T)> {
         self.slots
             .iter()
             .enumerate()
             .filter_map(|(i, s)| s.as_ref().map(|v| (i as u32, v)))
+            .chain(
+                self.own_top()
+                    .iter()
+                    .enumerate()
+                    .map(|(k, v)| (TOP_BASE + k as u32, v)),
+            )
     }
 }
 
@@ -438,13 +524,96 @@ pub struct Heap {
     pub bank: Bank,
     /// Seed of the string hash; part of the state so hashes are reproducible after a restore.
     pub(crate) hash_seed: u64,
+    /// The heap's own strings (its slots and its own top region), found by their bytes.
     pub(crate) intern: hashbrown::HashTable<StrRef>,
+    /// The library image's strings, when the top region is shared with one
+    /// (`Arena::top_shared`): `intern` looks there first, so a string is never both.
+    pub(crate) shared_strings: Option<Rc<SharedStrings>>,
+    /// Strings and natives without upvalues go to the top region: the heap is a library image
+    /// being built (`Heap::new_image`), until `freeze_image`.
+    pub(crate) building_image: bool,
     /// The object number of the last long string made (`StrRef::object`); 0 before the first.
     pub(crate) last_string_object: u32,
     /// Where field names were last found in tables (`table::FieldHints`): guesses, not state.
     pub field_hints: table::FieldHints,
     /// Collector state.
     pub gc: gc::GcState,
+}
+
+/// The top regions of a frozen library image, as every copy shares them.
+#[derive(Clone, Debug)]
+struct ImageTops {
+    strings: Rc<Vec<LuaString>>,
+    natives: Rc<Vec<NativeClosure>>,
+    shared_strings: Rc<SharedStrings>,
+}
+
+thread_local! {
+    /// The library image frozen last on this thread (`Heap::freeze_image`): a heap read back
+    /// from a snapshot shares its top regions when its own are the same (`share_image`), so a
+    /// restored process is charged what it was charged live.
+    static IMAGE: std::cell::RefCell<Option<ImageTops>> = const { std::cell::RefCell::new(None) };
+}
+
+/// The intern table of a library image's strings (its strings' top region), hashed with the
+/// image's own seed: shared by every heap copied from the image.
+#[derive(Debug)]
+pub(crate) struct SharedStrings {
+    seed: u64,
+    intern: hashbrown::HashTable<StrRef>,
+    /// A bit per `filter_bit` of each string: most strings a program makes are not among
+    /// the image's, and are told so here without being hashed.
+    filter: Box<[u64; 64]>,
+    /// The longest of the image's strings: a longer one is not among them.
+    longest: usize,
+}
+
+/// A position in `SharedStrings::filter` (4096 bits), from a string's length and three of
+/// its bytes, mixed by a multiplication (the top 12 bits of the product).
+#[inline]
+fn filter_bit(bytes: &[u8]) -> usize {
+    let n = bytes.len();
+    let (first, middle, last) = match bytes {
+        [] => (0, 0, 0),
+        [first, .., last] | [first @ last] => (*first, bytes[n / 2], *last),
+    };
+    let x =
+        (n as u64 & 0xff) | u64::from(first) << 8 | u64::from(middle) << 16 | u64::from(last) << 24;
+    (x.wrapping_mul(0x9e37_79b9_7f4a_7c15) >> 52) as usize
+}
+
+impl SharedStrings {
+    fn new(seed: u64, intern: hashbrown::HashTable<StrRef>, strings: &Arena<LuaString>) -> Self {
+        let mut filter = Box::new([0u64; 64]);
+        let mut longest = 0;
+        for r in intern.iter() {
+            let bytes = &strings.get_or_top(r.0).bytes;
+            let bit = filter_bit(bytes);
+            filter[bit / 64] |= 1 << (bit % 64);
+            longest = longest.max(bytes.len());
+        }
+        SharedStrings {
+            seed,
+            intern,
+            filter,
+            longest,
+        }
+    }
+
+    #[inline]
+    fn find(&self, strings: &Arena<LuaString>, bytes: &[u8]) -> Option<StrRef> {
+        if bytes.len() > self.longest {
+            return None;
+        }
+        let bit = filter_bit(bytes);
+        if self.filter[bit / 64] & (1 << (bit % 64)) == 0 {
+            return None;
+        }
+        let hash = hash_with_seed(self.seed, bytes);
+        self.intern
+            .find(hash, |r| &*strings.get_or_top(r.0).bytes == bytes)
+            .copied()
+    }
 }
 
 impl Heap {
@@ -462,17 +631,116 @@ impl Heap {
             bank: Bank::new(memory_limit),
             hash_seed,
             intern: hashbrown::HashTable::new(),
+            shared_strings: None,
+            building_image: false,
             last_string_object: 0,
             field_hints: table::FieldHints::default(),
             gc: gc::GcState::default(),
         }
     }
 
+    /// An empty heap for a library image: its strings and its natives without upvalues go to
+    /// the top regions, which `freeze_image` then makes shareable.
+    pub fn new_image(hash_seed: u64) -> Heap {
+        Heap {
+            building_image: true,
+            ..Heap::new(usize::MAX, hash_seed)
+        }
+    }
+
+    /// Ends building an image: its top regions become shared with every heap copied from it
+    /// (`copy_with_seed`), which is charged nothing for them. Its bank gives them back, so
+    /// what it still holds is what each copy is charged.
+    pub fn freeze_image(&mut self) {
+        if !self.building_image {
+            return;
+        }
+        self.building_image = false;
+        let strings = self.strings.own_top();
+        let natives = self.natives.own_top();
+        let bytes: usize = strings
+            .iter()
+            .map(|s| STRING_BASE_BYTES + s.bytes.len())
+            .chain(natives.iter().map(|_| NATIVE_BASE_BYTES))
+            .sum();
+        // The bank then holds what each copy is charged, as if it had never held the rest.
+        let held = self.bank.used().saturating_sub(bytes);
+        self.bank = Bank::new(self.bank.limit());
+        // `held` is less than what the bank held within its limit.
+        let _ = self.bank.charge(held);
+        // Every top string is in `intern` (nothing else was made while building).
+        let mut intern = std::mem::take(&mut self.intern);
+        let top = self.strings.own_top();
+        intern.retain(|r| (r.0 as usize).wrapping_sub(TOP_BASE as usize) < top.len());
+        self.shared_strings = Some(Rc::new(SharedStrings::new(
+            self.hash_seed,
+            intern,
+            &self.strings,
+        )));
+        self.strings.top_shared = true;
+        self.natives.top_shared = true;
+        self.rebuild_intern();
+        if let (Some(strings), Some(natives), Some(shared_strings)) = (
+            self.strings.top.clone(),
+            self.natives.top.clone(),
+            self.shared_strings.clone(),
+        ) {
+            IMAGE.with(|image| {
+                *image.borrow_mut() = Some(ImageTops {
+                    strings,
+                    natives,
+                    shared_strings,
+                })
+            });
+        }
+    }
+
+    /// Shares this thread's library image's top regions (`freeze_image`) if this heap's own
+    /// are the same strings and natives (a heap read back from a snapshot of a process copied
+    /// from it, its natives renumbered), so that it is charged nothing for them, as it was
+    /// live. Its bank's usage is recomputed afterwards (`check_restored`).
+    pub(crate) fn share_image(&mut self) {
+        let Some(image) = IMAGE.with(|image| image.borrow().clone()) else {
+            return;
+        };
+        let strings = self.strings.own_top();
+        let natives = self.natives.own_top();
+        let same = strings.len() == image.strings.len()
+            && natives.len() == image.natives.len()
+            && strings
+                .iter()
+                .zip(image.strings.iter())
+                .all(|(a, b)| a.bytes == b.bytes)
+            && natives
+                .iter()
+                .zip(image.natives.iter())
+                .all(|(a, b)| a.id == b.id && a.upvalues.is_empty());
+        if !same || strings.is_empty() {
+            return;
+        }
+        self.strings.top = Some(image.strings);
+        self.strings.top_shared = true;
+        self.natives.top = Some(image.natives);
+        self.natives.top_shared = true;
+        self.shared_strings = Some(image.shared_strings);
+        self.rebuild_intern();
+    }
+
     /// Rebuilds the intern table after deserialization.
     /// Renumbers every native closure's id by `ids` (`ids[old]`: the id in this build; see
     /// `Vm::renumber_natives`). `Err(old)` for an id with no counterpart.
     pub(crate) fn renumber_natives(&mut self, ids: &[Option<NativeId>]) -> Result<(), usize> {
-        for n in self.natives.slots.iter_mut().flatten() {
+        let Arena {
+            slots,
+            top,
+            top_shared,
+            ..
+        } = &mut self.natives;
+        let top = match top {
+            Some(top) if !*top_shared => Rc::make_mut(top).as_mut_slice(),
+            _ => &mut [],
+        };
+        for n in slots.iter_mut().flatten().chain(top.iter_mut()) {
             let old = n.id.0 as usize;
             match ids.get(old) {
                 Some(Some(new)) => n.id = *new,
@@ -486,7 +754,9 @@ impl Heap {
         let mut table = hashbrown::HashTable::with_capacity(self.strings.live_count());
         for (i, s) in self.strings.iter() {
             let strings = &self.strings;
-            table.insert_unique(s.hash, StrRef(i, 0), |r: &StrRef| strings.get(r.0).hash);
+            table.insert_unique(s.hash, StrRef(i, 0), |r: &StrRef| {
+                strings.get_or_top(r.0).hash
+            });
         }
         self.intern = table;
     }
@@ -506,6 +776,9 @@ impl Heap {
     fn rehash_strings(&mut self) {
         let seed = self.hash_seed;
         for s in self.strings.slots.iter_mut().flatten() {
+            s.hash = hash_with_seed(seed, &s.bytes);
+        }
+        for s in self.strings.own_top_mut() {
             s.hash = hash_with_seed(seed, &s.bytes);
         }
         self.rebuild_intern();
@@ -543,6 +816,8 @@ impl Heap {
             bank,
             hash_seed: seed,
             intern: hashbrown::HashTable::new(),
+            shared_strings: self.shared_strings.clone(),
+            building_image: false,
             last_string_object: self.last_string_object,
             field_hints: table::FieldHints::default(),
             gc: self.gc.clone(),
@@ -587,7 +862,7 @@ impl Heap {
     /// A new string with `r`'s bytes, as Lua makes when it copies one (`string.sub` of the
     /// whole): a long one is a new object; nothing is copied or hashed.
     pub fn copy_string(&mut self, r: StrRef) -> StrRef {
-        let len = self.strings.get(r.0).bytes.len();
+        let len = self.strings.get_or_top(r.0).bytes.len();
         self.made(StrRef(r.0, 0), len)
     }
 
@@ -597,32 +872,55 @@ impl Heap {
     /// # Errors
     /// `OutOfMemory` if the bank cannot pay for it.
     pub fn intern(&mut self, bytes: &[u8]) -> Result<StrRef, OutOfMemory> {
-        let hash = self.hash_bytes(bytes);
-        let strings = &self.strings;
-        if let Some(r) = self
-            .intern
-            .find(hash, |r| &*strings.get(r.0).bytes == bytes)
-        {
-            let r = *r;
-            return Ok(self.made(r, bytes.len()));
-        }
+        let hash = match self.find_string(bytes) {
+            Ok(r) => return Ok(self.made(r, bytes.len())),
+            Err(hash) => hash,
+        };
         self.bank.charge(STRING_BASE_BYTES + bytes.len())?;
         self.gc.note_alloc(STRING_BASE_BYTES + bytes.len());
+        let r = self.add_string(LuaString {
+            bytes: bytes.into(),
+            hash,
+        });
+        Ok(self.made(r, bytes.len()))
+    }
+
+    /// The string with these bytes, if the heap (or the image it shares) has one; else the
+    /// bytes' hash with the heap's seed. The heap's own strings are looked at first: a
+    /// string a program makes again is found with one hash, and a new one is told apart
+    /// from the image's by `SharedStrings::find`'s filter, mostly without a second.
+    #[inline]
+    fn find_string(&self, bytes: &[u8]) -> Result<StrRef, u64> {
+        let hash = self.hash_bytes(bytes);
+        let strings = &self.strings;
+        if let Some(&r) = self
+            .intern
+            .find(hash, |r| &*strings.get_or_top(r.0).bytes == bytes)
+        {
+            return Ok(r);
+        }
+        match &self.shared_strings {
+            Some(shared) => shared.find(&self.strings, bytes).ok_or(hash),
+            None => Err(hash),
+        }
+    }
+
+    /// Stores a new string (charged by the caller) and interns it.
+    #[inline]
+    fn add_string(&mut self, s: LuaString) -> StrRef {
+        let hash = s.hash;
         let r = StrRef(
-            place(
-                &mut self.bank,
-                &mut self.strings,
-                LuaString {
-                    bytes: bytes.into(),
-                    hash,
-                },
-            ),
+            if self.building_image {
+                self.strings.push_top(s)
+            } else {
+                place(&mut self.bank, &mut self.strings, s)
+            },
             0,
         );
         let strings = &self.strings;
         self.intern
-            .insert_unique(hash, r, |r: &StrRef| strings.get(r.0).hash);
-        Ok(self.made(r, bytes.len()))
+            .insert_unique(hash, r, |r: &StrRef| strings.get_or_top(r.0).hash);
+        r
     }
 
     /// `intern` of an owned buffer (saves a copy when the bytes are new).
@@ -630,46 +928,31 @@ impl Heap {
     /// # Errors
     /// `OutOfMemory` if the bank cannot pay for it.
     pub fn intern_owned(&mut self, bytes: Vec<u8>) -> Result<StrRef, OutOfMemory> {
-        let hash = self.hash_bytes(&bytes);
-        let strings = &self.strings;
-        if let Some(r) = self
-            .intern
-            .find(hash, |r| *strings.get(r.0).bytes == *bytes)
-        {
-            let r = *r;
-            return Ok(self.made(r, bytes.len()));
-        }
+        let hash = match self.find_string(&bytes) {
+            Ok(r) => return Ok(self.made(r, bytes.len())),
+            Err(hash) => hash,
+        };
         let len = bytes.len();
         let size = STRING_BASE_BYTES + len;
         self.bank.charge(size)?;
         self.gc.note_alloc(size);
-        let r = StrRef(
-            place(
-                &mut self.bank,
-                &mut self.strings,
-                LuaString {
-                    bytes: Rc::from(bytes),
-                    hash,
-                },
-            ),
-            0,
-        );
-        let strings = &self.strings;
-        self.intern
-            .insert_unique(hash, r, |r: &StrRef| strings.get(r.0).hash);
+        let r = self.add_string(LuaString {
+            bytes: Rc::from(bytes),
+            hash,
+        });
         Ok(self.made(r, len))
     }
 
     #[inline]
     pub fn str(&self, r: StrRef) -> &[u8] {
-        &self.strings.get(r.0).bytes
+        &self.strings.get_or_top(r.0).bytes
     }
 
     /// A string's bytes, shared (no copy): for making a string out of a piece of another
     /// while the heap is borrowed mutably.
     #[inline]
     pub fn str_shared(&self, r: StrRef) -> Rc<[u8]> {
-        self.strings.get(r.0).bytes.clone()
+        self.strings.get_or_top(r.0).bytes.clone()
     }
 
     /// A new table with preallocated parts.
@@ -902,11 +1185,12 @@ impl Heap {
         let size = NATIVE_BASE_BYTES + upvalues.len() * VALUE_BYTES;
         self.bank.charge(size)?;
         self.gc.note_alloc(size);
-        Ok(NativeRef(place(
-            &mut self.bank,
-            &mut self.natives,
-            NativeClosure { id, upvalues },
-        )))
+        let native = NativeClosure { id, upvalues };
+        // The top region holds no values the collector would have to trace.
+        if self.building_image && native.upvalues.is_empty() {
+            return Ok(NativeRef(self.natives.push_top(native)));
+        }
+        Ok(NativeRef(place(&mut self.bank, &mut self.natives, native)))
     }
 
     /// A new coroutine.
@@ -1079,7 +1363,7 @@ impl Heap {
 
     #[inline]
     pub fn native(&self, r: NativeRef) -> &NativeClosure {
-        self.natives.get(r.0)
+        self.natives.get_or_top(r.0)
     }
 
     #[inline]
@@ -1132,6 +1416,103 @@ pub enum SetError {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// An image with a string and a native in its top regions, frozen (and registered as
+    /// this thread's image).
+    fn small_image() -> (Heap, StrRef, NativeRef) {
+        let mut image = Heap::new_image(5);
+        let alpha = image.intern(b"alpha").expect("unlimited");
+        let native = image
+            .new_native(NativeId(3), Vec::new())
+            .expect("unlimited");
+        let table = image.new_table(0, 2).expect("unlimited");
+        image
+            .table_set(table, Value::Str(alpha), Value::Native(native))
+            .expect("unlimited");
+        image.freeze_image();
+        (image, alpha, native)
+    }
+
+    #[test]
+    fn a_copy_shares_the_images_top_regions_and_is_charged_nothing_for_them() {
+        let (image, alpha, native) = small_image();
+        assert!(alpha.0 >= TOP_BASE && native.0 >= TOP_BASE);
+        // What the image still holds is its table: that is all a copy is charged.
+        assert_eq!(image.bank.used(), Table::size_for(0, 2));
+        let mut copy = image.copy_with_seed(1 << 20, 9).expect("fits");
+        assert_eq!(copy.bank.used(), image.bank.used());
+        assert_eq!(copy.strings.live_count(), 0);
+        // Made again, the name is the image's string; a new one is the copy's own.
+        assert_eq!(copy.intern(b"alpha").expect("fits"), alpha);
+        let beta = copy.intern(b"beta").expect("fits");
+        assert!(beta.0 < TOP_BASE);
+        assert_eq!(copy.str(alpha), b"alpha");
+        assert_eq!(copy.native(native).id, NativeId(3));
+        // A collection keeps the top regions whole, reachable or not.
+        copy.collect(&[]);
+        assert_eq!(copy.str(alpha), b"alpha");
+        assert_eq!(copy.intern(b"alpha").expect("fits"), alpha);
+        assert_eq!(copy.native(native).id, NativeId(3));
+    }
+
+    #[test]
+    fn a_decoded_heap_owns_its_top_regions_until_it_shares_the_image_again() {
+        let (image, alpha, native) = small_image();
+        let mut copy = image.copy_with_seed(1 << 20, 9).expect("fits");
+        copy.intern(b"beta").expect("fits");
+        let live = copy.bank.used();
+        let bytes = encoding::encode_heap(&copy);
+        let mut decoded = encoding::decode_heap(&bytes).expect("decodes");
+        // Saved again, the same bytes.
+        assert_eq!(encoding::encode_heap(&decoded), bytes);
+        assert_eq!(decoded.str(alpha), b"alpha");
+        assert_eq!(decoded.native(native).id, NativeId(3));
+        // Its own, it is charged for them ...
+        decoded.check_restored(10).expect("sound");
+        let own = STRING_BASE_BYTES + b"alpha".len() + NATIVE_BASE_BYTES;
+        assert_eq!(decoded.bank.used(), live + own);
+        // ... unless it shares this thread's image, whose regions are the same (as a restore
+        // does before its check): then it is charged what it was live.
+        let mut shared = encoding::decode_heap(&bytes).expect("decodes");
+        shared.share_image();
+        shared.check_restored(10).expect("sound");
+        assert_eq!(shared.bank.used(), live);
+        assert_eq!(encoding::encode_heap(&shared), bytes);
+        assert_eq!(shared.intern(b"alpha").expect("fits"), alpha);
+    }
+
+    #[test]
+    fn a_snapshot_whose_string_is_in_both_regions_is_refused() {
+        let mut heap = Heap::new(1 << 20, 1);
+        heap.strings.push_top(LuaString {
+            bytes: Rc::from(&b"twice"[..]),
+            hash: 0,
+        });
+        place(
+            &mut heap.bank,
+            &mut heap.strings,
+            LuaString {
+                bytes: Rc::from(&b"twice"[..]),
+                hash: 0,
+            },
+        );
+        let bytes = encoding::encode_heap(&heap);
+        let error = encoding::decode_heap(&bytes).expect_err("a duplicate");
+        assert!(error.0.contains("duplicate"), "{}", error.0);
+    }
+
+    #[test]
+    fn a_snapshot_whose_top_native_is_unknown_is_refused() {
+        let mut heap = Heap::new(1 << 20, 1);
+        heap.natives.push_top(NativeClosure {
+            id: NativeId(40),
+            upvalues: Vec::new(),
+        });
+        let bytes = encoding::encode_heap(&heap);
+        let mut decoded = encoding::decode_heap(&bytes).expect("decodes");
+        let error = decoded.check_restored(10).expect_err("an unknown native");
+        assert!(error.0.contains("unknown native"), "{}", error.0);
+    }
 
     /// A field hint is a guess: whatever position it remembers (another table's layout, an
     /// entry since removed or moved by a rehash), reads and writes through it see exactly what
@@ -1293,7 +1674,7 @@ mod tests {
         heap.tables = Arena {
             slots: (0..100_000).map(|_| None).collect(),
             free: (0..100_000).collect(),
-            marks: Vec::new(),
+            ..Arena::default()
         };
         let bytes = rmp_serde::to_vec(&heap).expect("serializes");
         assert!(bytes.len() < 400_000, "{}", bytes.len());

@@ -258,7 +258,25 @@ impl Vm {
     /// # Errors
     /// `Throw::Memory` if the memory limit cannot even hold the initial state.
     pub fn new(natives: Rc<NativeTable>, memory_limit: usize, hash_seed: u64) -> Result<Vm, Throw> {
-        let mut heap = Heap::new(memory_limit, hash_seed);
+        Vm::with_heap(natives, Heap::new(memory_limit, hash_seed))
+    }
+
+    /// A fresh VM to build a library image in (`Heap::new_image`): its strings and natives go
+    /// to the heap's top regions, shared by every copy once `freeze_image` is called.
+    ///
+    /// # Errors
+    /// Never in practice: its bank is unlimited.
+    pub fn new_image(natives: Rc<NativeTable>, hash_seed: u64) -> Result<Vm, Throw> {
+        Vm::with_heap(natives, Heap::new_image(hash_seed))
+    }
+
+    /// Ends building a library image (`Heap::freeze_image`): what `copy_fresh` copies of it
+    /// from now on shares its strings and natives.
+    pub fn freeze_image(&mut self) {
+        self.heap.freeze_image();
+    }
+
+    fn with_heap(natives: Rc<NativeTable>, mut heap: Heap) -> Result<Vm, Throw> {
         let main_thread = heap.new_thread()?;
         let globals = heap.new_table(0, 32)?;
         let registry = heap.new_table(0, 8)?;
