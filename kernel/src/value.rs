@@ -269,6 +269,39 @@ impl Value {
             _ => false,
         }
     }
+
+    /// The same value, bit for bit: `raw_eq` without its number rules (an integer is not
+    /// the float of its value, a NaN is itself).
+    pub fn same(self, other: Value) -> bool {
+        match (self, other) {
+            (Value::Int(a), Value::Int(b)) => a == b,
+            (Value::Float(a), Value::Float(b)) => a.to_bits() == b.to_bits(),
+            (Value::Int(_), _) | (Value::Float(_), _) => false,
+            _ => self.raw_eq(other),
+        }
+    }
+
+    /// The table this value is, if it is one.
+    #[inline]
+    pub fn as_table(self) -> Option<TableRef> {
+        match self {
+            Value::Table(t) => Some(t),
+            _ => None,
+        }
+    }
+
+    /// The arena index of a value's object; none for nil, booleans and numbers.
+    pub fn handle_index(self) -> Option<u32> {
+        match self {
+            Value::Nil | Value::Bool(_) | Value::Int(_) | Value::Float(_) => None,
+            Value::Str(r) => Some(r.0),
+            Value::Table(r) => Some(r.0),
+            Value::LuaFn(r) => Some(r.0),
+            Value::Native(r) => Some(r.0),
+            Value::UserData(r) => Some(r.0),
+            Value::Thread(r) => Some(r.0),
+        }
+    }
 }
 
 /// A value usable as a table key: never nil or NaN, and floats with an integral value are

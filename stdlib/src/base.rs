@@ -462,7 +462,7 @@ fn setmetatable(vm: &mut Vm, call: NativeCall) -> Result<Action, Throw> {
             return Err(Throw::msg("cannot change a protected metatable"));
         }
     }
-    vm.set_metatable(t, mt);
+    vm.set_metatable(t, mt)?;
     ret1(vm, Value::Table(t))
 }
 

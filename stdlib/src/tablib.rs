@@ -496,11 +496,9 @@ fn insert(vm: &mut Vm, call: NativeCall) -> Result<Action, Throw> {
             charge(vm, Work::Entries, 1 + e.saturating_sub(pos).max(0) as usize)?;
             // In one move when the array part holds every key, as the loop would.
             let moved = pos < e
-                && vm.heap.table_mut(tr).move_within_array(
-                    pos as usize,
-                    pos as usize + 1,
-                    (e - pos) as usize,
-                );
+                && vm.heap.own_table_mut(tr).is_some_and(|t| {
+                    t.move_within_array(pos as usize, pos as usize + 1, (e - pos) as usize)
+                });
             let mut i = if moved { pos } else { e };
             while i > pos {
                 let x = raw_geti(vm, tr, i - 1);
@@ -574,11 +572,9 @@ fn remove(vm: &mut Vm, call: NativeCall) -> Result<Action, Throw> {
             // In one move when the array part holds every key, as the loop would.
             if pos >= 1
                 && pos < size
-                && vm.heap.table_mut(tr).move_within_array(
-                    pos as usize + 1,
-                    pos as usize,
-                    (size - pos) as usize,
-                )
+                && vm.heap.own_table_mut(tr).is_some_and(|t| {
+                    t.move_within_array(pos as usize + 1, pos as usize, (size - pos) as usize)
+                })
             {
                 pos = size;
             }

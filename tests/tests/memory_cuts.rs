@@ -46,7 +46,7 @@ fn a_tree_cut_by_memory_prints_what_one_run_with_more_memory_does() {
     assert_eq!(cuts, 0, "{whole}");
     assert!(whole.ends_with("both done\n"), "{whole}");
     let mut cut_runs = 0;
-    for first in ["80K", "90K", "100K", "110K", "120K", "130K", "140K", "150K"] {
+    for first in ["60K", "66K", "72K", "78K", "84K", "90K", "96K", "102K"] {
         for step in ["4K", "16K", "64K"] {
             let (printed, cuts) = output(first, step);
             assert_eq!(

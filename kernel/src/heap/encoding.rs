@@ -451,6 +451,7 @@ pub(crate) fn encode_heap(heap: &Heap) -> Vec<u8> {
         intern: _,
         // The top regions are written whole, shared or not; a decoded heap owns them.
         shared_strings: _,
+        pinned: _,
         building_image: _,
         last_string_object,
         field_hints: _,
@@ -467,6 +468,12 @@ pub(crate) fn encode_heap(heap: &Heap) -> Vec<u8> {
     w.varint(*last_string_object as u64);
     write_strings(&mut w, strings);
     w.arena(tables, write_table);
+    // The top region: the library's tables, each as in the arena.
+    let top = top_region(tables);
+    w.len(top.len());
+    for t in top {
+        write_table(&mut w, t);
+    }
     w.arena(closures, |w, c| {
         let Closure { proto, upvalues } = c;
         w.varint(proto.0 as u64);
@@ -478,7 +485,7 @@ pub(crate) fn encode_heap(heap: &Heap) -> Vec<u8> {
         w.values(upvalues);
     });
     // The top region: natives without upvalues (`Heap::new_native`), their ids.
-    let top = natives.top.as_deref().map_or(&[][..], |t| t.as_slice());
+    let top = top_region(natives);
     w.len(top.len());
     for n in top {
         w.varint(n.id.0 as u64);
@@ -547,20 +554,26 @@ fn write_strings(w: &mut Writer, a: &Arena<LuaString>) {
         w.buf.extend_from_slice(&s.bytes);
     }
     w.refs(a.free.iter().copied());
-    // The top region (`Arena::top`), shared or not: the count, the lengths, one blob.
-    let top = a.top.as_deref().map_or(&[][..], |t| t.as_slice());
+    // The top region (`Arena::top`), as the heap sees it: the count, the lengths, one blob.
+    let top = top_region(a);
     let mut lens = Writer {
         buf: Vec::with_capacity(top.len() + 8),
     };
-    for s in top {
+    for s in &top {
         lens.len(s.bytes.len());
     }
     w.len(top.len());
     w.bytes(&lens.buf);
     w.len(top.iter().map(|s| s.bytes.len()).sum());
-    for s in top {
+    for s in &top {
         w.buf.extend_from_slice(&s.bytes);
     }
+}
+
+/// An arena's top region, the heap's own objects over the image's. A sound heap has no
+/// hole there; one would be a kernel bug, and is written as its region's end.
+fn top_region<T>(a: &Arena<T>) -> Vec<&T> {
+    a.top_region().map_while(|o| o).collect()
 }
 
 fn write_table(w: &mut Writer, t: &Table) {
@@ -1079,7 +1092,12 @@ pub(crate) fn decode_heap(bytes: &[u8]) -> Result<Heap> {
     bank.set_used(used);
     let strings = read_strings(&mut r, hash_seed)?;
     let intern = intern(&strings)?;
-    let tables = r.arena(|r| read_table(r, hash_seed))?;
+    let mut tables = r.arena(|r| read_table(r, hash_seed))?;
+    let n = r.count(1)?;
+    tables.overlay = r.vec(n)?;
+    for _ in 0..n {
+        tables.overlay.push(Some(read_table(&mut r, hash_seed)?));
+    }
     let closures = r.arena(|r| {
         let proto = ProtoRef(r.u32()?);
         let upvalues = r.refs()?.into_iter().map(UpvalRef).collect();
@@ -1092,15 +1110,12 @@ pub(crate) fn decode_heap(bytes: &[u8]) -> Result<Heap> {
         })
     })?;
     let n = r.count(1)?;
-    let mut top = r.vec(n)?;
+    natives.overlay = r.vec(n)?;
     for _ in 0..n {
-        top.push(NativeClosure {
+        natives.overlay.push(Some(NativeClosure {
             id: native_id(&mut r)?,
             upvalues: Vec::new(),
-        });
-    }
-    if n > 0 {
-        natives.top = Some(Rc::new(top));
+        }));
     }
     let upvalues = r.arena(|r| match r.u8()? {
         0 => Ok(Upval::Open {
@@ -1137,6 +1152,7 @@ pub(crate) fn decode_heap(bytes: &[u8]) -> Result<Heap> {
         hash_seed,
         intern,
         shared_strings: None,
+        pinned: None,
         building_image: false,
         last_string_object,
         field_hints: Default::default(),
@@ -1183,21 +1199,21 @@ fn read_strings(r: &mut Reader<'_>, seed: u64) -> Result<Arena<LuaString>> {
     let mut lens = Reader::new(r.bytes()?);
     let total = r.count(1)?;
     let mut blob = Reader::new(r.take(total)?);
-    let mut top: Vec<LuaString> = r.vec(n)?;
+    let mut top: Vec<Option<LuaString>> = r.vec(n)?;
     for _ in 0..n {
         let bytes = blob.take(lens.usize()?)?;
         charge(bytes.len() + BUFFER_BYTES)?;
-        top.push(LuaString {
+        top.push(Some(LuaString {
             bytes: bytes.into(),
             hash: crate::heap::hash_with_seed(seed, bytes),
-        });
+        }));
     }
     lens.end()?;
     blob.end()?;
     Ok(Arena {
         slots,
         free,
-        top: (n > 0).then(|| Rc::new(top)),
+        overlay: top,
         ..Arena::default()
     })
 }

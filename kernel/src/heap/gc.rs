@@ -115,10 +115,11 @@ impl Bits<'_> {
     }
 }
 
-/// The mark bits with the slots of tables, threads and native closures (read in place).
+/// The mark bits with the slots of tables (and the heap's own tables of the top region),
+/// threads and native closures (read in place).
 type Split<'a> = (
     Bits<'a>,
-    &'a [Option<super::Table>],
+    (&'a [Option<super::Table>], &'a [Option<super::Table>]),
     &'a [Option<Box<super::Thread>>],
     &'a [Option<super::NativeClosure>],
 );
@@ -128,6 +129,18 @@ fn live<T>(slots: &[Option<T>], i: u32) -> &T {
     match slots.get(i as usize) {
         Some(Some(v)) => v,
         _ => super::dangling(),
+    }
+}
+
+/// A table the collector scans: in the slots, or the heap's own in the top region (the
+/// image's own are never scanned: they name only the image's objects and `Heap::pinned`).
+fn live_table<'a>(
+    (slots, overlay): (&'a [Option<super::Table>], &'a [Option<super::Table>]),
+    i: u32,
+) -> &'a super::Table {
+    match slots.get(i as usize) {
+        Some(Some(t)) => t,
+        _ => live(overlay, i.wrapping_sub(super::TOP_BASE)),
     }
 }
 
@@ -167,7 +180,7 @@ impl Heap {
                 userdata: &mut userdata.marks,
                 threads: &mut threads.marks,
             },
-            &tables.slots,
+            (&tables.slots, &tables.overlay),
             &threads.slots,
             &natives.slots,
         )
@@ -178,10 +191,10 @@ impl Heap {
     }
 
     fn weakness(&self, t: TableRef) -> Weakness {
-        let (Some(mt), Some(mode_key)) = (self.tables.get(t.0).metatable, self.gc.mode_key) else {
+        let (Some(mt), Some(mode_key)) = (self.table(t).metatable, self.gc.mode_key) else {
             return Weakness::Strong;
         };
-        match self.tables.get(mt.0).get_str(mode_key) {
+        match self.table(mt).get_str(mode_key) {
             Value::Str(s) => {
                 let b = self.str(s);
                 match (b.contains(&b'k'), b.contains(&b'v')) {
@@ -201,7 +214,7 @@ impl Heap {
     fn scan_table(&mut self, m: &mut Marker, t: TableRef, from: usize) {
         let w = self.weakness(t);
         if from == 0 {
-            if let Some(mt) = self.tables.get(t.0).metatable {
+            if let Some(mt) = self.table(t).metatable {
                 self.mark(m, Value::Table(mt));
             }
             if w != Weakness::Strong {
@@ -211,7 +224,7 @@ impl Heap {
         let below = m.gray.len();
         let gray = &mut m.gray;
         let (mut bits, tables, _, _) = self.split();
-        let next = live(tables, t.0).scan_entries(from, SCAN_CHUNK, |k, v| match w {
+        let next = live_table(tables, t.0).scan_entries(from, SCAN_CHUNK, |k, v| match w {
             Weakness::Strong => {
                 bits.mark(gray, k);
                 bits.mark(gray, v);
@@ -340,7 +353,7 @@ impl Heap {
                 }
                 let gray = &mut m.gray;
                 let (mut bits, tables, _, _) = self.split();
-                live(tables, t.0).scan_entries(0, usize::MAX, |k, v| {
+                live_table(tables, t.0).scan_entries(0, usize::MAX, |k, v| {
                     if bits.is_marked(k) && !bits.is_marked(v) {
                         bits.mark(gray, v);
                         changed = true;
@@ -365,7 +378,7 @@ impl Heap {
             if !by_key && !by_value {
                 continue;
             }
-            let mut table = std::mem::take(self.tables.get_mut(t.0));
+            let mut table = std::mem::take(self.tables.get_mut_or_own_top(t.0));
             table.clear_entries(|k, v| {
                 let cleared =
                     |heap: &Heap, x: Value| !matches!(x, Value::Str(_)) && !heap.is_marked(x);
@@ -385,7 +398,7 @@ impl Heap {
                 }
                 dead
             });
-            *self.tables.get_mut(t.0) = table;
+            *self.tables.get_mut_or_own_top(t.0) = table;
         }
     }
 
@@ -424,6 +437,21 @@ impl Heap {
         }
         for k in [self.gc.mode_key, self.gc.gc_key].into_iter().flatten() {
             self.mark(&mut m, Value::Str(k));
+        }
+        // The top region is never collected: the heap's own tables there (library tables it
+        // changed) are scanned as roots, and what the image's name in the slots is kept.
+        for (k, t) in self.tables.overlay.iter().enumerate() {
+            if t.is_some() {
+                m.gray.push(Gray {
+                    value: Value::Table(TableRef(super::TOP_BASE + k as u32)),
+                    from: 0,
+                });
+            }
+        }
+        if let Some(pinned) = self.pinned.clone() {
+            for &v in pinned.iter() {
+                self.mark(&mut m, v);
+            }
         }
         self.propagate(&mut m);
         self.converge_ephemerons(&mut m);

@@ -32,20 +32,22 @@ pub use table::Table;
 /// A slot arena with a free list. Freed slots are reused in LIFO order, and the free list is
 /// part of the serialized state, so a restored heap allocates exactly as the original would.
 ///
-/// Above the slots, an arena may have a *top region*: immutable objects that are never
-/// collected, named by the handles from `TOP_BASE` up (`TOP_BASE + k` is the region's `k`th
-/// object). The standard library's strings and native functions live there (`Heap::freeze_image`), and a
-/// process copied from the library image shares the image's region (`top_shared`): those
-/// objects are in every process and charged to none. A heap read back from a snapshot has
-/// its own region, charged to its bank like its other objects.
+/// Above the slots, an arena may have a *top region*: objects named by the handles from
+/// `TOP_BASE` up (`TOP_BASE + k` is the region's `k`th object), never collected. A process
+/// copied from the standard library's image (`Heap::freeze_image`) shares the image's
+/// objects there (`top`: its strings, natives and library tables), charged to no process.
+/// What the heap holds there of its own (`overlay`, charged to its bank) comes first: a
+/// library table it changed (copied on its first change, `Heap::own_table`), or the whole
+/// region of a heap decoded from a snapshot or of an image being built.
 #[derive(Clone, Debug)]
 pub struct Arena<T> {
     pub(crate) slots: Vec<Option<T>>,
     pub(crate) free: Vec<u32>,
     pub(crate) marks: Vec<bool>,
+    /// The image's objects: shared, never changed.
     pub(crate) top: Option<Rc<Vec<T>>>,
-    /// The top region is a library image's (shared, uncharged), not this heap's own.
-    pub(crate) top_shared: bool,
+    /// The heap's own objects of the top region, over the image's.
+    pub(crate) overlay: Vec<Option<T>>,
 }
 
 /// The first handle of an arena's top region. An arena's own slots stay below it: each slot
@@ -59,7 +61,7 @@ impl<T> Default for Arena<T> {
             free: Vec::new(),
             marks: Vec::new(),
             top: None,
-            top_shared: false,
+            overlay: Vec::new(),
         }
     }
 }
@@ -93,10 +95,10 @@ impl<T> Arena<T> {
         }
     }
 
-    /// The object at `i`, in the slots or in the top region (strings and natives). Kept
-    /// apart from `get`: a second look that returns makes every caller keep its registers
-    /// across it, and in the interpreter's loop that cost 5–10% (the kinds that never have
-    /// a top region fail straight to the panic).
+    /// The object at `i`, in the slots or in the top region (strings, natives, tables).
+    /// Kept apart from `get`: a second look that returns makes every caller keep its
+    /// registers across it, and in the interpreter's loop that cost 5–10% (the kinds that
+    /// never have a top region fail straight to the panic).
     #[inline]
     pub fn get_or_top(&self, i: u32) -> &T {
         match self.slots.get(i as usize) {
@@ -108,15 +110,18 @@ impl<T> Arena<T> {
         }
     }
 
+    /// The object at top handle `i`: the heap's own, else the image's.
     #[inline]
     fn top_object(&self, i: u32) -> Option<&T> {
-        let k = i.checked_sub(TOP_BASE)?;
-        self.top.as_ref()?.get(k as usize)
+        let k = i.checked_sub(TOP_BASE)? as usize;
+        match self.overlay.get(k) {
+            Some(Some(v)) => Some(v),
+            _ => self.top.as_ref()?.get(k),
+        }
     }
 
-    /// An object of the arena's own slots, to change. The top region is immutable: a
-    /// handle into it here is a kernel bug (only strings and natives live there, and nothing
-    /// changes those in place).
+    /// The object at `i` in the arena's slots, to change. A handle of the top region here
+    /// is a kernel bug: those are changed through `get_mut_or_own_top`, once copied.
     #[inline]
     pub fn get_mut(&mut self, i: u32) -> &mut T {
         match self.slots.get_mut(i as usize) {
@@ -125,36 +130,105 @@ impl<T> Arena<T> {
         }
     }
 
-    /// Adds `value` to the top region, which must be this heap's own (an image being built,
-    /// or a heap being decoded). Returns its handle.
-    pub(crate) fn push_top(&mut self, value: T) -> u32
-    where
-        T: Clone,
-    {
-        debug_assert!(!self.top_shared, "a shared top region is immutable");
-        let top = Rc::make_mut(self.top.get_or_insert_with(Default::default));
-        top.push(value);
-        TOP_BASE + (top.len() - 1) as u32
-    }
-
-    /// The top region's objects if they are this heap's own (charged to it), to change in
-    /// place (rehashing, renumbering); none if it is shared with an image.
-    pub(crate) fn own_top_mut(&mut self) -> &mut [T]
-    where
-        T: Clone,
-    {
-        match &mut self.top {
-            Some(top) if !self.top_shared => Rc::make_mut(top).as_mut_slice(),
-            _ => &mut [],
+    /// The object at `i` in the slots; none for a handle of the top region (the interpreter's
+    /// fast paths leave those to the general path).
+    #[inline]
+    pub fn slot(&self, i: u32) -> Option<&T> {
+        match self.slots.get(i as usize) {
+            Some(Some(v)) => Some(v),
+            _ => None,
         }
     }
 
-    /// The top region's objects if they are this heap's own.
-    pub(crate) fn own_top(&self) -> &[T] {
-        match &self.top {
-            Some(top) if !self.top_shared => top.as_slice(),
-            _ => &[],
+    /// The object at `i`, in the slots or the top region; none for a handle of neither
+    /// (the interpreter's fast paths: their miss is the general path, which raises the
+    /// error a dangling handle deserves).
+    #[inline]
+    pub fn find(&self, i: u32) -> Option<&T> {
+        match self.slots.get(i as usize) {
+            Some(Some(v)) => Some(v),
+            _ => self.top_object(i),
         }
+    }
+
+    /// The object at `i` in the slots, to change; none for a handle of the top region (the
+    /// interpreter's fast paths leave those to the general path, which copies first).
+    #[inline]
+    pub fn slot_mut(&mut self, i: u32) -> Option<&mut T> {
+        match self.slots.get_mut(i as usize) {
+            Some(Some(v)) => Some(v),
+            _ => None,
+        }
+    }
+
+    /// The object at `i`, in the slots or the heap's own part of the top region, to change.
+    /// An image's object not copied yet is a kernel bug (`Heap::own_table` copies it).
+    pub fn get_mut_or_own_top(&mut self, i: u32) -> &mut T {
+        if (i as usize) < self.slots.len() {
+            return self.get_mut(i);
+        }
+        let k = i.wrapping_sub(TOP_BASE) as usize;
+        match self.overlay.get_mut(k) {
+            Some(Some(v)) => v,
+            _ => dangling(),
+        }
+    }
+
+    /// Whether `i` names an object of the image not yet copied into the heap's own part.
+    #[inline]
+    pub(crate) fn is_shared(&self, i: u32) -> bool {
+        match i.checked_sub(TOP_BASE) {
+            Some(k) => !matches!(self.overlay.get(k as usize), Some(Some(_))),
+            None => false,
+        }
+    }
+
+    /// Puts `value` at top handle `i` as the heap's own (a copy of the image's object).
+    pub(crate) fn set_own_top(&mut self, i: u32, value: T) {
+        let k = i.wrapping_sub(TOP_BASE) as usize;
+        if self.overlay.len() <= k {
+            self.overlay.resize_with(k + 1, || None);
+        }
+        self.overlay[k] = Some(value);
+    }
+
+    /// Adds `value` as the heap's own at the next top handle (an image being built, or a
+    /// heap being decoded: no image under it). Returns its handle.
+    pub(crate) fn push_top(&mut self, value: T) -> u32 {
+        debug_assert!(self.top.is_none(), "an image's region is never added to");
+        self.overlay.push(Some(value));
+        TOP_BASE + (self.overlay.len() - 1) as u32
+    }
+
+    /// The heap's own objects of the top region, to change in place (rehashing,
+    /// renumbering).
+    pub(crate) fn own_top_mut(&mut self) -> impl Iterator<Item = &mut T> {
+        self.overlay.iter_mut().flatten()
+    }
+
+    /// Makes the heap's own top region (all of it: an image just built) the shared image
+    /// region every copy of this arena will see. `None` if it has holes.
+    fn freeze(&mut self) -> Option<Rc<Vec<T>>> {
+        if self.top.is_some() || self.overlay.iter().any(Option::is_none) {
+            return None;
+        }
+        let objects: Vec<T> = std::mem::take(&mut self.overlay)
+            .into_iter()
+            .flatten()
+            .collect();
+        let top = Rc::new(objects);
+        self.top = Some(top.clone());
+        Some(top)
+    }
+
+    /// The whole top region as the heap sees it (its own objects over the image's), for
+    /// writing out: `None` marks a hole (none in a sound heap).
+    pub(crate) fn top_region(&self) -> impl Iterator<Item = Option<&T>> {
+        let len = self
+            .overlay
+            .len()
+            .max(self.top.as_ref().map_or(0, |t| t.len()));
+        (0..len).map(|k| self.top_object(TOP_BASE + k as u32))
     }
 
     /// Trades the objects of live slots `i` and `j` (a coroutine switch trades boxed threads).
@@ -174,11 +248,11 @@ impl<T> Arena<T> {
         }
     }
 
-    /// The heap's own live objects: its live slots and its own top region.
+    /// The heap's own live objects: its live slots and its own part of the top region.
     pub fn live_count(&self) -> usize {
         // Saturating: a deserialized arena may list more free slots than it has (`check`
         // refuses it later).
-        self.slots.len().saturating_sub(self.free.len()) + self.own_top().len()
+        self.slots.len().saturating_sub(self.free.len()) + self.overlay.iter().flatten().count()
     }
 
     fn remove(&mut self, i: u32) -> Option<T> {
@@ -229,18 +303,18 @@ impl<T> Arena<T> {
         self.free.len().saturating_mul(Self::VACANT_BYTES)
     }
 
-    /// The heap's own objects with their handles: the live slots, then the own top region
-    /// (a shared one is the image's).
+    /// The heap's own objects with their handles: the live slots, then its own part of the
+    /// top region (the image's objects are no one's).
     pub(crate) fn iter(&self) -> impl Iterator<Item = (u32, &T)> {
         self.slots
             .iter()
             .enumerate()
             .filter_map(|(i, s)| s.as_ref().map(|v| (i as u32, v)))
             .chain(
-                self.own_top()
+                self.overlay
                     .iter()
                     .enumerate()
-                    .map(|(k, v)| (TOP_BASE + k as u32, v)),
+                    .filter_map(|(k, v)| v.as_ref().map(|v| (TOP_BASE + k as u32, v))),
             )
     }
 }
@@ -342,6 +416,22 @@ impl<'de> Deserialize<'de> for Thread {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Thread, D::Error> {
         encoding::deserialize_blob(d, encoding::decode_thread)
     }
+}
+
+/// Overwrites `key` in `table` if it is there. Integer and string keys first, straight from
+/// the value (building a `Key` in memory and copying it costs a store-forwarding stall on
+/// every write); inlined so callers' values stay in registers.
+#[inline(always)]
+fn set_present(table: &mut Table, key: Value, value: Value) -> bool {
+    let present = match key {
+        Value::Int(i) => table.set_existing_int(i, value),
+        Value::Str(s) => table.set_existing_str(s, value),
+        _ => false,
+    };
+    if present {
+        table.absent_meta = 0;
+    }
+    present
 }
 
 #[cold]
@@ -526,11 +616,14 @@ pub struct Heap {
     pub(crate) hash_seed: u64,
     /// The heap's own strings (its slots and its own top region), found by their bytes.
     pub(crate) intern: hashbrown::HashTable<StrRef>,
-    /// The library image's strings, when the top region is shared with one
-    /// (`Arena::top_shared`): `intern` looks there first, so a string is never both.
+    /// The library image's strings, when the strings' top region is an image's
+    /// (`Arena::top`): `intern` looks there too, so a string is never both.
     pub(crate) shared_strings: Option<Rc<SharedStrings>>,
-    /// Strings and natives without upvalues go to the top region: the heap is a library image
-    /// being built (`Heap::new_image`), until `freeze_image`.
+    /// Objects of the heap's own slots that the image's tables name (none in the standard
+    /// library's): the collector keeps them, as it never looks into the image.
+    pub(crate) pinned: Option<Rc<[Value]>>,
+    /// New strings, tables and natives without upvalues go to the top region: the heap is a
+    /// library image being built (`Heap::new_image`), until `freeze_image`.
     pub(crate) building_image: bool,
     /// The object number of the last long string made (`StrRef::object`); 0 before the first.
     pub(crate) last_string_object: u32,
@@ -545,7 +638,9 @@ pub struct Heap {
 struct ImageTops {
     strings: Rc<Vec<LuaString>>,
     natives: Rc<Vec<NativeClosure>>,
+    tables: Rc<Vec<Table>>,
     shared_strings: Rc<SharedStrings>,
+    pinned: Option<Rc<[Value]>>,
 }
 
 thread_local! {
@@ -632,6 +727,7 @@ impl Heap {
             hash_seed,
             intern: hashbrown::HashTable::new(),
             shared_strings: None,
+            pinned: None,
             building_image: false,
             last_string_object: 0,
             field_hints: table::FieldHints::default(),
@@ -650,79 +746,120 @@ impl Heap {
 
     /// Ends building an image: its top regions become shared with every heap copied from it
     /// (`copy_with_seed`), which is charged nothing for them. Its bank gives them back, so
-    /// what it still holds is what each copy is charged.
+    /// what it still holds is what each copy is charged. The image is registered as this
+    /// thread's (`share_image`).
     pub fn freeze_image(&mut self) {
         if !self.building_image {
             return;
         }
         self.building_image = false;
-        let strings = self.strings.own_top();
-        let natives = self.natives.own_top();
-        let bytes: usize = strings
+        // A table's border hint changes as it is read (`Table::limit`): one with an array
+        // part cannot be shared. The library has none; if it had, nothing is shared and each
+        // copy owns (and is charged for) all of it.
+        if self
+            .tables
+            .overlay
             .iter()
+            .flatten()
+            .any(|t| t.array_len() > 0)
+        {
+            return;
+        }
+        let bytes: usize = (self.strings.overlay.iter().flatten())
             .map(|s| STRING_BASE_BYTES + s.bytes.len())
-            .chain(natives.iter().map(|_| NATIVE_BASE_BYTES))
+            .chain(
+                self.natives
+                    .overlay
+                    .iter()
+                    .flatten()
+                    .map(|_| NATIVE_BASE_BYTES),
+            )
+            .chain(self.tables.overlay.iter().flatten().map(Table::heap_size))
             .sum();
+        // What the image's tables name in the slots (a copy has the same objects there).
+        let mut pinned = Vec::new();
+        for t in self.tables.overlay.iter().flatten() {
+            let mut pin = |v: Value| {
+                if v.handle_index().is_some_and(|i| i < TOP_BASE) {
+                    pinned.push(v);
+                }
+            };
+            t.metatable.map(Value::Table).into_iter().for_each(&mut pin);
+            t.array().iter().copied().for_each(&mut pin);
+            for (k, v) in t.hash.iter() {
+                pin(k.value());
+                pin(*v);
+            }
+        }
+        let (Some(strings), Some(natives), Some(tables)) = (
+            self.strings.freeze(),
+            self.natives.freeze(),
+            self.tables.freeze(),
+        ) else {
+            return;
+        };
+        self.pinned = (!pinned.is_empty()).then(|| Rc::from(pinned));
         // The bank then holds what each copy is charged, as if it had never held the rest.
         let held = self.bank.used().saturating_sub(bytes);
         self.bank = Bank::new(self.bank.limit());
         // `held` is less than what the bank held within its limit.
         let _ = self.bank.charge(held);
-        // Every top string is in `intern` (nothing else was made while building).
-        let mut intern = std::mem::take(&mut self.intern);
-        let top = self.strings.own_top();
-        intern.retain(|r| (r.0 as usize).wrapping_sub(TOP_BASE as usize) < top.len());
-        self.shared_strings = Some(Rc::new(SharedStrings::new(
-            self.hash_seed,
-            intern,
-            &self.strings,
-        )));
-        self.strings.top_shared = true;
-        self.natives.top_shared = true;
+        // Every string is in the top region (nothing else was made while building).
+        let intern = std::mem::take(&mut self.intern);
+        let shared_strings = Rc::new(SharedStrings::new(self.hash_seed, intern, &self.strings));
+        self.shared_strings = Some(shared_strings.clone());
         self.rebuild_intern();
-        if let (Some(strings), Some(natives), Some(shared_strings)) = (
-            self.strings.top.clone(),
-            self.natives.top.clone(),
-            self.shared_strings.clone(),
-        ) {
-            IMAGE.with(|image| {
-                *image.borrow_mut() = Some(ImageTops {
-                    strings,
-                    natives,
-                    shared_strings,
-                })
-            });
-        }
+        IMAGE.with(|image| {
+            *image.borrow_mut() = Some(ImageTops {
+                strings,
+                natives,
+                tables,
+                shared_strings,
+                pinned: self.pinned.clone(),
+            })
+        });
     }
 
-    /// Shares this thread's library image's top regions (`freeze_image`) if this heap's own
-    /// are the same strings and natives (a heap read back from a snapshot of a process copied
-    /// from it, its natives renumbered), so that it is charged nothing for them, as it was
-    /// live. Its bank's usage is recomputed afterwards (`check_restored`).
+    /// Shares this thread's library image (`freeze_image`) with a heap read back from a
+    /// snapshot, whose top regions are all its own: if its strings and natives there are the
+    /// image's, they become the image's again, and so does each table there equal to the
+    /// image's (one the process changed stays its own). It is then charged what it was live;
+    /// its bank's usage is recomputed afterwards (`check_restored`).
     pub(crate) fn share_image(&mut self) {
         let Some(image) = IMAGE.with(|image| image.borrow().clone()) else {
             return;
         };
-        let strings = self.strings.own_top();
-        let natives = self.natives.own_top();
-        let same = strings.len() == image.strings.len()
-            && natives.len() == image.natives.len()
-            && strings
-                .iter()
-                .zip(image.strings.iter())
-                .all(|(a, b)| a.bytes == b.bytes)
-            && natives
-                .iter()
-                .zip(image.natives.iter())
-                .all(|(a, b)| a.id == b.id && a.upvalues.is_empty());
-        if !same || strings.is_empty() {
+        if self.strings.top.is_some() || self.natives.top.is_some() || self.tables.top.is_some() {
             return;
         }
+        fn same<T>(own: &[Option<T>], image: &[T], eq: impl Fn(&T, &T) -> bool) -> bool {
+            own.len() == image.len()
+                && own
+                    .iter()
+                    .zip(image)
+                    .all(|(a, b)| a.as_ref().is_some_and(|a| eq(a, b)))
+        }
+        let strings = same(&self.strings.overlay, &image.strings, |a, b| {
+            a.bytes == b.bytes
+        });
+        let natives = same(&self.natives.overlay, &image.natives, |a, b| {
+            a.id == b.id && a.upvalues.is_empty()
+        });
+        if !strings || !natives || self.tables.overlay.len() != image.tables.len() {
+            return;
+        }
+        self.strings.overlay.clear();
         self.strings.top = Some(image.strings);
-        self.strings.top_shared = true;
+        self.natives.overlay.clear();
         self.natives.top = Some(image.natives);
-        self.natives.top_shared = true;
+        for (own, shared) in self.tables.overlay.iter_mut().zip(image.tables.iter()) {
+            if own.as_ref().is_some_and(|t| t.same_as(shared)) {
+                *own = None;
+            }
+        }
+        self.tables.top = Some(image.tables);
         self.shared_strings = Some(image.shared_strings);
+        self.pinned = image.pinned;
         self.rebuild_intern();
     }
 
@@ -730,17 +867,12 @@ impl Heap {
     /// Renumbers every native closure's id by `ids` (`ids[old]`: the id in this build; see
     /// `Vm::renumber_natives`). `Err(old)` for an id with no counterpart.
     pub(crate) fn renumber_natives(&mut self, ids: &[Option<NativeId>]) -> Result<(), usize> {
-        let Arena {
-            slots,
-            top,
-            top_shared,
-            ..
-        } = &mut self.natives;
-        let top = match top {
-            Some(top) if !*top_shared => Rc::make_mut(top).as_mut_slice(),
-            _ => &mut [],
-        };
-        for n in slots.iter_mut().flatten().chain(top.iter_mut()) {
+        let Arena { slots, overlay, .. } = &mut self.natives;
+        for n in slots
+            .iter_mut()
+            .flatten()
+            .chain(overlay.iter_mut().flatten())
+        {
             let old = n.id.0 as usize;
             match ids.get(old) {
                 Some(Some(new)) => n.id = *new,
@@ -767,7 +899,12 @@ impl Heap {
     pub fn set_hash_seed(&mut self, seed: u64) {
         self.hash_seed = seed;
         self.rehash_strings();
+        // The image's tables keep its hasher: the heap's own copies are rehashed with the
+        // heap's seed before their first new key (`Table::inherited_hasher`).
         for t in self.tables.slots.iter_mut().flatten() {
+            t.reseed(seed);
+        }
+        for t in self.tables.own_top_mut() {
             t.reseed(seed);
         }
     }
@@ -817,6 +954,7 @@ impl Heap {
             hash_seed: seed,
             intern: hashbrown::HashTable::new(),
             shared_strings: self.shared_strings.clone(),
+            pinned: self.pinned.clone(),
             building_image: false,
             last_string_object: self.last_string_object,
             field_hints: table::FieldHints::default(),
@@ -970,21 +1108,62 @@ impl Heap {
         );
         self.bank.charge(size)?;
         self.gc.note_alloc(size);
-        Ok(TableRef(place(
-            &mut self.bank,
-            &mut self.tables,
-            Table::with_seed(array, hash, self.hash_seed),
-        )))
+        let table = Table::with_seed(array, hash, self.hash_seed);
+        if self.building_image {
+            return Ok(TableRef(self.tables.push_top(table)));
+        }
+        Ok(TableRef(place(&mut self.bank, &mut self.tables, table)))
     }
 
     #[inline]
     pub fn table(&self, r: TableRef) -> &Table {
-        self.tables.get(r.0)
+        self.tables.get_or_top(r.0)
     }
 
+    /// A table to change in place. One of the image's must be the heap's own first
+    /// (`own_table`).
     #[inline]
     pub fn table_mut(&mut self, r: TableRef) -> &mut Table {
-        self.tables.get_mut(r.0)
+        self.tables.get_mut_or_own_top(r.0)
+    }
+
+    /// A table to change in place if it is the heap's own; none for one of the library
+    /// image not copied yet (its caller takes a path that copies it).
+    #[inline]
+    pub fn own_table_mut(&mut self, r: TableRef) -> Option<&mut Table> {
+        if self.tables.is_shared(r.0) {
+            None
+        } else {
+            Some(self.tables.get_mut_or_own_top(r.0))
+        }
+    }
+
+    /// Makes table `t` the heap's own before it is changed: a table of the library image
+    /// (`Arena::top`) is copied into the heap's own part of the top region, charged like a
+    /// new table of its size. Nothing for any other table.
+    ///
+    /// # Errors
+    /// `OutOfMemory` if the bank cannot pay for the copy.
+    #[inline]
+    pub fn own_table(&mut self, t: TableRef) -> Result<(), OutOfMemory> {
+        if self.tables.is_shared(t.0) {
+            self.copy_image_table(t)
+        } else {
+            Ok(())
+        }
+    }
+
+    #[cold]
+    #[inline(never)]
+    fn copy_image_table(&mut self, t: TableRef) -> Result<(), OutOfMemory> {
+        let size = self.tables.get_or_top(t.0).heap_size();
+        self.bank.charge(size)?;
+        self.gc.note_alloc(size);
+        let mut table = self.tables.get_or_top(t.0).clone();
+        // Hashed with the image's seed: rehashed with this heap's before its first new key.
+        table.inherited_hasher = true;
+        self.tables.set_own_top(t.0, table);
+        Ok(())
     }
 
     /// Raw `t[key] = value` with the bank paying for any growth.
@@ -1023,17 +1202,27 @@ impl Heap {
         value: Value,
         priced: bool,
     ) -> Result<Option<usize>, SetError> {
-        let table = self.tables.get_mut(t.0);
-        // Integer and string keys first, straight from the value (building a `Key` in memory
-        // and copying it costs a store-forwarding stall on every write). Inlined so callers'
-        // values stay in registers.
-        let present = match key {
-            Value::Int(i) => table.set_existing_int(i, value),
-            Value::Str(s) => table.set_existing_str(s, value),
-            _ => false,
+        let Some(table) = self.tables.slot_mut(t.0) else {
+            return self.table_set_top(t, key, value, priced);
         };
-        if present {
-            table.absent_meta = 0;
+        if set_present(table, key, value) {
+            return Ok(None);
+        }
+        self.table_set_new(t, key, value, priced)
+    }
+
+    /// `table_set_existing_first` for a table of the top region: made the heap's own first.
+    #[cold]
+    #[inline(never)]
+    fn table_set_top(
+        &mut self,
+        t: TableRef,
+        key: Value,
+        value: Value,
+        priced: bool,
+    ) -> Result<Option<usize>, SetError> {
+        self.own_table(t).map_err(SetError::Memory)?;
+        if set_present(self.tables.get_mut_or_own_top(t.0), key, value) {
             return Ok(None);
         }
         self.table_set_new(t, key, value, priced)
@@ -1063,10 +1252,11 @@ impl Heap {
         value: Value,
         priced: bool,
     ) -> Result<Option<usize>, SetError> {
-        self.tables.get_mut(t.0).absent_meta = 0;
+        self.own_table(t).map_err(SetError::Memory)?;
+        self.tables.get_mut_or_own_top(t.0).absent_meta = 0;
         let k = crate::value::Key::new(key).map_err(SetError::Key)?;
         let seed = self.hash_seed;
-        let table = self.tables.get_mut(t.0);
+        let table = self.tables.get_mut_or_own_top(t.0);
         // Integer and string keys were looked up by the caller (a second lookup is a second
         // cache miss on a big table); others may normalize to one (2.0 is 2).
         let looked_up = match key {
@@ -1097,7 +1287,7 @@ impl Heap {
             } else {
                 self.bank.release(old - new);
             }
-            let table = self.tables.get_mut(t.0);
+            let table = self.tables.get_mut_or_own_top(t.0);
             table.resize(resize);
             table.insert_new(k, value);
             // Growth beyond the computed capacity (never expected) is charged afterwards.
@@ -1117,7 +1307,8 @@ impl Heap {
     /// # Errors
     /// `OutOfMemory` when the growth cannot be paid for.
     pub fn table_reserve_array(&mut self, t: TableRef, n: usize) -> Result<(), OutOfMemory> {
-        let table = self.tables.get(t.0);
+        self.own_table(t)?;
+        let table = self.tables.get_or_top(t.0);
         let mut sizes = table.sizes();
         if n <= sizes.array {
             return Ok(());
@@ -1127,7 +1318,7 @@ impl Heap {
         let new = Table::size_for(sizes.array, sizes.hash);
         self.bank.charge(new.saturating_sub(old))?;
         self.gc.note_alloc(new.saturating_sub(old));
-        self.tables.get_mut(t.0).resize(sizes);
+        self.tables.get_mut_or_own_top(t.0).resize(sizes);
         Ok(())
     }
 
@@ -1138,8 +1329,10 @@ impl Heap {
     /// `OutOfMemory` when a needed rehash cannot be paid for.
     #[inline]
     pub fn table_set_int(&mut self, t: TableRef, i: i64, value: Value) -> Result<(), SetError> {
-        if self.tables.get_mut(t.0).set_list_item(i, value) {
-            return Ok(());
+        if let Some(table) = self.tables.slot_mut(t.0) {
+            if table.set_list_item(i, value) {
+                return Ok(());
+            }
         }
         self.table_set(t, Value::Int(i), value)
     }
@@ -1389,7 +1582,7 @@ impl Heap {
     /// The metatable of a table or userdata (others use the per-type metatables of the VM).
     pub fn own_metatable(&self, v: Value) -> Option<TableRef> {
         match v {
-            Value::Table(t) => self.tables.get(t.0).metatable,
+            Value::Table(t) => self.tables.get_or_top(t.0).metatable,
             Value::UserData(u) => self.userdata.get(u.0).metatable,
             _ => None,
         }
@@ -1417,9 +1610,9 @@ pub enum SetError {
 mod tests {
     use super::*;
 
-    /// An image with a string and a native in its top regions, frozen (and registered as
-    /// this thread's image).
-    fn small_image() -> (Heap, StrRef, NativeRef) {
+    /// An image with a string, a native and a table naming them in its top regions, frozen
+    /// (and registered as this thread's image).
+    fn small_image() -> (Heap, StrRef, NativeRef, TableRef) {
         let mut image = Heap::new_image(5);
         let alpha = image.intern(b"alpha").expect("unlimited");
         let native = image
@@ -1430,24 +1623,28 @@ mod tests {
             .table_set(table, Value::Str(alpha), Value::Native(native))
             .expect("unlimited");
         image.freeze_image();
-        (image, alpha, native)
+        (image, alpha, native, table)
     }
 
     #[test]
     fn a_copy_shares_the_images_top_regions_and_is_charged_nothing_for_them() {
-        let (image, alpha, native) = small_image();
-        assert!(alpha.0 >= TOP_BASE && native.0 >= TOP_BASE);
-        // What the image still holds is its table: that is all a copy is charged.
-        assert_eq!(image.bank.used(), Table::size_for(0, 2));
+        let (image, alpha, native, table) = small_image();
+        assert!(alpha.0 >= TOP_BASE && native.0 >= TOP_BASE && table.0 >= TOP_BASE);
+        // The image holds nothing of its own any more: a copy is charged nothing.
+        assert_eq!(image.bank.used(), 0);
         let mut copy = image.copy_with_seed(1 << 20, 9).expect("fits");
-        assert_eq!(copy.bank.used(), image.bank.used());
-        assert_eq!(copy.strings.live_count(), 0);
+        assert_eq!(copy.bank.used(), 0);
+        assert_eq!(copy.strings.live_count() + copy.tables.live_count(), 0);
         // Made again, the name is the image's string; a new one is the copy's own.
         assert_eq!(copy.intern(b"alpha").expect("fits"), alpha);
         let beta = copy.intern(b"beta").expect("fits");
         assert!(beta.0 < TOP_BASE);
         assert_eq!(copy.str(alpha), b"alpha");
         assert_eq!(copy.native(native).id, NativeId(3));
+        assert!(copy
+            .table(table)
+            .get(Value::Str(alpha))
+            .same(Value::Native(native)));
         // A collection keeps the top regions whole, reachable or not.
         copy.collect(&[]);
         assert_eq!(copy.str(alpha), b"alpha");
@@ -1456,8 +1653,42 @@ mod tests {
     }
 
     #[test]
+    fn a_copy_that_changes_an_image_table_changes_its_own_copy_of_it() {
+        let (image, alpha, native, table) = small_image();
+        let mut copy = image.copy_with_seed(1 << 20, 9).expect("fits");
+        let other = image.copy_with_seed(1 << 20, 10).expect("fits");
+        let beta = Value::Str(copy.intern(b"beta").expect("fits"));
+        let before = copy.bank.used();
+        copy.table_set(table, beta, Value::Int(7)).expect("fits");
+        // Charged for its copy (grown by the new key) and for nothing else.
+        assert_eq!(copy.bank.used(), before + copy.table(table).heap_size());
+        assert!(copy.table(table).get(beta).same(Value::Int(7)));
+        assert!(copy
+            .table(table)
+            .get(Value::Str(alpha))
+            .same(Value::Native(native)));
+        // The image and every other copy still see the table as it was.
+        assert_eq!(other.table(table).hash.len(), 1);
+        assert_eq!(image.table(table).hash.len(), 1);
+        // Its copy is its own: collected never, found by the collector as a root.
+        let mut copy = copy;
+        let gamma = copy.intern(b"gamma").expect("fits");
+        copy.table_set(table, Value::Int(1), Value::Str(gamma))
+            .expect("fits");
+        copy.collect(&[]);
+        assert_eq!(copy.str(gamma), b"gamma");
+        // A memory budget too small for the copy refuses the change, and nothing changes.
+        let mut tight = image.copy_with_seed(16, 11).expect("fits");
+        assert!(tight
+            .table_set(table, Value::Int(1), Value::Int(2))
+            .is_err());
+        assert!(tight.tables.is_shared(table.0));
+        assert_eq!(tight.bank.used(), 0);
+    }
+
+    #[test]
     fn a_decoded_heap_owns_its_top_regions_until_it_shares_the_image_again() {
-        let (image, alpha, native) = small_image();
+        let (image, alpha, native, table) = small_image();
         let mut copy = image.copy_with_seed(1 << 20, 9).expect("fits");
         copy.intern(b"beta").expect("fits");
         let live = copy.bank.used();
@@ -1469,7 +1700,10 @@ mod tests {
         assert_eq!(decoded.native(native).id, NativeId(3));
         // Its own, it is charged for them ...
         decoded.check_restored(10).expect("sound");
-        let own = STRING_BASE_BYTES + b"alpha".len() + NATIVE_BASE_BYTES;
+        let own = STRING_BASE_BYTES
+            + b"alpha".len()
+            + NATIVE_BASE_BYTES
+            + decoded.table(table).heap_size();
         assert_eq!(decoded.bank.used(), live + own);
         // ... unless it shares this thread's image, whose regions are the same (as a restore
         // does before its check): then it is charged what it was live.
@@ -1479,6 +1713,16 @@ mod tests {
         assert_eq!(shared.bank.used(), live);
         assert_eq!(encoding::encode_heap(&shared), bytes);
         assert_eq!(shared.intern(b"alpha").expect("fits"), alpha);
+        // A table it had changed stays its own.
+        copy.table_set(table, Value::Int(1), Value::Int(2))
+            .expect("fits");
+        let changed = copy.bank.used();
+        let bytes = encoding::encode_heap(&copy);
+        let mut shared = encoding::decode_heap(&bytes).expect("decodes");
+        shared.share_image();
+        shared.check_restored(10).expect("sound");
+        assert_eq!(shared.bank.used(), changed);
+        assert!(!shared.tables.is_shared(table.0));
     }
 
     #[test]

@@ -181,6 +181,22 @@ impl Table {
         }
     }
 
+    /// Whether `other` holds the same state: metatable, array part and border hint, hash
+    /// capacity, and the same entries in the same order (`Heap::share_image`).
+    pub(crate) fn same_as(&self, other: &Table) -> bool {
+        self.metatable == other.metatable
+            && self.limit.get() == other.limit.get()
+            && self.hash_capacity == other.hash_capacity
+            && self.array.len() == other.array.len()
+            && self.array.iter().zip(&other.array).all(|(a, b)| a.same(*b))
+            && self.hash.len() == other.hash.len()
+            && self
+                .hash
+                .iter()
+                .zip(other.hash.iter())
+                .all(|((k, v), (l, w))| k.value().same(l.value()) && v.same(*w))
+    }
+
     /// Bytes this table is charged for.
     pub fn heap_size(&self) -> usize {
         Self::size_for(self.array.len(), self.hash_capacity)

@@ -413,7 +413,7 @@ impl Kernel {
                 let k = vm.intern(b"__tostring")?;
                 vm.raw_set(mt, k, f)
             })?;
-            vm.set_metatable(t, Some(mt));
+            vm.set_metatable(t, Some(mt))?;
             Ok(Value::Table(t))
         })();
         let value = match fault {

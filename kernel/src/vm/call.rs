@@ -288,7 +288,7 @@ impl Vm {
     /// `post_call` for the common case of a function (Lua's RETURN, a native's
     /// `Action::Return`) returning to a caller that called it normally; everything else goes
     /// to `post_call`.
-    #[inline]
+    #[inline(always)]
     pub(super) fn return_results(&mut self, first: usize, n: usize) -> Result<(), Throw> {
         if self.return_normally(first, n) {
             return Ok(());
@@ -299,7 +299,7 @@ impl Vm {
     /// `post_call`'s work where it cannot fail: the top frame (Lua or native) was called
     /// normally by a frame below it in this thread, and its results fit the stack. Returns
     /// false, having changed nothing, otherwise.
-    #[inline]
+    #[inline(always)]
     pub(super) fn return_normally(&mut self, first: usize, n: usize) -> bool {
         let len = self.th.frames.len();
         if len > 1 {

@@ -311,13 +311,12 @@ impl Vm {
                         let t = self.upval_get(u);
                         let key = window::constant(k, i.c() as usize);
                         if let (Value::Table(tr), Value::Str(s)) = (t, key) {
-                            let v = self
-                                .heap
-                                .table(tr)
-                                .get_str_hinted(s, &self.heap.field_hints);
-                            if !v.is_nil() {
-                                reg!(i.a()) = v;
-                                continue;
+                            if let Some(table) = self.heap.tables.find(tr.0) {
+                                let v = table.get_str_hinted(s, &self.heap.field_hints);
+                                if !v.is_nil() {
+                                    reg!(i.a()) = v;
+                                    continue;
+                                }
                             }
                         }
                         savepc!();
@@ -329,9 +328,9 @@ impl Vm {
                     OpCode::GetTable => {
                         let t = reg!(i.b());
                         let key = reg!(i.c());
-                        if let Value::Table(tr) = t {
+                        if let Some(table) = t.as_table().and_then(|tr| self.heap.tables.find(tr.0))
+                        {
                             // An integer key inline (arrays); the rest through `get`.
-                            let table = self.heap.table(tr);
                             let v = match key {
                                 Value::Int(n) => table.get_int(n),
                                 _ => table.get(key),
@@ -350,8 +349,9 @@ impl Vm {
                     OpCode::GetI => {
                         let t = reg!(i.b());
                         let key = Value::Int(i.c() as i64);
-                        if let Value::Table(tr) = t {
-                            let v = self.heap.table(tr).get_int(i.c() as i64);
+                        if let Some(table) = t.as_table().and_then(|tr| self.heap.tables.find(tr.0))
+                        {
+                            let v = table.get_int(i.c() as i64);
                             if !v.is_nil() {
                                 reg!(i.a()) = v;
                                 continue;
@@ -367,13 +367,12 @@ impl Vm {
                         let t = reg!(i.b());
                         let key = window::constant(k, i.c() as usize);
                         if let (Value::Table(tr), Value::Str(s)) = (t, key) {
-                            let v = self
-                                .heap
-                                .table(tr)
-                                .get_str_hinted(s, &self.heap.field_hints);
-                            if !v.is_nil() {
-                                reg!(i.a()) = v;
-                                continue;
+                            if let Some(table) = self.heap.tables.find(tr.0) {
+                                let v = table.get_str_hinted(s, &self.heap.field_hints);
+                                if !v.is_nil() {
+                                    reg!(i.a()) = v;
+                                    continue;
+                                }
                             }
                         }
                         savepc!();
@@ -404,8 +403,12 @@ impl Vm {
                         } else {
                             reg!(i.c())
                         };
-                        if let Value::Table(tr) = t {
-                            let table = self.heap.table_mut(tr);
+                        // A table of the library image takes the general path, which makes it
+                        // the process's own first (`Heap::own_table`).
+                        if let Some((tr, table)) = t
+                            .as_table()
+                            .and_then(|tr| Some((tr, self.heap.tables.slot_mut(tr.0)?)))
+                        {
                             let done = match key {
                                 Value::Int(n) => table.set_int_present(n, v),
                                 Value::Str(s) => table.set_str_present(s, v),
@@ -433,8 +436,10 @@ impl Vm {
                         } else {
                             reg!(i.c())
                         };
-                        if let Value::Table(tr) = t {
-                            let table = self.heap.table_mut(tr);
+                        if let Some((tr, table)) = t
+                            .as_table()
+                            .and_then(|tr| Some((tr, self.heap.tables.slot_mut(tr.0)?)))
+                        {
                             let idx = i.b() as i64;
                             if table.set_int_present(idx, v) {
                                 table.absent_meta = 0;
@@ -466,15 +471,16 @@ impl Vm {
                         };
                         if let (Value::Table(tr), Value::Str(s)) = (t, key) {
                             let heap = &mut self.heap;
-                            let table = heap.tables.get_mut(tr.0);
-                            if table.set_str_present_hinted(s, v, &heap.field_hints) {
-                                table.absent_meta = 0;
-                                continue;
-                            }
-                            if table.metatable.is_none() {
-                                savepc!();
-                                self.raw_set_in_instruction(tr, key, v, true)?;
-                                continue;
+                            if let Some(table) = heap.tables.slot_mut(tr.0) {
+                                if table.set_str_present_hinted(s, v, &heap.field_hints) {
+                                    table.absent_meta = 0;
+                                    continue;
+                                }
+                                if table.metatable.is_none() {
+                                    savepc!();
+                                    self.raw_set_in_instruction(tr, key, v, true)?;
+                                    continue;
+                                }
                             }
                         }
                         savepc!();
@@ -511,10 +517,12 @@ impl Vm {
                         };
                         reg!(i.a() + 1) = t;
                         if let (Value::Table(tr), Value::Str(s)) = (t, key) {
-                            let v = self.heap.table(tr).get_str(s);
-                            if !v.is_nil() {
-                                reg!(i.a()) = v;
-                                continue;
+                            if let Some(table) = self.heap.tables.find(tr.0) {
+                                let v = table.get_str(s);
+                                if !v.is_nil() {
+                                    reg!(i.a()) = v;
+                                    continue;
+                                }
                             }
                         }
                         savepc!();

@@ -278,8 +278,12 @@ impl Vm {
 
     fn with_heap(natives: Rc<NativeTable>, mut heap: Heap) -> Result<Vm, Throw> {
         let main_thread = heap.new_thread()?;
+        // The globals and the registry are every process's own, even in an image: nearly
+        // every program sets a global, and the kernel keeps its records in the registry.
+        let building = std::mem::replace(&mut heap.building_image, false);
         let globals = heap.new_table(0, 32)?;
         let registry = heap.new_table(0, 8)?;
+        heap.building_image = building;
         let mut meta_names = Vec::with_capacity(ALL_META.len());
         for m in ALL_META {
             meta_names.push(heap.intern(m.name().as_bytes())?);
@@ -625,10 +629,11 @@ impl Vm {
     /// As `raw_set`.
     #[inline]
     pub fn raw_set_int(&mut self, t: TableRef, i: i64, v: Value) -> Result<(), Throw> {
-        let table = self.heap.table_mut(t);
-        if table.set_existing_int(i, v) {
-            table.absent_meta = 0;
-            return Ok(());
+        if let Some(table) = self.heap.tables.slot_mut(t.0) {
+            if table.set_existing_int(i, v) {
+                table.absent_meta = 0;
+                return Ok(());
+            }
         }
         self.raw_set(t, Value::Int(i), v)
     }
@@ -754,7 +759,11 @@ impl Vm {
     }
 
     /// Sets a table's metatable, registering it for finalization if it has `__gc`.
-    pub fn set_metatable(&mut self, t: TableRef, mt: Option<TableRef>) {
+    ///
+    /// # Errors
+    /// Out of memory: a table of the library image is copied first (`Heap::own_table`).
+    pub fn set_metatable(&mut self, t: TableRef, mt: Option<TableRef>) -> Result<(), Throw> {
+        self.heap.own_table(t)?;
         self.heap.table_mut(t).metatable = mt;
         if let Some(mt) = mt {
             if !self.meta_field(mt, MetaMethod::Gc).is_nil()
@@ -768,6 +777,7 @@ impl Vm {
                 self.heap.gc.finalizable.push(Value::Table(t));
             }
         }
+        Ok(())
     }
 
     /// The name of an interned metamethod key.
