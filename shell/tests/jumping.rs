@@ -597,6 +597,7 @@ local cases = {
   "local s = {} for i = 1, 100 do s[i] = ('x'):rep(i) end return 1",
   "local function f(n) if n == 0 then return 0 end return 1 + f(n - 1) end f(200) return 1",
   "local co = coroutine.create(function() coroutine.yield() end) coroutine.resume(co) return 1",
+  "string.shout = string.upper setmetatable(math, {}) table.insert(utf8, 1) return 1",
 }
 for i, src in ipairs(cases) do
   local c = spawn(src)
@@ -609,7 +610,7 @@ end
     );
     let (code, out, _, err) = run(&["run", script.to_str().unwrap()]);
     assert_eq!(code, 0, "{err}");
-    assert_eq!(out, "1\t0\n2\t0\n3\t0\n4\t0\n5\t0\n");
+    assert_eq!(out, "1\t0\n2\t0\n3\t0\n4\t0\n5\t0\n6\t0\n");
 }
 
 #[test]
