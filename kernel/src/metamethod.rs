@@ -70,9 +70,6 @@ macro_rules! define_events {
 
 for_each_event!(define_events);
 
-// A table's cache of absent metamethods has one bit per event (`Table::absent_meta`).
-const _: () = assert!(ALL_META.len() <= 32);
-
 macro_rules! define_arith_events {
     (
         arith_binary { $($b:ident = $btok:pat, $bops:ident, $bprio:tt, $bk:expr;)* }

@@ -583,7 +583,6 @@ fn write_table(w: &mut Writer, t: &Table) {
         hash,
         hash_capacity,
         metatable,
-        absent_meta: _,
         // The hasher is not saved: a decoded table is hashed with its heap's seed.
         inherited_hasher: _,
     } = t;
@@ -1269,7 +1268,6 @@ fn read_table(r: &mut Reader<'_>, seed: u64) -> Result<Table> {
         hash,
         hash_capacity,
         metatable,
-        absent_meta: 0,
         inherited_hasher: false,
     })
 }

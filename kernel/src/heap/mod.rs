@@ -423,15 +423,11 @@ impl<'de> Deserialize<'de> for Thread {
 /// every write); inlined so callers' values stay in registers.
 #[inline(always)]
 fn set_present(table: &mut Table, key: Value, value: Value) -> bool {
-    let present = match key {
+    match key {
         Value::Int(i) => table.set_existing_int(i, value),
         Value::Str(s) => table.set_existing_str(s, value),
         _ => false,
-    };
-    if present {
-        table.absent_meta = 0;
     }
-    present
 }
 
 #[cold]
@@ -1253,7 +1249,6 @@ impl Heap {
         priced: bool,
     ) -> Result<Option<usize>, SetError> {
         self.own_table(t).map_err(SetError::Memory)?;
-        self.tables.get_mut_or_own_top(t.0).absent_meta = 0;
         let k = crate::value::Key::new(key).map_err(SetError::Key)?;
         let seed = self.hash_seed;
         let table = self.tables.get_mut_or_own_top(t.0);

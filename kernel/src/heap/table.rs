@@ -107,9 +107,6 @@ pub struct Table {
     /// Logical capacity of the hash part (0 or a power of two), as Lua's node vector size.
     pub(crate) hash_capacity: usize,
     pub metatable: Option<TableRef>,
-    /// Cache of metamethods known to be absent (bit per `MetaMethod`), valid for this table
-    /// used as a metatable; cleared on every write to the table.
-    pub absent_meta: u32,
     /// Copied from a library image (`Heap::copy_with_seed`) with the image's hasher: rehashed
     /// with its own heap's seed before its first new key (`Heap::table_set_new`), so keys
     /// chosen to collide under the image's seed never reach it, and a table no one adds to
@@ -176,7 +173,6 @@ impl Table {
             hash: HashPart::with_capacity_and_hasher(hash_capacity, Hasher::default()),
             hash_capacity,
             metatable: None,
-            absent_meta: 0,
             inherited_hasher: false,
         }
     }

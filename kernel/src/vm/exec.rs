@@ -415,7 +415,6 @@ impl Vm {
                                 _ => false,
                             };
                             if done {
-                                table.absent_meta = 0;
                                 continue;
                             }
                             if table.metatable.is_none() {
@@ -442,7 +441,6 @@ impl Vm {
                         {
                             let idx = i.b() as i64;
                             if table.set_int_present(idx, v) {
-                                table.absent_meta = 0;
                                 continue;
                             }
                             if table.metatable.is_none() {
@@ -473,7 +471,6 @@ impl Vm {
                             let heap = &mut self.heap;
                             if let Some(table) = heap.tables.slot_mut(tr.0) {
                                 if table.set_str_present_hinted(s, v, &heap.field_hints) {
-                                    table.absent_meta = 0;
                                     continue;
                                 }
                                 if table.metatable.is_none() {

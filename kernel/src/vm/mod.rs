@@ -631,7 +631,6 @@ impl Vm {
     pub fn raw_set_int(&mut self, t: TableRef, i: i64, v: Value) -> Result<(), Throw> {
         if let Some(table) = self.heap.tables.slot_mut(t.0) {
             if table.set_existing_int(i, v) {
-                table.absent_meta = 0;
                 return Ok(());
             }
         }
