@@ -148,9 +148,12 @@ fn build_natives() -> Rc<NativeTable> {
 /// A VM with the standard library installed, for a new process: its bank holds
 /// `memory_limit` bytes and its heap is hashed with `hash_seed`.
 ///
-/// It is a copy of an image built once per thread by [`open_libs`] (`Vm::copy_fresh`):
-/// building the libraries interns every name and fills every table, which made up most of
-/// the cost of a spawn. The copy is the state `open_libs` would have built.
+/// It is a copy of an image built once per thread by [`open_libs`] (`Vm::new_image`,
+/// `Vm::copy_fresh`): building the libraries interns every name and fills every table, which
+/// made up most of the cost of a spawn. The copy shares the image's strings, natives and
+/// library tables (the arenas' top region, charged to no process; a library table the
+/// process changes becomes its own copy) and has its own globals and registry: the state
+/// `open_libs` would have built in the image.
 ///
 /// # Errors
 /// Out of memory: `memory_limit` cannot hold the standard library.

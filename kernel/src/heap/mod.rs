@@ -436,10 +436,10 @@ fn dangling() -> ! {
     panic!("kernel bug: a dangling heap handle (heap invariant broken)")
 }
 
-/// An interned byte string. Its hash is derived (from the bytes and the heap's seed), never
-/// written in a snapshot. The bytes are shared between copies of a heap (`Vm::copy_fresh`
-/// copies the standard library's names without copying their bytes); each heap's bank is
-/// charged for them all the same, so sharing only ever saves host memory.
+/// An interned byte string. Its hash is derived (from the bytes and the heap's seed, or the
+/// image's for the image's strings), never written in a snapshot. The bytes are an `Rc`, so
+/// a string made of another's bytes (`str_shared`) or a heap's copy shares them; each string
+/// object is charged for its bytes all the same, so sharing only ever saves host memory.
 #[derive(Clone, Debug)]
 pub struct LuaString {
     pub bytes: Rc<[u8]>,
@@ -919,8 +919,10 @@ impl Heap {
 
     /// A copy of this heap hashed with `seed`, with a fresh bank of `memory_limit` bytes
     /// charged what this one holds (`Vm::copy_fresh`): as `clone` then `set_hash_seed`, but
-    /// each table keeps this heap's hasher until its first new key (`Table::inherited_hasher`).
-    /// Field hints are guesses, not copied.
+    /// each table keeps this heap's hasher until its first new key (`Table::inherited_hasher`),
+    /// and the top regions are shared, not copied (the `Rc` of an image's is cloned; a frozen
+    /// image holds nothing else there, and its bank nothing for them). Field hints are
+    /// guesses, not copied.
     ///
     /// # Errors
     /// `OutOfMemory` if `memory_limit` cannot hold the heap.

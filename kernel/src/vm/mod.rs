@@ -271,7 +271,7 @@ impl Vm {
     }
 
     /// Ends building a library image (`Heap::freeze_image`): what `copy_fresh` copies of it
-    /// from now on shares its strings and natives.
+    /// from now on shares its strings, natives and library tables.
     pub fn freeze_image(&mut self) {
         self.heap.freeze_image();
     }
@@ -306,7 +306,8 @@ impl Vm {
     /// `hash_seed` as its hash seed. For a VM that has never run: an image of the standard
     /// library, built once and copied for every process, since copying it is far cheaper than
     /// building it again and gives the same state (`stdlib::fresh_vm`). What a run leaves in
-    /// a VM (a slice's fuel, a trap, a pending error) is not copied; its heap is, whole.
+    /// a VM (a slice's fuel, a trap, a pending error) is not copied; its heap is, sharing the
+    /// image's top regions (`Heap::copy_with_seed`).
     ///
     /// # Errors
     /// `Throw::Memory` if `memory_limit` cannot hold the heap.
