@@ -20,3 +20,5 @@ local keys = {}
 for k in pairs(math) do keys[#keys + 1] = k end
 table.sort(keys)
 print(#keys, keys[1], keys[#keys])
+-- Reading a library table's length or walking it changes nothing another process could see.
+print(#string, #math, #utf8, rawlen(coroutine), next(utf8, nil) ~= nil)
