@@ -532,40 +532,33 @@ pub(crate) fn encode_thread(t: &Thread) -> Vec<u8> {
 /// slot, the string's length + 1 for a live one), one blob of every live string's bytes, and
 /// the free list.
 fn write_strings(w: &mut Writer, a: &Arena<LuaString>) {
+    write_string_run(w, &a.slots.iter().map(Option::as_ref).collect::<Vec<_>>());
+    w.refs(a.free.iter().copied());
+    // The top region (`Arena::top`), as the heap sees it, in the same form.
+    write_string_run(w, &a.top_region().collect::<Vec<_>>());
+}
+
+/// A run of string slots: the count, the lengths (0 for an empty slot, the string's length
+/// + 1 for a live one), one blob of the live strings' bytes.
+fn write_string_run(w: &mut Writer, slots: &[Option<&LuaString>]) {
     let mut lens = Writer {
-        buf: Vec::with_capacity(a.slots.len() + 8),
+        buf: Vec::with_capacity(slots.len() + 8),
     };
     let mut total = 0usize;
-    for slot in &a.slots {
+    for slot in slots {
         match slot {
             None => lens.u8(0),
-            Some(s) => {
-                let LuaString { bytes, hash: _ } = s;
+            Some(LuaString { bytes, hash: _ }) => {
                 lens.len(bytes.len() + 1);
                 total += bytes.len();
             }
         }
     }
-    w.len(a.slots.len());
+    w.len(slots.len());
     w.bytes(&lens.buf);
     w.len(total);
     w.buf.reserve(total);
-    for s in a.slots.iter().flatten() {
-        w.buf.extend_from_slice(&s.bytes);
-    }
-    w.refs(a.free.iter().copied());
-    // The top region (`Arena::top`), as the heap sees it: the count, the lengths, one blob.
-    let top = top_region(a);
-    let mut lens = Writer {
-        buf: Vec::with_capacity(top.len() + 8),
-    };
-    for s in &top {
-        lens.len(s.bytes.len());
-    }
-    w.len(top.len());
-    w.bytes(&lens.buf);
-    w.len(top.iter().map(|s| s.bytes.len()).sum());
-    for s in &top {
+    for s in slots.iter().flatten() {
         w.buf.extend_from_slice(&s.bytes);
     }
 }
@@ -1167,12 +1160,8 @@ pub(crate) fn decode_thread(bytes: &[u8]) -> Result<Thread> {
     Ok(t)
 }
 
-fn native_id(r: &mut Reader<'_>) -> Result<NativeId> {
-    let id = u16::try_from(r.varint()?).or_else(|_| bad("a native's number is too large"))?;
-    Ok(NativeId(id))
-}
-
-fn read_strings(r: &mut Reader<'_>, seed: u64) -> Result<Arena<LuaString>> {
+/// A run written by `write_string_run`.
+fn read_string_run(r: &mut Reader<'_>, seed: u64) -> Result<Vec<Option<LuaString>>> {
     let n = r.count(1)?;
     let mut lens = Reader::new(r.bytes()?);
     let total = r.count(1)?;
@@ -1193,22 +1182,18 @@ fn read_strings(r: &mut Reader<'_>, seed: u64) -> Result<Arena<LuaString>> {
     }
     lens.end()?;
     blob.end()?;
+    Ok(slots)
+}
+
+fn native_id(r: &mut Reader<'_>) -> Result<NativeId> {
+    let id = u16::try_from(r.varint()?).or_else(|_| bad("a native's number is too large"))?;
+    Ok(NativeId(id))
+}
+
+fn read_strings(r: &mut Reader<'_>, seed: u64) -> Result<Arena<LuaString>> {
+    let slots = read_string_run(r, seed)?;
     let free = r.refs()?;
-    let n = r.count(1)?;
-    let mut lens = Reader::new(r.bytes()?);
-    let total = r.count(1)?;
-    let mut blob = Reader::new(r.take(total)?);
-    let mut top: Vec<Option<LuaString>> = r.vec(n)?;
-    for _ in 0..n {
-        let bytes = blob.take(lens.usize()?)?;
-        charge(bytes.len() + BUFFER_BYTES)?;
-        top.push(Some(LuaString {
-            bytes: bytes.into(),
-            hash: crate::heap::hash_with_seed(seed, bytes),
-        }));
-    }
-    lens.end()?;
-    blob.end()?;
+    let top = read_string_run(r, seed)?;
     Ok(Arena {
         slots,
         free,
