@@ -234,7 +234,7 @@ impl super::Table {
     /// keys of the array range live in the array, the logical hash
     /// capacity covers the entries, and every handle is live.
     pub(crate) fn check(&self, live: impl Fn(Value) -> bool) -> Result<(), String> {
-        if !Self::limit_is_valid(self.limit.get(), self.array_len()) {
+        if !Self::limit_is_valid(self.limit(), self.array_len()) {
             return Err("a border hint that does not fit the array part".into());
         }
         let cap = self.sizes().hash;

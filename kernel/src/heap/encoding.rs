@@ -26,7 +26,7 @@ use crate::bank::Bank;
 use crate::bytecode::Instruction;
 use crate::heap::frame::{flags, Frame, FrameKind, ReturnTo};
 use crate::heap::gc::GcState;
-use crate::heap::table::Table;
+use crate::heap::table::{Table, MAX_ARRAY};
 use crate::heap::{
     decode_budget, Arena, Closure, FnProto, Heap, LuaString, NativeClosure, NativeId, Thread,
     ThreadStatus, Upval, UserData,
@@ -570,19 +570,18 @@ fn top_region<T>(a: &Arena<T>) -> Vec<&T> {
 }
 
 fn write_table(w: &mut Writer, t: &Table) {
+    // The hasher is not saved: a decoded table is hashed with its heap's seed.
     let Table {
         array,
-        limit,
+        limit: _,
         hash,
-        hash_capacity,
+        hash_capacity: _,
         metatable,
-        // The hasher is not saved: a decoded table is hashed with its heap's seed.
-        inherited_hasher: _,
     } = t;
     w.opt(metatable.map(|m| m.0));
     w.values(array);
-    w.len(limit.get());
-    w.len(*hash_capacity);
+    w.len(t.limit());
+    w.len(t.hash_capacity());
     w.len(hash.len());
     let mut entries = hash.iter();
     let mut left = hash.len();
@@ -1223,6 +1222,9 @@ fn intern(strings: &Arena<LuaString>) -> Result<hashbrown::HashTable<StrRef>> {
 fn read_table(r: &mut Reader<'_>, seed: u64) -> Result<Table> {
     let metatable = r.opt()?.map(TableRef);
     let array = r.values()?;
+    if array.len() > MAX_ARRAY {
+        return bad("a table's array part is too large");
+    }
     let limit = r.usize()?;
     if !Table::limit_is_valid(limit, array.len()) {
         return bad("a table's border hint does not fit its array part");
@@ -1230,31 +1232,27 @@ fn read_table(r: &mut Reader<'_>, seed: u64) -> Result<Table> {
     let hash_capacity = r.usize()?;
     // The logical capacity is only a number (charged as the table's size by the check), but
     // one whose size would not fit a `usize` cannot be charged.
-    if hash_capacity > isize::MAX as usize / crate::heap::table::HASH_SLOT_BYTES {
+    if hash_capacity > MAX_ARRAY {
         return bad("a table's hash capacity is too large");
     }
     // Each entry is a key and a value of at least a byte each.
     let n = r.count(2)?;
     charge(n.saturating_mul(HASH_ENTRY_BYTES))?;
-    let mut hash = crate::heap::hash_part::HashPart::with_capacity_and_hasher(
-        n,
-        crate::heap::table::Hasher::with_seed(seed),
-    );
+    let mut hash = crate::heap::hash_part::HashPart::with_capacity(n, seed);
     for _ in 0..n {
         let k = Key::normalized(r.value()?);
         let v = r.value()?;
-        if !hash.insert(k, v) {
+        if !hash.insert(k, v, seed) {
             return bad("a table holds a key twice");
         }
     }
-    Ok(Table {
+    Ok(Table::from_parts(
         array,
-        limit: std::cell::Cell::new(limit),
+        limit,
         hash,
         hash_capacity,
         metatable,
-        inherited_hasher: false,
-    })
+    ))
 }
 
 fn read_proto(r: &mut Reader<'_>) -> Result<FnProto> {
@@ -1721,7 +1719,7 @@ mod tests {
     /// slots made the check allocate them before the memory budget was compared.
     #[test]
     fn a_huge_claimed_table_capacity_is_refused_before_it_is_allocated() {
-        for (capacity, refusal) in [(1usize << 32, "not enough memory"), (1 << 60, "too large")] {
+        for (capacity, refusal) in [(1u32 << 31, "not enough memory"), (u32::MAX, "too large")] {
             let (mut k, root, child) = kernel_with("t = {a = 1, b = 2} return 1");
             if let Some(p) = k.get_mut(child) {
                 for t in p.vm.heap.tables.slots.iter_mut().flatten() {
@@ -1743,13 +1741,13 @@ mod tests {
         let hints = |k: &Kernel, id| -> Vec<(usize, usize)> {
             let p = k.get(id).expect("the process");
             let tables = p.vm.heap.tables.slots.iter().flatten();
-            tables.map(|t| (t.array.len(), t.limit.get())).collect()
+            tables.map(|t| (t.array.len(), t.limit())).collect()
         };
         let set_hint = |k: &mut Kernel, hint: usize| {
             if let Some(p) = k.get_mut(child) {
                 for t in p.vm.heap.tables.slots.iter_mut().flatten() {
                     if t.array.len() == 8 {
-                        t.limit.set(hint);
+                        t.limit.set(hint as u32);
                     }
                 }
             }

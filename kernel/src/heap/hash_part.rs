@@ -3,14 +3,14 @@
 //! depends only on what the program did); the index is derived from the entries and never
 //! saved.
 //!
-//! A lookup hashes the key with the table's seeded hasher, then probes the index linearly
+//! A lookup hashes the key with the index's seeded hasher, then probes the index linearly
 //! from there: most hits compare one stored key. (It replaced an `IndexMap`, whose general
 //! probing cost about twice the instructions per lookup.) A part of at most `LINEAR_MAX`
 //! entries has no index: a lookup compares its keys in order, which for so few costs no more
 //! than hashing, and an object's few fields (`{x = x, y = y}`) cost one allocation, not two.
 //!
 //! **Invariants:**
-//! - The index is empty while there are at most `LINEAR_MAX` entries (it may stay after
+//! - There is no index while there are at most `LINEAR_MAX` entries (it may stay after
 //!   `retain_live` drops some); otherwise its length is a power of two and at least twice the
 //!   number of entries, so it always has an empty slot and every probe ends.
 //! - With an index, every entry's position (plus one) is in exactly one index slot, reached
@@ -18,6 +18,9 @@
 //! - Entries are only added at the end, or kept or dropped all at once with the index built
 //!   again (`retain_live`): none is removed alone, so a probe never meets a slot emptied
 //!   behind a key it should find.
+//! - The seed is the heap's (given to whatever may build an index), except in an index marked
+//!   `inherited`: a table copied from a heap with another seed, which takes no new key before
+//!   `reseed`. A part without an index has no hasher: nothing there is hashed.
 
 use crate::value::{Key, Value};
 use std::hash::{BuildHasher, Hash};
@@ -47,9 +50,20 @@ const LINEAR_MAX: usize = 4;
 #[derive(Clone, Debug, Default)]
 pub(crate) struct HashPart {
     entries: Vec<(Key, Value)>,
+    /// Built with the first entry past `LINEAR_MAX`: boxed, so a table with a few fields (or
+    /// none) pays one pointer for it, not its slots and hasher.
+    index: Option<Box<Index>>,
+}
+
+/// The index of a part of more than `LINEAR_MAX` entries.
+#[derive(Clone, Debug)]
+struct Index {
     /// An entry's position plus one, or `EMPTY`.
-    index: Vec<u32>,
+    slots: Box<[u32]>,
+    /// Seeded with the heap's seed, or, while `inherited` is set, with the seed of the heap
+    /// the table was copied from (`HashPart::inherit`).
     hasher: Hasher,
+    inherited: bool,
 }
 
 /// Where a probe for a key ended.
@@ -61,23 +75,43 @@ enum Found {
 }
 
 impl HashPart {
-    /// An empty part with room for `capacity` entries before anything is allocated again.
+    /// An empty part with room for `capacity` entries before anything is allocated again; an
+    /// index it builds is seeded with `seed`.
     #[inline]
-    pub(crate) fn with_capacity_and_hasher(capacity: usize, hasher: Hasher) -> HashPart {
-        let mut part = HashPart {
-            entries: Vec::new(),
-            index: Vec::new(),
-            hasher,
-        };
+    pub(crate) fn with_capacity(capacity: usize, seed: u64) -> HashPart {
+        let mut part = HashPart::default();
         // Most tables are made without a hash part (`{}`, lists): nothing to allocate.
         if capacity > 0 {
-            part.reserve(capacity);
+            part.reserve(capacity, seed);
         }
         part
     }
 
-    pub(crate) fn hasher(&self) -> &Hasher {
-        &self.hasher
+    /// Whether the index was hashed with another heap's seed (`inherit`): a lookup is still
+    /// right, but a new key must wait for `reseed`.
+    pub(crate) fn is_inherited(&self) -> bool {
+        self.index.as_ref().is_some_and(|index| index.inherited)
+    }
+
+    /// Marks the index as hashed with another heap's seed: the part was copied into a heap
+    /// with a different one (`Heap::copy_with_seed`).
+    pub(crate) fn inherit(&mut self) {
+        if let Some(index) = &mut self.index {
+            index.inherited = true;
+        }
+    }
+
+    /// The index's hasher; none without an index.
+    #[cfg(test)]
+    pub(crate) fn hasher(&self) -> Option<&Hasher> {
+        self.index.as_ref().map(|index| &index.hasher)
+    }
+
+    /// Builds the index again with `seed`, keeping the entries and their order.
+    pub(crate) fn reseed(&mut self, seed: u64) {
+        if let Some(index) = self.index.take() {
+            self.build_index(index.slots.len(), Hasher::with_seed(seed));
+        }
     }
 
     #[inline]
@@ -88,6 +122,10 @@ impl HashPart {
     #[inline]
     pub(crate) fn is_empty(&self) -> bool {
         self.entries.is_empty()
+    }
+
+    fn index_len(&self) -> usize {
+        self.index.as_ref().map_or(0, |index| index.slots.len())
     }
 
     /// The index length that holds `entries` entries (at most half full), none for a few.
@@ -101,18 +139,18 @@ impl HashPart {
 
     #[inline]
     fn probe<Q: Probe + ?Sized>(&self, q: &Q) -> Found {
-        if self.index.is_empty() {
+        let Some(index) = self.index.as_deref() else {
             // A few entries: compared in order (a vacant key has no index slot to take).
             return match self.entries.iter().position(|(key, _)| q.is(key)) {
                 Some(position) => Found::Entry(position),
                 None => Found::Vacant(0),
             };
-        }
-        let mask = self.index.len().wrapping_sub(1);
-        let mut slot = self.hasher.hash_one(q) as usize & mask;
+        };
+        let mask = index.slots.len().wrapping_sub(1);
+        let mut slot = index.hasher.hash_one(q) as usize & mask;
         loop {
             // The index has an empty slot (it is at most half full): every probe ends.
-            let Some(&at) = self.index.get(slot) else {
+            let Some(&at) = index.slots.get(slot) else {
                 return Found::Vacant(slot);
             };
             if at == EMPTY {
@@ -179,13 +217,15 @@ impl HashPart {
     }
 
     /// Adds `key` at the end, or, when it is already there (a dead key, kept until a rehash,
-    /// given a value again), sets its value in place. True when the key is new.
-    pub(crate) fn insert(&mut self, key: Key, value: Value) -> bool {
-        if Self::index_len_for(self.entries.len() + 1) > self.index.len() {
+    /// given a value again), sets its value in place. True when the key is new. An index it
+    /// builds is seeded with `seed`.
+    pub(crate) fn insert(&mut self, key: Key, value: Value, seed: u64) -> bool {
+        if Self::index_len_for(self.entries.len() + 1) > self.index_len() {
             // The index doubles as the entries do, so building it again is amortised.
-            self.reindex(Self::index_len_for(
-                (self.entries.len() + 1).max(self.entries.capacity()),
-            ));
+            self.reindex(
+                Self::index_len_for((self.entries.len() + 1).max(self.entries.capacity())),
+                seed,
+            );
         }
         let slot = match self.probe(&key) {
             Found::Vacant(slot) => slot,
@@ -197,22 +237,26 @@ impl HashPart {
             }
         };
         self.entries.push((key, value));
-        if let Some(at) = self.index.get_mut(slot) {
+        if let Some(at) = self
+            .index
+            .as_mut()
+            .and_then(|index| index.slots.get_mut(slot))
+        {
             // Positions fit: a part of 2^32 entries could not have been charged.
             *at = self.entries.len() as u32;
         }
         true
     }
 
-    /// Room for `additional` more entries.
-    pub(crate) fn reserve(&mut self, additional: usize) {
+    /// Room for `additional` more entries; an index it builds is seeded with `seed`.
+    pub(crate) fn reserve(&mut self, additional: usize, seed: u64) {
         let wanted = self.entries.len().saturating_add(additional);
         if wanted > self.entries.capacity() {
             self.entries.reserve_exact(wanted - self.entries.len());
         }
         let len = Self::index_len_for(wanted);
-        if len > self.index.len() {
-            self.reindex(len);
+        if len > self.index_len() {
+            self.reindex(len, seed);
         }
     }
 
@@ -221,25 +265,53 @@ impl HashPart {
         let before = self.entries.len();
         self.entries.retain(|(_, v)| !v.is_nil());
         if self.entries.len() != before {
-            self.reindex(self.index.len());
+            if let Some(index) = self.index.take() {
+                self.build_index(index.slots.len(), index.hasher);
+                if let Some(rebuilt) = &mut self.index {
+                    rebuilt.inherited = index.inherited;
+                }
+            }
         }
     }
 
-    /// Builds the index again at `len` slots (a power of two that holds the entries).
-    fn reindex(&mut self, len: usize) {
+    /// Builds the index again at `len` slots (a power of two that holds the entries), with
+    /// the hasher it has, or one seeded with `seed`.
+    fn reindex(&mut self, len: usize, seed: u64) {
+        match self.index.take() {
+            Some(index) => {
+                self.build_index(len, index.hasher);
+                if let Some(rebuilt) = &mut self.index {
+                    rebuilt.inherited = index.inherited;
+                }
+            }
+            None => self.build_index(len, Hasher::with_seed(seed)),
+        }
+    }
+
+    /// Builds the index at `len` slots (at least what holds the entries) with `hasher`; none
+    /// for a length of 0.
+    fn build_index(&mut self, len: usize, hasher: Hasher) {
         let len = len.max(Self::index_len_for(self.entries.len()));
-        self.index.clear();
-        self.index.resize(len, EMPTY);
+        if len == 0 {
+            self.index = None;
+            return;
+        }
+        let mut slots = vec![EMPTY; len].into_boxed_slice();
         let mask = len.wrapping_sub(1);
         for (position, (key, _)) in self.entries.iter().enumerate() {
-            let mut slot = self.hasher.hash_one(key) as usize & mask;
-            while self.index.get(slot).is_some_and(|&at| at != EMPTY) {
+            let mut slot = hasher.hash_one(key) as usize & mask;
+            while slots.get(slot).is_some_and(|&at| at != EMPTY) {
                 slot = (slot + 1) & mask;
             }
-            if let Some(at) = self.index.get_mut(slot) {
+            if let Some(at) = slots.get_mut(slot) {
                 *at = position as u32 + 1;
             }
         }
+        self.index = Some(Box::new(Index {
+            slots,
+            hasher,
+            inherited: false,
+        }));
     }
 
     /// The entries in insertion order, dead ones included.
@@ -278,14 +350,14 @@ mod tests {
         /// and takes the new value, and dropping the dead entries keeps the live ones in
         /// order.
         fn behaves_as_an_ordered_map(ops: Vec<(i8, bool)>, seed: u64) -> bool {
-            let mut part = HashPart::with_capacity_and_hasher(0, Hasher::with_seed(seed));
+            let mut part = HashPart::with_capacity(0, seed);
             let mut model: Vec<(i64, bool)> = Vec::new();
             let mut at: HashMap<i64, usize> = HashMap::new();
             for (k, live) in ops {
                 let k = i64::from(k);
                 let v = if live { Value::Int(k) } else { Value::Nil };
                 let fresh = !at.contains_key(&k);
-                if part.insert(key(k), v) != fresh {
+                if part.insert(key(k), v, seed) != fresh {
                     return false;
                 }
                 match at.get(&k) {
@@ -313,13 +385,13 @@ mod tests {
     /// generated-program differential test found it lost when the part refused a key it held.
     #[test]
     fn a_dead_key_set_again_takes_the_value_in_place() {
-        let mut part = HashPart::with_capacity_and_hasher(4, Hasher::with_seed(7));
-        assert!(part.insert(key(1), Value::Int(10)));
-        assert!(part.insert(key(2), Value::Int(20)));
+        let mut part = HashPart::with_capacity(4, 7);
+        assert!(part.insert(key(1), Value::Int(10), 7));
+        assert!(part.insert(key(2), Value::Int(20), 7));
         if let Some(v) = part.get_mut(&key(1)) {
             *v = Value::Nil;
         }
-        assert!(!part.insert(key(1), Value::Int(11)));
+        assert!(!part.insert(key(1), Value::Int(11), 7));
         assert_eq!(part.get_index_of(&key(1)), Some(0));
         assert!(matches!(part.get(&key(1)), Some(Value::Int(11))));
         assert_eq!(part.len(), 2);
@@ -327,11 +399,11 @@ mod tests {
 
     #[test]
     fn a_part_finds_its_keys_scanned_and_indexed() {
-        let mut part = HashPart::with_capacity_and_hasher(2, Hasher::with_seed(3));
+        let mut part = HashPart::with_capacity(2, 3);
         for n in 0..=(LINEAR_MAX as i64 + 2) {
             // Scanned up to LINEAR_MAX entries, indexed beyond.
-            assert_eq!(part.index.is_empty(), part.len() <= LINEAR_MAX);
-            assert!(part.insert(key(n), Value::Int(n)));
+            assert_eq!(part.index.is_none(), part.len() <= LINEAR_MAX);
+            assert!(part.insert(key(n), Value::Int(n), 7));
             assert!((0..=n).all(|m| part.get_index_of(&key(m)) == Some(m as usize)));
             assert!(part.get(&key(n + 1)).is_none());
         }
@@ -351,7 +423,7 @@ mod tests {
     fn an_empty_part_finds_nothing() {
         let part = HashPart::default();
         assert!(part.get(&key(1)).is_none());
-        let mut part = HashPart::with_capacity_and_hasher(4, Hasher::with_seed(1));
+        let mut part = HashPart::with_capacity(4, 1);
         assert!(part.get(&key(1)).is_none());
         part.retain_live();
         assert!(part.get_index(0).is_none());

@@ -896,7 +896,7 @@ impl Heap {
         self.hash_seed = seed;
         self.rehash_strings();
         // The image's tables keep its hasher: the heap's own copies are rehashed with the
-        // heap's seed before their first new key (`Table::inherited_hasher`).
+        // heap's seed before their first new key (`HashPart::is_inherited`).
         for t in self.tables.slots.iter_mut().flatten() {
             t.reseed(seed);
         }
@@ -919,7 +919,7 @@ impl Heap {
 
     /// A copy of this heap hashed with `seed`, with a fresh bank of `memory_limit` bytes
     /// charged what this one holds (`Vm::copy_fresh`): as `clone` then `set_hash_seed`, but
-    /// each table keeps this heap's hasher until its first new key (`Table::inherited_hasher`),
+    /// each table keeps this heap's hasher until its first new key (`HashPart::is_inherited`),
     /// and the top regions are shared, not copied (the `Rc` of an image's is cloned; a frozen
     /// image holds nothing else there, and its bank nothing for them). Field hints are
     /// guesses, not copied.
@@ -936,7 +936,7 @@ impl Heap {
         let mut tables = self.tables.clone();
         if seed != self.hash_seed {
             for t in tables.slots.iter_mut().flatten() {
-                t.inherited_hasher = true;
+                t.inherit_hasher();
             }
         }
         let mut heap = Heap {
@@ -1159,7 +1159,7 @@ impl Heap {
         self.gc.note_alloc(size);
         let mut table = self.tables.get_or_top(t.0).clone();
         // Hashed with the image's seed: rehashed with this heap's before its first new key.
-        table.inherited_hasher = true;
+        table.inherit_hasher();
         self.tables.set_own_top(t.0, table);
         Ok(())
     }
@@ -1268,7 +1268,7 @@ impl Heap {
         if value.is_nil() {
             return Ok(None);
         }
-        if table.inherited_hasher {
+        if table.has_inherited_hasher() {
             // Unpaid, as the copy it completes: once per table of the library image.
             table.reseed(seed);
         }
@@ -1285,15 +1285,15 @@ impl Heap {
                 self.bank.release(old - new);
             }
             let table = self.tables.get_mut_or_own_top(t.0);
-            table.resize(resize);
-            table.insert_new(k, value);
+            table.resize(resize, seed);
+            table.insert_new(k, value, seed);
             // Growth beyond the computed capacity (never expected) is charged afterwards.
             let after = table.heap_size();
             if after > new {
                 self.bank.charge(after - new).map_err(SetError::Memory)?;
             }
         } else {
-            table.insert_new(k, value);
+            table.insert_new(k, value, seed);
         }
         Ok(None)
     }
@@ -1315,7 +1315,8 @@ impl Heap {
         let new = Table::size_for(sizes.array, sizes.hash);
         self.bank.charge(new.saturating_sub(old))?;
         self.gc.note_alloc(new.saturating_sub(old));
-        self.tables.get_mut_or_own_top(t.0).resize(sizes);
+        let seed = self.hash_seed;
+        self.tables.get_mut_or_own_top(t.0).resize(sizes, seed);
         Ok(())
     }
 
@@ -1947,19 +1948,22 @@ mod tests {
         }
         let mut copy = image.copy_with_seed(1 << 20, 2).expect("fits");
         let probe = crate::value::Key::new(Value::Int(77)).expect("a key");
-        let hashed_with = |heap: &Heap| heap.table(t).hash.hasher().hash_one(probe);
-        assert!(copy.table(t).inherited_hasher);
+        let hashed_with = |heap: &Heap| {
+            let hasher = heap.table(t).hash.hasher().expect("20 keys are indexed");
+            hasher.hash_one(probe)
+        };
+        assert!(copy.table(t).has_inherited_hasher());
         assert_eq!(hashed_with(&copy), hashed_with(&image));
         // Changing an existing key keeps the inherited hasher; a new key replaces it.
         copy.table_set(t, Value::Int(1000), Value::Int(-1))
             .expect("fits");
-        assert!(copy.table(t).inherited_hasher);
+        assert!(copy.table(t).has_inherited_hasher());
         copy.table_set(t, Value::Int(5), Value::Int(5))
             .expect("fits");
-        assert!(!copy.table(t).inherited_hasher);
+        assert!(!copy.table(t).has_inherited_hasher());
         assert_eq!(
             hashed_with(&copy),
-            table::Hasher::with_seed(2).hash_one(probe)
+            hash_part::Hasher::with_seed(2).hash_one(probe)
         );
         for i in 0..20 {
             let want = if i == 0 { -1 } else { i };

@@ -75,8 +75,6 @@ impl Probe for IntKey {
     }
 }
 
-pub(crate) use super::hash_part::Hasher;
-
 /// The largest array part (in slots) grown by a copy into a new buffer rather than in place
 /// (`Table::resize`).
 const SMALL_ARRAY: usize = 16;
@@ -86,32 +84,37 @@ pub const ARRAY_SLOT_BYTES: usize = std::mem::size_of::<Value>();
 /// Bytes charged per hash slot: the entry (key and value: 32 bytes) and its share of the index
 /// (4-byte slots at most half full, and as the entries double, up to 16 bytes).
 pub const HASH_SLOT_BYTES: usize = 64;
-/// Fixed bytes charged per table: its arena slot (about 100 bytes), its mark, and the
-/// allocation headers of its parts.
+/// Fixed bytes charged per table: its arena slot (64 bytes), its mark, the allocation headers
+/// of its parts, and the box of its hash part's index.
 pub const TABLE_BASE_BYTES: usize = 160;
 
+/// The most slots an array part has (Lua's `MAXASIZE` on 64-bit hosts): sizes and the border
+/// hint fit a `u32`. A larger part costs more than any bank holds (`Table::size_for`).
+pub const MAX_ARRAY: usize = 1 << 31;
+
+/// A table is 64 bytes (Lua's is 56): its slot in the arena is most of what a program of many
+/// small tables holds, so every field is as small as the invariants let it be.
 #[derive(Clone, Debug, Default)]
 pub struct Table {
-    pub(crate) array: Vec<Value>,
+    /// Exactly Lua's array part: its length is the part's size (absent keys are nil).
+    pub(crate) array: Box<[Value]>,
+    /// Hashed with the heap's seed (`with_seed`; a snapshot's decoder does the same), or, in
+    /// an index marked inherited, with the seed of the heap it was copied from
+    /// (`Heap::copy_with_seed`): rehashed with its own heap's seed before its first new key
+    /// (`Heap::table_set_new`), so keys chosen to collide under the image's seed never reach
+    /// it, and a table no one adds to (most of a library) is never hashed again.
+    pub(crate) hash: HashPart,
     /// Lua 5.4's `alimit`: a position in the array part that may be a border, which `#`
     /// starts from and moves (`border_search`), and which a keyed read or write of the array
     /// part past it moves up to the key (`note_array_key`), as `ltable.c` does; a resize
     /// puts it at the array's length. `#` on a table with holes gives lua5.4's answer only
     /// with it, so it is part of the table's state (saved in snapshots). Lua's invariant:
     /// it equals the array's length, or that length is a power of two `n` and
-    /// `n / 2 < limit < n` (`limit_is_valid`).
-    pub(crate) limit: std::cell::Cell<usize>,
-    /// Hashed with the heap's seed (`with_seed`; a snapshot's decoder does the same), or,
-    /// while `inherited_hasher` is set, with the seed of the heap it was copied from.
-    pub(crate) hash: HashPart,
+    /// `n / 2 < limit < n` (`limit_is_valid`). At most `MAX_ARRAY`.
+    pub(crate) limit: std::cell::Cell<u32>,
     /// Logical capacity of the hash part (0 or a power of two), as Lua's node vector size.
-    pub(crate) hash_capacity: usize,
+    pub(crate) hash_capacity: u32,
     pub metatable: Option<TableRef>,
-    /// Copied from a library image (`Heap::copy_with_seed`) with the image's hasher: rehashed
-    /// with its own heap's seed before its first new key (`Heap::table_set_new`), so keys
-    /// chosen to collide under the image's seed never reach it, and a table no one adds to
-    /// (most of a library) is never hashed again.
-    pub(crate) inherited_hasher: bool,
 }
 
 /// What `Table::border_search` found: the border `#` answers, the probes it took (what `#`
@@ -146,43 +149,83 @@ pub struct Resize {
 }
 
 impl Table {
-    /// A table with preallocated parts (Lua's `NEWTABLE` hints).
-    /// A table whose hash part uses `seed` (the heap's, so an attacker who does not know it
-    /// cannot choose colliding keys).
+    /// A table with preallocated parts (Lua's `NEWTABLE` hints) whose hash part uses `seed`
+    /// (the heap's, so an attacker who does not know it cannot choose colliding keys).
+    /// `array` is at most `MAX_ARRAY` (the heap charges `size_for` first).
     pub fn with_seed(array: usize, hash: usize, seed: u64) -> Table {
-        let mut t = Table::with_capacity(array, 0);
+        let array = array.min(MAX_ARRAY);
         let hash_capacity = if hash == 0 {
             0
         } else {
             hash.next_power_of_two()
         };
-        t.hash = HashPart::with_capacity_and_hasher(hash_capacity, Hasher::with_seed(seed));
-        t.hash_capacity = hash_capacity;
+        let mut t = Table {
+            array: vec![Value::Nil; array].into_boxed_slice(),
+            hash: HashPart::with_capacity(hash_capacity, seed),
+            ..Table::default()
+        };
+        t.set_limit(array);
+        t.set_hash_capacity(hash_capacity);
         t
     }
 
+    /// `with_seed` with a fixed seed (tests).
     pub fn with_capacity(array: usize, hash: usize) -> Table {
-        let hash_capacity = if hash == 0 {
-            0
-        } else {
-            hash.next_power_of_two()
+        Table::with_seed(array, hash, 0)
+    }
+
+    /// A table of the given parts, as a snapshot holds it (`heap::encoding`, which checks the
+    /// border hint and the sizes first).
+    pub(crate) fn from_parts(
+        array: Vec<Value>,
+        limit: usize,
+        hash: HashPart,
+        hash_capacity: usize,
+        metatable: Option<TableRef>,
+    ) -> Table {
+        let mut t = Table {
+            array: array.into_boxed_slice(),
+            hash,
+            limit: std::cell::Cell::new(0),
+            hash_capacity: 0,
+            metatable,
         };
-        Table {
-            array: vec![Value::Nil; array],
-            limit: std::cell::Cell::new(array),
-            hash: HashPart::with_capacity_and_hasher(hash_capacity, Hasher::default()),
-            hash_capacity,
-            metatable: None,
-            inherited_hasher: false,
-        }
+        t.set_limit(limit);
+        t.set_hash_capacity(hash_capacity);
+        t
+    }
+
+    /// The border hint (`limit`).
+    #[inline(always)]
+    pub(crate) fn limit(&self) -> usize {
+        self.limit.get() as usize
+    }
+
+    #[inline(always)]
+    fn set_limit(&self, limit: usize) {
+        // At most the array's length, which is at most `MAX_ARRAY`.
+        self.limit.set(limit as u32);
+    }
+
+    /// The logical capacity of the hash part.
+    #[inline(always)]
+    pub(crate) fn hash_capacity(&self) -> usize {
+        self.hash_capacity as usize
+    }
+
+    #[inline(always)]
+    fn set_hash_capacity(&mut self, capacity: usize) {
+        // A capacity beyond `u32` could not have been charged (`size_for`); saturating keeps
+        // the invariant `len <= capacity` for any part that exists.
+        self.hash_capacity = u32::try_from(capacity).unwrap_or(u32::MAX);
     }
 
     /// Whether `other` holds the same state: metatable, array part and border hint, hash
     /// capacity, and the same entries in the same order (`Heap::share_image`).
     pub(crate) fn same_as(&self, other: &Table) -> bool {
         self.metatable == other.metatable
-            && self.limit.get() == other.limit.get()
-            && self.hash_capacity == other.hash_capacity
+            && self.limit() == other.limit()
+            && self.hash_capacity() == other.hash_capacity()
             && self.array.len() == other.array.len()
             && self.array.iter().zip(&other.array).all(|(a, b)| a.same(*b))
             && self.hash.len() == other.hash.len()
@@ -195,10 +238,15 @@ impl Table {
 
     /// Bytes this table is charged for.
     pub fn heap_size(&self) -> usize {
-        Self::size_for(self.array.len(), self.hash_capacity)
+        Self::size_for(self.array.len(), self.hash_capacity())
     }
 
+    /// Bytes a table of these sizes is charged for: more than any bank holds past
+    /// `MAX_ARRAY` slots in either part, so no such part is ever made.
     pub fn size_for(array: usize, hash: usize) -> usize {
+        if array > MAX_ARRAY || hash > MAX_ARRAY {
+            return usize::MAX;
+        }
         TABLE_BASE_BYTES + array * ARRAY_SLOT_BYTES + hash * HASH_SLOT_BYTES
     }
 
@@ -228,8 +276,8 @@ impl Table {
     /// array part goes through it; traversals, the collector and `SETLIST` do not, as in Lua.
     #[inline(always)]
     fn note_array_key(&self, i: usize) {
-        if i > self.limit.get() {
-            self.limit.set(i);
+        if i > self.limit() {
+            self.set_limit(i);
         }
     }
 
@@ -444,7 +492,7 @@ impl Table {
 
     /// Whether a new key that is not in the array part's range needs a rehash first.
     pub fn is_full(&self) -> bool {
-        self.hash.len() >= self.hash_capacity
+        self.hash.len() >= self.hash_capacity()
     }
 
     /// Whether inserting one more new key needs a rehash first; if so, its sizes.
@@ -457,8 +505,8 @@ impl Table {
 
     /// Inserts a key that has no value (absent, or dead: set to nil and kept until a rehash).
     /// Call `needs_rehash` first and `resize` with its result (after charging the memory) when
-    /// it asks for one.
-    pub fn insert_new(&mut self, key: Key, value: Value) {
+    /// it asks for one. An index the hash part builds is seeded with `seed` (the heap's).
+    pub fn insert_new(&mut self, key: Key, value: Value, seed: u64) {
         if value.is_nil() {
             return;
         }
@@ -469,14 +517,14 @@ impl Table {
                 return;
             }
         }
-        if self.hash.len() >= self.hash_capacity {
+        if self.hash.len() >= self.hash_capacity() {
             // A rehash did not make room in the hash part (the caller's resize put the new key
             // in the array range, handled above, or the caller skipped the rehash): grow the
             // logical capacity so the invariant `len <= capacity` keeps holding.
-            self.hash_capacity = (self.hash.len() + 1).next_power_of_two();
+            self.set_hash_capacity((self.hash.len() + 1).next_power_of_two());
         }
         // A dead entry of the key (kept since it was set to nil) takes the value in place.
-        self.hash.insert(key, value);
+        self.hash.insert(key, value, seed);
     }
 
     /// Lua's `rehash`: counts the integer keys and picks the new sizes.
@@ -518,7 +566,8 @@ impl Table {
         let mut optimal = 0usize;
         let mut twotoi: usize = 1;
         let mut i = 0;
-        while i < 64 && total_int > twotoi / 2 {
+        // Lua's `twotoi > 0` on an unsigned int: no array part past `MAX_ARRAY`.
+        while twotoi <= MAX_ARRAY && total_int > twotoi / 2 {
             a += nums[i];
             if a > twotoi / 2 {
                 optimal = twotoi;
@@ -539,19 +588,24 @@ impl Table {
         }
     }
 
-    /// Applies a resize: moves entries between the parts and drops dead hash entries.
-    pub fn resize(&mut self, r: Resize) {
+    /// Applies a resize: moves entries between the parts and drops dead hash entries. An
+    /// index the hash part builds is seeded with `seed` (the heap's).
+    pub fn resize(&mut self, r: Resize, seed: u64) {
         // Lua's `luaH_resize`: the border hint is the array's new length.
-        self.limit.set(r.array);
+        let r = Resize {
+            array: r.array.min(MAX_ARRAY),
+            hash: r.hash,
+        };
+        self.set_limit(r.array);
         // The array part keeps its size, so no key changes part: the hash part drops its
         // dead keys in place and grows.
         if r.array == self.array.len() {
             self.hash.retain_live();
             let len = self.hash.len();
             if r.hash > len {
-                self.hash.reserve(r.hash - len);
+                self.hash.reserve(r.hash - len, seed);
             }
-            self.hash_capacity = r.hash.max(len.next_power_of_two() * (len != 0) as usize);
+            self.set_hash_capacity(r.hash.max(len.next_power_of_two() * (len != 0) as usize));
             return;
         }
         // Only the array part grows and the hash part is empty (a list being appended to):
@@ -560,31 +614,34 @@ impl Table {
         // instead: the allocator's realloc costs several times a fresh allocation and a copy
         // of a few values (a constructor `{f(), g()}` grows its array at its SETLIST).
         if r.array > self.array.len() && self.hash.is_empty() {
-            if r.array <= SMALL_ARRAY {
+            let mut array = if r.array <= SMALL_ARRAY {
                 let mut array = Vec::with_capacity(r.array);
                 array.extend_from_slice(&self.array);
-                self.array = array;
+                array
             } else {
-                self.array.reserve_exact(r.array - self.array.len());
-            }
-            self.array.resize(r.array, Value::Nil);
-            self.hash.reserve(r.hash);
-            self.hash_capacity = r.hash;
+                let mut array = std::mem::take(&mut self.array).into_vec();
+                array.reserve_exact(r.array - array.len());
+                array
+            };
+            array.resize(r.array, Value::Nil);
+            // The capacity is the length (`reserve_exact`, `with_capacity`): nothing moves.
+            self.array = array.into_boxed_slice();
+            self.hash.reserve(r.hash, seed);
+            self.set_hash_capacity(r.hash);
             return;
         }
         let old_array = std::mem::take(&mut self.array);
         let old_hash = std::mem::take(&mut self.hash);
-        let mut array = vec![Value::Nil; r.array];
-        // Keep the hasher (and so its seed).
-        let mut hash = HashPart::with_capacity_and_hasher(r.hash, *old_hash.hasher());
-        for (i, v) in old_array.into_iter().enumerate() {
+        let mut array = vec![Value::Nil; r.array].into_boxed_slice();
+        let mut hash = HashPart::with_capacity(r.hash, seed);
+        for (i, &v) in old_array.iter().enumerate() {
             if v.is_nil() {
                 continue;
             }
             if i < r.array {
                 array[i] = v;
             } else {
-                hash.insert(Key::normalized(Value::Int(i as i64 + 1)), v);
+                hash.insert(Key::normalized(Value::Int(i as i64 + 1)), v, seed);
             }
         }
         for (k, v) in old_hash.into_entries() {
@@ -596,22 +653,23 @@ impl Table {
                     array[(i - 1) as usize] = v
                 }
                 _ => {
-                    hash.insert(k, v);
+                    hash.insert(k, v, seed);
                 }
             }
         }
         self.array = array;
         self.hash = hash;
-        self.hash_capacity = r
-            .hash
-            .max(self.hash.len().next_power_of_two() * (!self.hash.is_empty()) as usize);
+        self.set_hash_capacity(
+            r.hash
+                .max(self.hash.len().next_power_of_two() * (!self.hash.is_empty()) as usize),
+        );
     }
 
     /// The current sizes, for a resize that only grows the array part (`SETLIST`).
     pub fn sizes(&self) -> Resize {
         Resize {
             array: self.array.len(),
-            hash: self.hash_capacity,
+            hash: self.hash_capacity(),
         }
     }
 
@@ -625,7 +683,7 @@ impl Table {
     /// Puts the border hint where `border_search` found it should go: what `#` does once it
     /// has paid for the search.
     pub fn move_border_hint(&self, found: &BorderSearch) {
-        self.limit.set(found.hint);
+        self.set_limit(found.hint);
     }
 
     /// Lua 5.4's `luaH_getn` step for step, its border hint (`limit`) included: it starts
@@ -636,7 +694,7 @@ impl Table {
     /// the same state.
     pub fn border_search(&self) -> BorderSearch {
         let len = self.array.len();
-        let limit = self.limit.get();
+        let limit = self.limit();
         let found = |border: usize, probes: u64, hint: usize| BorderSearch {
             border: border as i64,
             probes,
@@ -851,19 +909,21 @@ impl Table {
         }
     }
 
-    /// Rebuilds the hash part with a hasher seeded by `seed` (`Heap::set_hash_seed`: a fresh
-    /// heap given a deterministic seed). Order and dead entries are kept.
+    /// Rebuilds the hash part's index with a hasher seeded by `seed` (`Heap::set_hash_seed`:
+    /// a fresh heap given a deterministic seed; `Heap::table_set_new`: a copied table before
+    /// its first new key). Order and dead entries are kept.
     pub(crate) fn reseed(&mut self, seed: u64) {
-        let old = std::mem::take(&mut self.hash);
-        let mut hash = HashPart::with_capacity_and_hasher(
-            self.hash_capacity.min(old.len()),
-            Hasher::with_seed(seed),
-        );
-        for (k, v) in old.into_entries() {
-            hash.insert(k, v);
-        }
-        self.hash = hash;
-        self.inherited_hasher = false;
+        self.hash.reseed(seed);
+    }
+
+    /// Whether the hash part was hashed with another heap's seed (`HashPart::is_inherited`).
+    pub(crate) fn has_inherited_hasher(&self) -> bool {
+        self.hash.is_inherited()
+    }
+
+    /// Marks the hash part as hashed with another heap's seed (`Heap::copy_with_seed`).
+    pub(crate) fn inherit_hasher(&mut self) {
+        self.hash.inherit();
     }
 
     /// Entries of the hash part, dead ones included.
@@ -902,8 +962,8 @@ mod tests {
                 return true;
             }
             let mut bulk = Table::with_capacity(len, 0);
-            bulk.array = array;
-            bulk.limit.set(limit);
+            bulk.array = array.into_boxed_slice();
+            bulk.set_limit(limit);
             let mut looped = bulk.clone();
             let same = |a: &Table, b: &Table| {
                 a.array.len() == b.array.len()
@@ -915,7 +975,7 @@ mod tests {
                 n as usize % 8,
             );
             if !bulk.move_within_array(from, to, n) {
-                return same(&bulk, &looped) && bulk.limit.get() == limit;
+                return same(&bulk, &looped) && bulk.limit() == limit;
             }
             // Forwards or backwards, as the two library loops go, so nothing is read after it
             // was overwritten.
@@ -928,7 +988,7 @@ mod tests {
                 let v = looped.get_int((from + j) as i64);
                 assert!(looped.set_existing_int((to + j) as i64, v));
             }
-            same(&bulk, &looped) && bulk.limit.get() == looped.limit.get()
+            same(&bulk, &looped) && bulk.limit() == looped.limit()
         }
         quickcheck::QuickCheck::new()
             .tests(2000)
@@ -939,9 +999,9 @@ mod tests {
         let key = Key::new(k).unwrap();
         if !t.set_existing(key, v) {
             if let Some(r) = t.needs_rehash(key) {
-                t.resize(r);
+                t.resize(r, 0);
             }
-            t.insert_new(key, v);
+            t.insert_new(key, v, 0);
         }
     }
 
@@ -973,13 +1033,13 @@ mod tests {
                 fill(&mut rebuilt);
                 // A dead entry sends `resize` down the general path.
                 let dead = Key::new(Value::Float(0.5)).expect("a key");
-                rebuilt.hash.insert(dead, Value::Nil);
+                rebuilt.hash.insert(dead, Value::Nil, 0);
                 let r = Resize {
                     array: in_place.array_len() + grow,
                     hash: 4,
                 };
-                in_place.resize(r);
-                rebuilt.resize(r);
+                in_place.resize(r, 0);
+                rebuilt.resize(r, 0);
                 assert_eq!(in_place.array_len(), rebuilt.array_len());
                 for i in 1..=in_place.array_len() as i64 + 1 {
                     assert!(
@@ -992,6 +1052,12 @@ mod tests {
                 assert_eq!(in_place.hash_capacity, rebuilt.hash_capacity);
             }
         }
+    }
+
+    /// The size the arena pays per table (and the comment on `Table` states).
+    #[test]
+    fn a_table_is_64_bytes() {
+        assert_eq!(std::mem::size_of::<Option<Table>>(), 64);
     }
 
     #[test]
