@@ -242,7 +242,7 @@ mod tests {
     }
 
     fn pool() -> IoPool<Woke> {
-        IoPool::new().expect("the host starts the pool's threads")
+        IoPool::new().expect("the default sizes are valid")
     }
 
     const WAIT: Duration = Duration::from_secs(60);

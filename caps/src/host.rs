@@ -237,7 +237,7 @@ impl Gateways {
     /// Gateways with an I/O pool of the default sizes, and no keys attached.
     ///
     /// # Errors
-    /// `PoolError::Spawn` if the host cannot start the pool's threads.
+    /// None with the default sizes (the pool starts its threads when it has work).
     pub fn new() -> Result<Gateways, PoolError> {
         Gateways::with_pool(PoolConfig::default())
     }
@@ -245,8 +245,7 @@ impl Gateways {
     /// Gateways with an I/O pool of the given sizes.
     ///
     /// # Errors
-    /// `PoolError::Config` for a bad configuration, `PoolError::Spawn` if the host cannot
-    /// start the pool's threads.
+    /// `PoolError::Config` for a bad configuration.
     pub fn with_pool(config: PoolConfig) -> Result<Gateways, PoolError> {
         Ok(Gateways {
             objects: HashMap::new(),

@@ -11,14 +11,17 @@
 //! own completion), so a job is one box whatever produces it.
 //!
 //! **Invariant: every ticket accepted by `submit`, `submit_abortable`, `after` or `complete` is
-//! answered by exactly one completion**, as long as the pool lives: a job that panics is
-//! answered with `T::from(Panicked(..))`. [`IoPool::pending`] counts the completions still
+//! answered by exactly one completion**, as long as the pool lives: a job that panics, or that
+//! no worker can be started for (the host refuses a thread and none is alive), is answered
+//! with `T::from(Panicked(..))`. [`IoPool::pending`] counts the completions still
 //! owed, so the kernel knows whether waiting can ever end. Tickets are the caller's: the pool
 //! never interprets them and does not require them to be unique.
 //!
-//! **Growth policy.** `core` workers live as long as the pool. When a job is queued and no idle
-//! worker is there to take it, one more worker is started, up to `max`; a worker above `core`
-//! that stays idle for `keep_alive` exits. So N jobs parked in a blocking `recv` or `accept` take
+//! **Growth policy.** No thread starts before it has work: a program that does no I/O (most
+//! runs) starts none. When a job is queued and no idle worker is there to take it, one more
+//! worker is started, up to `max`; the first `core` stay as long as the pool, and a worker
+//! above `core` that stays idle for `keep_alive` exits. The timer thread starts with the first
+//! `after`. So N jobs parked in a blocking `recv` or `accept` take
 //! N threads and never delay other jobs while fewer than `max` are running; past `max`, jobs
 //! wait in FIFO order for a free worker. The cap bounds the host's threads; the gateways'
 //! per-operation timeouts (a socket's) bound how long a parked job can hold one.
@@ -78,7 +81,7 @@ pub enum PoolError {
 /// Sizes of the pool. See the module documentation for the policy.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct PoolConfig {
-    /// Workers that live as long as the pool (at least 1).
+    /// Workers that, once started, live as long as the pool (at least 1).
     pub core: usize,
     /// Most workers alive at once (at least `core`).
     pub max: usize,
@@ -106,7 +109,8 @@ pub struct IoPool<T> {
     /// Completions accepted but not yet received by the caller.
     pending: AtomicUsize,
     workers: Mutex<Vec<JoinHandle<()>>>,
-    timer: Option<JoinHandle<()>>,
+    /// Started by the first `after`.
+    timer: Mutex<Option<JoinHandle<()>>>,
 }
 
 struct Shared<T> {
@@ -177,17 +181,16 @@ pub(crate) fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
 }
 
 impl<T: Outcome> IoPool<T> {
-    /// A pool with the default sizes.
+    /// A pool with the default sizes. No thread starts before there is work for it.
     ///
     /// # Errors
-    /// `PoolError::Spawn` if the host cannot start the core threads.
+    /// None with the default sizes (`with_config`'s `PoolError::Config` otherwise).
     pub fn new() -> Result<IoPool<T>, PoolError> {
         IoPool::with_config(PoolConfig::default())
     }
 
     /// # Errors
-    /// `PoolError::Config` for `core == 0` or `max < core`; `PoolError::Spawn` if the host
-    /// cannot start the core threads.
+    /// `PoolError::Config` for `core == 0` or `max < core`.
     pub fn with_config(config: PoolConfig) -> Result<IoPool<T>, PoolError> {
         if config.core == 0 {
             return Err(PoolError::Config("at least one core worker is needed"));
@@ -216,28 +219,13 @@ impl<T: Outcome> IoPool<T> {
             timer_wake: Condvar::new(),
             done,
         });
-        let timer_shared = Arc::clone(&shared);
-        let timer = std::thread::Builder::new()
-            .name("tessera-timer".into())
-            .spawn(move || timer_loop(&timer_shared))
-            .map_err(|e| PoolError::Spawn(e.to_string()))?;
-        let pool = IoPool {
+        Ok(IoPool {
             shared,
             completions,
             pending: AtomicUsize::new(0),
             workers: Mutex::new(Vec::new()),
-            timer: Some(timer),
-        };
-        for _ in 0..config.core {
-            {
-                let mut state = lock(&pool.shared.state);
-                state.live += 1;
-                state.starting += 1;
-            }
-            // On failure, dropping `pool` joins what was started.
-            pool.spawn_worker()?;
-        }
-        Ok(pool)
+            timer: Mutex::new(None),
+        })
     }
 
     /// Runs `job` on a worker; its completion comes back with `ticket`.
@@ -266,11 +254,13 @@ impl<T: Outcome> IoPool<T> {
     /// worker is held while waiting).
     ///
     /// # Errors
-    /// `PoolError::Deadline` if `now + delay` overflows the host clock; `PoolError::ShutDown`.
+    /// `PoolError::Deadline` if `now + delay` overflows the host clock; `PoolError::ShutDown`;
+    /// `PoolError::Spawn` if the host cannot start the timer thread.
     pub fn after(&self, ticket: u64, delay: Duration, completion: T) -> Result<(), PoolError> {
         let at = Instant::now()
             .checked_add(delay)
             .ok_or(PoolError::Deadline(delay))?;
+        self.start_timer()?;
         let mut timer = lock(&self.shared.timer);
         if timer.shutdown {
             return Err(PoolError::ShutDown);
@@ -286,6 +276,20 @@ impl<T: Outcome> IoPool<T> {
         self.pending.fetch_add(1, Ordering::SeqCst);
         drop(timer);
         self.shared.timer_wake.notify_one();
+        Ok(())
+    }
+
+    /// Starts the timer thread unless it runs.
+    fn start_timer(&self) -> Result<(), PoolError> {
+        let mut handle = lock(&self.timer);
+        if handle.is_none() {
+            let timer_shared = Arc::clone(&self.shared);
+            let spawned = std::thread::Builder::new()
+                .name("tessera-timer".into())
+                .spawn(move || timer_loop(&timer_shared))
+                .map_err(|e| PoolError::Spawn(e.to_string()))?;
+            *handle = Some(spawned);
+        }
         Ok(())
     }
 
@@ -343,11 +347,30 @@ impl<T: Outcome> IoPool<T> {
         drop(state);
         self.shared.work.notify_one();
         if grow {
-            // If the host refuses a thread, the job waits for a running worker (there is
-            // always at least `core` of them).
-            let _ = self.spawn_worker();
+            if let Err(e) = self.spawn_worker() {
+                // The job waits for a running worker; with none alive, no one would ever take
+                // it, so it is answered now (and so is every job queued with it).
+                self.fail_unserved(&e);
+            }
         }
         Ok(())
+    }
+
+    /// With no worker alive, answers every queued job with a failure: the host refused the
+    /// thread that would have run them (`error`).
+    fn fail_unserved(&self, error: &PoolError) {
+        let unserved: Vec<Queued<T>> = {
+            let mut state = lock(&self.shared.state);
+            if state.live > 0 {
+                return;
+            }
+            state.queue.drain(..).collect()
+        };
+        for q in unserved {
+            let failed = T::from(Panicked(format!("no worker could run it: {error}")));
+            // The receiver lives in `self`, so the send cannot fail.
+            let _ = self.shared.done.send((q.ticket, failed));
+        }
     }
 
     /// Starts a worker already counted in `live` and `starting`; un-counts it if the host
@@ -414,7 +437,7 @@ impl<T> IoPool<T> {
         for handle in workers {
             let _ = handle.join();
         }
-        if let Some(timer) = self.timer.take() {
+        if let Some(timer) = lock(&self.timer).take() {
             let _ = timer.join();
         }
     }

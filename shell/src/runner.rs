@@ -287,8 +287,8 @@ impl Session {
         input: Option<Box<dyn std::io::BufRead + Send>>,
     ) -> Result<(), String> {
         use kernel::clist::KeyKind;
-        let mut gateways = caps::host::Gateways::new()
-            .map_err(|e| format!("cannot start the I/O threads: {e}"))?;
+        let mut gateways =
+            caps::host::Gateways::new().map_err(|e| format!("cannot set up the I/O pool: {e}"))?;
         // Open every gateway first: a bad grant changes nothing.
         let opened = open_grants(grants)?;
         let key = self
@@ -340,7 +340,7 @@ impl Session {
                 .map_err(|e| Failure::Refused(e.to_string()))?;
         }
         let mut gateways = caps::host::Gateways::new()
-            .map_err(|e| Failure::Refused(format!("cannot start the I/O threads: {e}")))?;
+            .map_err(|e| Failure::Refused(format!("cannot set up the I/O pool: {e}")))?;
         let opened = open_grants(grants).map_err(Failure::Refused)?;
         let budgets = kernel::snapshot::Budgets {
             fuel: Some(fuel.unwrap_or(u64::MAX)),

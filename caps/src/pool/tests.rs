@@ -249,3 +249,17 @@ fn the_pool_is_send_and_sync() {
     fn check<T: Send + Sync>() {}
     check::<IoPool>();
 }
+
+/// A program that does no I/O starts no thread: the first job starts the first worker, which
+/// then stays (it is within `core`).
+#[test]
+fn no_thread_starts_before_there_is_work() {
+    let pool = IoPool::with_config(config(2, 4)).unwrap();
+    assert_eq!(pool.workers(), 0);
+    pool.complete(1, Completion::Done);
+    assert_eq!(next(&pool).0, 1);
+    assert_eq!(pool.workers(), 0, "a completion needs no worker");
+    pool.submit(2, quick(2)).unwrap();
+    assert_eq!(next(&pool).0, 2);
+    assert_eq!(pool.workers(), 1);
+}
