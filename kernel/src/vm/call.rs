@@ -197,10 +197,10 @@ impl Vm {
             self.ensure_stack(base + max_stack + EXTRA_STACK)?;
             (base, 0)
         };
-        // Registers above the parameters start as nil (stale values would confuse the GC).
-        for v in &mut self.th.stack[base + num_params..base + max_stack] {
-            *v = Value::Nil;
-        }
+        // The registers above the parameters are left as they are, as Lua's `luaD_precall`
+        // leaves them: compiled code writes a register before it reads it, and a stale value
+        // there is one the collector still sees (it marks whole stacks, and clears the
+        // running thread's above its live top before it collects).
         self.th.top = base + max_stack;
         self.push_frame(Frame {
             kind: FrameKind::Lua(cl),

@@ -897,9 +897,10 @@ impl Vm {
                                 let callee_code = window::Code::of(&p.code);
                                 let callee_k = window::Constants::of(&p.constants);
                                 let nargs = self.th.top - nb;
-                                let from = nb + nargs.min(np);
-                                if from < nb + ms {
-                                    for v in &mut self.th.stack[from..nb + ms] {
+                                // Missing parameters are nil; the registers above them are
+                                // written before they are read, as in Lua (`enter_lua`).
+                                if nargs < np {
+                                    for v in &mut self.th.stack[nb + nargs..nb + np] {
                                         *v = Value::Nil;
                                     }
                                 }
