@@ -110,7 +110,7 @@ impl HashPart {
     /// Builds the index again with `seed`, keeping the entries and their order.
     pub(crate) fn reseed(&mut self, seed: u64) {
         if let Some(index) = self.index.take() {
-            self.build_index(index.slots.len(), Hasher::with_seed(seed));
+            self.build_index(index.slots.len(), Hasher::with_seed(seed), false);
         }
     }
 
@@ -266,10 +266,7 @@ impl HashPart {
         self.entries.retain(|(_, v)| !v.is_nil());
         if self.entries.len() != before {
             if let Some(index) = self.index.take() {
-                self.build_index(index.slots.len(), index.hasher);
-                if let Some(rebuilt) = &mut self.index {
-                    rebuilt.inherited = index.inherited;
-                }
+                self.build_index(index.slots.len(), index.hasher, index.inherited);
             }
         }
     }
@@ -278,19 +275,14 @@ impl HashPart {
     /// the hasher it has, or one seeded with `seed`.
     fn reindex(&mut self, len: usize, seed: u64) {
         match self.index.take() {
-            Some(index) => {
-                self.build_index(len, index.hasher);
-                if let Some(rebuilt) = &mut self.index {
-                    rebuilt.inherited = index.inherited;
-                }
-            }
-            None => self.build_index(len, Hasher::with_seed(seed)),
+            Some(index) => self.build_index(len, index.hasher, index.inherited),
+            None => self.build_index(len, Hasher::with_seed(seed), false),
         }
     }
 
-    /// Builds the index at `len` slots (at least what holds the entries) with `hasher`; none
-    /// for a length of 0.
-    fn build_index(&mut self, len: usize, hasher: Hasher) {
+    /// Builds the index at `len` slots (at least what holds the entries) with `hasher` (from
+    /// another heap's seed if `inherited`); none for a length of 0.
+    fn build_index(&mut self, len: usize, hasher: Hasher, inherited: bool) {
         let len = len.max(Self::index_len_for(self.entries.len()));
         if len == 0 {
             self.index = None;
@@ -310,7 +302,7 @@ impl HashPart {
         self.index = Some(Box::new(Index {
             slots,
             hasher,
-            inherited: false,
+            inherited,
         }));
     }
 
