@@ -169,8 +169,9 @@ impl Table {
         t
     }
 
-    /// `with_seed` with a fixed seed (tests).
-    pub fn with_capacity(array: usize, hash: usize) -> Table {
+    /// `with_seed` with a fixed seed, for the tests.
+    #[cfg(test)]
+    pub(crate) fn with_capacity(array: usize, hash: usize) -> Table {
         Table::with_seed(array, hash, 0)
     }
 
