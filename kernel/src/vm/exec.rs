@@ -198,6 +198,16 @@ impl Vm {
                     *window::register(&mut self.th.stack, base + $n as usize)
                 };
             }
+            // An instruction's RK(C) operand: the constant C when k is set, else register C.
+            macro_rules! rk_c {
+                ($i:ident) => {
+                    if $i.k() {
+                        window::constant(k, $i.c() as usize)
+                    } else {
+                        reg!($i.c())
+                    }
+                };
+            }
             // Pays for an instruction's variable work before the work is done. A refusal
             // (out of fuel) leaves the frame at the instruction itself, so it runs again from
             // the same state after a refuel; nothing may have changed before this point.
@@ -399,25 +409,17 @@ impl Vm {
                         let u = self.heap.closure(cl).upvalues[i.a() as usize];
                         let t = self.upval_get(u);
                         let key = window::constant(k, i.b() as usize);
-                        let v = if i.k() {
-                            window::constant(k, i.c() as usize)
-                        } else {
-                            reg!(i.c())
-                        };
+                        let v = rk_c!(i);
                         savepc!();
                         if !self.newindex(t, key, v, Operand::Upvalue(i.a()))? {
                             continue 'frame;
                         }
                     }
                     OpCode::SetTable => {
-                        let v = if i.k() {
-                            window::constant(k, i.c() as usize)
-                        } else {
-                            reg!(i.c())
-                        };
                         // A table of the library image takes the general path, which makes it
                         // the process's own first (`Heap::own_table`).
                         if let Value::Table(tr) = reg!(i.a()) {
+                            let v = rk_c!(i);
                             if let Some(table) = self.heap.tables.slot_mut(tr.0) {
                                 let done = match reg!(i.b()) {
                                     Value::Int(n) => table.set_int_present(n, v),
@@ -437,18 +439,15 @@ impl Vm {
                         }
                         let t = reg!(i.a());
                         let key = reg!(i.b());
+                        let v = rk_c!(i);
                         savepc!();
                         if !self.newindex(t, key, v, Operand::Register(i.a()))? {
                             continue 'frame;
                         }
                     }
                     OpCode::SetI => {
-                        let v = if i.k() {
-                            window::constant(k, i.c() as usize)
-                        } else {
-                            reg!(i.c())
-                        };
                         if let Value::Table(tr) = reg!(i.a()) {
+                            let v = rk_c!(i);
                             if let Some(table) = self.heap.tables.slot_mut(tr.0) {
                                 let idx = i.b() as i64;
                                 if table.set_int_present(idx, v) {
@@ -462,6 +461,7 @@ impl Vm {
                             }
                         }
                         let t = reg!(i.a());
+                        let v = rk_c!(i);
                         savepc!();
                         if !self.newindex(
                             t,
@@ -473,28 +473,25 @@ impl Vm {
                         }
                     }
                     OpCode::SetField => {
-                        let v = if i.k() {
-                            window::constant(k, i.c() as usize)
-                        } else {
-                            reg!(i.c())
-                        };
-                        if let (Value::Table(tr), Value::Str(s)) =
-                            (reg!(i.a()), window::constant(k, i.b() as usize))
-                        {
-                            let heap = &mut self.heap;
-                            if let Some(table) = heap.tables.slot_mut(tr.0) {
-                                if table.set_str_present_hinted(s, v, &heap.field_hints) {
-                                    continue;
-                                }
-                                if table.metatable.is_none() {
-                                    savepc!();
-                                    self.raw_set_in_instruction(tr, Value::Str(s), v, true)?;
-                                    continue;
+                        if let Value::Table(tr) = reg!(i.a()) {
+                            if let Value::Str(s) = window::constant(k, i.b() as usize) {
+                                let v = rk_c!(i);
+                                let heap = &mut self.heap;
+                                if let Some(table) = heap.tables.slot_mut(tr.0) {
+                                    if table.set_str_present_hinted(s, v, &heap.field_hints) {
+                                        continue;
+                                    }
+                                    if table.metatable.is_none() {
+                                        savepc!();
+                                        self.raw_set_in_instruction(tr, Value::Str(s), v, true)?;
+                                        continue;
+                                    }
                                 }
                             }
                         }
                         let t = reg!(i.a());
                         let key = window::constant(k, i.b() as usize);
+                        let v = rk_c!(i);
                         savepc!();
                         if !self.newindex(t, key, v, Operand::Register(i.a()))? {
                             continue 'frame;
@@ -522,11 +519,7 @@ impl Vm {
                     }
                     OpCode::SelfOp => {
                         let t = reg!(i.b());
-                        let key = if i.k() {
-                            window::constant(k, i.c() as usize)
-                        } else {
-                            reg!(i.c())
-                        };
+                        let key = rk_c!(i);
                         reg!(i.a() + 1) = t;
                         if let (Value::Table(tr), Value::Str(s)) = (t, key) {
                             if let Some(table) = self.heap.tables.find(tr.0) {
