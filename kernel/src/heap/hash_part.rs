@@ -194,17 +194,6 @@ impl HashPart {
         self.entries.get(position).map(|(k, v)| (position, k, v))
     }
 
-    #[inline]
-    pub(crate) fn get_full_mut<Q: Probe + ?Sized>(
-        &mut self,
-        q: &Q,
-    ) -> Option<(usize, &Key, &mut Value)> {
-        let position = self.get_index_of(q)?;
-        self.entries
-            .get_mut(position)
-            .map(|(k, v)| (position, &*k, v))
-    }
-
     /// The entry at `position` in insertion order.
     #[inline]
     pub(crate) fn get_index(&self, position: usize) -> Option<(&Key, &Value)> {

@@ -335,31 +335,34 @@ impl Table {
     /// `set_str_present` through `hints`, as [`Table::get_str_hinted`] reads.
     #[inline]
     pub fn set_str_present_hinted(&mut self, s: StrRef, value: Value, hints: &FieldHints) -> bool {
+        match self.present_str_slot_hinted(s, hints) {
+            Some(slot) => {
+                *slot = value;
+                true
+            }
+            None => false,
+        }
+    }
+
+    /// The slot of string key `s` if it holds a value (not nil), found through `hints` as
+    /// [`Table::get_str_hinted`] finds it: for SETFIELD, which reads the value to store only
+    /// once it knows where it goes (a value read before the lookup is kept in a stack slot).
+    #[inline]
+    pub fn present_str_slot_hinted(&mut self, s: StrRef, hints: &FieldHints) -> Option<&mut Value> {
         let hint = &hints.0[s.0 as usize % HINTS];
         let (key, at) = hint.get();
-        let found = if key == s {
-            match self.hash.get_index_mut(at as usize) {
-                Some((k, v)) if matches!(k.value(), Value::Str(r) if r == s) => Some(v),
-                _ => None,
-            }
+        let hinted = key == s
+            && matches!(self.hash.get_index(at as usize),
+                Some((k, _)) if matches!(k.value(), Value::Str(r) if r == s));
+        let position = if hinted {
+            at as usize
         } else {
-            None
+            let position = self.hash.get_index_of(&StrKey(s))?;
+            hint.set((s, position as u32));
+            position
         };
-        let slot = match found {
-            Some(v) => v,
-            None => match self.hash.get_full_mut(&StrKey(s)) {
-                Some((i, _, v)) => {
-                    hint.set((s, i as u32));
-                    v
-                }
-                None => return false,
-            },
-        };
-        if slot.is_nil() {
-            return false;
-        }
-        *slot = value;
-        true
+        let (_, slot) = self.hash.get_index_mut(position)?;
+        (!slot.is_nil()).then_some(slot)
     }
 
     /// Overwrites the value at integer key `i` if it is present with a non-nil value.

@@ -475,13 +475,16 @@ impl Vm {
                     OpCode::SetField => {
                         if let Value::Table(tr) = reg!(i.a()) {
                             if let Value::Str(s) = window::constant(k, i.b() as usize) {
-                                let v = rk_c!(i);
                                 let heap = &mut self.heap;
                                 if let Some(table) = heap.tables.slot_mut(tr.0) {
-                                    if table.set_str_present_hinted(s, v, &heap.field_hints) {
+                                    if let Some(slot) =
+                                        table.present_str_slot_hinted(s, &heap.field_hints)
+                                    {
+                                        *slot = rk_c!(i);
                                         continue;
                                     }
                                     if table.metatable.is_none() {
+                                        let v = rk_c!(i);
                                         savepc!();
                                         self.raw_set_in_instruction(tr, Value::Str(s), v, true)?;
                                         continue;
